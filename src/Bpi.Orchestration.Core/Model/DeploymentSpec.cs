@@ -1,0 +1,76 @@
+namespace Bpi.Orchestration;
+
+/// <summary>
+/// Everything needed to deploy one application: its components, infrastructure, strategy and settings.
+/// Validate with <see cref="Validate"/> (the orchestrator does it for you); every problem is listed at once.
+/// </summary>
+public sealed record DeploymentSpec
+{
+    /// <summary>The deployment's name: lowercase letters, digits and '-', 1–63 characters, starting with a letter (a DNS label).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The application this deployment belongs to (same rules as <see cref="Name"/>).</summary>
+    public required string AppId { get; init; }
+
+    /// <summary>The environment, for example <c>development</c>, <c>staging</c> or <c>production</c>.</summary>
+    /// <value>The default value is <c>development</c>.</value>
+    public string Environment { get; init; } = "development";
+
+    /// <summary>The kind of deployment.</summary>
+    /// <value>The default value is <see cref="DeploymentType.DockLockContainer"/>.</value>
+    public DeploymentType Type { get; init; } = DeploymentType.DockLockContainer;
+
+    /// <summary>The components (services) to run; at least one.</summary>
+    public IReadOnlyList<ComponentSpec> Components { get; init; } = [];
+
+    /// <summary>Infrastructure: reserved resources, network and security settings.</summary>
+    public InfrastructureConfig Infrastructure { get; init; } = new();
+
+    /// <summary>How a new revision replaces the running one.</summary>
+    /// <value>The default value is <see cref="RecreateStrategySpec"/>.</value>
+    public StrategySpec Strategy { get; init; } = new RecreateStrategySpec();
+
+    /// <summary>Health validation and progress settings.</summary>
+    public ValidationSettings Validation { get; init; } = new();
+
+    /// <summary>Automatic and manual rollback settings.</summary>
+    public RollbackSettings Rollback { get; init; } = new();
+
+    /// <summary>Free-form labels copied onto everything the deployment creates (under the user's own keys).</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Checks the whole spec and returns every problem found; an empty list means the spec is valid.</summary>
+    /// <returns>One sentence per problem, naming the field.</returns>
+    public IReadOnlyList<string> Validate() => DeploymentSpecValidator.Validate(this);
+
+    /// <summary>Throws <see cref="OrchestrationException"/> of kind <see cref="OrchestrationErrorKind.InvalidConfiguration"/> listing every problem, if there is any.</summary>
+    /// <exception cref="OrchestrationException">The spec is invalid.</exception>
+    public void EnsureValid()
+    {
+        var errors = Validate();
+        if (errors.Count > 0)
+        {
+            throw OrchestrationException.InvalidConfiguration($"Deployment spec '{Name}'", errors);
+        }
+    }
+
+    /// <summary>The resources this deployment reserves: <see cref="InfrastructureConfig.Resources"/> when set, otherwise the sum over components of replicas × requests.</summary>
+    /// <returns>The reservation the resource ledger holds for this spec.</returns>
+    public ResourceRequirements GetReservation()
+    {
+        if (Infrastructure.Resources is { } explicitResources)
+        {
+            return explicitResources;
+        }
+
+        double cpu = 0;
+        long memory = 0;
+        foreach (var component in Components)
+        {
+            cpu += component.Resources.CpuCores * component.Replicas;
+            memory += (long)component.Resources.MemoryMb * component.Replicas;
+        }
+
+        return new ResourceRequirements { CpuCores = cpu, MemoryMb = memory };
+    }
+}
