@@ -44,7 +44,10 @@ public interface IWorkloadRuntime
     /// <returns>A task that completes when nothing of the deployment is left.</returns>
     ValueTask RemoveDeploymentAsync(string deploymentId, CancellationToken cancellationToken = default);
 
-    /// <summary>Lists every instance this orchestrator owns (by its owner label), for reconciliation and orphan cleanup.</summary>
+    /// <summary>
+    /// Lists every instance that carries the SDK's <see cref="WorkloadLabels.Owner"/> label (of any owner, with
+    /// <see cref="WorkloadInstance.OwnerId"/> set), for reconciliation and orphan cleanup; the orchestrator keeps only its own.
+    /// </summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>Every owned instance.</returns>
     ValueTask<IReadOnlyList<WorkloadInstance>> ListOwnedAsync(CancellationToken cancellationToken = default);

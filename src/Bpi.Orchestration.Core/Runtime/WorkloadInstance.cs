@@ -15,6 +15,9 @@ public sealed record WorkloadInstance
     /// <summary>The revision number.</summary>
     public required int Revision { get; init; }
 
+    /// <summary>The id of the orchestrator that owns the instance (its <see cref="WorkloadLabels.Owner"/> label), when the runtime records it.</summary>
+    public string? OwnerId { get; init; }
+
     /// <summary>The instance's lifecycle state.</summary>
     public required InstanceState State { get; init; }
 
