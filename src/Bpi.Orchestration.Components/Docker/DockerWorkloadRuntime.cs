@@ -15,7 +15,7 @@ namespace Bpi.Orchestration.Components.Docker;
 /// <see cref="DockerRuntimeOptions.PublishAddress"/> on engine-chosen host ports, and a component's named volumes live
 /// as long as its deployment. Scaling, listing and removal live in the partial files beside this one.
 /// </summary>
-internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime
+internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, IDisposable
 {
     private static readonly TimeSpan DependencyPollInterval = TimeSpan.FromMilliseconds(250);
 
@@ -122,16 +122,17 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime
         return await ReadLogTailAsync(container.Id, container.Config?.Tty ?? false, lines, cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
 
-        if (_ownsClient)
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _ownsClient)
         {
-            await _client.DisposeAsync().ConfigureAwait(false);
+            _client.Dispose();
         }
     }
 
