@@ -89,7 +89,7 @@ internal sealed partial class DockerEngineClient
                 tar.Position = start;
             }
 
-            var content = new StreamContent(tar);
+            var content = new BorrowedStreamContent(tar);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/x-tar");
             return content;
         };
@@ -119,5 +119,21 @@ internal sealed partial class DockerEngineClient
         }
 
         return messages;
+    }
+
+    /// <summary>Sends a stream the caller owns: unlike <see cref="StreamContent"/>, disposing the request leaves the stream open.</summary>
+    private sealed class BorrowedStreamContent(Stream source) : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) =>
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context, CancellationToken cancellationToken) =>
+            source.CopyToAsync(stream, cancellationToken);
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = source.CanSeek ? source.Length - source.Position : 0;
+            return source.CanSeek;
+        }
     }
 }
