@@ -105,6 +105,8 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm
 
     internal ResourceLedger Ledger => _ledger;
 
+    internal RolloutQueue QueueForTests => _queue;
+
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (_status == VmStatus.Running)
@@ -377,7 +379,10 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm
         IReadOnlyList<WorkloadInstance> instances = [];
         if (includeInstances && Runtime is not null && record.State.IsLive())
         {
-            instances = await Runtime.GetInstancesAsync(record.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
+            instances = await _runtimePipeline.ExecuteAsync(
+                static (s, ct) => s.Runtime.GetInstancesAsync(s.Id, cancellationToken: ct),
+                (Runtime, record.Id),
+                cancellationToken).ConfigureAwait(false);
         }
 
         var components = new List<ComponentStatus>(spec.Components.Count);
