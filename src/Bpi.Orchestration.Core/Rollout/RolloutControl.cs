@@ -59,6 +59,7 @@ internal sealed class RolloutControl : IDisposable
 
     public void Abort(string reason, bool force)
     {
+        TaskCompletionSource? paused;
         lock (_gate)
         {
             if (!_abort.IsCancellationRequested)
@@ -67,7 +68,13 @@ internal sealed class RolloutControl : IDisposable
             }
 
             ForceAbort |= force;
+
+            // An abort ends a pause, so the rollback that follows is not held by it.
+            paused = _resumed;
+            _resumed = null;
         }
+
+        paused?.TrySetResult();
 
         _abort.Cancel();
         if (force)

@@ -18,7 +18,7 @@ using Polly.Retry;
 namespace Bpi.Orchestration;
 
 /// <summary>The orchestrator behind <see cref="IOrchestrationVm"/>. See the interface for the contract of each operation.</summary>
-internal sealed partial class OrchestrationVm : IOrchestrationVm
+internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
 {
     internal const string RuntimePipelineName = "bpi-orchestration-runtime";
 
@@ -191,6 +191,9 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm
             _startLock.Release();
         }
     }
+
+    /// <summary>Stops and disposes synchronously, so a container disposed with <c>Dispose()</c> works too.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public async ValueTask DisposeAsync()
     {

@@ -30,6 +30,23 @@ public sealed class InterventionTests
     }
 
     [Fact]
+    public async Task Aborting_a_paused_rollout_rolls_back_without_waiting_for_a_resume()
+    {
+        await using var host = NewHost();
+        var id = await host.Vm.DeployAsync(Specs.Web(replicas: 1) with { Strategy = new GatedSpec([]) });
+        await host.SettleAsync(id);
+        await host.Vm.UpdateAsync(id, Gated(new PauseStep(TimeSpan.FromMinutes(5))));
+        await host.Clock.WaitForTimersAsync(1, TestHost.Timeout());
+        await host.Vm.PauseAsync(id);
+
+        await host.Vm.AbortAsync(id);
+        var status = await host.SettleAsync(id);
+
+        Assert.Equal(DeploymentState.RolledBack, status.State);
+        Assert.All(host.Runtime.Snapshot(), i => Assert.Equal(1, i.Revision));
+    }
+
+    [Fact]
     public async Task Promote_ends_a_pause_that_waits_for_promotion()
     {
         await using var host = NewHost();
