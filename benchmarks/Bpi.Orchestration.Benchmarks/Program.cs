@@ -12,6 +12,7 @@ if (args.Length > 0 && args[0] == "memory")
     return await MemoryHarness.RunAsync(count);
 }
 
+if (args.Length > 0 && args[0] == "profile") { await ProfileHarness.RunAsync(); return 0; }
 BenchmarkSwitcher.FromAssembly(typeof(Bpi.Orchestration.Benchmarks.RecreateDeploymentBenchmarks).Assembly).Run(args);
 return 0;
 

@@ -14,6 +14,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _saveLock = new(1, 1);
     private readonly Dictionary<string, (IReadOnlyDictionary<int, int> Weights, bool Approximated)> _traffic = new(StringComparer.Ordinal);
+    private readonly List<StateWaiter> _waiters = [];
     private DeploymentRecord _record;
     private string? _currentStep;
     private int _progress;
@@ -127,6 +128,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             {
                 // Published under the save lock so watchers see state changes in the order they were stored.
                 _vm.PublishStateChanged(before.State, after, message);
+                SignalWaiters(after.State);
             }
         }
         finally
@@ -140,6 +142,38 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         }
 
         return after;
+    }
+
+    /// <summary>Completes when the state satisfies <paramref name="predicate"/> (at once if it does now).</summary>
+    public Task<DeploymentState> WaitForStateAsync(Func<DeploymentState, bool> predicate, CancellationToken cancellationToken)
+    {
+        StateWaiter waiter;
+        lock (_gate)
+        {
+            var state = Record.State;
+            if (predicate(state))
+            {
+                return Task.FromResult(state);
+            }
+
+            waiter = new StateWaiter(predicate);
+            _waiters.Add(waiter);
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            waiter.Registration = cancellationToken.Register(() =>
+            {
+                lock (_gate)
+                {
+                    _waiters.Remove(waiter);
+                }
+
+                waiter.Completion.TrySetCanceled(cancellationToken);
+            });
+        }
+
+        return waiter.Completion.Task;
     }
 
     public ValueTask<DeploymentRecord> SetStateAsync(DeploymentState state, string? message = null)
@@ -242,6 +276,31 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         ["step"] = plan.Steps[index].Describe(),
     };
 
+    private void SignalWaiters(DeploymentState state)
+    {
+        List<StateWaiter>? done = null;
+        lock (_gate)
+        {
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Predicate(state))
+                {
+                    (done ??= []).Add(_waiters[i]);
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+
+        if (done is not null)
+        {
+            foreach (var waiter in done)
+            {
+                waiter.Registration.Dispose();
+                waiter.Completion.TrySetResult(state);
+            }
+        }
+    }
+
     private void OnPauseChanged(bool paused, string reason)
     {
         bool changed;
@@ -269,6 +328,16 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             Telemetry.Log.WorkerFailed(_vm.Logger, ex, DeploymentId);
         }
     }
+}
+
+/// <summary>Someone waiting for a deployment's state to satisfy a condition.</summary>
+internal sealed class StateWaiter(Func<DeploymentState, bool> predicate)
+{
+    public Func<DeploymentState, bool> Predicate { get; } = predicate;
+
+    public TaskCompletionSource<DeploymentState> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public CancellationTokenRegistration Registration { get; set; }
 }
 
 /// <summary>One queued or running rollout of a deployment.</summary>

@@ -119,6 +119,14 @@ public interface IOrchestrationVm : IAsyncDisposable
     /// <returns>A task that completes when the decision is recorded.</returns>
     Task RejectAsync(string deploymentId, string gate, string? comment = null, CancellationToken cancellationToken = default);
 
+    /// <summary>Waits until a deployment's state satisfies <paramref name="predicate"/> (at once if it does now) and returns its status.</summary>
+    /// <param name="deploymentId">The deployment.</param>
+    /// <param name="predicate">The condition on the state, for example <see cref="DeploymentStateExtensions.IsSettled"/>.</param>
+    /// <param name="cancellationToken">Cancels the wait; pass a token with a timeout to bound it.</param>
+    /// <returns>The status once the condition holds.</returns>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.NotFound"/>.</exception>
+    Task<DeploymentStatus> WaitForStateAsync(string deploymentId, Func<DeploymentState, bool> predicate, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Streams events of one deployment (or of all when <paramref name="deploymentId"/> is <see langword="null"/>) as they
     /// happen, in order, from the moment of this call. The stream ends when <paramref name="cancellationToken"/> is

@@ -11,6 +11,11 @@ internal sealed partial class OrchestrationVm
 {
     private readonly SemaphoreSlim _admission = new(1, 1);
 
+    /// <summary>Live deployments by environment and name, so admission checks for a duplicate in constant time.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _liveNames = new(StringComparer.Ordinal);
+
+    private static string LiveNameKey(DeploymentSpec spec) => spec.Environment + "/" + spec.Name;
+
     public async Task<string> DeployAsync(DeploymentSpec spec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -25,14 +30,11 @@ internal sealed partial class OrchestrationVm
         await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var existing = _entries.Values.FirstOrDefault(e => e.Record.State.IsLive()
-                && string.Equals(e.Record.CurrentSpec.Name, spec.Name, StringComparison.Ordinal)
-                && string.Equals(e.Record.CurrentSpec.Environment, spec.Environment, StringComparison.Ordinal));
-            if (existing is not null)
+            if (_liveNames.TryGetValue(LiveNameKey(spec), out var existing))
             {
                 throw new OrchestrationException(
                     OrchestrationErrorKind.Conflict,
-                    $"A deployment named '{spec.Name}' already exists in environment '{spec.Environment}' (id '{existing.DeploymentId}'); update it with UpdateAsync, or destroy it first.");
+                    $"A deployment named '{spec.Name}' already exists in environment '{spec.Environment}' (id '{existing}'); update it with UpdateAsync, or destroy it first.");
             }
 
             var id = spec.Name + "-" + Guid.NewGuid().ToString("N")[..8];
@@ -64,6 +66,7 @@ internal sealed partial class OrchestrationVm
             entry = new DeploymentEntry(this, record);
             entry.StepContext = CreateStepContext(entry);
             _entries[id] = entry;
+            _liveNames[LiveNameKey(spec)] = id;
             _telemetry.DeploymentsActive.Add(1);
             _lastDeploymentId = id;
             _lastDeploymentAt = now;
@@ -450,6 +453,7 @@ internal sealed partial class OrchestrationVm
             },
             "destroyed",
             CancellationToken.None).ConfigureAwait(false);
+        _liveNames.TryRemove(KeyValuePair.Create(LiveNameKey(record.CurrentSpec), id));
         _telemetry.DeploymentsActive.Add(-1);
         await AuditAsync(OrchestrationActor.Current.Id, "deployment.destroyed", id, "succeeded").ConfigureAwait(false);
     }

@@ -135,6 +135,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
                 entry.StepContext = CreateStepContext(entry);
                 if (record.State.IsLive())
                 {
+                    _liveNames[LiveNameKey(record.CurrentSpec)] = record.Id;
                     _telemetry.DeploymentsActive.Add(1);
                     TryRestoreReservation(record);
                     if (!record.State.IsSettled())
@@ -211,6 +212,14 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     public async Task<DeploymentStatus> GetStatusAsync(string deploymentId, CancellationToken cancellationToken = default)
     {
         var entry = await GetEntryAsync(deploymentId, OrchestrationVerbs.Read, cancellationToken).ConfigureAwait(false);
+        return await BuildStatusAsync(entry, includeInstances: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<DeploymentStatus> WaitForStateAsync(string deploymentId, Func<DeploymentState, bool> predicate, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(predicate);
+        var entry = await GetEntryAsync(deploymentId, OrchestrationVerbs.Read, cancellationToken).ConfigureAwait(false);
+        await entry.WaitForStateAsync(predicate, cancellationToken).ConfigureAwait(false);
         return await BuildStatusAsync(entry, includeInstances: true, cancellationToken).ConfigureAwait(false);
     }
 
