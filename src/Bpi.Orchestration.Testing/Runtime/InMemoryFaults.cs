@@ -29,7 +29,7 @@ public sealed class InMemoryFaults
     public InMemoryFaults CrashAfter(Func<WorkloadRevision, bool> match, TimeSpan after, int exitCode = 137)
         => Add(new FaultRule(match, FaultKind.Crash, after, exitCode, "simulated crash", [], 0, TimeSpan.Zero));
 
-    /// <summary>Instances of matching revisions turn unhealthy <paramref name="after"/> they start (they keep running).</summary>
+    /// <summary>Instances of matching revisions turn unhealthy <paramref name="after"/> they start (they keep running); with zero they are unhealthy from the start.</summary>
     /// <param name="match">Which revisions.</param>
     /// <param name="after">How long after the start.</param>
     /// <returns>This, for chaining.</returns>

@@ -213,7 +213,7 @@ public sealed class InMemoryWorkloadRuntime : IWorkloadRuntime, IDisposable
                         Message = rule.Message,
                     }));
                     break;
-                case InMemoryFaults.FaultKind.Unhealthy:
+                case InMemoryFaults.FaultKind.Unhealthy when rule.After > TimeSpan.Zero:
                     Schedule(at, () => Transition(instance, i => i.Current.IsTerminated ? null : i.Current with { Health = InstanceHealth.Unhealthy, Message = rule.Message }));
                     break;
             }
@@ -271,6 +271,7 @@ public sealed class InMemoryWorkloadRuntime : IWorkloadRuntime, IDisposable
                 ComponentId = revision.Component.Id,
                 Revision = revision.Revision,
                 State = failStart is not null ? InstanceState.Failed : delayed ? InstanceState.Starting : InstanceState.Running,
+                Health = rules.Any(r => r.Kind == InMemoryFaults.FaultKind.Unhealthy && r.After <= TimeSpan.Zero) ? InstanceHealth.Unhealthy : InstanceHealth.Unknown,
                 ExitCode = failStart?.ExitCode,
                 Message = failStart?.Message,
                 StartedAt = failStart is null && !delayed ? now : null,
