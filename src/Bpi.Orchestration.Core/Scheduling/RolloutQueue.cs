@@ -23,9 +23,14 @@ internal sealed class RolloutQueue(int concurrency, Func<RolloutWork, Task> exec
     public void Start()
     {
         var workers = new Task[concurrency];
-        for (var i = 0; i < workers.Length; i++)
+
+        // Workers must not capture the first caller's execution context (its OrchestrationActor scope, for one).
+        using (ExecutionContext.SuppressFlow())
         {
-            workers[i] = Task.Run(WorkAsync);
+            for (var i = 0; i < workers.Length; i++)
+            {
+                workers[i] = Task.Run(WorkAsync);
+            }
         }
 
         _workers = workers;

@@ -80,14 +80,13 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         var work = new RolloutWork(this, control, kind, fromRevision, toRevision, startIndex, previousSpec);
         lock (_gate)
         {
-            var old = Control;
+            // The previous control is not disposed: its worker may still be unwinding; it holds no timers.
             Control = control;
             Work = work;
             _userPaused = false;
             _waiting = 0;
             _currentStep = null;
             _progress = 0;
-            old.Dispose();
         }
 
         return work;

@@ -155,6 +155,9 @@ internal sealed partial class OrchestrationVm
     private async Task CompleteRolloutAsync(RolloutWork work, RevisionSpec desired, string strategy, long started)
     {
         var entry = work.Entry;
+
+        // Sweep before the state settles: once it does, a new rollout may start and must not be swept.
+        await CleanupStaleRevisionsAsync(entry, desired.Number).ConfigureAwait(false);
         var reservation = desired.Spec.GetReservation();
         _ledger.Reserve(entry.DeploymentId, reservation);
         await entry.UpdateAsync(
@@ -170,7 +173,6 @@ internal sealed partial class OrchestrationVm
                 Revisions = Prune(r.Revisions, desired.Number, null, desired.Spec.Rollback.HistoryLimit),
             },
             work.Kind == RolloutKind.Scale ? "scaled" : string.Create(CultureInfo.InvariantCulture, $"revision {desired.Number} is serving")).ConfigureAwait(false);
-        await CleanupStaleRevisionsAsync(entry, desired.Number).ConfigureAwait(false);
         _telemetry.RecordRolloutEnd(desired.Spec.Type, strategy, "succeeded", Time.GetElapsedTime(started));
         await AuditAsync(OrchestrationActor.System.Id, "rollout.completed", entry.DeploymentId, "succeeded", new Dictionary<string, string?>(StringComparer.Ordinal)
         {
@@ -213,6 +215,7 @@ internal sealed partial class OrchestrationVm
 
         if (stable is not null)
         {
+            await CleanupStaleRevisionsAsync(entry, stable.Number).ConfigureAwait(false);
             var reservation = stable.Spec.GetReservation();
             _ledger.Reserve(entry.DeploymentId, reservation);
             await entry.UpdateAsync(
@@ -227,7 +230,6 @@ internal sealed partial class OrchestrationVm
                     RollbackCount = r.RollbackCount + 1,
                 },
                 string.Create(CultureInfo.InvariantCulture, $"rolled back to revision {stable.Number}")).ConfigureAwait(false);
-            await CleanupStaleRevisionsAsync(entry, stable.Number).ConfigureAwait(false);
             _telemetry.RecordRolloutEnd(type, strategy, "rolled_back", Time.GetElapsedTime(started));
         }
         else
@@ -305,8 +307,15 @@ internal sealed partial class OrchestrationVm
         {
             foreach (var group in instances.Where(i => i.Revision == keep && !current.Contains(i.ComponentId)).GroupBy(i => i.ComponentId, StringComparer.Ordinal))
             {
-                var workload = WorkloadFor(entry, group.Key, keep);
-                await _runtimePipeline.ExecuteAsync(static (s, ct) => s.runtime.EnsureReplicasAsync(s.workload, 0, ct), (runtime, workload), _stopping.Token).ConfigureAwait(false);
+                try
+                {
+                    var workload = WorkloadFor(entry, group.Key, keep);
+                    await _runtimePipeline.ExecuteAsync(static (s, ct) => s.runtime.EnsureReplicasAsync(s.workload, 0, ct), (runtime, workload), _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OrchestrationException ex)
+                {
+                    Log.CleanupFailed(Logger, ex, entry.DeploymentId, keep);
+                }
             }
         }
     }
@@ -323,6 +332,7 @@ internal sealed partial class OrchestrationVm
 
         if (record.State == DeploymentState.Destroying)
         {
+            using var noFlow = ExecutionContext.SuppressFlow();
             _ = Task.Run(async () =>
             {
                 try
