@@ -67,12 +67,14 @@ public sealed record DeploymentRecord
     }
 
     /// <summary>The spec the deployment is heading for: the target revision's while rolling out, otherwise the stable one's (or the newest).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public DeploymentSpec CurrentSpec
         => (TargetRevision is { } t ? FindRevision(t) : null)?.Spec
            ?? (StableRevision is { } s ? FindRevision(s) : null)?.Spec
            ?? Revisions[^1].Spec;
 
     /// <summary>The highest revision number ever created.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public int LatestRevision => Revisions.Count == 0 ? 0 : Revisions.Max(r => r.Number);
 }
 
