@@ -1,0 +1,58 @@
+using System.Globalization;
+using BenchmarkDotNet.Running;
+using Bpi.Orchestration;
+using Bpi.Orchestration.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+if (args.Length > 0 && args[0] == "memory")
+{
+    // Documented harness: managed memory held by N concurrent deployments (all mid-rollout, waiting for instances
+    // that are still starting on a manual clock). Usage: dotnet run -c Release -- memory [count]
+    var count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10_000;
+    return await MemoryHarness.RunAsync(count);
+}
+
+if (args.Length > 0 && args[0] == "profile") { await ProfileHarness.RunAsync(); return 0; }
+BenchmarkSwitcher.FromAssembly(typeof(Bpi.Orchestration.Benchmarks.RecreateDeploymentBenchmarks).Assembly).Run(args);
+return 0;
+
+internal static class MemoryHarness
+{
+    public static async Task<int> RunAsync(int count)
+    {
+        var clock = new ManualTimeProvider();
+        var services = new ServiceCollection();
+        services.AddOrchestration(o =>
+            {
+                o.VmId = "vm-memory";
+                o.MaxConcurrentDeployments = count;
+            })
+            .UseTimeProvider(clock)
+            .AddInMemoryRuntime(o => o.StartDelay = TimeSpan.FromHours(1))
+            .AddInMemoryTrafficRouter();
+        await using var provider = services.BuildServiceProvider();
+        var vm = provider.GetRequiredService<IOrchestrationVm>();
+        await vm.StartAsync();
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+
+        var ids = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            ids[i] = await vm.DeployAsync(new DeploymentSpec
+            {
+                Name = "app-" + i.ToString(CultureInfo.InvariantCulture),
+                AppId = "memory",
+                Components = [new ComponentSpec { Id = "web", Image = "web:1", Replicas = 3, Ports = [new PortSpec { ContainerPort = 8080 }] }],
+            });
+        }
+
+        // Wait until every rollout is running its wait-for-ready step.
+        await clock.WaitForTimersAsync(count * 4);
+        var state = await vm.GetStateAsync();
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        var mb = (after - before) / (1024.0 * 1024.0);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{count} deployments in flight ({state.RolloutsInProgress} rollouts, {state.ManagedInstances} instances): {mb:0.0} MB managed heap held ({(after - before) / count} bytes per deployment)"));
+        GC.KeepAlive(ids);
+        return mb < 100 ? 0 : 1;
+    }
+}

@@ -1,0 +1,175 @@
+using Bpi.Orchestration;
+using Bpi.Orchestration.Auditing;
+using Bpi.Orchestration.Health;
+using Bpi.Orchestration.Rollout;
+using Bpi.Orchestration.Rollout.Recreate;
+using Bpi.Orchestration.Rollout.Steps;
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.Security;
+using Bpi.Orchestration.State;
+using Bpi.Orchestration.Traffic;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the orchestrator.</summary>
+public static class OrchestrationServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="IOrchestrationVm"/> with Core's defaults: the recreate strategy, the in-memory deployment
+    /// store and audit sink, an allow-all authorizer, <see cref="TimeProvider.System"/>, and an <see cref="IHostedService"/>
+    /// that starts and stops the orchestrator with a generic host. Add a runtime (and more) through the returned builder.
+    /// Options are validated when the orchestrator is first resolved, with or without a host.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets <see cref="OrchestrationOptions"/>.</param>
+    /// <returns>A builder other packages extend.</returns>
+    public static IOrchestrationBuilder AddOrchestration(this IServiceCollection services, Action<OrchestrationOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var optionsBuilder = services.AddOptions<OrchestrationOptions>();
+        if (configure is not null)
+        {
+            optionsBuilder.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OrchestrationOptions>, OrchestrationOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IDeploymentStore, InMemoryDeploymentStore>();
+        services.TryAddSingleton<IAuditSink>(_ => new InMemoryAuditSink());
+        services.TryAddSingleton<IOrchestrationAuthorizer, AllowAllAuthorizer>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStrategy, RecreateStrategy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, ScaleRevisionHandler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, AwaitReadyHandler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, SetTrafficHandler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, PauseHandler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, AwaitApprovalHandler>());
+        services.TryAddSingleton<IOrchestrationVm>(sp => ActivatorUtilities.CreateInstance<OrchestrationVm>(sp));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OrchestrationHostedService>());
+        return new OrchestrationBuilder(services);
+    }
+
+    private sealed class OrchestrationBuilder(IServiceCollection services) : IOrchestrationBuilder
+    {
+        public IServiceCollection Services { get; } = services;
+    }
+}
+
+/// <summary>Extension methods on <see cref="IOrchestrationBuilder"/> to plug in runtimes, routers, probes, strategies and step handlers.</summary>
+public static class OrchestrationBuilderExtensions
+{
+    /// <summary>Uses <typeparamref name="TRuntime"/> as the workload runtime, replacing any runtime registered before.</summary>
+    /// <typeparam name="TRuntime">The runtime type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder UseRuntime<TRuntime>(this IOrchestrationBuilder builder)
+        where TRuntime : class, IWorkloadRuntime
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<TRuntime>();
+        builder.Services.Replace(ServiceDescriptor.Singleton<IWorkloadRuntime>(sp => sp.GetRequiredService<TRuntime>()));
+        return builder;
+    }
+
+    /// <summary>Uses <typeparamref name="TRouter"/> as the traffic router, replacing any router registered before.</summary>
+    /// <typeparam name="TRouter">The router type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder UseTrafficRouter<TRouter>(this IOrchestrationBuilder builder)
+        where TRouter : class, ITrafficRouter
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<TRouter>();
+        builder.Services.Replace(ServiceDescriptor.Singleton<ITrafficRouter>(sp => sp.GetRequiredService<TRouter>()));
+        return builder;
+    }
+
+    /// <summary>Adds a health probe (one per <see cref="HealthCheckKind"/>; the first that can probe a kind is used).</summary>
+    /// <typeparam name="TProbe">The probe type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder AddHealthProbe<TProbe>(this IOrchestrationBuilder builder)
+        where TProbe : class, IHealthProbe
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthProbe, TProbe>());
+        return builder;
+    }
+
+    /// <summary>Adds a rollout strategy; a strategy with the same <see cref="IRolloutStrategy.Name"/> registered later wins.</summary>
+    /// <typeparam name="TStrategy">The strategy type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder AddStrategy<TStrategy>(this IOrchestrationBuilder builder)
+        where TStrategy : class, IRolloutStrategy
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStrategy, TStrategy>());
+        return builder;
+    }
+
+    /// <summary>Adds a step handler; a handler for the same step type registered later wins.</summary>
+    /// <typeparam name="THandler">The handler type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder AddStepHandler<THandler>(this IOrchestrationBuilder builder)
+        where THandler : class, IRolloutStepHandler
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, THandler>());
+        return builder;
+    }
+
+    /// <summary>Uses <paramref name="store"/> as the deployment store.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="store">The store.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder UseDeploymentStore(this IOrchestrationBuilder builder, IDeploymentStore store)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(store);
+        builder.Services.Replace(ServiceDescriptor.Singleton(store));
+        return builder;
+    }
+
+    /// <summary>Uses <paramref name="sink"/> as the audit sink.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="sink">The sink.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder UseAuditSink(this IOrchestrationBuilder builder, IAuditSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(sink);
+        builder.Services.Replace(ServiceDescriptor.Singleton(sink));
+        return builder;
+    }
+
+    /// <summary>Uses <paramref name="timeProvider"/> for every clock, delay and timeout (tests pass a manual clock).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder UseTimeProvider(this IOrchestrationBuilder builder, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        builder.Services.Replace(ServiceDescriptor.Singleton(timeProvider));
+        return builder;
+    }
+}
+
+/// <summary>Core's default authorizer: allows everything. The Security package replaces it.</summary>
+internal sealed class AllowAllAuthorizer : IOrchestrationAuthorizer
+{
+    public ValueTask<AuthorizationDecision> AuthorizeAsync(AuthorizationRequest request, CancellationToken cancellationToken = default)
+        => ValueTask.FromResult(AuthorizationDecision.AllowAll);
+}
+
+/// <summary>Starts and stops the orchestrator with a generic host.</summary>
+internal sealed class OrchestrationHostedService(IOrchestrationVm vm) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => vm.StartAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => vm.StopAsync(cancellationToken);
+}

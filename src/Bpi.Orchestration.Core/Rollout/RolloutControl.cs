@@ -1,0 +1,311 @@
+namespace Bpi.Orchestration.Rollout;
+
+/// <summary>The signals a person sends to one running rollout: abort, pause/resume, promote, approve/reject.</summary>
+internal sealed class RolloutControl : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _abort = new();
+    private readonly CancellationTokenSource _force = new();
+    private TaskCompletionSource? _resumed;
+    private TaskCompletionSource? _promotion;
+    private ApprovalWait? _approval;
+
+    /// <summary>Raised (outside the lock) when the rollout is paused (<see langword="true"/>) or resumed.</summary>
+    public event Action<bool, string>? PauseChanged;
+
+    public CancellationToken AbortToken => _abort.Token;
+
+    /// <summary>Cancelled by a forced abort (a destroy): stops even a rollback.</summary>
+    public CancellationToken ForceToken => _force.Token;
+
+    public string? AbortReason { get; private set; }
+
+    public bool ForceAbort { get; private set; }
+
+    public bool IsAborted => _abort.IsCancellationRequested;
+
+    public bool IsPaused
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _resumed is not null;
+            }
+        }
+    }
+
+    public string? WaitingForGate
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _approval?.Gate;
+            }
+        }
+    }
+
+    public bool WaitingForPromotion
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _promotion is not null;
+            }
+        }
+    }
+
+    public void Abort(string reason, bool force)
+    {
+        TaskCompletionSource? paused;
+        lock (_gate)
+        {
+            if (!_abort.IsCancellationRequested)
+            {
+                AbortReason = reason;
+            }
+
+            ForceAbort |= force;
+
+            // An abort ends a pause, so the rollback that follows is not held by it.
+            paused = _resumed;
+            _resumed = null;
+        }
+
+        paused?.TrySetResult();
+
+        _abort.Cancel();
+        if (force)
+        {
+            _force.Cancel();
+        }
+    }
+
+    public bool Pause(string reason)
+    {
+        lock (_gate)
+        {
+            if (_resumed is not null)
+            {
+                return false;
+            }
+
+            _resumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        PauseChanged?.Invoke(true, reason);
+        return true;
+    }
+
+    public bool Resume(string reason)
+    {
+        TaskCompletionSource? resumed;
+        lock (_gate)
+        {
+            resumed = _resumed;
+            _resumed = null;
+        }
+
+        if (resumed is null)
+        {
+            return false;
+        }
+
+        PauseChanged?.Invoke(false, reason);
+        resumed.TrySetResult();
+        return true;
+    }
+
+    public Task WaitWhilePausedAsync(CancellationToken cancellationToken)
+    {
+        Task? wait;
+        lock (_gate)
+        {
+            wait = _resumed?.Task;
+        }
+
+        return wait is null ? Task.CompletedTask : wait.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Waits for <paramref name="duration"/> (or indefinitely when <see langword="null"/>) unless promoted first.</summary>
+    public async Task WaitForPromotionAsync(TimeSpan? duration, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var promotion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            _promotion = promotion;
+        }
+
+        try
+        {
+            if (duration is { } d)
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var delay = Task.Delay(d, time, timeout.Token);
+                var first = await Task.WhenAny(delay, promotion.Task).ConfigureAwait(false);
+                await timeout.CancelAsync().ConfigureAwait(false);
+                if (first == delay)
+                {
+                    await IgnoreCancellation(delay).ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+            else
+            {
+                await promotion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                if (ReferenceEquals(_promotion, promotion))
+                {
+                    _promotion = null;
+                }
+            }
+        }
+    }
+
+    public bool TryPromote()
+    {
+        TaskCompletionSource? promotion;
+        lock (_gate)
+        {
+            promotion = _promotion;
+        }
+
+        return promotion?.TrySetResult() ?? false;
+    }
+
+    public async Task<ApprovalResult> WaitForApprovalAsync(string gate, int required, TimeSpan? timeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var wait = new ApprovalWait(gate, required);
+        lock (_gate)
+        {
+            _approval = wait;
+        }
+
+        try
+        {
+            if (timeout is { } t)
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var delay = Task.Delay(t, time, cts.Token);
+                var first = await Task.WhenAny(delay, wait.Decision.Task).ConfigureAwait(false);
+                await cts.CancelAsync().ConfigureAwait(false);
+                if (first == delay)
+                {
+                    await IgnoreCancellation(delay).ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    return new ApprovalResult(ApprovalOutcome.TimedOut, [], null);
+                }
+            }
+
+            return await wait.Decision.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                if (ReferenceEquals(_approval, wait))
+                {
+                    _approval = null;
+                }
+            }
+        }
+    }
+
+    /// <summary>Records one approver's decision. Returns how many distinct approvals the gate has, or throws when the rollout does not wait at that gate.</summary>
+    public int Decide(string gate, string actor, bool approve, string? comment)
+    {
+        ApprovalWait? wait;
+        lock (_gate)
+        {
+            wait = _approval;
+        }
+
+        if (wait is null || !string.Equals(wait.Gate, gate, StringComparison.Ordinal))
+        {
+            throw new OrchestrationException(
+                OrchestrationErrorKind.Conflict,
+                wait is null
+                    ? $"The rollout does not wait at approval gate '{gate}' now; check the deployment's current step with GetStatusAsync."
+                    : $"The rollout waits at approval gate '{wait.Gate}', not '{gate}'.");
+        }
+
+        return wait.Record(actor, approve, comment);
+    }
+
+    public void Dispose()
+    {
+        _abort.Dispose();
+        _force.Dispose();
+    }
+
+    private static async Task IgnoreCancellation(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private sealed class ApprovalWait(string gate, int required)
+    {
+        private readonly Lock _gate = new();
+        private readonly List<string> _approvers = [];
+
+        public string Gate { get; } = gate;
+
+        public TaskCompletionSource<ApprovalResult> Decision { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Record(string actor, bool approve, string? comment)
+        {
+            lock (_gate)
+            {
+                if (!approve)
+                {
+                    Decision.TrySetResult(new ApprovalResult(ApprovalOutcome.Rejected, [.. _approvers], $"rejected by {actor}" + (string.IsNullOrWhiteSpace(comment) ? "" : $": {comment}")));
+                    return _approvers.Count;
+                }
+
+                if (!_approvers.Contains(actor, StringComparer.Ordinal))
+                {
+                    _approvers.Add(actor);
+                }
+
+                if (_approvers.Count >= required)
+                {
+                    Decision.TrySetResult(new ApprovalResult(ApprovalOutcome.Approved, [.. _approvers], comment));
+                }
+
+                return _approvers.Count;
+            }
+        }
+    }
+}
+
+/// <summary>How an approval gate ended.</summary>
+public enum ApprovalOutcome
+{
+    /// <summary>Enough distinct approvers approved.</summary>
+    Approved = 0,
+
+    /// <summary>Someone rejected.</summary>
+    Rejected,
+
+    /// <summary>Nobody decided in time.</summary>
+    TimedOut,
+}
+
+/// <summary>The outcome of an approval gate.</summary>
+/// <param name="Outcome">Approved, rejected or timed out.</param>
+/// <param name="Approvers">The distinct approvers, in order.</param>
+/// <param name="Detail">The rejection reason or the last comment.</param>
+public sealed record ApprovalResult(ApprovalOutcome Outcome, IReadOnlyList<string> Approvers, string? Detail);

@@ -1,0 +1,95 @@
+using System.Globalization;
+
+namespace Bpi.Orchestration.Rollout;
+
+/// <summary>
+/// One small, declarative, idempotent step of a <see cref="RolloutPlan"/> ("converge to", never "add one"), so the
+/// executor can re-run a step after a crash. Core defines the basic vocabulary; other packages add steps (analysis,
+/// hooks) together with an <see cref="IRolloutStepHandler"/> that executes them.
+/// </summary>
+public abstract record RolloutStep
+{
+    /// <summary>The step kind used in telemetry tags and events, lowercase, for example <c>scale</c>.</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>A one-line human description, for dry runs and progress displays.</summary>
+    /// <returns>The description.</returns>
+    public abstract string Describe();
+
+    /// <inheritdoc />
+    public sealed override string ToString() => Describe();
+}
+
+/// <summary>Converge a component revision to exactly <paramref name="Replicas"/> instances.</summary>
+/// <param name="ComponentId">The component.</param>
+/// <param name="Revision">The revision number.</param>
+/// <param name="Replicas">The number of instances that must exist afterwards.</param>
+public sealed record ScaleRevisionStep(string ComponentId, int Revision, int Replicas) : RolloutStep
+{
+    /// <inheritdoc />
+    public override string Kind => "scale";
+
+    /// <inheritdoc />
+    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"scale {ComponentId} revision {Revision} to {Replicas}");
+}
+
+/// <summary>Wait until at least <paramref name="MinReady"/> instances of a component revision are ready (running, healthy, ready for the minimum ready time).</summary>
+/// <param name="ComponentId">The component.</param>
+/// <param name="Revision">The revision number.</param>
+/// <param name="MinReady">How many instances must be ready.</param>
+public sealed record AwaitReadyStep(string ComponentId, int Revision, int MinReady) : RolloutStep
+{
+    /// <summary>How long to wait before the step fails; <see langword="null"/> uses the spec's progress deadline.</summary>
+    public TimeSpan? Deadline { get; init; }
+
+    /// <inheritdoc />
+    public override string Kind => "await-ready";
+
+    /// <inheritdoc />
+    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"wait for {MinReady} ready instance{(MinReady == 1 ? "" : "s")} of {ComponentId} revision {Revision}");
+}
+
+/// <summary>Set the traffic weights of revisions behind a component's service. Empty weights remove the route.</summary>
+/// <param name="ComponentId">The component.</param>
+/// <param name="Weights">Revision number → weight (0–100); the weights add up to 100.</param>
+public sealed record SetTrafficStep(string ComponentId, IReadOnlyDictionary<int, int> Weights) : RolloutStep
+{
+    /// <inheritdoc />
+    public override string Kind => "set-traffic";
+
+    /// <inheritdoc />
+    public override string Describe() => Weights.Count == 0
+        ? $"remove the route of {ComponentId}"
+        : $"route {ComponentId}: " + string.Join(", ", Weights.OrderBy(w => w.Key).Select(w => string.Create(CultureInfo.InvariantCulture, $"revision {w.Key} {w.Value}%")));
+}
+
+/// <summary>Pause the rollout for a duration, or until it is promoted when <paramref name="Duration"/> is <see langword="null"/>.</summary>
+/// <param name="Duration">How long to pause; <see langword="null"/> waits for <see cref="IOrchestrationVm.PromoteAsync"/>.</param>
+public sealed record PauseStep(TimeSpan? Duration) : RolloutStep
+{
+    /// <inheritdoc />
+    public override string Kind => "pause";
+
+    /// <inheritdoc />
+    public override string Describe() => Duration is { } d
+        ? string.Create(CultureInfo.InvariantCulture, $"pause for {d}")
+        : "pause until promoted";
+}
+
+/// <summary>Wait until an approval gate is approved; a rejection (or a timeout) fails the rollout.</summary>
+/// <param name="Gate">The gate's name, used when approving through <see cref="IOrchestrationVm.ApproveAsync"/>.</param>
+public sealed record AwaitApprovalStep(string Gate) : RolloutStep
+{
+    /// <summary>How many distinct approvers are needed.</summary>
+    /// <value>The default value is 1.</value>
+    public int RequiredApprovals { get; init; } = 1;
+
+    /// <summary>How long to wait for approval before failing; <see langword="null"/> waits indefinitely.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <inheritdoc />
+    public override string Kind => "await-approval";
+
+    /// <inheritdoc />
+    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"wait for {RequiredApprovals} approval{(RequiredApprovals == 1 ? "" : "s")} of gate '{Gate}'");
+}

@@ -1,0 +1,200 @@
+using Bpi.Orchestration.Health;
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.Traffic;
+using Microsoft.Extensions.Logging;
+using Polly;
+
+namespace Bpi.Orchestration.Rollout;
+
+/// <summary>What a step handler may use while it executes a step of one deployment's plan.</summary>
+public sealed class RolloutStepContext
+{
+    private readonly IRolloutHost _host;
+    private readonly ResiliencePipeline _runtimePipeline;
+
+    internal RolloutStepContext(
+        IRolloutHost host,
+        string ownerId,
+        IWorkloadRuntime runtime,
+        ITrafficRouter? router,
+        IReadOnlyList<IHealthProbe> probes,
+        TimeProvider timeProvider,
+        ILogger logger,
+        ResiliencePipeline runtimePipeline)
+    {
+        _host = host;
+        OwnerId = ownerId;
+        Runtime = runtime;
+        Router = router;
+        Probes = probes;
+        TimeProvider = timeProvider;
+        Logger = logger;
+        _runtimePipeline = runtimePipeline;
+    }
+
+    /// <summary>The deployment id.</summary>
+    public string DeploymentId => _host.DeploymentId;
+
+    /// <summary>The id of the orchestrator (the owner label).</summary>
+    public string OwnerId { get; }
+
+    /// <summary>The workload runtime.</summary>
+    public IWorkloadRuntime Runtime { get; }
+
+    /// <summary>The traffic router, or <see langword="null"/> when none is registered.</summary>
+    public ITrafficRouter? Router { get; }
+
+    /// <summary>The registered health probes.</summary>
+    public IReadOnlyList<IHealthProbe> Probes { get; }
+
+    /// <summary>The clock for every delay and deadline.</summary>
+    public TimeProvider TimeProvider { get; }
+
+    /// <summary>A logger for the rollout.</summary>
+    public ILogger Logger { get; }
+
+    /// <summary>Returns a retained revision of the deployment.</summary>
+    /// <param name="number">The revision number.</param>
+    /// <returns>The revision.</returns>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.NotFound"/>: the revision is not retained.</exception>
+    public RevisionSpec GetRevision(int number) => _host.GetRevision(number);
+
+    /// <summary>Returns the component of a revision.</summary>
+    /// <param name="componentId">The component id.</param>
+    /// <param name="revision">The revision number.</param>
+    /// <returns>The component spec.</returns>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.NotFound"/>.</exception>
+    public ComponentSpec GetComponent(string componentId, int revision)
+        => GetRevision(revision).Spec.Components.FirstOrDefault(c => string.Equals(c.Id, componentId, StringComparison.Ordinal))
+           ?? throw new OrchestrationException(OrchestrationErrorKind.NotFound, $"Revision {revision} of deployment '{DeploymentId}' has no component '{componentId}'.");
+
+    /// <summary>Describes a component revision for the runtime.</summary>
+    /// <param name="componentId">The component id.</param>
+    /// <param name="revision">The revision number.</param>
+    /// <returns>The workload revision, with its ownership labels.</returns>
+    public WorkloadRevision GetWorkload(string componentId, int revision)
+    {
+        var spec = GetRevision(revision).Spec;
+        return new WorkloadRevision
+        {
+            OwnerId = OwnerId,
+            DeploymentId = DeploymentId,
+            DeploymentName = spec.Name,
+            AppId = spec.AppId,
+            Environment = spec.Environment,
+            Revision = revision,
+            Component = GetComponent(componentId, revision),
+            Labels = spec.Labels,
+        };
+    }
+
+    /// <summary>Calls <see cref="IWorkloadRuntime.EnsureReplicasAsync"/>, retrying transient failures.</summary>
+    /// <param name="componentId">The component id.</param>
+    /// <param name="revision">The revision number.</param>
+    /// <param name="replicas">The instance count to converge to.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the runtime converged.</returns>
+    public ValueTask EnsureReplicasAsync(string componentId, int revision, int replicas, CancellationToken cancellationToken = default)
+    {
+        var workload = GetWorkload(componentId, revision);
+        return _runtimePipeline.ExecuteAsync(
+            static (state, ct) => state.Runtime.EnsureReplicasAsync(state.workload, state.replicas, ct),
+            (Runtime, workload, replicas),
+            cancellationToken);
+    }
+
+    /// <summary>Calls <see cref="IWorkloadRuntime.GetInstancesAsync"/>, retrying transient failures.</summary>
+    /// <param name="componentId">The component id.</param>
+    /// <param name="revision">The revision number, or <see langword="null"/> for all.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The instances.</returns>
+    public ValueTask<IReadOnlyList<WorkloadInstance>> GetInstancesAsync(string componentId, int? revision, CancellationToken cancellationToken = default)
+        => _runtimePipeline.ExecuteAsync(
+            static (state, ct) => state.Runtime.GetInstancesAsync(state.DeploymentId, state.componentId, state.revision, ct),
+            (Runtime, DeploymentId, componentId, revision),
+            cancellationToken);
+
+    /// <summary>Waits while a person has paused the rollout; returns at once when it is not paused.</summary>
+    /// <param name="cancellationToken">Cancels the wait (the rollout was aborted).</param>
+    /// <returns>A task that completes when the rollout may continue.</returns>
+    public Task WaitWhilePausedAsync(CancellationToken cancellationToken = default) => _host.Control.WaitWhilePausedAsync(cancellationToken);
+
+    /// <summary>Pauses the rollout for a person to decide (as Argo Rollouts does on an inconclusive analysis) and waits until it is resumed.</summary>
+    /// <param name="reason">Why the rollout pauses; shown in events and status.</param>
+    /// <param name="cancellationToken">Cancels the wait (the rollout was aborted).</param>
+    /// <returns>A task that completes when a person resumes the rollout.</returns>
+    public Task PauseForDecisionAsync(string reason, CancellationToken cancellationToken = default)
+    {
+        _host.Control.Pause(reason);
+        return _host.Control.WaitWhilePausedAsync(cancellationToken);
+    }
+
+    /// <summary>Waits for a duration, or until a person promotes the rollout (indefinitely when <paramref name="duration"/> is <see langword="null"/>).</summary>
+    /// <param name="duration">How long to wait, or <see langword="null"/> to wait for promotion.</param>
+    /// <param name="cancellationToken">Cancels the wait (the rollout was aborted).</param>
+    /// <returns>A task that completes when the pause ends.</returns>
+    public async Task WaitForPromotionAsync(TimeSpan? duration, CancellationToken cancellationToken = default)
+    {
+        if (duration is null)
+        {
+            _host.SetWaiting(true, "waiting for promotion");
+        }
+
+        try
+        {
+            await _host.Control.WaitForPromotionAsync(duration, TimeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (duration is null)
+            {
+                _host.SetWaiting(false, "promoted");
+            }
+        }
+    }
+
+    /// <summary>Waits until an approval gate is decided (approved by <paramref name="requiredApprovals"/> distinct people, rejected, or timed out).</summary>
+    /// <param name="gate">The gate's name.</param>
+    /// <param name="requiredApprovals">How many distinct approvers are needed.</param>
+    /// <param name="timeout">How long to wait, or <see langword="null"/> to wait indefinitely.</param>
+    /// <param name="cancellationToken">Cancels the wait (the rollout was aborted).</param>
+    /// <returns>The outcome.</returns>
+    public async Task<ApprovalResult> WaitForApprovalAsync(string gate, int requiredApprovals, TimeSpan? timeout, CancellationToken cancellationToken = default)
+    {
+        _host.SetWaiting(true, $"waiting for approval of gate '{gate}'");
+        try
+        {
+            return await _host.Control.WaitForApprovalAsync(gate, requiredApprovals, timeout, TimeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _host.SetWaiting(false, $"gate '{gate}' decided");
+        }
+    }
+
+    /// <summary>Reports progress inside a step (shown in events and status).</summary>
+    /// <param name="message">A one-line message, for example "2 of 3 ready".</param>
+    public void ReportProgress(string message) => _host.ReportProgress(message);
+
+    /// <summary>Records the traffic weights now in effect for a component.</summary>
+    /// <param name="componentId">The component.</param>
+    /// <param name="weights">Revision → weight.</param>
+    /// <param name="approximated">Whether the weights are approximated by replica ratio (no router).</param>
+    public void RecordTraffic(string componentId, IReadOnlyDictionary<int, int> weights, bool approximated) => _host.RecordTraffic(componentId, weights, approximated);
+}
+
+/// <summary>The VM's side of a running rollout, as seen by the step context.</summary>
+internal interface IRolloutHost
+{
+    string DeploymentId { get; }
+
+    RolloutControl Control { get; }
+
+    RevisionSpec GetRevision(int number);
+
+    void ReportProgress(string message);
+
+    void RecordTraffic(string componentId, IReadOnlyDictionary<int, int> weights, bool approximated);
+
+    void SetWaiting(bool waiting, string reason);
+}

@@ -1,0 +1,85 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Bpi.Orchestration.State;
+
+/// <summary>
+/// The JSON form of deployment records and specs, for durable stores and for hosts that read specs from files. Enums
+/// are written by name and durations as <c>d.hh:mm:ss</c>; a <see cref="StrategySpec"/> is written with its
+/// <c>strategy</c> name and its .NET type so strategies from any package round-trip.
+/// </summary>
+public static class DeploymentJson
+{
+    /// <summary>The serializer options every store uses. Do not mutate.</summary>
+    public static JsonSerializerOptions Options { get; } = CreateOptions();
+
+    /// <summary>Serializes a record to UTF-8 JSON.</summary>
+    /// <param name="record">The record.</param>
+    /// <returns>The bytes.</returns>
+    public static byte[] Serialize(DeploymentRecord record) => JsonSerializer.SerializeToUtf8Bytes(record, Options);
+
+    /// <summary>Reads a record from UTF-8 JSON.</summary>
+    /// <param name="utf8Json">The bytes.</param>
+    /// <returns>The record.</returns>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>: the JSON is not a record, or names a strategy type that is not loaded.</exception>
+    public static DeploymentRecord Deserialize(ReadOnlySpan<byte> utf8Json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<DeploymentRecord>(utf8Json, Options)
+                ?? throw new JsonException("The document is null.");
+        }
+        catch (JsonException ex)
+        {
+            throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"A stored deployment record could not be read: {ex.Message}", ex);
+        }
+    }
+
+    private static JsonSerializerOptions CreateOptions()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            WriteIndented = true,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        };
+        options.Converters.Add(new JsonStringEnumConverter());
+        options.Converters.Add(new StrategySpecConverter());
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
+
+    /// <summary>Writes <c>{"strategy": name, "type": assembly-qualified type, "settings": {...}}</c> and reads it back, accepting only loaded <see cref="StrategySpec"/> types.</summary>
+    private sealed class StrategySpecConverter : JsonConverter<StrategySpec>
+    {
+        public override StrategySpec? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            if (!root.TryGetProperty("type", out var typeName) || typeName.GetString() is not { Length: > 0 } name)
+            {
+                throw new JsonException("A strategy spec needs a 'type'.");
+            }
+
+            var type = Type.GetType(name, throwOnError: false);
+            if (type is null || type.IsAbstract || !type.IsAssignableTo(typeof(StrategySpec)))
+            {
+                var strategy = root.TryGetProperty("strategy", out var s) ? s.GetString() : "?";
+                throw new JsonException($"The strategy '{strategy}' (type '{name}') is not available; add the package that provides it.");
+            }
+
+            var settings = root.TryGetProperty("settings", out var value) ? value.GetRawText() : "{}";
+            return (StrategySpec?)JsonSerializer.Deserialize(settings, type, options);
+        }
+
+        public override void Write(Utf8JsonWriter writer, StrategySpec value, JsonSerializerOptions options)
+        {
+            var type = value.GetType();
+            writer.WriteStartObject();
+            writer.WriteString("strategy", value.Name);
+            writer.WriteString("type", $"{type.FullName}, {type.Assembly.GetName().Name}");
+            writer.WritePropertyName("settings");
+            JsonSerializer.Serialize(writer, value, type, options);
+            writer.WriteEndObject();
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using Bpi.Orchestration.Rollout;
+
+namespace Bpi.Orchestration.State;
+
+/// <summary>
+/// What the orchestrator remembers about one deployment: its retained revisions, its state and, while a rollout runs,
+/// the executor's cursor. Immutable: every change saves a new record through <see cref="IDeploymentStore"/>.
+/// </summary>
+public sealed record DeploymentRecord
+{
+    /// <summary>The deployment id.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The current state.</summary>
+    public required DeploymentState State { get; init; }
+
+    /// <summary>The retained revisions, oldest first (at most the spec's history limit, plus the serving and the target revision).</summary>
+    public required IReadOnlyList<RevisionSpec> Revisions { get; init; }
+
+    /// <summary>The revision serving traffic, or <see langword="null"/> when none is (a first deployment that has not completed).</summary>
+    public int? StableRevision { get; init; }
+
+    /// <summary>The revision being rolled out, or <see langword="null"/> when no rollout is running.</summary>
+    public int? TargetRevision { get; init; }
+
+    /// <summary>The executor's position in the running plan, or <see langword="null"/> when no plan runs.</summary>
+    public RolloutCursor? Cursor { get; init; }
+
+    /// <summary>When the deployment was created.</summary>
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When the record last changed.</summary>
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>When the last rollout ended (successfully or not).</summary>
+    public DateTimeOffset? CompletedAt { get; init; }
+
+    /// <summary>Who created the deployment.</summary>
+    public required string CreatedBy { get; init; }
+
+    /// <summary>The resources the ledger holds for the deployment.</summary>
+    public ResourceRequirements Allocation { get; init; } = ResourceRequirements.None;
+
+    /// <summary>The security score of the last gate evaluation, or <see langword="null"/> when no gate is configured.</summary>
+    public double? SecurityScore { get; init; }
+
+    /// <summary>Why the last rollout failed or was rolled back; <see langword="null"/> after a success.</summary>
+    public string? Message { get; init; }
+
+    /// <summary>How many times a rollout of this deployment has been rolled back.</summary>
+    public int RollbackCount { get; init; }
+
+    /// <summary>The spec of a retained revision.</summary>
+    /// <param name="number">The revision number.</param>
+    /// <returns>The revision, or <see langword="null"/> when it is not retained.</returns>
+    public RevisionSpec? FindRevision(int number)
+    {
+        foreach (var revision in Revisions)
+        {
+            if (revision.Number == number)
+            {
+                return revision;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The spec the deployment is heading for: the target revision's while rolling out, otherwise the stable one's (or the newest).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public DeploymentSpec CurrentSpec
+        => (TargetRevision is { } t ? FindRevision(t) : null)?.Spec
+           ?? (StableRevision is { } s ? FindRevision(s) : null)?.Spec
+           ?? Revisions[^1].Spec;
+
+    /// <summary>The highest revision number ever created.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int LatestRevision => Revisions.Count == 0 ? 0 : Revisions.Max(r => r.Number);
+}
+
+/// <summary>The executor's position in a running plan: enough to resume it after a crash (plans are deterministic).</summary>
+/// <param name="Kind">What the plan does.</param>
+/// <param name="FromRevision">The revision serving when the plan started.</param>
+/// <param name="ToRevision">The revision the plan rolls out (for a rollback: the one being rolled back).</param>
+/// <param name="StepIndex">The index of the next step to run (steps before it have completed).</param>
+/// <param name="TotalSteps">The number of steps in the plan.</param>
+/// <param name="FailedAtStep">For a rollback plan: the step of the rollout that failed.</param>
+public sealed record RolloutCursor(RolloutKind Kind, int? FromRevision, int ToRevision, int StepIndex, int TotalSteps, int? FailedAtStep = null);

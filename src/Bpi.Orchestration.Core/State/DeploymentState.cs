@@ -1,0 +1,50 @@
+namespace Bpi.Orchestration;
+
+/// <summary>Where a deployment is in its life.</summary>
+public enum DeploymentState
+{
+    /// <summary>Accepted, not yet queued.</summary>
+    Pending = 0,
+
+    /// <summary>Waiting for a free rollout slot (see <see cref="OrchestrationOptions.MaxConcurrentDeployments"/>).</summary>
+    Queued,
+
+    /// <summary>A rollout is running.</summary>
+    Deploying,
+
+    /// <summary>Serving its stable revision; no rollout is running.</summary>
+    Running,
+
+    /// <summary>A rollout is paused by a person, or waits for promotion or approval.</summary>
+    Paused,
+
+    /// <summary>A failed or aborted rollout is being rolled back.</summary>
+    RollingBack,
+
+    /// <summary>The rollout failed and nothing is serving (a first deployment), or the rollback itself failed.</summary>
+    Failed,
+
+    /// <summary>The last rollout failed or was aborted and was rolled back; the previous revision is serving.</summary>
+    RolledBack,
+
+    /// <summary>Being destroyed.</summary>
+    Destroying,
+
+    /// <summary>Destroyed: nothing of it is left on the runtime and its resources are released.</summary>
+    Destroyed,
+}
+
+/// <summary>Helpers on <see cref="DeploymentState"/>.</summary>
+public static class DeploymentStateExtensions
+{
+    /// <summary>Whether no rollout or destroy is in progress, so the deployment accepts a new operation.</summary>
+    /// <param name="state">The state.</param>
+    /// <returns><see langword="true"/> for <see cref="DeploymentState.Running"/>, <see cref="DeploymentState.Failed"/> and <see cref="DeploymentState.RolledBack"/>.</returns>
+    public static bool IsSettled(this DeploymentState state)
+        => state is DeploymentState.Running or DeploymentState.Failed or DeploymentState.RolledBack or DeploymentState.Destroyed;
+
+    /// <summary>Whether the deployment still exists (is not destroyed).</summary>
+    /// <param name="state">The state.</param>
+    /// <returns><see langword="false"/> only for <see cref="DeploymentState.Destroyed"/>.</returns>
+    public static bool IsLive(this DeploymentState state) => state != DeploymentState.Destroyed;
+}

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+
+namespace Bpi.Orchestration.Telemetry;
+
+/// <summary>Core's log messages (event ids 1000-1999).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1000, LogLevel.Information, "Orchestrator {VmId} started with runtime {Runtime} and {Deployments} deployment(s) loaded")]
+    public static partial void Started(ILogger logger, string vmId, string runtime, int deployments);
+
+    [LoggerMessage(1001, LogLevel.Information, "Orchestrator {VmId} stopped")]
+    public static partial void Stopped(ILogger logger, string vmId);
+
+    [LoggerMessage(1002, LogLevel.Information, "Deployment {DeploymentId} ({Name}) accepted, revision {Revision}, strategy {Strategy}")]
+    public static partial void Accepted(ILogger logger, string deploymentId, string name, int revision, string strategy);
+
+    [LoggerMessage(1003, LogLevel.Information, "Deployment {DeploymentId}: {Previous} -> {State}")]
+    public static partial void StateChanged(ILogger logger, string deploymentId, DeploymentState previous, DeploymentState state);
+
+    [LoggerMessage(1004, LogLevel.Debug, "Deployment {DeploymentId}: step {Index}/{Total} started: {Step}")]
+    public static partial void StepStarted(ILogger logger, string deploymentId, int index, int total, string step);
+
+    [LoggerMessage(1005, LogLevel.Warning, "Deployment {DeploymentId}: step {Index}/{Total} failed: {Reason}")]
+    public static partial void StepFailed(ILogger logger, string deploymentId, int index, int total, string reason);
+
+    [LoggerMessage(1006, LogLevel.Warning, "Deployment {DeploymentId}: rolling back ({Reason})")]
+    public static partial void RollingBack(ILogger logger, string deploymentId, string reason);
+
+    [LoggerMessage(1007, LogLevel.Error, "Deployment {DeploymentId}: the rollback failed; the deployment is left Failed")]
+    public static partial void RollbackFailed(ILogger logger, Exception exception, string deploymentId);
+
+    [LoggerMessage(1008, LogLevel.Warning, "Operation {Verb} on {Target} denied for {Actor} by rule {Rule}")]
+    public static partial void Denied(ILogger logger, string verb, string target, string actor, string rule);
+
+    [LoggerMessage(1009, LogLevel.Information, "Removing {Count} orphaned instance(s) of deployment {DeploymentId}")]
+    public static partial void RemovingOrphans(ILogger logger, int count, string deploymentId);
+
+    [LoggerMessage(1010, LogLevel.Warning, "Removing orphans of deployment {DeploymentId} failed")]
+    public static partial void OrphanRemovalFailed(ILogger logger, Exception exception, string deploymentId);
+
+    [LoggerMessage(1011, LogLevel.Error, "The audit sink failed to append {Action} for {Target}")]
+    public static partial void AuditFailed(ILogger logger, Exception exception, string action, string target);
+
+    [LoggerMessage(1012, LogLevel.Information, "Resuming the interrupted {Kind} of deployment {DeploymentId} at step {Index}")]
+    public static partial void Resuming(ILogger logger, Rollout.RolloutKind kind, string deploymentId, int index);
+
+    [LoggerMessage(1013, LogLevel.Warning, "Transient runtime failure, retrying (attempt {Attempt})")]
+    public static partial void RuntimeRetry(ILogger logger, Exception? exception, int attempt);
+
+    [LoggerMessage(1014, LogLevel.Error, "Deployment {DeploymentId}: unexpected error in the rollout worker")]
+    public static partial void WorkerFailed(ILogger logger, Exception exception, string deploymentId);
+
+    [LoggerMessage(1015, LogLevel.Warning, "Deployment {DeploymentId}: cleaning up stale revision {Revision} failed")]
+    public static partial void CleanupFailed(ILogger logger, Exception exception, string deploymentId, int revision);
+}

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Bpi.Orchestration.Telemetry;
+
+/// <summary>The names of the SDK's <see cref="Meter"/>, <see cref="ActivitySource"/> and instruments, for hosts that subscribe to them.</summary>
+public static class OrchestrationTelemetryNames
+{
+    /// <summary>The name of the one <see cref="Meter"/> and the one <see cref="ActivitySource"/>: <c>Bpi.Orchestration</c>.</summary>
+    public const string Name = "Bpi.Orchestration";
+
+    /// <summary>Deployments not destroyed (up-down counter, {deployment}).</summary>
+    public const string DeploymentsActive = "bpi.orchestration.deployments.active";
+
+    /// <summary>Rollout duration by deployment type and outcome (histogram, s).</summary>
+    public const string DeploymentDuration = "bpi.orchestration.deployment.duration";
+
+    /// <summary>Completed rollouts by deployment type and outcome (counter, {rollout}).</summary>
+    public const string DeploymentsCompleted = "bpi.orchestration.deployments.completed";
+
+    /// <summary>The share of rollouts that succeeded (gauge, 1).</summary>
+    public const string DeploymentSuccessRate = "bpi.orchestration.deployment.success_rate";
+
+    /// <summary>Reserved share of capacity by resource (gauge, 1).</summary>
+    public const string ResourceUtilization = "bpi.orchestration.resource.utilization";
+
+    /// <summary>Average security score of active deployments (gauge, 1).</summary>
+    public const string SecurityScoreAverage = "bpi.orchestration.security.score.average";
+
+    /// <summary>Duration of one rollout step (histogram, s).</summary>
+    public const string StepDuration = "bpi.orchestration.rollout.step.duration";
+
+    /// <summary>Rollouts waiting in the queue (up-down counter, {rollout}).</summary>
+    public const string QueueLength = "bpi.orchestration.queue.length";
+}
+
+/// <summary>The SDK's meter, activity source and instruments for one orchestrator.</summary>
+internal sealed class OrchestrationTelemetry : IDisposable
+{
+    public static readonly ActivitySource ActivitySource = new(OrchestrationTelemetryNames.Name);
+
+    private readonly Meter _meter;
+    private long _succeeded;
+    private long _finished;
+
+    public OrchestrationTelemetry(IMeterFactory? meterFactory, Func<ResourceUtilization> utilization, Func<double?> averageScore)
+    {
+        _meter = meterFactory?.Create(OrchestrationTelemetryNames.Name) ?? new Meter(OrchestrationTelemetryNames.Name);
+        DeploymentsActive = _meter.CreateUpDownCounter<long>(OrchestrationTelemetryNames.DeploymentsActive, "{deployment}", "Deployments that are not destroyed.");
+        DeploymentDuration = _meter.CreateHistogram<double>(OrchestrationTelemetryNames.DeploymentDuration, "s", "How long a rollout took, by deployment type and outcome.");
+        DeploymentsCompleted = _meter.CreateCounter<long>(OrchestrationTelemetryNames.DeploymentsCompleted, "{rollout}", "Rollouts that ended, by deployment type and outcome.");
+        StepDuration = _meter.CreateHistogram<double>(OrchestrationTelemetryNames.StepDuration, "s", "How long one rollout step took.");
+        QueueLength = _meter.CreateUpDownCounter<long>(OrchestrationTelemetryNames.QueueLength, "{rollout}", "Rollouts waiting for a free slot.");
+        _meter.CreateObservableGauge(
+            OrchestrationTelemetryNames.DeploymentSuccessRate,
+            () =>
+            {
+                var finished = Interlocked.Read(ref _finished);
+                return finished == 0 ? [] : new[] { new Measurement<double>((double)Interlocked.Read(ref _succeeded) / finished) };
+            },
+            "1",
+            "The share of rollouts that succeeded.");
+        _meter.CreateObservableGauge(
+            OrchestrationTelemetryNames.ResourceUtilization,
+            () =>
+            {
+                var u = utilization();
+                var list = new List<Measurement<double>>(4);
+                Add(list, "cpu", u.Cpu);
+                Add(list, "memory", u.Memory);
+                Add(list, "storage", u.Storage);
+                Add(list, "network", u.Network);
+                return list;
+            },
+            "1",
+            "The reserved share of the configured capacity, by resource.");
+        _meter.CreateObservableGauge(
+            OrchestrationTelemetryNames.SecurityScoreAverage,
+            () => averageScore() is { } s ? new[] { new Measurement<double>(s) } : [],
+            "1",
+            "The average security score (0-10) of active deployments.");
+    }
+
+    public UpDownCounter<long> DeploymentsActive { get; }
+
+    public Histogram<double> DeploymentDuration { get; }
+
+    public Counter<long> DeploymentsCompleted { get; }
+
+    public Histogram<double> StepDuration { get; }
+
+    public UpDownCounter<long> QueueLength { get; }
+
+    public void RecordRolloutEnd(DeploymentType type, string strategy, string outcome, TimeSpan duration)
+    {
+        Interlocked.Increment(ref _finished);
+        if (outcome == "succeeded")
+        {
+            Interlocked.Increment(ref _succeeded);
+        }
+
+        var tags = new TagList
+        {
+            { "deployment.type", type.ToString() },
+            { "strategy.name", strategy },
+            { "outcome", outcome },
+        };
+        DeploymentsCompleted.Add(1, tags);
+        DeploymentDuration.Record(duration.TotalSeconds, tags);
+    }
+
+    public void Dispose() => _meter.Dispose();
+
+    private static void Add(List<Measurement<double>> list, string resource, double? value)
+    {
+        if (value is { } v)
+        {
+            list.Add(new Measurement<double>(v, new KeyValuePair<string, object?>("resource", resource)));
+        }
+    }
+}

@@ -1,0 +1,470 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace Bpi.Orchestration;
+
+/// <summary>Checks a <see cref="DeploymentSpec"/> as a whole and lists every problem, each naming its field.</summary>
+internal static partial class DeploymentSpecValidator
+{
+    internal const int MaxReplicas = 10_000;
+
+    [GeneratedRegex("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    private static partial Regex DnsLabel();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_.]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex EnvironmentVariableName();
+
+    public static IReadOnlyList<string> Validate(DeploymentSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var errors = new List<string>();
+
+        CheckDnsLabel(errors, "name", spec.Name);
+        CheckDnsLabel(errors, "appId", spec.AppId);
+        CheckDnsLabel(errors, "environment", spec.Environment);
+        if (!Enum.IsDefined(spec.Type))
+        {
+            errors.Add($"type: '{spec.Type}' is not a deployment type; use one of {string.Join(", ", Enum.GetNames<DeploymentType>())}.");
+        }
+
+        CheckComponents(errors, spec);
+        CheckInfrastructure(errors, spec.Infrastructure);
+        CheckSettings(errors, spec);
+        CheckLabels(errors, spec.Labels);
+
+        if (spec.Strategy is null)
+        {
+            errors.Add("strategy: is required.");
+        }
+        else
+        {
+            foreach (var problem in spec.Strategy.Validate(spec))
+            {
+                errors.Add($"strategy ({spec.Strategy.Name}): {problem}");
+            }
+        }
+
+        return errors;
+    }
+
+    private static void CheckDnsLabel(List<string> errors, string field, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            errors.Add($"{field}: is required.");
+        }
+        else if (!DnsLabel().IsMatch(value))
+        {
+            errors.Add($"{field}: '{value}' must be 1-63 lowercase letters, digits or '-', start with a letter and end with a letter or digit.");
+        }
+    }
+
+    private static void CheckComponents(List<string> errors, DeploymentSpec spec)
+    {
+        if (spec.Components is null || spec.Components.Count == 0)
+        {
+            errors.Add("components: at least one component is required.");
+            return;
+        }
+
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < spec.Components.Count; i++)
+        {
+            var c = spec.Components[i];
+            if (c is null)
+            {
+                errors.Add($"components[{i}]: is null.");
+                continue;
+            }
+
+            var at = $"components[{i}]" + (string.IsNullOrEmpty(c.Id) ? "" : $" ({c.Id})");
+            CheckDnsLabel(errors, at + ".id", c.Id);
+            if (!string.IsNullOrEmpty(c.Id) && !ids.Add(c.Id))
+            {
+                errors.Add($"{at}.id: '{c.Id}' is used by more than one component; component ids must be unique.");
+            }
+
+            if (string.IsNullOrWhiteSpace(c.Image) && c.Command is null)
+            {
+                errors.Add($"{at}: set an image or a command to run.");
+            }
+
+            if (c.Command is not null && string.IsNullOrWhiteSpace(c.Command.FileName))
+            {
+                errors.Add($"{at}.command.fileName: is required.");
+            }
+
+            if (c.Replicas < 0 || c.Replicas > MaxReplicas)
+            {
+                errors.Add($"{at}.replicas: {c.Replicas} is out of range; use 0 to {MaxReplicas}.");
+            }
+
+            CheckComponentResources(errors, at, c.Resources);
+            CheckPorts(errors, at, c.Ports);
+            CheckEnvironment(errors, at, c);
+            if (c.HealthCheck is not null)
+            {
+                CheckHealthCheck(errors, at + ".healthCheck", c.HealthCheck, c);
+            }
+        }
+
+        CheckDependencies(errors, spec.Components);
+    }
+
+    private static void CheckComponentResources(List<string> errors, string at, ComponentResources? r)
+    {
+        if (r is null)
+        {
+            errors.Add($"{at}.resources: is required.");
+            return;
+        }
+
+        if (!(r.CpuCores > 0) || double.IsInfinity(r.CpuCores))
+        {
+            errors.Add($"{at}.resources.cpuCores: {r.CpuCores.ToString(CultureInfo.InvariantCulture)} must be greater than 0.");
+        }
+
+        if (r.MemoryMb < 4)
+        {
+            errors.Add($"{at}.resources.memoryMb: {r.MemoryMb} must be at least 4.");
+        }
+    }
+
+    private static void CheckPorts(List<string> errors, string at, IReadOnlyList<PortSpec>? ports)
+    {
+        if (ports is null)
+        {
+            return;
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var numbers = new HashSet<(int, PortProtocol)>();
+        for (var i = 0; i < ports.Count; i++)
+        {
+            var p = ports[i];
+            if (p.ContainerPort is < 1 or > 65535)
+            {
+                errors.Add($"{at}.ports[{i}].containerPort: {p.ContainerPort} is out of range; use 1 to 65535.");
+            }
+
+            if (string.IsNullOrWhiteSpace(p.Name))
+            {
+                errors.Add($"{at}.ports[{i}].name: is required.");
+            }
+            else if (!names.Add(p.Name))
+            {
+                errors.Add($"{at}.ports[{i}].name: '{p.Name}' is used twice.");
+            }
+
+            if (!numbers.Add((p.ContainerPort, p.Protocol)))
+            {
+                errors.Add($"{at}.ports[{i}]: port {p.ContainerPort}/{p.Protocol} is listed twice.");
+            }
+        }
+    }
+
+    private static void CheckEnvironment(List<string> errors, string at, ComponentSpec c)
+    {
+        foreach (var name in c.Environment.Keys)
+        {
+            if (!EnvironmentVariableName().IsMatch(name))
+            {
+                errors.Add($"{at}.environment: '{name}' is not a valid variable name (letters, digits, '_' and '.', not starting with a digit).");
+            }
+        }
+
+        foreach (var name in c.Secrets.Keys)
+        {
+            if (!EnvironmentVariableName().IsMatch(name))
+            {
+                errors.Add($"{at}.secrets: '{name}' is not a valid variable name (letters, digits, '_' and '.', not starting with a digit).");
+            }
+            else if (c.Environment.ContainsKey(name))
+            {
+                errors.Add($"{at}.secrets: '{name}' is also a plain environment variable; keep it in one place.");
+            }
+        }
+    }
+
+    private static void CheckHealthCheck(List<string> errors, string at, HealthCheckSpec h, ComponentSpec c)
+    {
+        if (!Enum.IsDefined(h.Kind))
+        {
+            errors.Add($"{at}.kind: '{h.Kind}' is not a health check kind.");
+        }
+
+        if (h.Kind == HealthCheckKind.Http && (string.IsNullOrEmpty(h.Path) || h.Path[0] != '/'))
+        {
+            errors.Add($"{at}.path: '{h.Path}' must start with '/'.");
+        }
+
+        if (h.Kind == HealthCheckKind.Exec && h.Command.Count == 0)
+        {
+            errors.Add($"{at}.command: an exec health check needs a command.");
+        }
+
+        if (h.Kind != HealthCheckKind.Exec)
+        {
+            if (h.Port is { } port && port is < 1 or > 65535)
+            {
+                errors.Add($"{at}.port: {port} is out of range; use 1 to 65535.");
+            }
+            else if (h.Port is null && c.Ports.Count == 0)
+            {
+                errors.Add($"{at}.port: the component has no ports, so a {h.Kind} health check needs an explicit port.");
+            }
+        }
+
+        if (h.InitialDelay < TimeSpan.Zero)
+        {
+            errors.Add($"{at}.initialDelay: must not be negative.");
+        }
+
+        if (h.Period <= TimeSpan.Zero)
+        {
+            errors.Add($"{at}.period: must be greater than zero.");
+        }
+
+        if (h.Timeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{at}.timeout: must be greater than zero.");
+        }
+
+        if (h.FailureThreshold < 1)
+        {
+            errors.Add($"{at}.failureThreshold: {h.FailureThreshold} must be at least 1.");
+        }
+
+        if (h.SuccessThreshold < 1)
+        {
+            errors.Add($"{at}.successThreshold: {h.SuccessThreshold} must be at least 1.");
+        }
+
+        if (h.ExpectedStatusMin is < 100 or > 599 || h.ExpectedStatusMax is < 100 or > 599 || h.ExpectedStatusMin > h.ExpectedStatusMax)
+        {
+            errors.Add($"{at}.expectedStatus: {h.ExpectedStatusMin}-{h.ExpectedStatusMax} must be a range within 100-599 with min <= max.");
+        }
+    }
+
+    private static void CheckDependencies(List<string> errors, IReadOnlyList<ComponentSpec> components)
+    {
+        var byId = new Dictionary<string, ComponentSpec>(StringComparer.Ordinal);
+        foreach (var c in components)
+        {
+            if (c?.Id is { Length: > 0 } id)
+            {
+                byId.TryAdd(id, c);
+            }
+        }
+
+        foreach (var c in byId.Values)
+        {
+            foreach (var dependency in c.DependsOn)
+            {
+                if (string.Equals(dependency, c.Id, StringComparison.Ordinal))
+                {
+                    errors.Add($"components ({c.Id}).dependsOn: a component cannot depend on itself.");
+                }
+                else if (!byId.ContainsKey(dependency))
+                {
+                    errors.Add($"components ({c.Id}).dependsOn: '{dependency}' is not a component of this deployment.");
+                }
+            }
+        }
+
+        var cycle = ComponentOrder.FindCycle(byId.Values.ToList());
+        if (cycle is not null)
+        {
+            errors.Add($"components: dependency cycle {string.Join(" -> ", cycle)}; remove one of these dependencies.");
+        }
+    }
+
+    private static void CheckInfrastructure(List<string> errors, InfrastructureConfig? infrastructure)
+    {
+        if (infrastructure is null)
+        {
+            errors.Add("infrastructure: is required.");
+            return;
+        }
+
+        if (infrastructure.Resources is { } r)
+        {
+            CheckNonNegative(errors, "infrastructure.resources.cpuCores", r.CpuCores);
+            CheckNonNegative(errors, "infrastructure.resources.memoryMb", r.MemoryMb);
+            CheckNonNegative(errors, "infrastructure.resources.storageGb", r.StorageGb);
+            CheckNonNegative(errors, "infrastructure.resources.networkBandwidthMbps", r.NetworkBandwidthMbps);
+        }
+
+        if (infrastructure.Network is { } network)
+        {
+            CheckNetwork(errors, network);
+        }
+
+        if (infrastructure.Security is { } security)
+        {
+            if (!Enum.IsDefined(security.EncryptionLevel))
+            {
+                errors.Add($"infrastructure.security.encryptionLevel: '{security.EncryptionLevel}' is not an encryption level; use one of {string.Join(", ", Enum.GetNames<EncryptionLevel>())}.");
+            }
+
+            if (security.AccessControl is { } access)
+            {
+                if (!Enum.IsDefined(access.Model))
+                {
+                    errors.Add($"infrastructure.security.accessControl.model: '{access.Model}' is not an access-control model.");
+                }
+
+                if (access.Roles.Any(string.IsNullOrWhiteSpace))
+                {
+                    errors.Add("infrastructure.security.accessControl.roles: role names must not be empty.");
+                }
+
+                if (access.Model == AccessControlModel.AttributeBased && access.Attributes.Count == 0)
+                {
+                    errors.Add("infrastructure.security.accessControl.attributes: attribute-based access control needs at least one attribute condition.");
+                }
+            }
+        }
+        else
+        {
+            errors.Add("infrastructure.security: is required.");
+        }
+    }
+
+    private static void CheckNetwork(List<string> errors, NetworkConfig network)
+    {
+        IPNetwork? vpc = null;
+        if (network.VpcCidr is not null)
+        {
+            if (TryParseCidr(network.VpcCidr, out var parsed))
+            {
+                vpc = parsed;
+            }
+            else
+            {
+                errors.Add($"infrastructure.network.vpcCidr: '{network.VpcCidr}' is not a CIDR block (for example 10.0.0.0/16, with the host bits zero).");
+            }
+        }
+
+        var subnets = new List<(int Index, IPNetwork Net)>();
+        for (var i = 0; i < network.SubnetCidrs.Count; i++)
+        {
+            var text = network.SubnetCidrs[i];
+            if (!TryParseCidr(text, out var subnet))
+            {
+                errors.Add($"infrastructure.network.subnetCidrs[{i}]: '{text}' is not a CIDR block (for example 10.0.1.0/24, with the host bits zero).");
+                continue;
+            }
+
+            if (vpc is { } v && !(subnet.BaseAddress.AddressFamily == v.BaseAddress.AddressFamily && subnet.PrefixLength >= v.PrefixLength && v.Contains(subnet.BaseAddress)))
+            {
+                errors.Add($"infrastructure.network.subnetCidrs[{i}]: '{text}' is not inside the VPC {network.VpcCidr}.");
+            }
+
+            foreach (var (otherIndex, other) in subnets)
+            {
+                if (Overlaps(subnet, other))
+                {
+                    errors.Add($"infrastructure.network.subnetCidrs[{i}]: '{text}' overlaps subnetCidrs[{otherIndex}] '{network.SubnetCidrs[otherIndex]}'.");
+                }
+            }
+
+            subnets.Add((i, subnet));
+        }
+
+        if (network.SubnetCidrs.Count > 0 && network.VpcCidr is null)
+        {
+            errors.Add("infrastructure.network.vpcCidr: subnets are listed, so the VPC CIDR they belong to is required.");
+        }
+
+        if (network.SecurityGroups.Any(string.IsNullOrWhiteSpace))
+        {
+            errors.Add("infrastructure.network.securityGroups: names must not be empty.");
+        }
+    }
+
+    private static bool TryParseCidr(string text, out IPNetwork network)
+    {
+        network = default;
+        return text.Contains('/', StringComparison.Ordinal) && IPNetwork.TryParse(text, out network);
+    }
+
+    private static bool Overlaps(IPNetwork a, IPNetwork b)
+        => a.BaseAddress.AddressFamily == b.BaseAddress.AddressFamily && (a.Contains(b.BaseAddress) || b.Contains(a.BaseAddress));
+
+    private static void CheckSettings(List<string> errors, DeploymentSpec spec)
+    {
+        if (spec.Validation is not { } v)
+        {
+            errors.Add("validation: is required.");
+        }
+        else
+        {
+            if (v.ProgressDeadline <= TimeSpan.Zero)
+            {
+                errors.Add("validation.progressDeadline: must be greater than zero.");
+            }
+
+            if (v.MinReadyTime < TimeSpan.Zero)
+            {
+                errors.Add("validation.minReadyTime: must not be negative.");
+            }
+
+            if (v.PollInterval <= TimeSpan.Zero)
+            {
+                errors.Add("validation.pollInterval: must be greater than zero.");
+            }
+        }
+
+        if (spec.Rollback is not { } r)
+        {
+            errors.Add("rollback: is required.");
+        }
+        else
+        {
+            if (r.HistoryLimit < 1)
+            {
+                errors.Add($"rollback.historyLimit: {r.HistoryLimit} must be at least 1.");
+            }
+
+            if (!(r.HealthFailureRateTrigger > 0 && r.HealthFailureRateTrigger <= 1))
+            {
+                errors.Add($"rollback.healthFailureRateTrigger: {r.HealthFailureRateTrigger.ToString(CultureInfo.InvariantCulture)} must be greater than 0 and at most 1.");
+            }
+        }
+    }
+
+    private static void CheckLabels(List<string> errors, IReadOnlyDictionary<string, string>? labels)
+    {
+        if (labels is null)
+        {
+            return;
+        }
+
+        foreach (var (key, value) in labels)
+        {
+            if (string.IsNullOrWhiteSpace(key) || key.Length > 253)
+            {
+                errors.Add($"labels: '{key}' is not a valid label key (1-253 characters).");
+            }
+            else if (key.StartsWith(Runtime.WorkloadLabels.Prefix, StringComparison.Ordinal))
+            {
+                errors.Add($"labels: '{key}' uses the reserved prefix '{Runtime.WorkloadLabels.Prefix}'.");
+            }
+
+            if (value is null || value.Length > 1024)
+            {
+                errors.Add($"labels: the value of '{key}' must be set and at most 1024 characters.");
+            }
+        }
+    }
+
+    private static void CheckNonNegative(List<string> errors, string field, double value)
+    {
+        if (value < 0 || double.IsNaN(value) || double.IsInfinity(value))
+        {
+            errors.Add($"{field}: {value.ToString(CultureInfo.InvariantCulture)} must be zero or more.");
+        }
+    }
+}

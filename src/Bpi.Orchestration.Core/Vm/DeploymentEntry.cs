@@ -1,0 +1,367 @@
+using System.Globalization;
+using Bpi.Orchestration.Rollout;
+using Bpi.Orchestration.State;
+
+namespace Bpi.Orchestration;
+
+/// <summary>
+/// The VM's live view of one deployment: the current record (saved through the store on every change), the control of
+/// its running rollout, and progress for status. Implements the executor's observer and the step context's host.
+/// </summary>
+internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposable
+{
+    private readonly OrchestrationVm _vm;
+    private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _saveLock = new(1, 1);
+    private readonly Dictionary<string, (IReadOnlyDictionary<int, int> Weights, bool Approximated)> _traffic = new(StringComparer.Ordinal);
+    private readonly List<StateWaiter> _waiters = [];
+    private DeploymentRecord _record;
+    private string? _currentStep;
+    private int _progress;
+    private bool _userPaused;
+    private int _waiting;
+
+    public DeploymentEntry(OrchestrationVm vm, DeploymentRecord record)
+    {
+        _vm = vm;
+        _record = record;
+    }
+
+    public string DeploymentId => _record.Id;
+
+    public DeploymentRecord Record => Volatile.Read(ref _record);
+
+    /// <summary>The control of the queued or running rollout; <see langword="null"/> when none is.</summary>
+    public RolloutControl Control { get; private set; } = new();
+
+    /// <summary>The queued or running rollout; completed when none is.</summary>
+    public RolloutWork? Work { get; private set; }
+
+    public string? CurrentStep
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _currentStep;
+            }
+        }
+    }
+
+    public int Progress
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _progress;
+            }
+        }
+    }
+
+    public RolloutStepContext? StepContext { get; set; }
+
+    public IReadOnlyDictionary<string, (IReadOnlyDictionary<int, int> Weights, bool Approximated)> Traffic
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new Dictionary<string, (IReadOnlyDictionary<int, int>, bool)>(_traffic, StringComparer.Ordinal);
+            }
+        }
+    }
+
+    /// <summary>Installs a fresh control for a new rollout and returns it.</summary>
+    public RolloutWork BeginWork(RolloutKind kind, int? fromRevision, int toRevision, int startIndex, DeploymentSpec? previousSpec)
+    {
+        var control = new RolloutControl();
+        control.PauseChanged += OnPauseChanged;
+        var work = new RolloutWork(this, control, kind, fromRevision, toRevision, startIndex, previousSpec);
+        lock (_gate)
+        {
+            // The previous control is not disposed: its worker may still be unwinding; it holds no timers.
+            Control = control;
+            Work = work;
+            _userPaused = false;
+            _waiting = 0;
+            _currentStep = null;
+            _progress = 0;
+        }
+
+        return work;
+    }
+
+    public void Dispose()
+    {
+        Control.Dispose();
+        _saveLock.Dispose();
+    }
+
+    public void EndWork(RolloutWork work)
+    {
+        lock (_gate)
+        {
+            if (ReferenceEquals(Work, work))
+            {
+                Work = null;
+                _currentStep = null;
+            }
+        }
+
+        work.Completion.TrySetResult();
+    }
+
+    /// <summary>Applies a change to the record, saves it, and publishes a state change when the state changed.</summary>
+    public async ValueTask<DeploymentRecord> UpdateAsync(Func<DeploymentRecord, DeploymentRecord> change, string? message = null, CancellationToken cancellationToken = default)
+    {
+        await _saveLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        DeploymentRecord before, after;
+        try
+        {
+            before = _record;
+            after = change(before) with { UpdatedAt = _vm.Time.GetUtcNow() };
+            await _vm.Store.SaveAsync(after, CancellationToken.None).ConfigureAwait(false);
+            Volatile.Write(ref _record, after);
+            if (before.State != after.State)
+            {
+                // Published under the save lock so watchers see state changes in the order they were stored.
+                _vm.PublishStateChanged(before.State, after, message);
+                SignalWaiters(after.State);
+            }
+        }
+        finally
+        {
+            _saveLock.Release();
+        }
+
+        if (before.State != after.State)
+        {
+            await _vm.AuditStateChangedAsync(before.State, after, message).ConfigureAwait(false);
+        }
+
+        return after;
+    }
+
+    /// <summary>Completes when the state satisfies <paramref name="predicate"/> (at once if it does now).</summary>
+    public Task<DeploymentState> WaitForStateAsync(Func<DeploymentState, bool> predicate, CancellationToken cancellationToken)
+    {
+        StateWaiter waiter;
+        lock (_gate)
+        {
+            var state = Record.State;
+            if (predicate(state))
+            {
+                return Task.FromResult(state);
+            }
+
+            waiter = new StateWaiter(predicate);
+            _waiters.Add(waiter);
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            waiter.Registration = cancellationToken.Register(() =>
+            {
+                lock (_gate)
+                {
+                    _waiters.Remove(waiter);
+                }
+
+                waiter.Completion.TrySetCanceled(cancellationToken);
+            });
+        }
+
+        return waiter.Completion.Task;
+    }
+
+    public ValueTask<DeploymentRecord> SetStateAsync(DeploymentState state, string? message = null)
+        => UpdateAsync(r => r with { State = state }, message);
+
+    public RevisionSpec GetRevision(int number)
+        => Record.FindRevision(number)
+           ?? throw new OrchestrationException(OrchestrationErrorKind.NotFound, string.Create(CultureInfo.InvariantCulture, $"Revision {number} of deployment '{DeploymentId}' is not retained."));
+
+    public void ReportProgress(string message)
+    {
+        lock (_gate)
+        {
+            _currentStep = message;
+        }
+
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.Progress, Record.State, message);
+    }
+
+    public void RecordTraffic(string componentId, IReadOnlyDictionary<int, int> weights, bool approximated)
+    {
+        lock (_gate)
+        {
+            _traffic[componentId] = (new Dictionary<int, int>(weights), approximated);
+        }
+
+        var text = weights.Count == 0
+            ? $"{componentId}: route removed"
+            : $"{componentId}: " + string.Join(", ", weights.OrderBy(w => w.Key).Select(w => string.Create(CultureInfo.InvariantCulture, $"revision {w.Key} {w.Value}%"))) + (approximated ? " (approximated by replica ratio)" : "");
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.Progress, Record.State, text);
+    }
+
+    public void SetWaiting(bool waiting, string reason)
+    {
+        bool changed;
+        lock (_gate)
+        {
+            var before = _waiting > 0 || _userPaused;
+            _waiting += waiting ? 1 : -1;
+            changed = before != (_waiting > 0 || _userPaused);
+        }
+
+        if (changed)
+        {
+            _ = SetStateSafeAsync(waiting ? DeploymentState.Paused : DeploymentState.Deploying, reason);
+        }
+    }
+
+    public ValueTask OnPlanStartedAsync(RolloutPlan plan, int startIndex, CancellationToken cancellationToken)
+    {
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.PlanStarted, Record.State, $"{plan.Kind} with {plan.Strategy}: {plan.Steps.Count} step(s)" + (startIndex > 0 ? string.Create(CultureInfo.InvariantCulture, $", resuming at step {startIndex + 1}") : ""), e => e with { TotalSteps = plan.Steps.Count });
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask OnStepStartedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
+    {
+        var step = plan.Steps[index];
+        var description = step.Describe();
+        lock (_gate)
+        {
+            _currentStep = string.Create(CultureInfo.InvariantCulture, $"{index + 1}/{plan.Steps.Count} {description}");
+        }
+
+        var record = await UpdateAsync(r => r with { Cursor = CursorFor(plan, index, r.Cursor) }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepStarted, record.State, description, e => e with { StepIndex = index, TotalSteps = plan.Steps.Count, StepKind = step.Kind });
+        await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.started", DeploymentId, "started", StepData(plan, index)).ConfigureAwait(false);
+    }
+
+    public async ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
+    {
+        var step = plan.Steps[index];
+        lock (_gate)
+        {
+            _progress = (int)((index + 1) * 100L / plan.Steps.Count);
+        }
+
+        var record = await UpdateAsync(r => r with { Cursor = CursorFor(plan, index + 1, r.Cursor) }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, step.Describe(), e => e with { StepIndex = index, TotalSteps = plan.Steps.Count, StepKind = step.Kind });
+        await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", StepData(plan, index)).ConfigureAwait(false);
+    }
+
+    public async ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken)
+    {
+        var step = plan.Steps[index];
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepFailed, Record.State, $"{step.Describe()}: {error.Message}", e => e with { StepIndex = index, TotalSteps = plan.Steps.Count, StepKind = step.Kind });
+        var data = StepData(plan, index);
+        data["error.kind"] = error.Kind.ToString();
+        data["error"] = error.Message;
+        await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.failed", DeploymentId, "failed", data).ConfigureAwait(false);
+    }
+
+    private static RolloutCursor CursorFor(RolloutPlan plan, int index, RolloutCursor? current)
+        => new(plan.Kind, plan.FromRevision, plan.ToRevision, index, plan.Steps.Count, plan.Kind == RolloutKind.Rollback ? current?.FailedAtStep : null);
+
+    private static Dictionary<string, string?> StepData(RolloutPlan plan, int index) => new(StringComparer.Ordinal)
+    {
+        ["plan"] = plan.Kind.ToString(),
+        ["step.index"] = index.ToString(CultureInfo.InvariantCulture),
+        ["step.kind"] = plan.Steps[index].Kind,
+        ["step"] = plan.Steps[index].Describe(),
+    };
+
+    private void SignalWaiters(DeploymentState state)
+    {
+        List<StateWaiter>? done = null;
+        lock (_gate)
+        {
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Predicate(state))
+                {
+                    (done ??= []).Add(_waiters[i]);
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+
+        if (done is not null)
+        {
+            foreach (var waiter in done)
+            {
+                waiter.Registration.Dispose();
+                waiter.Completion.TrySetResult(state);
+            }
+        }
+    }
+
+    private void OnPauseChanged(bool paused, string reason)
+    {
+        bool changed;
+        lock (_gate)
+        {
+            var before = _waiting > 0 || _userPaused;
+            _userPaused = paused;
+            changed = before != (_waiting > 0 || _userPaused);
+        }
+
+        if (changed)
+        {
+            _ = SetStateSafeAsync(paused ? DeploymentState.Paused : DeploymentState.Deploying, reason);
+        }
+    }
+
+    private async Task SetStateSafeAsync(DeploymentState state, string reason)
+    {
+        try
+        {
+            await UpdateAsync(r => r.State is DeploymentState.Deploying or DeploymentState.Paused ? r with { State = state } : r, reason).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Telemetry.Log.WorkerFailed(_vm.Logger, ex, DeploymentId);
+        }
+    }
+}
+
+/// <summary>Someone waiting for a deployment's state to satisfy a condition.</summary>
+internal sealed class StateWaiter(Func<DeploymentState, bool> predicate)
+{
+    public Func<DeploymentState, bool> Predicate { get; } = predicate;
+
+    public TaskCompletionSource<DeploymentState> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public CancellationTokenRegistration Registration { get; set; }
+}
+
+/// <summary>One queued or running rollout of a deployment.</summary>
+internal sealed class RolloutWork(DeploymentEntry entry, RolloutControl control, RolloutKind kind, int? fromRevision, int toRevision, int startIndex, DeploymentSpec? previousSpec)
+{
+    private int _claim; // 0 queued, 1 running, 2 cancelled
+
+    public DeploymentEntry Entry { get; } = entry;
+
+    public RolloutControl Control { get; } = control;
+
+    public RolloutKind Kind { get; } = kind;
+
+    public int? FromRevision { get; } = fromRevision;
+
+    public int ToRevision { get; } = toRevision;
+
+    public int StartIndex { get; } = startIndex;
+
+    /// <summary>For a scale: the spec before the scale, restored if it fails.</summary>
+    public DeploymentSpec? PreviousSpec { get; } = previousSpec;
+
+    public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public bool TryStart() => Interlocked.CompareExchange(ref _claim, 1, 0) == 0;
+
+    public bool TryCancelQueued() => Interlocked.CompareExchange(ref _claim, 2, 0) == 0;
+}

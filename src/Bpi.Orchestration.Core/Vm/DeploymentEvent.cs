@@ -1,0 +1,57 @@
+namespace Bpi.Orchestration;
+
+/// <summary>Something that happened to a deployment, as streamed by <see cref="IOrchestrationVm.WatchAsync"/>.</summary>
+/// <param name="Sequence">A number that increases by one with every event of the orchestrator.</param>
+/// <param name="Timestamp">When it happened.</param>
+/// <param name="DeploymentId">The deployment.</param>
+/// <param name="Kind">What happened.</param>
+/// <param name="State">The deployment's state after the event.</param>
+/// <param name="Message">A one-line description.</param>
+public sealed record DeploymentEvent(
+    long Sequence,
+    DateTimeOffset Timestamp,
+    string DeploymentId,
+    DeploymentEventKind Kind,
+    DeploymentState State,
+    string Message)
+{
+    /// <summary>For step events: the step's index in its plan.</summary>
+    public int? StepIndex { get; init; }
+
+    /// <summary>For step events: the number of steps in the plan.</summary>
+    public int? TotalSteps { get; init; }
+
+    /// <summary>For step events: the step's kind (<see cref="Rollout.RolloutStep.Kind"/>).</summary>
+    public string? StepKind { get; init; }
+
+    /// <summary>For state changes: the state before.</summary>
+    public DeploymentState? PreviousState { get; init; }
+}
+
+/// <summary>What a <see cref="DeploymentEvent"/> reports.</summary>
+public enum DeploymentEventKind
+{
+    /// <summary>The deployment's state changed.</summary>
+    StateChanged = 0,
+
+    /// <summary>A plan started running.</summary>
+    PlanStarted,
+
+    /// <summary>A step started.</summary>
+    StepStarted,
+
+    /// <summary>A step completed.</summary>
+    StepCompleted,
+
+    /// <summary>A step failed; the message says why.</summary>
+    StepFailed,
+
+    /// <summary>A plan completed.</summary>
+    PlanCompleted,
+
+    /// <summary>Progress inside a step (for example ready instances or traffic weights).</summary>
+    Progress,
+
+    /// <summary>A person acted on the rollout (pause, resume, promote, approve, reject, abort).</summary>
+    Intervention,
+}

@@ -1,0 +1,115 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+
+namespace Bpi.Orchestration;
+
+/// <summary>Fans deployment events out to watchers. Each watcher has its own unbounded channel, so a slow watcher never blocks a rollout and never misses an event.</summary>
+internal sealed class EventHub
+{
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private Subscription[] _subscriptions = [];
+    private long _sequence;
+    private bool _completed;
+
+    public EventHub(TimeProvider time) => _time = time;
+
+    public DeploymentEvent Publish(string deploymentId, DeploymentEventKind kind, DeploymentState state, string message, Func<DeploymentEvent, DeploymentEvent>? decorate = null)
+    {
+        DeploymentEvent e;
+        Subscription[] subscribers;
+        lock (_gate)
+        {
+            e = new DeploymentEvent(++_sequence, _time.GetUtcNow(), deploymentId, kind, state, message);
+            if (decorate is not null)
+            {
+                e = decorate(e);
+            }
+
+            subscribers = _subscriptions;
+
+            // Written under the lock so every watcher sees events in sequence order.
+            foreach (var s in subscribers)
+            {
+                if (s.DeploymentId is null || string.Equals(s.DeploymentId, deploymentId, StringComparison.Ordinal))
+                {
+                    s.Channel.Writer.TryWrite(e);
+                }
+            }
+        }
+
+        return e;
+    }
+
+    /// <summary>Subscribes now (not at the first MoveNext), so no event published after this call is missed.</summary>
+    public IAsyncEnumerable<DeploymentEvent> Subscribe(string? deploymentId, CancellationToken cancellationToken)
+    {
+        var subscription = new Subscription(deploymentId, Channel.CreateUnbounded<DeploymentEvent>(new UnboundedChannelOptions { SingleReader = true }));
+        lock (_gate)
+        {
+            if (_completed)
+            {
+                subscription.Channel.Writer.TryComplete();
+            }
+            else
+            {
+                _subscriptions = [.. _subscriptions, subscription];
+            }
+        }
+
+        return ReadAsync(subscription, cancellationToken);
+    }
+
+    public void Complete()
+    {
+        lock (_gate)
+        {
+            _completed = true;
+            foreach (var s in _subscriptions)
+            {
+                s.Channel.Writer.TryComplete();
+            }
+
+            _subscriptions = [];
+        }
+    }
+
+    private async IAsyncEnumerable<DeploymentEvent> ReadAsync(Subscription subscription, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        try
+        {
+            var reader = subscription.Channel.Reader;
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    yield break;
+                }
+
+                if (!more)
+                {
+                    yield break;
+                }
+
+                while (reader.TryRead(out var e))
+                {
+                    yield return e;
+                }
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _subscriptions = [.. _subscriptions.Where(s => !ReferenceEquals(s, subscription))];
+            }
+        }
+    }
+
+    private sealed record Subscription(string? DeploymentId, Channel<DeploymentEvent> Channel);
+}

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Options;
+
+namespace Bpi.Orchestration;
+
+/// <summary>Options of the orchestrator, set through <c>services.AddOrchestration(o => …)</c>.</summary>
+public sealed class OrchestrationOptions
+{
+    /// <summary>The orchestrator's id; it goes into the owner label of everything created on a runtime. Set a stable id when state must survive restarts (the CLI does).</summary>
+    /// <value>The default value is <c>vm-</c> followed by 12 random hex digits, new for each process.</value>
+    public string VmId { get; set; } = "vm-" + Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>How many rollouts run at once; more wait in a FIFO queue. A rollout holds its slot while it waits for promotion or approval.</summary>
+    /// <value>The default value is 10.</value>
+    public int MaxConcurrentDeployments { get; set; } = 10;
+
+    /// <summary>The capacity the resource ledger reserves against; <see langword="null"/> means unlimited (reservations are still tracked).</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public ResourceRequirements? Capacity { get; set; }
+
+    /// <summary>Whether <see cref="IOrchestrationVm.StartAsync"/> removes instances the runtime reports for this orchestrator that belong to no live deployment.</summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool RemoveOrphansOnStart { get; set; } = true;
+
+    /// <summary>Whether rollouts that were interrupted (the process stopped mid-rollout) are resumed at their stored step on start.</summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool ResumeInterruptedRollouts { get; set; } = true;
+
+    /// <summary>How many times a transient runtime failure is retried before a step fails.</summary>
+    /// <value>The default value is 3.</value>
+    public int RuntimeRetryAttempts { get; set; } = 3;
+
+    /// <summary>The delay before the first retry of a transient runtime failure (doubling after each).</summary>
+    /// <value>The default value is 200 milliseconds.</value>
+    public TimeSpan RuntimeRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+}
+
+/// <summary>Checks <see cref="OrchestrationOptions"/> and lists every problem.</summary>
+internal sealed class OrchestrationOptionsValidator : IValidateOptions<OrchestrationOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OrchestrationOptions options)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.VmId) || options.VmId.Length > 63)
+        {
+            errors.Add($"{nameof(OrchestrationOptions.VmId)}: must be 1-63 characters.");
+        }
+
+        if (options.MaxConcurrentDeployments < 1)
+        {
+            errors.Add($"{nameof(OrchestrationOptions.MaxConcurrentDeployments)}: {options.MaxConcurrentDeployments} must be at least 1.");
+        }
+
+        if (options.Capacity is { } c && (c.CpuCores < 0 || c.MemoryMb < 0 || c.StorageGb < 0 || c.NetworkBandwidthMbps < 0))
+        {
+            errors.Add($"{nameof(OrchestrationOptions.Capacity)}: every amount must be zero or more.");
+        }
+
+        if (options.RuntimeRetryAttempts < 0)
+        {
+            errors.Add($"{nameof(OrchestrationOptions.RuntimeRetryAttempts)}: {options.RuntimeRetryAttempts} must be zero or more.");
+        }
+
+        if (options.RuntimeRetryDelay <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(OrchestrationOptions.RuntimeRetryDelay)}: must be greater than zero.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,490 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using Bpi.Orchestration.Auditing;
+using Bpi.Orchestration.Health;
+using Bpi.Orchestration.Rollout;
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.Security;
+using Bpi.Orchestration.State;
+using Bpi.Orchestration.Telemetry;
+using Bpi.Orchestration.Traffic;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+
+namespace Bpi.Orchestration;
+
+/// <summary>The orchestrator behind <see cref="IOrchestrationVm"/>. See the interface for the contract of each operation.</summary>
+internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
+{
+    internal const string RuntimePipelineName = "bpi-orchestration-runtime";
+
+    private readonly ConcurrentDictionary<string, DeploymentEntry> _entries = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IRolloutStrategy> _strategies;
+    private readonly IReadOnlyList<IHealthProbe> _probes;
+    private readonly ISecurityGate? _securityGate;
+    private readonly IOrchestrationAuthorizer _authorizer;
+    private readonly IAuditSink _audit;
+    private readonly ResourceLedger _ledger;
+    private readonly RolloutExecutor _executor;
+    private readonly OrchestrationTelemetry _telemetry;
+    private readonly ResiliencePipeline _runtimePipeline;
+    private readonly SemaphoreSlim _startLock = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly RolloutQueue _queue;
+    private volatile VmStatus _status = VmStatus.Created;
+    private string? _lastDeploymentId;
+    private DateTimeOffset? _lastDeploymentAt;
+
+    public OrchestrationVm(
+        IOptions<OrchestrationOptions> options,
+        IDeploymentStore store,
+        IAuditSink audit,
+        IOrchestrationAuthorizer authorizer,
+        IEnumerable<IRolloutStrategy> strategies,
+        IEnumerable<IRolloutStepHandler> handlers,
+        IEnumerable<IHealthProbe> probes,
+        TimeProvider? time = null,
+        IWorkloadRuntime? runtime = null,
+        ITrafficRouter? router = null,
+        ISecurityGate? securityGate = null,
+        ILoggerFactory? loggerFactory = null,
+        IMeterFactory? meterFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        try
+        {
+            Options = options.Value;
+        }
+        catch (OptionsValidationException ex)
+        {
+            throw OrchestrationException.InvalidConfiguration("Orchestration options", [.. ex.Failures]);
+        }
+
+        Store = store;
+        _audit = audit;
+        _authorizer = authorizer;
+        _strategies = new Dictionary<string, IRolloutStrategy>(StringComparer.Ordinal);
+        foreach (var strategy in strategies)
+        {
+            _strategies[strategy.Name] = strategy;
+        }
+
+        _probes = [.. probes];
+        Time = time ?? TimeProvider.System;
+        Runtime = runtime;
+        Router = router;
+        _securityGate = securityGate;
+        Logger = (ILogger?)loggerFactory?.CreateLogger("Bpi.Orchestration") ?? NullLogger.Instance;
+        Events = new EventHub(Time);
+        _ledger = new ResourceLedger(Options.Capacity);
+        _telemetry = new OrchestrationTelemetry(meterFactory, () => _ledger.Utilization, AverageSecurityScore);
+        _executor = new RolloutExecutor(handlers, Time, _telemetry);
+        _runtimePipeline = BuildRuntimePipeline();
+        _queue = new RolloutQueue(Options.MaxConcurrentDeployments, ExecuteWorkAsync, _telemetry);
+    }
+
+    public string VmId => Options.VmId;
+
+    internal OrchestrationOptions Options { get; }
+
+    internal IDeploymentStore Store { get; }
+
+    internal TimeProvider Time { get; }
+
+    internal ILogger Logger { get; }
+
+    internal EventHub Events { get; }
+
+    internal IWorkloadRuntime? Runtime { get; }
+
+    internal ITrafficRouter? Router { get; }
+
+    internal ResourceLedger Ledger => _ledger;
+
+    internal RolloutQueue QueueForTests => _queue;
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_status == VmStatus.Running)
+        {
+            return;
+        }
+
+        await _startLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            switch (_status)
+            {
+                case VmStatus.Running:
+                    return;
+                case VmStatus.Stopping or VmStatus.Stopped:
+                    throw new OrchestrationException(OrchestrationErrorKind.NotRunning, "The orchestrator has been stopped and cannot be started again; create a new one (a new service provider).");
+            }
+
+            var runtime = RequireRuntime();
+            var records = await Store.ListAsync(cancellationToken).ConfigureAwait(false);
+            var toResume = new List<DeploymentEntry>();
+            foreach (var record in records)
+            {
+                var entry = new DeploymentEntry(this, record);
+                _entries[record.Id] = entry;
+                entry.StepContext = CreateStepContext(entry);
+                if (record.State.IsLive())
+                {
+                    _liveNames[LiveNameKey(record.CurrentSpec)] = record.Id;
+                    _telemetry.DeploymentsActive.Add(1);
+                    TryRestoreReservation(record);
+                    if (!record.State.IsSettled())
+                    {
+                        toResume.Add(entry);
+                    }
+                }
+            }
+
+            if (Options.RemoveOrphansOnStart)
+            {
+                await RemoveOrphansAsync(runtime, cancellationToken).ConfigureAwait(false);
+            }
+
+            _queue.Start();
+            _status = VmStatus.Running;
+            Log.Started(Logger, VmId, runtime.Name, records.Count);
+
+            foreach (var entry in toResume.OrderBy(e => e.Record.CreatedAt))
+            {
+                await ResumeInterruptedAsync(entry).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _startLock.Release();
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        await _startLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_status is VmStatus.Stopped or VmStatus.Stopping)
+            {
+                return;
+            }
+
+            var wasRunning = _status == VmStatus.Running;
+            _status = VmStatus.Stopping;
+            await _stopping.CancelAsync().ConfigureAwait(false);
+            if (wasRunning)
+            {
+                await _queue.StopAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            _status = VmStatus.Stopped;
+            Events.Complete();
+            Log.Stopped(Logger, VmId);
+        }
+        finally
+        {
+            _startLock.Release();
+        }
+    }
+
+    /// <summary>Stops and disposes synchronously, so a container disposed with <c>Dispose()</c> works too.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _telemetry.Dispose();
+        foreach (var entry in _entries.Values)
+        {
+            entry.Dispose();
+        }
+    }
+
+    public IAsyncEnumerable<DeploymentEvent> WatchAsync(string? deploymentId = null, CancellationToken cancellationToken = default)
+        => Events.Subscribe(deploymentId, cancellationToken);
+
+    public async Task<DeploymentStatus> GetStatusAsync(string deploymentId, CancellationToken cancellationToken = default)
+    {
+        var entry = await GetEntryAsync(deploymentId, OrchestrationVerbs.Read, cancellationToken).ConfigureAwait(false);
+        return await BuildStatusAsync(entry, includeInstances: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<DeploymentStatus> WaitForStateAsync(string deploymentId, Func<DeploymentState, bool> predicate, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(predicate);
+        var entry = await GetEntryAsync(deploymentId, OrchestrationVerbs.Read, cancellationToken).ConfigureAwait(false);
+        await entry.WaitForStateAsync(predicate, cancellationToken).ConfigureAwait(false);
+        return await BuildStatusAsync(entry, includeInstances: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<DeploymentList> ListAsync(DeploymentQuery? query = null, CancellationToken cancellationToken = default)
+    {
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        await AuthorizeAsync(OrchestrationVerbs.Read, null, null, null, null, cancellationToken).ConfigureAwait(false);
+        query ??= new DeploymentQuery();
+        var totals = new Dictionary<DeploymentState, int>();
+        var matching = new List<DeploymentStatus>();
+        foreach (var entry in _entries.Values)
+        {
+            var record = entry.Record;
+            totals[record.State] = totals.GetValueOrDefault(record.State) + 1;
+            var spec = record.CurrentSpec;
+            if ((query.States.Count == 0 ? record.State.IsLive() : query.States.Contains(record.State))
+                && (query.AppId is null || string.Equals(spec.AppId, query.AppId, StringComparison.Ordinal))
+                && (query.Environment is null || string.Equals(spec.Environment, query.Environment, StringComparison.Ordinal)))
+            {
+                matching.Add(await BuildStatusAsync(entry, includeInstances: false, cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        matching.Sort((a, b) => b.CreatedAt.CompareTo(a.CreatedAt));
+        return new DeploymentList(matching, totals, _ledger.Utilization);
+    }
+
+    public async Task<VmState> GetStateAsync(CancellationToken cancellationToken = default)
+    {
+        await AuthorizeAsync(OrchestrationVerbs.Read, null, null, null, null, cancellationToken).ConfigureAwait(false);
+        var instances = 0;
+        if (Runtime is not null && _status == VmStatus.Running)
+        {
+            var owned = await Runtime.ListOwnedAsync(cancellationToken).ConfigureAwait(false);
+            instances = owned.Count(i => i.OwnerId is null || string.Equals(i.OwnerId, VmId, StringComparison.Ordinal));
+        }
+
+        var active = 0;
+        var inProgress = 0;
+        foreach (var entry in _entries.Values)
+        {
+            var state = entry.Record.State;
+            if (state.IsLive())
+            {
+                active++;
+            }
+
+            if (!state.IsSettled())
+            {
+                inProgress++;
+            }
+        }
+
+        return new VmState(VmId, _status, active, inProgress, instances, _ledger.Utilization, AverageSecurityScore(), _lastDeploymentId, _lastDeploymentAt);
+    }
+
+    internal void PublishStateChanged(DeploymentState previous, DeploymentRecord record, string? message)
+    {
+        Log.StateChanged(Logger, record.Id, previous, record.State);
+        Events.Publish(record.Id, DeploymentEventKind.StateChanged, record.State, message ?? $"{previous} -> {record.State}", e => e with { PreviousState = previous });
+    }
+
+    internal ValueTask AuditStateChangedAsync(DeploymentState previous, DeploymentRecord record, string? message)
+        => AuditAsync(OrchestrationActor.System.Id, "deployment.state", record.Id, record.State.ToString().ToLowerInvariant(), new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            ["from"] = previous.ToString(),
+            ["to"] = record.State.ToString(),
+            ["message"] = message,
+        });
+
+    internal async ValueTask AuditAsync(string actor, string action, string target, string outcome, IReadOnlyDictionary<string, string?>? data = null)
+    {
+        try
+        {
+            await _audit.AppendAsync(new AuditEvent(Time.GetUtcNow(), actor, action, target, outcome, data), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The rollout must not fail because the audit sink did; the failure is logged loudly instead.
+            Log.AuditFailed(Logger, ex, action, target);
+        }
+    }
+
+    private ResiliencePipeline BuildRuntimePipeline()
+    {
+        var builder = new ResiliencePipelineBuilder { Name = RuntimePipelineName, TimeProvider = Time };
+        if (Options.RuntimeRetryAttempts > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                Name = "transient-runtime-fault",
+                MaxRetryAttempts = Options.RuntimeRetryAttempts,
+                Delay = Options.RuntimeRetryDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                ShouldHandle = new PredicateBuilder().Handle<OrchestrationException>(IsTransientRuntimeFault),
+                OnRetry = args =>
+                {
+                    Log.RuntimeRetry(Logger, args.Outcome.Exception, args.AttemptNumber + 1);
+                    return ValueTask.CompletedTask;
+                },
+            });
+        }
+
+        return builder.Build();
+    }
+
+    private static bool IsTransientRuntimeFault(OrchestrationException exception) => exception.IsTransient;
+
+    private IWorkloadRuntime RequireRuntime()
+        => Runtime ?? throw new OrchestrationException(
+            OrchestrationErrorKind.InvalidConfiguration,
+            "No workload runtime is registered. Add one to the orchestration builder: .AddInMemoryRuntime() (Bpi.Orchestration.Testing), .AddProcessRuntime() or .AddDocker() (Bpi.Orchestration.Components).");
+
+    private RolloutStepContext CreateStepContext(DeploymentEntry entry)
+        => new(entry, VmId, RequireRuntime(), Router, _probes, Time, Logger, _runtimePipeline);
+
+    private async ValueTask EnsureStartedAsync(CancellationToken cancellationToken)
+    {
+        var status = _status;
+        if (status == VmStatus.Running)
+        {
+            return;
+        }
+
+        if (status is VmStatus.Stopping or VmStatus.Stopped)
+        {
+            throw new OrchestrationException(OrchestrationErrorKind.NotRunning, "The orchestrator has been stopped; create a new one to accept work.");
+        }
+
+        await StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<DeploymentEntry> GetEntryAsync(string deploymentId, string verb, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(deploymentId);
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        if (!_entries.TryGetValue(deploymentId, out var entry))
+        {
+            throw new OrchestrationException(OrchestrationErrorKind.NotFound, $"No deployment has the id '{deploymentId}'; list deployments with ListAsync to find its id.");
+        }
+
+        var spec = entry.Record.CurrentSpec;
+        await AuthorizeAsync(verb, spec.Environment, spec.AppId, deploymentId, null, cancellationToken).ConfigureAwait(false);
+        return entry;
+    }
+
+    private async ValueTask<AuthorizationDecision> AuthorizeAsync(string verb, string? environment, string? appId, string? deploymentId, DeploymentSpec? spec, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? attributes = null)
+    {
+        var actor = OrchestrationActor.Current;
+        var request = new AuthorizationRequest(actor, verb, environment, appId, deploymentId, spec) { Attributes = attributes ?? new Dictionary<string, string>() };
+        var decision = await _authorizer.AuthorizeAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!decision.Allowed)
+        {
+            var target = deploymentId ?? spec?.Name ?? "(orchestrator)";
+            Log.Denied(Logger, verb, target, actor.Id, decision.Rule);
+            await AuditAsync(actor.Id, "authorization." + verb, target, "denied", new Dictionary<string, string?>(StringComparer.Ordinal) { ["rule"] = decision.Rule, ["reason"] = decision.Reason }).ConfigureAwait(false);
+            throw new OrchestrationException(OrchestrationErrorKind.Unauthorized, $"'{actor.Id}' may not {verb} {target}: {decision.Reason} (rule {decision.Rule}).");
+        }
+
+        return decision;
+    }
+
+    private async Task<DeploymentStatus> BuildStatusAsync(DeploymentEntry entry, bool includeInstances, CancellationToken cancellationToken)
+    {
+        var record = entry.Record;
+        var spec = record.CurrentSpec;
+        var traffic = entry.Traffic;
+        IReadOnlyList<WorkloadInstance> instances = [];
+        if (includeInstances && Runtime is not null && record.State.IsLive())
+        {
+            instances = await _runtimePipeline.ExecuteAsync(
+                static (s, ct) => s.Runtime.GetInstancesAsync(s.Id, cancellationToken: ct),
+                (Runtime, record.Id),
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        var components = new List<ComponentStatus>(spec.Components.Count);
+        foreach (var component in spec.Components)
+        {
+            var byRevision = instances
+                .Where(i => string.Equals(i.ComponentId, component.Id, StringComparison.Ordinal))
+                .GroupBy(i => i.Revision)
+                .OrderBy(g => g.Key)
+                .Select(g => new RevisionInstances(g.Key, g.Count(), g.Count(i => i.State == InstanceState.Running && i.Health != InstanceHealth.Unhealthy)))
+                .ToList();
+            traffic.TryGetValue(component.Id, out var t);
+            components.Add(new ComponentStatus(component.Id, component.Replicas, byRevision, t.Weights ?? new Dictionary<int, int>(), t.Approximated));
+        }
+
+        var settled = record.State.IsSettled();
+        return new DeploymentStatus
+        {
+            Id = record.Id,
+            Name = spec.Name,
+            AppId = spec.AppId,
+            Environment = spec.Environment,
+            Type = spec.Type,
+            State = record.State,
+            Strategy = spec.Strategy.Name,
+            CreatedAt = record.CreatedAt,
+            CompletedAt = record.CompletedAt,
+            Progress = settled ? (record.State is DeploymentState.Running or DeploymentState.RolledBack ? 100 : 0) : entry.Progress,
+            CurrentStep = settled ? null : entry.CurrentStep,
+            StableRevision = record.StableRevision,
+            TargetRevision = record.TargetRevision,
+            Allocation = record.Allocation,
+            SecurityScore = record.SecurityScore,
+            Message = record.Message,
+            Components = components,
+        };
+    }
+
+    private double? AverageSecurityScore()
+    {
+        double sum = 0;
+        var count = 0;
+        foreach (var entry in _entries.Values)
+        {
+            var record = entry.Record;
+            if (record.State.IsLive() && record.SecurityScore is { } score)
+            {
+                sum += score;
+                count++;
+            }
+        }
+
+        return count == 0 ? null : sum / count;
+    }
+
+    private void TryRestoreReservation(DeploymentRecord record)
+    {
+        try
+        {
+            _ledger.Reserve(record.Id, record.Allocation);
+        }
+        catch (OrchestrationException)
+        {
+            // The capacity shrank since the record was stored; keep serving what already runs and say so in the record.
+            _ledger.Reserve(record.Id, ResourceRequirements.None);
+        }
+    }
+
+    private async Task RemoveOrphansAsync(IWorkloadRuntime runtime, CancellationToken cancellationToken)
+    {
+        var owned = await runtime.ListOwnedAsync(cancellationToken).ConfigureAwait(false);
+        var orphans = owned
+            .Where(i => i.OwnerId is null || string.Equals(i.OwnerId, VmId, StringComparison.Ordinal))
+            .Where(i => !_entries.TryGetValue(i.DeploymentId, out var e) || !e.Record.State.IsLive())
+            .GroupBy(i => i.DeploymentId, StringComparer.Ordinal);
+        foreach (var group in orphans)
+        {
+            Log.RemovingOrphans(Logger, group.Count(), group.Key);
+            try
+            {
+                await runtime.RemoveDeploymentAsync(group.Key, cancellationToken).ConfigureAwait(false);
+                await AuditAsync(OrchestrationActor.System.Id, "runtime.orphans.removed", group.Key, "succeeded", new Dictionary<string, string?>(StringComparer.Ordinal)
+                {
+                    ["instances"] = group.Count().ToString(CultureInfo.InvariantCulture),
+                }).ConfigureAwait(false);
+            }
+            catch (OrchestrationException ex)
+            {
+                Log.OrphanRemovalFailed(Logger, ex, group.Key);
+            }
+        }
+    }
+}

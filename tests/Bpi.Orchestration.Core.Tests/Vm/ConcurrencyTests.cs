@@ -1,0 +1,130 @@
+using Xunit;
+
+namespace Bpi.Orchestration.Tests.Vm;
+
+public sealed class ConcurrencyTests
+{
+    [Fact]
+    public async Task With_MaxConcurrentDeployments_2_and_5_submitted_at_most_2_run_at_once_and_all_5_finish()
+    {
+        await using var host = new TestHost(o => o.MaxConcurrentDeployments = 2, r => r.StartDelay = TimeSpan.FromSeconds(3));
+        var running = new HashSet<string>();
+        var peak = 0;
+        var twoRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var events = host.Vm.WatchAsync(cancellationToken: stop.Token);
+        var watcher = Task.Run(async () =>
+        {
+            await foreach (var e in events)
+            {
+                if (e.Kind != DeploymentEventKind.StateChanged)
+                {
+                    continue;
+                }
+
+                if (e.State is DeploymentState.Deploying or DeploymentState.Paused)
+                {
+                    running.Add(e.DeploymentId);
+                }
+                else
+                {
+                    running.Remove(e.DeploymentId);
+                }
+
+                peak = Math.Max(peak, running.Count);
+                if (running.Count == 2)
+                {
+                    twoRunning.TrySetResult();
+                }
+            }
+        });
+
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            ids.Add(await host.Vm.DeployAsync(Specs.Web(replicas: 1, name: $"web-{i}")));
+        }
+
+        // Nothing can finish before the clock moves, so both slots fill before the test drives the clock.
+        await twoRunning.Task.WaitAsync(TestHost.Timeout());
+
+        var all = Task.WhenAll(ids.Select(id => host.Vm.WaitUntilSettledAsync(id, TestHost.Timeout())));
+        var statuses = await host.DriveAsync(all);
+        await stop.CancelAsync();
+        await watcher;
+
+        Assert.All(statuses, s => Assert.Equal(DeploymentState.Running, s.State));
+        Assert.Equal(2, host.Queue.PeakRunning);
+        Assert.InRange(peak, 1, 2);
+    }
+
+    [Fact]
+    public async Task Queued_deployments_start_in_the_order_they_were_submitted()
+    {
+        await using var host = new TestHost(o => o.MaxConcurrentDeployments = 1);
+        var started = new List<string>();
+        using var stop = new CancellationTokenSource();
+        var events = host.Vm.WatchAsync(cancellationToken: stop.Token);
+        var watcher = Task.Run(async () =>
+        {
+            await foreach (var e in events)
+            {
+                if (e is { Kind: DeploymentEventKind.StateChanged, State: DeploymentState.Deploying })
+                {
+                    started.Add(e.DeploymentId);
+                }
+            }
+        });
+
+        var ids = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            ids.Add(await host.Vm.DeployAsync(Specs.Web(replicas: 1, name: $"svc-{i}")));
+        }
+
+        await Task.WhenAll(ids.Select(id => host.Vm.WaitUntilSettledAsync(id, TestHost.Timeout())));
+        await stop.CancelAsync();
+        await watcher;
+
+        Assert.Equal(ids, started);
+    }
+
+    [Fact]
+    public async Task A_thousand_concurrent_deployments_finish_with_consistent_ledger_totals()
+    {
+        var random = new Random(1234);
+        await using var host = new TestHost(o =>
+        {
+            o.MaxConcurrentDeployments = 64;
+            o.Capacity = new ResourceRequirements { CpuCores = 100_000, MemoryMb = 100_000_000 };
+        });
+        host.Runtime.Faults.FailStart(r => r.DeploymentName.EndsWith('7'));
+
+        var specs = Enumerable.Range(0, 1000).Select(i => Specs.Web(replicas: random.Next(1, 6), name: $"app-{i}")).ToList();
+        var ids = await Task.WhenAll(specs.Select(s => Task.Run(() => host.Vm.DeployAsync(s))));
+        var statuses = await Task.WhenAll(ids.Select(id => host.Vm.WaitUntilSettledAsync(id, TestHost.Timeout())));
+
+        Assert.Equal(900, statuses.Count(s => s.State == DeploymentState.Running));
+        Assert.Equal(100, statuses.Count(s => s.State == DeploymentState.Failed));
+        AssertLedgerMatches(host, statuses);
+        Assert.Equal(statuses.Where(s => s.State == DeploymentState.Running).Sum(s => s.Components[0].DesiredReplicas), host.Runtime.Snapshot().Count);
+
+        // Destroy every other running deployment, concurrently, and check again.
+        var destroyed = statuses.Where(s => s.State == DeploymentState.Running).Where((_, i) => i % 2 == 0).Select(s => s.Id).ToList();
+        await Task.WhenAll(destroyed.Select(id => Task.Run(() => host.Vm.DestroyAsync(id))));
+        var after = await Task.WhenAll(ids.Select(id => host.Vm.GetStatusAsync(id)));
+
+        Assert.Equal(450, after.Count(s => s.State == DeploymentState.Destroyed));
+        AssertLedgerMatches(host, after);
+        Assert.Equal(450, host.Ledger.Count);
+    }
+
+    private static void AssertLedgerMatches(TestHost host, IReadOnlyList<DeploymentStatus> statuses)
+    {
+        var expectedCpu = statuses.Where(s => s.State == DeploymentState.Running).Sum(s => s.Allocation.CpuCores);
+        var expectedMemory = statuses.Where(s => s.State == DeploymentState.Running).Sum(s => s.Allocation.MemoryMb);
+        Assert.All(statuses.Where(s => s.State is DeploymentState.Failed or DeploymentState.Destroyed), s => Assert.Equal(ResourceRequirements.None, s.Allocation));
+        Assert.Equal(expectedCpu, host.Ledger.Allocated.CpuCores, 6);
+        Assert.Equal(expectedMemory, host.Ledger.Allocated.MemoryMb);
+    }
+}

@@ -1,0 +1,162 @@
+using System.Diagnostics.Metrics;
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.State;
+using Bpi.Orchestration.Telemetry;
+using Bpi.Orchestration.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Xunit;
+
+namespace Bpi.Orchestration.Tests.Vm;
+
+public sealed class RestartAndHostingTests
+{
+    [Fact]
+    public async Task A_rollout_interrupted_by_a_stop_is_resumed_at_its_stored_step_by_the_next_orchestrator()
+    {
+        var clock = new ManualTimeProvider();
+        var store = new InMemoryDeploymentStore();
+        using var runtime = new InMemoryWorkloadRuntime(Microsoft.Extensions.Options.Options.Create(new InMemoryRuntimeOptions { StartDelay = TimeSpan.FromSeconds(30) }), clock);
+        string id;
+
+        await using (var first = Build(clock, store, runtime))
+        {
+            var vm = first.GetRequiredService<IOrchestrationVm>();
+            id = await vm.DeployAsync(Specs.Web(replicas: 2));
+            await vm.WaitForStateAsync(id, s => s == DeploymentState.Deploying, TestHost.Timeout());
+            await clock.WaitForTimersAsync(3, TestHost.Timeout()); // two instance starts and the readiness poll
+            await vm.StopAsync();
+        }
+
+        var stored = await store.GetAsync(id);
+        Assert.Equal(DeploymentState.Deploying, stored!.State);
+        Assert.Equal(1, stored.Cursor!.StepIndex); // the scale step completed; waiting for readiness was interrupted
+        var calls = runtime.Calls;
+
+        await using var second = Build(clock, store, runtime);
+        var resumed = second.GetRequiredService<IOrchestrationVm>();
+        await resumed.StartAsync();
+        var settled = resumed.WaitUntilSettledAsync(id, TestHost.Timeout());
+        while (!settled.IsCompleted)
+        {
+            await Task.WhenAny(settled, clock.WaitForTimersAsync(1, TestHost.Timeout()));
+            clock.Advance(TimeSpan.FromSeconds(5));
+        }
+
+        var status = await settled;
+        Assert.True(status.State == DeploymentState.Running, status.Message);
+        Assert.Equal(2, runtime.Snapshot().Count(i => i.State == InstanceState.Running));
+        Assert.True(runtime.Calls > calls);
+    }
+
+    [Fact]
+    public async Task Instances_of_deployments_the_store_does_not_know_are_removed_on_start()
+    {
+        var clock = new ManualTimeProvider();
+        using var runtime = new InMemoryWorkloadRuntime(timeProvider: clock);
+        await runtime.EnsureReplicasAsync(new WorkloadRevision
+        {
+            OwnerId = "vm-test",
+            DeploymentId = "ghost-1",
+            DeploymentName = "ghost",
+            AppId = "ghost",
+            Environment = "dev",
+            Revision = 1,
+            Component = new ComponentSpec { Id = "c", Image = "x:1", Replicas = 2 },
+        }, 2);
+        await runtime.EnsureReplicasAsync(new WorkloadRevision
+        {
+            OwnerId = "another-vm",
+            DeploymentId = "theirs-1",
+            DeploymentName = "theirs",
+            AppId = "theirs",
+            Environment = "dev",
+            Revision = 1,
+            Component = new ComponentSpec { Id = "c", Image = "x:1", Replicas = 1 },
+        }, 1);
+
+        await using var provider = Build(clock, new InMemoryDeploymentStore(), runtime);
+        await provider.GetRequiredService<IOrchestrationVm>().StartAsync();
+
+        var left = Assert.Single(runtime.Snapshot());
+        Assert.Equal("theirs-1", left.DeploymentId);
+    }
+
+    [Fact]
+    public async Task A_generic_host_starts_and_stops_the_orchestrator()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddOrchestration().AddInMemoryRuntime();
+        using var host = builder.Build();
+
+        await host.StartAsync(TestHost.Timeout());
+        var vm = host.Services.GetRequiredService<IOrchestrationVm>();
+        var running = await vm.GetStateAsync();
+        await host.StopAsync(TestHost.Timeout());
+        var stopped = await vm.GetStateAsync();
+
+        Assert.Equal(VmStatus.Running, running.Status);
+        Assert.Equal(VmStatus.Stopped, stopped.Status);
+    }
+
+    [Fact]
+    public async Task The_meter_reports_active_deployments_and_rollout_outcomes()
+    {
+        var measurements = new List<(string, double, string?)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == OrchestrationTelemetryNames.Name)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i.Name, v, tags));
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => Record(i.Name, v, tags));
+        listener.Start();
+
+        await using var host = new TestHost(o => o.Capacity = new ResourceRequirements { CpuCores = 4, MemoryMb = 4096 });
+        var id = await host.Vm.DeployAsync(Specs.Web(replicas: 2));
+        await host.SettleAsync(id);
+        listener.RecordObservableInstruments();
+
+        lock (measurements)
+        {
+            Assert.Contains(measurements, m => m.Item1 == OrchestrationTelemetryNames.DeploymentsActive && m.Item2 == 1);
+            Assert.Contains(measurements, m => m.Item1 == OrchestrationTelemetryNames.DeploymentsCompleted && m.Item3 == "succeeded");
+            Assert.Contains(measurements, m => m.Item1 == OrchestrationTelemetryNames.DeploymentDuration);
+            Assert.Contains(measurements, m => m.Item1 == OrchestrationTelemetryNames.StepDuration);
+            Assert.Contains(measurements, m => m.Item1 == OrchestrationTelemetryNames.ResourceUtilization && m.Item3 == "cpu" && Math.Abs(m.Item2 - 0.25) < 1e-9);
+            Assert.Contains(measurements, m => m.Item1 == OrchestrationTelemetryNames.DeploymentSuccessRate && m.Item2 == 1);
+        }
+
+        void Record(string name, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            string? tag = null;
+            foreach (var t in tags)
+            {
+                if (t.Key is "outcome" or "resource")
+                {
+                    tag = t.Value as string;
+                }
+            }
+
+            lock (measurements)
+            {
+                measurements.Add((name, value, tag));
+            }
+        }
+    }
+
+    private static ServiceProvider Build(ManualTimeProvider clock, IDeploymentStore store, InMemoryWorkloadRuntime runtime)
+    {
+        // The runtime outlives each orchestrator, as a real engine does: registered as an instance, so a container
+        // that is disposed does not dispose it.
+        var services = new ServiceCollection();
+        services.AddOrchestration(o => o.VmId = "vm-test")
+            .UseTimeProvider(clock)
+            .UseDeploymentStore(store);
+        services.AddSingleton<IWorkloadRuntime>(runtime);
+        return services.BuildServiceProvider();
+    }
+}
