@@ -487,7 +487,7 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
             RuntimeSettings = new Dictionary<string, string> { [DockLockSettings.VolumePrefix + "data"] = "/data" },
         });
         var failed = fixture.Revision(DockerEngineFixture.HttpComponent() with { Command = new CommandSpec { FileName = "/bin/false" } });
-        var otherOwner = fixture.Revision(DockerEngineFixture.HttpComponent()) with { OwnerId = fixture.OwnerId + "-other" };
+        var otherOwner = fixture.Revision(DockerEngineFixture.HttpComponent()) with { OwnerId = fixture.NewOwnerId() };
         await using (var crashed = fixture.CreateRuntime())
         {
             await crashed.EnsureReplicasAsync(live, 1);

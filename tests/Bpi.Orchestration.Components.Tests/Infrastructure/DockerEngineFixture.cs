@@ -22,8 +22,22 @@ public sealed class DockerEngineFixture : IAsyncLifetime
     private bool _imagesBuilt;
     private DockerEngineClient? _client;
 
+    private readonly List<string> _extraOwners = [];
+
     /// <summary>The owner label value of this test run.</summary>
     public string OwnerId { get; } = "bpi-test-" + Guid.NewGuid().ToString("N")[..10];
+
+    /// <summary>Another owner id (for example a VM's id), swept like <see cref="OwnerId"/> when the fixture is disposed.</summary>
+    public string NewOwnerId()
+    {
+        var owner = OwnerId + "-" + Guid.NewGuid().ToString("N")[..6];
+        lock (_extraOwners)
+        {
+            _extraOwners.Add(owner);
+        }
+
+        return owner;
+    }
 
     internal DockerEngineClient Client => _client ??= DockerTestEnvironment.CreateClient();
 
@@ -100,7 +114,10 @@ public sealed class DockerEngineFixture : IAsyncLifetime
         try
         {
             await using var runtime = new DockerWorkloadRuntime(_client, new DockerRuntimeOptions { StopTimeout = TimeSpan.FromSeconds(2) }, TimeProvider.System, NullLogger.Instance);
-            await runtime.ReconcileAsync(OwnerId, new HashSet<string>());
+            foreach (var owner in _extraOwners.Append(OwnerId))
+            {
+                await runtime.ReconcileAsync(owner, new HashSet<string>());
+            }
         }
         catch (OrchestrationException)
         {
