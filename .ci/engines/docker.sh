@@ -16,7 +16,8 @@ bpi_docker_answers() {
 
 if ! command -v dockerd >/dev/null 2>&1 || ! command -v busybox >/dev/null 2>&1 || ! [ -x /bin/busybox ] || ! command -v curl >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    # .ci/run provides ensure_apt_updated so apt-get update runs once for every engine; alone, update here.
+    if declare -F ensure_apt_updated >/dev/null; then ensure_apt_updated; else apt-get update -qq; fi
     apt-get install -y -qq docker.io busybox-static curl >/dev/null
 fi
 
