@@ -231,8 +231,9 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
                     }
                 }
 
-                var state = (await _client.InspectContainerAsync(name, token).ConfigureAwait(false)).State;
-                if (state is null || !state.Running || state.Restarting)
+                // Without a window: one look right after the start. With a restart policy: an exit restarted the container.
+                var inspect = await _client.InspectContainerAsync(name, token).ConfigureAwait(false);
+                if (inspect.State is not { Running: true, Restarting: false } || inspect.RestartCount > 0)
                 {
                     failures.Add(name);
                 }
@@ -262,7 +263,17 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
             var inspect = await _client.InspectContainerAsync(container, cancellationToken).ConfigureAwait(false);
             var state = inspect.State;
             exitCode = state is { Running: false } || state?.Restarting == true ? state.ExitCode : null;
+            if (reason is null && inspect.RestartCount > 0 && state is { Running: true, Restarting: false })
+            {
+                // Running again after a restart: the engine has reset the exit code, the restart count tells what happened.
+                reason = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"it exited and was restarted {inspect.RestartCount} time(s) by its restart policy");
+            }
+
             reason ??= state is null ? "it stopped" : DockerInstanceMapper.MapState(state).Message ?? "it stopped";
+            if (inspect.RestartCount > 0 && !reason.Contains("restart", StringComparison.Ordinal))
+            {
+                reason += string.Create(System.Globalization.CultureInfo.InvariantCulture, $" (after {inspect.RestartCount} restart(s) by its restart policy)");
+            }
             logTail = await ReadLogTailAsync(inspect.Id, inspect.Config?.Tty ?? false, _options.StartupFailureLogLines, cancellationToken).ConfigureAwait(false);
         }
         catch (DockerEngineException exception)

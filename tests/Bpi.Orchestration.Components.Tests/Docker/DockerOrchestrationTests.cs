@@ -158,7 +158,7 @@ public sealed class DockerOrchestrationTests(DockerEngineFixture fixture)
             AppId = "shop",
             Environment = "test",
             Components = [component],
-            Validation = new ValidationSettings { ProgressDeadline = TimeSpan.FromSeconds(15), PollInterval = TimeSpan.FromMilliseconds(250) },
+            Validation = new ValidationSettings { ProgressDeadline = TimeSpan.FromSeconds(20), PollInterval = TimeSpan.FromMilliseconds(250) },
         };
     }
 

@@ -221,6 +221,33 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
     }
 
     [SkippableFact]
+    public async Task A_container_restarted_by_its_restart_policy_during_startup_fails_the_start()
+    {
+        await fixture.RequireEngineAsync();
+        await using var runtime = fixture.CreateRuntime(o => o.StartupCheckWindow = TimeSpan.FromSeconds(2));
+        var revision = fixture.Revision(DockerEngineFixture.HttpComponent() with
+        {
+            Command = new CommandSpec { FileName = "/bin/sh", Arguments = ["-c", "echo crashing; exit 2"] },
+            RuntimeSettings = new Dictionary<string, string> { [DockLockSettings.RestartPolicy] = "on-failure:3" },
+        });
+        try
+        {
+            var error = await Assert.ThrowsAsync<ContainerStartupException>(async () => await runtime.EnsureReplicasAsync(revision, 1));
+
+            // Caught while restarting or after the last retry the exit code is known; caught running again it is not.
+            Assert.True(error.ExitCode is null or 2, $"exit code {error.ExitCode}");
+            Assert.Contains("restart", error.Reason, StringComparison.Ordinal);
+            Assert.Contains("crashing", error.LogTail);
+            var inspect = await fixture.Client.InspectContainerAsync(error.InstanceId);
+            Assert.Equal(("on-failure", 3), (inspect.HostConfig!.RestartPolicy!.Name, inspect.HostConfig.RestartPolicy.MaximumRetryCount));
+        }
+        finally
+        {
+            await runtime.RemoveDeploymentAsync(revision.DeploymentId);
+        }
+    }
+
+    [SkippableFact]
     public async Task A_container_whose_program_does_not_exist_fails_with_exit_code_127_and_the_reason_in_its_log()
     {
         await fixture.RequireEngineAsync();
@@ -322,7 +349,7 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
         await fixture.RequireEngineAsync();
         await using var runtime = fixture.CreateRuntime(o => o.StartupCheckWindow = TimeSpan.Zero);
         var deploymentId = DockerEngineFixture.NewDeploymentId();
-        var checkedOne = fixture.Revision(DockerEngineFixture.HttpComponent("checked", image: TestImages.WithHealthcheck), deploymentId: deploymentId);
+        var checkedOne = fixture.Revision(DockerEngineFixture.HttpComponent("checked", image: TestImages.WithSlowHealthcheck), deploymentId: deploymentId);
         var plain = fixture.Revision(DockerEngineFixture.HttpComponent("plain"), deploymentId: deploymentId);
         try
         {
@@ -330,7 +357,7 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
             var first = Assert.Single(await runtime.GetInstancesAsync(deploymentId, "checked"));
             await runtime.EnsureReplicasAsync(plain, 1);
 
-            // The HEALTHCHECK runs every second: right after the start it has not run yet.
+            // The image's HEALTHCHECK first runs a minute after the start.
             Assert.Equal(InstanceState.Starting, first.State);
             Assert.Equal(InstanceHealth.Unknown, first.Health);
             var unchecked_ = Assert.Single(await WaitForRunningAsync(runtime, plain, 1));
@@ -348,10 +375,10 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
         await fixture.RequireEngineAsync();
         await using var runtime = fixture.CreateRuntime();
 
-        // stdout and stderr reach the engine through separate pipes; the pause orders err1 before out6.
+        // stdout and stderr reach the engine through separate pipes, copied independently; the pauses order the streams.
         var revision = fixture.Revision(DockerEngineFixture.HttpComponent() with
         {
-            Command = new CommandSpec { FileName = "/bin/sh", Arguments = ["-c", "for i in 1 2 3 4 5; do echo out$i; done; echo err1 >&2; sleep 0.3; echo out6; exec /bin/httpd -f -p 8080 -h /www"] },
+            Command = new CommandSpec { FileName = "/bin/sh", Arguments = ["-c", "for i in 1 2 3 4 5; do echo out$i; done; sleep 0.3; echo err1 >&2; sleep 0.3; echo out6; exec /bin/httpd -f -p 8080 -h /www"] },
         });
         try
         {

@@ -19,6 +19,9 @@ internal static class TestImages
     /// <summary>A HEALTHCHECK (every second) on <c>/cgi-bin/health</c>.</summary>
     public const string WithHealthcheck = Repository + ":healthcheck";
 
+    /// <summary>A HEALTHCHECK that first runs a minute after the start, so a new container stays "starting" for a while.</summary>
+    public const string WithSlowHealthcheck = Repository + ":slowcheck";
+
     public const int HttpPort = 8080;
 
     private const string BusyboxPath = "/bin/busybox";
@@ -37,6 +40,9 @@ internal static class TestImages
         tar.Position = 0;
         await client.ImportImageAsync(tar, Repository, "healthcheck",
             [.. common, "HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/cgi-bin/health"]);
+        tar.Position = 0;
+        await client.ImportImageAsync(tar, Repository, "slowcheck",
+            [.. common, "HEALTHCHECK --interval=60s --timeout=2s CMD wget -q -O /dev/null http://127.0.0.1:8080/health"]);
     }
 
     private static async Task WriteRootFilesystemAsync(Stream destination)
