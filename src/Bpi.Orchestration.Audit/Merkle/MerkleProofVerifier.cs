@@ -77,9 +77,9 @@ internal static class MerkleProofVerifier
             return $"A tree cannot shrink from {size1} to {size2} entries.";
         }
 
-        if (root1.Length != AuditHash.Size || root2.Length != AuditHash.Size)
+        if (size1 == 0)
         {
-            return "Each root must be a 32-byte SHA-256 hash.";
+            return "A consistency proof from the empty tree proves nothing; verify the newer tree head directly.";
         }
 
         if (size1 == size2)
@@ -92,9 +92,9 @@ internal static class MerkleProofVerifier
             return proof.Count == 0 ? null : "A consistency proof between trees of equal size must be empty.";
         }
 
-        if (size1 == 0)
+        if (root1.Length != AuditHash.Size || root2.Length != AuditHash.Size)
         {
-            return "A consistency proof from the empty tree proves nothing; verify the newer tree head directly.";
+            return "Each root must be a 32-byte SHA-256 hash.";
         }
 
         if (proof.Count == 0)

@@ -43,6 +43,9 @@ internal sealed class MerkleTree
         }
     }
 
+    /// <summary>The hash of the perfect subtree of 2^level leaves that starts at leaf index × 2^level.</summary>
+    public AuditHash NodeHash(int level, long index) => new(_levels[level].Get(index));
+
     public AuditHash LeafHash(long index)
     {
         EnsureWithin(index + 1);

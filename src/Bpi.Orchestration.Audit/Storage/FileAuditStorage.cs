@@ -55,6 +55,9 @@ internal sealed partial class FileAuditStorage : AuditStorage
 
     public int SegmentCount => Volatile.Read(ref _segments).Length;
 
+    /// <summary>How many commits (fsyncs of the segment) happened since open; tests use it to see group commit.</summary>
+    public long CommitCount { get; private set; }
+
     public override void Append(ReadOnlySpan<byte> frame)
     {
         var destination = _pipe.GetSpan(frame.Length);
@@ -74,6 +77,7 @@ internal sealed partial class FileAuditStorage : AuditStorage
         }
 
         RandomAccess.FlushToDisk(_active.SafeFileHandle);
+        CommitCount++;
         var segments = Volatile.Read(ref _segments);
         segments[^1].CommittedLength = _position;
         if (_position >= _options.SegmentSize)
