@@ -158,15 +158,15 @@ internal static class OsProcesses
         return Kill(pid, signal) == 0;
     }
 
-    /// <summary>Sends SIGKILL to each process of a snapshot that still has its recorded start time.</summary>
-    public static int KillAll(IEnumerable<OsProcessInfo> processes)
+    /// <summary>Sends SIGKILL to each process of a snapshot that still has its recorded start time; returns those signalled.</summary>
+    public static List<OsProcessInfo> KillAll(IEnumerable<OsProcessInfo> processes)
     {
-        var killed = 0;
+        var killed = new List<OsProcessInfo>();
         foreach (var p in processes)
         {
             if (Signal(p.Pid, p.StartTicks, SigKill))
             {
-                killed++;
+                killed.Add(p);
             }
         }
 
