@@ -155,7 +155,14 @@ internal static class OsProcesses
             return false;
         }
 
-        return Kill(pid, signal) == 0;
+        try
+        {
+            return Kill(pid, signal) == 0;
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false; // No libc kill(2) here: the caller falls back to Process.Kill.
+        }
     }
 
     /// <summary>Sends SIGKILL to each process of a snapshot that still has its recorded start time; returns those signalled.</summary>

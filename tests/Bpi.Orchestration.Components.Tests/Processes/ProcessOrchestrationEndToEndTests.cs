@@ -89,6 +89,7 @@ public sealed class ProcessOrchestrationEndToEndTests
             }
 
             await vm.StopAsync();
+            Directory.Delete(stateDirectory, recursive: true);
         }
     }
 }
