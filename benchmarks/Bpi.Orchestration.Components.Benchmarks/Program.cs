@@ -1,0 +1,16 @@
+using System.Globalization;
+using BenchmarkDotNet.Running;
+using Bpi.Orchestration.Components.Benchmarks;
+
+// Needs a Docker Engine on DOCKER_HOST or /var/run/docker.sock and /bin/busybox (Debian's busybox-static).
+//   dotnet run -c Release --project benchmarks/Bpi.Orchestration.Components.Benchmarks -- --filter '*Converge*'
+//   dotnet run -c Release --project benchmarks/Bpi.Orchestration.Components.Benchmarks -- paired 20 0 swarm
+if (args.Length > 0 && args[0] == "paired")
+{
+    var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
+    var windowMs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 0;
+    return await PairedHarness.RunAsync(rounds, windowMs, withSwarm: args.Contains("swarm"));
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(ConvergeBenchmarks).Assembly).Run(args);
+return 0;

@@ -1,0 +1,71 @@
+namespace Bpi.Orchestration.Components.Docker;
+
+/// <summary>
+/// The <see cref="ComponentSpec.RuntimeSettings"/> keys the Docker runtime reads. DockLock locks every container down by
+/// default — no new privileges, all capabilities dropped, read-only root filesystem with a tmpfs at <c>/tmp</c>, a
+/// non-root user, a PIDs limit, CPU and memory limits — and each default can be relaxed per component only together
+/// with a reason (<c>{key}.reason</c>). The reason is logged and appended to the audit trail (action
+/// <c>docklock.relaxation</c>); a relaxation without a reason, an unknown <c>docklock.*</c> or <c>docker.*</c> key and a
+/// malformed value are <see cref="OrchestrationErrorKind.InvalidConfiguration"/> errors, all listed at once.
+/// </summary>
+/// <example>
+/// <code>
+/// RuntimeSettings = new Dictionary&lt;string, string&gt;
+/// {
+///     [DockLockSettings.ReadOnlyRootFilesystem] = "false",
+///     [DockLockSettings.ReadOnlyRootFilesystem + DockLockSettings.ReasonSuffix] = "legacy app writes its cache under /var/cache",
+///     [DockLockSettings.AddCapabilities] = "NET_BIND_SERVICE",
+///     [DockLockSettings.VolumePrefix + "data"] = "/var/lib/app",
+/// }
+/// </code>
+/// </example>
+public static class DockLockSettings
+{
+    /// <summary>The prefix of every hardening key.</summary>
+    public const string Prefix = "docklock.";
+
+    /// <summary>The prefix of the Docker runtime's other keys (restart policy, volumes).</summary>
+    public const string DockerPrefix = "docker.";
+
+    /// <summary>Appended to a hardening key to give the reason for relaxing it, for example <c>docklock.nonRootUser.reason</c>.</summary>
+    public const string ReasonSuffix = ".reason";
+
+    /// <summary><c>true</c> (default) or <c>false</c>: the <c>no-new-privileges</c> security option (CIS Docker 5.26). <c>false</c> needs a reason.</summary>
+    public const string NoNewPrivileges = Prefix + "noNewPrivileges";
+
+    /// <summary><c>true</c> (default) or <c>false</c>: drop every Linux capability (<c>CapDrop=ALL</c>). <c>false</c> keeps Docker's default set and needs a reason.</summary>
+    public const string DropAllCapabilities = Prefix + "dropAllCapabilities";
+
+    /// <summary>A comma-separated list of capabilities to add back, for example <c>NET_BIND_SERVICE,CHOWN</c>. An explicit add needs no reason (it is logged); <c>ALL</c> is refused.</summary>
+    public const string AddCapabilities = Prefix + "capAdd";
+
+    /// <summary><c>true</c> (default) or <c>false</c>: a read-only root filesystem with a tmpfs at <c>/tmp</c> (CIS Docker 5.13). <c>false</c> needs a reason.</summary>
+    public const string ReadOnlyRootFilesystem = Prefix + "readOnlyRootFilesystem";
+
+    /// <summary>
+    /// <c>true</c> (default) or <c>false</c>: run as a non-root user — the image's own user when it names a non-root one,
+    /// otherwise <see cref="DockerRuntimeOptions.NonRootUser"/>. <c>false</c> (run as the image's user, root included) needs a reason.
+    /// </summary>
+    public const string NonRootUser = Prefix + "nonRootUser";
+
+    /// <summary>The user to run as, <c>uid[:gid]</c> or a name the image knows; must not be root unless <see cref="NonRootUser"/> is relaxed.</summary>
+    public const string User = Prefix + "user";
+
+    /// <summary>A positive number to change the PIDs limit (default <see cref="DockerRuntimeOptions.DefaultPidsLimit"/>), or <c>unlimited</c>, which needs a reason.</summary>
+    public const string PidsLimit = Prefix + "pidsLimit";
+
+    /// <summary><c>true</c> (default) or <c>false</c>: apply the component's CPU and memory (<see cref="ComponentResources"/>) as hard limits, which must then be positive. <c>false</c> needs a reason.</summary>
+    public const string ResourceLimits = Prefix + "resourceLimits";
+
+    /// <summary>The restart policy: <c>no</c>, <c>on-failure</c>, <c>on-failure:N</c>, <c>unless-stopped</c> or <c>always</c> (default <see cref="DockerRuntimeOptions.DefaultRestartPolicy"/>).</summary>
+    public const string RestartPolicy = DockerPrefix + "restartPolicy";
+
+    /// <summary>
+    /// The prefix of volume keys: <c>docker.volume.{name}</c> = <c>/path/in/container</c> (append <c>:ro</c> for read-only)
+    /// mounts the deployment's named volume <c>{name}</c> of this component, created on first use and removed with the deployment.
+    /// </summary>
+    public const string VolumePrefix = DockerPrefix + "volume.";
+
+    /// <summary>The audit action of a relaxation.</summary>
+    public const string RelaxationAuditAction = "docklock.relaxation";
+}

@@ -1,0 +1,78 @@
+using Bpi.Orchestration.Auditing;
+using Bpi.Orchestration.Components.Docker;
+using Bpi.Orchestration.Components.Docker.Engine;
+using Bpi.Orchestration.Health;
+using Bpi.Orchestration.Runtime;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the Docker runtime (DockLock hardened containers) with the orchestrator.</summary>
+public static class DockerOrchestrationBuilderExtensions
+{
+    /// <summary>
+    /// Runs workloads as DockLock-hardened containers on a Docker Engine: registers <see cref="IDockerWorkloadRuntime"/>
+    /// and makes it the <see cref="IWorkloadRuntime"/> (replacing any runtime registered before), adds an exec
+    /// <see cref="IHealthProbe"/> for <see cref="Bpi.Orchestration.HealthCheckKind.Exec"/> checks, and validates
+    /// <see cref="DockerRuntimeOptions"/> when the runtime is first resolved, listing every problem.
+    /// </summary>
+    /// <param name="builder">The orchestrator's builder.</param>
+    /// <param name="configure">Configures the options; <see langword="null"/> keeps the defaults (engine from <c>DOCKER_HOST</c> or the default unix socket).</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <remarks>
+    /// Uses the <see cref="TimeProvider"/>, <see cref="ILoggerFactory"/> and <see cref="IAuditSink"/> registered in the
+    /// container when there are (<see cref="TimeProvider.System"/>, no logging and no audit otherwise). Relaxations of
+    /// DockLock defaults are appended to the <see cref="IAuditSink"/>.
+    /// </remarks>
+    public static IOrchestrationBuilder AddDocker(this IOrchestrationBuilder builder, Action<DockerRuntimeOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var options = services.AddOptions<DockerRuntimeOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DockerRuntimeOptions>, DockerRuntimeOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(static provider =>
+        {
+            var runtimeOptions = GetValidatedOptions(provider);
+            var loggerFactory = provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+            return new DockerEngineClient(
+                DockerEngineClientOptions.From(runtimeOptions),
+                provider.GetRequiredService<TimeProvider>(),
+                loggerFactory.CreateLogger("Bpi.Orchestration.Components.Docker.Engine"));
+        });
+        services.TryAddSingleton<IDockerWorkloadRuntime>(static provider =>
+        {
+            var loggerFactory = provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+            return new DockerWorkloadRuntime(
+                provider.GetRequiredService<DockerEngineClient>(),
+                GetValidatedOptions(provider),
+                provider.GetRequiredService<TimeProvider>(),
+                loggerFactory.CreateLogger("Bpi.Orchestration.Components.Docker"),
+                provider.GetService<IAuditSink>());
+        });
+        services.Replace(ServiceDescriptor.Singleton<IWorkloadRuntime>(static provider => provider.GetRequiredService<IDockerWorkloadRuntime>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthProbe, DockerExecHealthProbe>(static provider =>
+            new DockerExecHealthProbe(provider.GetRequiredService<DockerEngineClient>(), provider.GetRequiredService<TimeProvider>())));
+        return builder;
+    }
+
+    private static DockerRuntimeOptions GetValidatedOptions(IServiceProvider provider)
+    {
+        try
+        {
+            return provider.GetRequiredService<IOptions<DockerRuntimeOptions>>().Value;
+        }
+        catch (OptionsValidationException exception)
+        {
+            throw Bpi.Orchestration.OrchestrationException.InvalidConfiguration("DockerRuntimeOptions", exception.Failures.ToList());
+        }
+    }
+}

@@ -1,0 +1,2 @@
+global using Bpi.Orchestration;
+global using Xunit;
