@@ -81,7 +81,7 @@ internal sealed partial class FileAuditStorage : AuditStorage
 
     public override void Sync(long token)
     {
-        RandomAccess.FlushToDisk(_active.SafeFileHandle);
+        DirectorySync.FlushFileData(_active.SafeFileHandle);
         CommitCount++;
         Volatile.Read(ref _segments)[^1].CommittedLength = token;
     }
