@@ -149,7 +149,7 @@ internal sealed class AuditLogEngine : IAsyncDisposable
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false) && Volatile.Read(ref _fault) is null)
             {
-                batch = new List<PendingOperation>(Math.Min(_options.MaxBatchEntries, 1024));
+                batch = new List<PendingOperation>(Math.Clamp(reader.Count, 1, _options.MaxBatchEntries));
                 checkpointRequests = null;
                 var timerDue = false;
                 long bytes = 0;
