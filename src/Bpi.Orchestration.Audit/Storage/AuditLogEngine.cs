@@ -13,6 +13,9 @@ namespace Bpi.Orchestration.Audit;
 /// </summary>
 internal sealed class AuditLogEngine : IAsyncDisposable
 {
+    /// <summary>How many written batches may wait for their fsync at once.</summary>
+    public const int MaxUnsyncedBatches = 2;
+
     private readonly Channel<PendingOperation> _queue = Channel.CreateUnbounded<PendingOperation>(
         new UnboundedChannelOptions { SingleReader = false, SingleWriter = false, AllowSynchronousContinuations = false });
 
@@ -27,6 +30,10 @@ internal sealed class AuditLogEngine : IAsyncDisposable
     private readonly Channel<CommitUnit> _commits = Channel.CreateUnbounded<CommitUnit>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = false });
 
+    // At most two written batches wait for their fsync: this bounds the unacknowledged tail a crash can tear, which
+    // recovery relies on (see FileAuditStorage.Open).
+    private readonly SemaphoreSlim _unsyncedBatches = new(MaxUnsyncedBatches, MaxUnsyncedBatches);
+    private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
     private readonly Task _syncer;
     private readonly ITimer? _timer;
@@ -173,6 +180,7 @@ internal sealed class AuditLogEngine : IAsyncDisposable
                 long token = 0;
                 if (batch.Count > 0)
                 {
+                    await _unsyncedBatches.WaitAsync(_stopping.Token).ConfigureAwait(false);
                     SequenceBatch(batch);
                     token = await _storage.WriteAsync(CancellationToken.None).ConfigureAwait(false);
                 }
@@ -243,6 +251,7 @@ internal sealed class AuditLogEngine : IAsyncDisposable
                         if (unit.Appends is { Count: > 0 } appends)
                         {
                             CompleteBatch(appends);
+                            _unsyncedBatches.Release();
                         }
                     }
                 }
@@ -369,9 +378,17 @@ internal sealed class AuditLogEngine : IAsyncDisposable
 
     private void Fault(Exception exception, List<PendingOperation>? batch, List<PendingOperation>? checkpointRequests)
     {
-        Volatile.Write(ref _fault, exception);
-        Log.WriterFaulted(_logger, exception);
+        if (Interlocked.CompareExchange(ref _fault, exception, null) is { } first)
+        {
+            exception = first;
+        }
+        else
+        {
+            Log.WriterFaulted(_logger, exception);
+        }
+
         _queue.Writer.TryComplete();
+        _stopping.Cancel();
         var error = StoppedError(exception);
         foreach (var operation in batch ?? [])
         {
@@ -411,6 +428,8 @@ internal sealed class AuditLogEngine : IAsyncDisposable
         await _writer.ConfigureAwait(false);
         await _syncer.ConfigureAwait(false);
         await _storage.DisposeAsync().ConfigureAwait(false);
+        _unsyncedBatches.Dispose();
+        _stopping.Dispose();
     }
 
     /// <summary>One queued append, checkpoint request or timer tick.</summary>
