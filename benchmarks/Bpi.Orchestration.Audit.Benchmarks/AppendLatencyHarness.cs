@@ -24,6 +24,7 @@ internal static class AppendLatencyHarness
                 await BenchmarkData.AppendConcurrentlyAsync(store, appenders, 200, entries);
 
                 var latencies = new List<long>[appenders];
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var stop = Stopwatch.StartNew();
                 var tasks = Enumerable.Range(0, appenders).Select(a => Task.Run(async () =>
                 {
@@ -38,10 +39,11 @@ internal static class AppendLatencyHarness
                 })).ToArray();
                 await Task.WhenAll(tasks);
                 var elapsed = stop.Elapsed;
+                var cpuUsed = Process.GetCurrentProcess().TotalProcessorTime - cpu;
                 var all = latencies.SelectMany(l => l).Order().ToArray();
                 double Percentile(double p) => all[Math.Min(all.Length - 1, (int)(all.Length * p))] * 1_000_000.0 / Stopwatch.Frequency;
                 Console.WriteLine($"appenders={appenders} duration={elapsed.TotalSeconds:F1}s appends={all.Length:N0} throughput={all.Length / elapsed.TotalSeconds:N0}/s " +
-                    $"latency_us p50={Percentile(0.50):F0} p90={Percentile(0.90):F0} p99={Percentile(0.99):F0} p99.9={Percentile(0.999):F0} max={Percentile(1):F0}");
+                    $"latency_us p50={Percentile(0.50):F0} p90={Percentile(0.90):F0} p99={Percentile(0.99):F0} p99.9={Percentile(0.999):F0} max={Percentile(1):F0} cpu_us_per_append={cpuUsed.TotalMilliseconds * 1000 / all.Length:F2}");
             }
         }
         finally

@@ -15,7 +15,7 @@ public class DurableAppendBenchmarks
     private string _directory = "";
     private FileAuditStore _store = null!;
 
-    [Params(1, 64, 512)]
+    [Params(64, 256, 1024)]
     public int Appenders { get; set; }
 
     [IterationSetup]
@@ -34,5 +34,5 @@ public class DurableAppendBenchmarks
 
     [Benchmark(OperationsPerInvoke = TotalAppends)]
     public Task AppendDurably() =>
-        BenchmarkData.AppendConcurrentlyAsync(_store, Appenders, Appenders == 1 ? 4096 : TotalAppends / Appenders, _entries);
+        BenchmarkData.AppendConcurrentlyAsync(_store, Appenders, TotalAppends / Appenders, _entries);
 }

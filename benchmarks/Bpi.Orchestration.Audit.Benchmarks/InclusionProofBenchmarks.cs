@@ -40,6 +40,10 @@ public class InclusionProofBenchmarks
         return _proofs[i].Verify(_leaves[i], _root);
     }
 
+    /// <summary>One RFC 9162 node hash (SHA-256 of 65 bytes): the unit cost of every proof step.</summary>
+    [Benchmark]
+    public AuditHash HashOneNode() => MerkleHasher.HashChildren(_root, _leaves[_next++ & 1023]);
+
     [Benchmark]
     public int GenerateInclusionProof()
     {

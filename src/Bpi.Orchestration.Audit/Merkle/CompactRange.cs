@@ -76,7 +76,7 @@ internal sealed class CompactRange
             var scratch = _scratch.AsSpan();
             scratch[0] = MerkleHashing.NodePrefix;
             _hashes.AsSpan((_count - 2) * AuditHash.Size, 2 * AuditHash.Size).CopyTo(scratch[1..]);
-            SHA256.HashData(scratch, _hashes.AsSpan((_count - 2) * AuditHash.Size, AuditHash.Size));
+            Sha256Hasher.Hash(scratch, _hashes.AsSpan((_count - 2) * AuditHash.Size, AuditHash.Size));
             _levels[_count - 2] = lv + 1;
             _count--;
         }
@@ -114,7 +114,7 @@ internal sealed class CompactRange
 
         if (_count == 0)
         {
-            SHA256.HashData(ReadOnlySpan<byte>.Empty, destination);
+            Sha256Hasher.Hash(ReadOnlySpan<byte>.Empty, destination);
             return;
         }
 

@@ -30,7 +30,7 @@ public static class MerkleHasher
         left.CopyTo(buffer[1..]);
         right.CopyTo(buffer[(1 + AuditHash.Size)..]);
         Span<byte> hash = stackalloc byte[AuditHash.Size];
-        SHA256.HashData(buffer, hash);
+        Sha256Hasher.Hash(buffer, hash);
         return new AuditHash(hash);
     }
 
@@ -66,7 +66,7 @@ internal static class MerkleHashing
             Span<byte> buffer = stackalloc byte[data.Length + 1];
             buffer[0] = LeafPrefix;
             data.CopyTo(buffer[1..]);
-            SHA256.HashData(buffer, destination);
+            Sha256Hasher.Hash(buffer, destination);
         }
         else
         {
@@ -87,7 +87,7 @@ internal static class MerkleHashing
             buffer[0] = NodePrefix;
             left.CopyTo(buffer[1..]);
             right.CopyTo(buffer[(1 + left.Length)..]);
-            SHA256.HashData(buffer, destination);
+            Sha256Hasher.Hash(buffer, destination);
         }
         else
         {

@@ -36,7 +36,7 @@ internal sealed class MerkleTree
             scratch[0] = MerkleHashing.NodePrefix;
             _levels[level].Get(index - 1).CopyTo(scratch[1..]);
             _levels[level].Get(index).CopyTo(scratch[(1 + AuditHash.Size)..]);
-            SHA256.HashData(scratch, _parent);
+            Sha256Hasher.Hash(scratch, _parent);
             index >>= 1;
             level++;
             _levels[level].Add(_parent);

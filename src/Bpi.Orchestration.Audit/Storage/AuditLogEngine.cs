@@ -13,8 +13,11 @@ namespace Bpi.Orchestration.Audit;
 /// </summary>
 internal sealed class AuditLogEngine : IAsyncDisposable
 {
+    /// <summary>How many written batches may wait for their fsync at once.</summary>
+    public const int MaxUnsyncedBatches = 2;
+
     private readonly Channel<PendingOperation> _queue = Channel.CreateUnbounded<PendingOperation>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+        new UnboundedChannelOptions { SingleReader = false, SingleWriter = false, AllowSynchronousContinuations = false });
 
     private readonly AuditStoreOptions _options;
     private readonly AuditStorage _storage;
@@ -24,7 +27,15 @@ internal sealed class AuditLogEngine : IAsyncDisposable
     private readonly int _maxBatchBytes;
     private readonly byte[] _lastHash = new byte[AuditHash.Size];
     private readonly List<SignedCheckpoint> _checkpoints;
+    private readonly Channel<CommitUnit> _commits = Channel.CreateUnbounded<CommitUnit>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = false });
+
+    // At most two written batches wait for their fsync: this bounds the unacknowledged tail a crash can tear, which
+    // recovery relies on (see FileAuditStorage.Open).
+    private readonly SemaphoreSlim _unsyncedBatches = new(MaxUnsyncedBatches, MaxUnsyncedBatches);
+    private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
+    private readonly Task _syncer;
     private readonly ITimer? _timer;
     private long _next;
     private long _committed;
@@ -55,6 +66,7 @@ internal sealed class AuditLogEngine : IAsyncDisposable
         _checkpoints = [.. checkpoints];
         _latestCheckpoint = checkpoints.Count > 0 ? checkpoints[^1] : null;
         _writer = Task.Run(WriterLoopAsync);
+        _syncer = Task.Run(SyncerLoopAsync);
         if (_signers.Length > 0 && options.CheckpointInterval > TimeSpan.Zero)
         {
             _timer = timeProvider.CreateTimer(static state => ((AuditLogEngine)state!)._queue.Writer.TryWrite(PendingOperation.TimerTick), this, options.CheckpointInterval, options.CheckpointInterval);
@@ -138,14 +150,14 @@ internal sealed class AuditLogEngine : IAsyncDisposable
     private async Task WriterLoopAsync()
     {
         var reader = _queue.Reader;
-        var batch = new List<PendingOperation>(Math.Min(_options.MaxBatchEntries, 4096));
-        var checkpointRequests = new List<PendingOperation>();
+        List<PendingOperation>? batch = null;
+        List<PendingOperation>? checkpointRequests = null;
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (await reader.WaitToReadAsync().ConfigureAwait(false) && Volatile.Read(ref _fault) is null)
             {
-                batch.Clear();
-                checkpointRequests.Clear();
+                batch = new List<PendingOperation>(Math.Clamp(reader.Count, 1, _options.MaxBatchEntries));
+                checkpointRequests = null;
                 var timerDue = false;
                 long bytes = 0;
                 while (batch.Count < _options.MaxBatchEntries && bytes < _maxBatchBytes && reader.TryRead(out var operation))
@@ -157,7 +169,7 @@ internal sealed class AuditLogEngine : IAsyncDisposable
                     }
                     else if (operation.Checkpoint is not null)
                     {
-                        checkpointRequests.Add(operation);
+                        (checkpointRequests ??= []).Add(operation);
                     }
                     else
                     {
@@ -165,34 +177,136 @@ internal sealed class AuditLogEngine : IAsyncDisposable
                     }
                 }
 
-                try
+                long token = 0;
+                if (batch.Count > 0)
                 {
-                    if (batch.Count > 0)
-                    {
-                        SequenceBatch(batch);
-                        await _storage.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-                        Volatile.Write(ref _committed, _next);
-                        CompleteBatch(batch);
-                    }
-
-                    await CheckpointIfDueAsync(timerDue, checkpointRequests).ConfigureAwait(false);
+                    await _unsyncedBatches.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                    SequenceBatch(batch);
+                    token = await _storage.WriteAsync(CancellationToken.None).ConfigureAwait(false);
                 }
-                catch (Exception ex)
+
+                // The syncer fsyncs and acknowledges while this loop already sequences and writes the next batch.
+                _commits.Writer.TryWrite(new CommitUnit(batch, _next, token, checkpointRequests, timerDue, Closing: false, Barrier: null));
+                batch = null;
+                checkpointRequests = null;
+                if (_storage.NeedsRotation)
                 {
-                    Fault(ex, batch, checkpointRequests);
-                    return;
+                    var barrier = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _commits.Writer.TryWrite(new CommitUnit(null, _next, 0, null, false, Closing: false, barrier));
+                    await barrier.Task.ConfigureAwait(false);
+                    await _storage.RotateAsync(_next).ConfigureAwait(false);
                 }
             }
 
-            // Closed: sign what was appended since the last checkpoint, so a truncation of the tail is detectable.
-            await CheckpointIfDueAsync(timerDue: false, [], closing: true).ConfigureAwait(false);
+            // Closed: the syncer signs what was appended since the last checkpoint, so a truncation of the tail is detectable.
+            _commits.Writer.TryWrite(new CommitUnit(null, _next, 0, null, false, Closing: true, null));
         }
         catch (Exception ex)
         {
             // Anything unexpected must still fail the waiting callers instead of leaving them hanging.
             Fault(ex, batch, checkpointRequests);
         }
+        finally
+        {
+            _commits.Writer.TryComplete();
+        }
     }
+
+    private async Task SyncerLoopAsync()
+    {
+        var reader = _commits.Reader;
+        var units = new List<CommitUnit>();
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                units.Clear();
+                while (reader.TryRead(out var unit))
+                {
+                    units.Add(unit);
+                }
+
+                if (Volatile.Read(ref _fault) is not null)
+                {
+                    FailUnits(units, Volatile.Read(ref _fault)!);
+                    continue;
+                }
+
+                // One fsync for every batch written since the last one: group commit.
+                CommitUnit? lastAppend = null;
+                foreach (var unit in units)
+                {
+                    if (unit.Appends is { Count: > 0 })
+                    {
+                        lastAppend = unit;
+                    }
+                }
+
+                if (lastAppend is not null)
+                {
+                    _storage.Sync(lastAppend.Token);
+                    Volatile.Write(ref _committed, lastAppend.Next);
+                    foreach (var unit in units)
+                    {
+                        if (unit.Appends is { Count: > 0 } appends)
+                        {
+                            CompleteBatch(appends);
+                            _unsyncedBatches.Release();
+                        }
+                    }
+                }
+
+                // Checkpoints by count, by timer, on request and on close, all after the commit they cover.
+                var requests = units.Where(u => u.CheckpointRequests is not null).SelectMany(u => u.CheckpointRequests!).ToList();
+                await CheckpointIfDueAsync(units.Exists(u => u.TimerDue), requests, units.Exists(u => u.Closing)).ConfigureAwait(false);
+                foreach (var unit in units)
+                {
+                    unit.Barrier?.TrySetResult();
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            Fault(ex, null, null);
+            FailUnits(units, ex);
+            while (reader.TryRead(out var unit))
+            {
+                FailUnits([unit], ex);
+            }
+        }
+    }
+
+    private void FailUnits(List<CommitUnit> units, Exception cause)
+    {
+        var error = StoppedError(cause);
+        foreach (var unit in units)
+        {
+            foreach (var operation in unit.Appends ?? [])
+            {
+                operation.Append!.TrySetException(error);
+            }
+
+            foreach (var operation in unit.CheckpointRequests ?? [])
+            {
+                operation.Checkpoint!.TrySetException(error);
+            }
+
+            unit.Barrier?.TrySetException(error);
+        }
+    }
+
+    private static AuditStoreException StoppedError(Exception cause) =>
+        new("The audit store failed to write and stopped; the entry may or may not be stored. Dispose the store and open it again: recovery keeps every acknowledged entry.", cause);
+
+    /// <summary>What the writer hands to the syncer: a written batch (with the storage's sync token) and checkpoint work.</summary>
+    private sealed record CommitUnit(
+        List<PendingOperation>? Appends,
+        long Next,
+        long Token,
+        List<PendingOperation>? CheckpointRequests,
+        bool TimerDue,
+        bool Closing,
+        TaskCompletionSource? Barrier);
 
     private void SequenceBatch(List<PendingOperation> batch)
     {
@@ -262,18 +376,26 @@ internal sealed class AuditLogEngine : IAsyncDisposable
         }
     }
 
-    private void Fault(Exception exception, List<PendingOperation> batch, List<PendingOperation> checkpointRequests)
+    private void Fault(Exception exception, List<PendingOperation>? batch, List<PendingOperation>? checkpointRequests)
     {
-        Volatile.Write(ref _fault, exception);
-        Log.WriterFaulted(_logger, exception);
+        if (Interlocked.CompareExchange(ref _fault, exception, null) is { } first)
+        {
+            exception = first;
+        }
+        else
+        {
+            Log.WriterFaulted(_logger, exception);
+        }
+
         _queue.Writer.TryComplete();
-        var error = new AuditStoreException("The audit store failed to write and stopped; the entry may or may not be stored. Dispose the store and open it again: recovery keeps every acknowledged entry.", exception);
-        foreach (var operation in batch)
+        _stopping.Cancel();
+        var error = StoppedError(exception);
+        foreach (var operation in batch ?? [])
         {
             operation.Append!.TrySetException(error);
         }
 
-        foreach (var operation in checkpointRequests)
+        foreach (var operation in checkpointRequests ?? [])
         {
             operation.Checkpoint!.TrySetException(error);
         }
@@ -304,7 +426,10 @@ internal sealed class AuditLogEngine : IAsyncDisposable
 
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
+        await _syncer.ConfigureAwait(false);
         await _storage.DisposeAsync().ConfigureAwait(false);
+        _unsyncedBatches.Dispose();
+        _stopping.Dispose();
     }
 
     /// <summary>One queued append, checkpoint request or timer tick.</summary>

@@ -109,8 +109,9 @@ public sealed class FileAuditStoreOptions : AuditStoreOptions
     public long SegmentSize { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
-    /// The most bytes the writer commits together. Recovery relies on it: a damaged tail longer than one batch cannot
-    /// be a torn write and is reported as corruption instead of being truncated.
+    /// The most bytes the writer commits together. Recovery relies on it: at most two written batches await their fsync
+    /// at any time, so a damaged tail longer than two batches cannot be a torn write and is reported as corruption
+    /// instead of being truncated.
     /// </summary>
     /// <value>The default value is 8 MiB (8,388,608).</value>
     public int MaxBatchBytes { get; set; } = 8 * 1024 * 1024;

@@ -10,8 +10,8 @@ internal sealed partial class FileAuditStorage
     /// <summary>
     /// Opens (or creates) the store directory and recovers it. Every segment is read once: framing, CRC-32C,
     /// sequence numbers and the hash chain are checked and the Merkle tree and index are rebuilt. A damaged tail of the
-    /// newest segment that is no longer than one commit batch is a torn write (the process died between write and
-    /// fsync, so nothing in it was acknowledged) and is truncated; any other damage is refused. Stored checkpoints must
+    /// newest segment that is no longer than the batches that may await their fsync is a torn write (the process died
+    /// between write and fsync, so nothing in it was acknowledged) and is truncated; any other damage is refused. Stored checkpoints must
     /// match the recovered tree: a checkpoint that covers more entries than were recovered means acknowledged entries
     /// are missing, and opening fails.
     /// </summary>
@@ -37,7 +37,9 @@ internal sealed partial class FileAuditStorage
             var lastHash = new byte[AuditHash.Size];
             var segments = new List<Segment>();
             var maxFrame = MaxFrameLength(options);
-            var tornLimit = (long)options.MaxBatchBytes + maxFrame;
+            // Only the batches that were written but not yet fsynced can be torn: at most MaxUnsyncedBatches of them,
+            // each at most MaxBatchBytes plus the one entry that crossed the limit.
+            var tornLimit = AuditLogEngine.MaxUnsyncedBatches * ((long)options.MaxBatchBytes + maxFrame);
             var listed = SegmentHeader.List(directory);
             for (var i = 0; i < listed.Count; i++)
             {

@@ -68,7 +68,7 @@ internal sealed partial class FileAuditStorage : AuditStorage
         _appended++;
     }
 
-    public override async ValueTask CommitAsync(CancellationToken cancellationToken)
+    public override async ValueTask<long> WriteAsync(CancellationToken cancellationToken)
     {
         var result = await _pipe.FlushAsync(cancellationToken).ConfigureAwait(false);
         if (result.IsCanceled)
@@ -76,15 +76,19 @@ internal sealed partial class FileAuditStorage : AuditStorage
             throw new IOException("Writing the audit segment was cancelled.");
         }
 
-        RandomAccess.FlushToDisk(_active.SafeFileHandle);
-        CommitCount++;
-        var segments = Volatile.Read(ref _segments);
-        segments[^1].CommittedLength = _position;
-        if (_position >= _options.SegmentSize)
-        {
-            await StartSegmentAsync(_appended).ConfigureAwait(false);
-        }
+        return _position;
     }
+
+    public override void Sync(long token)
+    {
+        DirectorySync.FlushFileData(_active.SafeFileHandle);
+        CommitCount++;
+        Volatile.Read(ref _segments)[^1].CommittedLength = token;
+    }
+
+    public override bool NeedsRotation => _position >= _options.SegmentSize;
+
+    public override ValueTask RotateAsync(long firstSequence) => StartSegmentAsync(firstSequence);
 
     public override ValueTask WriteCheckpointAsync(SignedCheckpoint checkpoint, CancellationToken cancellationToken)
     {

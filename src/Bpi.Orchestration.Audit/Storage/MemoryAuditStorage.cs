@@ -25,7 +25,11 @@ internal sealed class MemoryAuditStorage : AuditStorage
         Volatile.Write(ref _count, index + 1);
     }
 
-    public override ValueTask CommitAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    public override ValueTask<long> WriteAsync(CancellationToken cancellationToken) => ValueTask.FromResult(Volatile.Read(ref _count));
+
+    public override void Sync(long token)
+    {
+    }
 
     public override ValueTask WriteCheckpointAsync(SignedCheckpoint checkpoint, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 

@@ -37,7 +37,7 @@ internal static class RecordFraming
         previousHash.CopyTo(body[AuditEntryEncoding.PreviousHashOffset..]);
         // The byte before the body is free until the CRC is written: use it for the leaf prefix.
         frame[HeaderSize - 1] = MerkleHashing.LeafPrefix;
-        SHA256.HashData(frame[(HeaderSize - 1)..], leafHash);
+        Sha256Hasher.Hash(frame[(HeaderSize - 1)..], leafHash);
         Seal(frame);
     }
 
@@ -55,6 +55,6 @@ internal static class RecordFraming
     public static void HashEntryInPlace(Span<byte> frame, Span<byte> leafHash)
     {
         frame[HeaderSize - 1] = MerkleHashing.LeafPrefix;
-        SHA256.HashData(frame[(HeaderSize - 1)..], leafHash);
+        Sha256Hasher.Hash(frame[(HeaderSize - 1)..], leafHash);
     }
 }

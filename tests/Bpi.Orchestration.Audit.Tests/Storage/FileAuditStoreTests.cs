@@ -158,6 +158,31 @@ public sealed class FileAuditStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Damage_in_the_newest_segment_longer_than_the_unsynced_batches_is_refused_not_truncated()
+    {
+        void Configure(FileAuditStoreOptions o)
+        {
+            o.MaxBatchBytes = 64 * 1024;
+            o.MaxPayloadBytes = 1024;
+        }
+
+        await using (var store = await FileAuditStore.OpenAsync(TestLog.FileOptions(_dir.Path, configure: Configure)))
+        {
+            await TestLog.AppendManyAsync(store, 2000, payloadBytes: 700);
+        }
+
+        var segment = Directory.GetFiles(_dir.Path, "*.seg").Single();
+        var ends = await RecordEndsAsync(segment);
+        var bytes = await File.ReadAllBytesAsync(segment);
+        bytes[(int)ends[9] + 100] ^= 0x04; // entry 10, about 1.3 MB before the end
+        await File.WriteAllBytesAsync(segment, bytes);
+
+        var error = await Assert.ThrowsAsync<AuditStoreException>(async () => await FileAuditStore.OpenAsync(TestLog.FileOptions(_dir.Path, configure: Configure)));
+        Assert.Contains("is not a torn write", error.Message);
+        Assert.Equal(bytes.Length, new FileInfo(segment).Length);
+    }
+
+    [Fact]
     public async Task A_log_shorter_than_its_signed_checkpoint_is_refused_because_acknowledged_entries_are_missing()
     {
         await using (var store = await FileAuditStore.OpenAsync(TestLog.FileOptions(_dir.Path, _signer)))
