@@ -14,7 +14,7 @@ namespace Bpi.Orchestration.Audit;
 internal sealed class AuditLogEngine : IAsyncDisposable
 {
     /// <summary>How many written batches may wait for their fsync at once.</summary>
-    public const int MaxUnsyncedBatches = 2;
+    public const int MaxUnsyncedBatches = 4;
 
     private readonly Channel<PendingOperation> _queue = Channel.CreateUnbounded<PendingOperation>(
         new UnboundedChannelOptions { SingleReader = false, SingleWriter = false, AllowSynchronousContinuations = false });
@@ -30,7 +30,7 @@ internal sealed class AuditLogEngine : IAsyncDisposable
     private readonly Channel<CommitUnit> _commits = Channel.CreateUnbounded<CommitUnit>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = false });
 
-    // At most two written batches wait for their fsync: this bounds the unacknowledged tail a crash can tear, which
+    // At most MaxUnsyncedBatches written batches wait for their fsync: this bounds the unacknowledged tail a crash can tear, which
     // recovery relies on (see FileAuditStorage.Open).
     private readonly SemaphoreSlim _unsyncedBatches = new(MaxUnsyncedBatches, MaxUnsyncedBatches);
     private readonly CancellationTokenSource _stopping = new();

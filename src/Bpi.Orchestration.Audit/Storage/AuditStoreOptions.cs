@@ -109,8 +109,8 @@ public sealed class FileAuditStoreOptions : AuditStoreOptions
     public long SegmentSize { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
-    /// The most bytes the writer commits together. Recovery relies on it: at most two written batches await their fsync
-    /// at any time, so a damaged tail longer than two batches cannot be a torn write and is reported as corruption
+    /// The most bytes the writer commits together. Recovery relies on it: at most four written batches await their fsync
+    /// at any time, so a damaged tail longer than four batches cannot be a torn write and is reported as corruption
     /// instead of being truncated.
     /// </summary>
     /// <value>The default value is 8 MiB (8,388,608).</value>

@@ -168,13 +168,13 @@ public sealed class FileAuditStoreTests : IDisposable
 
         await using (var store = await FileAuditStore.OpenAsync(TestLog.FileOptions(_dir.Path, configure: Configure)))
         {
-            await TestLog.AppendManyAsync(store, 2000, payloadBytes: 700);
+            await TestLog.AppendManyAsync(store, 3000, payloadBytes: 700);
         }
 
         var segment = Directory.GetFiles(_dir.Path, "*.seg").Single();
         var ends = await RecordEndsAsync(segment);
         var bytes = await File.ReadAllBytesAsync(segment);
-        bytes[(int)ends[9] + 100] ^= 0x04; // entry 10, about 1.3 MB before the end
+        bytes[(int)ends[9] + 100] ^= 0x04; // entry 10, about 2.3 MB before the end, past four batches
         await File.WriteAllBytesAsync(segment, bytes);
 
         var error = await Assert.ThrowsAsync<AuditStoreException>(async () => await FileAuditStore.OpenAsync(TestLog.FileOptions(_dir.Path, configure: Configure)));
