@@ -53,6 +53,12 @@ public sealed class RolloutStepContext
     /// <summary>A logger for the rollout.</summary>
     public ILogger Logger { get; }
 
+    /// <summary>The plan being executed (set by the executor before its first step), so a handler can see the revisions it moves between; <see langword="null"/> before a plan runs.</summary>
+    public RolloutPlan? Plan { get; internal set; }
+
+    /// <summary>The id of the actor who requested the running rollout (deploy, update, rollback or scale); <c>system</c> for automatic work.</summary>
+    public string RequestedBy => _host.RequestedBy;
+
     /// <summary>Returns a retained revision of the deployment.</summary>
     /// <param name="number">The revision number.</param>
     /// <returns>The revision.</returns>
@@ -187,6 +193,8 @@ public sealed class RolloutStepContext
 internal interface IRolloutHost
 {
     string DeploymentId { get; }
+
+    string RequestedBy { get; }
 
     RolloutControl Control { get; }
 
