@@ -48,12 +48,13 @@ internal sealed class TestHost : IAsyncDisposable
         where T : notnull => _provider.GetRequiredService<T>();
 
     /// <summary>Advances the clock (whenever something waits on it) until <paramref name="condition"/> completes.</summary>
-    public async Task<T> DriveAsync<T>(Task<T> condition, TimeSpan? step = null)
+    /// <remarks>With <paramref name="minTimers"/> above 1 the clock moves only once that many timers are armed, so background loops (health watches) re-arm between advances.</remarks>
+    public async Task<T> DriveAsync<T>(Task<T> condition, TimeSpan? step = null, int minTimers = 1)
     {
         using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (!condition.IsCompleted)
         {
-            var timers = Clock.WaitForTimersAsync(1, guard.Token);
+            var timers = Clock.WaitForTimersAsync(minTimers, guard.Token);
             await Task.WhenAny(condition, timers);
             guard.Token.ThrowIfCancellationRequested();
             if (!condition.IsCompleted)
