@@ -21,7 +21,17 @@ public static class StrategiesOrchestrationBuilderExtensions
     public static IOrchestrationBuilder AddStrategies(this IOrchestrationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddRollingStrategy().AddCanaryStrategy();
+        return builder.AddRollingStrategy().AddCanaryStrategy().AddHealthProbes();
+    }
+
+    /// <summary>Adds the HTTP, TCP, exec and gRPC health probes.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder AddHealthProbes(this IOrchestrationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddCommon(builder);
+        return builder.AddHealthProbe<HttpHealthProbe>().AddHealthProbe<TcpHealthProbe>().AddHealthProbe<ExecHealthProbe>().AddHealthProbe<GrpcHealthProbe>();
     }
 
     /// <summary>Adds the canary strategy (<c>canary</c>) with analysis, approval gates and the built-in metric provider.</summary>
