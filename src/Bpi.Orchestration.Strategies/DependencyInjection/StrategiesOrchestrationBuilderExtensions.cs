@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.Strategies.Analysis;
 using Bpi.Orchestration.Strategies.Approvals;
+using Bpi.Orchestration.Strategies.BlueGreen;
 using Bpi.Orchestration.Strategies.Canary;
 using Bpi.Orchestration.Strategies.Health;
 using Bpi.Orchestration.Strategies.Hooks;
@@ -21,7 +22,19 @@ public static class StrategiesOrchestrationBuilderExtensions
     public static IOrchestrationBuilder AddStrategies(this IOrchestrationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddRollingStrategy().AddCanaryStrategy().AddHealthProbes();
+        return builder.AddRollingStrategy().AddCanaryStrategy().AddBlueGreenStrategy().AddHealthProbes();
+    }
+
+    /// <summary>Adds the blue-green strategy (<c>blue-green</c>) and its preview-route step.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder AddBlueGreenStrategy(this IOrchestrationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddCommon(builder);
+        builder.AddStrategy<BlueGreenStrategy>();
+        builder.AddStepHandler<PreviewRouteHandler>();
+        return builder;
     }
 
     /// <summary>Adds the HTTP, TCP, exec and gRPC health probes.</summary>
