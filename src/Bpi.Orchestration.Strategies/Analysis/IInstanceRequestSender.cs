@@ -37,7 +37,7 @@ internal sealed class HttpInstanceRequestSender(Telemetry.StrategiesHttp http, T
         }
 
         var started = time.GetTimestamp();
-        using var timeout = new CancellationTokenSource(RequestTimeout, time);
+        using var timeout = Telemetry.StrategiesHttp.NetworkTimeout(RequestTimeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {

@@ -104,7 +104,7 @@ internal sealed class ApprovalGateHandler(IEnumerable<IGateNotifier> notifiers, 
         while (true)
         {
             string status;
-            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), time))
+            using (var timeout = StrategiesHttp.NetworkTimeout(TimeSpan.FromSeconds(30)))
             using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token))
             {
                 try

@@ -21,7 +21,7 @@ internal sealed class RunHookHandler(IEnumerable<NamedRolloutHook> hooks, Strate
         var phase = RunHookStep.PhaseName(step.Phase);
         var failOnError = step.Hook.FailOnError ?? step.Phase == HookPhase.PreRollout;
         string? error = null;
-        using (var timeout = new CancellationTokenSource(step.Hook.Timeout, time))
+        using (var timeout = step.Hook.Url is null ? new CancellationTokenSource(step.Hook.Timeout, time) : StrategiesHttp.NetworkTimeout(step.Hook.Timeout))
         using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token))
         {
             try

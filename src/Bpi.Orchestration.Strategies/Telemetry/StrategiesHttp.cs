@@ -35,6 +35,13 @@ internal sealed class StrategiesHttp : IDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>
+    /// A token source that cancels after <paramref name="timeout"/> of real time. Network calls are bounded on the system
+    /// clock because the I/O they wait for runs in real time; a manual test clock must not cut them short. Everything
+    /// the orchestrator schedules itself (intervals, pauses, deadlines) stays on its <see cref="TimeProvider"/>.
+    /// </summary>
+    public static CancellationTokenSource NetworkTimeout(TimeSpan timeout) => new(timeout);
+
     public HttpClient H2c { get; }
 
     public ResiliencePipeline Retry { get; }
