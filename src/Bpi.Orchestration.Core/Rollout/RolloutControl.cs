@@ -180,9 +180,13 @@ internal sealed class RolloutControl : IDisposable
         return promotion?.TrySetResult() ?? false;
     }
 
-    public async Task<ApprovalResult> WaitForApprovalAsync(string gate, int required, TimeSpan? timeout, TimeProvider time, CancellationToken cancellationToken)
+    public Task<ApprovalResult> WaitForApprovalAsync(string gate, int required, TimeSpan? timeout, TimeProvider time, CancellationToken cancellationToken)
+        => WaitForApprovalAsync(gate, new ApprovalWaitOptions { RequiredApprovals = required, Timeout = timeout }, time, cancellationToken);
+
+    public async Task<ApprovalResult> WaitForApprovalAsync(string gate, ApprovalWaitOptions options, TimeProvider time, CancellationToken cancellationToken)
     {
-        var wait = new ApprovalWait(gate, required);
+        var wait = new ApprovalWait(gate, options);
+        var timeout = options.Timeout;
         lock (_gate)
         {
             _approval = wait;
@@ -200,7 +204,7 @@ internal sealed class RolloutControl : IDisposable
                 {
                     await IgnoreCancellation(delay).ConfigureAwait(false);
                     cancellationToken.ThrowIfCancellationRequested();
-                    return new ApprovalResult(ApprovalOutcome.TimedOut, [], null);
+                    return new ApprovalResult(ApprovalOutcome.TimedOut, wait.Approvers, null);
                 }
             }
 
@@ -256,17 +260,34 @@ internal sealed class RolloutControl : IDisposable
         }
     }
 
-    private sealed class ApprovalWait(string gate, int required)
+    private sealed class ApprovalWait(string gate, ApprovalWaitOptions options)
     {
         private readonly Lock _gate = new();
-        private readonly List<string> _approvers = [];
+        private readonly List<string> _approvers = [.. options.ApprovedBy.Distinct(StringComparer.Ordinal)];
+        private readonly int _required = options.RequiredApprovals;
 
         public string Gate { get; } = gate;
 
         public TaskCompletionSource<ApprovalResult> Decision { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        public IReadOnlyList<string> Approvers
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _approvers];
+                }
+            }
+        }
+
         public int Record(string actor, bool approve, string? comment)
         {
+            if (approve && options.ApproverCheck?.Invoke(actor) is { } refusal)
+            {
+                throw new OrchestrationException(OrchestrationErrorKind.Unauthorized, $"'{actor}' may not approve gate '{Gate}': {refusal}");
+            }
+
             lock (_gate)
             {
                 if (!approve)
@@ -280,7 +301,7 @@ internal sealed class RolloutControl : IDisposable
                     _approvers.Add(actor);
                 }
 
-                if (_approvers.Count >= required)
+                if (_approvers.Count >= _required)
                 {
                     Decision.TrySetResult(new ApprovalResult(ApprovalOutcome.Approved, [.. _approvers], comment));
                 }
@@ -289,6 +310,26 @@ internal sealed class RolloutControl : IDisposable
             }
         }
     }
+}
+
+/// <summary>How a step waits at an approval gate (see <see cref="RolloutStepContext.WaitForApprovalAsync(string, ApprovalWaitOptions, CancellationToken)"/>).</summary>
+public sealed record ApprovalWaitOptions
+{
+    /// <summary>How many distinct approvers are needed.</summary>
+    /// <value>The default value is 1.</value>
+    public int RequiredApprovals { get; init; } = 1;
+
+    /// <summary>How long to wait before the wait ends with <see cref="ApprovalOutcome.TimedOut"/>; <see langword="null"/> waits indefinitely.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Approvals carried over from an earlier wait at the same gate (for example before an escalation), counted towards <see cref="RequiredApprovals"/>.</summary>
+    /// <value>The default value is empty.</value>
+    public IReadOnlyList<string> ApprovedBy { get; init; } = [];
+
+    /// <summary>Checks an approver before the approval counts: returns why the actor may not approve, or <see langword="null"/> to accept. A refusal is thrown to the approver as <see cref="OrchestrationErrorKind.Unauthorized"/>.</summary>
+    /// <value>The default value is <see langword="null"/> (everyone may approve).</value>
+    public Func<string, string?>? ApproverCheck { get; init; }
 }
 
 /// <summary>How an approval gate ended.</summary>

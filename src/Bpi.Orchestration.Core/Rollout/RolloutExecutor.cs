@@ -37,6 +37,7 @@ internal sealed class RolloutExecutor
         activity?.SetTag("deployment.name", plan.DeploymentName);
         activity?.SetTag("strategy.name", plan.Strategy);
 
+        context.Plan = plan;
         await observer.OnPlanStartedAsync(plan, startIndex, cancellationToken).ConfigureAwait(false);
         for (var i = startIndex; i < plan.Steps.Count; i++)
         {

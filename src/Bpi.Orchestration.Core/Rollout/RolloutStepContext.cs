@@ -53,6 +53,12 @@ public sealed class RolloutStepContext
     /// <summary>A logger for the rollout.</summary>
     public ILogger Logger { get; }
 
+    /// <summary>The plan being executed (set by the executor before its first step), so a handler can see the revisions it moves between; <see langword="null"/> before a plan runs.</summary>
+    public RolloutPlan? Plan { get; internal set; }
+
+    /// <summary>The id of the actor who requested the running rollout (deploy, update, rollback or scale); <c>system</c> for automatic work.</summary>
+    public string RequestedBy => _host.RequestedBy;
+
     /// <summary>Returns a retained revision of the deployment.</summary>
     /// <param name="number">The revision number.</param>
     /// <returns>The revision.</returns>
@@ -172,6 +178,25 @@ public sealed class RolloutStepContext
         }
     }
 
+    /// <summary>Waits until an approval gate is decided, with the options of <paramref name="options"/> (approver checks, approvals carried over). A timed-out result lists the approvals collected so far.</summary>
+    /// <param name="gate">The gate's name.</param>
+    /// <param name="options">How many approvers, the timeout and the approver check.</param>
+    /// <param name="cancellationToken">Cancels the wait (the rollout was aborted).</param>
+    /// <returns>The outcome.</returns>
+    public async Task<ApprovalResult> WaitForApprovalAsync(string gate, ApprovalWaitOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _host.SetWaiting(true, $"waiting for approval of gate '{gate}'");
+        try
+        {
+            return await _host.Control.WaitForApprovalAsync(gate, options, TimeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _host.SetWaiting(false, $"gate '{gate}' decided");
+        }
+    }
+
     /// <summary>Reports progress inside a step (shown in events and status).</summary>
     /// <param name="message">A one-line message, for example "2 of 3 ready".</param>
     public void ReportProgress(string message) => _host.ReportProgress(message);
@@ -187,6 +212,8 @@ public sealed class RolloutStepContext
 internal interface IRolloutHost
 {
     string DeploymentId { get; }
+
+    string RequestedBy { get; }
 
     RolloutControl Control { get; }
 

@@ -61,6 +61,8 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
 
     public RolloutStepContext? StepContext { get; set; }
 
+    public string RequestedBy => Work?.RequestedBy ?? OrchestrationActor.System.Id;
+
     public IReadOnlyDictionary<string, (IReadOnlyDictionary<int, int> Weights, bool Approximated)> Traffic
     {
         get
@@ -360,6 +362,9 @@ internal sealed class RolloutWork(DeploymentEntry entry, RolloutControl control,
     public DeploymentSpec? PreviousSpec { get; } = previousSpec;
 
     public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The actor who requested this rollout (the ambient actor when it was admitted).</summary>
+    public string RequestedBy { get; } = OrchestrationActor.Current.Id;
 
     public bool TryStart() => Interlocked.CompareExchange(ref _claim, 1, 0) == 0;
 

@@ -1,0 +1,78 @@
+using Bpi.Orchestration.Audit;
+using Bpi.Orchestration.Auditing;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the audit stores of <c>Bpi.Orchestration.Audit</c> as the orchestrator's <see cref="IAuditSink"/>.</summary>
+public static class AuditOrchestrationBuilderExtensions
+{
+    /// <summary>
+    /// Uses the durable <see cref="FileAuditStore"/> in <paramref name="path"/> as the audit sink: every VM operation and
+    /// executor transition is appended (and acknowledged only after its fsync). Replaces any other
+    /// <see cref="IAuditSink"/>; also registers <see cref="FileAuditStore"/> and <see cref="IAuditStore"/> so the host can
+    /// verify and export. The store is opened (and recovered) when first resolved, and disposed with the container.
+    /// </summary>
+    /// <param name="builder">The orchestration builder.</param>
+    /// <param name="path">The store directory.</param>
+    /// <param name="configure">Further options, for example <see cref="AuditStoreOptions.CheckpointSigners"/>.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static IOrchestrationBuilder AddFileAuditStore(this IOrchestrationBuilder builder, string path, Action<FileAuditStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var services = builder.Services;
+        services.AddOptions<FileAuditStoreOptions>().Configure(options =>
+        {
+            options.Path = path;
+            configure?.Invoke(options);
+        });
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FileAuditStoreOptions>, AuditStoreOptionsValidator<FileAuditStoreOptions>>());
+        services.TryAddSingleton(sp => FileAuditStore.Open(
+            sp.GetRequiredService<IOptions<FileAuditStoreOptions>>().Value,
+            sp.GetService<TimeProvider>(),
+            sp.GetService<ILoggerFactory>()));
+        services.Replace(ServiceDescriptor.Singleton<IAuditStore>(sp => sp.GetRequiredService<FileAuditStore>()));
+        services.Replace(ServiceDescriptor.Singleton<IAuditSink>(sp => new AuditSinkAdapter(sp.GetRequiredService<FileAuditStore>())));
+        return builder;
+    }
+
+    /// <summary>
+    /// Uses an <see cref="InMemoryAuditStore"/> as the audit sink (nothing survives the process). Replaces any other
+    /// <see cref="IAuditSink"/>; also registers <see cref="InMemoryAuditStore"/> and <see cref="IAuditStore"/>.
+    /// </summary>
+    /// <param name="builder">The orchestration builder.</param>
+    /// <param name="configure">Further options, for example checkpoint signers.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static IOrchestrationBuilder AddInMemoryAuditStore(this IOrchestrationBuilder builder, Action<InMemoryAuditStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var optionsBuilder = services.AddOptions<InMemoryAuditStoreOptions>();
+        if (configure is not null)
+        {
+            optionsBuilder.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InMemoryAuditStoreOptions>, AuditStoreOptionsValidator<InMemoryAuditStoreOptions>>());
+        services.TryAddSingleton(sp => new InMemoryAuditStore(
+            sp.GetRequiredService<IOptions<InMemoryAuditStoreOptions>>().Value,
+            sp.GetService<TimeProvider>()));
+        services.Replace(ServiceDescriptor.Singleton<IAuditStore>(sp => sp.GetRequiredService<InMemoryAuditStore>()));
+        services.Replace(ServiceDescriptor.Singleton<IAuditSink>(sp => new AuditSinkAdapter(sp.GetRequiredService<InMemoryAuditStore>())));
+        return builder;
+    }
+}
+
+/// <summary>Validates audit store options through the options pipeline, listing every failure.</summary>
+internal sealed class AuditStoreOptionsValidator<TOptions> : IValidateOptions<TOptions>
+    where TOptions : AuditStoreOptions
+{
+    public ValidateOptionsResult Validate(string? name, TOptions options)
+    {
+        var errors = options.Validate();
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

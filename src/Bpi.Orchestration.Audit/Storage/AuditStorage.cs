@@ -1,0 +1,39 @@
+namespace Bpi.Orchestration.Audit;
+
+/// <summary>
+/// Where the engine keeps its framed records. The writer loop is the only caller of <see cref="Append"/>,
+/// <see cref="WriteAsync"/> and <see cref="RotateAsync"/>, the syncer of <see cref="Sync"/> and <see cref="WriteCheckpointAsync"/>; readers call <see cref="ReadFramesAsync"/> for
+/// committed sequence numbers only.
+/// </summary>
+internal abstract class AuditStorage : IAsyncDisposable
+{
+    /// <summary>Buffers one sealed frame for the next commit.</summary>
+    public abstract void Append(ReadOnlySpan<byte> frame);
+
+    /// <summary>Hands every appended frame to the operating system (for files: flushes the pipe); returns a token for <see cref="Sync"/>.</summary>
+    public abstract ValueTask<long> WriteAsync(CancellationToken cancellationToken);
+
+    /// <summary>Makes everything written up to <paramref name="token"/> durable (for files: one fsync). May run while the writer writes more.</summary>
+    public abstract void Sync(long token);
+
+    /// <summary>Whether the current segment is full and the writer should start a new one (after everything was synced).</summary>
+    public virtual bool NeedsRotation => false;
+
+    /// <summary>Starts a new segment at <paramref name="firstSequence"/>; called only when nothing is waiting for <see cref="Sync"/>.</summary>
+    public virtual ValueTask RotateAsync(long firstSequence) => ValueTask.CompletedTask;
+
+    /// <summary>Stores a checkpoint durably.</summary>
+    public abstract ValueTask WriteCheckpointAsync(SignedCheckpoint checkpoint, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads the frames of sequences [<paramref name="from"/>, <paramref name="to"/>) in order, as blocks of whole
+    /// consecutive frames. Each block is a fresh buffer the caller may modify.
+    /// </summary>
+    public abstract IAsyncEnumerable<FrameBlock> ReadFramesAsync(long from, long to, CancellationToken cancellationToken);
+
+    /// <inheritdoc />
+    public abstract ValueTask DisposeAsync();
+}
+
+/// <summary>Whole consecutive frames, the first one for <see cref="FirstSequence"/>.</summary>
+internal readonly record struct FrameBlock(byte[] Buffer, int Length, long FirstSequence, int Count, string? File, long FileOffset);

@@ -1,0 +1,142 @@
+namespace Bpi.Orchestration.Audit;
+
+/// <summary>What every audit store shares: the log's origin, its checkpoint signers and when it signs checkpoints.</summary>
+public abstract class AuditStoreOptions
+{
+    /// <summary>
+    /// The log's origin line in every checkpoint: a unique, schema-less URL-like name such as
+    /// <c>example.com/deployments/audit</c>. Must be non-empty, one line, without control characters.
+    /// </summary>
+    /// <value>The default value is <c>bpi-orchestration/audit</c>.</value>
+    public string Origin { get; set; } = "bpi-orchestration/audit";
+
+    /// <summary>
+    /// The keys that sign checkpoints; every checkpoint carries one signature per signer, so adding the new key before
+    /// retiring the old one rotates keys without a gap. With no signer the store writes no checkpoints (and cannot
+    /// detect the loss of its newest entries on its own). The store does not dispose the signers.
+    /// </summary>
+    /// <value>The default value is an empty list.</value>
+    public IList<CheckpointSigner> CheckpointSigners { get; } = [];
+
+    /// <summary>Sign a checkpoint once this many entries were appended since the last one. 0 turns the count trigger off.</summary>
+    /// <value>The default value is 10,000.</value>
+    public int CheckpointEveryEntries { get; set; } = 10_000;
+
+    /// <summary>Sign a checkpoint at this interval when entries were appended since the last one. <see cref="TimeSpan.Zero"/> turns the timer off.</summary>
+    /// <value>The default value is 10 seconds.</value>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The largest payload one entry may carry, in bytes (at most 16 MiB).</summary>
+    /// <value>The default value is 1 MiB (1,048,576).</value>
+    public int MaxPayloadBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>The most entries the writer commits together (with one fsync for the file store).</summary>
+    /// <value>The default value is 8,192.</value>
+    public int MaxBatchEntries { get; set; } = 8192;
+
+    /// <summary>Lists every problem with these options; empty when they are valid.</summary>
+    /// <returns>One sentence per problem.</returns>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        ValidateCore(errors);
+        return errors;
+    }
+
+    /// <summary>Adds every problem of these options to <paramref name="errors"/>.</summary>
+    /// <param name="errors">The list to add to.</param>
+    private protected virtual void ValidateCore(List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(Origin))
+        {
+            errors.Add("Origin is empty; set a unique log name such as 'example.com/deployments/audit'.");
+        }
+        else if (Origin.Any(char.IsControl) || Origin != Origin.Trim())
+        {
+            errors.Add("Origin must be one line without control characters or surrounding spaces.");
+        }
+
+        for (var i = 0; i < CheckpointSigners.Count; i++)
+        {
+            if (CheckpointSigners[i] is null)
+            {
+                errors.Add($"CheckpointSigners[{i}] is null; remove it or set a signer.");
+            }
+        }
+
+        var names = CheckpointSigners.Where(s => s is not null).GroupBy(s => (s.KeyName, s.KeyId)).Where(g => g.Count() > 1);
+        foreach (var duplicate in names)
+        {
+            errors.Add($"The signer '{duplicate.Key.KeyName}' (key id {duplicate.Key.KeyId:x8}) is listed more than once.");
+        }
+
+        if (CheckpointEveryEntries < 0)
+        {
+            errors.Add($"CheckpointEveryEntries is {CheckpointEveryEntries}; use 0 (off) or a positive count.");
+        }
+
+        if (CheckpointInterval < TimeSpan.Zero)
+        {
+            errors.Add($"CheckpointInterval is {CheckpointInterval}; use TimeSpan.Zero (off) or a positive interval.");
+        }
+
+        if (MaxPayloadBytes < 0 || MaxPayloadBytes > AuditEntryEncoding.MaxPayloadBytes)
+        {
+            errors.Add($"MaxPayloadBytes is {MaxPayloadBytes}; it must be between 0 and {AuditEntryEncoding.MaxPayloadBytes}.");
+        }
+
+        if (MaxBatchEntries < 1 || MaxBatchEntries > 1_000_000)
+        {
+            errors.Add($"MaxBatchEntries is {MaxBatchEntries}; it must be between 1 and 1,000,000.");
+        }
+    }
+}
+
+/// <summary>Options of <see cref="InMemoryAuditStore"/>.</summary>
+public sealed class InMemoryAuditStoreOptions : AuditStoreOptions
+{
+}
+
+/// <summary>Options of <see cref="FileAuditStore"/>.</summary>
+public sealed class FileAuditStoreOptions : AuditStoreOptions
+{
+    /// <summary>The directory that holds the segment and checkpoint files; created when missing. Required.</summary>
+    /// <value>The default value is an empty string (not set).</value>
+    public string Path { get; set; } = string.Empty;
+
+    /// <summary>A segment is closed and a new one started once it reaches this size, in bytes (at least 64 KiB).</summary>
+    /// <value>The default value is 64 MiB (67,108,864).</value>
+    public long SegmentSize { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// The most bytes the writer commits together. Recovery relies on it: at most four written batches await their fsync
+    /// at any time, so a damaged tail longer than four batches cannot be a torn write and is reported as corruption
+    /// instead of being truncated.
+    /// </summary>
+    /// <value>The default value is 8 MiB (8,388,608).</value>
+    public int MaxBatchBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <inheritdoc />
+    private protected override void ValidateCore(List<string> errors)
+    {
+        base.ValidateCore(errors);
+        if (string.IsNullOrWhiteSpace(Path))
+        {
+            errors.Add("Path is empty; set the directory that holds the audit log.");
+        }
+        else if (Path.IndexOfAny(System.IO.Path.GetInvalidPathChars()) >= 0)
+        {
+            errors.Add($"Path '{Path}' contains characters that are not valid in a path.");
+        }
+
+        if (SegmentSize < 64 * 1024)
+        {
+            errors.Add($"SegmentSize is {SegmentSize}; it must be at least 65,536 bytes.");
+        }
+
+        if (MaxBatchBytes < 64 * 1024)
+        {
+            errors.Add($"MaxBatchBytes is {MaxBatchBytes}; it must be at least 65,536 bytes.");
+        }
+    }
+}

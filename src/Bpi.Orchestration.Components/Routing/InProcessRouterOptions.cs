@@ -1,0 +1,73 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace Bpi.Orchestration.Routing;
+
+/// <summary>Options of the in-process traffic router (<see cref="InProcessTrafficRouter"/>).</summary>
+public sealed class InProcessRouterOptions
+{
+    /// <summary>The address every service listens on.</summary>
+    /// <value>The default value is <c>127.0.0.1</c> (loopback only).</value>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>How long connecting to a backend may take before the next backend is tried.</summary>
+    /// <value>The default value is 5 seconds.</value>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a backend that refused a connection is skipped by new connections (unless every backend is skipped), as nginx's <c>fail_timeout</c>.</summary>
+    /// <value>The default value is 5 seconds.</value>
+    public TimeSpan BackendRetryAfter { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long open connections may run on after <see cref="InProcessTrafficRouter.DisposeAsync"/> before they are cut.</summary>
+    /// <value>The default value is 5 seconds.</value>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The size of the read buffer of each direction of a connection, in bytes.</summary>
+    /// <value>The default value is 16384.</value>
+    public int BufferSize { get; set; } = 16 * 1024;
+
+    /// <summary>The length of each listener's queue of connections not yet accepted.</summary>
+    /// <value>The default value is 512.</value>
+    public int ListenBacklog { get; set; } = 512;
+}
+
+/// <summary>Checks <see cref="InProcessRouterOptions"/> and lists every problem.</summary>
+internal sealed class InProcessRouterOptionsValidator : IValidateOptions<InProcessRouterOptions>
+{
+    public ValidateOptionsResult Validate(string? name, InProcessRouterOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        if (!IPAddress.TryParse(options.ListenAddress, out _))
+        {
+            errors.Add($"{nameof(InProcessRouterOptions.ListenAddress)}: '{options.ListenAddress}' is not an IP address; use for example 127.0.0.1 or ::1.");
+        }
+
+        if (options.ConnectTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(InProcessRouterOptions.ConnectTimeout)}: must be greater than zero.");
+        }
+
+        if (options.BackendRetryAfter < TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(InProcessRouterOptions.BackendRetryAfter)}: must be zero or more.");
+        }
+
+        if (options.ShutdownTimeout < TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(InProcessRouterOptions.ShutdownTimeout)}: must be zero or more.");
+        }
+
+        if (options.BufferSize is < 1024 or > 1024 * 1024)
+        {
+            errors.Add($"{nameof(InProcessRouterOptions.BufferSize)}: {options.BufferSize} must be between 1024 and 1048576.");
+        }
+
+        if (options.ListenBacklog < 1)
+        {
+            errors.Add($"{nameof(InProcessRouterOptions.ListenBacklog)}: {options.ListenBacklog} must be at least 1.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,143 @@
+using Bpi.Orchestration.Strategies.Telemetry;
+
+namespace Bpi.Orchestration.Strategies.Analysis;
+
+/// <summary>Runs an <see cref="AnalysisSpec"/>: every metric (and the judge) side by side on the orchestrator's clock.</summary>
+internal sealed class AnalysisRunner(IEnumerable<IMetricProvider> providers, IInstanceRequestSender sender)
+{
+    private readonly IReadOnlyList<IMetricProvider> _providers = [.. providers.Reverse()];
+
+    public async Task<AnalysisRunResult> RunAsync(AnalysisSpec spec, AnalysisContext context, CancellationToken cancellationToken)
+    {
+        // A failing metric ends the run at once (as Argo Rollouts): the others are stopped.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var metricTasks = spec.Metrics.Select(RunAndStopAsync).ToList();
+        var judgeTask = spec.Judge is { } judge ? JudgeAsync(judge) : Task.FromResult<JudgeResult?>(null);
+        var results = await Task.WhenAll(metricTasks).ConfigureAwait(false);
+        var judgeResult = await judgeTask.ConfigureAwait(false);
+        var phase = AnalysisRunResult.Worst(results.Select(r => r.Phase).Concat(judgeResult is null ? [] : [judgeResult.Phase]));
+        return new AnalysisRunResult(spec.Name, phase, results, judgeResult);
+
+        async Task<MetricRunResult> RunAndStopAsync(MetricSpec metric)
+        {
+            try
+            {
+                var result = await RunMetricAsync(metric, context, stop.Token).ConfigureAwait(false);
+                if (result.Phase is AnalysisPhase.Failed or AnalysisPhase.Error)
+                {
+                    await stop.CancelAsync().ConfigureAwait(false);
+                }
+
+                return result;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return new MetricRunResult(metric.Name, AnalysisPhase.Successful, [], 0, 0, 0, 0, "stopped early because another metric failed");
+            }
+        }
+
+        async Task<JudgeResult?> JudgeAsync(StatisticalJudgeSpec judge)
+        {
+            try
+            {
+                var result = await StatisticalJudge.RunAsync(judge, sender, context, stop.Token).ConfigureAwait(false);
+                if (result.Phase == AnalysisPhase.Failed)
+                {
+                    await stop.CancelAsync().ConfigureAwait(false);
+                }
+
+                return result;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return null;
+            }
+        }
+    }
+
+    private async Task<MetricRunResult> RunMetricAsync(MetricSpec metric, AnalysisContext context, CancellationToken cancellationToken)
+    {
+        var time = context.Step.TimeProvider;
+        var provider = _providers.FirstOrDefault(p => p.CanMeasure(metric.Query));
+        if (provider is null)
+        {
+            return new MetricRunResult(metric.Name, AnalysisPhase.Error, [], 0, 0, 0, 1, $"no metric provider can measure {metric.Query.GetType().Name}; register one with AddMetricProvider");
+        }
+
+        if (metric.InitialDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(metric.InitialDelay, time, cancellationToken).ConfigureAwait(false);
+        }
+
+        var values = new List<double>();
+        int successful = 0, failed = 0, inconclusive = 0, errors = 0, consecutiveErrors = 0;
+        string? lastError = null;
+        for (var i = 0; i < metric.Count; i++)
+        {
+            if (i > 0)
+            {
+                await Task.Delay(metric.Interval, time, cancellationToken).ConfigureAwait(false);
+            }
+
+            await context.Step.WaitWhilePausedAsync(cancellationToken).ConfigureAwait(false);
+            double value;
+            try
+            {
+                value = await provider.MeasureAsync(metric.Query, context, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                errors++;
+                consecutiveErrors++;
+                lastError = ex.Message;
+                Log.MeasurementError(context.Step.Logger, context.DeploymentId, metric.Name, ex.Message);
+                if (consecutiveErrors > metric.ConsecutiveErrorLimit)
+                {
+                    return new MetricRunResult(metric.Name, AnalysisPhase.Error, values, successful, failed, inconclusive, errors, lastError);
+                }
+
+                continue;
+            }
+
+            consecutiveErrors = 0;
+            values.Add(value);
+            switch (Evaluate(metric, value))
+            {
+                case AnalysisPhase.Successful:
+                    successful++;
+                    break;
+                case AnalysisPhase.Failed:
+                    failed++;
+                    if (failed > metric.FailureLimit)
+                    {
+                        return new MetricRunResult(metric.Name, AnalysisPhase.Failed, values, successful, failed, inconclusive, errors, lastError);
+                    }
+
+                    break;
+                default:
+                    inconclusive++;
+                    break;
+            }
+        }
+
+        var phase = values.Count == 0 && errors > 0 ? AnalysisPhase.Error
+            : inconclusive > metric.InconclusiveLimit ? AnalysisPhase.Inconclusive
+            : AnalysisPhase.Successful;
+        return new MetricRunResult(metric.Name, phase, values, successful, failed, inconclusive, errors, lastError);
+    }
+
+    /// <summary>Classifies one measurement as Argo Rollouts does: the failure condition wins; a value matching neither condition (or a metric with none) is inconclusive.</summary>
+    internal static AnalysisPhase Evaluate(MetricSpec metric, double value)
+    {
+        var success = metric.SuccessCondition?.Matches(value);
+        var failure = metric.FailureCondition?.Matches(value);
+        return (success, failure) switch
+        {
+            (_, true) => AnalysisPhase.Failed,
+            (true, _) => AnalysisPhase.Successful,
+            (null, false) => AnalysisPhase.Successful,
+            (false, null) => AnalysisPhase.Failed,
+            _ => AnalysisPhase.Inconclusive,
+        };
+    }
+}

@@ -1,0 +1,53 @@
+using System.Globalization;
+using Bpi.Orchestration.Runtime;
+
+namespace Bpi.Orchestration.Strategies.Analysis;
+
+/// <summary>
+/// Sends one request to one instance, for the built-in probe metrics and the statistical judge. The default sends a real
+/// HTTP GET to the instance's endpoint; tests replace it (for example with one that answers with the in-memory
+/// runtime's simulated behaviour) through <c>builder.UseRequestSender&lt;T&gt;()</c>.
+/// </summary>
+public interface IInstanceRequestSender
+{
+    /// <summary>Sends one request.</summary>
+    /// <param name="instance">The instance.</param>
+    /// <param name="path">The HTTP path.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>Whether it succeeded and how long it took; a request that could not be sent is a failure, not an exception.</returns>
+    ValueTask<RequestSample> SendAsync(WorkloadInstance instance, string path, CancellationToken cancellationToken = default);
+}
+
+/// <summary>One request's outcome.</summary>
+/// <param name="Success">Whether it succeeded (answered below 500).</param>
+/// <param name="Latency">How long it took.</param>
+public readonly record struct RequestSample(bool Success, TimeSpan Latency);
+
+/// <summary>Sends real HTTP GETs to an instance's first endpoint; times them with the orchestrator's clock.</summary>
+internal sealed class HttpInstanceRequestSender(Telemetry.StrategiesHttp http, TimeProvider time) : IInstanceRequestSender
+{
+    internal static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
+
+    public async ValueTask<RequestSample> SendAsync(WorkloadInstance instance, string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        if (instance.Endpoint is not { } endpoint)
+        {
+            return new RequestSample(false, TimeSpan.Zero);
+        }
+
+        var started = time.GetTimestamp();
+        using var timeout = Telemetry.StrategiesHttp.NetworkTimeout(RequestTimeout);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            var url = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://{endpoint}{path}"));
+            using var response = await http.Client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+            return new RequestSample((int)response.StatusCode < 500, time.GetElapsedTime(started));
+        }
+        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return new RequestSample(false, time.GetElapsedTime(started));
+        }
+    }
+}
