@@ -6,10 +6,12 @@ using Bpi.Orchestration.Strategies.BlueGreen;
 using Bpi.Orchestration.Strategies.Canary;
 using Bpi.Orchestration.Strategies.Health;
 using Bpi.Orchestration.Strategies.Hooks;
+using Bpi.Orchestration.Strategies.Promotion;
 using Bpi.Orchestration.Strategies.Rolling;
 using Bpi.Orchestration.Strategies.Telemetry;
 using Bpi.Orchestration.Strategies.Traffic;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -103,6 +105,20 @@ public static class StrategiesOrchestrationBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         AddCommon(builder);
         builder.AddStrategy<RollingStrategy>();
+        return builder;
+    }
+
+    /// <summary>Adds <see cref="IPromotionService"/>: promotion of releases through the environments of configured lifecycles.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Adds lifecycles to <see cref="PromotionOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder AddPromotion(this IOrchestrationBuilder builder, Action<PromotionOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<PromotionOptions>().Configure(configure);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PromotionOptions>, PromotionOptionsValidator>());
+        builder.Services.TryAddSingleton<IPromotionService, PromotionService>();
         return builder;
     }
 
