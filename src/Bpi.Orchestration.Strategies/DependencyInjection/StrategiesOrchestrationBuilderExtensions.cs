@@ -167,6 +167,8 @@ public static class StrategiesOrchestrationBuilderExtensions
         services.TryAddSingleton(sp => new StrategiesTelemetry(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IInstanceRequestSender>(sp => new HttpInstanceRequestSender(sp.GetRequiredService<StrategiesHttp>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMetricProvider, BuiltInMetricProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IMetricProvider, PrometheusMetricProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IMetricProvider, JsonMetricProvider>());
         services.TryAddSingleton<AnalysisRunner>();
     }
 }
