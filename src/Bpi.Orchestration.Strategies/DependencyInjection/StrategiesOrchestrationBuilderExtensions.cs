@@ -1,15 +1,18 @@
 using System.Diagnostics.Metrics;
 using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.Strategies.Analysis;
+using Bpi.Orchestration.Strategies.Analytics;
 using Bpi.Orchestration.Strategies.Approvals;
 using Bpi.Orchestration.Strategies.BlueGreen;
 using Bpi.Orchestration.Strategies.Canary;
 using Bpi.Orchestration.Strategies.Health;
 using Bpi.Orchestration.Strategies.Hooks;
+using Bpi.Orchestration.Strategies.Promotion;
 using Bpi.Orchestration.Strategies.Rolling;
 using Bpi.Orchestration.Strategies.Telemetry;
 using Bpi.Orchestration.Strategies.Traffic;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -106,6 +109,38 @@ public static class StrategiesOrchestrationBuilderExtensions
         return builder;
     }
 
+    /// <summary>Adds <see cref="IPromotionService"/>: promotion of releases through the environments of configured lifecycles.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Adds lifecycles to <see cref="PromotionOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder AddPromotion(this IOrchestrationBuilder builder, Action<PromotionOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<PromotionOptions>().Configure(configure);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PromotionOptions>, PromotionOptionsValidator>());
+        builder.Services.TryAddSingleton<IPromotionService, PromotionService>();
+        return builder;
+    }
+
+    /// <summary>Adds <see cref="IDeploymentAnalytics"/>: per-rollout durations, outcomes and rollbacks, and the DORA figures per app and environment, also as metrics. It collects from the moment it is first resolved.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Sets <see cref="AnalyticsOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder AddDeploymentAnalytics(this IOrchestrationBuilder builder, Action<AnalyticsOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<AnalyticsOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        builder.Services.TryAddSingleton<DeploymentAnalytics>();
+        builder.Services.TryAddSingleton<IDeploymentAnalytics>(sp => sp.GetRequiredService<DeploymentAnalytics>());
+        return builder;
+    }
+
     /// <summary>Registers a delegate hook under a name, for <see cref="HookSpec"/>s without a URL.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="name">The hook's name.</param>
@@ -132,6 +167,8 @@ public static class StrategiesOrchestrationBuilderExtensions
         services.TryAddSingleton(sp => new StrategiesTelemetry(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IInstanceRequestSender>(sp => new HttpInstanceRequestSender(sp.GetRequiredService<StrategiesHttp>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMetricProvider, BuiltInMetricProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IMetricProvider, PrometheusMetricProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IMetricProvider, JsonMetricProvider>());
         services.TryAddSingleton<AnalysisRunner>();
     }
 }

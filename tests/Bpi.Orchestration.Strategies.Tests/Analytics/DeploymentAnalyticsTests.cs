@@ -1,0 +1,95 @@
+using System.Diagnostics.Metrics;
+using Bpi.Orchestration.Strategies.Analytics;
+using Bpi.Orchestration.Strategies.Canary;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace Bpi.Orchestration.Strategies.Tests.Analytics;
+
+public sealed class DeploymentAnalyticsTests
+{
+    [Fact]
+    public async Task Rollouts_are_reported_with_active_and_paused_time_outcome_and_rollbacks_and_feed_the_DORA_figures()
+    {
+        await using var host = new TestHost(extra: b => b.AddDeploymentAnalytics());
+        var analytics = host.Get<DeploymentAnalytics>();
+        var paused = new CanaryStrategySpec { Steps = [new CanaryStep.SetWeight(50), new CanaryStep.Pause(null)] };
+        var id = await host.Vm.DeployAsync(Specs.Web(2, "web:1", paused));
+        await host.SettleAsync(id);
+
+        // 2: promoted after ten minutes of waiting for promotion.
+        await host.Vm.UpdateAsync(id, Specs.Web(2, "web:2", paused));
+        await host.DriveAsync(host.WaitForStateAsync(id, DeploymentState.Paused));
+        host.Clock.Advance(TimeSpan.FromMinutes(10));
+        await host.Vm.PromoteAsync(id);
+        await host.SettleAsync(id);
+
+        // 3: fails to start and is rolled back.
+        host.Runtime.Faults.FailStart(r => r.Revision == 3);
+        await host.Vm.UpdateAsync(id, Specs.Web(2, "web:3", paused));
+        await host.SettleAsync(id);
+
+        // 4: aborted while it waits.
+        await host.Vm.UpdateAsync(id, Specs.Web(2, "web:4", paused));
+        await host.DriveAsync(host.WaitForStateAsync(id, DeploymentState.Paused));
+        await host.Vm.AbortAsync(id);
+        await host.SettleAsync(id);
+        host.Clock.Advance(TimeSpan.FromHours(1));
+
+        // 5: the fix, promoted.
+        await host.Vm.UpdateAsync(id, Specs.Web(2, "web:5", paused));
+        await host.DriveAsync(host.WaitForStateAsync(id, DeploymentState.Paused));
+        await host.Vm.PromoteAsync(id);
+        await host.SettleAsync(id);
+        await analytics.WaitForEndedAsync(id, 5, TestHost.Timeout());
+
+        var rollouts = analytics.GetRollouts(id);
+        Assert.Equal([RolloutOutcome.Promoted, RolloutOutcome.Promoted, RolloutOutcome.RolledBack, RolloutOutcome.Aborted, RolloutOutcome.Promoted], rollouts.Select(r => r.Outcome!.Value));
+        Assert.Equal([0, 0, 1, 1, 0], rollouts.Select(r => r.RollbackCount));
+        Assert.Equal([1, 2, 3, 4, 5], rollouts.Select(r => r.Revision ?? 0));
+        Assert.True(rollouts[1].PausedTime >= TimeSpan.FromMinutes(10));
+        Assert.Equal(rollouts[1].Duration, rollouts[1].ActiveTime + rollouts[1].PausedTime);
+        Assert.True(rollouts[1].Steps > 4);
+
+        var dora = analytics.GetDora("shop", "staging");
+        Assert.Equal(5, dora.Rollouts);
+        Assert.Equal(0.6, dora.SuccessRate, 3);
+        Assert.Equal(0.4, dora.ChangeFailureRate, 3);
+        Assert.Equal(3 / 30.0, dora.DeploymentsPerDay, 6);
+        Assert.NotNull(dora.LeadTime);
+        Assert.True(dora.TimeToRestore >= TimeSpan.FromHours(1));
+    }
+
+    [Fact]
+    public async Task The_DORA_figures_are_published_as_gauges_by_app_and_environment()
+    {
+        await using var host = new TestHost(extra: b => b.AddDeploymentAnalytics());
+        var analytics = host.Get<DeploymentAnalytics>();
+        var id = await host.Vm.DeployAsync(Specs.Web(1, "web:1"));
+        await host.SettleAsync(id);
+        await analytics.WaitForEndedAsync(id, 1, TestHost.Timeout());
+
+        var seen = new Dictionary<string, double>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name.StartsWith("bpi.orchestration.dora.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
+        {
+            if (tags.ToArray().Any(t => t.Key == "app.id" && (string?)t.Value == "shop"))
+            {
+                seen[instrument.Name] = value;
+            }
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(0.0, seen[DeploymentAnalytics.ChangeFailureRate]);
+        Assert.Equal(1 / 30.0, seen[DeploymentAnalytics.DeploymentFrequency], 6);
+        Assert.True(seen.ContainsKey(DeploymentAnalytics.LeadTime));
+    }
+}
