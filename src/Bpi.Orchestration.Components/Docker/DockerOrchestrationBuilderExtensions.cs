@@ -1,7 +1,6 @@
 using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Components.Docker;
 using Bpi.Orchestration.Components.Docker.Engine;
-using Bpi.Orchestration.Health;
 using Bpi.Orchestration.Runtime;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -15,9 +14,10 @@ public static class DockerOrchestrationBuilderExtensions
 {
     /// <summary>
     /// Runs workloads as DockLock-hardened containers on a Docker Engine: registers <see cref="IDockerWorkloadRuntime"/>
-    /// and makes it the <see cref="IWorkloadRuntime"/> (replacing any runtime registered before), adds an exec
-    /// <see cref="IHealthProbe"/> for <see cref="Bpi.Orchestration.HealthCheckKind.Exec"/> checks, and validates
-    /// <see cref="DockerRuntimeOptions"/> when the runtime is first resolved, listing every problem.
+    /// and makes it the <see cref="IWorkloadRuntime"/> (replacing any runtime registered before), and validates
+    /// <see cref="DockerRuntimeOptions"/> when the runtime is first resolved, listing every problem. The runtime is an
+    /// <see cref="IWorkloadCommandRunner"/>, so the exec health probe (<c>.AddHealthProbes()</c> of the Strategies
+    /// package) runs <see cref="Bpi.Orchestration.HealthCheckKind.Exec"/> checks inside the containers.
     /// </summary>
     /// <param name="builder">The orchestrator's builder.</param>
     /// <param name="configure">Configures the options; <see langword="null"/> keeps the defaults (engine from <c>DOCKER_HOST</c> or the default unix socket).</param>
@@ -59,8 +59,6 @@ public static class DockerOrchestrationBuilderExtensions
                 provider.GetService<IAuditSink>());
         });
         services.Replace(ServiceDescriptor.Singleton<IWorkloadRuntime>(static provider => provider.GetRequiredService<IDockerWorkloadRuntime>()));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthProbe, DockerExecHealthProbe>(static provider =>
-            new DockerExecHealthProbe(provider.GetRequiredService<DockerEngineClient>(), provider.GetRequiredService<TimeProvider>())));
         return builder;
     }
 

@@ -17,6 +17,8 @@ namespace Bpi.Orchestration.Components.Docker;
 /// </summary>
 internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, IDisposable
 {
+    private const int MaxExecOutputBytes = 64 * 1024;
+
     private static readonly TimeSpan DependencyPollInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly DockerEngineClient _client;
@@ -120,6 +122,15 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
 
         var container = await _client.InspectContainerAsync(instanceId, cancellationToken).ConfigureAwait(false);
         return await ReadLogTailAsync(container.Id, container.Config?.Tty ?? false, lines, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<CommandResult> ExecAsync(WorkloadInstance instance, IReadOnlyList<string> command, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        ArgumentNullException.ThrowIfNull(command);
+        ThrowIfDisposed();
+        var result = await _client.ExecAsync(instance.InstanceId, command, MaxExecOutputBytes, cancellationToken).ConfigureAwait(false);
+        return new CommandResult(result.ExitCode, result.Output);
     }
 
     public ValueTask DisposeAsync()

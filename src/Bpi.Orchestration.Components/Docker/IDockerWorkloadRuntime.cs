@@ -3,11 +3,11 @@ using Bpi.Orchestration.Runtime;
 namespace Bpi.Orchestration.Components.Docker;
 
 /// <summary>
-/// The Docker runtime: an <see cref="IWorkloadRuntime"/> that runs each instance as a DockLock-hardened container, plus
-/// orphan reconciliation. Resolve it from DI after <c>AddDocker()</c> (it is also registered as
-/// <see cref="IWorkloadRuntime"/>).
+/// The Docker runtime: an <see cref="IWorkloadRuntime"/> that runs each instance as a DockLock-hardened container, runs
+/// commands inside them (<see cref="IWorkloadCommandRunner"/>, used by exec health probes), and reconciles orphans.
+/// Resolve it from DI after <c>AddDocker()</c> (it is also registered as <see cref="IWorkloadRuntime"/>).
 /// </summary>
-public interface IDockerWorkloadRuntime : IWorkloadRuntime, IAsyncDisposable
+public interface IDockerWorkloadRuntime : IWorkloadRuntime, IWorkloadCommandRunner, IAsyncDisposable
 {
     /// <summary>
     /// Removes everything the engine holds for <paramref name="ownerId"/> (containers, networks and volumes carrying its

@@ -6,8 +6,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Bpi.Orchestration.Components.Tests.Docker;
 
 /// <summary>
-/// The orchestrator (Core's VM with the recreate strategy) deploying on Docker through <c>AddDocker()</c>. Readiness is
-/// decided by an exec health check run inside the containers by the Docker exec probe.
+/// The orchestrator (Core's VM with the recreate strategy, and the rolling strategy of the Strategies package) deploying
+/// on Docker through <c>AddDocker()</c>. Readiness is decided by health checks: exec checks run inside the containers
+/// through the runtime's <see cref="IWorkloadCommandRunner"/>, HTTP checks against the published endpoints.
 /// </summary>
 [Collection(DockerEngineCollection.Name)]
 public sealed class DockerOrchestrationTests(DockerEngineFixture fixture)
@@ -131,6 +132,92 @@ public sealed class DockerOrchestrationTests(DockerEngineFixture fixture)
         Assert.Empty(await EngineObjectsAsync(id));
     }
 
+    [SkippableFact]
+    public async Task A_rolling_update_of_five_replicas_replaces_v1_with_v2_gated_on_health_without_losing_capacity()
+    {
+        await fixture.RequireEngineAsync();
+        await using var host = await VmHost.StartAsync(fixture.NewOwnerId());
+        var id = await host.Vm.DeployAsync(RollingSpec("v1"));
+        try
+        {
+            Assert.Equal(DeploymentState.Running, (await host.Vm.WaitUntilSettledAsync(id, Timeout())).State);
+
+            await host.Vm.UpdateAsync(id, RollingSpec("v2"));
+            var samples = await host.SampleUntilSettledAsync(id);
+
+            var status = await host.Vm.GetStatusAsync(id);
+            Assert.Equal(DeploymentState.Running, status.State);
+            Assert.Equal(2, status.StableRevision);
+            Assert.Equal(Enumerable.Repeat("version=v2", 5), await host.VersionsServedAsync(id));
+
+            // maxUnavailable 0 and maxSurge 1: never fewer than 5 running, never more than 6 containers, v2 replaced v1 step by step.
+            Assert.All(samples, s => Assert.True(s.Running >= 5, $"only {s.Running} running: {s}"));
+            Assert.All(samples, s => Assert.True(s.Total <= 6, $"{s.Total} containers: {s}"));
+            Assert.Contains(samples, s => s.RunningV1 > 0 && s.RunningV2 > 0);
+        }
+        finally
+        {
+            await host.DestroyAsync(id);
+        }
+    }
+
+    [SkippableFact]
+    public async Task A_rolling_update_whose_v2_fails_its_health_check_is_rolled_back_while_v1_keeps_serving()
+    {
+        await fixture.RequireEngineAsync();
+        await using var host = await VmHost.StartAsync(fixture.NewOwnerId());
+        var id = await host.Vm.DeployAsync(RollingSpec("v1"));
+        try
+        {
+            await host.Vm.WaitUntilSettledAsync(id, Timeout());
+
+            await host.Vm.UpdateAsync(id, RollingSpec("v2", failHealth: true));
+            var samples = await host.SampleUntilSettledAsync(id, probeV1: true);
+
+            var status = await host.Vm.GetStatusAsync(id);
+            Assert.Equal(DeploymentState.RolledBack, status.State);
+            Assert.Equal(1, status.StableRevision);
+            Assert.Contains("health check", status.Message, StringComparison.Ordinal);
+            Assert.Equal(Enumerable.Repeat("version=v1", 5), await host.VersionsServedAsync(id));
+            Assert.DoesNotContain(await host.Runtime.GetInstancesAsync(id), i => i.Revision == 2);
+
+            // v2 never became ready, so no v1 instance was taken away, and every v1 instance answered throughout.
+            Assert.Contains(samples, s => s.RunningV2 > 0);
+            Assert.All(samples, s => Assert.True(s.RunningV1 == 5, $"v1 running {s.RunningV1}: {s}"));
+            Assert.All(samples, s => Assert.True(s.V1Failures == 0, $"v1 failed to answer: {s}"));
+        }
+        finally
+        {
+            await host.DestroyAsync(id);
+        }
+    }
+
+    private static DeploymentSpec RollingSpec(string version, bool failHealth = false)
+    {
+        var component = DockerEngineFixture.HttpComponent(version: version) with
+        {
+            Replicas = 5,
+            HealthCheck = new HealthCheckSpec
+            {
+                Kind = HealthCheckKind.Http,
+                Path = "/cgi-bin/health",
+                Period = TimeSpan.FromMilliseconds(500),
+                Timeout = TimeSpan.FromSeconds(5),
+                FailureThreshold = 2,
+            },
+        };
+        if (failHealth)
+        {
+            component = component with { Environment = new Dictionary<string, string>(component.Environment) { ["FAIL_HEALTH"] = "1" } };
+        }
+
+        return Spec(version) with
+        {
+            Components = [component],
+            Strategy = new Bpi.Orchestration.Strategies.Rolling.RollingStrategySpec { MaxSurge = 1, MaxUnavailable = 0 },
+        };
+    }
+
     private static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromSeconds(90)).Token;
 
     private static DeploymentSpec Spec(string version, bool failHealth = false, int replicas = 2)
@@ -191,7 +278,7 @@ public sealed class DockerOrchestrationTests(DockerEngineFixture fixture)
         public static async Task<VmHost> StartAsync(string vmId)
         {
             var services = new ServiceCollection();
-            services.AddOrchestration(o => o.VmId = vmId).AddDocker(o => o.StopTimeout = TimeSpan.FromSeconds(5));
+            services.AddOrchestration(o => o.VmId = vmId).AddDocker(o => o.StopTimeout = TimeSpan.FromSeconds(5)).AddStrategies();
             var host = new VmHost(services.BuildServiceProvider(), vmId);
             await host.Vm.StartAsync();
             return host;
@@ -209,6 +296,43 @@ public sealed class DockerOrchestrationTests(DockerEngineFixture fixture)
             return versions;
         }
 
+        /// <summary>Samples the deployment's containers (and optionally asks every v1 instance for its version) until it settles.</summary>
+        public async Task<List<Sample>> SampleUntilSettledAsync(string deploymentId, bool probeV1 = false)
+        {
+            var samples = new List<Sample>();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            while (true)
+            {
+                var status = await Vm.GetStatusAsync(deploymentId, timeout.Token);
+                var instances = await Runtime.GetInstancesAsync(deploymentId, cancellationToken: timeout.Token);
+                var running = instances.Where(i => i.State == InstanceState.Running).ToList();
+                var v1Failures = 0;
+                if (probeV1)
+                {
+                    foreach (var instance in running.Where(i => i.Revision == 1))
+                    {
+                        try
+                        {
+                            var body = await Http.GetStringAsync($"http://{instance.Endpoint}/cgi-bin/version", timeout.Token);
+                            v1Failures += body.Trim() == "version=v1" ? 0 : 1;
+                        }
+                        catch (HttpRequestException)
+                        {
+                            v1Failures++;
+                        }
+                    }
+                }
+
+                if (status.State.IsSettled())
+                {
+                    return samples;
+                }
+
+                samples.Add(new Sample(instances.Count, running.Count, running.Count(i => i.Revision == 1), running.Count(i => i.Revision == 2), v1Failures, status.State));
+                await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token);
+            }
+        }
+
         public async Task DestroyAsync(string deploymentId)
         {
             await Vm.DestroyAsync(deploymentId, force: true);
@@ -223,3 +347,6 @@ public sealed class DockerOrchestrationTests(DockerEngineFixture fixture)
 
     }
 }
+
+/// <summary>What the engine held at one moment of a rollout.</summary>
+internal sealed record Sample(int Total, int Running, int RunningV1, int RunningV2, int V1Failures, DeploymentState State);

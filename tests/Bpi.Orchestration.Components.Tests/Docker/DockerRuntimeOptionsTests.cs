@@ -1,5 +1,4 @@
 using Bpi.Orchestration.Components.Docker;
-using Bpi.Orchestration.Health;
 using Bpi.Orchestration.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -42,7 +41,7 @@ public sealed class DockerRuntimeOptionsTests
     }
 
     [Fact]
-    public void AddDocker_registers_the_docker_runtime_as_the_workload_runtime_and_an_exec_probe()
+    public void AddDocker_registers_the_docker_runtime_as_the_workload_runtime_and_command_runner()
     {
         var services = new ServiceCollection();
         services.AddSingleton<IWorkloadRuntime, UnusedRuntime>();
@@ -53,7 +52,7 @@ public sealed class DockerRuntimeOptionsTests
         var runtime = provider.GetRequiredService<IWorkloadRuntime>();
         Assert.Same(provider.GetRequiredService<IDockerWorkloadRuntime>(), runtime);
         Assert.Equal("docker", runtime.Name);
-        Assert.Contains(provider.GetServices<IHealthProbe>(), p => p.CanProbe(HealthCheckKind.Exec));
+        Assert.IsAssignableFrom<IWorkloadCommandRunner>(runtime);
         Assert.Equal("tcp://127.0.0.1:1", provider.GetRequiredService<IOptions<DockerRuntimeOptions>>().Value.Host);
     }
 

@@ -406,25 +406,25 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
     }
 
     [SkippableFact]
-    public async Task Exec_health_checks_run_inside_the_container()
+    public async Task Commands_run_inside_the_container_with_their_exit_code_and_interleaved_output()
     {
         await fixture.RequireEngineAsync();
         await using var runtime = fixture.CreateRuntime();
-        var probe = new DockerExecHealthProbe(runtime.Client, TimeProvider.System);
+        IWorkloadCommandRunner runner = runtime;
         var revision = fixture.Revision(DockerEngineFixture.HttpComponent());
         try
         {
             await runtime.EnsureReplicasAsync(revision, 1);
             var instance = Assert.Single(await WaitForRunningAsync(runtime, revision, 1));
 
-            var pass = await probe.ProbeAsync(instance, new HealthCheckSpec { Kind = HealthCheckKind.Exec, Command = ["/bin/cat", "/www/health"], Timeout = TimeSpan.FromSeconds(10) });
-            var fail = await probe.ProbeAsync(instance, new HealthCheckSpec { Kind = HealthCheckKind.Exec, Command = ["/bin/sh", "-c", "echo not ready >&2; exit 4"], Timeout = TimeSpan.FromSeconds(10) });
+            var pass = await runner.ExecAsync(instance, ["/bin/cat", "/www/health"]);
+            var fail = await runner.ExecAsync(instance, ["/bin/sh", "-c", "echo checking; sleep 0.2; echo not ready >&2; exit 4"]);
+            var gone = await Assert.ThrowsAsync<DockerEngineException>(async () => await runner.ExecAsync(instance with { InstanceId = "bpi-no-such-container" }, ["/bin/true"]));
 
-            Assert.True(probe.CanProbe(HealthCheckKind.Exec));
-            Assert.False(probe.CanProbe(HealthCheckKind.Http));
-            Assert.True(pass.Healthy, pass.Message);
-            Assert.False(fail.Healthy);
-            Assert.Contains("exited with code 4: not ready", fail.Message, StringComparison.Ordinal);
+            Assert.Equal(new CommandResult(0, "ok\n"), pass);
+            Assert.Equal(4, fail.ExitCode);
+            Assert.Equal("checking\nnot ready\n", fail.Output);
+            Assert.Equal(OrchestrationErrorKind.NotFound, gone.Kind);
         }
         finally
         {

@@ -8,7 +8,8 @@ namespace Bpi.Orchestration.Components.Docker.Engine;
 /// <param name="ExitCode">The command's exit code.</param>
 /// <param name="Stdout">What it wrote to stdout.</param>
 /// <param name="Stderr">What it wrote to stderr.</param>
-internal sealed record DockerExecResult(int ExitCode, string Stdout, string Stderr);
+/// <param name="Output">Stdout and stderr interleaved in the order the engine sent them.</param>
+internal sealed record DockerExecResult(int ExitCode, string Stdout, string Stderr, string Output);
 
 /// <summary>Exec: create, start, inspect, and the three together.</summary>
 internal sealed partial class DockerEngineClient
@@ -79,13 +80,16 @@ internal sealed partial class DockerEngineClient
         }
 
         var execId = await CreateExecAsync(containerId, new ExecCreateRequest { Cmd = command }, cancellationToken).ConfigureAwait(false);
-        var stdout = new MemoryStream();
-        var stderr = new MemoryStream();
+        using var stdout = new MemoryStream();
+        using var stderr = new MemoryStream();
+        using var combined = new MemoryStream();
         await foreach (var frame in StartExecAsync(execId, tty: false, cancellationToken).ConfigureAwait(false))
         {
-            var target = frame.Stream == DockerStreamKind.Stderr ? stderr : stdout;
-            var room = (int)Math.Max(0, maxOutputBytes - target.Length);
-            target.Write(frame.Payload.Span[..Math.Min(room, frame.Payload.Length)]);
+            foreach (var target in new[] { frame.Stream == DockerStreamKind.Stderr ? stderr : stdout, combined })
+            {
+                var room = (int)Math.Max(0, maxOutputBytes - target.Length);
+                target.Write(frame.Payload.Span[..Math.Min(room, frame.Payload.Length)]);
+            }
         }
 
         // The output ends when the process exits; the exec's exit code is recorded a moment later.
@@ -104,6 +108,10 @@ internal sealed partial class DockerEngineClient
                 statusCode: null, engineMessage: null, resourceKind: "exec");
         }
 
-        return new DockerExecResult(inspect.ExitCode.Value, Encoding.UTF8.GetString(stdout.ToArray()), Encoding.UTF8.GetString(stderr.ToArray()));
+        return new DockerExecResult(
+            inspect.ExitCode.Value,
+            Encoding.UTF8.GetString(stdout.ToArray()),
+            Encoding.UTF8.GetString(stderr.ToArray()),
+            Encoding.UTF8.GetString(combined.ToArray()));
     }
 }

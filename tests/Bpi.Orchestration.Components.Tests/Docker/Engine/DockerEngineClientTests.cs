@@ -180,6 +180,8 @@ public sealed class DockerEngineClientTests(DockerEngineFixture fixture)
             Assert.Equal(7, result.ExitCode);
             Assert.Equal("to-stdout\n", result.Stdout);
             Assert.Equal("to-stderr\n", result.Stderr);
+            Assert.Contains("to-stdout\n", result.Output, StringComparison.Ordinal);
+            Assert.Contains("to-stderr\n", result.Output, StringComparison.Ordinal);
         }
         finally
         {
