@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Bpi.Orchestration.Strategies.Benchmarks.PlanBenchmarks).Assembly).Run(args);
