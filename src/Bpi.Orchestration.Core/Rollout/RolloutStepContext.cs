@@ -141,6 +141,8 @@ public sealed class RolloutStepContext
     /// <returns>A task that completes when the pause ends.</returns>
     public async Task WaitForPromotionAsync(TimeSpan? duration, CancellationToken cancellationToken = default)
     {
+        // Start the wait first (it registers synchronously), so whoever sees the Paused state can promote at once.
+        var wait = _host.Control.WaitForPromotionAsync(duration, TimeProvider, cancellationToken);
         if (duration is null)
         {
             _host.SetWaiting(true, "waiting for promotion");
@@ -148,7 +150,7 @@ public sealed class RolloutStepContext
 
         try
         {
-            await _host.Control.WaitForPromotionAsync(duration, TimeProvider, cancellationToken).ConfigureAwait(false);
+            await wait.ConfigureAwait(false);
         }
         finally
         {
@@ -165,18 +167,8 @@ public sealed class RolloutStepContext
     /// <param name="timeout">How long to wait, or <see langword="null"/> to wait indefinitely.</param>
     /// <param name="cancellationToken">Cancels the wait (the rollout was aborted).</param>
     /// <returns>The outcome.</returns>
-    public async Task<ApprovalResult> WaitForApprovalAsync(string gate, int requiredApprovals, TimeSpan? timeout, CancellationToken cancellationToken = default)
-    {
-        _host.SetWaiting(true, $"waiting for approval of gate '{gate}'");
-        try
-        {
-            return await _host.Control.WaitForApprovalAsync(gate, requiredApprovals, timeout, TimeProvider, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _host.SetWaiting(false, $"gate '{gate}' decided");
-        }
-    }
+    public Task<ApprovalResult> WaitForApprovalAsync(string gate, int requiredApprovals, TimeSpan? timeout, CancellationToken cancellationToken = default)
+        => WaitForApprovalAsync(gate, new ApprovalWaitOptions { RequiredApprovals = requiredApprovals, Timeout = timeout }, cancellationToken);
 
     /// <summary>Waits until an approval gate is decided, with the options of <paramref name="options"/> (approver checks, approvals carried over). A timed-out result lists the approvals collected so far.</summary>
     /// <param name="gate">The gate's name.</param>
@@ -186,10 +178,13 @@ public sealed class RolloutStepContext
     public async Task<ApprovalResult> WaitForApprovalAsync(string gate, ApprovalWaitOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+
+        // Start the wait first (it registers the gate synchronously), so whoever sees the Paused state can decide at once.
+        var wait = _host.Control.WaitForApprovalAsync(gate, options, TimeProvider, cancellationToken);
         _host.SetWaiting(true, $"waiting for approval of gate '{gate}'");
         try
         {
-            return await _host.Control.WaitForApprovalAsync(gate, options, TimeProvider, cancellationToken).ConfigureAwait(false);
+            return await wait.ConfigureAwait(false);
         }
         finally
         {

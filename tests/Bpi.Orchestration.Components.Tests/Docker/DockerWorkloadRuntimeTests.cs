@@ -251,7 +251,8 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
     public async Task A_container_whose_program_does_not_exist_fails_with_exit_code_127_and_the_reason_in_its_log()
     {
         await fixture.RequireEngineAsync();
-        await using var runtime = fixture.CreateRuntime();
+        // A wide startup window: on a loaded machine the init process may take longer than the default 500 ms to fail.
+        await using var runtime = fixture.CreateRuntime(o => o.StartupCheckWindow = TimeSpan.FromSeconds(10));
         var revision = fixture.Revision(DockerEngineFixture.HttpComponent() with { Command = new CommandSpec { FileName = "/bin/no-such-program" } });
         try
         {
