@@ -1,0 +1,138 @@
+using System.CommandLine;
+using System.Text.Json;
+using Bpi.Orchestration.Audit;
+using Bpi.Orchestration.Cli.Commands;
+using Bpi.Orchestration.Cli.Output;
+
+namespace Bpi.Orchestration.Cli;
+
+/// <summary>A failure the CLI reports itself, with the exit code it means.</summary>
+internal sealed class CliException(int exitCode, string message) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
+
+/// <summary>The options every command understands.</summary>
+internal sealed class GlobalOptions
+{
+    public Option<string?> StateDir { get; } = new("--state-dir")
+    {
+        Description = $"The state directory (deployments, audit log, process table). Default: ${CliEnvironment.StateDirVariable}, else ~/.local/state/bpi-orchestration.",
+        Recursive = true,
+    };
+
+    public Option<string> Output { get; } = new("--output", "-o")
+    {
+        Description = "text (tables and progress, for people) or json (stable documents on stdout, for programs).",
+        DefaultValueFactory = _ => "text",
+        Recursive = true,
+    };
+
+    public Option<TimeSpan> LockTimeout { get; } = new("--lock-timeout")
+    {
+        Description = "How long to wait when another bpi-orchestration process holds the state directory (e.g. 30s, 5m). Default: 0 (exit 7 at once).",
+        DefaultValueFactory = _ => TimeSpan.Zero,
+        CustomParser = Parsing.Duration,
+        Recursive = true,
+    };
+
+    public GlobalOptions()
+    {
+        Output.AcceptOnlyFromAmong("text", "json");
+    }
+}
+
+/// <summary>The <c>bpi-orchestration</c> command line: builds the command tree, runs one command, maps failures to exit codes.</summary>
+internal static class CliApp
+{
+    /// <summary>Runs the CLI with <paramref name="args"/>; the entry point of the process and of in-process tests.</summary>
+    public static async Task<int> RunAsync(string[] args, CliEnvironment env, CancellationToken cancellationToken = default)
+    {
+        var globals = new GlobalOptions();
+        var root = BuildRoot(env, globals);
+        var parse = root.Parse(args);
+        var json = string.Equals(parse.GetValue(globals.Output), "json", StringComparison.Ordinal);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                env.WriteError(error.Message);
+            }
+
+            env.Error.WriteLine($"Run 'bpi-orchestration {string.Join(' ', parse.CommandResult.Command.Name == root.Name ? [] : new[] { parse.CommandResult.Command.Name })} --help' for usage.".Replace("  ", " ", StringComparison.Ordinal));
+            if (json)
+            {
+                StatusRenderer.WriteJson(env, new ErrorView(string.Join(" ", parse.Errors.Select(e => e.Message)), "UsageError", ExitCodes.UsageError, [.. parse.Errors.Select(e => e.Message)]), CliJsonContext.Default.ErrorView);
+            }
+
+            return ExitCodes.UsageError;
+        }
+
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = env.Output, Error = env.Error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            env.WriteError("interrupted.");
+            return ExitCodes.Interrupted;
+        }
+        catch (Exception ex) when (Classify(ex) is { } failure)
+        {
+            env.WriteError(failure.Message);
+            foreach (var problem in failure.Problems.Where(p => !failure.Message.Contains(p, StringComparison.Ordinal)))
+            {
+                env.Error.WriteLine("  - " + problem);
+            }
+
+            if (json)
+            {
+                StatusRenderer.WriteJson(env, new ErrorView(failure.Message, failure.Kind, failure.ExitCode, failure.Problems), CliJsonContext.Default.ErrorView);
+            }
+
+            return failure.ExitCode;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            env.WriteError($"unexpected {ex.GetType().Name}: {ex.Message}");
+            env.Error.WriteLine(ex.ToString());
+            return ExitCodes.Failed;
+        }
+    }
+
+    private static (string Message, string Kind, int ExitCode, IReadOnlyList<string> Problems)? Classify(Exception ex) => ex switch
+    {
+        OrchestrationException o => (o.Message, o.Kind.ToString(), ExitCodes.For(o.Kind), o.Errors),
+        CliException c => (c.Message, c.ExitCode == ExitCodes.Conflict ? "Conflict" : c.ExitCode == ExitCodes.NotFound ? "NotFound" : "Failed", c.ExitCode, []),
+        AuditStoreException a => (a.Message, "AuditStore", ExitCodes.Failed, a.Errors),
+        IOException or UnauthorizedAccessException or JsonException => (ex.Message, "Unknown", ExitCodes.Failed, []),
+        _ => null,
+    };
+
+    private static RootCommand BuildRoot(CliEnvironment env, GlobalOptions globals)
+    {
+        var root = new RootCommand(
+            "bpi-orchestration: deploy services and roll out new versions safely (canary, blue-green, rolling, recreate) "
+            + "with health checks, metric analysis, automated rollback and a tamper-evident audit trail.\n\n"
+            + "Try it: bpi-orchestration demo\n\n"
+            + ExitCodes.HelpText);
+        root.Add(globals.StateDir);
+        root.Add(globals.Output);
+        root.Add(globals.LockTimeout);
+        var context = new CommandContextFactory(env, globals);
+
+        // One file per command group under Commands/. A new group (for example `security` once the Security package
+        // lands) is one more file with a Create method and one more line here.
+        foreach (var command in DeployCommands.Create(context)
+                     .Concat(ReadCommands.Create(context))
+                     .Concat(ControlCommands.Create(context))
+                     .Concat(AuditCommands.Create(context))
+                     .Concat(StartCommand.Create(context))
+                     .Concat(DemoCommand.Create(context)))
+        {
+            root.Add(command);
+        }
+
+        return root;
+    }
+}

@@ -1,0 +1,179 @@
+using System.CommandLine;
+using Spectre.Console;
+using System.Text.Json;
+using Bpi.Orchestration.Cli.Hosting;
+using Bpi.Orchestration.Cli.Output;
+using Bpi.Orchestration.Processes;
+using Bpi.Orchestration.State;
+using Microsoft.Extensions.Options;
+
+namespace Bpi.Orchestration.Cli.Commands;
+
+/// <summary>
+/// <c>list-deployments</c> and <c>status</c>. They never start the orchestrator (so they never resume or change a
+/// rollout): they read the stored records, plus the instances the process runtime reports when the state directory is
+/// free, or the live status another process publishes while it holds the state directory.
+/// </summary>
+internal static class ReadCommands
+{
+    public static IEnumerable<Command> Create(CommandContextFactory factory)
+    {
+        yield return List(factory);
+        yield return Status(factory);
+    }
+
+    private static Command List(CommandContextFactory factory)
+    {
+        var detailed = new Option<bool>("--detailed") { Description = "Add traffic weights, the current step and the last message." };
+        var filter = new Option<string[]>("--filter") { Description = "Only deployments in these states: running, deploying, paused, rolledback, failed, destroyed, … (repeatable).", AllowMultipleArgumentsPerToken = true };
+        var appId = new Option<string?>("--app-id") { Description = "Only this application." };
+        var environment = new Option<string?>("--environment") { Description = "Only this environment." };
+        var command = new Command("list-deployments", "List deployments as a table (or --output json).") { detailed, filter, appId, environment };
+        command.Aliases.Add("ls");
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var ctx = factory.For(parse, "list-deployments");
+            var states = new List<DeploymentState>();
+            foreach (var text in ctx.Get(filter) ?? [])
+            {
+                if (!Enum.TryParse<DeploymentState>(text.Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out var state) || !Enum.IsDefined(state))
+                {
+                    throw new CliException(ExitCodes.UsageError, $"--filter: '{text}' is not a state; use one of {string.Join(", ", Enum.GetNames<DeploymentState>().Select(n => n.ToLowerInvariant()))}.");
+                }
+
+                states.Add(state);
+            }
+
+            var views = await ReadAsync(ctx, null, cancellationToken).ConfigureAwait(false);
+            var totals = views.GroupBy(v => v.State).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            var matching = views
+                .Where(v => states.Count == 0 ? v.State != nameof(DeploymentState.Destroyed) : states.Any(s => s.ToString() == v.State))
+                .Where(v => ctx.Get(appId) is not { } a || v.AppId == a)
+                .Where(v => ctx.Get(environment) is not { } e || v.Environment == e)
+                .OrderByDescending(v => v.CreatedAt)
+                .ToList();
+            var list = new DeploymentListView { Deployments = matching, Totals = totals };
+            if (ctx.Json)
+            {
+                StatusRenderer.WriteJson(ctx.Env, list, CliJsonContext.Default.DeploymentListView);
+            }
+            else
+            {
+                StatusRenderer.WriteList(ctx.Env, list, ctx.Get(detailed));
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Status(CommandContextFactory factory)
+    {
+        var id = RolloutCommandSupport.DeploymentId();
+        var continuous = new Option<bool>("--continuous", "-w") { Description = "Keep watching and print the status whenever it changes, until Ctrl+C (with --output json: one compact JSON document per line)." };
+        var interval = new Option<TimeSpan>("--interval") { Description = "How often --continuous looks (default 1s).", DefaultValueFactory = _ => TimeSpan.FromSeconds(1), CustomParser = Parsing.Duration };
+        var command = new Command("status", "Show a deployment: state, revisions, progress, ready replicas and traffic weights (exit 6 when not found).") { id, continuous, interval };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var ctx = factory.For(parse, "status");
+            var deploymentId = ctx.Get(id)!;
+            if (!ctx.Get(continuous))
+            {
+                RolloutCommandSupport.Print(ctx, await ReadOneAsync(ctx, deploymentId, cancellationToken).ConfigureAwait(false));
+                return ExitCodes.Success;
+            }
+
+            string? last = null;
+            try
+            {
+                while (true)
+                {
+                    var view = await ReadOneAsync(ctx, deploymentId, cancellationToken).ConfigureAwait(false);
+                    var text = JsonSerializer.Serialize(view with { Source = "" }, CliJsonContext.Default.DeploymentView);
+                    if (text != last)
+                    {
+                        last = text;
+                        if (ctx.Json)
+                        {
+                            ctx.Env.Output.WriteLine(JsonSerializer.Serialize(JsonDocument.Parse(JsonSerializer.Serialize(view, CliJsonContext.Default.DeploymentView)).RootElement));
+                            ctx.Env.Output.Flush();
+                        }
+                        else
+                        {
+                            ctx.Env.Console.WriteLine($"--- {ctx.Env.Time.GetLocalNow():HH:mm:ss} ---");
+                            StatusRenderer.WriteStatus(ctx.Env, view);
+                        }
+                    }
+
+                    await Task.Delay(ctx.Get(interval), ctx.Env.Time, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return ExitCodes.Success;
+            }
+        });
+        return command;
+    }
+
+    private static async Task<DeploymentView> ReadOneAsync(CommandContext ctx, string id, CancellationToken cancellationToken)
+    {
+        var views = await ReadAsync(ctx, id, cancellationToken).ConfigureAwait(false);
+        return (views.Count > 0 ? views[0] : null) ?? throw new CliException(ExitCodes.NotFound, $"no deployment has the id '{id}' in {ctx.State.Path}; list them with `bpi-orchestration list-deployments`.");
+    }
+
+    /// <summary>Reads one deployment (or all when <paramref name="id"/> is null) without starting the orchestrator.</summary>
+    internal static async Task<IReadOnlyList<DeploymentView>> ReadAsync(CommandContext ctx, string? id, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(ctx.State.Deployments))
+        {
+            return [];
+        }
+
+        var store = new CliDeploymentStore(ctx.State.Deployments);
+        IReadOnlyList<DeploymentRecord> records = id is null
+            ? await store.ListAsync(cancellationToken).ConfigureAwait(false)
+            : await store.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } one ? [one] : [];
+        if (records.Count == 0)
+        {
+            return [];
+        }
+
+        var stateLock = StateLock.TryTake(ctx.State.LockFile, ctx.Command);
+        if (stateLock is null)
+        {
+            // Another process runs the orchestrator: prefer what it publishes (weights, ready replicas), else the record.
+            var views = new List<DeploymentView>();
+            foreach (var record in records)
+            {
+                var live = Path.Combine(ctx.State.Live, record.Id + ".json");
+                DeploymentView? view = null;
+                try
+                {
+                    view = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(live, cancellationToken).ConfigureAwait(false), CliJsonContext.Default.DeploymentView);
+                }
+                catch (Exception ex) when (ex is IOException or JsonException)
+                {
+                    // Not published (yet): fall back to the stored record.
+                }
+
+                views.Add(view ?? DeploymentView.From(record, []));
+            }
+
+            return views;
+        }
+
+        using (stateLock)
+        {
+            await using var runtime = new ProcessWorkloadRuntime(Options.Create(new ProcessRuntimeOptions { StateDirectory = ctx.State.Processes }));
+            var views = new List<DeploymentView>();
+            foreach (var record in records)
+            {
+                var instances = record.State.IsLive() ? await runtime.GetInstancesAsync(record.Id, cancellationToken: cancellationToken).ConfigureAwait(false) : [];
+                views.Add(DeploymentView.From(record, instances));
+            }
+
+            return views;
+        }
+    }
+}

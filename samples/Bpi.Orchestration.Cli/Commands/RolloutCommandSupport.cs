@@ -1,0 +1,143 @@
+using System.CommandLine;
+using Spectre.Console;
+using Bpi.Orchestration.Cli.Hosting;
+using Bpi.Orchestration.Cli.Output;
+
+namespace Bpi.Orchestration.Cli.Commands;
+
+/// <summary>The options and the shared flow of every command that starts or steers a rollout.</summary>
+internal sealed class RolloutOptions
+{
+    public Option<bool> NoWait { get; } = new("--no-wait")
+    {
+        Description = "Return once the operation is accepted. The rollout's cursor is stored: it continues when the next command (or `start`) runs the orchestrator on this state directory.",
+    };
+
+    public Option<TimeSpan?> Timeout { get; } = new("--timeout")
+    {
+        Description = "Stop waiting after this long (e.g. 10m) and exit 8; the rollout keeps its cursor. Default: wait until it settles or waits for a person.",
+        CustomParser = Parsing.OptionalDuration,
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Add(NoWait);
+        command.Add(Timeout);
+    }
+}
+
+internal static class RolloutCommandSupport
+{
+    public static Option<string> DeploymentId(bool required = true) => new("--deployment-id", "-d")
+    {
+        Description = "The deployment's id (see list-deployments).",
+        Required = required,
+    };
+
+    /// <summary>
+    /// Subscribes to the deployment's events, runs <paramref name="operation"/>, then (unless <c>--no-wait</c>) follows
+    /// the rollout until it settles or waits for a person, prints the final status and returns the exit code.
+    /// </summary>
+    public static async Task<int> RunAsync(CommandContext ctx, OrchestratorHost host, RolloutOptions options, Func<Task<string>> operation, CancellationToken cancellationToken)
+    {
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var events = host.Vm.WatchAsync(cancellationToken: watching.Token);
+        var id = await operation().ConfigureAwait(false);
+        var filtered = Filter(events, id);
+        if (ctx.Get(options.NoWait))
+        {
+            var accepted = await host.Vm.GetStatusAsync(id, cancellationToken).ConfigureAwait(false);
+            Print(ctx, DeploymentView.From(accepted, DeploymentView.Sources.Orchestrator));
+            if (!ctx.Json)
+            {
+                ctx.Env.Console.WriteLine("Not waiting (--no-wait): the rollout continues when the next command or `bpi-orchestration start` runs the orchestrator on this state directory.");
+            }
+
+            return ExitCodes.Success;
+        }
+
+        var outcome = await RolloutWatcher.FollowAsync(ctx.Env, host.Vm, id, filtered, ctx.Get(options.Timeout), ctx.Json, cancellationToken).ConfigureAwait(false);
+        await watching.CancelAsync().ConfigureAwait(false);
+        Print(ctx, DeploymentView.From(outcome.Status, DeploymentView.Sources.Orchestrator));
+        if (!ctx.Json)
+        {
+            var next = outcome switch
+            {
+                { TimedOut: true } => "Timed out waiting (--timeout); the rollout keeps its cursor and continues when the orchestrator runs again.",
+                { WaitingForPerson: true } => $"The rollout waits for a person: run `bpi-orchestration promote -d {id}` (or approve / reject / resume / abort).",
+                { Status.State: DeploymentState.RolledBack } => $"Rolled back: revision {outcome.Status.StableRevision} keeps serving.",
+                { Status.State: DeploymentState.Failed } => "The rollout failed.",
+                _ => null,
+            };
+            if (next is not null)
+            {
+                ctx.Env.Console.WriteLine(next);
+            }
+        }
+
+        return outcome.ExitCode;
+    }
+
+    public static void Print(CommandContext ctx, DeploymentView view)
+    {
+        if (ctx.Json)
+        {
+            StatusRenderer.WriteJson(ctx.Env, view, CliJsonContext.Default.DeploymentView);
+        }
+        else
+        {
+            StatusRenderer.WriteStatus(ctx.Env, view);
+        }
+    }
+
+    /// <summary>
+    /// Runs an operation on a rollout that an earlier command left unfinished and this process resumed: until the
+    /// resumed rollout reaches the step the operation acts on (a pause for promote, a gate for approve), the SDK answers
+    /// Conflict; each new event of the deployment is a reason to try again, within <paramref name="patience"/>.
+    /// </summary>
+    public static async Task WhenReadyAsync(OrchestratorHost host, string id, Func<Task> operation, TimeSpan patience, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var timer = new CancellationTokenSource(patience, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+        await using var events = host.Vm.WatchAsync(id, linked.Token).GetAsyncEnumerator(linked.Token);
+        while (true)
+        {
+            try
+            {
+                await operation().ConfigureAwait(false);
+                return;
+            }
+            catch (OrchestrationException ex) when (ex.Kind == OrchestrationErrorKind.Conflict)
+            {
+                var status = await host.Vm.GetStatusAsync(id, cancellationToken).ConfigureAwait(false);
+                if (status.State.IsSettled())
+                {
+                    throw;
+                }
+
+                try
+                {
+                    if (!await events.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        throw;
+                    }
+                }
+                catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    throw ex;
+                }
+            }
+        }
+    }
+
+    private static async IAsyncEnumerable<DeploymentEvent> Filter(IAsyncEnumerable<DeploymentEvent> events, string id)
+    {
+        await foreach (var e in events.ConfigureAwait(false))
+        {
+            if (string.Equals(e.DeploymentId, id, StringComparison.Ordinal))
+            {
+                yield return e;
+            }
+        }
+    }
+}

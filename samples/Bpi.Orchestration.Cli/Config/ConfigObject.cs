@@ -1,0 +1,302 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Bpi.Orchestration.Cli.Config;
+
+/// <summary>
+/// Reads the fields of one object of a config document, collecting every problem (wrong type, out of range, missing,
+/// unknown field) with its path instead of stopping at the first.
+/// </summary>
+internal sealed class ConfigObject
+{
+    private readonly JsonObject _node;
+    private readonly HashSet<string> _read = new(StringComparer.Ordinal);
+
+    public ConfigObject(JsonObject node, string path, List<string> errors)
+    {
+        _node = node;
+        Path = path;
+        Errors = errors;
+    }
+
+    public string Path { get; }
+
+    public List<string> Errors { get; }
+
+    public bool Has(string name) => _node.ContainsKey(name);
+
+    public string At(string name) => Path.Length == 0 ? name : Path + "." + name;
+
+    public void Error(string name, string problem) => Errors.Add($"{At(name)}: {problem}");
+
+    public JsonNode? Raw(string name)
+    {
+        _read.Add(name);
+        return _node[name];
+    }
+
+    public string? String(string name, bool required = false)
+    {
+        var node = Raw(name);
+        if (node is null)
+        {
+            if (required)
+            {
+                Error(name, "is required.");
+            }
+
+            return null;
+        }
+
+        if (node is JsonValue value && value.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False)
+        {
+            return value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : value.ToJsonString();
+        }
+
+        Error(name, $"must be a string, not {Describe(node)}.");
+        return null;
+    }
+
+    public int? Int(string name, int min = int.MinValue, int max = int.MaxValue)
+    {
+        var node = Raw(name);
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node is JsonValue value && value.GetValueKind() == JsonValueKind.Number
+            && double.TryParse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n == Math.Floor(n))
+        {
+            if (n < min || n > max)
+            {
+                Error(name, string.Create(CultureInfo.InvariantCulture, $"{n} must be {(max == int.MaxValue ? $"at least {min}" : $"{min}-{max}")}."));
+                return null;
+            }
+
+            return (int)n;
+        }
+
+        Error(name, $"must be a whole number, not {Describe(node)}.");
+        return null;
+    }
+
+    public double? Number(string name, double min = double.MinValue, double max = double.MaxValue)
+    {
+        var node = Raw(name);
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node is JsonValue value && value.GetValueKind() == JsonValueKind.Number && double.TryParse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var n))
+        {
+            if (n < min || n > max)
+            {
+                Error(name, string.Create(CultureInfo.InvariantCulture, $"{n} must be between {min} and {max}."));
+                return null;
+            }
+
+            return n;
+        }
+
+        Error(name, $"must be a number, not {Describe(node)}.");
+        return null;
+    }
+
+    public bool? Bool(string name)
+    {
+        var node = Raw(name);
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node is JsonValue value && value.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
+        {
+            return value.GetValue<bool>();
+        }
+
+        Error(name, $"must be true or false, not {Describe(node)}.");
+        return null;
+    }
+
+    /// <summary>A duration: <c>500ms</c>, <c>5s</c>, <c>2m</c>, <c>1h</c>, a number of seconds, or <c>hh:mm:ss</c>.</summary>
+    public TimeSpan? Duration(string name)
+    {
+        var node = Raw(name);
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node is JsonValue value && TryParseDuration(value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : value.ToJsonString(), out var duration))
+        {
+            return duration;
+        }
+
+        Error(name, $"must be a duration such as 500ms, 5s, 2m or 1h, not {Describe(node)}.");
+        return null;
+    }
+
+    public TEnum? Enum<TEnum>(string name, bool required = false)
+        where TEnum : struct, Enum
+    {
+        var text = String(name, required);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (TryParseEnum<TEnum>(text, out var value))
+        {
+            return value;
+        }
+
+        Error(name, $"'{text}' is not one of {string.Join(", ", System.Enum.GetNames<TEnum>().Select(CamelCase))}.");
+        return null;
+    }
+
+    public ConfigObject? Object(string name, bool required = false)
+    {
+        var node = Raw(name);
+        switch (node)
+        {
+            case null:
+                if (required)
+                {
+                    Error(name, "is required.");
+                }
+
+                return null;
+            case JsonObject obj:
+                return new ConfigObject(obj, At(name), Errors);
+            default:
+                Error(name, $"must be an object (key: value pairs), not {Describe(node)}.");
+                return null;
+        }
+    }
+
+    /// <summary>A list; a single value is accepted as a list of one when <paramref name="single"/> is set.</summary>
+    public IReadOnlyList<(JsonNode? Node, string Path)>? List(string name, bool required = false, bool single = false)
+    {
+        var node = Raw(name);
+        switch (node)
+        {
+            case null:
+                if (required)
+                {
+                    Error(name, "is required.");
+                }
+
+                return null;
+            case JsonArray array:
+                return [.. array.Select((n, i) => (n, string.Create(CultureInfo.InvariantCulture, $"{At(name)}[{i}]")))];
+            default:
+                if (single)
+                {
+                    return [(node, At(name))];
+                }
+
+                Error(name, $"must be a list, not {Describe(node)}.");
+                return null;
+        }
+    }
+
+    public IReadOnlyList<string>? StringList(string name, bool single = false)
+    {
+        var items = List(name, single: single);
+        if (items is null)
+        {
+            return null;
+        }
+
+        var result = new List<string>();
+        foreach (var (node, path) in items)
+        {
+            if (node is JsonValue value && value.GetValueKind() is JsonValueKind.String or JsonValueKind.Number)
+            {
+                result.Add(value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : value.ToJsonString());
+            }
+            else
+            {
+                Errors.Add($"{path}: must be a string, not {Describe(node)}.");
+            }
+        }
+
+        return result;
+    }
+
+    public IReadOnlyDictionary<string, string>? StringMap(string name)
+    {
+        var map = Object(name);
+        if (map is null)
+        {
+            return null;
+        }
+
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in map.Keys)
+        {
+            if (map.String(key) is { } value)
+            {
+                result[key] = value;
+            }
+        }
+
+        return result;
+    }
+
+    public IEnumerable<string> Keys => [.. _node.Select(p => p.Key)];
+
+    /// <summary>Reports every field that was not read as unknown, naming the known ones.</summary>
+    public void RejectUnknown()
+    {
+        foreach (var key in Keys.Where(k => !_read.Contains(k)))
+        {
+            Error(key, $"unknown field; known fields here: {string.Join(", ", _read.Order(StringComparer.Ordinal))}.");
+        }
+    }
+
+    public static string Describe(JsonNode? node) => node switch
+    {
+        null => "null",
+        JsonObject => "an object",
+        JsonArray => "a list",
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => $"\"{v.GetValue<string>()}\"",
+        _ => node.ToJsonString(),
+    };
+
+    public static bool TryParseDuration(string text, out TimeSpan duration)
+    {
+        text = text.Trim();
+        duration = default;
+        (string Suffix, double Scale)[] units = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)];
+        foreach (var (suffix, scale) in units)
+        {
+            if (text.EndsWith(suffix, StringComparison.Ordinal) && double.TryParse(text[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount >= 0)
+            {
+                duration = TimeSpan.FromSeconds(amount * scale);
+                return true;
+            }
+        }
+
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
+        {
+            duration = TimeSpan.FromSeconds(seconds);
+            return true;
+        }
+
+        return text.Contains(':', StringComparison.Ordinal) && TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out duration) && duration >= TimeSpan.Zero;
+    }
+
+    public static bool TryParseEnum<TEnum>(string text, out TEnum value)
+        where TEnum : struct, Enum
+    {
+        var normalized = text.Replace("-", "", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal);
+        return System.Enum.TryParse(normalized, ignoreCase: true, out value) && System.Enum.IsDefined(value) && !char.IsAsciiDigit(normalized[0]);
+    }
+
+    public static string CamelCase(string name) => char.ToLowerInvariant(name[0]) + name[1..];
+}

@@ -1,0 +1,226 @@
+using System.Globalization;
+using Bpi.Orchestration.Audit;
+using Bpi.Orchestration.Cli.Hosting;
+using Bpi.Orchestration.Cli.Output;
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.Strategies.Analysis;
+using Bpi.Orchestration.Strategies.Canary;
+using Bpi.Orchestration.Traffic;
+using Spectre.Console;
+
+namespace Bpi.Orchestration.Cli.Demo;
+
+/// <summary>
+/// The whole product in one command, on nothing but the .NET SDK: SampleService v1 (3 replicas) as local processes
+/// behind the in-process router; a canary to v2 that analysis passes and promotes; a canary to v3 (30% errors) that
+/// analysis fails and rolls back while v2 keeps serving; real request counts per version through the router; the
+/// audit trail verified; every process removed. It checks each expectation and passes only when all hold.
+/// </summary>
+internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, string sampleServiceDll, bool json)
+{
+    private const string Component = "web";
+    private readonly List<DemoCheckView> _checks = [];
+
+    public async Task<DemoReportView> RunAsync(StateLock stateLock, CancellationToken cancellationToken)
+    {
+        var started = env.Time.GetTimestamp();
+        TrafficGenerator? traffic = null;
+        string? id = null;
+        long auditEntries = 0;
+        var host = await OrchestratorHost.OpenAsync(state, stateLock, env.Time, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // 1. v1
+            Say("1/5", $"Deploying SampleService 1.0.0 as 3 local processes behind the in-process router");
+            var events = Watch(host);
+            id = await host.Vm.DeployAsync(Spec("1.0.0", 0), cancellationToken).ConfigureAwait(false);
+            var v1 = await FollowAsync(host, id, events, cancellationToken).ConfigureAwait(false);
+            Check("v1 runs 3 ready replicas", v1.Status.State == DeploymentState.Running && Ready(v1.Status, 1) == 3, $"{v1.Status.State}, {Ready(v1.Status, 1)} ready of revision 1");
+            var endpoint = host.Router.GetEndpoint(TrafficRoute.ForComponent(id, Component))
+                ?? throw new CliException(ExitCodes.Failed, "the router has no endpoint for the demo service after v1 was deployed.");
+            Say("", $"The service answers on http://{endpoint}/work; sending requests through the router from now on.");
+            traffic = new TrafficGenerator(endpoint, "v1", env.Time);
+            await traffic.WaitForAnswersAsync(30, cancellationToken).ConfigureAwait(false);
+            var phase1 = traffic.CountsOf("v1");
+            Check("every request is answered by v1", phase1.Keys.All(k => k == "1.0.0"), Describe(phase1));
+            PrintTraffic("v1", phase1);
+
+            // 2. canary v2
+            Say("2/5", "Canary to 2.0.0 (healthy): 33% of traffic, analysis, 66%, analysis, then 100%");
+            traffic.Phase = "canary 2.0.0";
+            events = Watch(host);
+            await host.Vm.UpdateAsync(id, Spec("2.0.0", 0), cancellationToken).ConfigureAwait(false);
+            var v2 = await FollowAsync(host, id, events, cancellationToken).ConfigureAwait(false);
+            var phase2 = traffic.CountsOf("canary 2.0.0");
+            Check("the canary of v2 passes analysis and is promoted", v2.Status is { State: DeploymentState.Running, StableRevision: 2 } && Ready(v2.Status, 2) == 3 && Instances(v2.Status, 1) == 0, $"{v2.Status.State}, stable revision {v2.Status.StableRevision}, {Ready(v2.Status, 2)} ready of revision 2, {Instances(v2.Status, 1)} of revision 1 left");
+            Check("during the canary both versions served real requests", phase2.GetValueOrDefault("1.0.0") > 0 && phase2.GetValueOrDefault("2.0.0") > 0, Describe(phase2));
+            PrintTraffic("canary 2.0.0", phase2);
+
+            // 3. canary v3 with errors
+            Say("3/5", "Canary to 3.0.0 with SAMPLE_ERROR_RATE=0.3: analysis must fail and roll it back");
+            traffic.Phase = "canary 3.0.0";
+            events = Watch(host);
+            await host.Vm.UpdateAsync(id, Spec("3.0.0", 0.3), cancellationToken).ConfigureAwait(false);
+            var v3 = await FollowAsync(host, id, events, cancellationToken).ConfigureAwait(false);
+            Check("the canary of v3 fails analysis and is rolled back", v3.Status is { State: DeploymentState.RolledBack, StableRevision: 2 } && Instances(v3.Status, 3) == 0 && Ready(v3.Status, 2) == 3, $"{v3.Status.State}, stable revision {v3.Status.StableRevision}, {Instances(v3.Status, 3)} instance(s) of revision 3 left: {v3.Status.Message}");
+            PrintTraffic("canary 3.0.0", traffic.CountsOf("canary 3.0.0"));
+
+            traffic.Phase = "after rollback";
+            await traffic.WaitForAnswersAsync(30, cancellationToken).ConfigureAwait(false);
+            var after = traffic.CountsOf("after rollback");
+            Check("after the rollback v2 serves every request without errors", after.Keys.All(k => k == "2.0.0"), Describe(after));
+            PrintTraffic("after rollback", after);
+            await traffic.DisposeAsync().ConfigureAwait(false);
+
+            // 4. audit
+            Say("4/5", "Verifying the audit trail (hash chain, Merkle root, signed checkpoints)");
+            await host.AuditStore.CreateCheckpointAsync(cancellationToken).ConfigureAwait(false);
+            var verification = await AuditVerifier.VerifyAsync(host.AuditStore, new CheckpointVerifier([state.ReadVerifierKey()!], StateDirectory.AuditOrigin), cancellationToken).ConfigureAwait(false);
+            auditEntries = verification.EntriesVerified;
+            Check("the audit trail verifies", verification.IsValid && verification.SignaturesChecked && verification.EntriesVerified > 0, verification.ToString());
+            Say("", verification.ToString());
+
+            // 5. clean up
+            Say("5/5", "Destroying the deployment");
+            await host.Vm.DestroyAsync(id, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Destroyed, cancellationToken).ConfigureAwait(false);
+            var left = (await host.Runtime.ListOwnedAsync(cancellationToken).ConfigureAwait(false)).Where(i => !i.IsTerminated).ToList();
+            Check("no process is left", left.Count == 0, left.Count == 0 ? "every instance stopped" : string.Join(", ", left.Select(i => i.InstanceId)));
+        }
+        finally
+        {
+            if (traffic is not null)
+            {
+                await traffic.DisposeAsync().ConfigureAwait(false);
+            }
+
+            // Whatever happened (failure, Ctrl+C): stop every process the demo started.
+            foreach (var deployment in (await host.Runtime.ListOwnedAsync(CancellationToken.None).ConfigureAwait(false)).Select(i => i.DeploymentId).Distinct())
+            {
+                await host.Runtime.RemoveDeploymentAsync(deployment, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            await host.DisposeAsync().ConfigureAwait(false);
+        }
+
+        var seconds = env.Time.GetElapsedTime(started).TotalSeconds;
+        return new DemoReportView
+        {
+            Passed = _checks.Count > 0 && _checks.All(c => c.Passed),
+            Seconds = Math.Round(seconds, 1),
+            Checks = _checks,
+            Traffic = traffic?.All() ?? new Dictionary<string, IReadOnlyDictionary<string, int>>(),
+            AuditEntries = auditEntries,
+        };
+    }
+
+    private DeploymentSpec Spec(string version, double errorRate) => new()
+    {
+        Name = "sample",
+        AppId = "demo",
+        Environment = "local",
+        Components =
+        [
+            new ComponentSpec
+            {
+                Id = Component,
+                Command = new CommandSpec { FileName = sampleServiceDll },
+                Replicas = 3,
+                Resources = new ComponentResources { CpuCores = 0.1, MemoryMb = 64 },
+                Ports = [new PortSpec { ContainerPort = 8080 }],
+                Environment = new Dictionary<string, string>
+                {
+                    ["SAMPLE_VERSION"] = version,
+                    ["SAMPLE_ERROR_RATE"] = errorRate.ToString(CultureInfo.InvariantCulture),
+                },
+                HealthCheck = new HealthCheckSpec { Path = "/health", Period = TimeSpan.FromMilliseconds(500), Timeout = TimeSpan.FromSeconds(2) },
+            },
+        ],
+        Strategy = new CanaryStrategySpec
+        {
+            Steps =
+            [
+                new CanaryStep.SetWeight(33),
+                new CanaryStep.Pause(TimeSpan.FromSeconds(2)),
+                new CanaryStep.Analyze(Analysis()),
+                new CanaryStep.SetWeight(66),
+                new CanaryStep.Pause(TimeSpan.FromSeconds(2)),
+                new CanaryStep.Analyze(Analysis()),
+            ],
+        },
+        Validation = new ValidationSettings { PollInterval = TimeSpan.FromMilliseconds(200), ProgressDeadline = TimeSpan.FromMinutes(2) },
+    };
+
+    private static AnalysisSpec Analysis() => new()
+    {
+        Name = "success-rate",
+        Metrics =
+        [
+            new MetricSpec
+            {
+                Name = "success-rate",
+                Query = new BuiltInMetricQuery(BuiltInMetric.SuccessRate) { Requests = 40, Path = "/work" },
+                SuccessCondition = MetricCondition.AtLeast(0.95),
+            },
+        ],
+    };
+
+    private static IAsyncEnumerable<DeploymentEvent> Watch(OrchestratorHost host) => host.Vm.WatchAsync(cancellationToken: CancellationToken.None);
+
+    private async Task<RolloutOutcome> FollowAsync(OrchestratorHost host, string id, IAsyncEnumerable<DeploymentEvent> events, CancellationToken cancellationToken)
+    {
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            return await RolloutWatcher.FollowAsync(env, host.Vm, id, events, TimeSpan.FromMinutes(3), json, done.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            await done.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static int Ready(DeploymentStatus status, int revision)
+        => status.Components.SelectMany(c => c.Instances).Where(i => i.Revision == revision).Sum(i => i.Running);
+
+    private static int Instances(DeploymentStatus status, int revision)
+        => status.Components.SelectMany(c => c.Instances).Where(i => i.Revision == revision).Sum(i => i.Total);
+
+    private void Check(string name, bool passed, string detail)
+    {
+        _checks.Add(new DemoCheckView(name, passed, detail));
+        if (json)
+        {
+            env.Error.WriteLine($"{(passed ? "ok  " : "FAIL")} {name}: {detail}");
+        }
+        else if (env.Interactive)
+        {
+            env.Console.MarkupLine($"{(passed ? "[green]✔[/]" : "[red]✘[/]")} {Markup.Escape(name)} [grey]({Markup.Escape(detail)})[/]");
+        }
+        else
+        {
+            env.Output.WriteLine($"{(passed ? "ok  " : "FAIL")} {name} ({detail})");
+            env.Output.Flush();
+        }
+    }
+
+    private void Say(string step, string text)
+    {
+        var writer = json ? env.Error : env.Output;
+        if (step.Length > 0 && env.Interactive && !json)
+        {
+            env.Console.Write(new Rule($"[bold]{Markup.Escape(step)}[/] {Markup.Escape(text)}").LeftJustified());
+        }
+        else
+        {
+            writer.WriteLine(step.Length > 0 ? $"==> {step} {text}" : "    " + text);
+            writer.Flush();
+        }
+    }
+
+    private void PrintTraffic(string phase, IReadOnlyDictionary<string, int> counts)
+        => Say("", $"requests through the router ({phase}): {Describe(counts)}");
+
+    private static string Describe(IReadOnlyDictionary<string, int> counts)
+        => counts.Count == 0 ? "none" : string.Join(", ", counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Key}: {c.Value}")));
+}

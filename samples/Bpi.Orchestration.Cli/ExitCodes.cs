@@ -1,0 +1,86 @@
+namespace Bpi.Orchestration.Cli;
+
+/// <summary>
+/// The process exit codes of <c>bpi-orchestration</c>. They are part of the CLI's contract (documented in its README and
+/// in <c>--help</c>): scripts and CI jobs branch on them, so a value never changes meaning.
+/// </summary>
+internal static class ExitCodes
+{
+    /// <summary>The command did what it was asked; a rollout it waited for ended Running.</summary>
+    public const int Success = 0;
+
+    /// <summary>The rollout failed and nothing serves, the demo did not behave as expected, or an unexpected error.</summary>
+    public const int Failed = 1;
+
+    /// <summary>The command line is wrong: unknown command or option, missing or malformed value.</summary>
+    public const int UsageError = 2;
+
+    /// <summary>The config file or spec is invalid (every problem is listed on stderr).</summary>
+    public const int InvalidConfig = 3;
+
+    /// <summary>The security gate refused the deployment.</summary>
+    public const int SecurityRefused = 4;
+
+    /// <summary>The rollout failed (or was aborted or rejected) and was rolled back: the previous revision serves.</summary>
+    public const int RolledBack = 5;
+
+    /// <summary>No deployment (or revision, or file) has that id.</summary>
+    public const int NotFound = 6;
+
+    /// <summary>The operation conflicts with the deployment's state, or another bpi-orchestration process holds the state directory.</summary>
+    public const int Conflict = 7;
+
+    /// <summary>The wait (<c>--timeout</c>) ended before the rollout settled; the rollout continues when an orchestrator runs.</summary>
+    public const int Timeout = 8;
+
+    /// <summary>The acting identity may not perform the operation.</summary>
+    public const int Unauthorized = 9;
+
+    /// <summary>The deployment does not fit the configured capacity; nothing was reserved.</summary>
+    public const int InsufficientResources = 10;
+
+    /// <summary>Interrupted by Ctrl+C (SIGINT) or SIGTERM.</summary>
+    public const int Interrupted = 130;
+
+    /// <summary>The table printed by <c>--help</c> and the README, in one place.</summary>
+    public const string HelpText = """
+        Exit codes:
+          0    success (a rollout that was waited for ended Running)
+          1    failed (the rollout failed and nothing serves, or an unexpected error)
+          2    usage error (unknown command or option, bad value)
+          3    invalid config (every problem is listed)
+          4    refused by the security gate
+          5    rolled back (the previous revision serves)
+          6    not found
+          7    conflict (wrong state for the operation, or the state directory is busy)
+          8    timed out waiting (--timeout)
+          9    unauthorized
+          10   insufficient resources
+          130  interrupted (Ctrl+C)
+        """;
+
+    /// <summary>Maps an SDK error to an exit code.</summary>
+    /// <param name="kind">The error kind.</param>
+    /// <returns>The exit code.</returns>
+    public static int For(OrchestrationErrorKind kind) => kind switch
+    {
+        OrchestrationErrorKind.InvalidConfiguration => InvalidConfig,
+        OrchestrationErrorKind.SecurityValidationFailed => SecurityRefused,
+        OrchestrationErrorKind.NotFound => NotFound,
+        OrchestrationErrorKind.Conflict => Conflict,
+        OrchestrationErrorKind.Timeout => Timeout,
+        OrchestrationErrorKind.Unauthorized => Unauthorized,
+        OrchestrationErrorKind.InsufficientResources => InsufficientResources,
+        _ => Failed,
+    };
+
+    /// <summary>Maps the state a waited-for rollout settled in to an exit code.</summary>
+    /// <param name="state">The state.</param>
+    /// <returns>The exit code.</returns>
+    public static int For(DeploymentState state) => state switch
+    {
+        DeploymentState.RolledBack => RolledBack,
+        DeploymentState.Failed => Failed,
+        _ => Success,
+    };
+}

@@ -1,0 +1,166 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Bpi.Orchestration.State;
+using Bpi.Orchestration.Strategies.Analysis;
+using Bpi.Orchestration.Strategies.Canary;
+
+namespace Bpi.Orchestration.Cli.Hosting;
+
+/// <summary>
+/// The CLI's durable deployment store: one JSON file per deployment, replaced atomically (temporary file, flush, rename),
+/// owner-only. It is <see cref="FileDeploymentStore"/>'s format (<see cref="DeploymentJson"/>) plus type discriminators for
+/// the abstract members of the Strategies specs (<see cref="CanaryStep"/>, <see cref="MetricQuery"/>), which
+/// <see cref="DeploymentJson.Options"/> cannot round-trip on its own: a canary with steps or analysis would be written
+/// without them and could not be read back.
+/// </summary>
+internal sealed class CliDeploymentStore : IDeploymentStore
+{
+    private const string Extension = ".json";
+    private readonly string _directory;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public CliDeploymentStore(string directory)
+    {
+        _directory = Path.GetFullPath(directory);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(_directory);
+        }
+        else
+        {
+            Directory.CreateDirectory(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    /// <summary>The serializer options: <see cref="DeploymentJson.Options"/> with polymorphic strategy members.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = CreateOptions();
+
+    public async ValueTask SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var path = PathFor(record.Id);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(record, JsonOptions);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var temporary = path + ".tmp";
+            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            await using (var stream = new FileStream(temporary, options))
+            {
+                await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask<DeploymentRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return Deserialize(await File.ReadAllBytesAsync(PathFor(id), cancellationToken).ConfigureAwait(false));
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public async ValueTask<IReadOnlyList<DeploymentRecord>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        var records = new List<DeploymentRecord>();
+        foreach (var path in Directory.EnumerateFiles(_directory, "*" + Extension))
+        {
+            try
+            {
+                records.Add(Deserialize(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false)));
+            }
+            catch (FileNotFoundException)
+            {
+                // Deleted while listing.
+            }
+        }
+
+        return records;
+    }
+
+    public ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        File.Delete(PathFor(id));
+        return ValueTask.CompletedTask;
+    }
+
+    private static DeploymentRecord Deserialize(byte[] bytes)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<DeploymentRecord>(bytes, JsonOptions) ?? throw new JsonException("The document is null.");
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException)
+        {
+            throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"A stored deployment record could not be read ({ex.Message}); move the file out of the state directory's deployments/ folder.", ex);
+        }
+    }
+
+    private string PathFor(string id)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(id);
+        if (id.AsSpan().IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || id.Contains("..", StringComparison.Ordinal))
+        {
+            throw new OrchestrationException(OrchestrationErrorKind.NotFound, $"'{id}' is not a deployment id; list them with `bpi-orchestration list-deployments`.");
+        }
+
+        return Path.Combine(_directory, id + Extension);
+    }
+
+    private static JsonSerializerOptions CreateOptions()
+    {
+        var options = new JsonSerializerOptions(DeploymentJson.Options)
+        {
+            TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { AddPolymorphism } },
+        };
+        options.MakeReadOnly();
+        return options;
+    }
+
+    private static void AddPolymorphism(JsonTypeInfo info)
+    {
+        if (info.Type == typeof(CanaryStep))
+        {
+            info.PolymorphismOptions = Polymorphism(
+                (typeof(CanaryStep.SetWeight), "setWeight"),
+                (typeof(CanaryStep.Pause), "pause"),
+                (typeof(CanaryStep.Analyze), "analysis"),
+                (typeof(CanaryStep.Approval), "approval"));
+        }
+        else if (info.Type == typeof(MetricQuery))
+        {
+            info.PolymorphismOptions = Polymorphism(
+                (typeof(BuiltInMetricQuery), "builtIn"),
+                (typeof(PrometheusMetricQuery), "prometheus"),
+                (typeof(JsonMetricQuery), "json"));
+        }
+    }
+
+    private static JsonPolymorphismOptions Polymorphism(params (Type Type, string Name)[] derived)
+    {
+        var options = new JsonPolymorphismOptions { TypeDiscriminatorPropertyName = "$kind", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization };
+        foreach (var (type, name) in derived)
+        {
+            options.DerivedTypes.Add(new JsonDerivedType(type, name));
+        }
+
+        return options;
+    }
+}

@@ -1,0 +1,154 @@
+using System.Text.Json;
+using Bpi.Orchestration.Audit;
+using Bpi.Orchestration.Cli.Output;
+using Bpi.Orchestration.Processes;
+using Bpi.Orchestration.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Bpi.Orchestration.Cli.Hosting;
+
+/// <summary>
+/// An orchestrator over a state directory, owned by this process while a command runs: the VM with the durable
+/// deployment store, the local-process runtime, the in-process router, every strategy, and the durable audit store
+/// signed with the state directory's key. Opening it starts the VM, which adopts the processes earlier commands left
+/// running and resumes any rollout an earlier command left unfinished (its cursor is stored at every step).
+/// </summary>
+internal sealed class OrchestratorHost : IAsyncDisposable
+{
+    private readonly ServiceProvider _provider;
+    private readonly CheckpointSigner _signer;
+    private readonly StateLock _lock;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _livePublisher;
+
+    private OrchestratorHost(StateDirectory state, ServiceProvider provider, CheckpointSigner signer, StateLock stateLock)
+    {
+        State = state;
+        _provider = provider;
+        _signer = signer;
+        _lock = stateLock;
+        Vm = provider.GetRequiredService<IOrchestrationVm>();
+        Router = provider.GetRequiredService<InProcessTrafficRouter>();
+        Runtime = provider.GetRequiredService<ProcessWorkloadRuntime>();
+        AuditStore = provider.GetRequiredService<FileAuditStore>();
+        _livePublisher = PublishLiveStatusAsync(_stop.Token);
+    }
+
+    public StateDirectory State { get; }
+
+    public IOrchestrationVm Vm { get; }
+
+    public InProcessTrafficRouter Router { get; }
+
+    public ProcessWorkloadRuntime Runtime { get; }
+
+    public FileAuditStore AuditStore { get; }
+
+    /// <summary>Builds and starts the orchestrator. Takes ownership of <paramref name="stateLock"/>.</summary>
+    public static async Task<OrchestratorHost> OpenAsync(StateDirectory state, StateLock stateLock, TimeProvider time, CancellationToken cancellationToken)
+    {
+        CheckpointSigner? signer = null;
+        ServiceProvider? provider = null;
+        try
+        {
+            signer = state.LoadOrCreateSigner();
+            var services = new ServiceCollection();
+            var checkpointSigner = signer;
+            services.AddOrchestration(o => o.VmId = StateDirectory.VmId)
+                .UseTimeProvider(time)
+                .UseDeploymentStore(new CliDeploymentStore(state.Deployments))
+                .AddProcessRuntime(o =>
+                {
+                    o.StateDirectory = state.Processes;
+                    o.GracePeriod = TimeSpan.FromSeconds(5);
+                })
+                .AddInProcessRouter()
+                .AddStrategies()
+                .AddFileAuditStore(state.Audit, o =>
+                {
+                    o.Origin = StateDirectory.AuditOrigin;
+                    o.CheckpointSigners.Add(checkpointSigner);
+                });
+            provider = services.BuildServiceProvider();
+            var host = new OrchestratorHost(state, provider, signer, stateLock);
+            await host.Vm.StartAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var id in state.PausedDeployments())
+            {
+                try
+                {
+                    // The rollout an earlier `pause` stopped was just resumed from its cursor: hold it again.
+                    await host.Vm.PauseAsync(id, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OrchestrationException ex) when (ex.Kind is OrchestrationErrorKind.Conflict or OrchestrationErrorKind.NotFound)
+                {
+                    state.MarkPaused(id, paused: false);
+                }
+            }
+
+            return host;
+        }
+        catch
+        {
+            if (provider is not null)
+            {
+                await provider.DisposeAsync().ConfigureAwait(false);
+            }
+
+            signer?.Dispose();
+            stateLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Stops the orchestrator (a rollout still running keeps its stored cursor and is resumed by the next command or
+    /// <c>start</c>), signs a final audit checkpoint, and releases the state directory. Workload processes keep running.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _livePublisher.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Vm.StopAsync().ConfigureAwait(false);
+        await _provider.DisposeAsync().ConfigureAwait(false);
+        _signer.Dispose();
+        _stop.Dispose();
+        try
+        {
+            if (Directory.Exists(State.Live))
+            {
+                Directory.Delete(State.Live, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // Stale live files are ignored by readers once the lock is free.
+        }
+
+        _lock.Dispose();
+    }
+
+    /// <summary>
+    /// Writes the latest status of every deployment that changes to <c>live/&lt;id&gt;.json</c>, so that
+    /// <c>status</c> and <c>list-deployments</c> in another process show traffic weights and ready replicas while this one
+    /// holds the state directory.
+    /// </summary>
+    private async Task PublishLiveStatusAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(State.Live);
+        await foreach (var e in Vm.WatchAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                var status = await Vm.GetStatusAsync(e.DeploymentId, cancellationToken).ConfigureAwait(false);
+                var view = DeploymentView.From(status, DeploymentView.Sources.Live);
+                var path = Path.Combine(State.Live, e.DeploymentId + ".json");
+                await File.WriteAllBytesAsync(path + ".tmp", JsonSerializer.SerializeToUtf8Bytes(view, CliJsonContext.Default.DeploymentView), cancellationToken).ConfigureAwait(false);
+                File.Move(path + ".tmp", path, overwrite: true);
+            }
+            catch (Exception ex) when (ex is OrchestrationException or IOException)
+            {
+                // The live view is a convenience; the store stays the source of truth.
+            }
+        }
+    }
+}

@@ -1,0 +1,213 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.State;
+
+namespace Bpi.Orchestration.Cli.Output;
+
+/// <summary>
+/// One deployment as the CLI prints it, and the stable JSON shape of <c>status --output json</c> (documented in the
+/// CLI README: fields are only ever added, never renamed or removed; enums are their names, times ISO 8601).
+/// </summary>
+internal sealed record DeploymentView
+{
+    /// <summary>Where a view came from.</summary>
+    public static class Sources
+    {
+        /// <summary>From the orchestrator running in this process.</summary>
+        public const string Orchestrator = "orchestrator";
+
+        /// <summary>From the live file of another process that holds the state directory (a rollout in progress there).</summary>
+        public const string Live = "live";
+
+        /// <summary>From the stored record and the process runtime; traffic weights are not known.</summary>
+        public const string Store = "store";
+    }
+
+    public required string Id { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string AppId { get; init; }
+
+    public required string Environment { get; init; }
+
+    public required string Type { get; init; }
+
+    public required string State { get; init; }
+
+    public required string Strategy { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public DateTimeOffset? CompletedAt { get; init; }
+
+    public required int Progress { get; init; }
+
+    public string? CurrentStep { get; init; }
+
+    public int? StableRevision { get; init; }
+
+    public int? TargetRevision { get; init; }
+
+    public string? Message { get; init; }
+
+    public IReadOnlyList<ComponentView> Components { get; init; } = [];
+
+    public required string Source { get; init; }
+
+    public static DeploymentView From(DeploymentStatus status, string source) => new()
+    {
+        Id = status.Id,
+        Name = status.Name,
+        AppId = status.AppId,
+        Environment = status.Environment,
+        Type = status.Type.ToString(),
+        State = status.State.ToString(),
+        Strategy = status.Strategy,
+        CreatedAt = status.CreatedAt,
+        CompletedAt = status.CompletedAt,
+        Progress = status.Progress,
+        CurrentStep = status.CurrentStep,
+        StableRevision = status.StableRevision,
+        TargetRevision = status.TargetRevision,
+        Message = status.Message,
+        Source = source,
+        Components = [.. status.Components.Select(c => new ComponentView
+        {
+            Id = c.Id,
+            DesiredReplicas = c.DesiredReplicas,
+            WeightsApproximated = c.WeightsApproximated,
+            Revisions = [.. c.Instances.Select(i => i.Revision).Union(c.TrafficWeights.Keys).Order().Select(r => new RevisionView
+            {
+                Revision = r,
+                Instances = c.Instances.FirstOrDefault(i => i.Revision == r)?.Total ?? 0,
+                Ready = c.Instances.FirstOrDefault(i => i.Revision == r)?.Running ?? 0,
+                Weight = c.TrafficWeights.Count == 0 ? null : c.TrafficWeights.GetValueOrDefault(r),
+            })],
+        })],
+    };
+
+    /// <summary>A view from a stored record and the instances the runtime reports (no orchestrator runs): no traffic weights.</summary>
+    public static DeploymentView From(DeploymentRecord record, IReadOnlyList<WorkloadInstance> instances)
+    {
+        var spec = record.CurrentSpec;
+        var settled = record.State.IsSettled();
+        return new()
+        {
+            Id = record.Id,
+            Name = spec.Name,
+            AppId = spec.AppId,
+            Environment = spec.Environment,
+            Type = spec.Type.ToString(),
+            State = record.State.ToString(),
+            Strategy = spec.Strategy.Name,
+            CreatedAt = record.CreatedAt,
+            CompletedAt = record.CompletedAt,
+            Progress = settled
+                ? record.State is DeploymentState.Running or DeploymentState.RolledBack ? 100 : 0
+                : record.Cursor is { TotalSteps: > 0 } c ? c.StepIndex * 100 / c.TotalSteps : 0,
+            CurrentStep = !settled && record.Cursor is { } cursor ? $"{cursor.StepIndex + 1}/{cursor.TotalSteps} ({cursor.Kind.ToString().ToLowerInvariant()}, interrupted: resumed by the next command that runs the orchestrator)" : null,
+            StableRevision = record.StableRevision,
+            TargetRevision = record.TargetRevision,
+            Message = record.Message,
+            Source = Sources.Store,
+            Components = [.. spec.Components.Select(c => new ComponentView
+            {
+                Id = c.Id,
+                DesiredReplicas = c.Replicas,
+                WeightsApproximated = false,
+                Revisions = [.. instances.Where(i => i.ComponentId == c.Id).GroupBy(i => i.Revision).OrderBy(g => g.Key).Select(g => new RevisionView
+                {
+                    Revision = g.Key,
+                    Instances = g.Count(),
+                    Ready = g.Count(i => i.State == InstanceState.Running && i.Health != InstanceHealth.Unhealthy),
+                    Weight = null,
+                })],
+            })],
+        };
+    }
+}
+
+/// <summary>One component of a <see cref="DeploymentView"/>.</summary>
+internal sealed record ComponentView
+{
+    public required string Id { get; init; }
+
+    public required int DesiredReplicas { get; init; }
+
+    public bool WeightsApproximated { get; init; }
+
+    public IReadOnlyList<RevisionView> Revisions { get; init; } = [];
+}
+
+/// <summary>The instances and traffic share of one revision of a component.</summary>
+internal sealed record RevisionView
+{
+    public required int Revision { get; init; }
+
+    public required int Instances { get; init; }
+
+    public required int Ready { get; init; }
+
+    /// <summary>The traffic weight in percent, or <see langword="null"/> when not known (no orchestrator runs, or no route was set).</summary>
+    public int? Weight { get; init; }
+}
+
+/// <summary>The JSON shape of <c>list-deployments --output json</c>.</summary>
+internal sealed record DeploymentListView
+{
+    public IReadOnlyList<DeploymentView> Deployments { get; init; } = [];
+
+    /// <summary>How many deployments (of all, not only the listed ones) are in each state.</summary>
+    public IReadOnlyDictionary<string, int> Totals { get; init; } = new Dictionary<string, int>();
+}
+
+/// <summary>The JSON shape of <c>audit verify --output json</c>.</summary>
+internal sealed record AuditVerifyView
+{
+    public required bool Valid { get; init; }
+
+    public required long EntriesVerified { get; init; }
+
+    public required int CheckpointsVerified { get; init; }
+
+    public required bool SignaturesChecked { get; init; }
+
+    public required string RootHash { get; init; }
+
+    public required string Failure { get; init; }
+
+    public long? FirstBadSequence { get; init; }
+
+    public required string Message { get; init; }
+}
+
+/// <summary>The JSON shape of <c>demo --output json</c>.</summary>
+internal sealed record DemoReportView
+{
+    public required bool Passed { get; init; }
+
+    public required double Seconds { get; init; }
+
+    public IReadOnlyList<DemoCheckView> Checks { get; init; } = [];
+
+    /// <summary>Requests through the router per phase, then per version (<c>1.0.0</c>, <c>2.0.0</c>, <c>3.0.0</c>, <c>error</c>).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> Traffic { get; init; } = new Dictionary<string, IReadOnlyDictionary<string, int>>();
+
+    public long AuditEntries { get; init; }
+}
+
+/// <summary>One expectation the demo checked.</summary>
+internal sealed record DemoCheckView(string Name, bool Passed, string Detail);
+
+/// <summary>The error shape written to stdout by <c>--output json</c> when a command fails.</summary>
+internal sealed record ErrorView(string Error, string Kind, int ExitCode, IReadOnlyList<string> Problems);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(DeploymentView))]
+[JsonSerializable(typeof(DeploymentListView))]
+[JsonSerializable(typeof(AuditVerifyView))]
+[JsonSerializable(typeof(DemoReportView))]
+[JsonSerializable(typeof(ErrorView))]
+internal sealed partial class CliJsonContext : JsonSerializerContext;
