@@ -51,7 +51,8 @@ internal static class CliApp
         var globals = new GlobalOptions();
         var root = BuildRoot(env, globals);
         var parse = root.Parse(args);
-        var json = string.Equals(parse.GetValue(globals.Output), "json", StringComparison.Ordinal);
+        // Read from the tokens: GetValue throws when the value itself is invalid (--output yaml).
+        var json = parse.GetResult(globals.Output) is { Tokens: [{ Value: "json" }, ..] };
         if (parse.Errors.Count > 0)
         {
             foreach (var error in parse.Errors)
@@ -62,7 +63,7 @@ internal static class CliApp
             env.Error.WriteLine($"Run 'bpi-orchestration {string.Join(' ', parse.CommandResult.Command.Name == root.Name ? [] : new[] { parse.CommandResult.Command.Name })} --help' for usage.".Replace("  ", " ", StringComparison.Ordinal));
             if (json)
             {
-                StatusRenderer.WriteJson(env, new ErrorView(string.Join(" ", parse.Errors.Select(e => e.Message)), "UsageError", ExitCodes.UsageError, [.. parse.Errors.Select(e => e.Message)]), CliJsonContext.Default.ErrorView);
+                StatusRenderer.WriteJson(env, new ErrorView(string.Join(" ", parse.Errors.Select(e => e.Message)), "UsageError", ExitCodes.UsageError, [.. parse.Errors.Select(e => e.Message)]), CliJson.Context.ErrorView);
             }
 
             return ExitCodes.UsageError;
@@ -87,7 +88,7 @@ internal static class CliApp
 
             if (json)
             {
-                StatusRenderer.WriteJson(env, new ErrorView(failure.Message, failure.Kind, failure.ExitCode, failure.Problems), CliJsonContext.Default.ErrorView);
+                StatusRenderer.WriteJson(env, new ErrorView(failure.Message, failure.Kind, failure.ExitCode, failure.Problems), CliJson.Context.ErrorView);
             }
 
             return failure.ExitCode;

@@ -28,7 +28,7 @@ internal static class AuditCommands
             var result = await VerifyAsync(ctx.State, ctx.Get(key), ct).ConfigureAwait(false);
             if (ctx.Json)
             {
-                StatusRenderer.WriteJson(ctx.Env, ToView(result), CliJsonContext.Default.AuditVerifyView);
+                StatusRenderer.WriteJson(ctx.Env, ToView(result), CliJson.Context.AuditVerifyView);
             }
             else
             {
@@ -57,7 +57,7 @@ internal static class AuditCommands
             var result = await AuditVerifier.VerifyExportAsync(ctx.Get(file)!, verifier, ct).ConfigureAwait(false);
             if (ctx.Json)
             {
-                StatusRenderer.WriteJson(ctx.Env, ToView(result), CliJsonContext.Default.AuditVerifyView);
+                StatusRenderer.WriteJson(ctx.Env, ToView(result), CliJson.Context.AuditVerifyView);
             }
             else
             {

@@ -63,7 +63,7 @@ internal static class ControlCommands
         rollout.AddTo(command);
         replicas.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() < 0)
+            if (r.Tokens is [{ } token, ..] && int.TryParse(token.Value, System.Globalization.CultureInfo.InvariantCulture, out var n) && n < 0)
             {
                 r.AddError("--replicas must be zero or more.");
             }

@@ -44,7 +44,7 @@ internal static class DemoCommand
 
             if (ctx.Json)
             {
-                StatusRenderer.WriteJson(ctx.Env, report, CliJsonContext.Default.DemoReportView);
+                StatusRenderer.WriteJson(ctx.Env, report, CliJson.Context.DemoReportView);
             }
             else
             {

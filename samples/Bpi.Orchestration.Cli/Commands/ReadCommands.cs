@@ -55,7 +55,7 @@ internal static class ReadCommands
             var list = new DeploymentListView { Deployments = matching, Totals = totals };
             if (ctx.Json)
             {
-                StatusRenderer.WriteJson(ctx.Env, list, CliJsonContext.Default.DeploymentListView);
+                StatusRenderer.WriteJson(ctx.Env, list, CliJson.Context.DeploymentListView);
             }
             else
             {
@@ -89,13 +89,13 @@ internal static class ReadCommands
                 while (true)
                 {
                     var view = await ReadOneAsync(ctx, deploymentId, cancellationToken).ConfigureAwait(false);
-                    var text = JsonSerializer.Serialize(view with { Source = "" }, CliJsonContext.Default.DeploymentView);
+                    var text = JsonSerializer.Serialize(view with { Source = "" }, CliJson.Context.DeploymentView);
                     if (text != last)
                     {
                         last = text;
                         if (ctx.Json)
                         {
-                            ctx.Env.Output.WriteLine(JsonSerializer.Serialize(JsonDocument.Parse(JsonSerializer.Serialize(view, CliJsonContext.Default.DeploymentView)).RootElement));
+                            ctx.Env.Output.WriteLine(JsonSerializer.Serialize(JsonDocument.Parse(JsonSerializer.Serialize(view, CliJson.Context.DeploymentView)).RootElement));
                             ctx.Env.Output.Flush();
                         }
                         else
@@ -150,7 +150,7 @@ internal static class ReadCommands
                 DeploymentView? view = null;
                 try
                 {
-                    view = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(live, cancellationToken).ConfigureAwait(false), CliJsonContext.Default.DeploymentView);
+                    view = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(live, cancellationToken).ConfigureAwait(false), CliJson.Context.DeploymentView);
                 }
                 catch (Exception ex) when (ex is IOException or JsonException)
                 {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.CompilerServices;
 using Spectre.Console;
 using Bpi.Orchestration.Cli.Hosting;
 using Bpi.Orchestration.Cli.Output;
@@ -43,7 +44,7 @@ internal static class RolloutCommandSupport
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var events = host.Vm.WatchAsync(cancellationToken: watching.Token);
         var id = await operation().ConfigureAwait(false);
-        var filtered = Filter(events, id);
+        var filtered = Filter(events, id, CancellationToken.None);
         if (ctx.Get(options.NoWait))
         {
             var accepted = await host.Vm.GetStatusAsync(id, cancellationToken).ConfigureAwait(false);
@@ -82,7 +83,7 @@ internal static class RolloutCommandSupport
     {
         if (ctx.Json)
         {
-            StatusRenderer.WriteJson(ctx.Env, view, CliJsonContext.Default.DeploymentView);
+            StatusRenderer.WriteJson(ctx.Env, view, CliJson.Context.DeploymentView);
         }
         else
         {
@@ -130,9 +131,9 @@ internal static class RolloutCommandSupport
         }
     }
 
-    private static async IAsyncEnumerable<DeploymentEvent> Filter(IAsyncEnumerable<DeploymentEvent> events, string id)
+    private static async IAsyncEnumerable<DeploymentEvent> Filter(IAsyncEnumerable<DeploymentEvent> events, string id, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await foreach (var e in events.ConfigureAwait(false))
+        await foreach (var e in events.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             if (string.Equals(e.DeploymentId, id, StringComparison.Ordinal))
             {

@@ -302,9 +302,15 @@ internal static class DeploymentConfigLoader
     private static StrategySpec? MapStrategy(ConfigObject? c, string? overrideType, ConfigObject parent)
     {
         var type = overrideType ?? c?.String("type");
-        if (c is not null && overrideType is not null)
+        if (c is not null && overrideType is not null && !string.Equals(c.String("type"), overrideType, StringComparison.OrdinalIgnoreCase))
         {
-            c.Raw("type");
+            // --strategy names another strategy than the file: the file's settings are for that one, so they are ignored.
+            foreach (var key in c.Keys)
+            {
+                c.Raw(key);
+            }
+
+            c = null;
         }
 
         if (type is null)

@@ -142,7 +142,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
                 var status = await Vm.GetStatusAsync(e.DeploymentId, cancellationToken).ConfigureAwait(false);
                 var view = DeploymentView.From(status, DeploymentView.Sources.Live);
                 var path = Path.Combine(State.Live, e.DeploymentId + ".json");
-                await File.WriteAllBytesAsync(path + ".tmp", JsonSerializer.SerializeToUtf8Bytes(view, CliJsonContext.Default.DeploymentView), cancellationToken).ConfigureAwait(false);
+                await File.WriteAllBytesAsync(path + ".tmp", JsonSerializer.SerializeToUtf8Bytes(view, CliJson.Context.DeploymentView), cancellationToken).ConfigureAwait(false);
                 File.Move(path + ".tmp", path, overwrite: true);
             }
             catch (Exception ex) when (ex is OrchestrationException or IOException)

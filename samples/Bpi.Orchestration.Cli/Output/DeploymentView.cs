@@ -211,3 +211,9 @@ internal sealed record ErrorView(string Error, string Kind, int ExitCode, IReadO
 [JsonSerializable(typeof(DemoReportView))]
 [JsonSerializable(typeof(ErrorView))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
+
+/// <summary>The serializer the CLI writes JSON with: <see cref="CliJsonContext"/> without escaping of quotes and backticks in messages.</summary>
+internal static class CliJson
+{
+    public static CliJsonContext Context { get; } = new(new JsonSerializerOptions(CliJsonContext.Default.Options) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+}

@@ -118,15 +118,51 @@ internal static class RolloutWatcher
             return;
         }
 
-        await foreach (var e in events.WithCancellation(cancellationToken).ConfigureAwait(false))
+        // The subscription was made before the operation, so it may replay events from before it (a pause that the
+        // operation just ended, say). "Waits for a person" is therefore only concluded when no event is buffered any more.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var enumerator = events.GetAsyncEnumerator(stop.Token);
+        var pending = enumerator.MoveNextAsync();
+        try
         {
-            tracker.Observe(e);
-            status = await vm.GetStatusAsync(deploymentId, cancellationToken).ConfigureAwait(false);
-            await render(e, status).ConfigureAwait(false);
-            if ((e.Kind == DeploymentEventKind.StateChanged && e.State.IsSettled()) || (status.State == DeploymentState.Paused && tracker.WaitingForPerson))
+            while (true)
             {
-                return;
+                if (!pending.IsCompleted && tracker.WaitingForPerson && status.State == DeploymentState.Paused)
+                {
+                    return;
+                }
+
+                if (!await pending.ConfigureAwait(false))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    return;
+                }
+
+                var e = enumerator.Current;
+                tracker.Observe(e);
+                status = await vm.GetStatusAsync(deploymentId, cancellationToken).ConfigureAwait(false);
+                await render(e, status).ConfigureAwait(false);
+                if (e.Kind == DeploymentEventKind.StateChanged && e.State.IsSettled())
+                {
+                    return;
+                }
+
+                pending = enumerator.MoveNextAsync();
             }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await pending.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped following.
+            }
+
+            await enumerator.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -171,8 +207,14 @@ internal static class RolloutWatcher
                 case DeploymentEventKind.Intervention when e.Message.StartsWith("paused by", StringComparison.Ordinal):
                     _userPaused = true;
                     break;
-                case DeploymentEventKind.Intervention when e.Message.StartsWith("resumed by", StringComparison.Ordinal):
+                case DeploymentEventKind.Intervention when e.Message.StartsWith("resumed by", StringComparison.Ordinal)
+                                                             || e.Message.StartsWith("promoted by", StringComparison.Ordinal)
+                                                             || e.Message.Contains("' approved by", StringComparison.Ordinal)
+                                                             || e.Message.Contains("' rejected by", StringComparison.Ordinal)
+                                                             || e.Message.StartsWith("aborted by", StringComparison.Ordinal):
+                    // The person acted: the wait ends (a gate may need more approvals; its step then starts waiting again).
                     _userPaused = false;
+                    _stepKind = null;
                     break;
             }
         }

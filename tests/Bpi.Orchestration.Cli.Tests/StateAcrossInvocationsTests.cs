@@ -1,0 +1,164 @@
+using System.Text.Json;
+using Xunit;
+
+namespace Bpi.Orchestration.Cli.Tests;
+
+/// <summary>Each RunAsync is a new invocation: a new orchestrator, runtime and audit store over the same state directory.</summary>
+public sealed class StateAcrossInvocationsTests : IDisposable
+{
+    private readonly CliSandbox _cli = new();
+
+    public void Dispose()
+    {
+        ProcFs.AssertNoneIn(_cli.StateDir);
+        _cli.Dispose();
+    }
+
+    private string Config(string version, string strategy = "recreate", string extra = "") => _cli.WriteFile($"web-{version}.yaml", $$"""
+        name: web
+        appId: shop
+        components:
+          - id: web
+            command: {{CliSandbox.SampleServiceDll}}
+            replicas: 2
+            ports: [8080]
+            environment: { SAMPLE_VERSION: "{{version}}" }
+            healthCheck: { path: /health, period: 300ms }
+        strategy: { type: {{strategy}}{{extra}} }
+        validation: { pollInterval: 100ms, progressDeadline: 90s }
+        """);
+
+    [Fact]
+    public async Task Status_list_update_and_destroy_in_new_invocations_see_what_deploy_left()
+    {
+        string? id = null;
+        try
+        {
+            var deploy = await _cli.RunAsync("deploy", "--config", Config("1.0.0"), "--output", "json");
+            Assert.True(deploy.ExitCode == ExitCodes.Success, deploy.ToString());
+            id = deploy.Json.GetProperty("id").GetString()!;
+            Assert.Equal("Running", deploy.Json.GetProperty("state").GetString());
+            Assert.Contains("step ", deploy.Error, StringComparison.Ordinal); // progress lines go to stderr with --output json
+
+            var status = await _cli.RunAsync("status", "--deployment-id", id, "--output", "json");
+            Assert.True(status.ExitCode == ExitCodes.Success, status.ToString());
+            AssertStatusShape(status.Json);
+            Assert.Equal(("Running", 1, "store"), (status.Json.GetProperty("state").GetString(), status.Json.GetProperty("stableRevision").GetInt32(), status.Json.GetProperty("source").GetString()));
+            var revision = status.Json.GetProperty("components")[0].GetProperty("revisions")[0];
+            Assert.Equal((1, 2, 2), (revision.GetProperty("revision").GetInt32(), revision.GetProperty("instances").GetInt32(), revision.GetProperty("ready").GetInt32()));
+
+            var list = await _cli.RunAsync("list-deployments", "--filter", "running", "--output", "json");
+            Assert.Equal(ExitCodes.Success, list.ExitCode);
+            Assert.Equal(id, Assert.Single(list.Json.GetProperty("deployments").EnumerateArray()).GetProperty("id").GetString());
+            Assert.Equal(1, list.Json.GetProperty("totals").GetProperty("Running").GetInt32());
+            var table = await _cli.RunAsync("list-deployments", "--detailed");
+            Assert.Contains(id, table.Output, StringComparison.Ordinal);
+            Assert.Contains("Running", table.Output, StringComparison.Ordinal);
+
+            var update = await _cli.RunAsync("update", "-d", id, "--config", Config("2.0.0", "rolling"));
+            Assert.True(update.ExitCode == ExitCodes.Success, update.ToString());
+            Assert.Contains("state    Deploying -> Running", update.Output, StringComparison.Ordinal);
+
+            var rollback = await _cli.RunAsync("rollback", "-d", id, "--to-revision", "1", "-o", "json");
+            Assert.True(rollback.ExitCode == ExitCodes.Success, rollback.ToString());
+            Assert.Equal(3, rollback.Json.GetProperty("stableRevision").GetInt32());
+
+            var audit = await _cli.RunAsync("audit", "verify", "--output", "json");
+            Assert.True(audit.ExitCode == ExitCodes.Success, audit.ToString());
+            Assert.True(audit.Json.GetProperty("valid").GetBoolean());
+            Assert.True(audit.Json.GetProperty("signaturesChecked").GetBoolean());
+            Assert.True(audit.Json.GetProperty("entriesVerified").GetInt64() > 10);
+
+            var export = _cli.Dir("audit.export");
+            var exported = await _cli.RunAsync("audit", "export", "--file", export);
+            Assert.True(exported.ExitCode == ExitCodes.Success, exported.ToString());
+            Assert.True(new FileInfo(export).Length > 0);
+
+            var destroy = await _cli.RunAsync("destroy", "-d", id, "-o", "json");
+            Assert.True(destroy.ExitCode == ExitCodes.Success, destroy.ToString());
+            Assert.Equal("Destroyed", destroy.Json.GetProperty("state").GetString());
+            id = null;
+            ProcFs.AssertNoneIn(_cli.StateDir);
+            var after = await _cli.RunAsync("list-deployments", "-o", "json");
+            Assert.Empty(after.Json.GetProperty("deployments").EnumerateArray());
+        }
+        finally
+        {
+            if (id is not null)
+            {
+                await _cli.RunAsync("destroy", "-d", id, "--force");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_canary_left_waiting_for_promotion_is_promoted_by_a_later_invocation()
+    {
+        string? id = null;
+        try
+        {
+            var deploy = await _cli.RunAsync("deploy", "--config", Config("1.0.0"), "-o", "json");
+            Assert.True(deploy.ExitCode == ExitCodes.Success, deploy.ToString());
+            id = deploy.Json.GetProperty("id").GetString()!;
+
+            var update = await _cli.RunAsync("update", "-d", id, "--config", Config("2.0.0", "canary", ", steps: [{ setWeight: 50 }, { pause: {} }]"), "-o", "json");
+            Assert.True(update.ExitCode == ExitCodes.Success, update.ToString());
+            Assert.Equal("Paused", update.Json.GetProperty("state").GetString());
+            Assert.Equal(2, update.Json.GetProperty("targetRevision").GetInt32());
+
+            var waiting = await _cli.RunAsync("status", "-d", id, "-o", "json");
+            Assert.Equal(2, waiting.Json.GetProperty("targetRevision").GetInt32());
+
+            var promote = await _cli.RunAsync("promote", "-d", id, "-o", "json");
+            Assert.True(promote.ExitCode == ExitCodes.Success, promote.ToString());
+            Assert.Equal(("Running", 2), (promote.Json.GetProperty("state").GetString(), promote.Json.GetProperty("stableRevision").GetInt32()));
+        }
+        finally
+        {
+            if (id is not null)
+            {
+                var destroy = await _cli.RunAsync("destroy", "-d", id, "--force");
+                Assert.True(destroy.ExitCode == ExitCodes.Success, destroy.ToString());
+            }
+        }
+    }
+
+    [Fact]
+    public async Task List_deployments_on_an_empty_state_directory_is_an_empty_document()
+    {
+        var list = await _cli.RunAsync("list-deployments", "--output", "json");
+
+        Assert.Equal(ExitCodes.Success, list.ExitCode);
+        Assert.Equal(JsonValueKind.Array, list.Json.GetProperty("deployments").ValueKind);
+        Assert.Empty(list.Json.GetProperty("deployments").EnumerateArray());
+        Assert.Equal(JsonValueKind.Object, list.Json.GetProperty("totals").ValueKind);
+    }
+
+    /// <summary>The documented fields of <c>status --output json</c>, with their JSON types.</summary>
+    internal static void AssertStatusShape(JsonElement status)
+    {
+        var expected = new Dictionary<string, JsonValueKind[]>
+        {
+            ["id"] = [JsonValueKind.String], ["name"] = [JsonValueKind.String], ["appId"] = [JsonValueKind.String],
+            ["environment"] = [JsonValueKind.String], ["type"] = [JsonValueKind.String], ["state"] = [JsonValueKind.String],
+            ["strategy"] = [JsonValueKind.String], ["createdAt"] = [JsonValueKind.String], ["completedAt"] = [JsonValueKind.String, JsonValueKind.Null],
+            ["progress"] = [JsonValueKind.Number], ["currentStep"] = [JsonValueKind.String, JsonValueKind.Null],
+            ["stableRevision"] = [JsonValueKind.Number, JsonValueKind.Null], ["targetRevision"] = [JsonValueKind.Number, JsonValueKind.Null],
+            ["message"] = [JsonValueKind.String, JsonValueKind.Null], ["components"] = [JsonValueKind.Array], ["source"] = [JsonValueKind.String],
+        };
+        Assert.Equal(expected.Keys.Order(), status.EnumerateObject().Select(p => p.Name).Order());
+        foreach (var (name, kinds) in expected)
+        {
+            Assert.Contains(status.GetProperty(name).ValueKind, kinds);
+        }
+
+        foreach (var component in status.GetProperty("components").EnumerateArray())
+        {
+            Assert.Equal(["desiredReplicas", "id", "revisions", "weightsApproximated"], component.EnumerateObject().Select(p => p.Name).Order());
+            foreach (var revision in component.GetProperty("revisions").EnumerateArray())
+            {
+                Assert.Equal(["instances", "ready", "revision", "weight"], revision.EnumerateObject().Select(p => p.Name).Order());
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using Xunit;
+
+namespace Bpi.Orchestration.Cli.Tests;
+
+/// <summary>What one CLI invocation returned.</summary>
+internal sealed record CliResult(int ExitCode, string Output, string Error)
+{
+    public JsonElement Json => JsonDocument.Parse(Output).RootElement;
+
+    public override string ToString() => $"exit {ExitCode}\nstdout:\n{Output}\nstderr:\n{Error}";
+}
+
+/// <summary>A fresh state directory and a way to run the CLI's entry point in-process against it, as a new invocation each time.</summary>
+internal sealed class CliSandbox : IDisposable
+{
+    public string StateDir { get; } = Path.Combine(Path.GetTempPath(), "bpi-cli-tests", Guid.NewGuid().ToString("N")[..10]);
+
+    public string Dir(string name)
+    {
+        var path = Path.Combine(StateDir + "-files", name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        return path;
+    }
+
+    public string WriteFile(string name, string text)
+    {
+        var path = Dir(name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    /// <summary>Runs one command in-process: its own console writers, non-interactive, the state directory through the environment variable.</summary>
+    public async Task<CliResult> RunAsync(params string[] args)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+        var error = new StringWriter(CultureInfo.InvariantCulture);
+        var variables = new Dictionary<string, string> { [CliEnvironment.StateDirVariable] = StateDir, ["HOME"] = StateDir + "-home" };
+        var env = new CliEnvironment(output, error, interactive: false, name => variables.GetValueOrDefault(name));
+        var code = await CliApp.RunAsync(args, env, timeout.Token);
+        return new CliResult(code, output.ToString(), error.ToString());
+    }
+
+    public void Dispose()
+    {
+        foreach (var path in new[] { StateDir, StateDir + "-files", StateDir + "-home" })
+        {
+            try
+            {
+                if (Directory.Exists(path))
+                {
+                    Directory.Delete(path, recursive: true);
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    public static string SampleServiceDll => Metadata("SampleServiceDll");
+
+    public static string CliDll => Metadata("CliDll");
+
+    private static string Metadata(string key) => Path.GetFullPath(typeof(CliSandbox).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!);
+}
+
+/// <summary>Finds live processes through /proc, to prove that nothing the CLI started is left behind.</summary>
+internal static class ProcFs
+{
+    /// <summary>Live processes whose working directory is inside <paramref name="directory"/> (every instance of the process runtime works in its state directory).</summary>
+    public static List<int> WorkingIn(string directory)
+    {
+        var root = Path.GetFullPath(directory);
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var cwd = new DirectoryInfo(Path.Combine(dir, "cwd")).LinkTarget;
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var state = stat[(stat.LastIndexOf(')') + 2)..][0];
+                if (cwd is not null && cwd.StartsWith(root, StringComparison.Ordinal) && state != 'Z')
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Gone, or not ours.
+            }
+        }
+
+        return found;
+    }
+
+    public static void AssertNoneIn(string directory) => Assert.True(WorkingIn(directory).Count == 0, $"processes left in {directory}: {string.Join(", ", WorkingIn(directory))}");
+}
