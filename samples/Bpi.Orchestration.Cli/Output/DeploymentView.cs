@@ -192,7 +192,7 @@ internal sealed record DemoReportView
 
     public IReadOnlyList<DemoCheckView> Checks { get; init; } = [];
 
-    /// <summary>Requests through the router per phase, then per version (<c>1.0.0</c>, <c>2.0.0</c>, <c>3.0.0</c>, <c>error</c>).</summary>
+    /// <summary>Answers through the router per phase, then per version (<c>1.0.0</c>, <c>2.0.0</c>, <c>3.0.0</c>); <c>&lt;version&gt; (error)</c> counts the 500s among a version's answers, <c>failed</c> requests that got no answer.</summary>
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> Traffic { get; init; } = new Dictionary<string, IReadOnlyDictionary<string, int>>();
 
     public long AuditEntries { get; init; }
