@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Xunit;
 
 namespace Bpi.Orchestration.Cli.Tests;
@@ -31,5 +32,36 @@ public sealed class DemoTests : IDisposable
         ProcFs.AssertNoneIn(_cli.StateDir);
         var list = await _cli.RunAsync("list-deployments", "--filter", "destroyed", "-o", "json");
         Assert.Equal("Destroyed", Assert.Single(list.Json.GetProperty("deployments").EnumerateArray()).GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task Interrupting_the_demo_still_removes_every_process_it_started()
+    {
+        var result = await _cli.RunAsync(["demo", "--state-dir", _cli.StateDir, "--sample-service", CliSandbox.SampleServiceDll], interruptWhen: "==> 2/5");
+
+        Assert.True(result.ExitCode == ExitCodes.Interrupted, result.ToString());
+        ProcFs.AssertNoneIn(_cli.StateDir);
+    }
+
+    [Fact]
+    public async Task The_readme_command_runs_the_built_tool_which_finds_its_own_copy_of_the_sample_service_and_leaves_no_process()
+    {
+        Assert.True(File.Exists(CliSandbox.CliDll), CliSandbox.CliDll);
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { CliSandbox.CliDll, "demo", "--state-dir", _cli.StateDir })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["CI"] = "true";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.True(process.ExitCode == ExitCodes.Success, $"exit {process.ExitCode}\n{await stdout}\n{await stderr}");
+        Assert.Contains("Demo passed", await stdout, StringComparison.Ordinal);
+        ProcFs.AssertNoneIn(_cli.StateDir);
     }
 }

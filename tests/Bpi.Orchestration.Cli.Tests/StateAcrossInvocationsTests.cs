@@ -47,6 +47,14 @@ public sealed class StateAcrossInvocationsTests : IDisposable
             var revision = status.Json.GetProperty("components")[0].GetProperty("revisions")[0];
             Assert.Equal((1, 2, 2), (revision.GetProperty("revision").GetInt32(), revision.GetProperty("instances").GetInt32(), revision.GetProperty("ready").GetInt32()));
 
+            using (await new Hosting.StateDirectory(_cli.StateDir).TryLockAsync("deploy", TimeSpan.Zero, TimeProvider.System, CancellationToken.None))
+            {
+                // Another process runs the orchestrator: status still answers, from what it can read.
+                var busy = await _cli.RunAsync("status", "--deployment-id", id, "--output", "json");
+                Assert.True(busy.ExitCode == ExitCodes.Success, busy.ToString());
+                Assert.Equal(("Running", "record"), (busy.Json.GetProperty("state").GetString(), busy.Json.GetProperty("source").GetString()));
+            }
+
             var list = await _cli.RunAsync("list-deployments", "--filter", "running", "--output", "json");
             Assert.Equal(ExitCodes.Success, list.ExitCode);
             Assert.Equal(id, Assert.Single(list.Json.GetProperty("deployments").EnumerateArray()).GetProperty("id").GetString());

@@ -33,11 +33,14 @@ internal sealed class CliSandbox : IDisposable
     }
 
     /// <summary>Runs one command in-process: its own console writers, non-interactive, the state directory through the environment variable.</summary>
-    public async Task<CliResult> RunAsync(params string[] args)
+    public Task<CliResult> RunAsync(params string[] args) => RunAsync(args, interruptWhen: null);
+
+    /// <summary>Runs one command and interrupts it (as Ctrl+C does) once its stdout or stderr contains <paramref name="interruptWhen"/>.</summary>
+    public async Task<CliResult> RunAsync(string[] args, string? interruptWhen)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        var output = new StringWriter(CultureInfo.InvariantCulture);
-        var error = new StringWriter(CultureInfo.InvariantCulture);
+        var output = new WatchingWriter(interruptWhen, timeout);
+        var error = new WatchingWriter(interruptWhen, timeout);
         var variables = new Dictionary<string, string> { [CliEnvironment.StateDirVariable] = StateDir, ["HOME"] = StateDir + "-home" };
         var env = new CliEnvironment(output, error, interactive: false, name => variables.GetValueOrDefault(name));
         var code = await CliApp.RunAsync(args, env, timeout.Token);
@@ -66,6 +69,36 @@ internal sealed class CliSandbox : IDisposable
     public static string CliDll => Metadata("CliDll");
 
     private static string Metadata(string key) => Path.GetFullPath(typeof(CliSandbox).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!);
+}
+
+/// <summary>A string writer that cancels a token once what was written contains a marker.</summary>
+internal sealed class WatchingWriter(string? marker, CancellationTokenSource interrupt) : StringWriter(CultureInfo.InvariantCulture)
+{
+    public override void Write(char value)
+    {
+        base.Write(value);
+        Check();
+    }
+
+    public override void Write(string? value)
+    {
+        base.Write(value);
+        Check();
+    }
+
+    public override void WriteLine(string? value)
+    {
+        base.WriteLine(value);
+        Check();
+    }
+
+    private void Check()
+    {
+        if (marker is not null && !interrupt.IsCancellationRequested && GetStringBuilder().ToString().Contains(marker, StringComparison.Ordinal))
+        {
+            interrupt.Cancel();
+        }
+    }
 }
 
 /// <summary>Finds live processes through /proc, to prove that nothing the CLI started is left behind.</summary>

@@ -157,7 +157,7 @@ internal static class ReadCommands
                     // Not published (yet): fall back to the stored record.
                 }
 
-                views.Add(view ?? DeploymentView.From(record, []));
+                views.Add(view ?? DeploymentView.From(record, [], DeploymentView.Sources.Record));
             }
 
             return views;

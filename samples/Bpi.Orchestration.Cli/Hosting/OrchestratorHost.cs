@@ -72,6 +72,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
             provider = services.BuildServiceProvider();
             var host = new OrchestratorHost(state, provider, signer, stateLock);
             await host.Vm.StartAsync(cancellationToken).ConfigureAwait(false);
+            await host.PublishAllAsync(cancellationToken).ConfigureAwait(false);
             foreach (var id in state.PausedDeployments())
             {
                 try
@@ -134,21 +135,35 @@ internal sealed class OrchestratorHost : IAsyncDisposable
     /// </summary>
     private async Task PublishLiveStatusAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(State.Live);
         await foreach (var e in Vm.WatchAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            try
-            {
-                var status = await Vm.GetStatusAsync(e.DeploymentId, cancellationToken).ConfigureAwait(false);
-                var view = DeploymentView.From(status, DeploymentView.Sources.Live);
-                var path = Path.Combine(State.Live, e.DeploymentId + ".json");
-                await File.WriteAllBytesAsync(path + ".tmp", JsonSerializer.SerializeToUtf8Bytes(view, CliJson.Context.DeploymentView), cancellationToken).ConfigureAwait(false);
-                File.Move(path + ".tmp", path, overwrite: true);
-            }
-            catch (Exception ex) when (ex is OrchestrationException or IOException)
-            {
-                // The live view is a convenience; the store stays the source of truth.
-            }
+            await PublishAsync(e.DeploymentId, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Publishes every live deployment once (at start, before any event).</summary>
+    private async Task PublishAllAsync(CancellationToken cancellationToken)
+    {
+        foreach (var d in (await Vm.ListAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Deployments)
+        {
+            await PublishAsync(d.Id, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PublishAsync(string deploymentId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            Directory.CreateDirectory(State.Live);
+            var status = await Vm.GetStatusAsync(deploymentId, cancellationToken).ConfigureAwait(false);
+            var view = DeploymentView.From(status, DeploymentView.Sources.Live);
+            var path = Path.Combine(State.Live, deploymentId + ".json");
+            await File.WriteAllBytesAsync(path + ".tmp", JsonSerializer.SerializeToUtf8Bytes(view, CliJson.Context.DeploymentView), cancellationToken).ConfigureAwait(false);
+            File.Move(path + ".tmp", path, overwrite: true);
+        }
+        catch (Exception ex) when (ex is OrchestrationException or IOException)
+        {
+            // The live view is a convenience; the store stays the source of truth.
         }
     }
 }

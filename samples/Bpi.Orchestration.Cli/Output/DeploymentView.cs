@@ -20,8 +20,11 @@ internal sealed record DeploymentView
         /// <summary>From the live file of another process that holds the state directory (a rollout in progress there).</summary>
         public const string Live = "live";
 
-        /// <summary>From the stored record and the process runtime; traffic weights are not known.</summary>
+        /// <summary>From the stored record and the process runtime (no orchestrator runs); traffic weights are not known.</summary>
         public const string Store = "store";
+
+        /// <summary>From the stored record only: another process holds the state directory and has not published this deployment.</summary>
+        public const string Record = "record";
     }
 
     public required string Id { get; init; }
@@ -89,7 +92,7 @@ internal sealed record DeploymentView
     };
 
     /// <summary>A view from a stored record and the instances the runtime reports (no orchestrator runs): no traffic weights.</summary>
-    public static DeploymentView From(DeploymentRecord record, IReadOnlyList<WorkloadInstance> instances)
+    public static DeploymentView From(DeploymentRecord record, IReadOnlyList<WorkloadInstance> instances, string source = Sources.Store)
     {
         var spec = record.CurrentSpec;
         var settled = record.State.IsSettled();
@@ -111,7 +114,7 @@ internal sealed record DeploymentView
             StableRevision = record.StableRevision,
             TargetRevision = record.TargetRevision,
             Message = record.Message,
-            Source = Sources.Store,
+            Source = source,
             Components = [.. spec.Components.Select(c => new ComponentView
             {
                 Id = c.Id,

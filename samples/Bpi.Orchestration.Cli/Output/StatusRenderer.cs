@@ -71,6 +71,10 @@ internal static class StatusRenderer
         {
             Row("Note", "no orchestrator runs now, so traffic weights are not known; instances are as the process runtime reports them.");
         }
+        else if (d.Source == DeploymentView.Sources.Record)
+        {
+            Row("Note", "another process holds the state directory and has not published this deployment yet: stored record only.");
+        }
         else if (d.Source == DeploymentView.Sources.Live)
         {
             Row("Note", "live view from the orchestrator process that holds the state directory.");
