@@ -75,7 +75,7 @@ internal static class CliApp
         }
         catch (OperationCanceledException)
         {
-            env.WriteError("interrupted.");
+            env.WriteError("interrupted. A rollout in progress keeps its cursor and resumes with the next command on this state directory.");
             return ExitCodes.Interrupted;
         }
         catch (Exception ex) when (Classify(ex) is { } failure)

@@ -65,7 +65,7 @@ internal static class RolloutCommandSupport
             var next = outcome switch
             {
                 { TimedOut: true } => "Timed out waiting (--timeout); the rollout keeps its cursor and continues when the orchestrator runs again.",
-                { WaitingForPerson: true } => $"The rollout waits for a person: run `bpi-orchestration promote -d {id}` (or approve / reject / resume / abort).",
+                { WaitingForPerson: true } => $"The rollout waits for a person: `bpi-orchestration resume -d {id}` after a pause, `promote -d {id}` at a pause step, `approve`/`reject -d {id} --gate <name>` at a gate; `abort -d {id}` rolls it back.",
                 { Status.State: DeploymentState.RolledBack } => $"Rolled back: revision {outcome.Status.StableRevision} keeps serving.",
                 { Status.State: DeploymentState.Failed } => "The rollout failed.",
                 _ => null,

@@ -399,7 +399,9 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IAsyncDis
         }
 
         Log.ProcessStarted(_logger, instanceId, revision.DeploymentId, component.Id, revision.Revision, process.Id, fileName);
-        await PersistAsync(cancellationToken).ConfigureAwait(false);
+        // Not cancellable: the process runs now, so it must be in the state file even when the caller gives up (an
+        // orchestrator stopping mid-step), or a later runtime on this directory could neither adopt nor stop it.
+        await PersistAsync(CancellationToken.None).ConfigureAwait(false);
         _ = WatchExitAsync(instance, process, pumps);
         if (waitForPort)
         {
