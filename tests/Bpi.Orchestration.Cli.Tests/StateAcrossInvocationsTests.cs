@@ -132,6 +132,71 @@ public sealed class StateAcrossInvocationsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_gate_left_waiting_is_approved_by_a_later_invocation_and_a_rejected_one_rolls_back_with_exit_5()
+    {
+        string? id = null;
+        try
+        {
+            var deploy = await _cli.RunAsync("deploy", "--config", Config("1.0.0"), "-o", "json");
+            Assert.True(deploy.ExitCode == ExitCodes.Success, deploy.ToString());
+            id = deploy.Json.GetProperty("id").GetString()!;
+            const string gated = ", steps: [{ setWeight: 50 }, { approval: { name: qa } }]";
+
+            var update = await _cli.RunAsync("update", "-d", id, "--config", Config("2.0.0", "canary", gated), "-o", "json");
+            Assert.True(update.ExitCode == ExitCodes.Success, update.ToString());
+            Assert.Equal("Paused", update.Json.GetProperty("state").GetString());
+            var approve = await _cli.RunAsync("approve", "-d", id, "--gate", "qa", "-m", "looks good", "-o", "json");
+            Assert.True(approve.ExitCode == ExitCodes.Success, approve.ToString());
+            Assert.Equal(("Running", 2), (approve.Json.GetProperty("state").GetString(), approve.Json.GetProperty("stableRevision").GetInt32()));
+
+            var again = await _cli.RunAsync("update", "-d", id, "--config", Config("3.0.0", "canary", gated), "-o", "json");
+            Assert.Equal("Paused", again.Json.GetProperty("state").GetString());
+            var reject = await _cli.RunAsync("reject", "-d", id, "--gate", "qa", "-o", "json");
+            Assert.True(reject.ExitCode == ExitCodes.RolledBack, reject.ToString());
+            Assert.Equal(("RolledBack", 2), (reject.Json.GetProperty("state").GetString(), reject.Json.GetProperty("stableRevision").GetInt32()));
+        }
+        finally
+        {
+            if (id is not null)
+            {
+                Assert.Equal(ExitCodes.Success, (await _cli.RunAsync("destroy", "-d", id, "--force")).ExitCode);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_rollout_left_by_a_timeout_is_resumed_from_its_cursor_and_a_failing_canary_exits_5()
+    {
+        string? id = null;
+        try
+        {
+            var deploy = await _cli.RunAsync("deploy", "--config", Config("1.0.0"), "-o", "json");
+            Assert.True(deploy.ExitCode == ExitCodes.Success, deploy.ToString());
+            id = deploy.Json.GetProperty("id").GetString()!;
+
+            var timedOut = await _cli.RunAsync("update", "-d", id, "--config", Config("2.0.0", "rolling"), "--timeout", "0s", "-o", "json");
+            Assert.True(timedOut.ExitCode == ExitCodes.Timeout, timedOut.ToString());
+            Assert.Equal(2, timedOut.Json.GetProperty("targetRevision").GetInt32());
+            var resumed = await _cli.RunAsync("resume", "-d", id, "-o", "json");
+            Assert.True(resumed.ExitCode == ExitCodes.Success, resumed.ToString());
+            Assert.Equal(("Running", 2), (resumed.Json.GetProperty("state").GetString(), resumed.Json.GetProperty("stableRevision").GetInt32()));
+
+            const string analysed = ", steps: [{ setWeight: 50 }, { analysis: { metrics: [{ name: ok, metric: successRate, path: /work, requests: 10, successCondition: { min: 0.95 } }] } }]";
+            var failing = _cli.WriteFile("failing.yaml", File.ReadAllText(Config("3.0.0", "canary", analysed)).Replace("SAMPLE_VERSION: \"3.0.0\"", "SAMPLE_VERSION: \"3.0.0\", SAMPLE_ERROR_RATE: \"1\"", StringComparison.Ordinal));
+            var rolledBack = await _cli.RunAsync("update", "-d", id, "--config", failing);
+            Assert.True(rolledBack.ExitCode == ExitCodes.RolledBack, rolledBack.ToString());
+            Assert.Contains("Rolled back: revision 2 keeps serving.", rolledBack.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (id is not null)
+            {
+                Assert.Equal(ExitCodes.Success, (await _cli.RunAsync("destroy", "-d", id, "--force")).ExitCode);
+            }
+        }
+    }
+
+    [Fact]
     public async Task List_deployments_on_an_empty_state_directory_is_an_empty_document()
     {
         var list = await _cli.RunAsync("list-deployments", "--output", "json");

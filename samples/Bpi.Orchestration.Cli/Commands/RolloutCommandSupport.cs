@@ -100,34 +100,56 @@ internal static class RolloutCommandSupport
     {
         using var timer = new CancellationTokenSource(patience, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
-        await using var events = host.Vm.WatchAsync(id, linked.Token).GetAsyncEnumerator(linked.Token);
-        while (true)
+        var events = host.Vm.WatchAsync(id, linked.Token).GetAsyncEnumerator(linked.Token);
+        var next = events.MoveNextAsync().AsTask();
+        try
         {
-            try
+            while (true)
             {
-                await operation().ConfigureAwait(false);
-                return;
-            }
-            catch (OrchestrationException ex) when (ex.Kind == OrchestrationErrorKind.Conflict)
-            {
-                var status = await host.Vm.GetStatusAsync(id, cancellationToken).ConfigureAwait(false);
-                if (status.State.IsSettled())
-                {
-                    throw;
-                }
-
                 try
                 {
-                    if (!await events.MoveNextAsync().ConfigureAwait(false))
+                    await operation().ConfigureAwait(false);
+                    return;
+                }
+                catch (OrchestrationException ex) when (ex.Kind == OrchestrationErrorKind.Conflict)
+                {
+                    var status = await host.Vm.GetStatusAsync(id, cancellationToken).ConfigureAwait(false);
+                    if (status.State.IsSettled())
                     {
                         throw;
                     }
-                }
-                catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-                {
-                    throw ex;
+
+                    if (timer.IsCancellationRequested)
+                    {
+                        throw new OrchestrationException(ex.Kind, $"{ex.Message} (still so after {patience.TotalSeconds:0} s: the deployment is {status.State} at step {status.CurrentStep ?? "-"}).", ex);
+                    }
+
+                    // Try again on the deployment's next event, or after a second at the latest (a state change whose
+                    // save failed publishes no event).
+                    var tick = Task.Delay(TimeSpan.FromSeconds(1), time, linked.Token);
+                    if (next.IsCompleted)
+                    {
+                        // The event stream ended: only the timer is left.
+                        await tick.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    }
+                    else
+                    {
+                        await Task.WhenAny(next, tick).ConfigureAwait(false);
+                        if (next.IsCompleted && next.IsCompletedSuccessfully && next.Result)
+                        {
+                            next = events.MoveNextAsync().AsTask();
+                        }
+                    }
+
+                    cancellationToken.ThrowIfCancellationRequested();
                 }
             }
+        }
+        finally
+        {
+            await linked.CancelAsync().ConfigureAwait(false);
+            await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await events.DisposeAsync().ConfigureAwait(false);
         }
     }
 

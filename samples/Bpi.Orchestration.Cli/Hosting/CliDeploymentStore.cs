@@ -19,6 +19,7 @@ internal sealed class CliDeploymentStore : IDeploymentStore
     private const string Extension = ".json";
     private readonly string _directory;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private bool _closed;
 
     public CliDeploymentStore(string directory)
     {
@@ -44,7 +45,15 @@ internal sealed class CliDeploymentStore : IDeploymentStore
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var temporary = path + ".tmp";
+            if (_closed)
+            {
+                // A late state toggle of a stopped orchestrator (a wait ending because the orchestrator stopped) must
+                // not overwrite what the next process on this state directory writes; the stored cursor is what counts.
+                throw new OrchestrationException(OrchestrationErrorKind.NotRunning, $"The deployment store of this command is closed; '{record.Id}' was not saved.");
+            }
+
+            // A temporary name of its own, so a writer in another process never moves this one's half-written file.
+            var temporary = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{path}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
             var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
             if (!OperatingSystem.IsWindows())
             {
@@ -63,6 +72,14 @@ internal sealed class CliDeploymentStore : IDeploymentStore
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Waits for a save in progress, then refuses every later one (the state directory is about to be released).</summary>
+    public async Task CloseAsync()
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        _closed = true;
+        _gate.Release();
     }
 
     public async ValueTask<DeploymentRecord?> GetAsync(string id, CancellationToken cancellationToken = default)

@@ -20,9 +20,11 @@ internal sealed class OrchestratorHost : IAsyncDisposable
     private readonly StateLock _lock;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _livePublisher;
+    private readonly CliDeploymentStore _store;
 
-    private OrchestratorHost(StateDirectory state, ServiceProvider provider, CheckpointSigner signer, StateLock stateLock)
+    private OrchestratorHost(StateDirectory state, ServiceProvider provider, CheckpointSigner signer, StateLock stateLock, CliDeploymentStore store)
     {
+        _store = store;
         State = state;
         _provider = provider;
         _signer = signer;
@@ -54,9 +56,10 @@ internal sealed class OrchestratorHost : IAsyncDisposable
             signer = state.LoadOrCreateSigner();
             var services = new ServiceCollection();
             var checkpointSigner = signer;
+            var store = new CliDeploymentStore(state.Deployments);
             services.AddOrchestration(o => o.VmId = StateDirectory.VmId)
                 .UseTimeProvider(time)
-                .UseDeploymentStore(new CliDeploymentStore(state.Deployments))
+                .UseDeploymentStore(store)
                 .AddProcessRuntime(o =>
                 {
                     o.StateDirectory = state.Processes;
@@ -70,7 +73,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
                     o.CheckpointSigners.Add(checkpointSigner);
                 });
             provider = services.BuildServiceProvider();
-            var host = new OrchestratorHost(state, provider, signer, stateLock);
+            var host = new OrchestratorHost(state, provider, signer, stateLock, store);
             await host.Vm.StartAsync(cancellationToken).ConfigureAwait(false);
             await host.PublishAllAsync(cancellationToken).ConfigureAwait(false);
             foreach (var id in state.PausedDeployments())
@@ -110,6 +113,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         await _livePublisher.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await Vm.StopAsync().ConfigureAwait(false);
+        await _store.CloseAsync().ConfigureAwait(false);
         await _provider.DisposeAsync().ConfigureAwait(false);
         _signer.Dispose();
         _stop.Dispose();
