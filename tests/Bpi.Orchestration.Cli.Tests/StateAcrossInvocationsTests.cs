@@ -197,6 +197,53 @@ public sealed class StateAcrossInvocationsTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_serves_deployments_through_the_router_while_other_commands_see_its_live_status_or_exit_7()
+    {
+        string? id = null;
+        try
+        {
+            var deploy = await _cli.RunAsync("deploy", "--config", Config("1.0.0"), "-o", "json");
+            Assert.True(deploy.ExitCode == ExitCodes.Success, deploy.ToString());
+            id = deploy.Json.GetProperty("id").GetString()!;
+
+            var start = _cli.Start("start");
+            await using var stopStart = start;
+            var output = await start.WaitForOutputAsync("http://");
+            var endpoint = System.Text.RegularExpressions.Regex.Match(output, @"http://127\.0\.0\.1:\d+/").Value;
+            using (var client = new HttpClient())
+            {
+                Assert.StartsWith("1.0.0 ", await client.GetStringAsync(endpoint + "version"), StringComparison.Ordinal);
+            }
+
+            var live = await _cli.RunAsync("status", "-d", id, "-o", "json");
+            Assert.True(live.ExitCode == ExitCodes.Success, live.ToString());
+            AssertStatusShape(live.Json);
+            Assert.Equal("live", live.Json.GetProperty("source").GetString());
+            var revision = live.Json.GetProperty("components")[0].GetProperty("revisions")[0];
+            Assert.Equal((2, 100), (revision.GetProperty("ready").GetInt32(), revision.GetProperty("weight").GetInt32()));
+
+            var busy = await _cli.RunAsync("scale", "-d", id, "--replicas", "1");
+            Assert.True(busy.ExitCode == ExitCodes.Conflict, busy.ToString());
+            Assert.Contains("(bpi-orchestration start)", busy.Error, StringComparison.Ordinal);
+
+            var stopped = await start.InterruptAsync();
+            Assert.True(stopped.ExitCode == ExitCodes.Success, stopped.ToString());
+            Assert.Contains("Stopping the orchestrator", stopped.Output, StringComparison.Ordinal);
+            var continuous = await _cli.RunAsync(["status", "-d", id, "--continuous", "-o", "json"], interruptWhen: "\"source\"");
+            Assert.Equal(ExitCodes.Success, continuous.ExitCode);
+            using var line = System.Text.Json.JsonDocument.Parse(continuous.Output.Split('\n')[0]);
+            Assert.Equal("Running", line.RootElement.GetProperty("state").GetString());
+        }
+        finally
+        {
+            if (id is not null)
+            {
+                Assert.Equal(ExitCodes.Success, (await _cli.RunAsync("destroy", "-d", id, "--force")).ExitCode);
+            }
+        }
+    }
+
+    [Fact]
     public async Task List_deployments_on_an_empty_state_directory_is_an_empty_document()
     {
         var list = await _cli.RunAsync("list-deployments", "--output", "json");

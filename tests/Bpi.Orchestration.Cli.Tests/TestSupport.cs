@@ -35,6 +35,18 @@ internal sealed class CliSandbox : IDisposable
     /// <summary>Runs one command in-process: its own console writers, non-interactive, the state directory through the environment variable.</summary>
     public Task<CliResult> RunAsync(params string[] args) => RunAsync(args, interruptWhen: null);
 
+    /// <summary>Starts a long-running command (such as <c>start</c>) and returns a handle to watch its output and interrupt it.</summary>
+    public RunningCommand Start(params string[] args)
+    {
+        var interrupt = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var output = new WatchingWriter(null, interrupt);
+        var error = new WatchingWriter(null, interrupt);
+        var variables = new Dictionary<string, string> { [CliEnvironment.StateDirVariable] = StateDir, ["HOME"] = StateDir + "-home" };
+        var env = new CliEnvironment(output, error, interactive: false, name => variables.GetValueOrDefault(name));
+        var run = Task.Run(async () => new CliResult(await CliApp.RunAsync(args, env, interrupt.Token), output.ToString(), error.ToString()));
+        return new RunningCommand(run, output, interrupt);
+    }
+
     /// <summary>Runs one command and interrupts it (as Ctrl+C does) once its stdout or stderr contains <paramref name="interruptWhen"/>.</summary>
     public async Task<CliResult> RunAsync(string[] args, string? interruptWhen)
     {
@@ -71,9 +83,52 @@ internal sealed class CliSandbox : IDisposable
     private static string Metadata(string key) => Path.GetFullPath(typeof(CliSandbox).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!);
 }
 
-/// <summary>A string writer that cancels a token once what was written contains a marker.</summary>
+/// <summary>A command running in the background.</summary>
+internal sealed class RunningCommand(Task<CliResult> completion, WatchingWriter output, CancellationTokenSource interrupt) : IAsyncDisposable
+{
+    public Task<CliResult> Completion { get; } = completion;
+
+    /// <summary>Completes when stdout contains <paramref name="text"/> (or fails when the command ends first).</summary>
+    public async Task<string> WaitForOutputAsync(string text)
+    {
+        var seen = output.WhenContains(text);
+        var first = await Task.WhenAny(seen, Completion);
+        Assert.True(first == seen, $"the command ended before printing '{text}': {(Completion.IsCompleted ? Completion.Result.ToString() : "")}");
+        return output.ToString();
+    }
+
+    /// <summary>Interrupts the command as Ctrl+C does and returns its result.</summary>
+    public async Task<CliResult> InterruptAsync()
+    {
+        await interrupt.CancelAsync();
+        return await Completion;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await interrupt.CancelAsync();
+        await ((Task)Completion).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        interrupt.Dispose();
+    }
+}
+
+/// <summary>A string writer that cancels a token once what was written contains a marker, and tells waiters when text appears.</summary>
 internal sealed class WatchingWriter(string? marker, CancellationTokenSource interrupt) : StringWriter(CultureInfo.InvariantCulture)
 {
+    private readonly List<(string Text, TaskCompletionSource Seen)> _waiters = [];
+
+    public Task WhenContains(string text)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_waiters)
+        {
+            _waiters.Add((text, seen));
+        }
+
+        Check();
+        return seen.Task;
+    }
+
     public override void Write(char value)
     {
         base.Write(value);
@@ -94,6 +149,21 @@ internal sealed class WatchingWriter(string? marker, CancellationTokenSource int
 
     private void Check()
     {
+        string written;
+        lock (GetStringBuilder())
+        {
+            written = GetStringBuilder().ToString();
+        }
+
+        lock (_waiters)
+        {
+            foreach (var waiter in _waiters.Where(w => written.Contains(w.Text, StringComparison.Ordinal)).ToList())
+            {
+                _waiters.Remove(waiter);
+                waiter.Seen.TrySetResult();
+            }
+        }
+
         if (marker is not null && !interrupt.IsCancellationRequested && GetStringBuilder().ToString().Contains(marker, StringComparison.Ordinal))
         {
             interrupt.Cancel();

@@ -29,6 +29,7 @@ internal static class StartCommand
             await using var host = await ctx.OpenHostAsync(ct).ConfigureAwait(false);
             var events = host.Vm.WatchAsync(cancellationToken: ct);
             await RestoreRoutesAsync(host, ct).ConfigureAwait(false);
+            await host.PublishAllAsync(ct).ConfigureAwait(false);
             var list = await host.Vm.ListAsync(cancellationToken: ct).ConfigureAwait(false);
             if (spec is not null && !list.Deployments.Any(d => d.Name == spec.Name && d.AppId == spec.AppId && d.Environment == spec.Environment))
             {

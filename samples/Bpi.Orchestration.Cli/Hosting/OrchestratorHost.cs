@@ -3,6 +3,7 @@ using Bpi.Orchestration.Audit;
 using Bpi.Orchestration.Cli.Output;
 using Bpi.Orchestration.Processes;
 using Bpi.Orchestration.Routing;
+using Bpi.Orchestration.Traffic;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Bpi.Orchestration.Cli.Hosting;
@@ -145,8 +146,30 @@ internal sealed class OrchestratorHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Publishes every live deployment once (at start, before any event).</summary>
-    private async Task PublishAllAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The view of a deployment as this orchestrator sees it. Weights the VM did not set itself (routes that
+    /// <c>start</c> restored) are read from the router.
+    /// </summary>
+    public async Task<DeploymentView> ViewAsync(string deploymentId, string source, CancellationToken cancellationToken)
+    {
+        var view = DeploymentView.From(await Vm.GetStatusAsync(deploymentId, cancellationToken).ConfigureAwait(false), source);
+        return view with
+        {
+            Components = [.. view.Components.Select(c =>
+            {
+                if (c.Revisions.Any(r => r.Weight is not null) || Router.GetStats(TrafficRoute.ForComponent(deploymentId, c.Id)) is not { } stats)
+                {
+                    return c;
+                }
+
+                var weights = stats.Backends.Where(b => b.InRoute).GroupBy(b => b.Revision).ToDictionary(g => g.Key, g => (int)Math.Round(g.Sum(b => b.Weight)));
+                return c with { Revisions = [.. c.Revisions.Select(r => r with { Weight = weights.GetValueOrDefault(r.Revision) })] };
+            })],
+        };
+    }
+
+    /// <summary>Publishes every live deployment once (at start, and after <c>start</c> restored routes).</summary>
+    public async Task PublishAllAsync(CancellationToken cancellationToken)
     {
         foreach (var d in (await Vm.ListAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Deployments)
         {
@@ -159,8 +182,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
         try
         {
             Directory.CreateDirectory(State.Live);
-            var status = await Vm.GetStatusAsync(deploymentId, cancellationToken).ConfigureAwait(false);
-            var view = DeploymentView.From(status, DeploymentView.Sources.Live);
+            var view = await ViewAsync(deploymentId, DeploymentView.Sources.Live, cancellationToken).ConfigureAwait(false);
             var path = Path.Combine(State.Live, deploymentId + ".json");
             await File.WriteAllBytesAsync(path + ".tmp", JsonSerializer.SerializeToUtf8Bytes(view, CliJson.Context.DeploymentView), cancellationToken).ConfigureAwait(false);
             File.Move(path + ".tmp", path, overwrite: true);
