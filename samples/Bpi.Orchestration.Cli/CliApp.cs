@@ -30,8 +30,8 @@ internal sealed class GlobalOptions
 
     public Option<TimeSpan> LockTimeout { get; } = new("--lock-timeout")
     {
-        Description = "How long to wait when another bpi-orchestration process holds the state directory (e.g. 30s, 5m). Default: 0 (exit 7 at once).",
-        DefaultValueFactory = _ => TimeSpan.Zero,
+        Description = "How long to wait while another bpi-orchestration process holds the state directory (e.g. 0s, 30s, 5m), then exit 7. Default: 5s (status and list hold it for milliseconds).",
+        DefaultValueFactory = _ => TimeSpan.FromSeconds(5),
         CustomParser = Parsing.Duration,
         Recursive = true,
     };
@@ -60,7 +60,13 @@ internal static class CliApp
                 env.WriteError(error.Message);
             }
 
-            env.Error.WriteLine($"Run 'bpi-orchestration {string.Join(' ', parse.CommandResult.Command.Name == root.Name ? [] : new[] { parse.CommandResult.Command.Name })} --help' for usage.".Replace("  ", " ", StringComparison.Ordinal));
+            var path = new List<string>();
+            for (var result = parse.CommandResult; result is not null && result.Command != root; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+            {
+                path.Insert(0, result.Command.Name);
+            }
+
+            env.Error.WriteLine($"Run 'bpi-orchestration {string.Join(' ', [.. path, "--help"])}' for usage.");
             if (json)
             {
                 StatusRenderer.WriteJson(env, new ErrorView(string.Join(" ", parse.Errors.Select(e => e.Message)), "UsageError", ExitCodes.UsageError, [.. parse.Errors.Select(e => e.Message)]), CliJson.Context.ErrorView);

@@ -45,6 +45,15 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task A_usage_error_in_a_subcommand_points_to_that_subcommands_help()
+    {
+        var result = await _cli.RunAsync("audit", "verify", "--bogus");
+
+        Assert.Equal(ExitCodes.UsageError, result.ExitCode);
+        Assert.Contains("Run 'bpi-orchestration audit verify --help' for usage.", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_usage_error_with_output_json_is_also_a_json_document()
     {
         var result = await _cli.RunAsync("status", "--output", "json");
@@ -74,7 +83,7 @@ public sealed class CommandLineTests : IDisposable
         var config = _cli.WriteFile("web.yaml", ConfigTests.ValidYaml);
         using (await state.TryLockAsync("deploy", TimeSpan.Zero, TimeProvider.System, CancellationToken.None))
         {
-            var result = await _cli.RunAsync("deploy", "--config", config);
+            var result = await _cli.RunAsync("deploy", "--config", config, "--lock-timeout", "0s");
 
             Assert.Equal(ExitCodes.Conflict, result.ExitCode);
             Assert.Contains($"pid {Environment.ProcessId} (bpi-orchestration deploy)", result.Error, StringComparison.Ordinal);

@@ -222,7 +222,7 @@ public sealed class StateAcrossInvocationsTests : IDisposable
             var revision = live.Json.GetProperty("components")[0].GetProperty("revisions")[0];
             Assert.Equal((2, 100), (revision.GetProperty("ready").GetInt32(), revision.GetProperty("weight").GetInt32()));
 
-            var busy = await _cli.RunAsync("scale", "-d", id, "--replicas", "1");
+            var busy = await _cli.RunAsync("scale", "-d", id, "--replicas", "1", "--lock-timeout", "0s");
             Assert.True(busy.ExitCode == ExitCodes.Conflict, busy.ToString());
             Assert.Contains("(bpi-orchestration start)", busy.Error, StringComparison.Ordinal);
 
