@@ -239,7 +239,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
 
     public ValueTask OnPlanStartedAsync(RolloutPlan plan, int startIndex, CancellationToken cancellationToken)
     {
-        _vm.Events.Publish(DeploymentId, DeploymentEventKind.PlanStarted, Record.State, $"{plan.Kind} with {plan.Strategy}: {plan.Steps.Count} step(s)" + (startIndex > 0 ? string.Create(CultureInfo.InvariantCulture, $", resuming at step {startIndex + 1}") : ""), e => e with { TotalSteps = plan.Steps.Count });
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.PlanStarted, Record.State, $"{plan.Kind} with {plan.Strategy}: {plan.Steps.Count} step(s)" + (startIndex > 0 ? string.Create(CultureInfo.InvariantCulture, $", resuming at step {startIndex + 1}") : ""), new EventDetails(TotalSteps: plan.Steps.Count));
         return ValueTask.CompletedTask;
     }
 
@@ -252,8 +252,16 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             _currentStep = string.Create(CultureInfo.InvariantCulture, $"{index + 1}/{plan.Steps.Count} {description}");
         }
 
-        var record = await UpdateAsync(r => r with { Cursor = CursorFor(plan, index, r.Cursor) }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepStarted, record.State, description, e => e with { StepIndex = index, TotalSteps = plan.Steps.Count, StepKind = step.Kind });
+        // The stored cursor already points at this step (set when the plan started or the previous step completed),
+        // so a crash now resumes here; save only when it does not (a custom executor path), to keep one save per step.
+        var record = Record;
+        var cursor = CursorFor(plan, index, record.Cursor);
+        if (record.Cursor != cursor)
+        {
+            record = await UpdateAsync(r => r with { Cursor = CursorFor(plan, index, r.Cursor) }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepStarted, record.State, description, new EventDetails(index, plan.Steps.Count, step.Kind));
         await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.started", DeploymentId, "started", StepData(plan, index)).ConfigureAwait(false);
     }
 
@@ -267,14 +275,14 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         }
 
         var record = await UpdateAsync(r => r with { Cursor = CursorFor(plan, index + 1, r.Cursor) }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, step.Describe(), e => e with { StepIndex = index, TotalSteps = plan.Steps.Count, StepKind = step.Kind });
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, step.Describe(), new EventDetails(index, plan.Steps.Count, step.Kind));
         await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", StepData(plan, index)).ConfigureAwait(false);
     }
 
     public async ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken)
     {
         var step = plan.Steps[index];
-        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepFailed, Record.State, $"{step.Describe()}: {error.Message}", e => e with { StepIndex = index, TotalSteps = plan.Steps.Count, StepKind = step.Kind });
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepFailed, Record.State, $"{step.Describe()}: {error.Message}", new EventDetails(index, plan.Steps.Count, step.Kind));
         var data = StepData(plan, index);
         data["error.kind"] = error.Kind.ToString();
         data["error"] = error.Message;

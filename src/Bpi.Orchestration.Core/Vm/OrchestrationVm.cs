@@ -314,7 +314,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     internal void PublishStateChanged(DeploymentState previous, DeploymentRecord record, string? message)
     {
         Log.StateChanged(Logger, record.Id, previous, record.State);
-        Events.Publish(record.Id, DeploymentEventKind.StateChanged, record.State, message ?? $"{previous} -> {record.State}", e => e with { PreviousState = previous });
+        Events.Publish(record.Id, DeploymentEventKind.StateChanged, record.State, message ?? $"{previous} -> {record.State}", new EventDetails(PreviousState: previous));
     }
 
     internal ValueTask AuditStateChangedAsync(DeploymentState previous, DeploymentRecord record, string? message)
