@@ -52,9 +52,34 @@ public sealed class SecurityOptions
     /// <value>The default value is 15 minutes.</value>
     public TimeSpan ReassessmentInterval { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// Compliance mapping documents (JSON, the format of <see cref="Compliance.ComplianceCatalog.Parse"/>) merged, in order, over the
+    /// built-in mappings: new frameworks and controls are added, controls with an existing id are replaced.
+    /// </summary>
+    public IList<string> ComplianceMappings { get; } = [];
+
+    /// <summary>Whether the built-in mappings are the base <see cref="ComplianceMappings"/> are merged over; <see langword="false"/> uses only the host's documents.</summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool IncludeBuiltInComplianceMappings { get; set; } = true;
+
     /// <summary>The policy of an environment: its entry in <see cref="Environments"/>, else <see cref="DefaultPolicy"/>.</summary>
     /// <param name="environment">The environment name.</param>
     /// <returns>The policy.</returns>
     public SecurityEnvironmentPolicy GetPolicy(string environment)
         => environment is not null && Environments.TryGetValue(environment, out var policy) ? policy : DefaultPolicy;
+
+    /// <summary>Builds the compliance catalogue these options describe.</summary>
+    /// <returns>The built-in mappings (unless excluded) with <see cref="ComplianceMappings"/> merged over them.</returns>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>: a document is invalid, or there are no mappings at all.</exception>
+    public Compliance.ComplianceCatalog BuildComplianceCatalog()
+    {
+        Compliance.ComplianceCatalog? catalog = IncludeBuiltInComplianceMappings ? Compliance.ComplianceCatalog.BuiltIn : null;
+        foreach (var json in ComplianceMappings)
+        {
+            var parsed = Compliance.ComplianceCatalog.Parse(json);
+            catalog = catalog is null ? parsed : catalog.Merge(parsed);
+        }
+
+        return catalog ?? throw OrchestrationException.InvalidConfiguration("Security options", ["IncludeBuiltInComplianceMappings is false and ComplianceMappings is empty; give at least one mapping document."]);
+    }
 }

@@ -89,6 +89,23 @@ internal sealed class SecurityOptionsValidator : IValidateOptions<SecurityOption
             errors.Add($"DockLock.DefaultPidsLimit is {options.DockLock.DefaultPidsLimit}; set it to the Docker runtime's DefaultPidsLimit (a positive number).");
         }
 
+        if (!options.IncludeBuiltInComplianceMappings && options.ComplianceMappings.Count == 0)
+        {
+            errors.Add("IncludeBuiltInComplianceMappings is false and ComplianceMappings is empty; give at least one mapping document.");
+        }
+
+        for (var i = 0; i < options.ComplianceMappings.Count; i++)
+        {
+            try
+            {
+                _ = Compliance.ComplianceCatalog.Parse(options.ComplianceMappings[i] ?? "");
+            }
+            catch (OrchestrationException ex)
+            {
+                errors.AddRange(ex.Errors.Select(e => string.Create(CultureInfo.InvariantCulture, $"ComplianceMappings[{i}]: {e}")));
+            }
+        }
+
         return errors;
     }
 
