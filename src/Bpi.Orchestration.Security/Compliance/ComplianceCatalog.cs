@@ -90,11 +90,6 @@ public sealed class ComplianceCatalog
                 errors.Add($"{where}.id is missing.");
             }
 
-            if (string.IsNullOrWhiteSpace(f.Title))
-            {
-                errors.Add($"{where}.title is missing.");
-            }
-
             var controls = new List<ComplianceControl>();
             foreach (var (c, j) in (f.Controls ?? []).Select((c, j) => (c, j)))
             {
@@ -127,7 +122,7 @@ public sealed class ComplianceCatalog
                 errors.Add($"{where}.id '{f.Id}' appears twice.");
             }
 
-            frameworks.Add(new ComplianceFramework(f.Id ?? "", f.Title ?? "", f.Version ?? "", controls));
+            frameworks.Add(new ComplianceFramework(f.Id ?? "", f.Title ?? "", f.Version ?? "", controls));  // An empty title or version keeps the base one when merged.
         }
 
         if (errors.Count > 0)
