@@ -14,7 +14,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Bpi.Orchestration.Security.Monitoring;
 
 /// <summary>The <see cref="ISecurityMonitor"/>: a hosted service whose loop ticks on the <see cref="TimeProvider"/>.</summary>
-internal sealed class SecurityMonitor : ISecurityMonitor, IHostedService, IAsyncDisposable
+internal sealed class SecurityMonitor : ISecurityMonitor, IHostedService, IAsyncDisposable, IDisposable
 {
     /// <summary>The audit action of a re-assessment.</summary>
     public const string AuditAction = "security.assessment";
@@ -114,10 +114,18 @@ internal sealed class SecurityMonitor : ISecurityMonitor, IHostedService, IAsync
         _loop = null;
     }
 
+    public void Dispose()
+    {
+        _stopping?.Cancel();
+        _stopping?.Dispose();
+        _stopping = null;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping?.Dispose();
+        _stopping = null;
     }
 
     private async Task RunAsync(TimeSpan interval, CancellationToken cancellationToken)

@@ -71,7 +71,7 @@ internal static class TestSpecs
         return component with { RuntimeSettings = all };
     }
 
-    public static SecurityAssessor Assessor(Action<SecurityOptions>? configure = null, TimeProvider? time = null, Images.IImageSignatureSource? signatures = null)
+    public static SecurityAssessor Assessor(Action<SecurityOptions>? configure = null, TimeProvider? time = null, Bpi.Orchestration.Security.Images.IImageSignatureSource? signatures = null)
     {
         var options = new SecurityOptions();
         configure?.Invoke(options);
