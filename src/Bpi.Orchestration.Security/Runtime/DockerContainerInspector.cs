@@ -66,7 +66,7 @@ public sealed class DockerContainerInspector : IContainerInspector, IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(deploymentId);
         var filters = JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = [WorkloadLabels.Deployment + "=" + deploymentId] });
-        using var list = await GetJsonAsync("containers/json?filters=" + Uri.EscapeDataString(filters), cancellationToken).ConfigureAwait(false);
+        using var list = await GetJsonAsync("containers/json?all=true&filters=" + Uri.EscapeDataString(filters), cancellationToken).ConfigureAwait(false);
         var ids = list.RootElement.EnumerateArray().Select(c => c.GetProperty("Id").GetString()!).Order(StringComparer.Ordinal).ToList();
         var profiles = new List<ContainerProfile>(ids.Count);
         foreach (var id in ids)

@@ -5,7 +5,7 @@ namespace Bpi.Orchestration.Security.Runtime;
 /// <summary>Reads the security-relevant settings of a deployment's running containers (for re-assessment of what actually runs).</summary>
 public interface IContainerInspector
 {
-    /// <summary>Inspects every running container of a deployment (those labelled <c>bpi.orchestration/deployment</c> = <paramref name="deploymentId"/>).</summary>
+    /// <summary>Inspects every container of a deployment, running or stopped (those labelled <c>bpi.orchestration/deployment</c> = <paramref name="deploymentId"/>).</summary>
     /// <param name="deploymentId">The deployment.</param>
     /// <param name="cancellationToken">Cancels the inspection.</param>
     /// <returns>One profile per container; empty when none runs.</returns>
