@@ -10,6 +10,7 @@ using Bpi.Orchestration.Security.Images;
 using Bpi.Orchestration.Security.Monitoring;
 using Bpi.Orchestration.Security.Remediation;
 using Bpi.Orchestration.Security.Runtime;
+using Bpi.Orchestration.Security.Secrets;
 using Bpi.Orchestration.Security.Telemetry;
 using Bpi.Orchestration.State;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -123,4 +124,32 @@ public static class SecurityOrchestrationBuilderExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton(source));
         return builder;
     }
+
+    /// <summary>
+    /// Keeps secret values encrypted at rest: decorates the <see cref="IDeploymentStore"/> registered so far with an
+    /// <see cref="EncryptingDeploymentStore"/> (AES-256-GCM envelope encryption under the configured key ring). Call it after
+    /// the store is chosen (for example after <c>UseDeploymentStore</c>).
+    /// </summary>
+    /// <param name="builder">The orchestration builder.</param>
+    /// <param name="configure">Sets the keys.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder AddSecretProtection(this IOrchestrationBuilder builder, Action<SecretProtectionOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        var options = new SecretProtectionOptions();
+        configure(options);
+        var services = builder.Services;
+        services.TryAddSingleton(_ => options.BuildKeyRing());
+        services.TryAddSingleton(sp => new SecretProtector(sp.GetRequiredService<SecretKeyRing>()));
+        var inner = services.LastOrDefault(d => d.ServiceType == typeof(IDeploymentStore))
+            ?? throw new InvalidOperationException("No IDeploymentStore is registered yet; call AddSecretProtection after AddOrchestration (and after choosing the store).");
+        services.Replace(ServiceDescriptor.Singleton<IDeploymentStore>(sp => new EncryptingDeploymentStore(Resolve(sp, inner), sp.GetRequiredService<SecretProtector>())));
+        return builder;
+    }
+
+    private static IDeploymentStore Resolve(IServiceProvider provider, ServiceDescriptor descriptor)
+        => descriptor.ImplementationInstance as IDeploymentStore
+            ?? descriptor.ImplementationFactory?.Invoke(provider) as IDeploymentStore
+            ?? (IDeploymentStore)ActivatorUtilities.CreateInstance(provider, descriptor.ImplementationType!);
 }
