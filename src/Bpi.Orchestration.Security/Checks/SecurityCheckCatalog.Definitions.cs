@@ -288,7 +288,9 @@ public static partial class SecurityCheckCatalog
                 "Without a health check a hung or broken instance keeps receiving traffic, and rollouts cannot tell a bad version from a good one.",
                 "Add a health check to the component (HTTP, TCP, exec or gRPC).",
                 Cis("4.6"), Cis("5.27"), Trivy("DS-0026")),
-            (p, _) => p.HasHealthCheck is null ? NotApplicable("the health check is unknown") : p.HasHealthCheck.Value ? Pass("a health check is configured") : Fail("no health check")),
+            (p, _) => p.HasHealthCheck is null ? NotApplicable("the health check is unknown")
+                : p.HasHealthCheck.Value ? Pass("a health check is configured")
+                : Fail(p.Source == ProfileSource.Spec ? "no health check in the spec (an image HEALTHCHECK shows only on the running container)" : "no health check")),
 
         new(Check("BPI-SEC-030", SecuritySeverity.Low, CheckScope.Container, "No restart policy",
                 "A container without a restart policy stays down after a crash until something else notices.",

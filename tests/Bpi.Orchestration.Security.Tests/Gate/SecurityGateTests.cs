@@ -103,6 +103,20 @@ public sealed class SecurityGateTests
         }
     }
 
+    [Fact]
+    public async Task The_gate_result_lists_the_reasons_first_then_every_finding()
+    {
+        await using var host = new SecurityTestHost();
+        var gate = host.Get<ISecurityGate>();
+        var result = await gate.EvaluateAsync(TestSpecs.SeedExample("production"));
+        Assert.False(result.Passed);
+        Assert.StartsWith("environment 'production' requires images pinned by digest", result.Findings[0], StringComparison.Ordinal);
+        Assert.Equal(["BPI-SEC-025", "BPI-SEC-026", "BPI-SEC-029", "BPI-SEC-030"], result.Findings.Skip(1).Select(f => f[..11]));
+        var development = await gate.EvaluateAsync(TestSpecs.SeedExample("development"));
+        Assert.True(development.Passed);
+        Assert.Equal(4, development.Findings.Count);
+    }
+
     private static SecurityAssessment Assessment(double score, IReadOnlyList<SecurityFinding> findings) => new()
     {
         Target = "web",
