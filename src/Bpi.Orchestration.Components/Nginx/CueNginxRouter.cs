@@ -208,11 +208,13 @@ public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
     /// </summary>
     /// <param name="cancellationToken">Cancels waiting for the router's lock.</param>
     /// <returns>A task that completes when nginx is gone.</returns>
+    /// <exception cref="ObjectDisposedException">The router was disposed.</exception>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             await StopCoreAsync().ConfigureAwait(false);
         }
         finally

@@ -51,6 +51,8 @@ internal static class NginxConfigRenderer
         w.Line("default_type application/octet-stream;");
         w.Line("limit_req_log_level info;");
         w.Line("limit_conn_log_level info;");
+        w.Line("variables_hash_max_size 4096;");
+        w.Line("variables_hash_bucket_size 128;");
 
         w.Open("server");
         w.Line("# control: CueNginx confirms reloads here");
@@ -160,7 +162,7 @@ internal static class NginxConfigRenderer
                 w.Line("limit_conn_zone $binary_remote_addr zone=" + name + "_conn:10m;");
             }
 
-            w.Open("map $request_method $" + name + "_method_allowed");
+            w.Open("map $request_method $" + MethodVariable(name));
             foreach (var method in cage.AllowedMethods)
             {
                 w.Line(method + " 1;");
@@ -198,7 +200,7 @@ internal static class NginxConfigRenderer
         var headers = cage is null ? [] : SecurityHeaders(cage, settings.Tls is not null);
         if (cage is not null)
         {
-            w.Open("if ($" + name + "_method_allowed = 0)");
+            w.Open("if ($" + MethodVariable(name) + " = 0)");
             w.Line("add_header Allow " + Quote(string.Join(", ", cage.AllowedMethods)) + " always;");
             foreach (var (header, value) in headers)
             {
@@ -242,6 +244,9 @@ internal static class NginxConfigRenderer
         w.Close();
         w.Close();
     }
+
+    /// <summary>The variable telling whether the request's method is allowed: short, since every variable name goes into one hash.</summary>
+    private static string MethodVariable(string name) => "bpi_method_" + name[^8..];
 
     private static void RenderCage(ConfigWriter w, string name, HttpCagePolicy cage)
     {

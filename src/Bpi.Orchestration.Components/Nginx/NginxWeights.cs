@@ -22,8 +22,8 @@ internal readonly record struct NginxServer(int Revision, ServiceEndpoint Endpoi
 /// </summary>
 internal static class NginxWeights
 {
-    /// <summary>Above this least common multiple of endpoint counts (weights up to 1,000,000), the split falls back to a precision of 1/10,000 of a revision's weight per endpoint.</summary>
-    internal const long MaxLcm = 10_000;
+    /// <summary>Above this least common multiple of endpoint counts (weights up to 10,000,000), the split falls back to a precision of 1/10,000 of a revision's weight per endpoint.</summary>
+    internal const long MaxLcm = 100_000;
 
     private const double FallbackScale = 10_000;
 
