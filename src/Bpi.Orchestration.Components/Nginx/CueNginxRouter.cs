@@ -345,16 +345,18 @@ public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
         File.Move(candidate, nginx.ConfigPath, overwrite: true);
         try
         {
+            // From here on nginx is signalled: waiting for the outcome is bounded by the options' timeouts, not cancelled,
+            // so the config on disk never disagrees with the one nginx runs.
             if (nginx.IsRunning)
             {
-                await nginx.ReloadAsync(generation, cancellationToken).ConfigureAwait(false);
+                await nginx.ReloadAsync(generation, CancellationToken.None).ConfigureAwait(false);
             }
             else
             {
-                await nginx.StartAsync(generation, cancellationToken).ConfigureAwait(false);
+                await nginx.StartAsync(generation, CancellationToken.None).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is NginxException or OperationCanceledException)
+        catch (NginxException ex)
         {
             // Put the previous config back so a later reload or start does not pick up the refused one.
             File.Copy(nginx.ConfigPath, rejected, overwrite: true);
@@ -368,18 +370,15 @@ public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
                 File.Move(candidate, nginx.ConfigPath, overwrite: true);
             }
 
-            if (ex is NginxException refused)
+            Log.NginxRefused(_logger, generation, change, ex.NginxMessage);
+            if (ex.Kind == OrchestrationErrorKind.NetworkSetupFailed)
             {
-                Log.NginxRefused(_logger, generation, change, refused.NginxMessage);
-                if (refused.Kind == OrchestrationErrorKind.NetworkSetupFailed)
-                {
-                    throw new NginxException(
-                        refused.Kind,
-                        $"nginx refused the config for '{change}'; the previous config stays live. nginx said: {refused.NginxMessage} The refused config is kept at {rejected}.",
-                        refused.NginxMessage,
-                        rejected,
-                        refused);
-                }
+                throw new NginxException(
+                    ex.Kind,
+                    $"nginx refused the config for '{change}'; the previous config stays live. nginx said: {ex.NginxMessage} The refused config is kept at {rejected}.",
+                    ex.NginxMessage,
+                    rejected,
+                    ex);
             }
 
             throw;

@@ -32,6 +32,9 @@ internal static partial class Log
     [LoggerMessage(3708, LogLevel.Information, "Service {ServiceId} listens on {Endpoint} through nginx")]
     public static partial void NginxServiceListening(ILogger logger, string serviceId, string endpoint);
 
+    [LoggerMessage(3710, LogLevel.Warning, "Killed {Count} process(es) left by nginx master pid {Pid}, which ended without a graceful stop")]
+    public static partial void NginxLeftoversKilled(ILogger logger, int count, int pid);
+
     [LoggerMessage(3709, LogLevel.Information, "Service {ServiceId} removed from nginx")]
     public static partial void NginxServiceRemoved(ILogger logger, string serviceId);
 }

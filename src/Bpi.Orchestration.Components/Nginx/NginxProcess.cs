@@ -79,16 +79,15 @@ internal sealed class NginxProcess
         Directory.CreateDirectory(Path.Combine(Prefix, "temp"));
     }
 
-    /// <summary>Adopts the master recorded in the state file when it is still running and is this prefix's nginx.</summary>
+    /// <summary>
+    /// Adopts the master recorded in the state file when it is still running and is this prefix's nginx. Otherwise
+    /// remembers it, so that <see cref="StartAsync"/> can remove workers a killed master left listening on our ports.
+    /// </summary>
     public bool TryAdopt(int pid, long startTicks)
     {
-        if (pid <= 0 || !OsProcesses.IsSameProcess(pid, startTicks) || !IsOurMaster(pid))
-        {
-            return false;
-        }
-
-        (MasterPid, MasterStartTicks) = (pid, startTicks);
-        return true;
+        var ours = pid > 0 && OsProcesses.IsSameProcess(pid, startTicks) && IsOurMaster(pid);
+        (MasterPid, MasterStartTicks) = ours || !OsProcesses.IsSameProcess(pid, startTicks) ? (pid, startTicks) : (0, 0);
+        return ours;
     }
 
     /// <summary>Adopts the master named by the pid file when it is this prefix's nginx (the state file did not know it).</summary>
@@ -119,7 +118,8 @@ internal sealed class NginxProcess
     /// <exception cref="NginxException">nginx could not start (its message is quoted).</exception>
     public async Task StartAsync(long generation, CancellationToken cancellationToken)
     {
-        // A control socket left by a killed nginx would make the bind fail.
+        // Workers of a killed master keep listening on our ports, and its control socket would make the bind fail.
+        RemoveLeftovers();
         File.Delete(ControlSocketPath);
         File.Delete(PidFilePath);
         var result = await RunAsync(["-p", Prefix + "/", "-e", ErrorLogPath, "-c", ConfigPath], cancellationToken).ConfigureAwait(false);
@@ -129,6 +129,7 @@ internal sealed class NginxProcess
             throw new NginxException(OrchestrationErrorKind.NetworkSetupFailed, $"nginx did not start (exit code {result.ExitCode}): {said} Fix what nginx reports and apply again.", said);
         }
 
+        (MasterPid, MasterStartTicks) = (0, 0);
         var started = _time.GetTimestamp();
         while (true)
         {
@@ -223,6 +224,25 @@ internal sealed class NginxProcess
         (MasterPid, MasterStartTicks) = (0, 0);
         Log.NginxStopped(_logger, pid, how);
         return how;
+    }
+
+    /// <summary>
+    /// Kills what a master that died without a graceful stop left behind: nginx's master leads its own process group
+    /// (it calls setsid when it daemonizes), and its workers stay in that group after it is gone.
+    /// </summary>
+    private void RemoveLeftovers()
+    {
+        if (MasterPid == 0 || IsRunning)
+        {
+            return;
+        }
+
+        var leftovers = OsProcesses.GroupMembers(MasterPid, MasterStartTicks);
+        if (leftovers.Count > 0)
+        {
+            OsProcesses.KillAll(leftovers);
+            Log.NginxLeftoversKilled(_logger, leftovers.Count, MasterPid);
+        }
     }
 
     /// <summary>The generation the control server answers, or <see langword="null"/> when nothing answers.</summary>

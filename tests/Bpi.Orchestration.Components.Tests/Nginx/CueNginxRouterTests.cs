@@ -296,6 +296,29 @@ public sealed class CueNginxRouterTests
     }
 
     [SkippableFact]
+    public async Task A_killed_nginx_is_replaced_on_the_next_change_and_the_workers_it_left_are_removed()
+    {
+        await using var blue = new TestBackend("blue");
+        await using var green = new TestBackend("green");
+        await using var nginx = Create();
+        var web = (await nginx.Router.ApplyAsync(Route(Service, (1, 100, [blue.Endpoint]))))!;
+        var master = OsProcesses.TryRead(nginx.Router.MasterPid!.Value)!.Value;
+        var workers = OsProcesses.Descendants(master.Pid);
+        Assert.NotEmpty(workers);
+
+        Assert.True(OsProcesses.Signal(master.Pid, master.StartTicks, OsProcesses.SigKill));
+        await Eventually.UntilAsync(() => NginxHttp.IsGone(master.Pid), "the master to die");
+        Assert.Equal("blue", await RawHttpConnection.GetOnceAsync(web)); // its orphaned workers still listen
+
+        var api = (await nginx.Router.ApplyAsync(Route("shop/api", (1, 100, [green.Endpoint]))))!;
+
+        Assert.NotEqual(master.Pid, nginx.Router.MasterPid);
+        Assert.All(workers, w => Assert.False(OsProcesses.IsSameProcess(w.Pid, w.StartTicks)));
+        Assert.Equal("blue", await RawHttpConnection.GetOnceAsync(web));
+        Assert.Equal("green", await RawHttpConnection.GetOnceAsync(api));
+    }
+
+    [SkippableFact]
     public async Task Removing_a_service_closes_its_listener_and_leaves_the_others_serving()
     {
         await using var blue = new TestBackend("blue");
