@@ -24,7 +24,11 @@ namespace Bpi.Orchestration.Nginx;
 /// refuses is never applied: the previous one stays live and <see cref="NginxException"/> quotes nginx.</para>
 /// <para>A revision's weight is split over its endpoints as integer nginx weights with exact shares (10/90 with one
 /// endpoint each renders 1 and 9; with round robin every 10 requests send exactly one to the first revision). Endpoints of
-/// a revision with weight 0 are marked <c>down</c>. A service with no weighted endpoint answers 503.</para>
+/// a revision with weight 0 are marked <c>down</c>. A service with no weighted endpoint answers 503. Give endpoints as IP
+/// addresses: nginx resolves a name once, at load, and a name with several addresses counts once per address.</para>
+/// <para>nginx routes each request (not each connection, as the in-process router does). On a change, requests in flight
+/// finish on the old workers, which then close their idle keep-alive connections: clients reconnect to the new workers
+/// (HTTP clients retry an idempotent request sent on a connection closed at that moment).</para>
 /// <para>nginx is started on the first change (or <see cref="StartAsync"/>) and keeps running after the orchestrator
 /// exits unless <see cref="CueNginxOptions.StopOnDispose"/> is set; the next router on the same state directory adopts
 /// it (after checking the pid is still this prefix's nginx master) together with the routes in force, or starts it again

@@ -170,7 +170,8 @@ internal sealed class NginxProcess
         var started = _time.GetTimestamp();
         while (true)
         {
-            var emergencies = EmergencyLines(ReadErrorLog(logOffset));
+            // A refused reload is logged by the master at [emerg]; workers' [alert]/[crit] lines (e.g. under load) are not about it.
+            var emergencies = EmergencyLines(ReadErrorLog(logOffset), "[emerg]");
             if (emergencies.Count > 0)
             {
                 var said = string.Join(" ", emergencies.Distinct());
@@ -294,13 +295,18 @@ internal sealed class NginxProcess
         return trimmed.Length == 0 ? "(nginx printed nothing)" : trimmed;
     }
 
-    private static List<string> EmergencyLines(string text)
+    private static List<string> EmergencyLines(string text, params string[] levels)
     {
+        if (levels.Length == 0)
+        {
+            levels = ["[emerg]", "[alert]", "[crit]"];
+        }
+
         var found = new List<string>();
         foreach (var raw in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var at = -1;
-            foreach (var level in (string[])["[emerg]", "[alert]", "[crit]"])
+            foreach (var level in levels)
             {
                 var index = raw.IndexOf(level, StringComparison.Ordinal);
                 if (index >= 0 && (at < 0 || index < at))
