@@ -182,6 +182,12 @@ public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
     public ServiceEndpoint? GetEndpoint(string serviceId)
         => Volatile.Read(ref _services).TryGetValue(serviceId, out var service) ? EndpointOf(serviceId, service.Port) : null;
 
+    /// <summary>nginx's own counters (connections and requests of all services together) and the generation it serves: for dashboards, demos and tests.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The status, or <see langword="null"/> when nginx is not running (or not started yet by this router).</returns>
+    public async Task<NginxStatus?> GetStatusAsync(CancellationToken cancellationToken = default)
+        => _nginx is { IsRunning: true } nginx ? await nginx.QueryStatusAsync(cancellationToken).ConfigureAwait(false) : null;
+
     /// <summary>
     /// Adopts the nginx a previous orchestrator left running on <see cref="CueNginxOptions.StateDirectory"/>, or starts
     /// nginx with the routes recorded there (none on a fresh directory). Idempotent; <see cref="ApplyAsync"/> does it too.

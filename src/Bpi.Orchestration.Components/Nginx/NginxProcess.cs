@@ -248,6 +248,21 @@ internal sealed class NginxProcess
 
     /// <summary>The generation the control server answers, or <see langword="null"/> when nothing answers.</summary>
     public async Task<long?> QueryGenerationAsync(CancellationToken cancellationToken)
+        => await GetControlAsync(NginxConfigRenderer.GenerationPath, cancellationToken).ConfigureAwait(false) is { } body
+            && long.TryParse(body.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var generation)
+            ? generation
+            : null;
+
+    /// <summary>nginx's connection and request counters (<c>stub_status</c>), or <see langword="null"/> when nothing answers.</summary>
+    public async Task<NginxStatus?> QueryStatusAsync(CancellationToken cancellationToken)
+    {
+        var generation = await QueryGenerationAsync(cancellationToken).ConfigureAwait(false);
+        var body = await GetControlAsync(NginxConfigRenderer.StatusPath, cancellationToken).ConfigureAwait(false);
+        return generation is null || body is null ? null : NginxStatus.Parse(body, generation.Value, MasterPid);
+    }
+
+    /// <summary>GETs a path of the control server over its unix socket; the body of a 200, else <see langword="null"/>.</summary>
+    private async Task<string?> GetControlAsync(string path, CancellationToken cancellationToken)
     {
         if (!File.Exists(ControlSocketPath))
         {
@@ -260,7 +275,7 @@ internal sealed class NginxProcess
         {
             using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(ControlSocketPath), linked.Token).ConfigureAwait(false);
-            await socket.SendAsync("GET "u8.ToArray().Concat(Encoding.ASCII.GetBytes(NginxConfigRenderer.GenerationPath)).Concat(" HTTP/1.0\r\nHost: bpi\r\n\r\n"u8.ToArray()).ToArray(), SocketFlags.None, linked.Token).ConfigureAwait(false);
+            await socket.SendAsync(Encoding.ASCII.GetBytes("GET " + path + " HTTP/1.0\r\nHost: bpi\r\n\r\n"), SocketFlags.None, linked.Token).ConfigureAwait(false);
             var response = new MemoryStream();
             var buffer = new byte[1024];
             int read;
@@ -271,10 +286,7 @@ internal sealed class NginxProcess
 
             var text = Encoding.ASCII.GetString(response.ToArray());
             var body = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-            return text.StartsWith("HTTP/1.1 200", StringComparison.Ordinal) && body >= 0
-                && long.TryParse(text.AsSpan(body + 4).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var generation)
-                ? generation
-                : null;
+            return text.StartsWith("HTTP/1.1 200", StringComparison.Ordinal) && body >= 0 ? text[(body + 4)..] : null;
         }
         catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {

@@ -37,6 +37,10 @@ public sealed class CueNginxRouterTests
         Assert.Equal(1000 - toBlue, answers.Count(a => a == "green"));
         Assert.Equal(toBlue, blue.Requests);
         Assert.Equal(1000 - toBlue, green.Requests);
+        var status = (await nginx.Router.GetStatusAsync())!;
+        Assert.Equal(nginx.Router.MasterPid, status.MasterPid);
+        Assert.True(status.Requests >= 1000, $"nginx counted {status.Requests} requests");
+        Assert.True(status.Accepted >= 1000 && status.Handled == status.Accepted);
     }
 
     [SkippableFact]

@@ -227,6 +227,15 @@ public sealed class NginxConfigRendererTests
         Assert.Equal(NginxConfigRenderer.Render(options, Prefix, 1, [one, two]), NginxConfigRenderer.Render(options, Prefix, 1, [two, one]));
     }
 
+    [Fact]
+    public void Stub_status_text_is_parsed_into_counters()
+    {
+        var status = NginxStatus.Parse("Active connections: 3 \nserver accepts handled requests\n 12 12 40 \nReading: 0 Writing: 1 Waiting: 2 \n", 5, 4242);
+
+        Assert.Equal(new NginxStatus(5, 4242, 3, 12, 12, 40, 0, 1, 2), status);
+        Assert.Null(NginxStatus.Parse("<html>not stub_status</html>", 5, 4242));
+    }
+
     [SkippableFact]
     public async Task nginx_accepts_the_config_of_every_preset_balancing_method_and_TLS_setting()
     {
