@@ -8,6 +8,8 @@ using Bpi.Orchestration.Traffic;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
 
 namespace Bpi.Orchestration.Nginx;
 
@@ -36,7 +38,11 @@ namespace Bpi.Orchestration.Nginx;
 /// </remarks>
 public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
 {
+    /// <summary>The name of the resilience pipeline every apply runs through.</summary>
+    internal const string PipelineName = "bpi-orchestration-nginx";
+
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ResiliencePipeline _pipeline;
     private readonly NginxStateFile _stateFile;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -72,6 +78,22 @@ public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
         _stateFile = new NginxStateFile(StateDirectory);
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)loggerFactory?.CreateLogger("Bpi.Orchestration.Nginx") ?? NullLogger.Instance;
+        var logger = _logger;
+        _pipeline = new ResiliencePipelineBuilder { Name = PipelineName, TimeProvider = _time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                // The router picks a free port for a new service; another process may bind it before nginx does.
+                Name = "chosen-listen-port-taken",
+                ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Exception is NginxException exception && IsListenPortTaken(exception)),
+                MaxRetryAttempts = 2,
+                Delay = TimeSpan.Zero,
+                OnRetry = args =>
+                {
+                    Log.NginxListenPortTaken(logger, args.AttemptNumber + 1, ((NginxException)args.Outcome.Exception!).NginxMessage);
+                    return default;
+                },
+            })
+            .Build();
     }
 
     /// <inheritdoc />
@@ -120,23 +142,23 @@ public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
             var held = _services.GetValueOrDefault(route.ServiceId);
             var requested = route.ListenPort is > 0 ? route.ListenPort : null;
             var port = requested ?? held?.Port ?? FreePort();
-            for (var attempt = 1; ; attempt++)
-            {
-                CheckPort(route.ServiceId, port, requested is not null);
-                var services = new Dictionary<string, NginxServiceRecord>(_services, StringComparer.Ordinal)
+            var attempts = 0;
+            await _pipeline.ExecuteAsync(
+                async token =>
                 {
-                    [route.ServiceId] = new(route with { ListenPort = requested }, port),
-                };
-                try
-                {
-                    await CommitAsync(services, "apply " + Describe(route), cancellationToken).ConfigureAwait(false);
-                    break;
-                }
-                catch (NginxException ex) when (requested is null && held?.Port != port && attempt < 3 && ex.NginxMessage.Contains("Address already in use", StringComparison.Ordinal))
-                {
-                    port = FreePort(); // Another process took the port the router chose; choose again.
-                }
-            }
+                    if (attempts++ > 0 && requested is null)
+                    {
+                        port = FreePort(); // Another process took the port the router chose: choose again.
+                    }
+
+                    CheckPort(route.ServiceId, port, requested is not null);
+                    var services = new Dictionary<string, NginxServiceRecord>(_services, StringComparer.Ordinal)
+                    {
+                        [route.ServiceId] = new(route with { ListenPort = requested }, port),
+                    };
+                    await CommitAsync(services, "apply " + Describe(route), token).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
 
             var endpoint = EndpointOf(route.ServiceId, port);
             if (held?.Port != port)
@@ -441,6 +463,9 @@ public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
                 ex);
         }
     }
+
+    /// <summary>nginx could not bind a listener because another process holds the address (EADDRINUSE).</summary>
+    internal static bool IsListenPortTaken(NginxException exception) => exception.NginxMessage.Contains("(98: Address already in use)", StringComparison.Ordinal);
 
     private int FreePort()
     {

@@ -35,6 +35,9 @@ internal static partial class Log
     [LoggerMessage(3710, LogLevel.Warning, "Killed {Count} process(es) left by nginx master pid {Pid}, which ended without a graceful stop")]
     public static partial void NginxLeftoversKilled(ILogger logger, int count, int pid);
 
+    [LoggerMessage(3711, LogLevel.Warning, "The listen port the router chose was taken before nginx bound it; choosing another (retry {Attempt}): {NginxMessage}")]
+    public static partial void NginxListenPortTaken(ILogger logger, int attempt, string nginxMessage);
+
     [LoggerMessage(3709, LogLevel.Information, "Service {ServiceId} removed from nginx")]
     public static partial void NginxServiceRemoved(ILogger logger, string serviceId);
 }
