@@ -156,7 +156,7 @@ public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
                     {
                         [route.ServiceId] = new(route with { ListenPort = requested }, port),
                     };
-                    await CommitAsync(services, "apply " + Describe(route), token).ConfigureAwait(false);
+                    await CommitAsync(services, "apply " + Describe(route), token, skipIfUnchanged: true).ConfigureAwait(false);
                 },
                 cancellationToken).ConfigureAwait(false);
 
@@ -189,7 +189,7 @@ public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
 
             var services = new Dictionary<string, NginxServiceRecord>(_services, StringComparer.Ordinal);
             services.Remove(serviceId);
-            await CommitAsync(services, "remove " + serviceId, cancellationToken).ConfigureAwait(false);
+            await CommitAsync(services, "remove " + serviceId, cancellationToken, skipIfUnchanged: true).ConfigureAwait(false);
             Log.NginxServiceRemoved(_logger, serviceId);
         }
         finally
@@ -348,15 +348,23 @@ public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
     }
 
     /// <summary>Renders, checks, swaps in and reloads (or starts) a new set of services; on any refusal the previous config stays, on disk and live.</summary>
-    private async Task CommitAsync(Dictionary<string, NginxServiceRecord> services, string change, CancellationToken cancellationToken)
+    /// <remarks>With <paramref name="skipIfUnchanged"/>, a change that renders the config nginx already serves is recorded without a reload.</remarks>
+    private async Task CommitAsync(Dictionary<string, NginxServiceRecord> services, string change, CancellationToken cancellationToken, bool skipIfUnchanged = false)
     {
         var nginx = _nginx!;
+        if (skipIfUnchanged
+            && nginx.IsRunning
+            && File.Exists(nginx.ConfigPath)
+            && Render(services, _generation) == await File.ReadAllTextAsync(nginx.ConfigPath, cancellationToken).ConfigureAwait(false)
+            && await nginx.QueryGenerationAsync(cancellationToken).ConfigureAwait(false) == _generation)
+        {
+            Volatile.Write(ref _services, services);
+            Persist();
+            return;
+        }
+
         var generation = _generation + 1;
-        var text = NginxConfigRenderer.Render(
-            Options,
-            StateDirectory,
-            generation,
-            services.Values.Select(s => new NginxServiceConfig(s.Route, s.Port, Options.ForService(s.Route.ServiceId))));
+        var text = Render(services, generation);
         var candidate = nginx.ConfigPath + ".next";
         var rejected = nginx.ConfigPath + ".rejected";
         await File.WriteAllTextAsync(candidate, text, cancellationToken).ConfigureAwait(false);
@@ -421,6 +429,9 @@ public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
         Persist();
         Log.NginxReloaded(_logger, generation, change);
     }
+
+    private string Render(Dictionary<string, NginxServiceRecord> services, long generation)
+        => NginxConfigRenderer.Render(Options, StateDirectory, generation, services.Values.Select(s => new NginxServiceConfig(s.Route, s.Port, Options.ForService(s.Route.ServiceId))));
 
     private void Persist()
     {

@@ -344,7 +344,9 @@ public sealed class CueNginxRouterTests
         await using var blue = new TestBackend("blue");
         await using var nginx = Create();
         var chosen = (await nginx.Router.ApplyAsync(Route(Service, (1, 100, [blue.Endpoint]))))!;
+        var generation = (await nginx.Router.GetStatusAsync())!.Generation;
         Assert.Equal(chosen, await nginx.Router.ApplyAsync(Route(Service, (1, 100, [blue.Endpoint]))));
+        Assert.Equal(generation, (await nginx.Router.GetStatusAsync())!.Generation); // the same route again: no reload
 
         var wanted = TestBackend.Refusing().Port;
         var moved = (await nginx.Router.ApplyAsync(Route(Service, (1, 100, [blue.Endpoint])) with { ListenPort = wanted }))!;
