@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Bpi.Orchestration.Components.Tests.Processes;
 using Bpi.Orchestration.Components.Tests.Routing;
 using Bpi.Orchestration.Nginx;
@@ -323,6 +324,42 @@ public sealed class CueNginxRouterTests
     }
 
     [SkippableFact]
+    public async Task A_request_in_flight_during_a_switch_finishes_on_the_old_workers()
+    {
+        await using var green = new TestBackend("green");
+        using var slow = new TcpListener(IPAddress.Loopback, 0);
+        slow.Start();
+        var slowEndpoint = new Runtime.ServiceEndpoint("127.0.0.1", ((IPEndPoint)slow.LocalEndpoint).Port);
+        await using var nginx = Create();
+        var endpoint = (await nginx.Router.ApplyAsync(Route(Service, (1, 100, [slowEndpoint]), (2, 0, [green.Endpoint]))))!;
+        var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var backend = Task.Run(async () =>
+        {
+            using var socket = await slow.AcceptSocketAsync();
+            var buffer = new byte[4096];
+            var request = "";
+            while (!request.Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                request += System.Text.Encoding.ASCII.GetString(buffer, 0, await socket.ReceiveAsync(buffer, SocketFlags.None));
+            }
+
+            received.SetResult();
+            await release.Task;
+            await socket.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow"u8.ToArray(), SocketFlags.None);
+        });
+        var inFlight = RawHttpConnection.GetOnceAsync(endpoint);
+        await received.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await nginx.Router.ApplyAsync(Route(Service, (1, 0, [slowEndpoint]), (2, 100, [green.Endpoint])));
+        Assert.Equal("green", await RawHttpConnection.GetOnceAsync(endpoint));
+        release.SetResult();
+
+        Assert.Equal("slow", await inFlight.WaitAsync(TimeSpan.FromSeconds(30)));
+        await backend;
+    }
+
+    [SkippableFact]
     public async Task Removing_a_service_closes_its_listener_and_leaves_the_others_serving()
     {
         await using var blue = new TestBackend("blue");
@@ -365,7 +402,7 @@ public sealed class CueNginxRouterTests
         await using var blue = new TestBackend("blue");
         await using var nginx = Create();
         var endpoint = (await nginx.Router.ApplyAsync(Route(Service, (1, 100, [blue.Endpoint]))))!;
-        using var occupied = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        using var occupied = new TcpListener(IPAddress.Loopback, 0);
         occupied.Start();
         var busy = ((IPEndPoint)occupied.LocalEndpoint).Port;
 
