@@ -80,6 +80,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         var control = new RolloutControl();
         control.PauseChanged += OnPauseChanged;
         var work = new RolloutWork(this, control, kind, fromRevision, toRevision, startIndex, previousSpec);
+        work.Tracker = new RolloutTracker(work, _vm.Time.GetUtcNow());
         lock (_gate)
         {
             // The previous control is not disposed: its worker may still be unwinding; it holds no timers.
@@ -119,10 +120,18 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     {
         await _saveLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         DeploymentRecord before, after;
+        RolloutReport? ended = null;
         try
         {
             before = _record;
             after = change(before) with { UpdatedAt = _vm.Time.GetUtcNow() };
+            if (before.State != after.State && Work?.Tracker is { } tracker && tracker.OnState(after, after.UpdatedAt) is { } report)
+            {
+                // The rollout's report is stored with the state that ends it: one save, never one without the other.
+                ended = report;
+                after = after with { History = AppendHistory(after.History, report, _vm.Options.RolloutHistoryLimit) };
+            }
+
             await _vm.Store.SaveAsync(after, CancellationToken.None).ConfigureAwait(false);
             Volatile.Write(ref _record, after);
             if (before.State != after.State)
@@ -135,6 +144,11 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         finally
         {
             _saveLock.Release();
+        }
+
+        if (ended is not null)
+        {
+            _vm.RecordRolloutReport(ended);
         }
 
         if (before.State != after.State)
@@ -246,6 +260,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     public async ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
     {
         var step = plan.Steps[index];
+        Work?.Tracker?.StepCompleted();
         lock (_gate)
         {
             _progress = (int)((index + 1) * 100L / plan.Steps.Count);
@@ -264,6 +279,12 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         data["error.kind"] = error.Kind.ToString();
         data["error"] = error.Message;
         await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.failed", DeploymentId, "failed", data).ConfigureAwait(false);
+    }
+
+    private static IReadOnlyList<RolloutReport> AppendHistory(IReadOnlyList<RolloutReport> history, RolloutReport report, int limit)
+    {
+        var skip = Math.Max(0, history.Count + 1 - limit);
+        return [.. history.Skip(skip), report];
     }
 
     private static RolloutCursor CursorFor(RolloutPlan plan, int index, RolloutCursor? current)
@@ -365,6 +386,9 @@ internal sealed class RolloutWork(DeploymentEntry entry, RolloutControl control,
 
     /// <summary>The actor who requested this rollout (the ambient actor when it was admitted).</summary>
     public string RequestedBy { get; } = OrchestrationActor.Current.Id;
+
+    /// <summary>Follows the rollout for its <see cref="RolloutReport"/>.</summary>
+    public RolloutTracker? Tracker { get; set; }
 
     public bool TryStart() => Interlocked.CompareExchange(ref _claim, 1, 0) == 0;
 
