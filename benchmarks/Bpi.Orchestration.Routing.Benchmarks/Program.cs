@@ -145,7 +145,7 @@ static CueNginxOptions CueNginxBenchmarkOptions(string directory)
     {
         ExtraLocationDirectives = keepalive,
         UpstreamKeepalive = 64,
-        HttpCage = new HttpCageOptions { SecurityLevel = HttpCageSecurityLevel.Low, RequestsPerSecond = 10_000_000, Burst = 10_000_000, ConnectionsPerClient = 100_000 },
+        HttpCage = new HttpCageOptions { SecurityLevel = HttpCageSecurityLevel.Low, RequestsPerSecond = 10_000_000, Burst = 10_000_000, ConnectionsPerClient = 65_535 },
     };
     return options;
 }

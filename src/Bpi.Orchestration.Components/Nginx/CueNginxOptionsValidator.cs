@@ -166,9 +166,9 @@ internal sealed class CueNginxOptionsValidator : IValidateOptions<CueNginxOption
             errors.Add($"{path}.{nameof(HttpCageOptions.Burst)}: {Number(policy.Burst)} must be 0 or more.");
         }
 
-        if (policy.ConnectionsPerClient < 1)
+        if (policy.ConnectionsPerClient is < 1 or > 65535)
         {
-            errors.Add($"{path}.{nameof(HttpCageOptions.ConnectionsPerClient)}: {Number(policy.ConnectionsPerClient)} must be at least 1.");
+            errors.Add($"{path}.{nameof(HttpCageOptions.ConnectionsPerClient)}: {Number(policy.ConnectionsPerClient)} must be between 1 and 65535 (nginx's limit).");
         }
 
         if (policy.MaxBodySize < 0)
