@@ -9,7 +9,8 @@
 // system service) proxying the same backend twice: at layer 4 (stream module, like the in-process router) and at
 // layer 7 (http proxy with upstream keep-alive). CueNginx (the SDK's nginx router, in this process) adds two more
 // targets on its own nginx: the route as CueNginx renders it, and the same behind HttpCage (Low preset, limits raised
-// so nothing is refused: the cost of the checks and headers). The client runs in this process.
+// so nothing is refused: the cost of the checks and headers), and the route without a shared upstream zone.
+// The client runs in this process.
 //
 // latency:    one keep-alive connection, one request at a time; rounds alternate the targets; p50/p99 per target and
 //             the latency each proxy adds over the direct connection.
@@ -84,6 +85,7 @@ static async Task<int> RunBenchmarkAsync(Args options)
         var backend = new ServiceEndpoint("127.0.0.1", backendPort);
         var cuePort = (await cue.ApplyAsync(new TrafficRoute("bench/plain", [new TrafficBackend(1, 100, [backend])])))!.Port;
         var cagedPort = (await cue.ApplyAsync(new TrafficRoute("bench/caged", [new TrafficBackend(1, 100, [backend])])))!.Port;
+        var unsharedPort = (await cue.ApplyAsync(new TrafficRoute("bench/unshared", [new TrafficBackend(1, 100, [backend])])))!.Port;
         var targets = new (string Name, int Port)[]
         {
             ("direct", backendPort),
@@ -92,6 +94,7 @@ static async Task<int> RunBenchmarkAsync(Args options)
             ("nginx http (L7)", nginxHttpPort),
             ("CueNginx (L7)", cuePort),
             ("CueNginx + HttpCage", cagedPort),
+            ("CueNginx, no zone", unsharedPort),
         };
         Console.WriteLine($"# {RuntimeDescription()}, {Environment.ProcessorCount} cores, nginx {NginxVersion(nginxPath)}");
         if (mode is "all" or "latency")
@@ -147,6 +150,7 @@ static CueNginxOptions CueNginxBenchmarkOptions(string directory)
         UpstreamKeepalive = 64,
         HttpCage = new HttpCageOptions { SecurityLevel = HttpCageSecurityLevel.Low, RequestsPerSecond = 10_000_000, Burst = 10_000_000, ConnectionsPerClient = 65_535 },
     };
+    options.Services["bench/unshared"] = new NginxServiceOptions { ExtraLocationDirectives = keepalive, UpstreamKeepalive = 64, SharedUpstreamState = false };
     return options;
 }
 

@@ -111,6 +111,14 @@ public sealed class NginxServiceOptions
     /// <value>The default value is 60 seconds.</value>
     public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Whether the upstream keeps its balancing and passive-health state in shared memory (<c>zone</c>), so all workers
+    /// follow one weighted sequence and share failure counts. Without it each worker balances on its own: each is still
+    /// exact over its own requests, and a worker takes a lock less per request.
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool SharedUpstreamState { get; set; } = true;
+
     /// <summary>Idle connections to backends each worker keeps open for reuse (<c>keepalive</c>); 0 closes each after its request.</summary>
     /// <value>The default value is 32.</value>
     public int UpstreamKeepalive { get; set; } = 32;

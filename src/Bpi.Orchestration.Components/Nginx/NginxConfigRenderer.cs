@@ -114,7 +114,11 @@ internal static class NginxConfigRenderer
         if (live)
         {
             w.Open("upstream " + name);
-            w.Line("zone " + name + " " + Number(64 + servers.Count) + "k;");
+            if (settings.SharedUpstreamState)
+            {
+                w.Line("zone " + name + " " + Number(64 + servers.Count) + "k;");
+            }
+
             switch (settings.LoadBalancing)
             {
                 case NginxLoadBalancing.LeastConnections:

@@ -108,6 +108,7 @@ public sealed class NginxConfigRendererTests
         Assert.DoesNotContain("least_conn;", roundRobin);
         Assert.DoesNotContain("ip_hash;", roundRobin);
         Assert.Contains(roundRobin, l => l.StartsWith("zone bpi_shop_web_", StringComparison.Ordinal));
+        Assert.DoesNotContain(Lines(Render(Route((1, 100, [9001])), new NginxServiceOptions { SharedUpstreamState = false })), l => l.StartsWith("zone ", StringComparison.Ordinal));
     }
 
     [Fact]
