@@ -382,6 +382,7 @@ public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
         }
 
         var previous = File.Exists(nginx.ConfigPath) ? await File.ReadAllTextAsync(nginx.ConfigPath, cancellationToken).ConfigureAwait(false) : null;
+        var starting = !nginx.IsRunning;
         File.Move(candidate, nginx.ConfigPath, overwrite: true);
         try
         {
@@ -415,7 +416,9 @@ public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
             {
                 throw new NginxException(
                     ex.Kind,
-                    $"nginx refused the config for '{change}'; the previous config stays live. nginx said: {ex.NginxMessage} The refused config is kept at {rejected}.",
+                    starting
+                        ? $"nginx could not start with the config for '{change}', so no route is served; the next change starts it again. nginx said: {ex.NginxMessage} The refused config is kept at {rejected}."
+                        : $"nginx refused the config for '{change}'; the previous config stays live. nginx said: {ex.NginxMessage} The refused config is kept at {rejected}.",
                     ex.NginxMessage,
                     rejected,
                     ex);

@@ -414,6 +414,20 @@ public sealed class CueNginxRouterTests
         Assert.Equal("blue", await RawHttpConnection.GetOnceAsync(endpoint));
     }
 
+    [SkippableFact]
+    public async Task Two_routers_on_one_state_directory_are_refused_as_a_conflict()
+    {
+        await using var first = Create();
+        await first.Router.StartAsync();
+        await using var second = new CueNginxRouter(Options.Create(new CueNginxOptions { StateDirectory = first.Directory }));
+
+        var error = await Assert.ThrowsAsync<OrchestrationException>(() => second.StartAsync());
+
+        Assert.Equal(OrchestrationErrorKind.Conflict, error.Kind);
+        Assert.Contains("StateDirectory", error.Message, StringComparison.Ordinal);
+        Assert.NotNull(first.Router.MasterPid);
+    }
+
     [Fact]
     public async Task A_missing_nginx_binary_is_reported_as_an_unavailable_runtime()
     {
