@@ -54,7 +54,7 @@ public sealed class HttpCageOptions
     /// <value>The default value is <see langword="null"/> (Low 100, Medium 50, High 20, Maximum 10).</value>
     public int? ConnectionsPerClient { get; set; }
 
-    /// <summary>The largest request body in bytes (<c>client_max_body_size</c>; larger ones get 413); <see langword="null"/> takes the preset's.</summary>
+    /// <summary>The largest request body in bytes (<c>client_max_body_size</c>; larger ones get 413, 0 checks none); <see langword="null"/> takes the preset's.</summary>
     /// <value>The default value is <see langword="null"/> (Low 100 MiB, Medium 10 MiB, High 1 MiB, Maximum 256 KiB).</value>
     public long? MaxBodySize { get; set; }
 
