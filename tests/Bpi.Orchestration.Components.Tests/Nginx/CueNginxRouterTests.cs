@@ -205,7 +205,7 @@ public sealed class CueNginxRouterTests
     }
 
     [SkippableFact]
-    public async Task HttpCage_refuses_methods_it_does_not_allow_and_sends_security_headers_with_HSTS_only_over_TLS()
+    public async Task HttpCage_refuses_methods_it_does_not_allow_and_oversized_bodies_and_sends_security_headers_with_HSTS_only_over_TLS()
     {
         await using var backend = new TestBackend("web");
         var certificates = NginxTestRouter.NewDirectory();
@@ -223,6 +223,7 @@ public sealed class CueNginxRouterTests
         using var ok = await client.GetAsync(NginxHttp.Url(tls, "https"));
         using var refused = await client.SendAsync(new HttpRequestMessage(HttpMethod.Delete, NginxHttp.Url(tls, "https")));
         using var overPlain = await client.GetAsync(NginxHttp.Url(plain));
+        using var tooLarge = await client.PostAsync(NginxHttp.Url(plain), new ByteArrayContent(new byte[(256 * 1024) + 1]));
 
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         Assert.Equal("web", await ok.Content.ReadAsStringAsync());
@@ -236,6 +237,7 @@ public sealed class CueNginxRouterTests
         Assert.Equal(HttpStatusCode.OK, overPlain.StatusCode);
         Assert.Equal(["DENY"], overPlain.Headers.GetValues("X-Frame-Options"));
         Assert.False(overPlain.Headers.Contains("Strict-Transport-Security"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode); // Maximum allows 256 KiB
         Assert.Equal(2, backend.Requests);
         Directory.Delete(certificates, recursive: true);
     }
