@@ -1,32 +1,51 @@
 using System.Diagnostics;
 using Bpi.Orchestration;
-using Microsoft.Extensions.DependencyInjection;
+using Bpi.Orchestration.Benchmarks;
 
+/// <summary>
+/// A documented harness beside the BenchmarkDotNet run (<c>dotnet run -c Release -- profile [rounds]</c>): the engine's
+/// deploy, settle and destroy times and allocations per deployment, and the direct loop's, interleaved in one process so
+/// load from other processes falls on both alike; prints the ratio.
+/// </summary>
 internal static class ProfileHarness
 {
-    public static async Task RunAsync()
+    public static async Task RunAsync(int rounds)
     {
-        var services = new ServiceCollection();
-        services.AddOrchestration(o => o.VmId = "vm-p").AddInMemoryRuntime().AddInMemoryTrafficRouter();
-        await using var provider = services.BuildServiceProvider();
-        var vm = provider.GetRequiredService<IOrchestrationVm>();
-        await vm.StartAsync();
-        var spec = new DeploymentSpec { Name = "p", AppId = "p", Components = [new ComponentSpec { Id = "web", Image = "w:1", Replicas = 5, Ports = [new PortSpec { ContainerPort = 80 }] }] };
-        long tDeploy = 0, tSettle = 0, tDestroy = 0; var n = 5000; long alloc0 = 0;
-        for (var i = 0; i < n + 500; i++)
+        var bench = new RecreateDeploymentBenchmarks();
+        bench.Setup();
+        try
         {
-            var a = Stopwatch.GetTimestamp();
-            var id = await vm.DeployAsync(spec);
-            var b = Stopwatch.GetTimestamp();
-            await vm.WaitUntilSettledAsync(id);
-            var c = Stopwatch.GetTimestamp();
-            await vm.DestroyAsync(id);
-            var d = Stopwatch.GetTimestamp();
-            if (i == 499) alloc0 = GC.GetTotalAllocatedBytes(true);
-            if (i >= 500) { tDeploy += b - a; tSettle += c - b; tDestroy += d - c; }
+            // Warm-up: JIT and pools.
+            for (var i = 0; i < 500; i++)
+            {
+                await bench.Engine();
+                await bench.DirectLoop();
+            }
+
+            long engineTicks = 0, directTicks = 0, engineBytes = 0, directBytes = 0;
+            for (var i = 0; i < rounds; i++)
+            {
+                var bytes = GC.GetTotalAllocatedBytes(precise: false);
+                var start = Stopwatch.GetTimestamp();
+                await bench.Engine();
+                engineTicks += Stopwatch.GetTimestamp() - start;
+                engineBytes += GC.GetTotalAllocatedBytes(precise: false) - bytes;
+
+                bytes = GC.GetTotalAllocatedBytes(precise: false);
+                start = Stopwatch.GetTimestamp();
+                await bench.DirectLoop();
+                directTicks += Stopwatch.GetTimestamp() - start;
+                directBytes += GC.GetTotalAllocatedBytes(precise: false) - bytes;
+            }
+
+            double Us(long ticks) => ticks * 1e6 / Stopwatch.Frequency / rounds;
+            Console.WriteLine($"engine: {Us(engineTicks):0.0} us and {engineBytes / rounds:N0} B per deployment (deploy 5 replicas until Running, then destroy)");
+            Console.WriteLine($"direct: {Us(directTicks):0.0} us and {directBytes / rounds:N0} B per deployment (the same runtime and router calls)");
+            Console.WriteLine($"ratio:  {(double)engineTicks / directTicks:0.0}x time, {(double)engineBytes / directBytes:0.0}x bytes ({rounds} interleaved rounds)");
         }
-        double us(long t) => t * 1e6 / Stopwatch.Frequency / n;
-        Console.WriteLine($"allocated {(GC.GetTotalAllocatedBytes(true) - alloc0) / n} B/op");
-        Console.WriteLine($"deploy {us(tDeploy):0.0} us, settle {us(tSettle):0.0} us, destroy {us(tDestroy):0.0} us");
+        finally
+        {
+            bench.Cleanup();
+        }
     }
 }

@@ -12,7 +12,12 @@ if (args.Length > 0 && args[0] == "memory")
     return await MemoryHarness.RunAsync(count);
 }
 
-if (args.Length > 0 && args[0] == "profile") { await ProfileHarness.RunAsync(); return 0; }
+if (args.Length > 0 && args[0] == "profile")
+{
+    // Documented harness: engine vs direct loop, interleaved. Usage: dotnet run -c Release -- profile [rounds]
+    await ProfileHarness.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5000);
+    return 0;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Bpi.Orchestration.Benchmarks.RecreateDeploymentBenchmarks).Assembly).Run(args);
 return 0;
 

@@ -7,7 +7,10 @@
 // --mode backend), the in-process router (this program with --mode router: an InProcessTrafficRouter with one
 // route to the backend) and nginx (its own prefix, config and pid file under a temporary directory, never the
 // system service) proxying the same backend twice: at layer 4 (stream module, like the in-process router) and at
-// layer 7 (http proxy with upstream keep-alive). The client runs in this process.
+// layer 7 (http proxy with upstream keep-alive). CueNginx (the SDK's nginx router, in this process) adds two more
+// targets on its own nginx: the route as CueNginx renders it, and the same behind HttpCage (Low preset, limits raised
+// so nothing is refused: the cost of the checks and headers), and the route without a shared upstream zone.
+// The client runs in this process.
 //
 // latency:    one keep-alive connection, one request at a time; rounds alternate the targets; p50/p99 per target and
 //             the latency each proxy adds over the direct connection.
@@ -17,10 +20,12 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Bpi.Orchestration.Nginx;
 using Bpi.Orchestration.Routing;
 using Bpi.Orchestration.Routing.Benchmarks;
 using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.Traffic;
+using Microsoft.Extensions.Options;
 
 var options = Args.Parse(args);
 switch (options.Get("mode", "all"))
@@ -59,6 +64,7 @@ static async Task<int> RunBenchmarkAsync(Args options)
     var (backendPort, routerPort, nginxStreamPort, nginxHttpPort) = (ports[0], ports[1], ports[2], ports[3]);
     var scratch = Directory.CreateTempSubdirectory("bpi-bench-nginx-");
     var children = new List<Process>();
+    var cue = new CueNginxRouter(Options.Create(CueNginxBenchmarkOptions(Path.Combine(scratch.FullName, "cue"))));
     try
     {
         children.Add(StartSelf("--mode", "backend", "--port", backendPort.ToString(CultureInfo.InvariantCulture)));
@@ -76,12 +82,19 @@ static async Task<int> RunBenchmarkAsync(Args options)
             await WaitForPortAsync(port);
         }
 
+        var backend = new ServiceEndpoint("127.0.0.1", backendPort);
+        var cuePort = (await cue.ApplyAsync(new TrafficRoute("bench/plain", [new TrafficBackend(1, 100, [backend])])))!.Port;
+        var cagedPort = (await cue.ApplyAsync(new TrafficRoute("bench/caged", [new TrafficBackend(1, 100, [backend])])))!.Port;
+        var unsharedPort = (await cue.ApplyAsync(new TrafficRoute("bench/unshared", [new TrafficBackend(1, 100, [backend])])))!.Port;
         var targets = new (string Name, int Port)[]
         {
             ("direct", backendPort),
             ("in-process router", routerPort),
             ("nginx stream (L4)", nginxStreamPort),
             ("nginx http (L7)", nginxHttpPort),
+            ("CueNginx (L7)", cuePort),
+            ("CueNginx + HttpCage", cagedPort),
+            ("CueNginx, no zone", unsharedPort),
         };
         Console.WriteLine($"# {RuntimeDescription()}, {Environment.ProcessorCount} cores, nginx {NginxVersion(nginxPath)}");
         if (mode is "all" or "latency")
@@ -98,6 +111,8 @@ static async Task<int> RunBenchmarkAsync(Args options)
     }
     finally
     {
+        await cue.DisposeAsync(); // StopOnDispose: a graceful stop of CueNginx's nginx
+
         // nginx first, through its own signal (SIGTERM to the master, which stops and reaps its workers).
         if (children.Count == 3)
         {
@@ -122,6 +137,21 @@ static async Task<int> RunBenchmarkAsync(Args options)
 
         scratch.Delete(recursive: true);
     }
+}
+
+static CueNginxOptions CueNginxBenchmarkOptions(string directory)
+{
+    // As the hand-written L7 config: clients keep their connection (nginx closes it after 1000 requests by default).
+    var keepalive = new List<string> { "keepalive_requests 100000000;" };
+    var options = new CueNginxOptions { StateDirectory = directory, StopOnDispose = true, DefaultService = new NginxServiceOptions { ExtraLocationDirectives = keepalive, UpstreamKeepalive = 64 } };
+    options.Services["bench/caged"] = new NginxServiceOptions
+    {
+        ExtraLocationDirectives = keepalive,
+        UpstreamKeepalive = 64,
+        HttpCage = new HttpCageOptions { SecurityLevel = HttpCageSecurityLevel.Low, RequestsPerSecond = 10_000_000, Burst = 10_000_000, ConnectionsPerClient = 65_535 },
+    };
+    options.Services["bench/unshared"] = new NginxServiceOptions { ExtraLocationDirectives = keepalive, UpstreamKeepalive = 64, SharedUpstreamState = false };
+    return options;
 }
 
 static async Task LatencyAsync((string Name, int Port)[] targets, int requests, int rounds)

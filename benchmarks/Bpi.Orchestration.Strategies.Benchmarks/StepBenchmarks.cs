@@ -29,7 +29,7 @@ public class StepBenchmarks
     {
         _runtime = new InMemoryWorkloadRuntime();
         var router = new InMemoryTrafficRouter(_runtime);
-        _telemetry = new OrchestrationTelemetry(null, () => new ResourceUtilization(ResourceRequirements.None, null), () => null);
+        _telemetry = new OrchestrationTelemetry(null, () => new ResourceUtilization(ResourceRequirements.None, null), () => null, () => []);
         _executor = new RolloutExecutor([new ScaleRevisionHandler(), new BalanceTrafficHandler()], TimeProvider.System, _telemetry);
         _context = new RolloutStepContext(_host, "vm-bench", _runtime, router, Array.Empty<IHealthProbe>(), TimeProvider.System, NullLogger.Instance, ResiliencePipeline.Empty);
         _scaleUp = Plan(new ScaleRevisionStep("web", 1, 4));

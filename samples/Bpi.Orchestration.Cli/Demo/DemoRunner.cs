@@ -166,7 +166,7 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, strin
 
     private static IAsyncEnumerable<DeploymentEvent> Watch(OrchestratorHost host) => host.Vm.WatchAsync(cancellationToken: CancellationToken.None);
 
-    private async Task<RolloutOutcome> FollowAsync(OrchestratorHost host, string id, IAsyncEnumerable<DeploymentEvent> events, CancellationToken cancellationToken)
+    private async Task<FollowOutcome> FollowAsync(OrchestratorHost host, string id, IAsyncEnumerable<DeploymentEvent> events, CancellationToken cancellationToken)
     {
         using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try

@@ -7,7 +7,7 @@ namespace Bpi.Orchestration.Cli.Output;
 /// <param name="Status">The deployment's status at the end.</param>
 /// <param name="WaitingForPerson">The rollout waits for <c>promote</c>, <c>approve</c>/<c>reject</c> or <c>resume</c>.</param>
 /// <param name="TimedOut">The <c>--timeout</c> ran out first.</param>
-internal sealed record RolloutOutcome(DeploymentStatus Status, bool WaitingForPerson, bool TimedOut)
+internal sealed record FollowOutcome(DeploymentStatus Status, bool WaitingForPerson, bool TimedOut)
 {
     /// <summary>The exit code a command that waited for this rollout returns.</summary>
     public int ExitCode => TimedOut ? ExitCodes.Timeout : WaitingForPerson ? ExitCodes.Success : ExitCodes.For(Status.State);
@@ -22,7 +22,7 @@ internal sealed record RolloutOutcome(DeploymentStatus Status, bool WaitingForPe
 internal static class RolloutWatcher
 {
     /// <summary>Subscribe with <see cref="IOrchestrationVm.WatchAsync"/> before the operation, then call this with the subscription.</summary>
-    public static async Task<RolloutOutcome> FollowAsync(CliEnvironment env, IOrchestrationVm vm, string deploymentId, IAsyncEnumerable<DeploymentEvent> events, TimeSpan? timeout, bool json, CancellationToken cancellationToken)
+    public static async Task<FollowOutcome> FollowAsync(CliEnvironment env, IOrchestrationVm vm, string deploymentId, IAsyncEnumerable<DeploymentEvent> events, TimeSpan? timeout, bool json, CancellationToken cancellationToken)
     {
         using var timer = timeout is { } t ? new CancellationTokenSource(t, env.Time) : new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
@@ -94,11 +94,11 @@ internal static class RolloutWatcher
         }
         catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            return new RolloutOutcome(await vm.GetStatusAsync(deploymentId, cancellationToken).ConfigureAwait(false), false, TimedOut: true);
+            return new FollowOutcome(await vm.GetStatusAsync(deploymentId, cancellationToken).ConfigureAwait(false), false, TimedOut: true);
         }
 
         var final = await vm.GetStatusAsync(deploymentId, cancellationToken).ConfigureAwait(false);
-        return new RolloutOutcome(final, !final.State.IsSettled() && tracker.WaitingForPerson, false);
+        return new FollowOutcome(final, !final.State.IsSettled() && tracker.WaitingForPerson, false);
     }
 
     /// <summary>Renders a one-line summary of the traffic and readiness of a component.</summary>

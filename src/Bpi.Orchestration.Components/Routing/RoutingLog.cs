@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(3607, LogLevel.Information, "In-process router stopped; {Cut} connection(s) still open after {ShutdownTimeout} were cut")]
     public static partial void RouterStopped(ILogger logger, int cut, TimeSpan shutdownTimeout);
+
+    [LoggerMessage(3608, LogLevel.Error, "Service {ServiceId}: a proxied connection failed unexpectedly and was closed")]
+    public static partial void ConnectionFailed(ILogger logger, Exception exception, string serviceId);
 }

@@ -173,14 +173,25 @@ internal sealed class ServiceProxy
             }
 
             var upstream = connection.Upstream!;
-            var toBackend = PumpAsync(client, upstream, backend, toBackend: true);
-            var fromBackend = PumpAsync(upstream, client, backend, toBackend: false);
+
+            // Both streams exist before either pump runs: a pump can run to its end synchronously (the client's whole
+            // request already buffered) and half-close its target, and .NET then reports that socket as not connected,
+            // which a NetworkStream created afterwards refuses.
+            using var fromClient = new NetworkStream(client, ownsSocket: false);
+            using var fromUpstream = new NetworkStream(upstream, ownsSocket: false);
+            var toBackend = PumpAsync(fromClient, upstream, backend, toBackend: true);
+            var fromBackend = PumpAsync(fromUpstream, client, backend, toBackend: false);
             if (!await (await Task.WhenAny(toBackend, fromBackend).ConfigureAwait(false)).ConfigureAwait(false))
             {
                 connection.Abort(); // A reset on one side resets the other.
             }
 
             await Task.WhenAll(toBackend, fromBackend).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Nothing awaits this connection's task: a fault here would go unobserved, so say it and close the connection.
+            Log.ConnectionFailed(_router.Logger, ex, ServiceId);
         }
         finally
         {
@@ -242,10 +253,9 @@ internal sealed class ServiceProxy
         => IPAddress.TryParse(endpoint.Host, out var address) ? new IPEndPoint(address, endpoint.Port) : new DnsEndPoint(endpoint.Host, endpoint.Port);
 
     /// <summary>Copies one direction until its end, then half-closes the other side. Returns <see langword="false"/> when the connection broke.</summary>
-    private async Task<bool> PumpAsync(Socket from, Socket to, BackendState backend, bool toBackend)
+    private async Task<bool> PumpAsync(NetworkStream stream, Socket to, BackendState backend, bool toBackend)
     {
         var size = _router.Options.BufferSize;
-        var stream = new NetworkStream(from, ownsSocket: false);
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: size, minimumReadSize: Math.Min(size, 4096), leaveOpen: true));
         try
         {
@@ -292,7 +302,6 @@ internal sealed class ServiceProxy
         finally
         {
             await reader.CompleteAsync().ConfigureAwait(false);
-            await stream.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

@@ -204,7 +204,13 @@ internal sealed class RolloutControl : IDisposable
                 {
                     await IgnoreCancellation(delay).ConfigureAwait(false);
                     cancellationToken.ThrowIfCancellationRequested();
-                    return new ApprovalResult(ApprovalOutcome.TimedOut, wait.Approvers, null);
+
+                    // Close the gate before calling it a timeout: a decision recorded first (its approver was told it
+                    // counted) wins; any decision after this is refused with a clear error.
+                    if (wait.TryCloseOnTimeout(out var approvers))
+                    {
+                        return new ApprovalResult(ApprovalOutcome.TimedOut, approvers, null);
+                    }
                 }
             }
 
@@ -281,6 +287,24 @@ internal sealed class RolloutControl : IDisposable
             }
         }
 
+        private bool _closed;
+
+        /// <summary>Ends the wait as timed out unless a decision completed it first; returns the approvals so far.</summary>
+        public bool TryCloseOnTimeout(out IReadOnlyList<string> approvers)
+        {
+            lock (_gate)
+            {
+                approvers = [.. _approvers];
+                if (Decision.Task.IsCompleted)
+                {
+                    return false;
+                }
+
+                _closed = true;
+                return true;
+            }
+        }
+
         public int Record(string actor, bool approve, string? comment)
         {
             if (approve && options.ApproverCheck?.Invoke(actor) is { } refusal)
@@ -290,6 +314,13 @@ internal sealed class RolloutControl : IDisposable
 
             lock (_gate)
             {
+                if (_closed)
+                {
+                    throw new OrchestrationException(
+                        OrchestrationErrorKind.Conflict,
+                        $"Approval gate '{Gate}' timed out before this decision arrived; it was not counted. Check the deployment's status for how the gate escalated.");
+                }
+
                 if (!approve)
                 {
                     Decision.TrySetResult(new ApprovalResult(ApprovalOutcome.Rejected, [.. _approvers], $"rejected by {actor}" + (string.IsNullOrWhiteSpace(comment) ? "" : $": {comment}")));

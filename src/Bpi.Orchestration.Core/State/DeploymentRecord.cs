@@ -50,6 +50,9 @@ public sealed record DeploymentRecord
     /// <summary>How many times a rollout of this deployment has been rolled back.</summary>
     public int RollbackCount { get; init; }
 
+    /// <summary>The rollouts that ended, oldest first, at most <see cref="OrchestrationOptions.RolloutHistoryLimit"/>.</summary>
+    public IReadOnlyList<RolloutReport> History { get; init; } = [];
+
     /// <summary>The spec of a retained revision.</summary>
     /// <param name="number">The revision number.</param>
     /// <returns>The revision, or <see langword="null"/> when it is not retained.</returns>

@@ -32,6 +32,24 @@ public static class OrchestrationTelemetryNames
 
     /// <summary>Rollouts waiting in the queue (up-down counter, {rollout}).</summary>
     public const string QueueLength = "bpi.orchestration.queue.length";
+
+    /// <summary>The active (not paused) time of a rollout, by outcome and strategy (histogram, s).</summary>
+    public const string RolloutActiveTime = "bpi.orchestration.rollout.active_time";
+
+    /// <summary>The paused time of a rollout (at pauses, gates or by a person), by outcome and strategy (histogram, s).</summary>
+    public const string RolloutPausedTime = "bpi.orchestration.rollout.paused_time";
+
+    /// <summary>DORA deployment frequency: promoted rollouts per day over <see cref="OrchestrationOptions.DoraWindow"/>, by app and environment (gauge, {deployment}/d).</summary>
+    public const string DoraDeploymentFrequency = "bpi.orchestration.dora.deployment_frequency";
+
+    /// <summary>DORA lead time: the median time from request to serving, by app and environment (gauge, s).</summary>
+    public const string DoraLeadTime = "bpi.orchestration.dora.lead_time";
+
+    /// <summary>DORA change failure rate: the share of rollouts that failed, by app and environment (gauge, 1).</summary>
+    public const string DoraChangeFailureRate = "bpi.orchestration.dora.change_failure_rate";
+
+    /// <summary>DORA time to restore: the median time from a failed rollout to the next promoted one, by app and environment (gauge, s).</summary>
+    public const string DoraTimeToRestore = "bpi.orchestration.dora.time_to_restore";
 }
 
 /// <summary>The SDK's meter, activity source and instruments for one orchestrator.</summary>
@@ -43,7 +61,7 @@ internal sealed class OrchestrationTelemetry : IDisposable
     private long _succeeded;
     private long _finished;
 
-    public OrchestrationTelemetry(IMeterFactory? meterFactory, Func<ResourceUtilization> utilization, Func<double?> averageScore)
+    public OrchestrationTelemetry(IMeterFactory? meterFactory, Func<ResourceUtilization> utilization, Func<double?> averageScore, Func<IEnumerable<DoraReport>> dora)
     {
         _meter = meterFactory?.Create(OrchestrationTelemetryNames.Name) ?? new Meter(OrchestrationTelemetryNames.Name);
         DeploymentsActive = _meter.CreateUpDownCounter<long>(OrchestrationTelemetryNames.DeploymentsActive, "{deployment}", "Deployments that are not destroyed.");
@@ -79,6 +97,43 @@ internal sealed class OrchestrationTelemetry : IDisposable
             () => averageScore() is { } s ? new[] { new Measurement<double>(s) } : [],
             "1",
             "The average security score (0-10) of active deployments.");
+        RolloutActiveTime = _meter.CreateHistogram<double>(OrchestrationTelemetryNames.RolloutActiveTime, "s", "The active (not paused) time of a rollout, by outcome and strategy.");
+        RolloutPausedTime = _meter.CreateHistogram<double>(OrchestrationTelemetryNames.RolloutPausedTime, "s", "The paused time of a rollout, by outcome and strategy.");
+        _meter.CreateObservableGauge(OrchestrationTelemetryNames.DoraDeploymentFrequency, () => Dora(dora, d => d.DeploymentsPerDay), "{deployment}/d", "Promoted rollouts per day over the DORA window, by app and environment.");
+        _meter.CreateObservableGauge(OrchestrationTelemetryNames.DoraLeadTime, () => Dora(dora, d => d.LeadTime?.TotalSeconds ?? double.NaN), "s", "The median time from request to serving, by app and environment.");
+        _meter.CreateObservableGauge(OrchestrationTelemetryNames.DoraChangeFailureRate, () => Dora(dora, d => d.ChangeFailureRate), "1", "The share of rollouts that failed, by app and environment.");
+        _meter.CreateObservableGauge(OrchestrationTelemetryNames.DoraTimeToRestore, () => Dora(dora, d => d.TimeToRestore?.TotalSeconds ?? double.NaN), "s", "The median time from a failed rollout to the next promoted one, by app and environment.");
+    }
+
+    public Histogram<double> RolloutActiveTime { get; }
+
+    public Histogram<double> RolloutPausedTime { get; }
+
+    public void RecordRolloutReport(RolloutReport report)
+    {
+        if (!RolloutActiveTime.Enabled && !RolloutPausedTime.Enabled)
+        {
+            return;
+        }
+
+        var tags = new TagList { { "outcome", report.Outcome.ToString().ToLowerInvariant() }, { "strategy.name", report.Strategy } };
+        RolloutActiveTime.Record(report.ActiveTime.TotalSeconds, tags);
+        RolloutPausedTime.Record(report.PausedTime.TotalSeconds, tags);
+    }
+
+    private static List<Measurement<double>> Dora(Func<IEnumerable<DoraReport>> reports, Func<DoraReport, double> pick)
+    {
+        var list = new List<Measurement<double>>();
+        foreach (var report in reports())
+        {
+            var value = pick(report);
+            if (!double.IsNaN(value))
+            {
+                list.Add(new Measurement<double>(value, new KeyValuePair<string, object?>("app.id", report.AppId), new KeyValuePair<string, object?>("deployment.environment", report.Environment)));
+            }
+        }
+
+        return list;
     }
 
     public UpDownCounter<long> DeploymentsActive { get; }

@@ -80,6 +80,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         var control = new RolloutControl();
         control.PauseChanged += OnPauseChanged;
         var work = new RolloutWork(this, control, kind, fromRevision, toRevision, startIndex, previousSpec);
+        work.Tracker = new RolloutTracker(work, _vm.Time.GetUtcNow());
         lock (_gate)
         {
             // The previous control is not disposed: its worker may still be unwinding; it holds no timers.
@@ -119,10 +120,18 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     {
         await _saveLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         DeploymentRecord before, after;
+        RolloutReport? ended = null;
         try
         {
             before = _record;
             after = change(before) with { UpdatedAt = _vm.Time.GetUtcNow() };
+            if (before.State != after.State && Work?.Tracker is { } tracker && tracker.OnState(after, after.UpdatedAt) is { } report)
+            {
+                // The rollout's report is stored with the state that ends it: one save, never one without the other.
+                ended = report;
+                after = after with { History = AppendHistory(after.History, report, _vm.Options.RolloutHistoryLimit) };
+            }
+
             await _vm.Store.SaveAsync(after, CancellationToken.None).ConfigureAwait(false);
             Volatile.Write(ref _record, after);
             if (before.State != after.State)
@@ -135,6 +144,11 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         finally
         {
             _saveLock.Release();
+        }
+
+        if (ended is not null)
+        {
+            _vm.RecordRolloutReport(ended);
         }
 
         if (before.State != after.State)
@@ -225,7 +239,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
 
     public ValueTask OnPlanStartedAsync(RolloutPlan plan, int startIndex, CancellationToken cancellationToken)
     {
-        _vm.Events.Publish(DeploymentId, DeploymentEventKind.PlanStarted, Record.State, $"{plan.Kind} with {plan.Strategy}: {plan.Steps.Count} step(s)" + (startIndex > 0 ? string.Create(CultureInfo.InvariantCulture, $", resuming at step {startIndex + 1}") : ""), e => e with { TotalSteps = plan.Steps.Count });
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.PlanStarted, Record.State, $"{plan.Kind} with {plan.Strategy}: {plan.Steps.Count} step(s)" + (startIndex > 0 ? string.Create(CultureInfo.InvariantCulture, $", resuming at step {startIndex + 1}") : ""), new EventDetails(TotalSteps: plan.Steps.Count));
         return ValueTask.CompletedTask;
     }
 
@@ -238,32 +252,47 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             _currentStep = string.Create(CultureInfo.InvariantCulture, $"{index + 1}/{plan.Steps.Count} {description}");
         }
 
-        var record = await UpdateAsync(r => r with { Cursor = CursorFor(plan, index, r.Cursor) }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepStarted, record.State, description, e => e with { StepIndex = index, TotalSteps = plan.Steps.Count, StepKind = step.Kind });
+        // The stored cursor already points at this step (set when the plan started or the previous step completed),
+        // so a crash now resumes here; save only when it does not (a custom executor path), to keep one save per step.
+        var record = Record;
+        var cursor = CursorFor(plan, index, record.Cursor);
+        if (record.Cursor != cursor)
+        {
+            record = await UpdateAsync(r => r with { Cursor = CursorFor(plan, index, r.Cursor) }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepStarted, record.State, description, new EventDetails(index, plan.Steps.Count, step.Kind));
         await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.started", DeploymentId, "started", StepData(plan, index)).ConfigureAwait(false);
     }
 
     public async ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
     {
         var step = plan.Steps[index];
+        Work?.Tracker?.StepCompleted();
         lock (_gate)
         {
             _progress = (int)((index + 1) * 100L / plan.Steps.Count);
         }
 
         var record = await UpdateAsync(r => r with { Cursor = CursorFor(plan, index + 1, r.Cursor) }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, step.Describe(), e => e with { StepIndex = index, TotalSteps = plan.Steps.Count, StepKind = step.Kind });
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, step.Describe(), new EventDetails(index, plan.Steps.Count, step.Kind));
         await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", StepData(plan, index)).ConfigureAwait(false);
     }
 
     public async ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken)
     {
         var step = plan.Steps[index];
-        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepFailed, Record.State, $"{step.Describe()}: {error.Message}", e => e with { StepIndex = index, TotalSteps = plan.Steps.Count, StepKind = step.Kind });
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepFailed, Record.State, $"{step.Describe()}: {error.Message}", new EventDetails(index, plan.Steps.Count, step.Kind));
         var data = StepData(plan, index);
         data["error.kind"] = error.Kind.ToString();
         data["error"] = error.Message;
         await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.failed", DeploymentId, "failed", data).ConfigureAwait(false);
+    }
+
+    private static IReadOnlyList<RolloutReport> AppendHistory(IReadOnlyList<RolloutReport> history, RolloutReport report, int limit)
+    {
+        var skip = Math.Max(0, history.Count + 1 - limit);
+        return [.. history.Skip(skip), report];
     }
 
     private static RolloutCursor CursorFor(RolloutPlan plan, int index, RolloutCursor? current)
@@ -365,6 +394,9 @@ internal sealed class RolloutWork(DeploymentEntry entry, RolloutControl control,
 
     /// <summary>The actor who requested this rollout (the ambient actor when it was admitted).</summary>
     public string RequestedBy { get; } = OrchestrationActor.Current.Id;
+
+    /// <summary>Follows the rollout for its <see cref="RolloutReport"/>.</summary>
+    public RolloutTracker? Tracker { get; set; }
 
     public bool TryStart() => Interlocked.CompareExchange(ref _claim, 1, 0) == 0;
 

@@ -14,19 +14,26 @@ internal sealed class EventHub
 
     public EventHub(TimeProvider time) => _time = time;
 
-    public DeploymentEvent Publish(string deploymentId, DeploymentEventKind kind, DeploymentState state, string message, Func<DeploymentEvent, DeploymentEvent>? decorate = null)
+    /// <summary>Publishes an event to the watchers of its deployment; without any watcher only the sequence advances (nothing is built).</summary>
+    public void Publish(string deploymentId, DeploymentEventKind kind, DeploymentState state, string message, in EventDetails details = default)
     {
-        DeploymentEvent e;
         Subscription[] subscribers;
         lock (_gate)
         {
-            e = new DeploymentEvent(++_sequence, _time.GetUtcNow(), deploymentId, kind, state, message);
-            if (decorate is not null)
+            var sequence = ++_sequence;
+            subscribers = _subscriptions;
+            if (subscribers.Length == 0)
             {
-                e = decorate(e);
+                return;
             }
 
-            subscribers = _subscriptions;
+            var e = new DeploymentEvent(sequence, _time.GetUtcNow(), deploymentId, kind, state, message)
+            {
+                StepIndex = details.StepIndex,
+                TotalSteps = details.TotalSteps,
+                StepKind = details.StepKind,
+                PreviousState = details.PreviousState,
+            };
 
             // Written under the lock so every watcher sees events in sequence order.
             foreach (var s in subscribers)
@@ -37,8 +44,6 @@ internal sealed class EventHub
                 }
             }
         }
-
-        return e;
     }
 
     /// <summary>Subscribes now (not at the first MoveNext), so no event published after this call is missed.</summary>
@@ -113,3 +118,6 @@ internal sealed class EventHub
 
     private sealed record Subscription(string? DeploymentId, Channel<DeploymentEvent> Channel);
 }
+
+/// <summary>The optional fields of a <see cref="DeploymentEvent"/>, passed by value so publishing allocates nothing when nobody watches.</summary>
+internal readonly record struct EventDetails(int? StepIndex = null, int? TotalSteps = null, string? StepKind = null, DeploymentState? PreviousState = null);

@@ -44,6 +44,28 @@ public interface IOrchestrationVm : IAsyncDisposable
     /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.NotFound"/>.</exception>
     Task<DeploymentStatus> GetStatusAsync(string deploymentId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The rollouts of a deployment that ended, oldest first (at most <see cref="OrchestrationOptions.RolloutHistoryLimit"/>):
+    /// revision, strategy, who asked, outcome, and the split of its time between working and waiting. Stored with the
+    /// deployment, so a durable store keeps it across restarts; it goes when the deployment is destroyed (the audit trail keeps every rollout).
+    /// </summary>
+    /// <param name="deploymentId">The deployment.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The ended rollouts; the one running now, if any, is in <see cref="GetStatusAsync"/>.</returns>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.NotFound"/>.</exception>
+    Task<IReadOnlyList<RolloutReport>> GetRolloutHistoryAsync(string deploymentId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The four DORA figures of an application in an environment — deployment frequency, lead time, change failure rate
+    /// and time to restore — and the success rate, over the rollouts of its deployments that ended in the window.
+    /// </summary>
+    /// <param name="appId">The application.</param>
+    /// <param name="environment">The environment.</param>
+    /// <param name="window">How far back to look; <see langword="null"/> uses <see cref="OrchestrationOptions.DoraWindow"/>.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The figures (NaN rates and <see langword="null"/> times when nothing ended in the window).</returns>
+    Task<DoraReport> GetDoraAsync(string appId, string environment, TimeSpan? window = null, CancellationToken cancellationToken = default);
+
     /// <summary>Lists deployments matching a query, with totals and resource utilization.</summary>
     /// <param name="query">Filters; <see langword="null"/> lists every deployment that is not destroyed.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

@@ -25,6 +25,14 @@ public sealed class OrchestrationOptions
     /// <value>The default value is <see langword="true"/>.</value>
     public bool ResumeInterruptedRollouts { get; set; } = true;
 
+    /// <summary>How many ended rollouts each deployment keeps in its history (<see cref="IOrchestrationVm.GetRolloutHistoryAsync"/>); older ones are dropped.</summary>
+    /// <value>The default value is 50.</value>
+    public int RolloutHistoryLimit { get; set; } = 50;
+
+    /// <summary>The window of the DORA figures published as metrics, and the default of <see cref="IOrchestrationVm.GetDoraAsync"/>.</summary>
+    /// <value>The default value is 30 days.</value>
+    public TimeSpan DoraWindow { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>How many times a transient runtime failure is retried before a step fails.</summary>
     /// <value>The default value is 3.</value>
     public int RuntimeRetryAttempts { get; set; } = 3;
@@ -53,6 +61,16 @@ internal sealed class OrchestrationOptionsValidator : IValidateOptions<Orchestra
         if (options.Capacity is { } c && (c.CpuCores < 0 || c.MemoryMb < 0 || c.StorageGb < 0 || c.NetworkBandwidthMbps < 0))
         {
             errors.Add($"{nameof(OrchestrationOptions.Capacity)}: every amount must be zero or more.");
+        }
+
+        if (options.RolloutHistoryLimit < 1)
+        {
+            errors.Add($"{nameof(OrchestrationOptions.RolloutHistoryLimit)}: {options.RolloutHistoryLimit} must be at least 1.");
+        }
+
+        if (options.DoraWindow <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(OrchestrationOptions.DoraWindow)}: must be greater than zero.");
         }
 
         if (options.RuntimeRetryAttempts < 0)

@@ -81,7 +81,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         Logger = (ILogger?)loggerFactory?.CreateLogger("Bpi.Orchestration") ?? NullLogger.Instance;
         Events = new EventHub(Time);
         _ledger = new ResourceLedger(Options.Capacity);
-        _telemetry = new OrchestrationTelemetry(meterFactory, () => _ledger.Utilization, AverageSecurityScore);
+        _telemetry = new OrchestrationTelemetry(meterFactory, () => _ledger.Utilization, AverageSecurityScore, AllDora);
         _executor = new RolloutExecutor(handlers, Time, _telemetry);
         _runtimePipeline = BuildRuntimePipeline();
         _queue = new RolloutQueue(Options.MaxConcurrentDeployments, ExecuteWorkAsync, _telemetry);
@@ -223,6 +223,41 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         return await BuildStatusAsync(entry, includeInstances: true, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<RolloutReport>> GetRolloutHistoryAsync(string deploymentId, CancellationToken cancellationToken = default)
+    {
+        var entry = await GetEntryAsync(deploymentId, OrchestrationVerbs.Read, cancellationToken).ConfigureAwait(false);
+        return entry.Record.History;
+    }
+
+    public async Task<DoraReport> GetDoraAsync(string appId, string environment, TimeSpan? window = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(appId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(environment);
+        if (window is { } w && w <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(window), w, "The window must be greater than zero.");
+        }
+
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        await AuthorizeAsync(OrchestrationVerbs.Read, environment, appId, null, null, cancellationToken).ConfigureAwait(false);
+        var rollouts = _entries.Values.SelectMany(e => e.Record.History).Where(r => r.AppId == appId && r.Environment == environment);
+        return DoraReport.Compute(appId, environment, window ?? Options.DoraWindow, rollouts, Time.GetUtcNow());
+    }
+
+    /// <summary>The DORA figures of every application and environment with history, for the published gauges.</summary>
+    internal IEnumerable<DoraReport> AllDora()
+    {
+        var now = Time.GetUtcNow();
+        return _entries.Values
+            .SelectMany(e => e.Record.History)
+            .GroupBy(r => (r.AppId, r.Environment))
+            .Select(g => DoraReport.Compute(g.Key.AppId, g.Key.Environment, Options.DoraWindow, g, now))
+            .Where(d => d.Rollouts > 0)
+            .ToList();
+    }
+
+    internal void RecordRolloutReport(RolloutReport report) => _telemetry.RecordRolloutReport(report);
+
     public async Task<DeploymentList> ListAsync(DeploymentQuery? query = null, CancellationToken cancellationToken = default)
     {
         await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
@@ -279,7 +314,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     internal void PublishStateChanged(DeploymentState previous, DeploymentRecord record, string? message)
     {
         Log.StateChanged(Logger, record.Id, previous, record.State);
-        Events.Publish(record.Id, DeploymentEventKind.StateChanged, record.State, message ?? $"{previous} -> {record.State}", e => e with { PreviousState = previous });
+        Events.Publish(record.Id, DeploymentEventKind.StateChanged, record.State, message ?? $"{previous} -> {record.State}", new EventDetails(PreviousState: previous));
     }
 
     internal ValueTask AuditStateChangedAsync(DeploymentState previous, DeploymentRecord record, string? message)

@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.Strategies.Analysis;
-using Bpi.Orchestration.Strategies.Analytics;
 using Bpi.Orchestration.Strategies.Approvals;
 using Bpi.Orchestration.Strategies.BlueGreen;
 using Bpi.Orchestration.Strategies.Canary;
@@ -120,24 +119,6 @@ public static class StrategiesOrchestrationBuilderExtensions
         builder.Services.AddOptions<PromotionOptions>().Configure(configure);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PromotionOptions>, PromotionOptionsValidator>());
         builder.Services.TryAddSingleton<IPromotionService, PromotionService>();
-        return builder;
-    }
-
-    /// <summary>Adds <see cref="IDeploymentAnalytics"/>: per-rollout durations, outcomes and rollbacks, and the DORA figures per app and environment, also as metrics. It collects from the moment it is first resolved.</summary>
-    /// <param name="builder">The builder.</param>
-    /// <param name="configure">Sets <see cref="AnalyticsOptions"/>.</param>
-    /// <returns>The builder.</returns>
-    public static IOrchestrationBuilder AddDeploymentAnalytics(this IOrchestrationBuilder builder, Action<AnalyticsOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<AnalyticsOptions>();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
-        builder.Services.TryAddSingleton<DeploymentAnalytics>();
-        builder.Services.TryAddSingleton<IDeploymentAnalytics>(sp => sp.GetRequiredService<DeploymentAnalytics>());
         return builder;
     }
 

@@ -31,7 +31,4 @@ internal static partial class Log
 
     [LoggerMessage(2041, LogLevel.Error, "Promotion {PromotionId} failed unexpectedly")]
     public static partial void PromotionFailed(ILogger logger, Exception exception, string promotionId);
-
-    [LoggerMessage(2050, LogLevel.Warning, "Deployment analytics stopped reading events")]
-    public static partial void AnalyticsStopped(ILogger logger, Exception exception);
 }

@@ -255,6 +255,35 @@ public sealed class InProcessTrafficRouterTests
     }
 
     [Fact]
+    public async Task A_request_sent_and_half_closed_before_the_backend_answers_still_gets_the_whole_answer()
+    {
+        // The client's request and its end are buffered before the proxy has connected upstream, so the client-to-backend
+        // pump can run to its end (half-closing the backend) before the other direction has started.
+        await using var echo = new TestBackend("echo", echo: true);
+        await using var router = NewRouter();
+        var endpoint = (await router.ApplyAsync(Route((1, 100, [echo.Endpoint]))))!;
+        var request = "ping-over-a-half-closed-connection"u8.ToArray();
+
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await client.ConnectAsync(IPAddress.Loopback, endpoint.Port);
+            await client.SendAsync(request, SocketFlags.None);
+            client.Shutdown(SocketShutdown.Send);
+
+            var received = new MemoryStream();
+            var buffer = new byte[1024];
+            int read;
+            while ((read = await client.ReceiveAsync(buffer, SocketFlags.None)) > 0)
+            {
+                received.Write(buffer, 0, read);
+            }
+
+            Assert.True(request.AsSpan().SequenceEqual(received.ToArray()), $"attempt {attempt}: received {received.Length} of {request.Length} bytes");
+        }
+    }
+
+    [Fact]
     public async Task Disposing_closes_the_listeners_and_cuts_connections_left_after_the_shutdown_timeout()
     {
         await using var blue = new TestBackend("blue");

@@ -135,6 +135,40 @@ public sealed class InterventionTests
     }
 
     [Fact]
+    public async Task An_approval_that_races_the_timeout_is_either_counted_and_wins_or_refused_never_lost()
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            await using var host = NewHost();
+            var id = await host.Vm.DeployAsync(Gated(new AwaitApprovalStep("prod") { Timeout = TimeSpan.FromHours(1) }));
+            await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Paused, TestHost.Timeout());
+            await host.Clock.WaitForTimersAsync(1, TestHost.Timeout());
+
+            host.Clock.Advance(TimeSpan.FromHours(1)); // the timeout fires while the approval arrives
+            OrchestrationException? refused = null;
+            try
+            {
+                await host.Vm.ApproveAsync(id, "prod", "just in time");
+            }
+            catch (OrchestrationException ex)
+            {
+                refused = ex;
+            }
+
+            var status = await host.SettleAsync(id);
+            if (refused is null)
+            {
+                Assert.True(status.State == DeploymentState.Running, $"attempt {attempt}: the approval was accepted, but the rollout ended {status.State}: {status.Message}");
+            }
+            else
+            {
+                Assert.Equal(OrchestrationErrorKind.Conflict, refused.Kind);
+                Assert.Equal(DeploymentState.Failed, status.State);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Approving_a_gate_the_rollout_does_not_wait_at_is_a_conflict()
     {
         await using var host = NewHost();

@@ -1,18 +1,17 @@
 using System.Diagnostics.Metrics;
-using Bpi.Orchestration.Strategies.Analytics;
+using Bpi.Orchestration.Telemetry;
 using Bpi.Orchestration.Strategies.Canary;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Bpi.Orchestration.Strategies.Tests.Analytics;
 
-public sealed class DeploymentAnalyticsTests
+public sealed class RolloutHistoryTests
 {
     [Fact]
     public async Task Rollouts_are_reported_with_active_and_paused_time_outcome_and_rollbacks_and_feed_the_DORA_figures()
     {
-        await using var host = new TestHost(extra: b => b.AddDeploymentAnalytics());
-        var analytics = host.Get<DeploymentAnalytics>();
+        await using var host = new TestHost();
         var paused = new CanaryStrategySpec { Steps = [new CanaryStep.SetWeight(50), new CanaryStep.Pause(null)] };
         var id = await host.Vm.DeployAsync(Specs.Web(2, "web:1", paused));
         await host.SettleAsync(id);
@@ -41,17 +40,19 @@ public sealed class DeploymentAnalyticsTests
         await host.DriveAsync(host.WaitForStateAsync(id, DeploymentState.Paused));
         await host.Vm.PromoteAsync(id);
         await host.SettleAsync(id);
-        await analytics.WaitForEndedAsync(id, 5, TestHost.Timeout());
 
-        var rollouts = analytics.GetRollouts(id);
-        Assert.Equal([RolloutOutcome.Promoted, RolloutOutcome.Promoted, RolloutOutcome.RolledBack, RolloutOutcome.Aborted, RolloutOutcome.Promoted], rollouts.Select(r => r.Outcome!.Value));
+        var rollouts = await host.Vm.GetRolloutHistoryAsync(id);
+        Assert.Equal([RolloutOutcome.Promoted, RolloutOutcome.Promoted, RolloutOutcome.RolledBack, RolloutOutcome.Aborted, RolloutOutcome.Promoted], rollouts.Select(r => r.Outcome));
         Assert.Equal([0, 0, 1, 1, 0], rollouts.Select(r => r.RollbackCount));
-        Assert.Equal([1, 2, 3, 4, 5], rollouts.Select(r => r.Revision ?? 0));
+        Assert.Equal([1, 2, 3, 4, 5], rollouts.Select(r => r.Revision));
+        Assert.All(rollouts, r => Assert.Equal("canary", r.Strategy));
+        Assert.Null(rollouts[1].Reason);
+        Assert.NotNull(rollouts[2].Reason);
         Assert.True(rollouts[1].PausedTime >= TimeSpan.FromMinutes(10));
         Assert.Equal(rollouts[1].Duration, rollouts[1].ActiveTime + rollouts[1].PausedTime);
         Assert.True(rollouts[1].Steps > 4);
 
-        var dora = analytics.GetDora("shop", "staging");
+        var dora = await host.Vm.GetDoraAsync("shop", "staging");
         Assert.Equal(5, dora.Rollouts);
         Assert.Equal(0.6, dora.SuccessRate, 3);
         Assert.Equal(0.4, dora.ChangeFailureRate, 3);
@@ -63,11 +64,9 @@ public sealed class DeploymentAnalyticsTests
     [Fact]
     public async Task The_DORA_figures_are_published_as_gauges_by_app_and_environment()
     {
-        await using var host = new TestHost(extra: b => b.AddDeploymentAnalytics());
-        var analytics = host.Get<DeploymentAnalytics>();
+        await using var host = new TestHost();
         var id = await host.Vm.DeployAsync(Specs.Web(1, "web:1"));
         await host.SettleAsync(id);
-        await analytics.WaitForEndedAsync(id, 1, TestHost.Timeout());
 
         var seen = new Dictionary<string, double>();
         using var listener = new MeterListener();
@@ -88,8 +87,8 @@ public sealed class DeploymentAnalyticsTests
         listener.Start();
         listener.RecordObservableInstruments();
 
-        Assert.Equal(0.0, seen[DeploymentAnalytics.ChangeFailureRate]);
-        Assert.Equal(1 / 30.0, seen[DeploymentAnalytics.DeploymentFrequency], 6);
-        Assert.True(seen.ContainsKey(DeploymentAnalytics.LeadTime));
+        Assert.Equal(0.0, seen[OrchestrationTelemetryNames.DoraChangeFailureRate]);
+        Assert.Equal(1 / 30.0, seen[OrchestrationTelemetryNames.DoraDeploymentFrequency], 6);
+        Assert.True(seen.ContainsKey(OrchestrationTelemetryNames.DoraLeadTime));
     }
 }

@@ -1,0 +1,42 @@
+using Bpi.Orchestration;
+using Bpi.Orchestration.Nginx;
+using Bpi.Orchestration.Traffic;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers CueNginx, the traffic router on nginx (with HttpCage protection per service).</summary>
+public static class CueNginxOrchestrationBuilderExtensions
+{
+    /// <summary>
+    /// Uses CueNginx (<see cref="CueNginxRouter"/>; resolve it for service endpoints, <c>StartAsync</c> and <c>StopAsync</c>)
+    /// as the traffic router, replacing any router registered before. Its state directory defaults to
+    /// <c>{temp}/bpi-orchestration/{VmId}/nginx</c>: set a stable <see cref="OrchestrationOptions.VmId"/> so a restarted
+    /// orchestrator adopts the nginx the previous one left serving. <see cref="CueNginxOptions"/> are validated when the
+    /// host starts and when the router is first resolved; every problem is listed.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Sets <see cref="CueNginxOptions"/>, including each service's <see cref="NginxServiceOptions.HttpCage"/>.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder AddCueNginx(this IOrchestrationBuilder builder, Action<CueNginxOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<CueNginxOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.PostConfigure<IOptions<OrchestrationOptions>>((o, orchestration) => o.StateDirectory ??= CueNginxRouter.DefaultStateDirectory(orchestration.Value.VmId));
+        options.ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CueNginxOptions>, CueNginxOptionsValidator>());
+        builder.Services.TryAddSingleton(sp => new CueNginxRouter(
+            sp.GetRequiredService<IOptions<CueNginxOptions>>(),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<ILoggerFactory>()));
+        builder.Services.Replace(ServiceDescriptor.Singleton<ITrafficRouter>(sp => sp.GetRequiredService<CueNginxRouter>()));
+        return builder;
+    }
+}

@@ -1,0 +1,69 @@
+using Bpi.Orchestration.Security.Authorization;
+using Bpi.Orchestration.Security.Gate;
+using Bpi.Orchestration.Security.Monitoring;
+using Bpi.Orchestration.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Bpi.Orchestration.Security.Tests.DependencyInjection;
+
+public sealed class AddSecurityTests
+{
+    [Fact]
+    public void AddSecurity_replaces_the_allow_all_authorizer_and_plugs_in_the_gate()
+    {
+        var services = new ServiceCollection();
+        services.AddOrchestration().AddInMemoryRuntime().AddSecurity();
+        using var provider = services.BuildServiceProvider();
+        Assert.IsType<PolicyAuthorizer>(provider.GetRequiredService<IOrchestrationAuthorizer>());
+        Assert.IsType<SecurityGate>(provider.GetRequiredService<ISecurityGate>());
+        Assert.NotNull(provider.GetRequiredService<ISecurityMonitor>());
+        Assert.Contains(provider.GetServices<IHostedService>(), s => s is SecurityMonitor);
+    }
+
+    [Fact]
+    public void Invalid_options_of_both_kinds_are_listed_together_when_the_orchestrator_is_resolved()
+    {
+        var services = new ServiceCollection();
+        services.AddOrchestration().AddInMemoryRuntime()
+            .AddSecurity(o =>
+            {
+                o.DefaultPolicy.MinimumScore = 11;
+                o.Environments["production"].AllowedRegistries.Add("bad registry");
+                o.SecretNamePattern = "(";
+                o.TrustedSigningKeys.Add("garbage");
+                o.ReassessmentInterval = TimeSpan.Zero;
+                o.ComplianceMappings.Add("{ not json");
+            })
+            .ConfigureAuthorization(o => o.PolicyTexts.Add("allow role:x fly * *"));
+        using var provider = services.BuildServiceProvider();
+        var error = Assert.Throws<OrchestrationException>(() => provider.GetRequiredService<IOrchestrationVm>());
+        Assert.Equal(OrchestrationErrorKind.InvalidConfiguration, error.Kind);
+        Assert.Contains(error.Errors, e => e.Contains("DefaultPolicy.MinimumScore is 11", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.Contains("Environments['production'].AllowedRegistries", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.Contains("SecretNamePattern", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.Contains("TrustedSigningKeys[0]", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.Contains("ReassessmentInterval", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.Contains("ComplianceMappings[0]", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.Contains("'fly'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Requiring_signed_images_without_a_trusted_key_is_a_configuration_error()
+    {
+        var options = new SecurityOptions();
+        options.Environments["production"].RequireSignedImages = true;
+        var error = Assert.Single(SecurityOptionsValidator.Collect(options));
+        Assert.Contains("TrustedSigningKeys is empty", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_generic_host_validates_the_options_at_start()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddOrchestration().AddInMemoryRuntime().AddSecurity(o => o.DefaultPolicy.MinimumScore = -1);
+        using var host = builder.Build();
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+        Assert.Contains("MinimumScore is -1", error.ToString(), StringComparison.Ordinal);
+    }
+}
