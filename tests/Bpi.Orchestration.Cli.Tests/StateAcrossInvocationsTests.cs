@@ -244,6 +244,35 @@ public sealed class StateAcrossInvocationsTests : IDisposable
     }
 
     [Fact]
+    public async Task On_a_terminal_a_rollout_shows_live_progress_and_a_plain_run_prints_one_line_per_event()
+    {
+        string? id = null;
+        try
+        {
+            _cli.Interactive = true;
+            var live = await _cli.RunAsync("deploy", "--config", Config("1.0.0"));
+            Assert.True(live.ExitCode == ExitCodes.Success, live.ToString());
+            Assert.Contains("web: traffic r1 100%; r1 2/2 ready", live.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("step 1/3 done", live.Output, StringComparison.Ordinal);
+            id = live.Output.Split("Deployment ")[1].Split(' ')[0];
+
+            _cli.Interactive = false;
+            var plain = await _cli.RunAsync("update", "-d", id, "--config", Config("2.0.0"));
+            Assert.True(plain.ExitCode == ExitCodes.Success, plain.ToString());
+            Assert.Matches(@"(?m)^\d\d:\d\d:\d\d  step 1/\d+ ", plain.Output);
+            Assert.DoesNotContain("\u001b[", plain.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            _cli.Interactive = false;
+            if (id is not null)
+            {
+                Assert.Equal(ExitCodes.Success, (await _cli.RunAsync("destroy", "-d", id, "--force")).ExitCode);
+            }
+        }
+    }
+
+    [Fact]
     public async Task List_deployments_on_an_empty_state_directory_is_an_empty_document()
     {
         var list = await _cli.RunAsync("list-deployments", "--output", "json");

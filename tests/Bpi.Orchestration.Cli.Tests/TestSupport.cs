@@ -35,6 +35,9 @@ internal sealed class CliSandbox : IDisposable
     /// <summary>Runs one command in-process: its own console writers, non-interactive, the state directory through the environment variable.</summary>
     public Task<CliResult> RunAsync(params string[] args) => RunAsync(args, interruptWhen: null);
 
+    /// <summary>Whether commands run as if a person watched a terminal (live progress, colours) instead of redirected output.</summary>
+    public bool Interactive { get; set; }
+
     /// <summary>Starts a long-running command (such as <c>start</c>) and returns a handle to watch its output and interrupt it.</summary>
     public RunningCommand Start(params string[] args)
     {
@@ -54,7 +57,7 @@ internal sealed class CliSandbox : IDisposable
         var output = new WatchingWriter(interruptWhen, timeout);
         var error = new WatchingWriter(interruptWhen, timeout);
         var variables = new Dictionary<string, string> { [CliEnvironment.StateDirVariable] = StateDir, ["HOME"] = StateDir + "-home" };
-        var env = new CliEnvironment(output, error, interactive: false, name => variables.GetValueOrDefault(name));
+        var env = new CliEnvironment(output, error, Interactive, name => variables.GetValueOrDefault(name));
         var code = await CliApp.RunAsync(args, env, timeout.Token);
         return new CliResult(code, output.ToString(), error.ToString());
     }
