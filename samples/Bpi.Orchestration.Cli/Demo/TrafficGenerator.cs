@@ -68,6 +68,8 @@ internal sealed class TrafficGenerator : IAsyncDisposable
         var url = new Uri($"http://{_endpoint}/work");
         while (!cancellationToken.IsCancellationRequested)
         {
+            // A request counts in the phase it was sent in, however long its answer takes.
+            var phase = _phase;
             string key;
             try
             {
@@ -79,7 +81,7 @@ internal sealed class TrafficGenerator : IAsyncDisposable
                 key = parts.Length >= 3 ? parts[2] : "unknown";
                 if (!response.IsSuccessStatusCode)
                 {
-                    Count(key + " (error)");
+                    Count(phase, key + " (error)");
                 }
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
@@ -91,7 +93,7 @@ internal sealed class TrafficGenerator : IAsyncDisposable
                 return;
             }
 
-            Count(key);
+            Count(phase, key);
             try
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(25), _time, cancellationToken).ConfigureAwait(false);
@@ -103,9 +105,9 @@ internal sealed class TrafficGenerator : IAsyncDisposable
         }
     }
 
-    private void Count(string key)
+    private void Count(string phase, string key)
     {
-        var counts = _counts.GetOrAdd(_phase, _ => new ConcurrentDictionary<string, int>(StringComparer.Ordinal));
+        var counts = _counts.GetOrAdd(phase, _ => new ConcurrentDictionary<string, int>(StringComparer.Ordinal));
         counts.AddOrUpdate(key, 1, (_, n) => n + 1);
         Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
