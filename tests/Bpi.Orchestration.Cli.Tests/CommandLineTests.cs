@@ -8,7 +8,12 @@ public sealed class CommandLineTests : IDisposable
 {
     private readonly CliSandbox _cli = new();
 
-    public void Dispose() => _cli.Dispose();
+    public void Dispose()
+    {
+        var left = ProcFs.KillAllIn(_cli.StateDir);
+        _cli.Dispose();
+        Assert.True(left.Count == 0, $"processes were left running (now killed): {string.Join(", ", left)}");
+    }
 
     [Fact]
     public async Task Help_lists_every_command_and_the_exit_codes()

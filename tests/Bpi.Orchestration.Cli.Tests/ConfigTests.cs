@@ -66,7 +66,12 @@ public sealed class ConfigTests : IDisposable
 
     private readonly CliSandbox _cli = new();
 
-    public void Dispose() => _cli.Dispose();
+    public void Dispose()
+    {
+        var left = ProcFs.KillAllIn(_cli.StateDir);
+        _cli.Dispose();
+        Assert.True(left.Count == 0, $"processes were left running (now killed): {string.Join(", ", left)}");
+    }
 
     [Fact]
     public void A_yaml_config_maps_to_the_spec_field_by_field()

@@ -7,7 +7,12 @@ public sealed class DemoTests : IDisposable
 {
     private readonly CliSandbox _cli = new();
 
-    public void Dispose() => _cli.Dispose();
+    public void Dispose()
+    {
+        var left = ProcFs.KillAllIn(_cli.StateDir);
+        _cli.Dispose();
+        Assert.True(left.Count == 0, $"processes were left running (now killed): {string.Join(", ", left)}");
+    }
 
     [Fact]
     public async Task The_demo_promotes_v2_rolls_back_v3_verifies_the_audit_trail_and_leaves_no_process()

@@ -10,8 +10,9 @@ public sealed class StateAcrossInvocationsTests : IDisposable
 
     public void Dispose()
     {
-        ProcFs.AssertNoneIn(_cli.StateDir);
+        var left = ProcFs.KillAllIn(_cli.StateDir);
         _cli.Dispose();
+        Assert.True(left.Count == 0, $"processes were left running (now killed): {string.Join(", ", left)}");
     }
 
     private string Config(string version, string strategy = "recreate", string extra = "") => _cli.WriteFile($"web-{version}.yaml", $$"""

@@ -208,5 +208,25 @@ internal static class ProcFs
         return found;
     }
 
+    /// <summary>Kills whatever still runs in <paramref name="directory"/> (after a failed test) and returns the pids it found.</summary>
+    public static List<int> KillAllIn(string directory)
+    {
+        var left = WorkingIn(directory);
+        foreach (var pid in left)
+        {
+            try
+            {
+                using var process = System.Diagnostics.Process.GetProcessById(pid);
+                process.Kill(entireProcessTree: true);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // Already gone.
+            }
+        }
+
+        return left;
+    }
+
     public static void AssertNoneIn(string directory) => Assert.True(WorkingIn(directory).Count == 0, $"processes left in {directory}: {string.Join(", ", WorkingIn(directory))}");
 }
