@@ -1,18 +1,13 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.Json.Serialization.Metadata;
 using Bpi.Orchestration.State;
-using Bpi.Orchestration.Strategies.Analysis;
-using Bpi.Orchestration.Strategies.Canary;
 
 namespace Bpi.Orchestration.Cli.Hosting;
 
 /// <summary>
 /// The CLI's durable deployment store: one JSON file per deployment, replaced atomically (temporary file, flush, rename),
-/// owner-only. It is <see cref="FileDeploymentStore"/>'s format (<see cref="DeploymentJson"/>) plus type discriminators for
-/// the abstract members of the Strategies specs (<see cref="CanaryStep"/>, <see cref="MetricQuery"/>), which
-/// <see cref="DeploymentJson.Options"/> cannot round-trip on its own: a canary with steps or analysis would be written
-/// without them and could not be read back.
+/// owner-only, in <see cref="FileDeploymentStore"/>'s format (<see cref="DeploymentJson"/>). Beyond that store it closes:
+/// once the command releases the state directory, a late save of its stopping orchestrator is refused instead of
+/// overwriting what the next command writes, and each writer uses a temporary file of its own.
 /// </summary>
 internal sealed class CliDeploymentStore : IDeploymentStore
 {
@@ -34,8 +29,8 @@ internal sealed class CliDeploymentStore : IDeploymentStore
         }
     }
 
-    /// <summary>The serializer options: <see cref="DeploymentJson.Options"/> with polymorphic strategy members.</summary>
-    public static JsonSerializerOptions JsonOptions { get; } = CreateOptions();
+    /// <summary>The serializer options: <see cref="DeploymentJson.Options"/>, the format of <see cref="FileDeploymentStore"/>.</summary>
+    public static JsonSerializerOptions JsonOptions => DeploymentJson.Options;
 
     public async ValueTask SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
     {
@@ -139,45 +134,5 @@ internal sealed class CliDeploymentStore : IDeploymentStore
         }
 
         return Path.Combine(_directory, id + Extension);
-    }
-
-    private static JsonSerializerOptions CreateOptions()
-    {
-        var options = new JsonSerializerOptions(DeploymentJson.Options)
-        {
-            TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { AddPolymorphism } },
-        };
-        options.MakeReadOnly();
-        return options;
-    }
-
-    private static void AddPolymorphism(JsonTypeInfo info)
-    {
-        if (info.Type == typeof(CanaryStep))
-        {
-            info.PolymorphismOptions = Polymorphism(
-                (typeof(CanaryStep.SetWeight), "setWeight"),
-                (typeof(CanaryStep.Pause), "pause"),
-                (typeof(CanaryStep.Analyze), "analysis"),
-                (typeof(CanaryStep.Approval), "approval"));
-        }
-        else if (info.Type == typeof(MetricQuery))
-        {
-            info.PolymorphismOptions = Polymorphism(
-                (typeof(BuiltInMetricQuery), "builtIn"),
-                (typeof(PrometheusMetricQuery), "prometheus"),
-                (typeof(JsonMetricQuery), "json"));
-        }
-    }
-
-    private static JsonPolymorphismOptions Polymorphism(params (Type Type, string Name)[] derived)
-    {
-        var options = new JsonPolymorphismOptions { TypeDiscriminatorPropertyName = "$kind", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization };
-        foreach (var (type, name) in derived)
-        {
-            options.DerivedTypes.Add(new JsonDerivedType(type, name));
-        }
-
-        return options;
     }
 }

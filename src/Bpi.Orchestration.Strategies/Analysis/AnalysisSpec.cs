@@ -203,6 +203,15 @@ public sealed record MetricCondition(double? Min, double? Max)
 }
 
 /// <summary>What a metric measures; a <see cref="IMetricProvider"/> that can measure it is picked at run time.</summary>
+/// <remarks>
+/// Stored as JSON with a <c>$kind</c> of <c>builtIn</c>, <c>prometheus</c> or <c>json</c>, so durable deployment stores read
+/// it back. A query type of a host's own cannot be written to a durable store (serializing it fails with the type's
+/// name); keep such specs in an in-memory store, or express the query as a <see cref="JsonMetricQuery"/>.
+/// </remarks>
+[System.Text.Json.Serialization.JsonPolymorphic(TypeDiscriminatorPropertyName = "$kind")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(BuiltInMetricQuery), "builtIn")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(PrometheusMetricQuery), "prometheus")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(JsonMetricQuery), "json")]
 public abstract record MetricQuery
 {
     /// <summary>A one-line description for plans and events.</summary>

@@ -163,6 +163,12 @@ public sealed record CanaryStrategySpec : ProgressiveStrategySpec
 }
 
 /// <summary>One step of a canary: set a weight, pause, analyse, or wait at an approval gate.</summary>
+/// <remarks>Stored as JSON with a <c>$kind</c> of <c>setWeight</c>, <c>pause</c>, <c>analysis</c> or <c>approval</c>, so durable deployment stores read it back.</remarks>
+[System.Text.Json.Serialization.JsonPolymorphic(TypeDiscriminatorPropertyName = "$kind")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(SetWeight), "setWeight")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(Pause), "pause")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(Analyze), "analysis")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(Approval), "approval")]
 public abstract record CanaryStep
 {
     private CanaryStep()
