@@ -6,7 +6,7 @@ namespace Bpi.Orchestration.Cli.Config;
 
 /// <summary>
 /// Writes a hardened config: the original config document with each component's security-relevant fields
-/// (<c>image</c>, <c>environment</c>, <c>secrets</c>, <c>runtimeSettings</c>) replaced by the hardened spec's, everything
+/// (<c>image</c>, <c>environment</c>, <c>secrets</c>, <c>runtimeSettings</c>) and <c>security.encryptionLevel</c> replaced by the hardened spec's, everything
 /// else (strategy, validation, labels, relative command paths) kept as written. YAML or JSON by the target's extension.
 /// Comments of a YAML original are not kept.
 /// </summary>
@@ -38,6 +38,16 @@ internal static class ConfigPatcher
                 Patch(node, "secrets", before.Secrets, after.Secrets);
                 Patch(node, "runtimeSettings", before.RuntimeSettings, after.RuntimeSettings);
             }
+        }
+
+        if (original.Infrastructure.Security.EncryptionLevel != hardened.Infrastructure.Security.EncryptionLevel)
+        {
+            if (root["security"] is not JsonObject security)
+            {
+                root["security"] = security = new JsonObject();
+            }
+
+            security["encryptionLevel"] = hardened.Infrastructure.Security.EncryptionLevel.ToString();
         }
 
         var json = targetPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
