@@ -205,7 +205,18 @@ internal sealed class OrchestratorHost : IAsyncDisposable
     /// <summary>Publishes every live deployment once (at start, and after <c>start</c> restored routes).</summary>
     public async Task PublishAllAsync(CancellationToken cancellationToken)
     {
-        foreach (var d in (await Vm.ListAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Deployments)
+        DeploymentList list;
+        try
+        {
+            list = await Vm.ListAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (OrchestrationException ex) when (ex.Kind == OrchestrationErrorKind.Unauthorized)
+        {
+            // The policy does not let this user read: nothing to publish; the command's own operation is judged on its own.
+            return;
+        }
+
+        foreach (var d in list.Deployments)
         {
             await PublishAsync(d.Id, cancellationToken).ConfigureAwait(false);
         }
