@@ -273,6 +273,61 @@ public sealed class SecurityCommandsTests : IDisposable
         ProcFs.AssertNoneIn(_cli.StateDir);
     }
 
+    [Fact]
+    public async Task Remediate_apply_rolls_the_hardened_spec_out_as_a_new_revision_with_its_own_audit_entry()
+    {
+        // An image makes the component a container for the checks; the process runtime runs its command.
+        var config = _cli.WriteFile("relaxed.yaml", $$"""
+            name: app
+            appId: shop
+            environment: staging
+            components:
+              - id: web
+                image: shop/web:1.0.0
+                command: {{CliSandbox.SampleServiceDll}}
+                replicas: 1
+                ports: [8080]
+                healthCheck: { path: /health, period: 300ms }
+                runtimeSettings: { docklock.noNewPrivileges: "false" }
+            validation: { pollInterval: 100ms, progressDeadline: 90s }
+            """);
+        string? id = null;
+        try
+        {
+            var deploy = await _cli.RunAsync("deploy", "--config", config, "--output", "json");
+            Assert.True(deploy.ExitCode == ExitCodes.Success, deploy.ToString());
+            id = deploy.Json.GetProperty("id").GetString()!;
+
+            var apply = await _cli.RunAsync("security", "remediate", "--deployment-id", id, "--apply", "--output", "json");
+            Assert.True(apply.ExitCode == ExitCodes.Success, apply.ToString());
+            Assert.Equal(2, apply.Json.GetProperty("appliedRevision").GetInt32());
+            Assert.Equal(("Running", 2), (apply.Json.GetProperty("deployment").GetProperty("state").GetString(), apply.Json.GetProperty("deployment").GetProperty("stableRevision").GetInt32()));
+            Assert.True(apply.Json.GetProperty("after").GetProperty("score").GetDouble() > apply.Json.GetProperty("before").GetProperty("score").GetDouble());
+
+            var scan = await _cli.RunAsync("security", "scan", "--deployment-id", id, "--output", "json");
+            Assert.DoesNotContain(scan.Json.GetProperty("findings").EnumerateArray(), f => f.GetProperty("id").GetString() == "BPI-SEC-010");
+
+            var again = await _cli.RunAsync("security", "remediate", "--deployment-id", id, "--apply", "--output", "json");
+            Assert.True(again.ExitCode == ExitCodes.Success, again.ToString());
+            Assert.False(again.Json.GetProperty("changed").GetBoolean());
+            Assert.Equal(JsonValueKind.Null, again.Json.GetProperty("appliedRevision").ValueKind);
+
+            var export = _cli.Dir("audit.export");
+            var exported = await _cli.RunAsync("audit", "export", "--file", export);
+            Assert.True(exported.ExitCode == ExitCodes.Success, exported.ToString());
+            Assert.Contains("security.remediation", await File.ReadAllTextAsync(export), StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (id is not null)
+            {
+                await _cli.RunAsync("destroy", "--deployment-id", id, "--force");
+            }
+        }
+
+        ProcFs.AssertNoneIn(_cli.StateDir);
+    }
+
     private static void AssertScanShape(JsonElement scan)
     {
         foreach (var field in new[] { "target", "deploymentId", "environment", "source", "assessedAt", "catalogVersion", "score", "grade", "gate", "checks", "findings" })

@@ -281,7 +281,16 @@ internal static class SecurityCommands
                     WriteRemediation(ctx.Env, view, result.Hardened);
                 }
 
-                if (!ctx.Get(apply))
+                if (ctx.Get(apply) && !result.Changed)
+                {
+                    // Idempotent for CI jobs: a deployment that is already hardened needs no new revision.
+                    if (!ctx.Json)
+                    {
+                        ctx.Env.Console.WriteLine("Nothing to apply: no safe or accepted remediation changes the deployment's spec.");
+                    }
+                }
+
+                if (!ctx.Get(apply) || !result.Changed)
                 {
                     if (ctx.Json)
                     {
