@@ -261,6 +261,13 @@ public sealed class SecurityCommandsTests : IDisposable
 
             var verify = await _cli.RunAsync("audit", "verify", "--output", "json");
             Assert.True(verify.Json.GetProperty("valid").GetBoolean(), verify.ToString());
+            var export = _cli.Dir("audit.export");
+            Assert.Equal(ExitCodes.Success, (await _cli.RunAsync("audit", "export", "--file", export)).ExitCode);
+            var trail = System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(export));
+            Assert.Contains("authorization.deploy", trail, StringComparison.Ordinal); // allowed, by the built-in rule
+            Assert.Contains("local-user", trail, StringComparison.Ordinal);
+            Assert.Contains("authorization.destroy", trail, StringComparison.Ordinal); // denied by `keep`, then allowed
+            Assert.DoesNotContain("authorization.read", trail, StringComparison.Ordinal); // allowed reads are not audited
         }
         finally
         {

@@ -1,6 +1,8 @@
+using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Security;
 using Bpi.Orchestration.Security.Authorization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Bpi.Orchestration.Cli.Hosting;
 
@@ -90,10 +92,17 @@ internal sealed class CliSecurity
     /// </summary>
     public static void ConfigureOptions(SecurityOptions options) => options.ReassessmentInterval = Timeout.InfiniteTimeSpan;
 
-    /// <summary>Adds the Security package (gate, authorizer, assessor, monitor, remediator) with this policy.</summary>
+    /// <summary>
+    /// Adds the Security package (gate, authorizer, assessor, monitor, remediator) with this policy. Every denial is
+    /// audited by the orchestrator; allowed decisions are audited here for every verb but <c>read</c>: the CLI reads a
+    /// deployment's status after every rollout event (progress, the live view for other terminals), and an entry for
+    /// each of those reads would bury the operations in the trail.
+    /// </summary>
     public IOrchestrationBuilder AddTo(IOrchestrationBuilder builder)
-        => builder.AddSecurity(ConfigureOptions).ConfigureAuthorization(o =>
+    {
+        builder.AddSecurity(ConfigureOptions).ConfigureAuthorization(o =>
         {
+            o.AuditAllowedDecisions = false;
             if (_text is not null)
             {
                 o.PolicyTexts.Add(_text);
@@ -107,4 +116,32 @@ internal sealed class CliSecurity
                 o.Rules.Add(new AuthorizationRule { Name = LocalUserRule, Subjects = ["user:" + Actor.Id] });
             }
         });
+        var inner = builder.Services.Last(d => d.ServiceType == typeof(IOrchestrationAuthorizer));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IOrchestrationAuthorizer>(sp => new AuditingAuthorizer(
+            (IOrchestrationAuthorizer)inner.ImplementationFactory!(sp),
+            sp.GetService<IAuditSink>(),
+            sp.GetService<TimeProvider>() ?? TimeProvider.System)));
+        return builder;
+    }
+
+    /// <summary>Audits the allowed decisions of the policy authorizer, except reads, in the Security package's shape.</summary>
+    private sealed class AuditingAuthorizer(IOrchestrationAuthorizer inner, IAuditSink? audit, TimeProvider time) : IOrchestrationAuthorizer
+    {
+        public async ValueTask<AuthorizationDecision> AuthorizeAsync(AuthorizationRequest request, CancellationToken cancellationToken = default)
+        {
+            var decision = await inner.AuthorizeAsync(request, cancellationToken).ConfigureAwait(false);
+            if (decision.Allowed && audit is not null && !string.Equals(request.Verb, OrchestrationVerbs.Read, StringComparison.Ordinal))
+            {
+                await audit.AppendAsync(
+                    new AuditEvent(time.GetUtcNow(), request.Actor.Id, "authorization." + request.Verb, request.DeploymentId ?? request.Spec?.Name ?? "(orchestrator)", "allowed", new Dictionary<string, string?>(StringComparer.Ordinal)
+                    {
+                        ["rule"] = decision.Rule,
+                        ["reason"] = decision.Reason,
+                    }),
+                    cancellationToken).ConfigureAwait(false);
+            }
+
+            return decision;
+        }
+    }
 }
