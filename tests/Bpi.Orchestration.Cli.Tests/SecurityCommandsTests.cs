@@ -94,16 +94,25 @@ public sealed class SecurityCommandsTests : IDisposable
     }
 
     [Fact]
-    public async Task Scan_needs_exactly_one_target_and_a_missing_config_is_exit_3()
+    public async Task Security_commands_need_exactly_one_target_and_known_check_ids_and_a_missing_config_is_exit_3()
     {
         var none = await _cli.RunAsync("security", "scan");
         var both = await _cli.RunAsync("security", "scan", "--config", "x.yaml", "--deployment-id", "d");
         var missing = await _cli.RunAsync("security", "scan", "--config", _cli.Dir("missing.yaml"));
+        var unknownCheck = await _cli.RunAsync("security", "remediate", "--config", "x.yaml", "--accept", "BPI-SEC-009,BPI-SEC-999");
+        var fileWithoutConfig = await _cli.RunAsync("security", "remediate", "--deployment-id", "d", "--file", "x.yaml");
+        var applyWithoutDeployment = await _cli.RunAsync("security", "remediate", "--config", "x.yaml", "--apply");
 
         Assert.Equal(ExitCodes.UsageError, none.ExitCode);
         Assert.Contains("exactly one of --config", none.Error, StringComparison.Ordinal);
         Assert.Equal(ExitCodes.UsageError, both.ExitCode);
         Assert.Equal(ExitCodes.InvalidConfig, missing.ExitCode);
+        Assert.Equal(ExitCodes.UsageError, unknownCheck.ExitCode);
+        Assert.Contains("'BPI-SEC-999' is not a check id", unknownCheck.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("BPI-SEC-009'", unknownCheck.Error, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.UsageError, fileWithoutConfig.ExitCode);
+        Assert.Equal(ExitCodes.UsageError, applyWithoutDeployment.ExitCode);
+        Assert.False(Directory.Exists(_cli.StateDir), "a usage error touches no state");
     }
 
     [Theory]
