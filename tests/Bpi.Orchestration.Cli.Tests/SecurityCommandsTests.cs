@@ -203,6 +203,25 @@ public sealed class SecurityCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Remediate_with_a_known_digest_and_every_proposal_accepted_makes_the_production_spec_pass_its_gate()
+    {
+        var config = _cli.WriteFile("bad.yaml", BadYaml);
+        var hardened = _cli.Dir("hardened.yaml");
+        var digest = "sha256:" + new string('a', 64);
+
+        var remediate = await _cli.RunAsync("security", "remediate", "--config", config, "--image-digest", $"nginx:latest={digest}", "--accept", "BPI-SEC-021,BPI-SEC-032,BPI-SEC-025,BPI-SEC-026", "--file", hardened, "--output", "json");
+        var scan = await _cli.RunAsync("security", "scan", "--config", hardened, "--output", "json");
+        var malformed = await _cli.RunAsync("security", "remediate", "--config", config, "--image-digest", "nginx:latest=abc");
+
+        Assert.True(remediate.ExitCode == ExitCodes.Success, remediate.ToString());
+        Assert.False(remediate.Json.GetProperty("before").GetProperty("gate").GetProperty("passed").GetBoolean());
+        Assert.True(remediate.Json.GetProperty("after").GetProperty("gate").GetProperty("passed").GetBoolean(), remediate.Output);
+        Assert.Contains("@" + digest, await File.ReadAllTextAsync(hardened), StringComparison.Ordinal);
+        Assert.True(scan.ExitCode == ExitCodes.Success, scan.ToString()); // production's gate: score >= 7, no high finding, encryption High, pinned
+        Assert.Equal(ExitCodes.UsageError, malformed.ExitCode);
+    }
+
+    [Fact]
     public async Task Deploy_of_a_spec_the_environments_gate_refuses_exits_4_listing_the_findings_and_creates_nothing()
     {
         var config = ProcessConfig("production", ", API_KEY: \"hunter2\"");

@@ -212,6 +212,7 @@ internal static class SecurityCommands
     {
         var target = new TargetOptions();
         var accept = new Option<string[]>("--accept") { Description = "Apply these proposed (risky) remediations too, by check id (e.g. BPI-SEC-009 for a non-root user); repeats, or comma-separated.", AllowMultipleArgumentsPerToken = true };
+        var digests = new Option<string[]>("--image-digest") { Description = "The digest of an image as the spec names it, IMAGE=sha256:<64 hex> (e.g. from `docker buildx imagetools inspect`), so pinning it can be proposed and, with --accept BPI-SEC-025,BPI-SEC-026, applied; repeats." };
         var file = new Option<string?>("--file", "-f") { Description = "Write the hardened config here (YAML, or JSON when it ends in .json): the --config file with the fixes patched in. Needs --config." };
         var apply = new Option<bool>("--apply") { Description = "Roll the hardened spec out to the deployment (--deployment-id) as an update with its own security.remediation audit entry, and follow it like update does." };
         var rollout = new RolloutOptions();
@@ -221,7 +222,7 @@ internal static class SecurityCommands
             + "Shows the changes and the score before and after; changes nothing unless --file or --apply is given. "
             + "With --apply it exits like update (0 Running, 5 rolled back, 1 failed, 4 refused by the security gate); 0 when there is nothing to apply.")
         {
-            accept, file, apply,
+            accept, digests, file, apply,
         };
         target.AddTo(command);
         rollout.AddTo(command);
@@ -237,6 +238,14 @@ internal static class SecurityCommands
                 if (!SecurityCheckCatalog.Contains(id.ToUpperInvariant()))
                 {
                     result.AddError($"--accept: '{id}' is not a check id; they run from BPI-SEC-001 to BPI-SEC-{SecurityCheckCatalog.All.Count:000} (see security scan).");
+                }
+            }
+
+            foreach (var token in result.GetResult(digests)?.Tokens ?? [])
+            {
+                if (!TryParseDigest(token.Value, out _, out _))
+                {
+                    result.AddError($"--image-digest: '{token.Value}' is not IMAGE=sha256:<64 hex digits>.");
                 }
             }
 
@@ -261,6 +270,14 @@ internal static class SecurityCommands
                 foreach (var id in (ctx.Get(accept) ?? []).SelectMany(a => a.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
                 {
                     options.AcceptedProposals.Add(id.ToUpperInvariant());
+                }
+
+                foreach (var pair in ctx.Get(digests) ?? [])
+                {
+                    if (TryParseDigest(pair, out var image, out var digest))
+                    {
+                        options.ImageDigests[image] = digest;
+                    }
                 }
 
                 var remediator = host?.Remediator ?? new SecurityRemediator(assessed.Assessor);
@@ -343,6 +360,15 @@ internal static class SecurityCommands
             }
         });
         return command;
+    }
+
+    /// <summary><c>IMAGE=sha256:&lt;64 hex&gt;</c>; the image is everything before the last <c>=</c>.</summary>
+    private static bool TryParseDigest(string text, out string image, out string digest)
+    {
+        var eq = text.LastIndexOf('=');
+        image = eq > 0 ? text[..eq].Trim() : "";
+        digest = eq > 0 ? text[(eq + 1)..].Trim().ToLowerInvariant() : "";
+        return image.Length > 0 && digest.StartsWith("sha256:", StringComparison.Ordinal) && digest.Length == 71 && digest[7..].All(char.IsAsciiHexDigit);
     }
 
     private static ComplianceCatalog BuiltInCatalog()

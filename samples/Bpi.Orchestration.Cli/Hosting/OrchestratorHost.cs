@@ -18,8 +18,9 @@ namespace Bpi.Orchestration.Cli.Hosting;
 /// An orchestrator over a state directory, owned by this process while a command runs: the VM with the durable
 /// deployment store, the local-process runtime, the in-process router, every strategy, and the durable audit store
 /// signed with the state directory's key, and the Security package (every deploy and update passes the security gate;
-/// every operation is authorized by the policy of <see cref="CliSecurity"/>). Opening it starts the VM, which adopts the processes earlier commands left
-/// running and resumes any rollout an earlier command left unfinished (its cursor is stored at every step).
+/// every operation is authorized by the policy of <see cref="CliSecurity"/>). Opening it starts the VM, which adopts
+/// the processes earlier commands left running and resumes any rollout an earlier command left unfinished (its cursor
+/// is stored at every step).
 /// </summary>
 internal sealed class OrchestratorHost : IAsyncDisposable
 {
