@@ -243,6 +243,38 @@ public sealed class SecurityCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Update_to_a_spec_the_production_gate_refuses_exits_4_and_the_serving_revision_stays()
+    {
+        string? id = null;
+        try
+        {
+            // Encryption High is what production demands of every deployment (BPI-SEC-032); a local process has no container checks.
+            var good = _cli.WriteFile("prod.yaml", File.ReadAllText(ProcessConfig("production")) + "\nsecurity: { encryptionLevel: high }\n");
+            var bad = _cli.WriteFile("prod-bad.yaml", File.ReadAllText(ProcessConfig("production", ", DB_PASSWORD: \"hunter2\"")) + "\nsecurity: { encryptionLevel: high }\n");
+            var deploy = await _cli.RunAsync("deploy", "--config", good, "--output", "json");
+            Assert.True(deploy.ExitCode == ExitCodes.Success, deploy.ToString());
+            id = deploy.Json.GetProperty("id").GetString()!;
+
+            var update = await _cli.RunAsync("update", "--deployment-id", id, "--config", bad, "--output", "json");
+            var status = await _cli.RunAsync("status", "--deployment-id", id, "--output", "json");
+
+            Assert.True(update.ExitCode == ExitCodes.SecurityRefused, update.ToString());
+            Assert.Contains(update.Json.GetProperty("problems").EnumerateArray(), p => p.GetString()!.StartsWith("BPI-SEC-021", StringComparison.Ordinal));
+            Assert.DoesNotContain("hunter2", update.Output + update.Error, StringComparison.Ordinal);
+            Assert.Equal(("Running", 1), (status.Json.GetProperty("state").GetString(), status.Json.GetProperty("stableRevision").GetInt32()));
+        }
+        finally
+        {
+            if (id is not null)
+            {
+                await _cli.RunAsync("destroy", "--deployment-id", id, "--force");
+            }
+        }
+
+        ProcFs.AssertNoneIn(_cli.StateDir);
+    }
+
+    [Fact]
     public async Task The_default_policy_lets_the_local_user_work_and_a_policy_file_that_denies_destroy_makes_destroy_exit_9()
     {
         string? id = null;
