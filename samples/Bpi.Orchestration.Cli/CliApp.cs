@@ -36,6 +36,12 @@ internal sealed class GlobalOptions
         Recursive = true,
     };
 
+    public Option<string?> Policy { get; } = new("--policy")
+    {
+        Description = $"An authorization policy file (text, or JSON when it ends in .json) that replaces the built-in policy (the local OS user may do everything). Default: ${Hosting.CliSecurity.PolicyVariable}, else policy.txt or policy.json in the state directory.",
+        Recursive = true,
+    };
+
     public GlobalOptions()
     {
         Output.AcceptOnlyFromAmong("text", "json");
@@ -75,6 +81,8 @@ internal static class CliApp
             return ExitCodes.UsageError;
         }
 
+        // Every command acts as the local OS user: the audit trail names them and the authorization policy decides on them.
+        using var actor = OrchestrationActor.BeginScope(Hosting.CliSecurity.LocalActor(env));
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration { Output = env.Output, Error = env.Error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, cancellationToken).ConfigureAwait(false);
@@ -110,7 +118,7 @@ internal static class CliApp
     private static (string Message, string Kind, int ExitCode, IReadOnlyList<string> Problems)? Classify(Exception ex) => ex switch
     {
         OrchestrationException o => (o.Message, o.Kind.ToString(), ExitCodes.For(o.Kind), o.Errors),
-        CliException c => (c.Message, c.ExitCode == ExitCodes.Conflict ? "Conflict" : c.ExitCode == ExitCodes.NotFound ? "NotFound" : "Failed", c.ExitCode, []),
+        CliException c => (c.Message, c.ExitCode switch { ExitCodes.Conflict => "Conflict", ExitCodes.NotFound => "NotFound", ExitCodes.UsageError => "UsageError", _ => "Failed" }, c.ExitCode, []),
         AuditStoreException a => (a.Message, "AuditStore", ExitCodes.Failed, a.Errors),
         IOException or UnauthorizedAccessException or JsonException => (ex.Message, "Unknown", ExitCodes.Failed, []),
         _ => null,
@@ -126,14 +134,15 @@ internal static class CliApp
         root.Add(globals.StateDir);
         root.Add(globals.Output);
         root.Add(globals.LockTimeout);
+        root.Add(globals.Policy);
         var context = new CommandContextFactory(env, globals);
 
-        // One file per command group under Commands/. A new group (for example `security` once the Security package
-        // lands) is one more file with a Create method and one more line here.
+        // One file per command group under Commands/: a new group is one more file with a Create method and one more line here.
         foreach (var command in DeployCommands.Create(context)
                      .Concat(ReadCommands.Create(context))
                      .Concat(ControlCommands.Create(context))
                      .Concat(AuditCommands.Create(context))
+                     .Concat(SecurityCommands.Create(context))
                      .Concat(StartCommand.Create(context))
                      .Concat(DemoCommand.Create(context)))
         {

@@ -21,7 +21,7 @@ public sealed class CommandLineTests : IDisposable
         var result = await _cli.RunAsync("--help");
 
         Assert.Equal(ExitCodes.Success, result.ExitCode);
-        foreach (var command in new[] { "start", "deploy", "update", "list-deployments", "status", "scale", "rollback", "pause", "resume", "abort", "promote", "approve", "reject", "destroy", "audit", "demo" })
+        foreach (var command in new[] { "start", "deploy", "update", "list-deployments", "status", "scale", "rollback", "pause", "resume", "abort", "promote", "approve", "reject", "destroy", "audit", "security", "demo" })
         {
             Assert.Contains(command, result.Output, StringComparison.Ordinal);
         }

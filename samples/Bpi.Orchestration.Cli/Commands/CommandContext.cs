@@ -73,8 +73,22 @@ internal sealed class CommandContext
     public async Task<OrchestratorHost> OpenHostAsync(CancellationToken cancellationToken)
     {
         var stateLock = await LockAsync(cancellationToken).ConfigureAwait(false);
-        return await OrchestratorHost.OpenAsync(State, stateLock, Env.Time, cancellationToken).ConfigureAwait(false);
+        CliSecurity security;
+        try
+        {
+            security = Security();
+        }
+        catch
+        {
+            stateLock.Dispose();
+            throw;
+        }
+
+        return await OrchestratorHost.OpenAsync(State, stateLock, security, Env.Time, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The authorization policy in force (<c>--policy</c>, <c>$BPI_ORCHESTRATION_POLICY</c>, the state directory's policy file, or the built-in one).</summary>
+    public CliSecurity Security() => CliSecurity.Resolve(Parse.GetValue(_globals.Policy), Env, State);
 
     public CliException Busy()
     {

@@ -136,15 +136,14 @@ internal static class ControlCommands
         var comment = new Option<string?>("--comment", "-m") { Description = "A comment for the audit trail." };
         var rollout = new RolloutOptions();
         var command = new Command(name, approve
-            ? "Approve the gate a rollout waits at (as $USER); the rollout continues once enough approvals are in."
-            : "Reject the gate a rollout waits at (as $USER); the rollout is rolled back (exit 5).") { id, gate, comment };
+            ? "Approve the gate a rollout waits at (as the OS user, $USER); the rollout continues once enough approvals are in."
+            : "Reject the gate a rollout waits at (as the OS user, $USER); the rollout is rolled back (exit 5).") { id, gate, comment };
         rollout.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var ctx = factory.For(parse, name);
             var deploymentId = ctx.Get(id)!;
             await using var host = await ctx.OpenHostAsync(ct).ConfigureAwait(false);
-            using var actor = OrchestrationActor.BeginScope(new OrchestrationActor { Id = ctx.Env.GetVariable("USER") is { Length: > 0 } user ? user : "cli" });
             return await RolloutCommandSupport.RunAsync(ctx, host, rollout, async () =>
             {
                 await RolloutCommandSupport.WhenReadyAsync(

@@ -38,9 +38,12 @@ internal static class RolloutCommandSupport
     /// <summary>
     /// Subscribes to the deployment's events, runs <paramref name="operation"/>, then (unless <c>--no-wait</c>) follows
     /// the rollout until it settles or waits for a person, prints the final status and returns the exit code.
+    /// <paramref name="print"/>, when given, receives the final status instead of it being printed (a command that
+    /// embeds it in a document of its own).
     /// </summary>
-    public static async Task<int> RunAsync(CommandContext ctx, OrchestratorHost host, RolloutOptions options, Func<Task<string>> operation, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(CommandContext ctx, OrchestratorHost host, RolloutOptions options, Func<Task<string>> operation, CancellationToken cancellationToken, Action<DeploymentView>? print = null)
     {
+        print ??= view => Print(ctx, view);
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var events = host.Vm.WatchAsync(cancellationToken: watching.Token);
         var id = await operation().ConfigureAwait(false);
@@ -48,7 +51,7 @@ internal static class RolloutCommandSupport
         if (ctx.Get(options.NoWait))
         {
             var accepted = await host.Vm.GetStatusAsync(id, cancellationToken).ConfigureAwait(false);
-            Print(ctx, DeploymentView.From(accepted, DeploymentView.Sources.Orchestrator));
+            print(DeploymentView.From(accepted, DeploymentView.Sources.Orchestrator));
             if (!ctx.Json)
             {
                 ctx.Env.Console.WriteLine("Not waiting (--no-wait): the rollout continues when the next command or `bpi-orchestration start` runs the orchestrator on this state directory.");
@@ -59,7 +62,7 @@ internal static class RolloutCommandSupport
 
         var outcome = await RolloutWatcher.FollowAsync(ctx.Env, host.Vm, id, filtered, ctx.Get(options.Timeout), ctx.Json, cancellationToken).ConfigureAwait(false);
         await watching.CancelAsync().ConfigureAwait(false);
-        Print(ctx, DeploymentView.From(outcome.Status, DeploymentView.Sources.Orchestrator));
+        print(DeploymentView.From(outcome.Status, DeploymentView.Sources.Orchestrator));
         if (!ctx.Json)
         {
             var next = outcome switch

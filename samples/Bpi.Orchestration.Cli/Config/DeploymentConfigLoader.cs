@@ -103,6 +103,14 @@ internal static class DeploymentConfigLoader
         var validation = c.Object("validation") is { } v ? MapValidation(v) : new ValidationSettings();
         var rollback = c.Object("rollback") is { } r ? MapRollback(r) : new RollbackSettings();
         var labels = c.StringMap("labels");
+        EncryptionLevel? encryption = null;
+        if (c.Object("security") is { } security)
+        {
+            // What the security gate judges beyond the components (check BPI-SEC-032): `security: { encryptionLevel: high }`.
+            encryption = security.Enum<EncryptionLevel>("encryptionLevel");
+            security.RejectUnknown();
+        }
+
         c.RejectUnknown();
         if (name is null || appId is null)
         {
@@ -120,6 +128,7 @@ internal static class DeploymentConfigLoader
             Validation = validation,
             Rollback = rollback,
             Labels = labels ?? new Dictionary<string, string>(),
+            Infrastructure = encryption is { } level ? new InfrastructureConfig { Security = new SecurityConfig { EncryptionLevel = level } } : new InfrastructureConfig(),
         };
     }
 

@@ -27,7 +27,7 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, strin
         TrafficGenerator? traffic = null;
         string? id = null;
         long auditEntries = 0;
-        var host = await OrchestratorHost.OpenAsync(state, stateLock, env.Time, cancellationToken).ConfigureAwait(false);
+        var host = await OrchestratorHost.OpenAsync(state, stateLock, CliSecurity.BuiltIn(env), env.Time, cancellationToken).ConfigureAwait(false);
         try
         {
             // 1. v1

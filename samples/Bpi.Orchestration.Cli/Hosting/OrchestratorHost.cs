@@ -1,7 +1,13 @@
 using System.Text.Json;
 using Bpi.Orchestration.Audit;
 using Bpi.Orchestration.Cli.Output;
+using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Processes;
+using Bpi.Orchestration.Security.Assessment;
+using Bpi.Orchestration.Security.Compliance;
+using Bpi.Orchestration.Security.Gate;
+using Bpi.Orchestration.Security.Monitoring;
+using Bpi.Orchestration.Security.Remediation;
 using Bpi.Orchestration.Routing;
 using Bpi.Orchestration.Traffic;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,8 +17,10 @@ namespace Bpi.Orchestration.Cli.Hosting;
 /// <summary>
 /// An orchestrator over a state directory, owned by this process while a command runs: the VM with the durable
 /// deployment store, the local-process runtime, the in-process router, every strategy, and the durable audit store
-/// signed with the state directory's key. Opening it starts the VM, which adopts the processes earlier commands left
-/// running and resumes any rollout an earlier command left unfinished (its cursor is stored at every step).
+/// signed with the state directory's key, and the Security package (every deploy and update passes the security gate;
+/// every operation is authorized by the policy of <see cref="CliSecurity"/>). Opening it starts the VM, which adopts
+/// the processes earlier commands left running and resumes any rollout an earlier command left unfinished (its cursor
+/// is stored at every step).
 /// </summary>
 internal sealed class OrchestratorHost : IAsyncDisposable
 {
@@ -34,6 +42,12 @@ internal sealed class OrchestratorHost : IAsyncDisposable
         Router = provider.GetRequiredService<InProcessTrafficRouter>();
         Runtime = provider.GetRequiredService<ProcessWorkloadRuntime>();
         AuditStore = provider.GetRequiredService<FileAuditStore>();
+        Gate = provider.GetRequiredService<SecurityGate>();
+        Assessor = provider.GetRequiredService<SecurityAssessor>();
+        Monitor = provider.GetRequiredService<ISecurityMonitor>();
+        Compliance = provider.GetRequiredService<ComplianceCatalog>();
+        Remediator = provider.GetRequiredService<SecurityRemediator>();
+        AuditSink = provider.GetService<IAuditSink>();
         _livePublisher = PublishLiveStatusAsync(_stop.Token);
     }
 
@@ -47,8 +61,20 @@ internal sealed class OrchestratorHost : IAsyncDisposable
 
     public FileAuditStore AuditStore { get; }
 
+    public SecurityGate Gate { get; }
+
+    public SecurityAssessor Assessor { get; }
+
+    public ISecurityMonitor Monitor { get; }
+
+    public ComplianceCatalog Compliance { get; }
+
+    public SecurityRemediator Remediator { get; }
+
+    public IAuditSink? AuditSink { get; }
+
     /// <summary>Builds and starts the orchestrator. Takes ownership of <paramref name="stateLock"/>.</summary>
-    public static async Task<OrchestratorHost> OpenAsync(StateDirectory state, StateLock stateLock, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<OrchestratorHost> OpenAsync(StateDirectory state, StateLock stateLock, CliSecurity security, TimeProvider time, CancellationToken cancellationToken)
     {
         CheckpointSigner? signer = null;
         ServiceProvider? provider = null;
@@ -58,7 +84,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
             var services = new ServiceCollection();
             var checkpointSigner = signer;
             var store = new CliDeploymentStore(state.Deployments);
-            services.AddOrchestration(o => o.VmId = StateDirectory.VmId)
+            var builder = services.AddOrchestration(o => o.VmId = StateDirectory.VmId)
                 .UseTimeProvider(time)
                 .UseDeploymentStore(store)
                 .AddProcessRuntime(o =>
@@ -73,6 +99,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
                     o.Origin = StateDirectory.AuditOrigin;
                     o.CheckpointSigners.Add(checkpointSigner);
                 });
+            security.AddTo(builder);
             provider = services.BuildServiceProvider();
             var host = new OrchestratorHost(state, provider, signer, stateLock, store);
             await host.Vm.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -168,10 +195,29 @@ internal sealed class OrchestratorHost : IAsyncDisposable
         };
     }
 
+    /// <summary>The current spec of a deployment, read as the acting user (the <c>read</c> verb is authorized; an unknown id is NotFound).</summary>
+    public async Task<DeploymentSpec> CurrentSpecAsync(string deploymentId, CancellationToken cancellationToken)
+    {
+        _ = await Vm.GetStatusAsync(deploymentId, cancellationToken).ConfigureAwait(false);
+        return (await _store.GetAsync(deploymentId, cancellationToken).ConfigureAwait(false))?.CurrentSpec
+            ?? throw new OrchestrationException(OrchestrationErrorKind.NotFound, $"No deployment has the id '{deploymentId}'.");
+    }
+
     /// <summary>Publishes every live deployment once (at start, and after <c>start</c> restored routes).</summary>
     public async Task PublishAllAsync(CancellationToken cancellationToken)
     {
-        foreach (var d in (await Vm.ListAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Deployments)
+        DeploymentList list;
+        try
+        {
+            list = await Vm.ListAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (OrchestrationException ex) when (ex.Kind == OrchestrationErrorKind.Unauthorized)
+        {
+            // The policy does not let this user read: nothing to publish; the command's own operation is judged on its own.
+            return;
+        }
+
+        foreach (var d in list.Deployments)
         {
             await PublishAsync(d.Id, cancellationToken).ConfigureAwait(false);
         }

@@ -213,6 +213,9 @@ internal sealed record ErrorView(string Error, string Kind, int ExitCode, IReadO
 [JsonSerializable(typeof(AuditVerifyView))]
 [JsonSerializable(typeof(DemoReportView))]
 [JsonSerializable(typeof(ErrorView))]
+[JsonSerializable(typeof(SecurityScanView))]
+[JsonSerializable(typeof(RemediationView))]
+[JsonSerializable(typeof(ComplianceReportSummaryView))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 
 /// <summary>The serializer the CLI writes JSON with: <see cref="CliJsonContext"/> without escaping of quotes and backticks in messages.</summary>
