@@ -107,6 +107,9 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, DemoR
             Checks = _checks,
             Traffic = traffic?.All() ?? new Dictionary<string, IReadOnlyDictionary<string, int>>(),
             AuditEntries = auditEntries,
+            Runtime = runtime.Name,
+            Owner = runtime.VmId,
+            Image = runtime.Image,
         };
     }
 

@@ -13,6 +13,12 @@ namespace Bpi.Orchestration.Cli.Demo;
 /// </summary>
 internal abstract class DemoRuntime : IAsyncDisposable
 {
+    /// <summary><c>process</c> or <c>docker</c>, as <c>--runtime</c> names it.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The image the instances run, or <see langword="null"/>.</summary>
+    public virtual string? Image => null;
+
     /// <summary>How the instances run, for the progress lines ("local processes", "Docker containers").</summary>
     public abstract string Instances { get; }
 
@@ -49,6 +55,8 @@ internal abstract class DemoRuntime : IAsyncDisposable
 /// <summary>SampleService as local processes (the CLI's default runtime).</summary>
 internal sealed class ProcessDemoRuntime(string sampleServiceDll) : DemoRuntime
 {
+    public override string Name => "process";
+
     public override string Instances => "local processes";
 
     public override string VmId => Hosting.StateDirectory.VmId;
@@ -78,7 +86,9 @@ internal sealed class DockerDemoRuntime : DemoRuntime
         Image = image;
     }
 
-    public string Image { get; }
+    public override string Image { get; }
+
+    public override string Name => "docker";
 
     public override string Instances => "Docker containers";
 
@@ -96,7 +106,7 @@ internal sealed class DockerDemoRuntime : DemoRuntime
     {
         if (DemoImage.MissingPrerequisite is { } missing)
         {
-            throw new CliException(ExitCodes.RuntimeUnavailable, $"demo --runtime docker builds its image from {missing}");
+            throw new CliException(ExitCodes.RuntimeUnavailable, $"demo --runtime docker builds its image from {missing} Or run the demo on local processes (--runtime process).");
         }
 
         var options = new DockerRuntimeOptions { MaxRetryAttempts = 0, RequestTimeout = TimeSpan.FromSeconds(10) };
@@ -109,7 +119,7 @@ internal sealed class DockerDemoRuntime : DemoRuntime
             }
             catch (Exception ex) when (ex is OrchestrationException or IOException or HttpRequestException)
             {
-                throw new CliException(ExitCodes.RuntimeUnavailable, $"no Docker Engine answers at {client.Endpoint} ({ex.Message}); start Docker or set DOCKER_HOST, or run the demo on local processes (--runtime process).");
+                throw new CliException(ExitCodes.RuntimeUnavailable, $"demo --runtime docker needs a Docker Engine: {ex.Message} Or run the demo on local processes (--runtime process).");
             }
 
             var image = await DemoImage.EnsureAsync(client, cancellationToken).ConfigureAwait(false);
