@@ -36,6 +36,11 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, DemoR
             id = await host.Vm.DeployAsync(Spec("1.0.0", 0), cancellationToken).ConfigureAwait(false);
             var v1 = await FollowAsync(host, id, events, cancellationToken).ConfigureAwait(false);
             Check("v1 runs 3 ready replicas", v1.Status.State == DeploymentState.Running && Ready(v1.Status, 1) == 3, $"{v1.Status.State}, {Ready(v1.Status, 1)} ready of revision 1");
+            if (await runtime.IsolationAsync(id, cancellationToken).ConfigureAwait(false) is { } isolation)
+            {
+                Check(isolation.Name, isolation.Passed, isolation.Detail);
+            }
+
             var endpoint = host.Router.GetEndpoint(TrafficRoute.ForComponent(id, Component))
                 ?? throw new CliException(ExitCodes.Failed, "the router has no endpoint for the demo service after v1 was deployed.");
             Say("", $"The service answers on http://{endpoint}/work; sending requests through the router from now on.");

@@ -40,6 +40,13 @@ internal abstract class DemoRuntime : IAsyncDisposable
     /// <summary>The check's name, e.g. "no process is left".</summary>
     public abstract string NothingLeftCheck { get; }
 
+    /// <summary>
+    /// How the running instances of a deployment are isolated, as a check (name, passed, detail), or
+    /// <see langword="null"/> when this runtime has nothing to check (local processes).
+    /// </summary>
+    public virtual Task<(string Name, bool Passed, string Detail)?> IsolationAsync(string deploymentId, CancellationToken cancellationToken)
+        => Task.FromResult<(string, bool, string)?>(null);
+
     /// <summary>Removes every instance of this run's orchestrator, whatever state the demo ended in (failure, Ctrl+C).</summary>
     public virtual async Task RemoveEverythingAsync(IWorkloadRuntime runtime)
     {
@@ -148,6 +155,48 @@ internal sealed class DockerDemoRuntime : DemoRuntime
         left.AddRange((await _client.ListNetworksAsync(owner, cancellationToken).ConfigureAwait(false)).Select(n => "network " + n.Name));
         left.AddRange((await _client.ListVolumesAsync(owner, cancellationToken).ConfigureAwait(false)).Select(v => "volume " + v.Name));
         return left;
+    }
+
+    /// <summary>Inspects every container of the deployment: DockLock's defaults in force, none relaxed.</summary>
+    public override async Task<(string Name, bool Passed, string Detail)?> IsolationAsync(string deploymentId, CancellationToken cancellationToken)
+    {
+        var containers = await _client.ListContainersAsync(new Dictionary<string, string?> { [WorkloadLabels.Deployment] = deploymentId }, all: true, cancellationToken).ConfigureAwait(false);
+        var problems = new List<string>();
+        foreach (var summary in containers)
+        {
+            var c = await _client.InspectContainerAsync(summary.Id, cancellationToken).ConfigureAwait(false);
+            var name = c.Name?.TrimStart('/') ?? c.Id;
+            var user = c.Config?.User ?? "";
+            if (user.Length == 0 || user == "0" || user.StartsWith("0:", StringComparison.Ordinal) || user.StartsWith("root", StringComparison.Ordinal))
+            {
+                problems.Add($"{name} runs as root");
+            }
+
+            if (c.HostConfig is not { ReadonlyRootfs: true })
+            {
+                problems.Add($"{name} has a writable root filesystem");
+            }
+
+            if (c.HostConfig?.CapDrop?.Contains("ALL", StringComparer.OrdinalIgnoreCase) != true)
+            {
+                problems.Add($"{name} keeps capabilities");
+            }
+
+            if (c.HostConfig?.SecurityOpt?.Any(o => o.StartsWith("no-new-privileges", StringComparison.Ordinal)) != true)
+            {
+                problems.Add($"{name} may gain privileges");
+            }
+
+            if (c.Config?.Labels?.GetValueOrDefault(WorkloadLabels.Prefix + "docklock-relaxed") is { } relaxed && relaxed != "none")
+            {
+                problems.Add($"{name} relaxes {relaxed}");
+            }
+        }
+
+        var user0 = containers.Count > 0 ? (await _client.InspectContainerAsync(containers[0].Id, cancellationToken).ConfigureAwait(false)).Config?.User : null;
+        return ("every container runs DockLock-hardened, nothing relaxed", containers.Count > 0 && problems.Count == 0,
+            problems.Count > 0 ? string.Join("; ", problems)
+            : $"{containers.Count} container(s) as user {user0}, read-only root filesystem, all capabilities dropped, no-new-privileges");
     }
 
     /// <summary>Removes whatever of this run's owner the engine still holds: containers, networks and volumes.</summary>
