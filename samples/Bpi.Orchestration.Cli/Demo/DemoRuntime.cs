@@ -177,6 +177,16 @@ internal sealed class DockerDemoRuntime : DemoRuntime
                 problems.Add($"{name} has a writable root filesystem");
             }
 
+            if (c.HostConfig?.Tmpfs?.ContainsKey("/tmp") != true)
+            {
+                problems.Add($"{name} has no tmpfs at /tmp");
+            }
+
+            if (c.HostConfig is not { PidsLimit: > 0, NanoCpus: > 0, Memory: > 0 })
+            {
+                problems.Add($"{name} lacks a PIDs, CPU or memory limit");
+            }
+
             if (c.HostConfig?.CapDrop?.Contains("ALL", StringComparer.OrdinalIgnoreCase) != true)
             {
                 problems.Add($"{name} keeps capabilities");
@@ -196,7 +206,7 @@ internal sealed class DockerDemoRuntime : DemoRuntime
         var user0 = containers.Count > 0 ? (await _client.InspectContainerAsync(containers[0].Id, cancellationToken).ConfigureAwait(false)).Config?.User : null;
         return ("every container runs DockLock-hardened, nothing relaxed", containers.Count > 0 && problems.Count == 0,
             problems.Count > 0 ? string.Join("; ", problems)
-            : $"{containers.Count} container(s) as user {user0}, read-only root filesystem, all capabilities dropped, no-new-privileges");
+            : $"{containers.Count} container(s) as user {user0}, read-only root filesystem with a tmpfs at /tmp, all capabilities dropped, no-new-privileges, PIDs, CPU and memory limits");
     }
 
     /// <summary>Removes whatever of this run's owner the engine still holds: containers, networks and volumes.</summary>
