@@ -99,9 +99,15 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, DemoR
             }
 
             // Whatever happened (failure, Ctrl+C): remove every instance the demo started.
-            await runtime.RemoveEverythingAsync(host.WorkloadRuntime).ConfigureAwait(false);
-
-            await host.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                await runtime.RemoveEverythingAsync(host.WorkloadRuntime).ConfigureAwait(false);
+            }
+            finally
+            {
+                await host.DisposeAsync().ConfigureAwait(false);
+                await runtime.SweepAfterStopAsync().ConfigureAwait(false);
+            }
         }
 
         var seconds = env.Time.GetElapsedTime(started).TotalSeconds;

@@ -56,6 +56,12 @@ internal abstract class DemoRuntime : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// After the orchestrator stopped (nothing is in flight any more): removes what a rollout that was interrupted
+    /// mid-step may have created after <see cref="RemoveEverythingAsync"/> ran.
+    /// </summary>
+    public virtual Task SweepAfterStopAsync() => Task.CompletedTask;
+
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
 
@@ -220,6 +226,12 @@ internal sealed class DockerDemoRuntime : DemoRuntime
         {
             await base.RemoveEverythingAsync(runtime).ConfigureAwait(false);
         }
+    }
+
+    public override async Task SweepAfterStopAsync()
+    {
+        await using var runtime = new DockerWorkloadRuntime(_client, new DockerRuntimeOptions { StopTimeout = TimeSpan.FromSeconds(2) }, TimeProvider.System, NullLogger.Instance);
+        await runtime.ReconcileAsync(VmId, new HashSet<string>(), CancellationToken.None).ConfigureAwait(false);
     }
 
     public override async ValueTask DisposeAsync()
