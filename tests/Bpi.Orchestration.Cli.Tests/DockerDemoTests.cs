@@ -42,16 +42,27 @@ public sealed class DockerDemoTests : IDisposable
         // Asked of the engine itself: nothing carrying the run's owner label is left; the image stays.
         var owner = report.GetProperty("owner").GetString()!;
         Assert.StartsWith("bpi-demo-", owner, StringComparison.Ordinal);
-        var filter = Uri.EscapeDataString(JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = [$"bpi.orchestration/owner={owner}"] }));
-        Assert.Equal(0, (await engine.GetAsync($"/containers/json?all=1&filters={filter}")).GetArrayLength());
-        Assert.Equal(0, (await engine.GetAsync($"/networks?filters={filter}")).GetArrayLength());
-        Assert.Equal(0, (await engine.GetAsync($"/volumes?filters={filter}")).GetProperty("Volumes") is { ValueKind: JsonValueKind.Array } volumes ? volumes.GetArrayLength() : 0);
+        await AssertNothingLeftAsync(engine, owner);
         var image = report.GetProperty("image").GetString()!;
         Assert.Equal(JsonValueKind.Object, (await engine.GetAsync($"/images/{Uri.EscapeDataString(image)}/json")).ValueKind);
 
         // The audit trail the demo wrote verifies from a new invocation.
         var verify = await _cli.RunAsync("audit", "verify", "-o", "json");
         Assert.True(verify.ExitCode == ExitCodes.Success, verify.ToString());
+    }
+
+    [SkippableFact]
+    public async Task Interrupting_the_demo_on_docker_still_removes_every_container_network_and_volume()
+    {
+        using var engine = DockerApi.Create();
+        await RequireEngineAsync(engine);
+
+        var result = await _cli.RunAsync(["demo", "--runtime", "docker", "--state-dir", _cli.StateDir], interruptWhen: "==> 2/5");
+
+        Assert.True(result.ExitCode == ExitCodes.Interrupted, result.ToString());
+        var match = System.Text.RegularExpressions.Regex.Match(result.Output, @"bpi\.orchestration/owner=(bpi-demo-[0-9a-f]+)");
+        Assert.True(match.Success, result.ToString());
+        await AssertNothingLeftAsync(engine, match.Groups[1].Value);
     }
 
     [Fact]
@@ -71,6 +82,14 @@ public sealed class DockerDemoTests : IDisposable
         {
             Environment.SetEnvironmentVariable("DOCKER_HOST", previous);
         }
+    }
+
+    private static async Task AssertNothingLeftAsync(DockerApi engine, string owner)
+    {
+        var filter = Uri.EscapeDataString(JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = [$"bpi.orchestration/owner={owner}"] }));
+        Assert.Equal(0, (await engine.GetAsync($"/containers/json?all=1&filters={filter}")).GetArrayLength());
+        Assert.Equal(0, (await engine.GetAsync($"/networks?filters={filter}")).GetArrayLength());
+        Assert.Equal(0, (await engine.GetAsync($"/volumes?filters={filter}")).GetProperty("Volumes") is { ValueKind: JsonValueKind.Array } volumes ? volumes.GetArrayLength() : 0);
     }
 
     private static async Task RequireEngineAsync(DockerApi engine)

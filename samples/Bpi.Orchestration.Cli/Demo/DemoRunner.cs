@@ -32,6 +32,11 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, DemoR
         {
             // 1. v1
             Say("1/5", $"Deploying SampleService 1.0.0 as 3 {runtime.Instances} behind the in-process router");
+            if (runtime.Image is { } image)
+            {
+                Say("", $"Image {image}; everything the demo creates carries the label {WorkloadLabels.Owner}={runtime.VmId}.");
+            }
+
             var events = Watch(host);
             id = await host.Vm.DeployAsync(Spec("1.0.0", 0), cancellationToken).ConfigureAwait(false);
             var v1 = await FollowAsync(host, id, events, cancellationToken).ConfigureAwait(false);
