@@ -118,7 +118,7 @@ internal static class CliApp
     private static (string Message, string Kind, int ExitCode, IReadOnlyList<string> Problems)? Classify(Exception ex) => ex switch
     {
         OrchestrationException o => (o.Message, o.Kind.ToString(), ExitCodes.For(o.Kind), o.Errors),
-        CliException c => (c.Message, c.ExitCode switch { ExitCodes.Conflict => "Conflict", ExitCodes.NotFound => "NotFound", ExitCodes.UsageError => "UsageError", _ => "Failed" }, c.ExitCode, []),
+        CliException c => (c.Message, c.ExitCode switch { ExitCodes.Conflict => "Conflict", ExitCodes.NotFound => "NotFound", ExitCodes.UsageError => "UsageError", ExitCodes.RuntimeUnavailable => "RuntimeUnavailable", _ => "Failed" }, c.ExitCode, []),
         AuditStoreException a => (a.Message, "AuditStore", ExitCodes.Failed, a.Errors),
         IOException or UnauthorizedAccessException or JsonException => (ex.Message, "Unknown", ExitCodes.Failed, []),
         _ => null,

@@ -39,6 +39,9 @@ internal static class ExitCodes
     /// <summary>The deployment does not fit the configured capacity; nothing was reserved.</summary>
     public const int InsufficientResources = 10;
 
+    /// <summary>What the command needs to run is not there: <c>demo --runtime docker</c> without a Docker Engine that answers, or without <c>/bin/busybox</c> to build its image.</summary>
+    public const int RuntimeUnavailable = 11;
+
     /// <summary>Interrupted by Ctrl+C (SIGINT) or SIGTERM.</summary>
     public const int Interrupted = 130;
 
@@ -56,6 +59,7 @@ internal static class ExitCodes
           8    timed out waiting (--timeout)
           9    unauthorized
           10   insufficient resources
+          11   runtime unavailable (demo --runtime docker: no Docker Engine answers, or no /bin/busybox)
           130  interrupted (Ctrl+C)
         """;
 

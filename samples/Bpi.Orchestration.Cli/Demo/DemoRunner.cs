@@ -12,11 +12,11 @@ namespace Bpi.Orchestration.Cli.Demo;
 
 /// <summary>
 /// The whole product in one command, on nothing but the .NET SDK: SampleService v1 (3 replicas) as local processes
-/// behind the in-process router; a canary to v2 that analysis passes and promotes; a canary to v3 (30% errors) that
+/// (or Docker containers: <see cref="DemoRuntime"/> is all that differs) behind the in-process router; a canary to v2 that analysis passes and promotes; a canary to v3 (30% errors) that
 /// analysis fails and rolls back while v2 keeps serving; real request counts per version through the router; the
-/// audit trail verified; every process removed. It checks each expectation and passes only when all hold.
+/// audit trail verified; every instance removed. It checks each expectation and passes only when all hold.
 /// </summary>
-internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, string sampleServiceDll, bool json)
+internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, DemoRuntime runtime, bool json)
 {
     private const string Component = "web";
     private readonly List<DemoCheckView> _checks = [];
@@ -27,15 +27,25 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, strin
         TrafficGenerator? traffic = null;
         string? id = null;
         long auditEntries = 0;
-        var host = await OrchestratorHost.OpenAsync(state, stateLock, CliSecurity.BuiltIn(env), env.Time, cancellationToken).ConfigureAwait(false);
+        var host = await OrchestratorHost.OpenAsync(state, stateLock, CliSecurity.BuiltIn(env), env.Time, runtime.VmId, runtime.Configure, cancellationToken).ConfigureAwait(false);
         try
         {
             // 1. v1
-            Say("1/5", $"Deploying SampleService 1.0.0 as 3 local processes behind the in-process router");
+            Say("1/5", $"Deploying SampleService 1.0.0 as 3 {runtime.Instances} behind the in-process router");
+            if (runtime.Image is { } image)
+            {
+                Say("", $"Image {image}; everything the demo creates carries the label {WorkloadLabels.Owner}={runtime.VmId}.");
+            }
+
             var events = Watch(host);
             id = await host.Vm.DeployAsync(Spec("1.0.0", 0), cancellationToken).ConfigureAwait(false);
             var v1 = await FollowAsync(host, id, events, cancellationToken).ConfigureAwait(false);
             Check("v1 runs 3 ready replicas", v1.Status.State == DeploymentState.Running && Ready(v1.Status, 1) == 3, $"{v1.Status.State}, {Ready(v1.Status, 1)} ready of revision 1");
+            if (await runtime.IsolationAsync(id, cancellationToken).ConfigureAwait(false) is { } isolation)
+            {
+                Check(isolation.Name, isolation.Passed, isolation.Detail);
+            }
+
             var endpoint = host.Router.GetEndpoint(TrafficRoute.ForComponent(id, Component))
                 ?? throw new CliException(ExitCodes.Failed, "the router has no endpoint for the demo service after v1 was deployed.");
             Say("", $"The service answers on http://{endpoint}/work; sending requests through the router from now on.");
@@ -83,8 +93,8 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, strin
             Say("5/5", "Destroying the deployment");
             await host.Vm.DestroyAsync(id, cancellationToken: cancellationToken).ConfigureAwait(false);
             await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Destroyed, cancellationToken).ConfigureAwait(false);
-            var left = (await host.Runtime.ListOwnedAsync(cancellationToken).ConfigureAwait(false)).Where(i => !i.IsTerminated).ToList();
-            Check("no process is left", left.Count == 0, left.Count == 0 ? "every instance stopped" : string.Join(", ", left.Select(i => i.InstanceId)));
+            var left = await runtime.LeftoversAsync(host.WorkloadRuntime, cancellationToken).ConfigureAwait(false);
+            Check(runtime.NothingLeftCheck, left.Count == 0, left.Count == 0 ? "every instance removed" : string.Join(", ", left));
         }
         finally
         {
@@ -93,13 +103,16 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, strin
                 await traffic.DisposeAsync().ConfigureAwait(false);
             }
 
-            // Whatever happened (failure, Ctrl+C): stop every process the demo started.
-            foreach (var deployment in (await host.Runtime.ListOwnedAsync(CancellationToken.None).ConfigureAwait(false)).Select(i => i.DeploymentId).Distinct())
+            // Whatever happened (failure, Ctrl+C): remove every instance the demo started.
+            try
             {
-                await host.Runtime.RemoveDeploymentAsync(deployment, CancellationToken.None).ConfigureAwait(false);
+                await runtime.RemoveEverythingAsync(host.WorkloadRuntime).ConfigureAwait(false);
             }
-
-            await host.DisposeAsync().ConfigureAwait(false);
+            finally
+            {
+                await host.DisposeAsync().ConfigureAwait(false);
+                await runtime.SweepAfterStopAsync().ConfigureAwait(false);
+            }
         }
 
         var seconds = env.Time.GetElapsedTime(started).TotalSeconds;
@@ -110,6 +123,9 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, strin
             Checks = _checks,
             Traffic = traffic?.All() ?? new Dictionary<string, IReadOnlyDictionary<string, int>>(),
             AuditEntries = auditEntries,
+            Runtime = runtime.Name,
+            Owner = runtime.VmId,
+            Image = runtime.Image,
         };
     }
 
@@ -120,10 +136,9 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, strin
         Environment = "local",
         Components =
         [
-            new ComponentSpec
+            runtime.Workload(new ComponentSpec
             {
                 Id = Component,
-                Command = new CommandSpec { FileName = sampleServiceDll },
                 Replicas = 3,
                 Resources = new ComponentResources { CpuCores = 0.1, MemoryMb = 64 },
                 Ports = [new PortSpec { ContainerPort = 8080 }],
@@ -133,7 +148,7 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, strin
                     ["SAMPLE_ERROR_RATE"] = errorRate.ToString(CultureInfo.InvariantCulture),
                 },
                 HealthCheck = new HealthCheckSpec { Path = "/health", Period = TimeSpan.FromMilliseconds(500), Timeout = TimeSpan.FromSeconds(2) },
-            },
+            }),
         ],
         Strategy = new CanaryStrategySpec
         {

@@ -9,6 +9,7 @@ using Bpi.Orchestration.Security.Gate;
 using Bpi.Orchestration.Security.Monitoring;
 using Bpi.Orchestration.Security.Remediation;
 using Bpi.Orchestration.Routing;
+using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.Traffic;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -41,6 +42,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
         Vm = provider.GetRequiredService<IOrchestrationVm>();
         Router = provider.GetRequiredService<InProcessTrafficRouter>();
         Runtime = provider.GetRequiredService<ProcessWorkloadRuntime>();
+        WorkloadRuntime = provider.GetRequiredService<IWorkloadRuntime>();
         AuditStore = provider.GetRequiredService<FileAuditStore>();
         Gate = provider.GetRequiredService<SecurityGate>();
         Assessor = provider.GetRequiredService<SecurityAssessor>();
@@ -59,6 +61,9 @@ internal sealed class OrchestratorHost : IAsyncDisposable
 
     public ProcessWorkloadRuntime Runtime { get; }
 
+    /// <summary>The runtime the orchestrator runs instances on: <see cref="Runtime"/>, unless <c>OpenAsync</c> was given another.</summary>
+    public IWorkloadRuntime WorkloadRuntime { get; }
+
     public FileAuditStore AuditStore { get; }
 
     public SecurityGate Gate { get; }
@@ -74,7 +79,15 @@ internal sealed class OrchestratorHost : IAsyncDisposable
     public IAuditSink? AuditSink { get; }
 
     /// <summary>Builds and starts the orchestrator. Takes ownership of <paramref name="stateLock"/>.</summary>
-    public static async Task<OrchestratorHost> OpenAsync(StateDirectory state, StateLock stateLock, CliSecurity security, TimeProvider time, CancellationToken cancellationToken)
+    public static Task<OrchestratorHost> OpenAsync(StateDirectory state, StateLock stateLock, CliSecurity security, TimeProvider time, CancellationToken cancellationToken)
+        => OpenAsync(state, stateLock, security, time, StateDirectory.VmId, runtime: null, cancellationToken);
+
+    /// <summary>
+    /// Builds and starts the orchestrator with the id <paramref name="vmId"/> (the owner label of its instances) and,
+    /// when <paramref name="runtime"/> is given, another runtime than local processes (the <c>demo</c> on Docker).
+    /// Takes ownership of <paramref name="stateLock"/>.
+    /// </summary>
+    public static async Task<OrchestratorHost> OpenAsync(StateDirectory state, StateLock stateLock, CliSecurity security, TimeProvider time, string vmId, Action<IOrchestrationBuilder>? runtime, CancellationToken cancellationToken)
     {
         CheckpointSigner? signer = null;
         ServiceProvider? provider = null;
@@ -84,7 +97,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
             var services = new ServiceCollection();
             var checkpointSigner = signer;
             var store = new CliDeploymentStore(state.Deployments);
-            var builder = services.AddOrchestration(o => o.VmId = StateDirectory.VmId)
+            var builder = services.AddOrchestration(o => o.VmId = vmId)
                 .UseTimeProvider(time)
                 .UseDeploymentStore(store)
                 .AddProcessRuntime(o =>
@@ -99,6 +112,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
                     o.Origin = StateDirectory.AuditOrigin;
                     o.CheckpointSigners.Add(checkpointSigner);
                 });
+            runtime?.Invoke(builder);
             security.AddTo(builder);
             provider = services.BuildServiceProvider();
             var host = new OrchestratorHost(state, provider, signer, stateLock, store);

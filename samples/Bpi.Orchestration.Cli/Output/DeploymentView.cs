@@ -199,6 +199,15 @@ internal sealed record DemoReportView
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> Traffic { get; init; } = new Dictionary<string, IReadOnlyDictionary<string, int>>();
 
     public long AuditEntries { get; init; }
+
+    /// <summary>Where the instances ran: <c>process</c> or <c>docker</c>.</summary>
+    public string Runtime { get; init; } = "process";
+
+    /// <summary>The orchestrator's id, the <c>bpi.orchestration/owner</c> label of everything the demo created (on Docker: unique to the run).</summary>
+    public string Owner { get; init; } = "";
+
+    /// <summary>On Docker, the image the demo built (and left on the engine for the next run); otherwise <see langword="null"/>.</summary>
+    public string? Image { get; init; }
 }
 
 /// <summary>One expectation the demo checked.</summary>
