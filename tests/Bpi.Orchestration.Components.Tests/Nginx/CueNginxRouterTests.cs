@@ -51,52 +51,7 @@ public sealed class CueNginxRouterTests
         await using var green = new TestBackend("green");
         await using var nginx = Create();
         var endpoint = (await nginx.Router.ApplyAsync(Route(Service, (1, 100, [blue.Endpoint]), (2, 0, [green.Endpoint]))))!;
-        var switched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var afterSwitch = 0;
-        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-
-        async Task<(int Ok, int Failed, int BlueAfterSwitch)> ClientAsync()
-        {
-            int ok = 0, failed = 0, blueAfter = 0;
-            for (var i = 0; i < 5000 && !bound.IsCancellationRequested; i++)
-            {
-                var sentAfterSwitch = switched.Task.IsCompleted;
-                var answer = await RawHttpConnection.GetOnceAsync(endpoint, bound.Token);
-                if (answer is null)
-                {
-                    failed++;
-                }
-                else
-                {
-                    ok++;
-                }
-
-                if (sentAfterSwitch)
-                {
-                    blueAfter += answer == "blue" ? 1 : 0;
-                    if (Interlocked.Increment(ref afterSwitch) >= 400)
-                    {
-                        break;
-                    }
-                }
-            }
-
-            return (ok, failed, blueAfter);
-        }
-
-        var clients = Enumerable.Range(0, 4).Select(_ => Task.Run(ClientAsync)).ToList();
-        await Eventually.UntilAsync(() => blue.Requests >= 100, "load on blue");
-        await nginx.Router.ApplyAsync(Route(Service, (1, 50, [blue.Endpoint]), (2, 50, [green.Endpoint])));
-        await Eventually.UntilAsync(() => green.Requests >= 50, "load on green");
-        await nginx.Router.ApplyAsync(Route(Service, (1, 0, [blue.Endpoint]), (2, 100, [green.Endpoint])));
-        switched.SetResult();
-        var results = await Task.WhenAll(clients);
-
-        Assert.False(bound.IsCancellationRequested, "the clients must finish within the bound");
-        Assert.Equal(0, results.Sum(r => r.Failed));
-        Assert.Equal(0, results.Sum(r => r.BlueAfterSwitch));
-        Assert.True(results.Sum(r => r.Ok) >= 550);
-        Assert.Equal(blue.Requests + green.Requests, results.Sum(r => r.Ok));
+        await SwitchUnderLoad.RunAsync(endpoint, blue, green, async (toBlue, toGreen) => await nginx.Router.ApplyAsync(Route(Service, (1, toBlue, [blue.Endpoint]), (2, toGreen, [green.Endpoint]))));
     }
 
     [SkippableTheory]

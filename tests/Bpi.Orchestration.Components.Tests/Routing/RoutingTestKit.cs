@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Bpi.Orchestration.Components.Tests.Processes;
 using Bpi.Orchestration.Runtime;
 using Microsoft.Extensions.Logging;
 
@@ -207,5 +208,68 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
             => owner.Entries.Enqueue((eventId.Id, logLevel, formatter(state, exception)));
+    }
+}
+
+/// <summary>
+/// The blue→green switch under continuous load that every router must pass: four bounded client loops on loopback,
+/// one connection per request, while the route goes 100/0 → 50/50 → 0/100. No request may fail, none sent after the
+/// switch may reach blue, and every answer must have come from a backend.
+/// </summary>
+internal static class SwitchUnderLoad
+{
+    /// <summary>Runs the scenario; the route must already send everything to <paramref name="blue"/>.</summary>
+    /// <param name="endpoint">Where the router serves the route.</param>
+    /// <param name="blue">The backend of revision 1.</param>
+    /// <param name="green">The backend of revision 2.</param>
+    /// <param name="setWeights">Applies the route with the given weights of blue and green.</param>
+    public static async Task RunAsync(ServiceEndpoint endpoint, TestBackend blue, TestBackend green, Func<int, int, Task> setWeights)
+    {
+        var switched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var afterSwitch = 0;
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        async Task<(int Ok, int Failed, int BlueAfterSwitch)> ClientAsync()
+        {
+            int ok = 0, failed = 0, blueAfter = 0;
+            for (var i = 0; i < 5000 && !bound.IsCancellationRequested; i++)
+            {
+                var sentAfterSwitch = switched.Task.IsCompleted;
+                var answer = await RawHttpConnection.GetOnceAsync(endpoint, bound.Token);
+                if (answer is null)
+                {
+                    failed++;
+                }
+                else
+                {
+                    ok++;
+                }
+
+                if (sentAfterSwitch)
+                {
+                    blueAfter += answer == "blue" ? 1 : 0;
+                    if (Interlocked.Increment(ref afterSwitch) >= 400)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            return (ok, failed, blueAfter);
+        }
+
+        var clients = Enumerable.Range(0, 4).Select(_ => Task.Run(ClientAsync)).ToList();
+        await Eventually.UntilAsync(() => blue.Requests >= 100, "load on blue");
+        await setWeights(50, 50);
+        await Eventually.UntilAsync(() => green.Requests >= 50, "load on green");
+        await setWeights(0, 100);
+        switched.SetResult();
+        var results = await Task.WhenAll(clients);
+
+        Xunit.Assert.False(bound.IsCancellationRequested, "the clients must finish within the bound");
+        Xunit.Assert.Equal(0, results.Sum(r => r.Failed));
+        Xunit.Assert.Equal(0, results.Sum(r => r.BlueAfterSwitch));
+        Xunit.Assert.True(results.Sum(r => r.Ok) >= 550);
+        Xunit.Assert.Equal(blue.Requests + green.Requests, results.Sum(r => r.Ok));
     }
 }
