@@ -67,7 +67,8 @@ internal sealed class RolloutTracker(RolloutWork work, DateTimeOffset requestedA
 
     private RolloutReport Report(DeploymentRecord record, DateTimeOffset end, RolloutOutcome outcome)
     {
-        var spec = record.FindRevision(work.ToRevision)?.Spec ?? record.CurrentSpec;
+        var revision = record.FindRevision(work.ToRevision);
+        var spec = revision?.Spec ?? record.CurrentSpec;
         var start = _startedAt ?? requestedAt;
         var paused = _paused + (_pausedSince is { } since ? end - since : TimeSpan.Zero);
         var duration = end - start;
@@ -78,7 +79,7 @@ internal sealed class RolloutTracker(RolloutWork work, DateTimeOffset requestedA
             Environment = spec.Environment,
             Kind = work.Kind,
             Revision = work.ToRevision,
-            Strategy = record.FindRevision(work.ToRevision)?.Spec.Strategy.Name,
+            Strategy = revision?.Spec.Strategy.Name,
             RequestedBy = work.RequestedBy,
             RequestedAt = requestedAt,
             StartedAt = _startedAt,
