@@ -18,6 +18,23 @@ if (args.Length > 0 && args[0] == "profile")
     await ProfileHarness.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5000);
     return 0;
 }
+if (args.Length > 0 && args[0] == "loop")
+{
+    // For a profiler (dotnet-trace, perf): the engine's deploy + destroy alone, N times. Usage: dotnet run -c Release -- loop [rounds]
+    var bench = new Bpi.Orchestration.Benchmarks.RecreateDeploymentBenchmarks();
+    bench.Setup();
+    var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
+    var watch = System.Diagnostics.Stopwatch.StartNew();
+    for (var i = 0; i < rounds; i++)
+    {
+        await bench.Engine();
+    }
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"engine: {watch.Elapsed.TotalMicroseconds / rounds:0.0} us per deployment over {rounds} rounds; {GC.GetTotalAllocatedBytes() / rounds:N0} B each; GCs gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}; pause {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms"));
+    bench.Cleanup();
+    return 0;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Bpi.Orchestration.Benchmarks.RecreateDeploymentBenchmarks).Assembly).Run(args);
 return 0;
 

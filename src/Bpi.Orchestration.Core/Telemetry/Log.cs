@@ -52,4 +52,7 @@ internal static partial class Log
 
     [LoggerMessage(1015, LogLevel.Warning, "Deployment {DeploymentId}: cleaning up stale revision {Revision} failed")]
     public static partial void CleanupFailed(ILogger logger, Exception exception, string deploymentId, int revision);
+
+    [LoggerMessage(1016, LogLevel.Warning, "Deployment {DeploymentId}: deleting the record of the destroyed deployment from the store failed; it is forgotten in memory and trimmed again on the next start")]
+    public static partial void ForgetFailed(ILogger logger, Exception exception, string deploymentId);
 }

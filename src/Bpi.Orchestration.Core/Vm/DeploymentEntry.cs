@@ -401,4 +401,7 @@ internal sealed class RolloutWork(DeploymentEntry entry, RolloutControl control,
     public bool TryStart() => Interlocked.CompareExchange(ref _claim, 1, 0) == 0;
 
     public bool TryCancelQueued() => Interlocked.CompareExchange(ref _claim, 2, 0) == 0;
+
+    /// <summary>Whether the rollout was cancelled while it was queued.</summary>
+    public bool IsCancelled => Volatile.Read(ref _claim) == 2;
 }

@@ -5,9 +5,17 @@ namespace Bpi.Orchestration;
 /// <summary>
 /// The orchestrator: deploys, updates, scales and destroys deployments and drives their rollouts. Resolve it from DI
 /// after <c>services.AddOrchestration(...)</c>. Every operation runs as <see cref="OrchestrationActor.Current"/>, is
-/// authorized and is written to the audit trail. Operations that start a rollout return at once; follow the rollout
-/// with <see cref="WatchAsync"/> or <see cref="GetStatusAsync"/>.
+/// authorized and is written to the audit trail. Operations that start a rollout return without waiting for it; follow
+/// the rollout with <see cref="WatchAsync"/>, <see cref="WaitForStateAsync"/> or <see cref="GetStatusAsync"/>.
 /// </summary>
+/// <remarks>
+/// A rollout that finds a free slot and nothing queued ahead of it starts on the calling thread and runs until its
+/// first asynchronous wait (an engine call, a readiness poll) before the operation returns; from there it continues in
+/// the background, and it runs without the caller's ambient state (actor, activity, cancellation). A runtime that
+/// answers every call at once (the in-memory runtime without delays) therefore finishes the whole rollout before the
+/// operation returns; that saves two thread switches per rollout. Subscribe with <see cref="WatchAsync"/> before the
+/// operation to see every event of the rollout.
+/// </remarks>
 public interface IOrchestrationVm : IAsyncDisposable
 {
     /// <summary>The orchestrator's id; it goes into the owner label of everything it creates.</summary>
@@ -26,7 +34,7 @@ public interface IOrchestrationVm : IAsyncDisposable
     /// <summary>Validates, authorizes, security-checks and reserves resources for a new deployment and queues its first rollout.</summary>
     /// <param name="spec">The deployment.</param>
     /// <param name="cancellationToken">Cancels the admission (not the rollout).</param>
-    /// <returns>The new deployment's id; the rollout runs in the background.</returns>
+    /// <returns>The new deployment's id; the rollout goes on in the background (see the remarks on <see cref="IOrchestrationVm"/>).</returns>
     /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>, <see cref="OrchestrationErrorKind.InsufficientResources"/>, <see cref="OrchestrationErrorKind.SecurityValidationFailed"/>, <see cref="OrchestrationErrorKind.Unauthorized"/> or <see cref="OrchestrationErrorKind.Conflict"/> (a live deployment with that name exists in the environment); nothing was reserved.</exception>
     Task<string> DeployAsync(DeploymentSpec spec, CancellationToken cancellationToken = default);
 
@@ -141,7 +149,11 @@ public interface IOrchestrationVm : IAsyncDisposable
     /// <returns>A task that completes when the decision is recorded.</returns>
     Task RejectAsync(string deploymentId, string gate, string? comment = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Waits until a deployment's state satisfies <paramref name="predicate"/> (at once if it does now) and returns its status.</summary>
+    /// <summary>
+    /// Waits until a deployment's state satisfies <paramref name="predicate"/> (at once if it does now) and returns its
+    /// status. A queued rollout of the deployment that is next in line when a slot is free starts on the calling thread
+    /// rather than wait for a worker, as <c>Task.Wait</c> inlines a task that has not started.
+    /// </summary>
     /// <param name="deploymentId">The deployment.</param>
     /// <param name="predicate">The condition on the state, for example <see cref="DeploymentStateExtensions.IsSettled"/>.</param>
     /// <param name="cancellationToken">Cancels the wait; pass a token with a timeout to bound it.</param>

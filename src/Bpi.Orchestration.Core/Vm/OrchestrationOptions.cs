@@ -29,6 +29,14 @@ public sealed class OrchestrationOptions
     /// <value>The default value is 50.</value>
     public int RolloutHistoryLimit { get; set; } = 50;
 
+    /// <summary>
+    /// How many destroyed deployments are remembered (status, history) after their destroy; beyond that the oldest is
+    /// forgotten: removed from memory and deleted from the store, so a long-running orchestrator does not grow without
+    /// bound. The audit trail keeps every deployment regardless.
+    /// </summary>
+    /// <value>The default value is 100. Zero forgets a deployment as soon as its destroy completes.</value>
+    public int DestroyedDeploymentsRetained { get; set; } = 100;
+
     /// <summary>The window of the DORA figures published as metrics, and the default of <see cref="IOrchestrationVm.GetDoraAsync"/>.</summary>
     /// <value>The default value is 30 days.</value>
     public TimeSpan DoraWindow { get; set; } = TimeSpan.FromDays(30);
@@ -66,6 +74,11 @@ internal sealed class OrchestrationOptionsValidator : IValidateOptions<Orchestra
         if (options.RolloutHistoryLimit < 1)
         {
             errors.Add($"{nameof(OrchestrationOptions.RolloutHistoryLimit)}: {options.RolloutHistoryLimit} must be at least 1.");
+        }
+
+        if (options.DestroyedDeploymentsRetained < 0)
+        {
+            errors.Add($"{nameof(OrchestrationOptions.DestroyedDeploymentsRetained)}: {options.DestroyedDeploymentsRetained} must be zero or more.");
         }
 
         if (options.DoraWindow <= TimeSpan.Zero)

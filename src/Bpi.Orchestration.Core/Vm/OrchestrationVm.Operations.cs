@@ -353,7 +353,7 @@ internal sealed partial class OrchestrationVm
         await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
         if (!_entries.TryGetValue(deploymentId, out var entry))
         {
-            throw new OrchestrationException(OrchestrationErrorKind.NotFound, $"No deployment has the id '{deploymentId}'; list deployments with ListAsync to find its id.");
+            throw new OrchestrationException(OrchestrationErrorKind.NotFound, NotFoundMessage(deploymentId));
         }
 
         var spec = entry.Record.CurrentSpec;
@@ -456,6 +456,7 @@ internal sealed partial class OrchestrationVm
         _liveNames.TryRemove(KeyValuePair.Create(LiveNameKey(record.CurrentSpec), id));
         _telemetry.DeploymentsActive.Add(-1);
         await AuditAsync(OrchestrationActor.Current.Id, "deployment.destroyed", id, "succeeded").ConfigureAwait(false);
+        await OnDestroyedAsync(id).ConfigureAwait(false);
     }
 
     private List<string> CollectErrors(DeploymentSpec spec)

@@ -35,6 +35,9 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     private readonly SemaphoreSlim _startLock = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly RolloutQueue _queue;
+
+    /// <summary>Destroyed deployments, oldest first, so the oldest beyond <see cref="OrchestrationOptions.DestroyedDeploymentsRetained"/> are forgotten.</summary>
+    private readonly ConcurrentQueue<string> _destroyed = new();
     private volatile VmStatus _status = VmStatus.Created;
     private string? _lastDeploymentId;
     private DateTimeOffset? _lastDeploymentAt;
@@ -128,6 +131,11 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
             var runtime = RequireRuntime();
             var records = await Store.ListAsync(cancellationToken).ConfigureAwait(false);
             var toResume = new List<DeploymentEntry>();
+            foreach (var record in records.Where(r => r.State == DeploymentState.Destroyed).OrderBy(r => r.CompletedAt ?? r.UpdatedAt))
+            {
+                _destroyed.Enqueue(record.Id);
+            }
+
             foreach (var record in records)
             {
                 var entry = new DeploymentEntry(this, record);
@@ -145,12 +153,13 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
                 }
             }
 
+            await ForgetOldDestroyedAsync().ConfigureAwait(false);
             if (Options.RemoveOrphansOnStart)
             {
                 await RemoveOrphansAsync(runtime, cancellationToken).ConfigureAwait(false);
             }
 
-            _queue.Start();
+            await _queue.StartAsync().ConfigureAwait(false);
             _status = VmStatus.Running;
             Log.Started(Logger, VmId, runtime.Name, records.Count);
 
@@ -219,7 +228,14 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     {
         ArgumentNullException.ThrowIfNull(predicate);
         var entry = await GetEntryAsync(deploymentId, OrchestrationVerbs.Read, cancellationToken).ConfigureAwait(false);
-        await entry.WaitForStateAsync(predicate, cancellationToken).ConfigureAwait(false);
+        var reached = entry.WaitForStateAsync(predicate, cancellationToken);
+        if (!reached.IsCompleted && entry.Work is { } work)
+        {
+            // The caller's thread would idle until the rollout moves: let it start a queued rollout that is next in line.
+            _queue.TryRunInline(work);
+        }
+
+        await reached.ConfigureAwait(false);
         return await BuildStatusAsync(entry, includeInstances: true, cancellationToken).ConfigureAwait(false);
     }
 
@@ -254,6 +270,33 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
             .Select(g => DoraReport.Compute(g.Key.AppId, g.Key.Environment, Options.DoraWindow, g, now))
             .Where(d => d.Rollouts > 0)
             .ToList();
+    }
+
+    /// <summary>Remembers a destroyed deployment and forgets the oldest ones beyond the retention.</summary>
+    internal ValueTask OnDestroyedAsync(string deploymentId)
+    {
+        _destroyed.Enqueue(deploymentId);
+        return _destroyed.Count > Options.DestroyedDeploymentsRetained ? ForgetOldDestroyedAsync() : ValueTask.CompletedTask;
+    }
+
+    private async ValueTask ForgetOldDestroyedAsync()
+    {
+        while (_destroyed.Count > Options.DestroyedDeploymentsRetained && _destroyed.TryDequeue(out var id))
+        {
+            if (_entries.TryGetValue(id, out var entry) && entry.Record.State == DeploymentState.Destroyed)
+            {
+                _entries.TryRemove(KeyValuePair.Create(id, entry));
+            }
+
+            try
+            {
+                await Store.DeleteAsync(id, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Log.ForgetFailed(Logger, ex, id);
+            }
+        }
     }
 
     internal void RecordRolloutReport(RolloutReport report) => _telemetry.RecordRolloutReport(report);
@@ -394,13 +437,16 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
         if (!_entries.TryGetValue(deploymentId, out var entry))
         {
-            throw new OrchestrationException(OrchestrationErrorKind.NotFound, $"No deployment has the id '{deploymentId}'; list deployments with ListAsync to find its id.");
+            throw new OrchestrationException(OrchestrationErrorKind.NotFound, NotFoundMessage(deploymentId));
         }
 
         var spec = entry.Record.CurrentSpec;
         await AuthorizeAsync(verb, spec.Environment, spec.AppId, deploymentId, null, cancellationToken).ConfigureAwait(false);
         return entry;
     }
+
+    private string NotFoundMessage(string deploymentId)
+        => $"No deployment has the id '{deploymentId}'; list deployments with ListAsync to find its id (only the newest {Options.DestroyedDeploymentsRetained.ToString(CultureInfo.InvariantCulture)} destroyed deployments are remembered; the audit trail keeps the others).";
 
     private async ValueTask<AuthorizationDecision> AuthorizeAsync(string verb, string? environment, string? appId, string? deploymentId, DeploymentSpec? spec, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? attributes = null)
     {

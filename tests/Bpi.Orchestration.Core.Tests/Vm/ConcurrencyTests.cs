@@ -1,3 +1,8 @@
+using System.Diagnostics;
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.State;
+using Bpi.Orchestration.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Bpi.Orchestration.Tests.Vm;
@@ -90,12 +95,90 @@ public sealed class ConcurrencyTests
     }
 
     [Fact]
+    public async Task A_rollout_started_on_the_callers_thread_carries_none_of_the_callers_ambient_state()
+    {
+        var plans = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == Telemetry.OrchestrationTelemetryNames.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                if (activity.OperationName.StartsWith("bpi.orchestration.plan", StringComparison.Ordinal))
+                {
+                    lock (plans)
+                    {
+                        plans.Add(activity);
+                    }
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var callerSource = new ActivitySource("caller-under-test");
+        using var callerListener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "caller-under-test",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(callerListener);
+
+        await using var host = new TestHost();
+        string id;
+        using (callerSource.StartActivity("http request"))
+        using (OrchestrationActor.BeginScope(new OrchestrationActor { Id = "alice" }))
+        {
+            id = await host.Vm.DeployAsync(Specs.Web(replicas: 2));
+        }
+
+        // The in-memory runtime answers at once, so the whole rollout ran inside DeployAsync, on the test's thread.
+        Assert.Equal(DeploymentState.Running, (await host.Vm.GetStatusAsync(id)).State);
+        var plan = Assert.Single(plans);
+        Assert.Null(plan.Parent);
+        Assert.Equal(default, plan.ParentSpanId);
+        Assert.Contains(host.Audit.Snapshot(), e => e is { Action: "deployment.deploy", Actor: "alice" });
+        Assert.DoesNotContain(host.Audit.Snapshot(), e => e.Actor == "alice" && e.Action.StartsWith("rollout.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Stopping_leaves_queued_rollouts_queued_in_the_store_and_the_next_orchestrator_runs_them()
+    {
+        var clock = new ManualTimeProvider();
+        var store = new InMemoryDeploymentStore();
+        using var runtime = new InMemoryWorkloadRuntime(Microsoft.Extensions.Options.Options.Create(new InMemoryRuntimeOptions { StartDelay = TimeSpan.FromSeconds(5) }), clock);
+        string first, second;
+        await using (var provider = Build(clock, store, runtime))
+        {
+            var vm = provider.GetRequiredService<IOrchestrationVm>();
+            first = await vm.DeployAsync(Specs.Web(replicas: 1, name: "first"));
+            second = await vm.DeployAsync(Specs.Web(replicas: 1, name: "second"));
+            Assert.Equal(DeploymentState.Deploying, (await vm.GetStatusAsync(first)).State);
+            Assert.Equal(DeploymentState.Queued, (await vm.GetStatusAsync(second)).State);
+            await vm.StopAsync(TestHost.Timeout());
+        }
+
+        Assert.Equal(DeploymentState.Queued, (await store.GetAsync(second))!.State);
+
+        await using var next = Build(clock, store, runtime);
+        var resumed = next.GetRequiredService<IOrchestrationVm>();
+        await resumed.StartAsync();
+        var settled = Task.WhenAll(resumed.WaitUntilSettledAsync(first, TestHost.Timeout()), resumed.WaitUntilSettledAsync(second, TestHost.Timeout()));
+        while (!settled.IsCompleted)
+        {
+            await Task.WhenAny(settled, clock.WaitForTimersAsync(1, TestHost.Timeout()));
+            clock.Advance(TimeSpan.FromSeconds(5));
+        }
+
+        Assert.All(await settled, s => Assert.Equal(DeploymentState.Running, s.State));
+    }
+
+    [Fact]
     public async Task A_thousand_concurrent_deployments_finish_with_consistent_ledger_totals()
     {
         var random = new Random(1234);
         await using var host = new TestHost(o =>
         {
             o.MaxConcurrentDeployments = 64;
+            o.DestroyedDeploymentsRetained = 1000;
             o.Capacity = new ResourceRequirements { CpuCores = 100_000, MemoryMb = 100_000_000 };
         });
         host.Runtime.Faults.FailStart(r => r.DeploymentName.EndsWith('7'));
@@ -117,6 +200,20 @@ public sealed class ConcurrencyTests
         Assert.Equal(450, after.Count(s => s.State == DeploymentState.Destroyed));
         AssertLedgerMatches(host, after);
         Assert.Equal(450, host.Ledger.Count);
+    }
+
+    private static ServiceProvider Build(ManualTimeProvider clock, IDeploymentStore store, InMemoryWorkloadRuntime runtime)
+    {
+        var services = new ServiceCollection();
+        services.AddOrchestration(o =>
+            {
+                o.VmId = "vm-test";
+                o.MaxConcurrentDeployments = 1;
+            })
+            .UseTimeProvider(clock)
+            .UseDeploymentStore(store);
+        services.AddSingleton<IWorkloadRuntime>(runtime);
+        return services.BuildServiceProvider();
     }
 
     private static void AssertLedgerMatches(TestHost host, IReadOnlyList<DeploymentStatus> statuses)

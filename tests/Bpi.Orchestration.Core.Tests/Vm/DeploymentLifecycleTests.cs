@@ -1,4 +1,6 @@
 using Bpi.Orchestration.Runtime;
+using Microsoft.Extensions.DependencyInjection;
+using Bpi.Orchestration.State;
 using Bpi.Orchestration.Traffic;
 using Xunit;
 
@@ -131,6 +133,42 @@ public sealed class DeploymentLifecycleTests
         Assert.Equal(ResourceRequirements.None, host.Ledger.Allocated);
         Assert.Null(host.Router.GetRoute(TrafficRoute.ForComponent(id, "web")));
         Assert.Empty((await host.Vm.ListAsync()).Deployments);
+    }
+
+    [Fact]
+    public async Task Only_the_newest_destroyed_deployments_are_remembered_and_the_others_leave_the_store()
+    {
+        var store = new InMemoryDeploymentStore();
+        await using var host = new TestHost(o => o.DestroyedDeploymentsRetained = 2, extra: b => b.UseDeploymentStore(store));
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            var id = await host.Vm.DeployAsync(Specs.Web(replicas: 1, name: $"gone-{i}"));
+            await host.SettleAsync(id);
+            await host.Vm.DestroyAsync(id);
+            ids.Add(id);
+        }
+
+        var live = await host.Vm.DeployAsync(Specs.Web(replicas: 1, name: "kept"));
+        await host.SettleAsync(live);
+
+        foreach (var forgotten in ids.Take(2))
+        {
+            var error = await Assert.ThrowsAsync<OrchestrationException>(() => host.Vm.GetStatusAsync(forgotten));
+            Assert.Equal(OrchestrationErrorKind.NotFound, error.Kind);
+            Assert.Contains("only the newest 2 destroyed deployments are remembered", error.Message, StringComparison.Ordinal);
+            Assert.Null(await store.GetAsync(forgotten));
+        }
+
+        foreach (var remembered in ids.Skip(2))
+        {
+            Assert.Equal(DeploymentState.Destroyed, (await host.Vm.GetStatusAsync(remembered)).State);
+            Assert.NotNull(await store.GetAsync(remembered));
+        }
+
+        Assert.Equal(DeploymentState.Running, (await host.Vm.GetStatusAsync(live)).State);
+        Assert.Equal(3, (await store.ListAsync()).Count);
+        Assert.Equal(4, host.Audit.Snapshot().Count(e => e.Action == "deployment.destroyed"));
     }
 
     [Fact]

@@ -83,6 +83,35 @@ public sealed class RestartAndHostingTests
     }
 
     [Fact]
+    public async Task Destroyed_deployments_beyond_the_retention_are_trimmed_from_the_store_on_start()
+    {
+        var clock = new ManualTimeProvider();
+        var store = new InMemoryDeploymentStore();
+        using var runtime = new InMemoryWorkloadRuntime(timeProvider: clock);
+        var ids = new List<string>();
+        await using (var first = Build(clock, store, runtime, retained: 10))
+        {
+            var vm = first.GetRequiredService<IOrchestrationVm>();
+            for (var i = 0; i < 3; i++)
+            {
+                var id = await vm.DeployAsync(Specs.Web(replicas: 1, name: $"old-{i}"));
+                await vm.WaitUntilSettledAsync(id, TestHost.Timeout());
+                clock.Advance(TimeSpan.FromMinutes(1));
+                await vm.DestroyAsync(id);
+                ids.Add(id);
+            }
+        }
+
+        Assert.Equal(3, (await store.ListAsync()).Count);
+
+        await using var second = Build(clock, store, runtime, retained: 1);
+        await second.GetRequiredService<IOrchestrationVm>().StartAsync();
+
+        var left = Assert.Single(await store.ListAsync());
+        Assert.Equal(ids[2], left.Id);
+    }
+
+    [Fact]
     public async Task A_generic_host_starts_and_stops_the_orchestrator()
     {
         var builder = Host.CreateApplicationBuilder();
@@ -148,12 +177,16 @@ public sealed class RestartAndHostingTests
         }
     }
 
-    private static ServiceProvider Build(ManualTimeProvider clock, IDeploymentStore store, InMemoryWorkloadRuntime runtime)
+    private static ServiceProvider Build(ManualTimeProvider clock, IDeploymentStore store, InMemoryWorkloadRuntime runtime, int retained = 100)
     {
         // The runtime outlives each orchestrator, as a real engine does: registered as an instance, so a container
         // that is disposed does not dispose it.
         var services = new ServiceCollection();
-        services.AddOrchestration(o => o.VmId = "vm-test")
+        services.AddOrchestration(o =>
+            {
+                o.VmId = "vm-test";
+                o.DestroyedDeploymentsRetained = retained;
+            })
             .UseTimeProvider(clock)
             .UseDeploymentStore(store);
         services.AddSingleton<IWorkloadRuntime>(runtime);
