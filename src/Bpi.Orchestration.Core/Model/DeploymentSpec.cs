@@ -65,10 +65,11 @@ public sealed record DeploymentSpec
 
         double cpu = 0;
         long memory = 0;
-        foreach (var component in Components)
+        var components = Components;
+        for (var i = 0; i < components.Count; i++)
         {
-            cpu += component.Resources.CpuCores * component.Replicas;
-            memory += (long)component.Resources.MemoryMb * component.Replicas;
+            cpu += components[i].Resources.CpuCores * components[i].Replicas;
+            memory += (long)components[i].Resources.MemoryMb * components[i].Replicas;
         }
 
         return new ResourceRequirements { CpuCores = cpu, MemoryMb = memory };

@@ -51,7 +51,7 @@ internal sealed class RolloutExecutor
             }
 
             await observer.OnStepStartedAsync(plan, i, cancellationToken).ConfigureAwait(false);
-            var started = _time.GetTimestamp();
+            var started = _telemetry.StepDuration.Enabled ? _time.GetTimestamp() : 0;
             using var stepActivity = OrchestrationTelemetry.ActivitySource.StartActivity("bpi.orchestration.step " + step.Kind);
             try
             {

@@ -29,7 +29,7 @@ public sealed record AuthorizationRequest(
     DeploymentSpec? Spec = null)
 {
     /// <summary>Further facts for attribute conditions, for example <c>requester</c> for approvals or <c>securityScore</c>.</summary>
-    public IReadOnlyDictionary<string, string> Attributes { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Attributes { get; init; } = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
 }
 
 /// <summary>The outcome of an authorization.</summary>

@@ -30,7 +30,7 @@ public sealed record DeploymentRecord
     public required DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>When the record last changed.</summary>
-    public required DateTimeOffset UpdatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get => _updatedAt; init => _updatedAt = value; }
 
     /// <summary>When the last rollout ended (successfully or not).</summary>
     public DateTimeOffset? CompletedAt { get; init; }
@@ -53,16 +53,27 @@ public sealed record DeploymentRecord
     /// <summary>The rollouts that ended, oldest first, at most <see cref="OrchestrationOptions.RolloutHistoryLimit"/>.</summary>
     public IReadOnlyList<RolloutReport> History { get; init; } = [];
 
+    private DateTimeOffset _updatedAt;
+
+    /// <summary>Stamps a copy the engine just made and has not published yet, so an update costs one copy, not two.</summary>
+    internal DeploymentRecord Touch(DateTimeOffset now)
+    {
+        _updatedAt = now;
+        return this;
+    }
+
     /// <summary>The spec of a retained revision.</summary>
     /// <param name="number">The revision number.</param>
     /// <returns>The revision, or <see langword="null"/> when it is not retained.</returns>
     public RevisionSpec? FindRevision(int number)
     {
-        foreach (var revision in Revisions)
+        // By index: a foreach over the interface would allocate an enumerator, and this runs several times per step.
+        var revisions = Revisions;
+        for (var i = 0; i < revisions.Count; i++)
         {
-            if (revision.Number == number)
+            if (revisions[i].Number == number)
             {
-                return revision;
+                return revisions[i];
             }
         }
 

@@ -48,3 +48,24 @@ public static class DeploymentStateExtensions
     /// <returns><see langword="false"/> only for <see cref="DeploymentState.Destroyed"/>.</returns>
     public static bool IsLive(this DeploymentState state) => state != DeploymentState.Destroyed;
 }
+
+/// <summary>The states' names, made once: the engine writes them into every state change's audit entry.</summary>
+internal static class StateNames
+{
+    private static readonly string[] Names = Enum.GetNames<DeploymentState>();
+    private static readonly string[] LowerNames = [.. Names.Select(n => n.ToLowerInvariant())];
+
+    // The states are numbered 0, 1, 2, … in declaration order, which is the order GetNames returns.
+    public static string Of(DeploymentState state) => (uint)state < (uint)Names.Length ? Names[(int)state] : state.ToString();
+
+    public static string Lower(DeploymentState state) => (uint)state < (uint)LowerNames.Length ? LowerNames[(int)state] : state.ToString().ToLowerInvariant();
+
+    /// <summary>A rollout kind's name, without boxing the value as <see cref="Enum.ToString()"/> does.</summary>
+    public static string Of(Rollout.RolloutKind kind) => kind switch
+    {
+        Rollout.RolloutKind.Rollout => nameof(Rollout.RolloutKind.Rollout),
+        Rollout.RolloutKind.Rollback => nameof(Rollout.RolloutKind.Rollback),
+        Rollout.RolloutKind.Scale => nameof(Rollout.RolloutKind.Scale),
+        _ => kind.ToString(),
+    };
+}

@@ -10,6 +10,18 @@ public static class ComponentOrder
     public static IReadOnlyList<ComponentSpec> Sort(IReadOnlyList<ComponentSpec> components)
     {
         ArgumentNullException.ThrowIfNull(components);
+        var dependencies = false;
+        foreach (var c in components)
+        {
+            dependencies |= c.DependsOn.Count > 0;
+        }
+
+        if (!dependencies)
+        {
+            // Nothing depends on anything: the declared order is a dependency order.
+            return components;
+        }
+
         var byId = components.ToDictionary(c => c.Id, StringComparer.Ordinal);
         var result = new List<ComponentSpec>(components.Count);
         var state = new Dictionary<string, int>(StringComparer.Ordinal); // 1 = visiting, 2 = done

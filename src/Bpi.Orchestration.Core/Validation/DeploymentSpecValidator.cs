@@ -48,8 +48,32 @@ internal static partial class DeploymentSpecValidator
         return errors;
     }
 
+    /// <summary>The DNS label rule (what <see cref="DnsLabel"/> matches) without the regex: the check runs on every deploy.</summary>
+    private static bool IsDnsLabel(string? value)
+    {
+        if (value is null || value.Length is 0 or > 63 || !char.IsAsciiLetterLower(value[0]) || value[^1] == '-')
+        {
+            return false;
+        }
+
+        foreach (var ch in value)
+        {
+            if (!(char.IsAsciiLetterLower(ch) || char.IsAsciiDigit(ch) || ch == '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static void CheckDnsLabel(List<string> errors, string field, string? value)
     {
+        if (IsDnsLabel(value))
+        {
+            return;
+        }
+
         if (string.IsNullOrWhiteSpace(value))
         {
             errors.Add($"{field}: is required.");
@@ -78,8 +102,13 @@ internal static partial class DeploymentSpecValidator
                 continue;
             }
 
-            var at = $"components[{i}]" + (string.IsNullOrEmpty(c.Id) ? "" : $" ({c.Id})");
-            CheckDnsLabel(errors, at + ".id", c.Id);
+            // The field path is only spelled out when there is a problem to name.
+            var at = new ComponentPath(i, c.Id);
+            if (!IsDnsLabel(c.Id))
+            {
+                CheckDnsLabel(errors, at + ".id", c.Id);
+            }
+
             if (!string.IsNullOrEmpty(c.Id) && !ids.Add(c.Id))
             {
                 errors.Add($"{at}.id: '{c.Id}' is used by more than one component; component ids must be unique.");
@@ -105,14 +134,14 @@ internal static partial class DeploymentSpecValidator
             CheckEnvironment(errors, at, c);
             if (c.HealthCheck is not null)
             {
-                CheckHealthCheck(errors, at + ".healthCheck", c.HealthCheck, c);
+                CheckHealthCheck(errors, at.Then(".healthCheck"), c.HealthCheck, c);
             }
         }
 
         CheckDependencies(errors, spec.Components);
     }
 
-    private static void CheckComponentResources(List<string> errors, string at, ComponentResources? r)
+    private static void CheckComponentResources(List<string> errors, ComponentPath at, ComponentResources? r)
     {
         if (r is null)
         {
@@ -131,10 +160,16 @@ internal static partial class DeploymentSpecValidator
         }
     }
 
-    private static void CheckPorts(List<string> errors, string at, IReadOnlyList<PortSpec>? ports)
+    private static void CheckPorts(List<string> errors, ComponentPath at, IReadOnlyList<PortSpec>? ports)
     {
-        if (ports is null)
+        if (ports is null || ports.Count == 0)
         {
+            return;
+        }
+
+        if (ports.Count == 1 && ports[0] is { ContainerPort: >= 1 and <= 65535, Name: { } only } && !string.IsNullOrWhiteSpace(only))
+        {
+            // The common case: one valid port, nothing to compare it with.
             return;
         }
 
@@ -164,8 +199,13 @@ internal static partial class DeploymentSpecValidator
         }
     }
 
-    private static void CheckEnvironment(List<string> errors, string at, ComponentSpec c)
+    private static void CheckEnvironment(List<string> errors, ComponentPath at, ComponentSpec c)
     {
+        if (c.Environment.Count == 0 && c.Secrets.Count == 0)
+        {
+            return;
+        }
+
         foreach (var name in c.Environment.Keys)
         {
             if (!EnvironmentVariableName().IsMatch(name))
@@ -187,7 +227,7 @@ internal static partial class DeploymentSpecValidator
         }
     }
 
-    private static void CheckHealthCheck(List<string> errors, string at, HealthCheckSpec h, ComponentSpec c)
+    private static void CheckHealthCheck(List<string> errors, ComponentPath at, HealthCheckSpec h, ComponentSpec c)
     {
         if (!Enum.IsDefined(h.Kind))
         {
@@ -249,6 +289,17 @@ internal static partial class DeploymentSpecValidator
 
     private static void CheckDependencies(List<string> errors, IReadOnlyList<ComponentSpec> components)
     {
+        var any = false;
+        foreach (var c in components)
+        {
+            any |= c is { DependsOn.Count: > 0 };
+        }
+
+        if (!any)
+        {
+            return;
+        }
+
         var byId = new Dictionary<string, ComponentSpec>(StringComparer.Ordinal);
         foreach (var c in components)
         {
@@ -466,5 +517,16 @@ internal static partial class DeploymentSpecValidator
         {
             errors.Add($"{field}: {value.ToString(CultureInfo.InvariantCulture)} must be zero or more.");
         }
+    }
+
+    /// <summary>Names a component's field in an error (<c>components[0] (web).ports[1]</c>), built only when one is reported.</summary>
+    private readonly struct ComponentPath(int index, string? id, string? suffix = null)
+    {
+        public static string operator +(ComponentPath path, string more) => path.ToString() + more;
+
+        public ComponentPath Then(string more) => new(index, id, suffix + more);
+
+        public override string ToString()
+            => string.Create(CultureInfo.InvariantCulture, $"components[{index}]") + (string.IsNullOrEmpty(id) ? "" : $" ({id})") + suffix;
     }
 }

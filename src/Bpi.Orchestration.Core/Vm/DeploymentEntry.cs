@@ -1,4 +1,5 @@
 using System.Globalization;
+using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.State;
 
@@ -17,6 +18,10 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     private readonly List<StateWaiter> _waiters = [];
     private DeploymentRecord _record;
     private string? _currentStep;
+    private string? _stepDescription;
+    private RolloutStep? _describedStep;
+    private int _stepIndex;
+    private int _stepTotal;
     private int _progress;
     private bool _userPaused;
     private int _waiting;
@@ -43,7 +48,8 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         {
             lock (_gate)
             {
-                return _currentStep;
+                // Formatted when asked for: a rollout announces every step, but few are looked at.
+                return _currentStep ?? (_stepDescription is null ? null : string.Create(CultureInfo.InvariantCulture, $"{_stepIndex + 1}/{_stepTotal} {_stepDescription}"));
             }
         }
     }
@@ -74,6 +80,15 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         }
     }
 
+    /// <summary>The traffic last recorded for one component; default when none was.</summary>
+    public (IReadOnlyDictionary<int, int>? Weights, bool Approximated) GetTraffic(string componentId)
+    {
+        lock (_gate)
+        {
+            return _traffic.TryGetValue(componentId, out var t) ? t : default;
+        }
+    }
+
     /// <summary>Installs a fresh control for a new rollout and returns it.</summary>
     public RolloutWork BeginWork(RolloutKind kind, int? fromRevision, int toRevision, int startIndex, DeploymentSpec? previousSpec)
     {
@@ -89,6 +104,8 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             _userPaused = false;
             _waiting = 0;
             _currentStep = null;
+            _stepDescription = null;
+            _describedStep = null;
             _progress = 0;
         }
 
@@ -109,6 +126,8 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             {
                 Work = null;
                 _currentStep = null;
+                _stepDescription = null;
+                _describedStep = null;
             }
         }
 
@@ -116,7 +135,14 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     }
 
     /// <summary>Applies a change to the record, saves it, and publishes a state change when the state changed.</summary>
-    public async ValueTask<DeploymentRecord> UpdateAsync(Func<DeploymentRecord, DeploymentRecord> change, string? message = null, CancellationToken cancellationToken = default)
+    public ValueTask<DeploymentRecord> UpdateAsync(Func<DeploymentRecord, DeploymentRecord> change, string? message = null, CancellationToken cancellationToken = default)
+        => UpdateAsync(static (record, change) => change(record), change, message, cancellationToken);
+
+    /// <summary>
+    /// Applies a change to the record, saves it, and publishes a state change when the state changed. The change gets
+    /// <paramref name="state"/>, so a hot path passes a static lambda and allocates no closure.
+    /// </summary>
+    public async ValueTask<DeploymentRecord> UpdateAsync<TState>(Func<DeploymentRecord, TState, DeploymentRecord> change, TState state, string? message = null, CancellationToken cancellationToken = default)
     {
         await _saveLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         DeploymentRecord before, after;
@@ -124,7 +150,10 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         try
         {
             before = _record;
-            after = change(before) with { UpdatedAt = _vm.Time.GetUtcNow() };
+            after = change(before, state);
+
+            // The change made a fresh copy nobody has seen yet: stamp it in place rather than copy it again.
+            after = ReferenceEquals(after, before) ? before with { UpdatedAt = _vm.Time.GetUtcNow() } : after.Touch(_vm.Time.GetUtcNow());
             if (before.State != after.State && Work?.Tracker is { } tracker && tracker.OnState(after, after.UpdatedAt) is { } report)
             {
                 // The rollout's report is stored with the state that ends it: one save, never one without the other.
@@ -192,7 +221,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     }
 
     public ValueTask<DeploymentRecord> SetStateAsync(DeploymentState state, string? message = null)
-        => UpdateAsync(r => r with { State = state }, message);
+        => UpdateAsync(static (r, state) => r with { State = state }, state, message);
 
     public RevisionSpec GetRevision(int number)
         => Record.FindRevision(number)
@@ -213,6 +242,11 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         lock (_gate)
         {
             _traffic[componentId] = (new Dictionary<int, int>(weights), approximated);
+        }
+
+        if (!_vm.Events.HasWatchers)
+        {
+            return;
         }
 
         var text = weights.Count == 0
@@ -239,7 +273,11 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
 
     public ValueTask OnPlanStartedAsync(RolloutPlan plan, int startIndex, CancellationToken cancellationToken)
     {
-        _vm.Events.Publish(DeploymentId, DeploymentEventKind.PlanStarted, Record.State, $"{plan.Kind} with {plan.Strategy}: {plan.Steps.Count} step(s)" + (startIndex > 0 ? string.Create(CultureInfo.InvariantCulture, $", resuming at step {startIndex + 1}") : ""), new EventDetails(TotalSteps: plan.Steps.Count));
+        if (_vm.Events.HasWatchers)
+        {
+            _vm.Events.Publish(DeploymentId, DeploymentEventKind.PlanStarted, Record.State, $"{plan.Kind} with {plan.Strategy}: {plan.Steps.Count} step(s)" + (startIndex > 0 ? string.Create(CultureInfo.InvariantCulture, $", resuming at step {startIndex + 1}") : ""), new EventDetails(TotalSteps: plan.Steps.Count));
+        }
+
         return ValueTask.CompletedTask;
     }
 
@@ -249,44 +287,69 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         var description = step.Describe();
         lock (_gate)
         {
-            _currentStep = string.Create(CultureInfo.InvariantCulture, $"{index + 1}/{plan.Steps.Count} {description}");
+            _currentStep = null;
+            _stepDescription = description;
+            _describedStep = step;
+            _stepIndex = index;
+            _stepTotal = plan.Steps.Count;
         }
 
         // The stored cursor already points at this step (set when the plan started or the previous step completed),
         // so a crash now resumes here; save only when it does not (a custom executor path), to keep one save per step.
         var record = Record;
-        var cursor = CursorFor(plan, index, record.Cursor);
-        if (record.Cursor != cursor)
+        if (!CursorIs(record.Cursor, plan, index))
         {
-            record = await UpdateAsync(r => r with { Cursor = CursorFor(plan, index, r.Cursor) }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            record = await UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
         _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepStarted, record.State, description, new EventDetails(index, plan.Steps.Count, step.Kind));
-        await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.started", DeploymentId, "started", StepData(plan, index)).ConfigureAwait(false);
+        await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.started", DeploymentId, "started", StepData(plan, index, description)).ConfigureAwait(false);
     }
 
     public async ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
     {
         var step = plan.Steps[index];
+        var description = DescriptionOf(step);
         Work?.Tracker?.StepCompleted();
         lock (_gate)
         {
             _progress = (int)((index + 1) * 100L / plan.Steps.Count);
         }
 
-        var record = await UpdateAsync(r => r with { Cursor = CursorFor(plan, index + 1, r.Cursor) }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, step.Describe(), new EventDetails(index, plan.Steps.Count, step.Kind));
-        await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", StepData(plan, index)).ConfigureAwait(false);
+        var record = await UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index + 1, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false);
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, description, new EventDetails(index, plan.Steps.Count, step.Kind));
+        await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", StepData(plan, index, description)).ConfigureAwait(false);
     }
 
     public async ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken)
     {
         var step = plan.Steps[index];
-        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepFailed, Record.State, $"{step.Describe()}: {error.Message}", new EventDetails(index, plan.Steps.Count, step.Kind));
-        var data = StepData(plan, index);
-        data["error.kind"] = error.Kind.ToString();
-        data["error"] = error.Message;
+        var description = DescriptionOf(step);
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepFailed, Record.State, $"{description}: {error.Message}", new EventDetails(index, plan.Steps.Count, step.Kind));
+        var data = new AuditData(
+        [
+            new("plan", StateNames.Of(plan.Kind)),
+            new("step.index", index.ToString(CultureInfo.InvariantCulture)),
+            new("step.kind", step.Kind),
+            new("step", description),
+            new("error.kind", error.Kind.ToString()),
+            new("error", error.Message),
+        ]);
         await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.failed", DeploymentId, "failed", data).ConfigureAwait(false);
+    }
+
+    /// <summary>The description of the step that started last, described once for its start, completion and status.</summary>
+    private string DescriptionOf(RolloutStep step)
+    {
+        lock (_gate)
+        {
+            if (ReferenceEquals(_describedStep, step) && _stepDescription is not null)
+            {
+                return _stepDescription;
+            }
+        }
+
+        return step.Describe();
     }
 
     private static IReadOnlyList<RolloutReport> AppendHistory(IReadOnlyList<RolloutReport> history, RolloutReport report, int limit)
@@ -298,13 +361,23 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     private static RolloutCursor CursorFor(RolloutPlan plan, int index, RolloutCursor? current)
         => new(plan.Kind, plan.FromRevision, plan.ToRevision, index, plan.Steps.Count, plan.Kind == RolloutKind.Rollback ? current?.FailedAtStep : null);
 
-    private static Dictionary<string, string?> StepData(RolloutPlan plan, int index) => new(StringComparer.Ordinal)
-    {
-        ["plan"] = plan.Kind.ToString(),
-        ["step.index"] = index.ToString(CultureInfo.InvariantCulture),
-        ["step.kind"] = plan.Steps[index].Kind,
-        ["step"] = plan.Steps[index].Describe(),
-    };
+    /// <summary>Whether <paramref name="cursor"/> is the one <see cref="CursorFor"/> would make, without making it.</summary>
+    private static bool CursorIs(RolloutCursor? cursor, RolloutPlan plan, int index)
+        => cursor is not null
+           && cursor.Kind == plan.Kind
+           && cursor.FromRevision == plan.FromRevision
+           && cursor.ToRevision == plan.ToRevision
+           && cursor.StepIndex == index
+           && cursor.TotalSteps == plan.Steps.Count
+           && (plan.Kind == RolloutKind.Rollback || cursor.FailedAtStep is null);
+
+    private static AuditData StepData(RolloutPlan plan, int index, string description) => new(
+    [
+        new("plan", StateNames.Of(plan.Kind)),
+        new("step.index", index.ToString(CultureInfo.InvariantCulture)),
+        new("step.kind", plan.Steps[index].Kind),
+        new("step", description),
+    ]);
 
     private void SignalWaiters(DeploymentState state)
     {

@@ -14,6 +14,9 @@ internal sealed class EventHub
 
     public EventHub(TimeProvider time) => _time = time;
 
+    /// <summary>Whether anyone watches; a publisher checks it before building an event's text.</summary>
+    public bool HasWatchers => Volatile.Read(ref _subscriptions).Length > 0;
+
     /// <summary>Publishes an event to the watchers of its deployment; without any watcher only the sequence advances (nothing is built).</summary>
     public void Publish(string deploymentId, DeploymentEventKind kind, DeploymentState state, string message, in EventDetails details = default)
     {

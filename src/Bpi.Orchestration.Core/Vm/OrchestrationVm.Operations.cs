@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
+using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.Security;
 using Bpi.Orchestration.State;
@@ -15,6 +17,17 @@ internal sealed partial class OrchestrationVm
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _liveNames = new(StringComparer.Ordinal);
 
     private static string LiveNameKey(DeploymentSpec spec) => spec.Environment + "/" + spec.Name;
+
+    /// <summary>The name, a dash and 8 random hex digits (32 random bits; ids are not secrets, so no cryptographic generator).</summary>
+    private static string NewDeploymentId(string name)
+        => string.Create(name.Length + 9, name, static (chars, name) =>
+        {
+            name.AsSpan().CopyTo(chars);
+            chars[name.Length] = '-';
+            Span<byte> random = stackalloc byte[4];
+            Random.Shared.NextBytes(random);
+            Convert.TryToHexStringLower(random, chars[(name.Length + 1)..], out _);
+        });
 
     public async Task<string> DeployAsync(DeploymentSpec spec, CancellationToken cancellationToken = default)
     {
@@ -37,7 +50,13 @@ internal sealed partial class OrchestrationVm
                     $"A deployment named '{spec.Name}' already exists in environment '{spec.Environment}' (id '{existing}'); update it with UpdateAsync, or destroy it first.");
             }
 
-            var id = spec.Name + "-" + Guid.NewGuid().ToString("N")[..8];
+            var id = NewDeploymentId(spec.Name);
+            while (_entries.ContainsKey(id))
+            {
+                // 32 random bits can repeat for a name deployed over and over: never reuse a remembered id.
+                id = NewDeploymentId(spec.Name);
+            }
+
             var reservation = spec.GetReservation();
             _ledger.Reserve(id, reservation);
             var now = Time.GetUtcNow();
@@ -147,7 +166,7 @@ internal sealed partial class OrchestrationVm
 
         if (errors.Count > 0)
         {
-            await AuditAsync(actor.Id, "deployment.update", deploymentId, "rejected", new Dictionary<string, string?>(StringComparer.Ordinal) { ["errors"] = string.Join(" | ", errors) }).ConfigureAwait(false);
+            await AuditAsync(actor.Id, "deployment.update", deploymentId, "rejected", new AuditData([new("errors", string.Join(" | ", errors))])).ConfigureAwait(false);
             throw OrchestrationException.InvalidConfiguration($"Deployment spec '{spec.Name}'", errors);
         }
 
@@ -182,11 +201,7 @@ internal sealed partial class OrchestrationVm
         }
 
         var revision = await StartRolloutAsync(entry, target.Spec, record.SecurityScore, "rollback", cancellationToken).ConfigureAwait(false);
-        await AuditAsync(actor.Id, "deployment.rollback", deploymentId, "accepted", new Dictionary<string, string?>(StringComparer.Ordinal)
-        {
-            ["to.revision"] = target.Number.ToString(CultureInfo.InvariantCulture),
-            ["revision"] = revision.ToString(CultureInfo.InvariantCulture),
-        }).ConfigureAwait(false);
+        await AuditAsync(actor.Id, "deployment.rollback", deploymentId, "accepted", new AuditData([new("to.revision", target.Number.ToString(CultureInfo.InvariantCulture)), new("revision", revision.ToString(CultureInfo.InvariantCulture))])).ConfigureAwait(false);
         return revision;
     }
 
@@ -239,11 +254,7 @@ internal sealed partial class OrchestrationVm
             _admission.Release();
         }
 
-        await AuditAsync(actor.Id, "deployment.scale", deploymentId, "accepted", new Dictionary<string, string?>(StringComparer.Ordinal)
-        {
-            ["replicas"] = replicas.ToString(CultureInfo.InvariantCulture),
-            ["component"] = componentId,
-        }).ConfigureAwait(false);
+        await AuditAsync(actor.Id, "deployment.scale", deploymentId, "accepted", new AuditData([new("replicas", replicas.ToString(CultureInfo.InvariantCulture)), new("component", componentId)])).ConfigureAwait(false);
         _queue.Enqueue(work);
     }
 
@@ -256,7 +267,7 @@ internal sealed partial class OrchestrationVm
             return;
         }
 
-        await AuditAsync(actor.Id, "deployment.destroy", deploymentId, "accepted", new Dictionary<string, string?>(StringComparer.Ordinal) { ["force"] = force ? "true" : "false" }).ConfigureAwait(false);
+        await AuditAsync(actor.Id, "deployment.destroy", deploymentId, "accepted", new AuditData([new("force", force ? "true" : "false")])).ConfigureAwait(false);
         if (entry.Work is { } work)
         {
             work.Control.Abort($"destroyed by {actor.Id}", force: true);
@@ -338,12 +349,7 @@ internal sealed partial class OrchestrationVm
             ["requester"] = _entries.TryGetValue(deploymentId, out var e) ? e.Record.CreatedBy : "",
         }).ConfigureAwait(false);
         var approvals = work.Control.Decide(gate, actor.Id, approve, comment);
-        await AuditAsync(actor.Id, approve ? "approval.approve" : "approval.reject", deploymentId, approve ? "approved" : "rejected", new Dictionary<string, string?>(StringComparer.Ordinal)
-        {
-            ["gate"] = gate,
-            ["comment"] = comment,
-            ["approvals"] = approvals.ToString(CultureInfo.InvariantCulture),
-        }).ConfigureAwait(false);
+        await AuditAsync(actor.Id, approve ? "approval.approve" : "approval.reject", deploymentId, approve ? "approved" : "rejected", new AuditData([new("gate", gate), new("comment", comment), new("approvals", approvals.ToString(CultureInfo.InvariantCulture))])).ConfigureAwait(false);
         Events.Publish(entry.DeploymentId, DeploymentEventKind.Intervention, entry.Record.State, $"gate '{gate}' {(approve ? "approved" : "rejected")} by {actor.Id}" + (string.IsNullOrWhiteSpace(comment) ? "" : $": {comment}"));
     }
 
@@ -424,39 +430,81 @@ internal sealed partial class OrchestrationVm
         {
             // Graceful: scale every revision of every component to zero, dependents first.
             var instances = await runtime.GetInstancesAsync(id, cancellationToken: cancellationToken).ConfigureAwait(false);
-            var order = ComponentOrder.Sort(record.CurrentSpec.Components).Select(c => c.Id).ToList();
-            foreach (var group in instances.GroupBy(i => (i.ComponentId, i.Revision)).OrderByDescending(g => order.IndexOf(g.Key.ComponentId)))
+            var order = ComponentOrder.Sort(record.CurrentSpec.Components);
+            var groups = new List<(string ComponentId, int Revision, int Rank)>();
+            foreach (var instance in instances)
             {
-                var workload = WorkloadFor(entry, group.Key.ComponentId, group.Key.Revision);
+                var group = (instance.ComponentId, instance.Revision, RankOf(order, instance.ComponentId));
+                if (!groups.Contains(group))
+                {
+                    groups.Add(group);
+                }
+            }
+
+            // Dependents first; a stable insertion sort keeps the runtime's order among equals (a few groups at most).
+            for (var i = 1; i < groups.Count; i++)
+            {
+                for (var j = i; j > 0 && groups[j - 1].Rank < groups[j].Rank; j--)
+                {
+                    (groups[j - 1], groups[j]) = (groups[j], groups[j - 1]);
+                }
+            }
+
+            foreach (var (componentId, revision, _) in groups)
+            {
+                var workload = WorkloadFor(entry, componentId, revision);
                 await _runtimePipeline.ExecuteAsync(static (s, ct) => s.runtime.EnsureReplicasAsync(s.workload, 0, ct), (runtime, workload), cancellationToken).ConfigureAwait(false);
             }
         }
 
         if (Router is not null)
         {
-            foreach (var componentId in record.Revisions.SelectMany(r => r.Spec.Components).Select(c => c.Id).Distinct(StringComparer.Ordinal))
+            var removed = new List<string>(record.CurrentSpec.Components.Count);
+            foreach (var revision in record.Revisions)
             {
-                await Router.RemoveAsync(TrafficRoute.ForComponent(id, componentId), cancellationToken).ConfigureAwait(false);
+                foreach (var component in revision.Spec.Components)
+                {
+                    if (!removed.Contains(component.Id, StringComparer.Ordinal))
+                    {
+                        removed.Add(component.Id);
+                        await Router.RemoveAsync(TrafficRoute.ForComponent(id, component.Id), cancellationToken).ConfigureAwait(false);
+                    }
+                }
             }
         }
 
         await _runtimePipeline.ExecuteAsync(static (s, ct) => s.runtime.RemoveDeploymentAsync(s.id, ct), (runtime, id), cancellationToken).ConfigureAwait(false);
         _ledger.Release(id);
         await entry.UpdateAsync(
-            r => r with
+            static (r, now) => r with
             {
                 State = DeploymentState.Destroyed,
                 Cursor = null,
                 TargetRevision = null,
                 Allocation = ResourceRequirements.None,
-                CompletedAt = Time.GetUtcNow(),
+                CompletedAt = now,
             },
+            Time.GetUtcNow(),
             "destroyed",
             CancellationToken.None).ConfigureAwait(false);
         _liveNames.TryRemove(KeyValuePair.Create(LiveNameKey(record.CurrentSpec), id));
         _telemetry.DeploymentsActive.Add(-1);
         await AuditAsync(OrchestrationActor.Current.Id, "deployment.destroyed", id, "succeeded").ConfigureAwait(false);
         await OnDestroyedAsync(id).ConfigureAwait(false);
+    }
+
+    /// <summary>A component's place in the dependency order; -1 for one the current spec no longer has (scaled down last, as before).</summary>
+    private static int RankOf(IReadOnlyList<ComponentSpec> order, string componentId)
+    {
+        for (var i = 0; i < order.Count; i++)
+        {
+            if (string.Equals(order[i].Id, componentId, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private List<string> CollectErrors(DeploymentSpec spec)
@@ -475,7 +523,7 @@ internal sealed partial class OrchestrationVm
         var errors = CollectErrors(spec);
         if (errors.Count > 0)
         {
-            await AuditAsync(actor.Id, action, target, "rejected", new Dictionary<string, string?>(StringComparer.Ordinal) { ["errors"] = string.Join(" | ", errors) }).ConfigureAwait(false);
+            await AuditAsync(actor.Id, action, target, "rejected", new AuditData([new("errors", string.Join(" | ", errors))])).ConfigureAwait(false);
             throw OrchestrationException.InvalidConfiguration($"Deployment spec '{spec.Name}'", errors);
         }
     }
@@ -490,11 +538,7 @@ internal sealed partial class OrchestrationVm
         var result = await _securityGate.EvaluateAsync(spec, cancellationToken).ConfigureAwait(false);
         if (!result.Passed)
         {
-            await AuditAsync(actor.Id, "security.gate", target, "refused", new Dictionary<string, string?>(StringComparer.Ordinal)
-            {
-                ["score"] = result.Score.ToString("0.0", CultureInfo.InvariantCulture),
-                ["findings"] = string.Join(" | ", result.Findings),
-            }).ConfigureAwait(false);
+            await AuditAsync(actor.Id, "security.gate", target, "refused", new AuditData([new("score", result.Score.ToString("0.0", CultureInfo.InvariantCulture)), new("findings", string.Join(" | ", result.Findings))])).ConfigureAwait(false);
             throw new OrchestrationException(
                 OrchestrationErrorKind.SecurityValidationFailed,
                 string.Create(CultureInfo.InvariantCulture, $"The security gate refused '{spec.Name}' (score {result.Score:0.0}); fix these findings and deploy again:")
@@ -505,16 +549,35 @@ internal sealed partial class OrchestrationVm
         return result.Score;
     }
 
-    private static Dictionary<string, string?> SpecData(DeploymentSpec spec, int revision) => new(StringComparer.Ordinal)
+    private static AuditData SpecData(DeploymentSpec spec, int revision) => new(
+    [
+        new("name", spec.Name),
+        new("app", spec.AppId),
+        new("environment", spec.Environment),
+        new("type", spec.Type.ToString()),
+        new("strategy", spec.Strategy.Name),
+        new("revision", revision.ToString(CultureInfo.InvariantCulture)),
+        new("components", ComponentsText(spec.Components)),
+    ]);
+
+    /// <summary>The components as <c>id x replicas</c>, comma-separated: <c>web x3,db x1</c> without the spaces.</summary>
+    private static string ComponentsText(IReadOnlyList<ComponentSpec> components)
     {
-        ["name"] = spec.Name,
-        ["app"] = spec.AppId,
-        ["environment"] = spec.Environment,
-        ["type"] = spec.Type.ToString(),
-        ["strategy"] = spec.Strategy.Name,
-        ["revision"] = revision.ToString(CultureInfo.InvariantCulture),
-        ["components"] = string.Join(",", spec.Components.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Id}x{c.Replicas}"))),
-    };
+        var text = new DefaultInterpolatedStringHandler(components.Count, components.Count * 2, CultureInfo.InvariantCulture, stackalloc char[128]);
+        for (var i = 0; i < components.Count; i++)
+        {
+            if (i > 0)
+            {
+                text.AppendLiteral(",");
+            }
+
+            text.AppendFormatted(components[i].Id);
+            text.AppendLiteral("x");
+            text.AppendFormatted(components[i].Replicas);
+        }
+
+        return text.ToStringAndClear();
+    }
 
     internal static ResourceRequirements Max(ResourceRequirements a, ResourceRequirements b) => new()
     {

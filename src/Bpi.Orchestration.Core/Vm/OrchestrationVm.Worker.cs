@@ -1,4 +1,5 @@
 using System.Globalization;
+using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.State;
 using Bpi.Orchestration.Telemetry;
@@ -73,11 +74,12 @@ internal sealed partial class OrchestrationVm
 
         var plan = work.Kind == RolloutKind.Scale ? PlanPlanner.PlanScale(stable!, desired) : strategy.Plan(context);
         await entry.UpdateAsync(
-            r => r with
+            static (r, s) => r with
             {
-                State = control.IsPaused ? DeploymentState.Paused : DeploymentState.Deploying,
-                Cursor = new RolloutCursor(plan.Kind, plan.FromRevision, plan.ToRevision, work.StartIndex, plan.Steps.Count),
+                State = s.paused ? DeploymentState.Paused : DeploymentState.Deploying,
+                Cursor = s.cursor,
             },
+            (paused: control.IsPaused, cursor: new RolloutCursor(plan.Kind, plan.FromRevision, plan.ToRevision, work.StartIndex, plan.Steps.Count)),
             work.StartIndex > 0 ? "resumed" : "deploying").ConfigureAwait(false);
 
         OrchestrationException? failure = null;
@@ -124,7 +126,7 @@ internal sealed partial class OrchestrationVm
         {
             await entry.UpdateAsync(r => r with { State = DeploymentState.Failed, Cursor = null, CompletedAt = Time.GetUtcNow(), Message = reason + " Automatic rollback is off: roll back with RollbackAsync or fix and update." }, "failed").ConfigureAwait(false);
             _telemetry.RecordRolloutEnd(desired.Spec.Type, strategy.Name, "failed", Time.GetElapsedTime(started));
-            await AuditAsync(OrchestrationActor.System.Id, "rollout.failed", entry.DeploymentId, "failed", new Dictionary<string, string?>(StringComparer.Ordinal) { ["reason"] = reason }).ConfigureAwait(false);
+            await AuditAsync(OrchestrationActor.System.Id, "rollout.failed", entry.DeploymentId, "failed", new AuditData([new("reason", reason)])).ConfigureAwait(false);
             return;
         }
 
@@ -161,25 +163,25 @@ internal sealed partial class OrchestrationVm
         var reservation = desired.Spec.GetReservation();
         _ledger.Reserve(entry.DeploymentId, reservation);
         await entry.UpdateAsync(
-            r => r with
+            static (r, s) => r with
             {
                 State = DeploymentState.Running,
-                StableRevision = desired.Number,
+                StableRevision = s.desired.Number,
                 TargetRevision = null,
                 Cursor = null,
-                CompletedAt = Time.GetUtcNow(),
+                CompletedAt = s.now,
                 Message = null,
-                Allocation = reservation,
-                Revisions = Prune(r.Revisions, desired.Number, null, desired.Spec.Rollback.HistoryLimit),
+                Allocation = s.reservation,
+                Revisions = Prune(r.Revisions, s.desired.Number, null, s.desired.Spec.Rollback.HistoryLimit),
             },
-            work.Kind == RolloutKind.Scale ? "scaled" : string.Create(CultureInfo.InvariantCulture, $"revision {desired.Number} is serving")).ConfigureAwait(false);
+            (desired, reservation, now: Time.GetUtcNow()),
+            work.Kind == RolloutKind.Scale ? "scaled" : ServingMessage(desired.Number)).ConfigureAwait(false);
         _telemetry.RecordRolloutEnd(desired.Spec.Type, strategy, "succeeded", Time.GetElapsedTime(started));
-        await AuditAsync(OrchestrationActor.System.Id, "rollout.completed", entry.DeploymentId, "succeeded", new Dictionary<string, string?>(StringComparer.Ordinal)
-        {
-            ["revision"] = desired.Number.ToString(CultureInfo.InvariantCulture),
-            ["kind"] = work.Kind.ToString(),
-        }).ConfigureAwait(false);
+        await AuditAsync(OrchestrationActor.System.Id, "rollout.completed", entry.DeploymentId, "succeeded", new AuditData([new("revision", desired.Number.ToString(CultureInfo.InvariantCulture)), new("kind", StateNames.Of(work.Kind))])).ConfigureAwait(false);
     }
+
+    private static string ServingMessage(int revision)
+        => revision == 1 ? "revision 1 is serving" : string.Create(CultureInfo.InvariantCulture, $"revision {revision} is serving");
 
     private async Task RunRollbackAsync(RolloutWork work, RolloutPlan plan, int startIndex, RevisionSpec? stable, string reason, string strategy, long started)
     {
@@ -252,11 +254,7 @@ internal sealed partial class OrchestrationVm
             _telemetry.RecordRolloutEnd(type, strategy, "failed", Time.GetElapsedTime(started));
         }
 
-        await AuditAsync(OrchestrationActor.System.Id, "rollout.rolled_back", entry.DeploymentId, stable is null ? "failed" : "rolled_back", new Dictionary<string, string?>(StringComparer.Ordinal)
-        {
-            ["reason"] = reason,
-            ["stable.revision"] = stable?.Number.ToString(CultureInfo.InvariantCulture),
-        }).ConfigureAwait(false);
+        await AuditAsync(OrchestrationActor.System.Id, "rollout.rolled_back", entry.DeploymentId, stable is null ? "failed" : "rolled_back", new AuditData([new("reason", reason), new("stable.revision", stable?.Number.ToString(CultureInfo.InvariantCulture))])).ConfigureAwait(false);
     }
 
     /// <summary>A rollout aborted while still queued: nothing ran, so only the record and the ledger go back.</summary>
@@ -288,35 +286,49 @@ internal sealed partial class OrchestrationVm
     {
         var runtime = RequireRuntime();
         var instances = await runtime.GetInstancesAsync(entry.DeploymentId, cancellationToken: _stopping.Token).ConfigureAwait(false);
-        foreach (var group in instances.Where(i => i.Revision != keep).GroupBy(i => (i.ComponentId, i.Revision)))
+
+        // Usually nothing is stale: find out without grouping anything.
+        var components = entry.Record.FindRevision(keep)?.Spec.Components;
+        List<(string ComponentId, int Revision)>? stale = null;
+        foreach (var instance in instances)
+        {
+            var dropped = instance.Revision == keep && components is not null && !Contains(components, instance.ComponentId);
+            if ((instance.Revision != keep || dropped) && !(stale ??= []).Contains((instance.ComponentId, instance.Revision)))
+            {
+                stale.Add((instance.ComponentId, instance.Revision));
+            }
+        }
+
+        if (stale is null)
+        {
+            return;
+        }
+
+        // Components the serving revision no longer has keep no instances of the serving revision number either.
+        foreach (var (componentId, revision) in stale)
         {
             try
             {
-                var workload = WorkloadFor(entry, group.Key.ComponentId, group.Key.Revision);
+                var workload = WorkloadFor(entry, componentId, revision);
                 await _runtimePipeline.ExecuteAsync(static (s, ct) => s.runtime.EnsureReplicasAsync(s.workload, 0, ct), (runtime, workload), _stopping.Token).ConfigureAwait(false);
             }
             catch (OrchestrationException ex)
             {
-                Log.CleanupFailed(Logger, ex, entry.DeploymentId, group.Key.Revision);
+                Log.CleanupFailed(Logger, ex, entry.DeploymentId, revision);
             }
         }
 
-        // Components the serving revision no longer has keep no instances of the serving revision number either.
-        var current = entry.Record.FindRevision(keep)?.Spec.Components.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
-        if (current is not null)
+        static bool Contains(IReadOnlyList<ComponentSpec> components, string id)
         {
-            foreach (var group in instances.Where(i => i.Revision == keep && !current.Contains(i.ComponentId)).GroupBy(i => i.ComponentId, StringComparer.Ordinal))
+            foreach (var c in components)
             {
-                try
+                if (string.Equals(c.Id, id, StringComparison.Ordinal))
                 {
-                    var workload = WorkloadFor(entry, group.Key, keep);
-                    await _runtimePipeline.ExecuteAsync(static (s, ct) => s.runtime.EnsureReplicasAsync(s.workload, 0, ct), (runtime, workload), _stopping.Token).ConfigureAwait(false);
-                }
-                catch (OrchestrationException ex)
-                {
-                    Log.CleanupFailed(Logger, ex, entry.DeploymentId, keep);
+                    return true;
                 }
             }
+
+            return false;
         }
     }
 

@@ -38,6 +38,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
 
     /// <summary>Destroyed deployments, oldest first, so the oldest beyond <see cref="OrchestrationOptions.DestroyedDeploymentsRetained"/> are forgotten.</summary>
     private readonly ConcurrentQueue<string> _destroyed = new();
+    private int _destroyedCount;
     private volatile VmStatus _status = VmStatus.Created;
     private string? _lastDeploymentId;
     private DateTimeOffset? _lastDeploymentAt;
@@ -134,6 +135,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
             foreach (var record in records.Where(r => r.State == DeploymentState.Destroyed).OrderBy(r => r.CompletedAt ?? r.UpdatedAt))
             {
                 _destroyed.Enqueue(record.Id);
+                Interlocked.Increment(ref _destroyedCount);
             }
 
             foreach (var record in records)
@@ -276,13 +278,14 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     internal ValueTask OnDestroyedAsync(string deploymentId)
     {
         _destroyed.Enqueue(deploymentId);
-        return _destroyed.Count > Options.DestroyedDeploymentsRetained ? ForgetOldDestroyedAsync() : ValueTask.CompletedTask;
+        return Interlocked.Increment(ref _destroyedCount) > Options.DestroyedDeploymentsRetained ? ForgetOldDestroyedAsync() : ValueTask.CompletedTask;
     }
 
     private async ValueTask ForgetOldDestroyedAsync()
     {
-        while (_destroyed.Count > Options.DestroyedDeploymentsRetained && _destroyed.TryDequeue(out var id))
+        while (Volatile.Read(ref _destroyedCount) > Options.DestroyedDeploymentsRetained && _destroyed.TryDequeue(out var id))
         {
+            Interlocked.Decrement(ref _destroyedCount);
             if (_entries.TryGetValue(id, out var entry) && entry.Record.State == DeploymentState.Destroyed)
             {
                 _entries.TryRemove(KeyValuePair.Create(id, entry));
@@ -357,22 +360,24 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     internal void PublishStateChanged(DeploymentState previous, DeploymentRecord record, string? message)
     {
         Log.StateChanged(Logger, record.Id, previous, record.State);
-        Events.Publish(record.Id, DeploymentEventKind.StateChanged, record.State, message ?? $"{previous} -> {record.State}", new EventDetails(PreviousState: previous));
+        if (Events.HasWatchers)
+        {
+            Events.Publish(record.Id, DeploymentEventKind.StateChanged, record.State, message ?? $"{previous} -> {record.State}", new EventDetails(PreviousState: previous));
+        }
     }
 
     internal ValueTask AuditStateChangedAsync(DeploymentState previous, DeploymentRecord record, string? message)
-        => AuditAsync(OrchestrationActor.System.Id, "deployment.state", record.Id, record.State.ToString().ToLowerInvariant(), new Dictionary<string, string?>(StringComparer.Ordinal)
-        {
-            ["from"] = previous.ToString(),
-            ["to"] = record.State.ToString(),
-            ["message"] = message,
-        });
+        => AuditAsync(record.UpdatedAt, OrchestrationActor.System.Id, "deployment.state", record.Id, StateNames.Lower(record.State), new AuditData([new("from", StateNames.Of(previous)), new("to", StateNames.Of(record.State)), new("message", message)]));
 
-    internal async ValueTask AuditAsync(string actor, string action, string target, string outcome, IReadOnlyDictionary<string, string?>? data = null)
+    internal ValueTask AuditAsync(string actor, string action, string target, string outcome, IReadOnlyDictionary<string, string?>? data = null)
+        => AuditAsync(Time.GetUtcNow(), actor, action, target, outcome, data);
+
+    /// <summary>Appends an audit event stamped <paramref name="at"/> (the time of the change it records, already read).</summary>
+    internal async ValueTask AuditAsync(DateTimeOffset at, string actor, string action, string target, string outcome, IReadOnlyDictionary<string, string?>? data = null)
     {
         try
         {
-            await _audit.AppendAsync(new AuditEvent(Time.GetUtcNow(), actor, action, target, outcome, data), CancellationToken.None).ConfigureAwait(false);
+            await _audit.AppendAsync(new AuditEvent(at, actor, action, target, outcome, data), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -451,13 +456,15 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     private async ValueTask<AuthorizationDecision> AuthorizeAsync(string verb, string? environment, string? appId, string? deploymentId, DeploymentSpec? spec, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? attributes = null)
     {
         var actor = OrchestrationActor.Current;
-        var request = new AuthorizationRequest(actor, verb, environment, appId, deploymentId, spec) { Attributes = attributes ?? new Dictionary<string, string>() };
+        var request = attributes is null
+            ? new AuthorizationRequest(actor, verb, environment, appId, deploymentId, spec)
+            : new AuthorizationRequest(actor, verb, environment, appId, deploymentId, spec) { Attributes = attributes };
         var decision = await _authorizer.AuthorizeAsync(request, cancellationToken).ConfigureAwait(false);
         if (!decision.Allowed)
         {
             var target = deploymentId ?? spec?.Name ?? "(orchestrator)";
             Log.Denied(Logger, verb, target, actor.Id, decision.Rule);
-            await AuditAsync(actor.Id, "authorization." + verb, target, "denied", new Dictionary<string, string?>(StringComparer.Ordinal) { ["rule"] = decision.Rule, ["reason"] = decision.Reason }).ConfigureAwait(false);
+            await AuditAsync(actor.Id, "authorization." + verb, target, "denied", new AuditData([new("rule", decision.Rule), new("reason", decision.Reason)])).ConfigureAwait(false);
             throw new OrchestrationException(OrchestrationErrorKind.Unauthorized, $"'{actor.Id}' may not {verb} {target}: {decision.Reason} (rule {decision.Rule}).");
         }
 
@@ -468,7 +475,6 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     {
         var record = entry.Record;
         var spec = record.CurrentSpec;
-        var traffic = entry.Traffic;
         IReadOnlyList<WorkloadInstance> instances = [];
         if (includeInstances && Runtime is not null && record.State.IsLive())
         {
@@ -481,14 +487,8 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         var components = new List<ComponentStatus>(spec.Components.Count);
         foreach (var component in spec.Components)
         {
-            var byRevision = instances
-                .Where(i => string.Equals(i.ComponentId, component.Id, StringComparison.Ordinal))
-                .GroupBy(i => i.Revision)
-                .OrderBy(g => g.Key)
-                .Select(g => new RevisionInstances(g.Key, g.Count(), g.Count(i => i.State == InstanceState.Running && i.Health != InstanceHealth.Unhealthy)))
-                .ToList();
-            traffic.TryGetValue(component.Id, out var t);
-            components.Add(new ComponentStatus(component.Id, component.Replicas, byRevision, t.Weights ?? new Dictionary<int, int>(), t.Approximated));
+            var t = entry.GetTraffic(component.Id);
+            components.Add(new ComponentStatus(component.Id, component.Replicas, CountByRevision(instances, component.Id), t.Weights ?? NoWeights, t.Approximated));
         }
 
         var settled = record.State.IsSettled();
@@ -512,6 +512,76 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
             Message = record.Message,
             Components = components,
         };
+    }
+
+    private static readonly IReadOnlyDictionary<int, int> NoWeights = System.Collections.ObjectModel.ReadOnlyDictionary<int, int>.Empty;
+
+    /// <summary>A component's instances counted per revision, ascending: a handful of revisions, counted without LINQ.</summary>
+    private static List<RevisionInstances> CountByRevision(IReadOnlyList<WorkloadInstance> instances, string componentId)
+    {
+        Span<(int Revision, int Total, int Running)> counts = stackalloc (int, int, int)[4];
+        var n = 0;
+        List<(int Revision, int Total, int Running)>? more = null;
+        foreach (var instance in instances)
+        {
+            if (!string.Equals(instance.ComponentId, componentId, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var running = instance.State == InstanceState.Running && instance.Health != InstanceHealth.Unhealthy ? 1 : 0;
+            var at = 0;
+            while (at < n && counts[at].Revision != instance.Revision)
+            {
+                at++;
+            }
+
+            if (at < n)
+            {
+                counts[at] = (counts[at].Revision, counts[at].Total + 1, counts[at].Running + running);
+            }
+            else if (n < counts.Length)
+            {
+                counts[n++] = (instance.Revision, 1, running);
+            }
+            else
+            {
+                // More than four revisions of one component at once: rare enough for the general path.
+                more ??= [];
+                var i = 0;
+                while (i < more.Count && more[i].Revision != instance.Revision)
+                {
+                    i++;
+                }
+
+                if (i == more.Count)
+                {
+                    more.Add((instance.Revision, 1, running));
+                }
+                else
+                {
+                    more[i] = (more[i].Revision, more[i].Total + 1, more[i].Running + running);
+                }
+            }
+        }
+
+        var result = new List<RevisionInstances>(n + (more?.Count ?? 0));
+        foreach (var c in counts[..n])
+        {
+            result.Add(new RevisionInstances(c.Revision, c.Total, c.Running));
+        }
+
+        if (more is not null)
+        {
+            result.AddRange(more.Select(c => new RevisionInstances(c.Revision, c.Total, c.Running)));
+        }
+
+        if (result.Count > 1)
+        {
+            result.Sort(static (a, b) => a.Revision.CompareTo(b.Revision));
+        }
+
+        return result;
     }
 
     private double? AverageSecurityScore()
@@ -557,10 +627,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
             try
             {
                 await runtime.RemoveDeploymentAsync(group.Key, cancellationToken).ConfigureAwait(false);
-                await AuditAsync(OrchestrationActor.System.Id, "runtime.orphans.removed", group.Key, "succeeded", new Dictionary<string, string?>(StringComparer.Ordinal)
-                {
-                    ["instances"] = group.Count().ToString(CultureInfo.InvariantCulture),
-                }).ConfigureAwait(false);
+                await AuditAsync(OrchestrationActor.System.Id, "runtime.orphans.removed", group.Key, "succeeded", new AuditData([new("instances", group.Count().ToString(CultureInfo.InvariantCulture))])).ConfigureAwait(false);
             }
             catch (OrchestrationException ex)
             {

@@ -30,7 +30,10 @@ internal sealed class AwaitReadyHandler : RolloutStepHandler<AwaitReadyStep>
         var interval = probe is not null && check!.Period < spec.Validation.PollInterval ? check.Period : spec.Validation.PollInterval;
         var time = context.TimeProvider;
         var started = time.GetTimestamp();
-        var trackers = new Dictionary<string, ProbeTracker>(StringComparer.Ordinal);
+
+        // Without a probe or a minimum ready time an instance is ready when it runs and is not unhealthy: no tracking.
+        var track = probe is not null || spec.Validation.MinReadyTime > TimeSpan.Zero;
+        var trackers = track ? new Dictionary<string, ProbeTracker>(StringComparer.Ordinal) : null;
         var lastReported = -1;
         string? lastProblem = null;
 
@@ -53,7 +56,7 @@ internal sealed class AwaitReadyHandler : RolloutStepHandler<AwaitReadyStep>
                 var due = new List<Task>();
                 foreach (var instance in instances)
                 {
-                    var tracker = GetTracker(trackers, instance);
+                    var tracker = GetTracker(trackers!, instance);
                     if (instance.State == InstanceState.Running && instance.Health != InstanceHealth.Unhealthy
                         && now >= (instance.StartedAt ?? now) + check!.InitialDelay && now >= tracker.NextProbeAt)
                     {
@@ -69,12 +72,26 @@ internal sealed class AwaitReadyHandler : RolloutStepHandler<AwaitReadyStep>
             var ready = 0;
             foreach (var instance in instances)
             {
-                var tracker = GetTracker(trackers, instance);
+                if (trackers is null)
+                {
+                    if (instance.State == InstanceState.Running && instance.Health != InstanceHealth.Unhealthy)
+                    {
+                        ready++;
+                        continue;
+                    }
+                }
+
+                var tracker = trackers is null ? null : GetTracker(trackers, instance);
                 if (instance.State != InstanceState.Running || instance.Health == InstanceHealth.Unhealthy)
                 {
-                    tracker.Reset();
+                    tracker?.Reset();
                     lastProblem = $"instance {instance.InstanceId} is {(instance.State == InstanceState.Running ? "unhealthy" : instance.State.ToString().ToLowerInvariant())}"
                         + (instance.Message is null ? "" : $" ({instance.Message})");
+                    continue;
+                }
+
+                if (tracker is null)
+                {
                     continue;
                 }
 

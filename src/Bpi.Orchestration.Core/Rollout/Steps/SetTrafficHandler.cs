@@ -21,23 +21,41 @@ internal sealed class SetTrafficHandler : RolloutStepHandler<SetTrafficStep>
             return;
         }
 
-        var anyRevision = step.Weights.Keys.Max();
-        var component = context.GetComponent(step.ComponentId, anyRevision);
+        // Revisions in ascending order; a plain sort of a handful of pairs (usually one) instead of LINQ.
+        var weights = new KeyValuePair<int, int>[step.Weights.Count];
+        var n = 0;
+        var split = false;
+        foreach (var pair in step.Weights)
+        {
+            weights[n++] = pair;
+            split |= pair.Value is > 0 and < 100;
+        }
+
+        if (weights.Length > 1)
+        {
+            Array.Sort(weights, static (a, b) => a.Key.CompareTo(b.Key));
+        }
+
+        var component = context.GetComponent(step.ComponentId, weights[^1].Key);
         if (router is null || component.Ports.Count == 0)
         {
-            var split = step.Weights.Values.Any(w => w is > 0 and < 100);
             context.RecordTraffic(step.ComponentId, step.Weights, approximated: split);
             return;
         }
 
-        var backends = new List<TrafficBackend>(step.Weights.Count);
-        foreach (var (revision, weight) in step.Weights.OrderBy(w => w.Key))
+        var backends = new List<TrafficBackend>(weights.Length);
+        foreach (var (revision, weight) in weights)
         {
             var instances = await context.GetInstancesAsync(step.ComponentId, revision, cancellationToken).ConfigureAwait(false);
-            var endpoints = instances
-                .Where(i => i.State == InstanceState.Running && i.Health != InstanceHealth.Unhealthy && i.Endpoint is not null)
-                .Select(i => i.Endpoint!)
-                .ToList();
+            var endpoints = new List<ServiceEndpoint>(instances.Count);
+            foreach (var instance in instances)
+            {
+                if (instance is { State: InstanceState.Running, Endpoint: { } endpoint } && instance.Health != InstanceHealth.Unhealthy)
+                {
+                    endpoints.Add(endpoint);
+                }
+            }
+
             if (weight > 0 && endpoints.Count == 0)
             {
                 throw new OrchestrationException(
