@@ -4,10 +4,18 @@ namespace Bpi.Orchestration.Auditing;
 /// Core's default <see cref="IAuditSink"/>: keeps the most recent events in memory (a ring of
 /// <see cref="Capacity"/> events). Not durable and not tamper-evident; add the Audit package's file store for that.
 /// </summary>
+/// <remarks>
+/// The ring keeps each event's fields in one preallocated array rather than the event objects: an event lives as long
+/// as thousands of others are appended after it, long enough for the garbage collector to copy it between generations,
+/// so keeping one object fewer per event keeps that copying (and the collections it triggers) down.
+/// <see cref="Snapshot"/> builds the events again.
+/// </remarks>
 public sealed class InMemoryAuditSink : IAuditSink
 {
     private readonly Lock _gate = new();
-    private readonly Queue<AuditEvent> _events;
+    private readonly Slot[] _ring;
+    private int _next;
+    private int _count;
     private long _total;
 
     /// <summary>Creates a sink that keeps the last <paramref name="capacity"/> events.</summary>
@@ -16,7 +24,7 @@ public sealed class InMemoryAuditSink : IAuditSink
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Capacity = capacity;
-        _events = new Queue<AuditEvent>(Math.Min(capacity, 1024));
+        _ring = new Slot[capacity];
     }
 
     /// <summary>How many events are kept.</summary>
@@ -38,14 +46,12 @@ public sealed class InMemoryAuditSink : IAuditSink
     public ValueTask AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(auditEvent);
+        var slot = new Slot(auditEvent.Timestamp, auditEvent.Actor, auditEvent.Action, auditEvent.Target, auditEvent.Outcome, auditEvent.Data);
         lock (_gate)
         {
-            if (_events.Count == Capacity)
-            {
-                _events.Dequeue();
-            }
-
-            _events.Enqueue(auditEvent);
+            _ring[_next] = slot;
+            _next = _next + 1 == _ring.Length ? 0 : _next + 1;
+            _count = Math.Min(_count + 1, _ring.Length);
             _total++;
         }
 
@@ -58,7 +64,17 @@ public sealed class InMemoryAuditSink : IAuditSink
     {
         lock (_gate)
         {
-            return [.. _events];
+            var events = new AuditEvent[_count];
+            var start = _count < _ring.Length ? 0 : _next;
+            for (var i = 0; i < _count; i++)
+            {
+                var s = _ring[(start + i) % _ring.Length];
+                events[i] = new AuditEvent(s.Timestamp, s.Actor, s.Action, s.Target, s.Outcome, s.Data);
+            }
+
+            return events;
         }
     }
+
+    private readonly record struct Slot(DateTimeOffset Timestamp, string Actor, string Action, string Target, string Outcome, IReadOnlyDictionary<string, string?>? Data);
 }

@@ -10,8 +10,10 @@ public static class PlanPlanner
     {
         ArgumentNullException.ThrowIfNull(steps);
         ArgumentNullException.ThrowIfNull(revision);
-        foreach (var component in ComponentOrder.Sort(revision.Spec.Components))
+        var ordered = ComponentOrder.Sort(revision.Spec.Components);
+        for (var i = 0; i < ordered.Count; i++)
         {
+            var component = ordered[i];
             steps.Add(new ScaleRevisionStep(component.Id, revision.Number, component.Replicas));
             steps.Add(new AwaitReadyStep(component.Id, revision.Number, component.Replicas));
             steps.Add(new SetTrafficStep(component.Id, new Dictionary<int, int> { [revision.Number] = 100 }));

@@ -33,7 +33,9 @@ internal sealed class RolloutExecutor
 
     public async Task RunAsync(IRolloutObserver observer, RolloutStepContext context, RolloutPlan plan, int startIndex, CancellationToken cancellationToken)
     {
-        using var activity = OrchestrationTelemetry.ActivitySource.StartActivity("bpi.orchestration.plan " + plan.Kind);
+        // The span names are only built when someone listens: a rollout should not pay for tracing nobody collects.
+        var traced = OrchestrationTelemetry.ActivitySource.HasListeners();
+        using var activity = traced ? OrchestrationTelemetry.ActivitySource.StartActivity("bpi.orchestration.plan " + StateNames.Of(plan.Kind)) : null;
         activity?.SetTag("deployment.name", plan.DeploymentName);
         activity?.SetTag("strategy.name", plan.Strategy);
 
@@ -52,7 +54,7 @@ internal sealed class RolloutExecutor
 
             await observer.OnStepStartedAsync(plan, i, cancellationToken).ConfigureAwait(false);
             var started = _telemetry.StepDuration.Enabled ? _time.GetTimestamp() : 0;
-            using var stepActivity = OrchestrationTelemetry.ActivitySource.StartActivity("bpi.orchestration.step " + step.Kind);
+            using var stepActivity = traced ? OrchestrationTelemetry.ActivitySource.StartActivity("bpi.orchestration.step " + step.Kind) : null;
             try
             {
                 await handler.ExecuteAsync(step, context, cancellationToken).ConfigureAwait(false);

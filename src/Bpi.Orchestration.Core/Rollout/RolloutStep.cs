@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 
 namespace Bpi.Orchestration.Rollout;
@@ -58,9 +59,35 @@ public sealed record SetTrafficStep(string ComponentId, IReadOnlyDictionary<int,
     public override string Kind => "set-traffic";
 
     /// <inheritdoc />
-    public override string Describe() => Weights.Count == 0
-        ? $"remove the route of {ComponentId}"
-        : $"route {ComponentId}: " + string.Join(", ", Weights.OrderBy(w => w.Key).Select(w => string.Create(CultureInfo.InvariantCulture, $"revision {w.Key} {w.Value}%")));
+    public override string Describe()
+    {
+        if (Weights.Count == 0)
+        {
+            return $"remove the route of {ComponentId}";
+        }
+
+        var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[128]);
+        text.AppendLiteral("route ");
+        text.AppendFormatted(ComponentId);
+        text.AppendLiteral(": ");
+        var first = true;
+        foreach (var (revision, weight) in Weights.Count == 1 ? (IEnumerable<KeyValuePair<int, int>>)Weights : Weights.OrderBy(w => w.Key))
+        {
+            if (!first)
+            {
+                text.AppendLiteral(", ");
+            }
+
+            first = false;
+            text.AppendLiteral("revision ");
+            text.AppendFormatted(revision);
+            text.AppendLiteral(" ");
+            text.AppendFormatted(weight);
+            text.AppendLiteral("%");
+        }
+
+        return text.ToStringAndClear();
+    }
 }
 
 /// <summary>Pause the rollout for a duration, or until it is promoted when <paramref name="Duration"/> is <see langword="null"/>.</summary>

@@ -10,7 +10,7 @@ namespace Bpi.Orchestration.Rollout;
 public sealed class RolloutStepContext
 {
     private readonly IRolloutHost _host;
-    private readonly ResiliencePipeline _runtimePipeline;
+    private readonly RuntimeRetry _runtimePipeline;
 
     internal RolloutStepContext(
         IRolloutHost host,
@@ -20,7 +20,7 @@ public sealed class RolloutStepContext
         IReadOnlyList<IHealthProbe> probes,
         TimeProvider timeProvider,
         ILogger logger,
-        ResiliencePipeline runtimePipeline)
+        RuntimeRetry runtimePipeline)
     {
         _host = host;
         OwnerId = ownerId;

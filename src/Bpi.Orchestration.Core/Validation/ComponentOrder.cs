@@ -11,9 +11,9 @@ public static class ComponentOrder
     {
         ArgumentNullException.ThrowIfNull(components);
         var dependencies = false;
-        foreach (var c in components)
+        for (var i = 0; i < components.Count; i++)
         {
-            dependencies |= c.DependsOn.Count > 0;
+            dependencies |= components[i].DependsOn.Count > 0;
         }
 
         if (!dependencies)

@@ -290,9 +290,9 @@ internal static partial class DeploymentSpecValidator
     private static void CheckDependencies(List<string> errors, IReadOnlyList<ComponentSpec> components)
     {
         var any = false;
-        foreach (var c in components)
+        for (var i = 0; i < components.Count; i++)
         {
-            any |= c is { DependsOn.Count: > 0 };
+            any |= components[i] is { DependsOn.Count: > 0 };
         }
 
         if (!any)
@@ -488,7 +488,7 @@ internal static partial class DeploymentSpecValidator
 
     private static void CheckLabels(List<string> errors, IReadOnlyDictionary<string, string>? labels)
     {
-        if (labels is null)
+        if (labels is null || labels.Count == 0)
         {
             return;
         }

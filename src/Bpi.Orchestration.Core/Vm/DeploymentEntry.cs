@@ -318,7 +318,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
 
         var record = await UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index + 1, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false);
         _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, description, new EventDetails(index, plan.Steps.Count, step.Kind));
-        await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", StepData(plan, index, description)).ConfigureAwait(false);
+        await _vm.AuditAsync(record.UpdatedAt, OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", StepData(plan, index, description)).ConfigureAwait(false);
     }
 
     public async ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken)

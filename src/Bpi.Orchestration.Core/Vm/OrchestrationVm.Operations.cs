@@ -432,8 +432,9 @@ internal sealed partial class OrchestrationVm
             var instances = await runtime.GetInstancesAsync(id, cancellationToken: cancellationToken).ConfigureAwait(false);
             var order = ComponentOrder.Sort(record.CurrentSpec.Components);
             var groups = new List<(string ComponentId, int Revision, int Rank)>();
-            foreach (var instance in instances)
+            for (var iI = 0; iI < instances.Count; iI++)
             {
+                var instance = instances[iI];
                 var group = (instance.ComponentId, instance.Revision, RankOf(order, instance.ComponentId));
                 if (!groups.Contains(group))
                 {
@@ -493,6 +494,19 @@ internal sealed partial class OrchestrationVm
         await OnDestroyedAsync(id).ConfigureAwait(false);
     }
 
+    private static ComponentSpec? FindComponent(IReadOnlyList<ComponentSpec> components, string componentId)
+    {
+        for (var i = 0; i < components.Count; i++)
+        {
+            if (string.Equals(components[i].Id, componentId, StringComparison.Ordinal))
+            {
+                return components[i];
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>A component's place in the dependency order; -1 for one the current spec no longer has (scaled down last, as before).</summary>
     private static int RankOf(IReadOnlyList<ComponentSpec> order, string componentId)
     {
@@ -509,7 +523,8 @@ internal sealed partial class OrchestrationVm
 
     private List<string> CollectErrors(DeploymentSpec spec)
     {
-        var errors = spec.Validate().ToList();
+        var problems = spec.Validate();
+        var errors = problems as List<string> ?? [.. problems]; // the validator's own fresh list: no copy
         if (spec.Strategy is not null && !_strategies.ContainsKey(spec.Strategy.Name))
         {
             errors.Add($"strategy: no strategy named '{spec.Strategy.Name}' is registered (registered: {string.Join(", ", _strategies.Keys.Order(StringComparer.Ordinal))}); add the package that provides it, for example .AddStrategies().");
@@ -549,12 +564,14 @@ internal sealed partial class OrchestrationVm
         return result.Score;
     }
 
+    private static readonly string[] TypeNames = Enum.GetNames<DeploymentType>();
+
     private static AuditData SpecData(DeploymentSpec spec, int revision) => new(
     [
         new("name", spec.Name),
         new("app", spec.AppId),
         new("environment", spec.Environment),
-        new("type", spec.Type.ToString()),
+        new("type", (uint)spec.Type < (uint)TypeNames.Length ? TypeNames[(int)spec.Type] : spec.Type.ToString()),
         new("strategy", spec.Strategy.Name),
         new("revision", revision.ToString(CultureInfo.InvariantCulture)),
         new("components", ComponentsText(spec.Components)),
@@ -607,8 +624,8 @@ internal sealed partial class OrchestrationVm
         var record = entry.Record;
         var source = record.FindRevision(revision) ?? record.Revisions[^1];
         var spec = source.Spec;
-        var component = spec.Components.FirstOrDefault(c => string.Equals(c.Id, componentId, StringComparison.Ordinal))
-            ?? record.Revisions.SelectMany(r => r.Spec.Components).FirstOrDefault(c => string.Equals(c.Id, componentId, StringComparison.Ordinal))
+        var component = FindComponent(spec.Components, componentId)
+            ?? record.Revisions.Select(r => FindComponent(r.Spec.Components, componentId)).FirstOrDefault(c => c is not null)
             ?? new ComponentSpec { Id = componentId, Image = "(removed)", Replicas = 0 };
         return new Runtime.WorkloadRevision
         {

@@ -290,8 +290,9 @@ internal sealed partial class OrchestrationVm
         // Usually nothing is stale: find out without grouping anything.
         var components = entry.Record.FindRevision(keep)?.Spec.Components;
         List<(string ComponentId, int Revision)>? stale = null;
-        foreach (var instance in instances)
+        for (var iI = 0; iI < instances.Count; iI++)
         {
+            var instance = instances[iI];
             var dropped = instance.Revision == keep && components is not null && !Contains(components, instance.ComponentId);
             if ((instance.Revision != keep || dropped) && !(stale ??= []).Contains((instance.ComponentId, instance.Revision)))
             {

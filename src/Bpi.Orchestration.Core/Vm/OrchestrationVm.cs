@@ -31,7 +31,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     private readonly ResourceLedger _ledger;
     private readonly RolloutExecutor _executor;
     private readonly OrchestrationTelemetry _telemetry;
-    private readonly ResiliencePipeline _runtimePipeline;
+    private readonly RuntimeRetry _runtimePipeline;
     private readonly SemaphoreSlim _startLock = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly RolloutQueue _queue;
@@ -87,7 +87,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         _ledger = new ResourceLedger(Options.Capacity);
         _telemetry = new OrchestrationTelemetry(meterFactory, () => _ledger.Utilization, AverageSecurityScore, AllDora);
         _executor = new RolloutExecutor(handlers, Time, _telemetry);
-        _runtimePipeline = BuildRuntimePipeline();
+        _runtimePipeline = new RuntimeRetry(BuildRuntimePipeline());
         _queue = new RolloutQueue(Options.MaxConcurrentDeployments, ExecuteWorkAsync, _telemetry);
     }
 
@@ -485,8 +485,9 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         }
 
         var components = new List<ComponentStatus>(spec.Components.Count);
-        foreach (var component in spec.Components)
+        for (var iC = 0; iC < spec.Components.Count; iC++)
         {
+            var component = spec.Components[iC];
             var t = entry.GetTraffic(component.Id);
             components.Add(new ComponentStatus(component.Id, component.Replicas, CountByRevision(instances, component.Id), t.Weights ?? NoWeights, t.Approximated));
         }
@@ -522,8 +523,9 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         Span<(int Revision, int Total, int Running)> counts = stackalloc (int, int, int)[4];
         var n = 0;
         List<(int Revision, int Total, int Running)>? more = null;
-        foreach (var instance in instances)
+        for (var iI = 0; iI < instances.Count; iI++)
         {
+            var instance = instances[iI];
             if (!string.Equals(instance.ComponentId, componentId, StringComparison.Ordinal))
             {
                 continue;

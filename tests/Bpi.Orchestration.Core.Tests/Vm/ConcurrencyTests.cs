@@ -104,7 +104,8 @@ public sealed class ConcurrencyTests
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = activity =>
             {
-                if (activity.OperationName.StartsWith("bpi.orchestration.plan", StringComparison.Ordinal))
+                // The listener hears every orchestrator in the process (tests run in parallel): keep this test's plans.
+                if (activity.OperationName.StartsWith("bpi.orchestration.plan", StringComparison.Ordinal) && activity.GetTagItem("deployment.name") as string == "ambient-check")
                 {
                     lock (plans)
                     {
@@ -127,7 +128,7 @@ public sealed class ConcurrencyTests
         using (callerSource.StartActivity("http request"))
         using (OrchestrationActor.BeginScope(new OrchestrationActor { Id = "alice" }))
         {
-            id = await host.Vm.DeployAsync(Specs.Web(replicas: 2));
+            id = await host.Vm.DeployAsync(Specs.Web(replicas: 2, name: "ambient-check"));
         }
 
         // The in-memory runtime answers at once, so the whole rollout ran inside DeployAsync, on the test's thread.

@@ -42,8 +42,9 @@ internal sealed class AwaitReadyHandler : RolloutStepHandler<AwaitReadyStep>
             await context.WaitWhilePausedAsync(cancellationToken).ConfigureAwait(false);
             var instances = await context.GetInstancesAsync(step.ComponentId, step.Revision, cancellationToken).ConfigureAwait(false);
 
-            foreach (var instance in instances)
+            for (var iI = 0; iI < instances.Count; iI++)
             {
+                var instance = instances[iI];
                 if (instance.IsTerminated)
                 {
                     throw await StartupFailedAsync(context, step, instance, cancellationToken).ConfigureAwait(false);
@@ -54,8 +55,9 @@ internal sealed class AwaitReadyHandler : RolloutStepHandler<AwaitReadyStep>
             if (probe is not null)
             {
                 var due = new List<Task>();
-                foreach (var instance in instances)
+                for (var iI = 0; iI < instances.Count; iI++)
                 {
+                    var instance = instances[iI];
                     var tracker = GetTracker(trackers!, instance);
                     if (instance.State == InstanceState.Running && instance.Health != InstanceHealth.Unhealthy
                         && now >= (instance.StartedAt ?? now) + check!.InitialDelay && now >= tracker.NextProbeAt)
@@ -70,8 +72,9 @@ internal sealed class AwaitReadyHandler : RolloutStepHandler<AwaitReadyStep>
             }
 
             var ready = 0;
-            foreach (var instance in instances)
+            for (var iI = 0; iI < instances.Count; iI++)
             {
+                var instance = instances[iI];
                 if (trackers is null)
                 {
                     if (instance.State == InstanceState.Running && instance.Health != InstanceHealth.Unhealthy)

@@ -48,8 +48,9 @@ internal sealed class SetTrafficHandler : RolloutStepHandler<SetTrafficStep>
         {
             var instances = await context.GetInstancesAsync(step.ComponentId, revision, cancellationToken).ConfigureAwait(false);
             var endpoints = new List<ServiceEndpoint>(instances.Count);
-            foreach (var instance in instances)
+            for (var iI = 0; iI < instances.Count; iI++)
             {
+                var instance = instances[iI];
                 if (instance is { State: InstanceState.Running, Endpoint: { } endpoint } && instance.Health != InstanceHealth.Unhealthy)
                 {
                     endpoints.Add(endpoint);
