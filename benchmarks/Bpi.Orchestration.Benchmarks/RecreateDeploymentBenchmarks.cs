@@ -11,6 +11,8 @@ namespace Bpi.Orchestration.Benchmarks;
 /// in-memory runtime, against the same sequence of runtime and router calls issued by a plain loop: the lower bound.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
+[MinColumn]
 public class RecreateDeploymentBenchmarks
 {
     private ServiceProvider _provider = null!;

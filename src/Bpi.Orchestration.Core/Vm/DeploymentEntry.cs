@@ -20,6 +20,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     private string? _currentStep;
     private string? _stepDescription;
     private RolloutStep? _describedStep;
+    private AuditData? _stepData;
     private int _stepIndex;
     private int _stepTotal;
     private int _progress;
@@ -106,6 +107,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             _currentStep = null;
             _stepDescription = null;
             _describedStep = null;
+            _stepData = null;
             _progress = 0;
         }
 
@@ -128,6 +130,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
                 _currentStep = null;
                 _stepDescription = null;
                 _describedStep = null;
+                _stepData = null;
             }
         }
 
@@ -290,6 +293,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             _currentStep = null;
             _stepDescription = description;
             _describedStep = step;
+            _stepData = null;
             _stepIndex = index;
             _stepTotal = plan.Steps.Count;
         }
@@ -303,7 +307,14 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         }
 
         _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepStarted, record.State, description, new EventDetails(index, plan.Steps.Count, step.Kind));
-        await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.started", DeploymentId, "started", StepData(plan, index, description)).ConfigureAwait(false);
+        var data = StepData(plan, index, description);
+        lock (_gate)
+        {
+            // The step's completion is audited with the same details: one object for both entries.
+            _stepData = ReferenceEquals(_describedStep, step) ? data : null;
+        }
+
+        await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.started", DeploymentId, "started", data).ConfigureAwait(false);
     }
 
     public async ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
@@ -318,7 +329,13 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
 
         var record = await UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index + 1, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false);
         _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, description, new EventDetails(index, plan.Steps.Count, step.Kind));
-        await _vm.AuditAsync(record.UpdatedAt, OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", StepData(plan, index, description)).ConfigureAwait(false);
+        AuditData? data;
+        lock (_gate)
+        {
+            data = ReferenceEquals(_describedStep, step) ? _stepData : null;
+        }
+
+        await _vm.AuditAsync(record.UpdatedAt, OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", data ?? StepData(plan, index, description)).ConfigureAwait(false);
     }
 
     public async ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken)

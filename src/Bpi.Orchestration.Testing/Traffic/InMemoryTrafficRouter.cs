@@ -12,7 +12,7 @@ public sealed class InMemoryTrafficRouter : ITrafficRouter
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, TrafficRoute> _routes = new(StringComparer.Ordinal);
-    private readonly List<TrafficRoute> _history = [];
+    private readonly Queue<TrafficRoute> _history = new();
     private readonly InMemoryWorkloadRuntime? _runtime;
     private readonly Random _random;
     private int _failNextApplies;
@@ -28,7 +28,10 @@ public sealed class InMemoryTrafficRouter : ITrafficRouter
     /// <inheritdoc />
     public string Name => "in-memory";
 
-    /// <summary>Every route applied, oldest first.</summary>
+    /// <summary>How many applied routes <see cref="History"/> keeps: a long soak test must not grow without bound.</summary>
+    public const int HistoryCapacity = 1_000;
+
+    /// <summary>The routes applied, oldest first: the last <see cref="HistoryCapacity"/> of them.</summary>
     public IReadOnlyList<TrafficRoute> History
     {
         get
@@ -54,7 +57,12 @@ public sealed class InMemoryTrafficRouter : ITrafficRouter
             }
 
             _routes[route.ServiceId] = route;
-            _history.Add(route);
+            if (_history.Count == HistoryCapacity)
+            {
+                _history.Dequeue();
+            }
+
+            _history.Enqueue(route);
         }
 
         return ValueTask.FromResult<ServiceEndpoint?>(new ServiceEndpoint("in-memory-router", 80, route.ServiceId));
