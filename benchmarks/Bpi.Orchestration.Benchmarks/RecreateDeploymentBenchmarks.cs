@@ -92,6 +92,9 @@ public class RecreateDeploymentBenchmarks
         await _router.ApplyAsync(new TrafficRoute(TrafficRoute.ForComponent(id, "web"), [new TrafficBackend(1, 100, [.. instances.Select(i => i.Endpoint!)])]));
         await _runtime.GetInstancesAsync(id);
 
+        // The settled status the engine benchmark waits for reports the instances: one more read.
+        await _runtime.GetInstancesAsync(id);
+
         // Destroy: scale to zero, remove the route, remove the deployment.
         await _runtime.GetInstancesAsync(id);
         await _runtime.EnsureReplicasAsync(revision, 0);

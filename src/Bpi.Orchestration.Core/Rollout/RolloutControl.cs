@@ -5,7 +5,7 @@ internal sealed class RolloutControl : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _abort = new();
-    private readonly CancellationTokenSource _force = new();
+    private CancellationTokenSource? _force; // made when a rollback asks for it or a forced abort comes: most rollouts need neither
     private TaskCompletionSource? _resumed;
     private TaskCompletionSource? _promotion;
     private ApprovalWait? _approval;
@@ -16,7 +16,16 @@ internal sealed class RolloutControl : IDisposable
     public CancellationToken AbortToken => _abort.Token;
 
     /// <summary>Cancelled by a forced abort (a destroy): stops even a rollback.</summary>
-    public CancellationToken ForceToken => _force.Token;
+    public CancellationToken ForceToken
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (_force ??= new CancellationTokenSource()).Token;
+            }
+        }
+    }
 
     public string? AbortReason { get; private set; }
 
@@ -60,6 +69,7 @@ internal sealed class RolloutControl : IDisposable
     public void Abort(string reason, bool force)
     {
         TaskCompletionSource? paused;
+        CancellationTokenSource? forced = null;
         lock (_gate)
         {
             if (!_abort.IsCancellationRequested)
@@ -68,6 +78,10 @@ internal sealed class RolloutControl : IDisposable
             }
 
             ForceAbort |= force;
+            if (force)
+            {
+                forced = _force ??= new CancellationTokenSource();
+            }
 
             // An abort ends a pause, so the rollback that follows is not held by it.
             paused = _resumed;
@@ -77,10 +91,7 @@ internal sealed class RolloutControl : IDisposable
         paused?.TrySetResult();
 
         _abort.Cancel();
-        if (force)
-        {
-            _force.Cancel();
-        }
+        forced?.Cancel();
     }
 
     public bool Pause(string reason)
@@ -252,7 +263,7 @@ internal sealed class RolloutControl : IDisposable
     public void Dispose()
     {
         _abort.Dispose();
-        _force.Dispose();
+        _force?.Dispose();
     }
 
     private static async Task IgnoreCancellation(Task task)

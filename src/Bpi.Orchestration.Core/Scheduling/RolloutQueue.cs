@@ -74,33 +74,49 @@ internal sealed class RolloutQueue(int concurrency, Func<RolloutWork, Task> exec
     /// </summary>
     public void Enqueue(RolloutWork work)
     {
-        bool inline;
-        lock (_gate)
+        if (TryStartNow(work))
         {
-            if (_stopped)
-            {
-                throw new OrchestrationException(OrchestrationErrorKind.NotRunning, "The orchestrator is stopping and accepts no new rollouts.");
-            }
-
-            inline = _started && _running < concurrency && _pending.Count == 0 && work.TryStart();
-            if (inline)
-            {
-                Claimed();
-            }
-            else
-            {
-                _pending.Enqueue(work);
-            }
+            return;
         }
 
-        if (inline)
+        lock (_gate)
         {
-            RunInline(work);
-            return;
+            ThrowIfStopped();
+            _pending.Enqueue(work);
         }
 
         telemetry.QueueLength.Add(1);
         Pump();
+    }
+
+    /// <summary>
+    /// Starts a rollout on the calling thread if nothing is queued ahead of it and a slot is free (it runs until its
+    /// first asynchronous wait before this returns); otherwise leaves it to the caller to queue.
+    /// </summary>
+    /// <returns>Whether the rollout was started.</returns>
+    public bool TryStartNow(RolloutWork work)
+    {
+        lock (_gate)
+        {
+            ThrowIfStopped();
+            if (!(_started && _running < concurrency && _pending.Count == 0 && work.TryStart()))
+            {
+                return false;
+            }
+
+            Claimed();
+        }
+
+        RunInline(work);
+        return true;
+    }
+
+    private void ThrowIfStopped()
+    {
+        if (_stopped)
+        {
+            throw new OrchestrationException(OrchestrationErrorKind.NotRunning, "The orchestrator is stopping and accepts no new rollouts.");
+        }
     }
 
     /// <summary>

@@ -3,10 +3,10 @@ namespace Bpi.Orchestration;
 /// <summary>Where a deployment is in its life.</summary>
 public enum DeploymentState
 {
-    /// <summary>Accepted, not yet queued.</summary>
+    /// <summary>Accepted; next it starts (<see cref="Deploying"/>) or, when every slot is taken, waits (<see cref="Queued"/>).</summary>
     Pending = 0,
 
-    /// <summary>Waiting for a free rollout slot (see <see cref="OrchestrationOptions.MaxConcurrentDeployments"/>).</summary>
+    /// <summary>Waiting for a free rollout slot (see <see cref="OrchestrationOptions.MaxConcurrentDeployments"/>); a rollout that finds one free skips this state.</summary>
     Queued,
 
     /// <summary>A rollout is running.</summary>

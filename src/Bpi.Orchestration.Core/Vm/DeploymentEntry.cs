@@ -288,12 +288,15 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     {
         var step = plan.Steps[index];
         var description = step.Describe();
+
+        // The step's completion is audited with the same details: one object for both entries.
+        var data = StepData(plan, index, description);
         lock (_gate)
         {
             _currentStep = null;
             _stepDescription = description;
             _describedStep = step;
-            _stepData = null;
+            _stepData = data;
             _stepIndex = index;
             _stepTotal = plan.Steps.Count;
         }
@@ -307,34 +310,27 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         }
 
         _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepStarted, record.State, description, new EventDetails(index, plan.Steps.Count, step.Kind));
-        var data = StepData(plan, index, description);
-        lock (_gate)
-        {
-            // The step's completion is audited with the same details: one object for both entries.
-            _stepData = ReferenceEquals(_describedStep, step) ? data : null;
-        }
-
         await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.started", DeploymentId, "started", data).ConfigureAwait(false);
     }
 
     public async ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
     {
         var step = plan.Steps[index];
-        var description = DescriptionOf(step);
         Work?.Tracker?.StepCompleted();
-        lock (_gate)
-        {
-            _progress = (int)((index + 1) * 100L / plan.Steps.Count);
-        }
-
-        var record = await UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index + 1, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false);
-        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, description, new EventDetails(index, plan.Steps.Count, step.Kind));
+        string? description;
         AuditData? data;
         lock (_gate)
         {
-            data = ReferenceEquals(_describedStep, step) ? _stepData : null;
+            _progress = (int)((index + 1) * 100L / plan.Steps.Count);
+            var same = ReferenceEquals(_describedStep, step);
+            description = same ? _stepDescription : null;
+            data = same ? _stepData : null;
         }
 
+        description ??= step.Describe();
+
+        var record = await UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index + 1, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false);
+        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, description, new EventDetails(index, plan.Steps.Count, step.Kind));
         await _vm.AuditAsync(record.UpdatedAt, OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", data ?? StepData(plan, index, description)).ConfigureAwait(false);
     }
 
@@ -369,10 +365,17 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         return step.Describe();
     }
 
-    private static IReadOnlyList<RolloutReport> AppendHistory(IReadOnlyList<RolloutReport> history, RolloutReport report, int limit)
+    private static RolloutReport[] AppendHistory(IReadOnlyList<RolloutReport> history, RolloutReport report, int limit)
     {
         var skip = Math.Max(0, history.Count + 1 - limit);
-        return [.. history.Skip(skip), report];
+        var kept = new RolloutReport[history.Count - skip + 1];
+        for (var i = skip; i < history.Count; i++)
+        {
+            kept[i - skip] = history[i];
+        }
+
+        kept[^1] = report;
+        return kept;
     }
 
     private static RolloutCursor CursorFor(RolloutPlan plan, int index, RolloutCursor? current)

@@ -99,8 +99,13 @@ internal sealed partial class OrchestrationVm
         Log.Accepted(Logger, entry.DeploymentId, spec.Name, 1, spec.Strategy.Name);
         PublishStateChanged(DeploymentState.Pending, entry.Record, "created");
         await AuditAsync(actor.Id, "deployment.deploy", entry.DeploymentId, "accepted", SpecData(spec, 1)).ConfigureAwait(false);
-        await entry.SetStateAsync(DeploymentState.Queued, "queued").ConfigureAwait(false);
-        _queue.Enqueue(work);
+        // Queued means waiting for a slot: a rollout that gets one at once goes from Pending straight to Deploying.
+        if (!_queue.TryStartNow(work))
+        {
+            await entry.SetStateAsync(DeploymentState.Queued, "queued").ConfigureAwait(false);
+            _queue.Enqueue(work);
+        }
+
         return entry.DeploymentId;
     }
 
@@ -267,7 +272,7 @@ internal sealed partial class OrchestrationVm
             return;
         }
 
-        await AuditAsync(actor.Id, "deployment.destroy", deploymentId, "accepted", new AuditData([new("force", force ? "true" : "false")])).ConfigureAwait(false);
+        await AuditAsync(actor.Id, "deployment.destroy", deploymentId, "accepted", force ? ForcedData : GracefulData).ConfigureAwait(false);
         if (entry.Work is { } work)
         {
             work.Control.Abort($"destroyed by {actor.Id}", force: true);
@@ -460,15 +465,18 @@ internal sealed partial class OrchestrationVm
 
         if (Router is not null)
         {
-            var removed = new List<string>(record.CurrentSpec.Components.Count);
-            foreach (var revision in record.Revisions)
+            // Every component any retained revision had, once each (usually one revision: no bookkeeping needed).
+            List<string>? removed = record.Revisions.Count > 1 ? [] : null;
+            for (var r = 0; r < record.Revisions.Count; r++)
             {
-                foreach (var component in revision.Spec.Components)
+                var components = record.Revisions[r].Spec.Components;
+                for (var c = 0; c < components.Count; c++)
                 {
-                    if (!removed.Contains(component.Id, StringComparer.Ordinal))
+                    var componentId = components[c].Id;
+                    if (removed is null || !removed.Contains(componentId, StringComparer.Ordinal))
                     {
-                        removed.Add(component.Id);
-                        await Router.RemoveAsync(TrafficRoute.ForComponent(id, component.Id), cancellationToken).ConfigureAwait(false);
+                        removed?.Add(componentId);
+                        await Router.RemoveAsync(TrafficRoute.ForComponent(id, componentId), cancellationToken).ConfigureAwait(false);
                     }
                 }
             }
@@ -565,6 +573,10 @@ internal sealed partial class OrchestrationVm
     }
 
     private static readonly string[] TypeNames = Enum.GetNames<DeploymentType>();
+
+    // Details that never vary are made once (audit details are read-only).
+    private static readonly AuditData ForcedData = new([new("force", "true")]);
+    private static readonly AuditData GracefulData = new([new("force", "false")]);
 
     private static AuditData SpecData(DeploymentSpec spec, int revision) => new(
     [

@@ -230,14 +230,17 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     {
         ArgumentNullException.ThrowIfNull(predicate);
         var entry = await GetEntryAsync(deploymentId, OrchestrationVerbs.Read, cancellationToken).ConfigureAwait(false);
-        var reached = entry.WaitForStateAsync(predicate, cancellationToken);
-        if (!reached.IsCompleted && entry.Work is { } work)
+        if (!predicate(entry.Record.State))
         {
-            // The caller's thread would idle until the rollout moves: let it start a queued rollout that is next in line.
-            _queue.TryRunInline(work);
-        }
+            var reached = entry.WaitForStateAsync(predicate, cancellationToken);
+            if (!reached.IsCompleted && entry.Work is { } work)
+            {
+                // The caller's thread would idle until the rollout moves: let it start a queued rollout that is next in line.
+                _queue.TryRunInline(work);
+            }
 
-        await reached.ConfigureAwait(false);
+            await reached.ConfigureAwait(false);
+        }
         return await BuildStatusAsync(entry, includeInstances: true, cancellationToken).ConfigureAwait(false);
     }
 
@@ -373,15 +376,32 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         => AuditAsync(Time.GetUtcNow(), actor, action, target, outcome, data);
 
     /// <summary>Appends an audit event stamped <paramref name="at"/> (the time of the change it records, already read).</summary>
-    internal async ValueTask AuditAsync(DateTimeOffset at, string actor, string action, string target, string outcome, IReadOnlyDictionary<string, string?>? data = null)
+    internal ValueTask AuditAsync(DateTimeOffset at, string actor, string action, string target, string outcome, IReadOnlyDictionary<string, string?>? data = null)
     {
+        ValueTask append;
         try
         {
-            await _audit.AppendAsync(new AuditEvent(at, actor, action, target, outcome, data), CancellationToken.None).ConfigureAwait(false);
+            append = _audit.AppendAsync(new AuditEvent(at, actor, action, target, outcome, data), CancellationToken.None);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // The rollout must not fail because the audit sink did; the failure is logged loudly instead.
+            Log.AuditFailed(Logger, ex, action, target);
+            return ValueTask.CompletedTask;
+        }
+
+        // A sink that appends at once (the in-memory one) costs no state machine.
+        return append.IsCompletedSuccessfully ? ValueTask.CompletedTask : AwaitAuditAsync(append, action, target);
+    }
+
+    private async ValueTask AwaitAuditAsync(ValueTask append, string action, string target)
+    {
+        try
+        {
+            await append.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
             Log.AuditFailed(Logger, ex, action, target);
         }
     }

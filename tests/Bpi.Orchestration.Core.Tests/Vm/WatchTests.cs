@@ -28,8 +28,9 @@ public sealed class WatchTests
 
         Assert.All(collected, e => Assert.Equal(id, e.DeploymentId));
         Assert.Equal(collected.Select(e => e.Sequence).Order(), collected.Select(e => e.Sequence));
+        // A slot was free, so the rollout never waited in the queue: Pending goes straight to Deploying.
         Assert.Equal(
-            [DeploymentState.Pending, DeploymentState.Queued, DeploymentState.Deploying, DeploymentState.Running],
+            [DeploymentState.Pending, DeploymentState.Deploying, DeploymentState.Running],
             collected.Where(e => e.Kind == DeploymentEventKind.StateChanged).Select(e => e.State));
         var steps = collected.Where(e => e.Kind is DeploymentEventKind.StepStarted or DeploymentEventKind.StepCompleted).ToList();
         Assert.Equal(6, steps.Count);
@@ -40,6 +41,37 @@ public sealed class WatchTests
         }
 
         Assert.Equal(["scale", "await-ready", "set-traffic"], steps.Where(s => s.Kind == DeploymentEventKind.StepStarted).Select(s => s.StepKind));
+    }
+
+    [Fact]
+    public async Task A_rollout_that_waits_for_a_slot_is_Queued_first()
+    {
+        await using var host = new TestHost(o => o.MaxConcurrentDeployments = 1, r => r.StartDelay = TimeSpan.FromSeconds(5));
+        var first = await host.Vm.DeployAsync(Specs.Web(replicas: 1, name: "first"));
+        using var stop = new CancellationTokenSource();
+        var events = host.Vm.WatchAsync(cancellationToken: stop.Token);
+        var states = new List<DeploymentState>();
+        string? second = null;
+        var reader = Task.Run(async () =>
+        {
+            await foreach (var e in events)
+            {
+                if (e.Kind == DeploymentEventKind.StateChanged && e.DeploymentId != first)
+                {
+                    states.Add(e.State);
+                    if (e.State.IsSettled())
+                    {
+                        return;
+                    }
+                }
+            }
+        });
+
+        second = await host.Vm.DeployAsync(Specs.Web(replicas: 1, name: "second"));
+        await host.DriveAsync(host.Vm.WaitUntilSettledAsync(second, TestHost.Timeout()));
+        await reader.WaitAsync(TestHost.Timeout());
+
+        Assert.Equal([DeploymentState.Pending, DeploymentState.Queued, DeploymentState.Deploying, DeploymentState.Running], states);
     }
 
     [Fact]
