@@ -45,6 +45,12 @@ internal sealed class ResourceLedger(ResourceRequirements? capacity)
         lock (_gate)
         {
             var held = _reservations.GetValueOrDefault(deploymentId) ?? ResourceRequirements.None;
+            if (held == amount && _reservations.ContainsKey(deploymentId))
+            {
+                // Reserving what is already held (a rollout that ends where it began) changes nothing.
+                return;
+            }
+
             var after = _allocated - held + amount;
             if (Capacity is { } cap)
             {

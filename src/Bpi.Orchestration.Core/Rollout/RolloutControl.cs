@@ -9,10 +9,12 @@ internal sealed class RolloutControl : IDisposable
     private TaskCompletionSource? _resumed;
     private TaskCompletionSource? _promotion;
     private ApprovalWait? _approval;
+    private volatile bool _aborted;
 
     /// <summary>Raised (outside the lock) when the rollout is paused (<see langword="true"/>) or resumed.</summary>
     public event Action<bool, string>? PauseChanged;
 
+    /// <summary>Cancelled when the rollout is aborted or the orchestrator stops (<see cref="Stop"/>); <see cref="IsAborted"/> tells which.</summary>
     public CancellationToken AbortToken => _abort.Token;
 
     /// <summary>Cancelled by a forced abort (a destroy): stops even a rollback.</summary>
@@ -31,7 +33,7 @@ internal sealed class RolloutControl : IDisposable
 
     public bool ForceAbort { get; private set; }
 
-    public bool IsAborted => _abort.IsCancellationRequested;
+    public bool IsAborted => _aborted;
 
     public bool IsPaused
     {
@@ -72,10 +74,12 @@ internal sealed class RolloutControl : IDisposable
         CancellationTokenSource? forced = null;
         lock (_gate)
         {
-            if (!_abort.IsCancellationRequested)
+            if (!_aborted)
             {
                 AbortReason = reason;
             }
+
+            _aborted = true;
 
             ForceAbort |= force;
             if (force)
@@ -93,6 +97,13 @@ internal sealed class RolloutControl : IDisposable
         _abort.Cancel();
         forced?.Cancel();
     }
+
+    /// <summary>
+    /// The orchestrator is stopping: cancels <see cref="AbortToken"/> so the rollout stops where it stands (its cursor is
+    /// stored and it resumes on the next start). Not an abort: <see cref="IsAborted"/> stays false. One cancellation
+    /// per rollout at stop, instead of a token linked to the orchestrator's for every rollout.
+    /// </summary>
+    public void Stop() => _abort.Cancel();
 
     public bool Pause(string reason)
     {

@@ -206,6 +206,9 @@ public sealed class RolloutStepContext
     /// <param name="message">A one-line message, for example "2 of 3 ready".</param>
     public void ReportProgress(string message) => _host.ReportProgress(message);
 
+    /// <summary>Reports how many instances a readiness wait has seen ready; formatted only when read or watched.</summary>
+    internal void ReportReadiness(AwaitReadyStep step, int ready) => _host.ReportReadiness(step, ready);
+
     /// <summary>Records the traffic weights now in effect for a component.</summary>
     /// <param name="componentId">The component.</param>
     /// <param name="weights">Revision → weight.</param>
@@ -225,6 +228,8 @@ internal interface IRolloutHost
     RevisionSpec GetRevision(int number);
 
     void ReportProgress(string message);
+
+    void ReportReadiness(AwaitReadyStep step, int ready);
 
     void RecordTraffic(string componentId, IReadOnlyDictionary<int, int> weights, bool approximated);
 

@@ -154,6 +154,12 @@ internal sealed class OrchestrationTelemetry : IDisposable
             Interlocked.Increment(ref _succeeded);
         }
 
+        if (!DeploymentsCompleted.Enabled && !DeploymentDuration.Enabled)
+        {
+            // Nobody listens: the success-rate gauge above is all that needs keeping.
+            return;
+        }
+
         var tags = new TagList
         {
             { "deployment.type", type.ToString() },

@@ -18,9 +18,8 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     private readonly List<StateWaiter> _waiters = [];
     private DeploymentRecord _record;
     private string? _currentStep;
-    private string? _stepDescription;
-    private RolloutStep? _describedStep;
-    private AuditData? _stepData;
+    private StepAudit? _step; // the step that started last: its audit details, and its description once asked for
+    private (AwaitReadyStep Step, int Ready)? _readiness; // the last readiness reported, spelled out when read
     private int _stepIndex;
     private int _stepTotal;
     private int _progress;
@@ -50,7 +49,9 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             lock (_gate)
             {
                 // Formatted when asked for: a rollout announces every step, but few are looked at.
-                return _currentStep ?? (_stepDescription is null ? null : string.Create(CultureInfo.InvariantCulture, $"{_stepIndex + 1}/{_stepTotal} {_stepDescription}"));
+                return _currentStep
+                       ?? (_readiness is { } r ? ReadinessText(r.Step, r.Ready) : null)
+                       ?? (_step is null ? null : string.Create(CultureInfo.InvariantCulture, $"{_step.Index + 1}/{_stepTotal} {_step.Description}"));
             }
         }
     }
@@ -105,9 +106,8 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             _userPaused = false;
             _waiting = 0;
             _currentStep = null;
-            _stepDescription = null;
-            _describedStep = null;
-            _stepData = null;
+            _step = null;
+            _readiness = null;
             _progress = 0;
         }
 
@@ -128,9 +128,8 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             {
                 Work = null;
                 _currentStep = null;
-                _stepDescription = null;
-                _describedStep = null;
-                _stepData = null;
+                _step = null;
+                _readiness = null;
             }
         }
 
@@ -235,10 +234,29 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         lock (_gate)
         {
             _currentStep = message;
+            _readiness = null;
         }
 
         _vm.Events.Publish(DeploymentId, DeploymentEventKind.Progress, Record.State, message);
     }
+
+    public void ReportReadiness(AwaitReadyStep step, int ready)
+    {
+        lock (_gate)
+        {
+            // Spelled out when read (status) or watched, not on every poll of every rollout.
+            _currentStep = null;
+            _readiness = (step, ready);
+        }
+
+        if (_vm.Events.HasWatchers)
+        {
+            _vm.Events.Publish(DeploymentId, DeploymentEventKind.Progress, Record.State, ReadinessText(step, ready));
+        }
+    }
+
+    private static string ReadinessText(AwaitReadyStep step, int ready)
+        => string.Create(CultureInfo.InvariantCulture, $"{step.ComponentId} revision {step.Revision}: {ready} of {step.MinReady} ready");
 
     public void RecordTraffic(string componentId, IReadOnlyDictionary<int, int> weights, bool approximated)
     {
@@ -287,16 +305,15 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     public async ValueTask OnStepStartedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
     {
         var step = plan.Steps[index];
-        var description = step.Describe();
 
-        // The step's completion is audited with the same details: one object for both entries.
-        var data = StepData(plan, index, description);
+        // One details object for the step's start and completion entries; the step is described only when someone reads
+        // the description (an audit store writing it, a watcher, a status), not for every step of every rollout.
+        var audit = new StepAudit(plan, index);
         lock (_gate)
         {
             _currentStep = null;
-            _stepDescription = description;
-            _describedStep = step;
-            _stepData = data;
+            _readiness = null;
+            _step = audit;
             _stepIndex = index;
             _stepTotal = plan.Steps.Count;
         }
@@ -309,35 +326,37 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             record = await UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
-        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepStarted, record.State, description, new EventDetails(index, plan.Steps.Count, step.Kind));
-        await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.started", DeploymentId, "started", data).ConfigureAwait(false);
+        if (_vm.Events.HasWatchers)
+        {
+            _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepStarted, record.State, audit.Description, new EventDetails(index, plan.Steps.Count, step.Kind));
+        }
+
+        await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.started", DeploymentId, "started", audit).ConfigureAwait(false);
     }
 
     public async ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
     {
         var step = plan.Steps[index];
         Work?.Tracker?.StepCompleted();
-        string? description;
-        AuditData? data;
+        var audit = AuditOf(plan, index);
         lock (_gate)
         {
             _progress = (int)((index + 1) * 100L / plan.Steps.Count);
-            var same = ReferenceEquals(_describedStep, step);
-            description = same ? _stepDescription : null;
-            data = same ? _stepData : null;
         }
 
-        description ??= step.Describe();
-
         var record = await UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index + 1, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false);
-        _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, description, new EventDetails(index, plan.Steps.Count, step.Kind));
-        await _vm.AuditAsync(record.UpdatedAt, OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", data ?? StepData(plan, index, description)).ConfigureAwait(false);
+        if (_vm.Events.HasWatchers)
+        {
+            _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, audit.Description, new EventDetails(index, plan.Steps.Count, step.Kind));
+        }
+
+        await _vm.AuditAsync(record.UpdatedAt, OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", audit).ConfigureAwait(false);
     }
 
     public async ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken)
     {
         var step = plan.Steps[index];
-        var description = DescriptionOf(step);
+        var description = AuditOf(plan, index).Description;
         _vm.Events.Publish(DeploymentId, DeploymentEventKind.StepFailed, Record.State, $"{description}: {error.Message}", new EventDetails(index, plan.Steps.Count, step.Kind));
         var data = new AuditData(
         [
@@ -351,18 +370,18 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
         await _vm.AuditAsync(OrchestrationActor.System.Id, "rollout.step.failed", DeploymentId, "failed", data).ConfigureAwait(false);
     }
 
-    /// <summary>The description of the step that started last, described once for its start, completion and status.</summary>
-    private string DescriptionOf(RolloutStep step)
+    /// <summary>The audit details of a step: those made when it started, or new ones (a custom executor path).</summary>
+    private StepAudit AuditOf(RolloutPlan plan, int index)
     {
         lock (_gate)
         {
-            if (ReferenceEquals(_describedStep, step) && _stepDescription is not null)
+            if (_step is { } current && current.Is(plan, index))
             {
-                return _stepDescription;
+                return current;
             }
         }
 
-        return step.Describe();
+        return new StepAudit(plan, index);
     }
 
     private static RolloutReport[] AppendHistory(IReadOnlyList<RolloutReport> history, RolloutReport report, int limit)
@@ -390,14 +409,6 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
            && cursor.StepIndex == index
            && cursor.TotalSteps == plan.Steps.Count
            && (plan.Kind == RolloutKind.Rollback || cursor.FailedAtStep is null);
-
-    private static AuditData StepData(RolloutPlan plan, int index, string description) => new(
-    [
-        new("plan", StateNames.Of(plan.Kind)),
-        new("step.index", index.ToString(CultureInfo.InvariantCulture)),
-        new("step.kind", plan.Steps[index].Kind),
-        new("step", description),
-    ]);
 
     private void SignalWaiters(DeploymentState state)
     {

@@ -43,7 +43,8 @@ internal sealed partial class OrchestrationVm
         await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_liveNames.TryGetValue(LiveNameKey(spec), out var existing))
+            var liveName = LiveNameKey(spec);
+            if (_liveNames.TryGetValue(liveName, out var existing))
             {
                 throw new OrchestrationException(
                     OrchestrationErrorKind.Conflict,
@@ -85,7 +86,7 @@ internal sealed partial class OrchestrationVm
             entry = new DeploymentEntry(this, record);
             entry.StepContext = CreateStepContext(entry);
             _entries[id] = entry;
-            _liveNames[LiveNameKey(spec)] = id;
+            _liveNames[liveName] = id;
             _telemetry.DeploymentsActive.Add(1);
             _lastDeploymentId = id;
             _lastDeploymentAt = now;

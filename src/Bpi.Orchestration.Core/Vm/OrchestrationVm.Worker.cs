@@ -85,28 +85,26 @@ internal sealed partial class OrchestrationVm
         OrchestrationException? failure = null;
         var failedAtStep = 0;
         var aborted = false;
-        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(control.AbortToken, _stopping.Token))
+        try
         {
-            try
-            {
-                await _executor.RunAsync(entry, entry.StepContext!, plan, work.StartIndex, linked.Token).ConfigureAwait(false);
-            }
-            catch (RolloutStepFailedException failed)
-            {
-                failure = failed.Error;
-                failedAtStep = failed.StepIndex;
-            }
-            catch (OperationCanceledException) when (control.IsAborted)
-            {
-                aborted = true;
-                failedAtStep = entry.Record.Cursor?.StepIndex ?? 0;
-                failure = new OrchestrationException(OrchestrationErrorKind.DeploymentFailed, $"The rollout was {control.AbortReason ?? "aborted"}.");
-            }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-            {
-                // The orchestrator is stopping: the cursor is stored; the rollout resumes on the next start.
-                return;
-            }
+            // Cancelled by an abort or by the orchestrator stopping (StopAsync stops every rollout's control).
+            await _executor.RunAsync(entry, entry.StepContext!, plan, work.StartIndex, control.AbortToken).ConfigureAwait(false);
+        }
+        catch (RolloutStepFailedException failed)
+        {
+            failure = failed.Error;
+            failedAtStep = failed.StepIndex;
+        }
+        catch (OperationCanceledException) when (control.IsAborted)
+        {
+            aborted = true;
+            failedAtStep = entry.Record.Cursor?.StepIndex ?? 0;
+            failure = new OrchestrationException(OrchestrationErrorKind.DeploymentFailed, $"The rollout was {control.AbortReason ?? "aborted"}.");
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // The orchestrator is stopping: the cursor is stored; the rollout resumes on the next start.
+            return;
         }
 
         if (failure is null)

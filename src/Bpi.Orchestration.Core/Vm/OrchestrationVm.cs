@@ -189,6 +189,12 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
             var wasRunning = _status == VmStatus.Running;
             _status = VmStatus.Stopping;
             await _stopping.CancelAsync().ConfigureAwait(false);
+            foreach (var entry in _entries.Values)
+            {
+                // Rollouts run on their control's token, not one linked to _stopping: stop each where it stands.
+                entry.Work?.Control.Stop();
+            }
+
             if (wasRunning)
             {
                 await _queue.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -370,7 +376,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     }
 
     internal ValueTask AuditStateChangedAsync(DeploymentState previous, DeploymentRecord record, string? message)
-        => AuditAsync(record.UpdatedAt, OrchestrationActor.System.Id, "deployment.state", record.Id, StateNames.Lower(record.State), new AuditData([new("from", StateNames.Of(previous)), new("to", StateNames.Of(record.State)), new("message", message)]));
+        => AuditAsync(record.UpdatedAt, OrchestrationActor.System.Id, "deployment.state", record.Id, StateNames.Lower(record.State), new StateChangeAudit(previous, record.State, message));
 
     internal ValueTask AuditAsync(string actor, string action, string target, string outcome, IReadOnlyDictionary<string, string?>? data = null)
         => AuditAsync(Time.GetUtcNow(), actor, action, target, outcome, data);

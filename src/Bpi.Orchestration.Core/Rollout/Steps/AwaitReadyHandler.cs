@@ -116,7 +116,7 @@ internal sealed class AwaitReadyHandler : RolloutStepHandler<AwaitReadyStep>
             if (ready != lastReported)
             {
                 lastReported = ready;
-                context.ReportProgress(string.Create(CultureInfo.InvariantCulture, $"{step.ComponentId} revision {step.Revision}: {ready} of {step.MinReady} ready"));
+                context.ReportReadiness(step, ready);
             }
 
             if (ready >= step.MinReady)
