@@ -92,7 +92,8 @@ internal static partial class DeploymentSpecValidator
             return;
         }
 
-        var ids = new HashSet<string>(StringComparer.Ordinal);
+        // A handful of components is compared pairwise; a hash set pays off only for many.
+        var ids = spec.Components.Count > 8 ? new HashSet<string>(StringComparer.Ordinal) : null;
         for (var i = 0; i < spec.Components.Count; i++)
         {
             var c = spec.Components[i];
@@ -109,7 +110,7 @@ internal static partial class DeploymentSpecValidator
                 CheckDnsLabel(errors, at + ".id", c.Id);
             }
 
-            if (!string.IsNullOrEmpty(c.Id) && !ids.Add(c.Id))
+            if (!string.IsNullOrEmpty(c.Id) && (ids is null ? IdUsedBefore(spec.Components, i) : !ids.Add(c.Id)))
             {
                 errors.Add($"{at}.id: '{c.Id}' is used by more than one component; component ids must be unique.");
             }
@@ -139,6 +140,19 @@ internal static partial class DeploymentSpecValidator
         }
 
         CheckDependencies(errors, spec.Components);
+    }
+
+    private static bool IdUsedBefore(IReadOnlyList<ComponentSpec> components, int index)
+    {
+        for (var j = 0; j < index; j++)
+        {
+            if (string.Equals(components[j]?.Id, components[index].Id, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static void CheckComponentResources(List<string> errors, ComponentPath at, ComponentResources? r)
