@@ -25,7 +25,7 @@ public sealed record WorkloadRevision
     public required ComponentSpec Component { get; init; }
 
     /// <summary>The user's labels from the spec.</summary>
-    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
 
     /// <summary>The <c>bpi.orchestration/*</c> labels identifying this revision (owner, deployment, component, revision).</summary>
     /// <returns>A new dictionary the caller may extend (for example with the instance label).</returns>

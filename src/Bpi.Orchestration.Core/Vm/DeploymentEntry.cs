@@ -14,7 +14,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     private readonly OrchestrationVm _vm;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _saveLock = new(1, 1);
-    private readonly Dictionary<string, (IReadOnlyDictionary<int, int> Weights, bool Approximated)> _traffic = new(StringComparer.Ordinal);
+    private readonly List<(string ComponentId, IReadOnlyDictionary<int, int> Weights, bool Approximated)> _traffic = new(1); // per component: a few
     private readonly List<StateWaiter> _waiters = [];
     private DeploymentRecord _record;
     private string? _currentStep;
@@ -71,24 +71,27 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
 
     public string RequestedBy => Work?.RequestedBy ?? OrchestrationActor.System.Id;
 
-    public IReadOnlyDictionary<string, (IReadOnlyDictionary<int, int> Weights, bool Approximated)> Traffic
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return new Dictionary<string, (IReadOnlyDictionary<int, int>, bool)>(_traffic, StringComparer.Ordinal);
-            }
-        }
-    }
-
     /// <summary>The traffic last recorded for one component; default when none was.</summary>
     public (IReadOnlyDictionary<int, int>? Weights, bool Approximated) GetTraffic(string componentId)
     {
         lock (_gate)
         {
-            return _traffic.TryGetValue(componentId, out var t) ? t : default;
+            var at = IndexOfTraffic(componentId);
+            return at < 0 ? default : (_traffic[at].Weights, _traffic[at].Approximated);
         }
+    }
+
+    private int IndexOfTraffic(string componentId)
+    {
+        for (var i = 0; i < _traffic.Count; i++)
+        {
+            if (string.Equals(_traffic[i].ComponentId, componentId, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>Installs a fresh control for a new rollout and returns it.</summary>
@@ -262,7 +265,16 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     {
         lock (_gate)
         {
-            _traffic[componentId] = (new Dictionary<int, int>(weights), approximated);
+            var recorded = (componentId, (IReadOnlyDictionary<int, int>)new Dictionary<int, int>(weights), approximated);
+            var at = IndexOfTraffic(componentId);
+            if (at < 0)
+            {
+                _traffic.Add(recorded);
+            }
+            else
+            {
+                _traffic[at] = recorded;
+            }
         }
 
         if (!_vm.Events.HasWatchers)

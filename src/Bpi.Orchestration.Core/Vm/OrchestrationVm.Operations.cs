@@ -437,7 +437,7 @@ internal sealed partial class OrchestrationVm
             // Graceful: scale every revision of every component to zero, dependents first.
             var instances = await runtime.GetInstancesAsync(id, cancellationToken: cancellationToken).ConfigureAwait(false);
             var order = ComponentOrder.Sort(record.CurrentSpec.Components);
-            var groups = new List<(string ComponentId, int Revision, int Rank)>();
+            var groups = new List<(string ComponentId, int Revision, int Rank)>(1);
             for (var iI = 0; iI < instances.Count; iI++)
             {
                 var instance = instances[iI];
