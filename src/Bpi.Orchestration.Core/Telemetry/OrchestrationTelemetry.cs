@@ -146,7 +146,8 @@ internal sealed class OrchestrationTelemetry : IDisposable
 
     public UpDownCounter<long> QueueLength { get; }
 
-    public void RecordRolloutEnd(DeploymentType type, string strategy, string outcome, TimeSpan duration)
+    /// <summary>Counts a rollout's end; its duration (from <paramref name="started"/>, a <paramref name="time"/> timestamp) is read only when someone listens.</summary>
+    public void RecordRolloutEnd(DeploymentType type, string strategy, string outcome, TimeProvider time, long started)
     {
         Interlocked.Increment(ref _finished);
         if (outcome == "succeeded")
@@ -167,7 +168,7 @@ internal sealed class OrchestrationTelemetry : IDisposable
             { "outcome", outcome },
         };
         DeploymentsCompleted.Add(1, tags);
-        DeploymentDuration.Record(duration.TotalSeconds, tags);
+        DeploymentDuration.Record(time.GetElapsedTime(started).TotalSeconds, tags);
     }
 
     public void Dispose() => _meter.Dispose();

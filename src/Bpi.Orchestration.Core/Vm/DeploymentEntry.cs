@@ -95,12 +95,12 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     }
 
     /// <summary>Installs a fresh control for a new rollout and returns it.</summary>
-    public RolloutWork BeginWork(RolloutKind kind, int? fromRevision, int toRevision, int startIndex, DeploymentSpec? previousSpec)
+    public RolloutWork BeginWork(RolloutKind kind, int? fromRevision, int toRevision, int startIndex, DeploymentSpec? previousSpec, DateTimeOffset? requestedAt = null)
     {
         var control = new RolloutControl();
         control.PauseChanged += OnPauseChanged;
         var work = new RolloutWork(this, control, kind, fromRevision, toRevision, startIndex, previousSpec);
-        work.Tracker = new RolloutTracker(work, _vm.Time.GetUtcNow());
+        work.Tracker = new RolloutTracker(work, requestedAt ?? _vm.Time.GetUtcNow());
         lock (_gate)
         {
             // The previous control is not disposed: its worker may still be unwinding; it holds no timers.
@@ -141,13 +141,14 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
 
     /// <summary>Applies a change to the record, saves it, and publishes a state change when the state changed.</summary>
     public ValueTask<DeploymentRecord> UpdateAsync(Func<DeploymentRecord, DeploymentRecord> change, string? message = null, CancellationToken cancellationToken = default)
-        => UpdateAsync(static (record, change) => change(record), change, message, cancellationToken);
+        => UpdateAsync(static (record, change) => change(record), change, message, cancellationToken: cancellationToken);
 
     /// <summary>
     /// Applies a change to the record, saves it, and publishes a state change when the state changed. The change gets
     /// <paramref name="state"/>, so a hot path passes a static lambda and allocates no closure.
     /// </summary>
-    public async ValueTask<DeploymentRecord> UpdateAsync<TState>(Func<DeploymentRecord, TState, DeploymentRecord> change, TState state, string? message = null, CancellationToken cancellationToken = default)
+    /// <remarks><paramref name="at"/> is the update's time when the caller already read the clock for it (a completion time); otherwise now.</remarks>
+    public async ValueTask<DeploymentRecord> UpdateAsync<TState>(Func<DeploymentRecord, TState, DeploymentRecord> change, TState state, string? message = null, DateTimeOffset? at = null, CancellationToken cancellationToken = default)
     {
         await _saveLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         DeploymentRecord before, after;
@@ -158,7 +159,8 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             after = change(before, state);
 
             // The change made a fresh copy nobody has seen yet: stamp it in place rather than copy it again.
-            after = ReferenceEquals(after, before) ? before with { UpdatedAt = _vm.Time.GetUtcNow() } : after.Touch(_vm.Time.GetUtcNow());
+            var now = at ?? _vm.Time.GetUtcNow();
+            after = ReferenceEquals(after, before) ? before with { UpdatedAt = now } : after.Touch(now);
             if (before.State != after.State && Work?.Tracker is { } tracker && tracker.OnState(after, after.UpdatedAt) is { } report)
             {
                 // The rollout's report is stored with the state that ends it: one save, never one without the other.

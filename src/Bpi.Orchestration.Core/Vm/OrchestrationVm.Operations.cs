@@ -90,7 +90,7 @@ internal sealed partial class OrchestrationVm
             _telemetry.DeploymentsActive.Add(1);
             _lastDeploymentId = id;
             _lastDeploymentAt = now;
-            work = entry.BeginWork(RolloutKind.Rollout, null, 1, 0, null);
+            work = entry.BeginWork(RolloutKind.Rollout, null, 1, 0, null, now);
         }
         finally
         {
@@ -99,7 +99,7 @@ internal sealed partial class OrchestrationVm
 
         Log.Accepted(Logger, entry.DeploymentId, spec.Name, 1, spec.Strategy.Name);
         PublishStateChanged(DeploymentState.Pending, entry.Record, "created");
-        await AuditAsync(actor.Id, "deployment.deploy", entry.DeploymentId, "accepted", SpecData(spec, 1)).ConfigureAwait(false);
+        await AuditAsync(entry.Record.CreatedAt, actor.Id, "deployment.deploy", entry.DeploymentId, "accepted", SpecData(spec, 1)).ConfigureAwait(false);
         // Queued means waiting for a slot: a rollout that gets one at once goes from Pending straight to Deploying.
         if (!_queue.TryStartNow(work))
         {
@@ -485,6 +485,7 @@ internal sealed partial class OrchestrationVm
 
         await _runtimePipeline.ExecuteAsync(static (s, ct) => s.runtime.RemoveDeploymentAsync(s.id, ct), (runtime, id), cancellationToken).ConfigureAwait(false);
         _ledger.Release(id);
+        var now = Time.GetUtcNow();
         await entry.UpdateAsync(
             static (r, now) => r with
             {
@@ -494,12 +495,13 @@ internal sealed partial class OrchestrationVm
                 Allocation = ResourceRequirements.None,
                 CompletedAt = now,
             },
-            Time.GetUtcNow(),
+            now,
             "destroyed",
-            CancellationToken.None).ConfigureAwait(false);
+            at: now,
+            cancellationToken: CancellationToken.None).ConfigureAwait(false);
         _liveNames.TryRemove(KeyValuePair.Create(LiveNameKey(record.CurrentSpec), id));
         _telemetry.DeploymentsActive.Add(-1);
-        await AuditAsync(OrchestrationActor.Current.Id, "deployment.destroyed", id, "succeeded").ConfigureAwait(false);
+        await AuditAsync(now, OrchestrationActor.Current.Id, "deployment.destroyed", id, "succeeded").ConfigureAwait(false);
         await OnDestroyedAsync(id).ConfigureAwait(false);
     }
 

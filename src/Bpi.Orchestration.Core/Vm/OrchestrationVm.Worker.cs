@@ -123,7 +123,7 @@ internal sealed partial class OrchestrationVm
         if (!aborted && !desired.Spec.Rollback.Automatic)
         {
             await entry.UpdateAsync(r => r with { State = DeploymentState.Failed, Cursor = null, CompletedAt = Time.GetUtcNow(), Message = reason + " Automatic rollback is off: roll back with RollbackAsync or fix and update." }, "failed").ConfigureAwait(false);
-            _telemetry.RecordRolloutEnd(desired.Spec.Type, strategy.Name, "failed", Time.GetElapsedTime(started));
+            _telemetry.RecordRolloutEnd(desired.Spec.Type, strategy.Name, "failed", Time, started);
             await AuditAsync(OrchestrationActor.System.Id, "rollout.failed", entry.DeploymentId, "failed", new AuditData([new("reason", reason)])).ConfigureAwait(false);
             return;
         }
@@ -160,7 +160,8 @@ internal sealed partial class OrchestrationVm
         await CleanupStaleRevisionsAsync(entry, desired.Number).ConfigureAwait(false);
         var reservation = desired.Spec.GetReservation();
         _ledger.Reserve(entry.DeploymentId, reservation);
-        await entry.UpdateAsync(
+        var now = Time.GetUtcNow();
+        var serving = await entry.UpdateAsync(
             static (r, s) => r with
             {
                 State = DeploymentState.Running,
@@ -172,10 +173,11 @@ internal sealed partial class OrchestrationVm
                 Allocation = s.reservation,
                 Revisions = Prune(r.Revisions, s.desired.Number, null, s.desired.Spec.Rollback.HistoryLimit),
             },
-            (desired, reservation, now: Time.GetUtcNow()),
-            work.Kind == RolloutKind.Scale ? "scaled" : ServingMessage(desired.Number)).ConfigureAwait(false);
-        _telemetry.RecordRolloutEnd(desired.Spec.Type, strategy, "succeeded", Time.GetElapsedTime(started));
-        await AuditAsync(OrchestrationActor.System.Id, "rollout.completed", entry.DeploymentId, "succeeded", new AuditData([new("revision", desired.Number.ToString(CultureInfo.InvariantCulture)), new("kind", StateNames.Of(work.Kind))])).ConfigureAwait(false);
+            (desired, reservation, now),
+            work.Kind == RolloutKind.Scale ? "scaled" : ServingMessage(desired.Number),
+            at: now).ConfigureAwait(false);
+        _telemetry.RecordRolloutEnd(desired.Spec.Type, strategy, "succeeded", Time, started);
+        await AuditAsync(serving.UpdatedAt, OrchestrationActor.System.Id, "rollout.completed", entry.DeploymentId, "succeeded", new AuditData([new("revision", desired.Number.ToString(CultureInfo.InvariantCulture)), new("kind", StateNames.Of(work.Kind))])).ConfigureAwait(false);
     }
 
     private static string ServingMessage(int revision)
@@ -203,7 +205,7 @@ internal sealed partial class OrchestrationVm
                         Message = $"{reason} The rollback failed too: {failed.Error.Message} Destroy the deployment or deploy a fixed revision.",
                     },
                     "rollback failed").ConfigureAwait(false);
-                _telemetry.RecordRolloutEnd(type, strategy, "failed", Time.GetElapsedTime(started));
+                _telemetry.RecordRolloutEnd(type, strategy, "failed", Time, started);
                 return;
             }
             catch (OperationCanceledException) when (linked.IsCancellationRequested)
@@ -230,7 +232,7 @@ internal sealed partial class OrchestrationVm
                     RollbackCount = r.RollbackCount + 1,
                 },
                 string.Create(CultureInfo.InvariantCulture, $"rolled back to revision {stable.Number}")).ConfigureAwait(false);
-            _telemetry.RecordRolloutEnd(type, strategy, "rolled_back", Time.GetElapsedTime(started));
+            _telemetry.RecordRolloutEnd(type, strategy, "rolled_back", Time, started);
         }
         else
         {
@@ -249,7 +251,7 @@ internal sealed partial class OrchestrationVm
                     RollbackCount = r.RollbackCount + 1,
                 },
                 "failed: " + reason).ConfigureAwait(false);
-            _telemetry.RecordRolloutEnd(type, strategy, "failed", Time.GetElapsedTime(started));
+            _telemetry.RecordRolloutEnd(type, strategy, "failed", Time, started);
         }
 
         await AuditAsync(OrchestrationActor.System.Id, "rollout.rolled_back", entry.DeploymentId, stable is null ? "failed" : "rolled_back", new AuditData([new("reason", reason), new("stable.revision", stable?.Number.ToString(CultureInfo.InvariantCulture))])).ConfigureAwait(false);

@@ -51,7 +51,8 @@ internal sealed class AwaitReadyHandler : RolloutStepHandler<AwaitReadyStep>
                 }
             }
 
-            var now = time.GetUtcNow();
+            // Only probes and a minimum ready time need the time of day.
+            var now = trackers is null ? default : time.GetUtcNow();
             if (probe is not null)
             {
                 var due = new List<Task>();
