@@ -544,24 +544,25 @@ internal sealed partial class OrchestrationVm
         return errors;
     }
 
-    private async Task ValidateAsync(DeploymentSpec spec, OrchestrationActor actor, string action, string target)
+    private ValueTask ValidateAsync(DeploymentSpec spec, OrchestrationActor actor, string action, string target)
     {
         var errors = CollectErrors(spec);
-        if (errors.Count > 0)
+        return errors.Count == 0 ? ValueTask.CompletedTask : RejectAsync(errors, spec, actor, action, target);
+
+        async ValueTask RejectAsync(List<string> errors, DeploymentSpec spec, OrchestrationActor actor, string action, string target)
         {
             await AuditAsync(actor.Id, action, target, "rejected", new AuditData([new("errors", string.Join(" | ", errors))])).ConfigureAwait(false);
             throw OrchestrationException.InvalidConfiguration($"Deployment spec '{spec.Name}'", errors);
         }
     }
 
-    private async Task<double?> EvaluateSecurityAsync(DeploymentSpec spec, OrchestrationActor actor, string target, CancellationToken cancellationToken)
-    {
-        if (_securityGate is null)
-        {
-            return null;
-        }
+    private ValueTask<double?> EvaluateSecurityAsync(DeploymentSpec spec, OrchestrationActor actor, string target, CancellationToken cancellationToken)
+        => _securityGate is null ? new ValueTask<double?>((double?)null) : EvaluateGateAsync(_securityGate, spec, actor, target, cancellationToken);
 
-        var result = await _securityGate.EvaluateAsync(spec, cancellationToken).ConfigureAwait(false);
+    private async ValueTask<double?> EvaluateGateAsync(ISecurityGate gate, DeploymentSpec spec, OrchestrationActor actor, string target, CancellationToken cancellationToken)
+    {
+
+        var result = await gate.EvaluateAsync(spec, cancellationToken).ConfigureAwait(false);
         if (!result.Passed)
         {
             await AuditAsync(actor.Id, "security.gate", target, "refused", new AuditData([new("score", result.Score.ToString("0.0", CultureInfo.InvariantCulture)), new("findings", string.Join(" | ", result.Findings))])).ConfigureAwait(false);

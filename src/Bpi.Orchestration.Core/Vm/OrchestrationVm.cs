@@ -295,10 +295,8 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         while (Volatile.Read(ref _destroyedCount) > Options.DestroyedDeploymentsRetained && _destroyed.TryDequeue(out var id))
         {
             Interlocked.Decrement(ref _destroyedCount);
-            if (_entries.TryGetValue(id, out var entry) && entry.Record.State == DeploymentState.Destroyed)
-            {
-                _entries.TryRemove(KeyValuePair.Create(id, entry));
-            }
+            // Destroy is final and ids are never reused, so the entry under this id is the destroyed one.
+            _entries.TryRemove(id, out _);
 
             try
             {
@@ -446,12 +444,13 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     private RolloutStepContext CreateStepContext(DeploymentEntry entry)
         => new(entry, VmId, RequireRuntime(), Router, _probes, Time, Logger, _runtimePipeline);
 
-    private async ValueTask EnsureStartedAsync(CancellationToken cancellationToken)
+    // The helpers below answer synchronously on the common path (started, default authorizer): no state machines.
+    private ValueTask EnsureStartedAsync(CancellationToken cancellationToken)
     {
         var status = _status;
         if (status == VmStatus.Running)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
 
         if (status is VmStatus.Stopping or VmStatus.Stopped)
@@ -459,34 +458,54 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
             throw new OrchestrationException(OrchestrationErrorKind.NotRunning, "The orchestrator has been stopped; create a new one to accept work.");
         }
 
-        await StartAsync(cancellationToken).ConfigureAwait(false);
+        return new ValueTask(StartAsync(cancellationToken));
     }
 
-    private async ValueTask<DeploymentEntry> GetEntryAsync(string deploymentId, string verb, CancellationToken cancellationToken)
+    private ValueTask<DeploymentEntry> GetEntryAsync(string deploymentId, string verb, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(deploymentId);
-        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
-        if (!_entries.TryGetValue(deploymentId, out var entry))
+        var started = EnsureStartedAsync(cancellationToken);
+        if (!started.IsCompletedSuccessfully)
         {
-            throw new OrchestrationException(OrchestrationErrorKind.NotFound, NotFoundMessage(deploymentId));
+            return GetEntrySlowAsync(started, deploymentId, verb, cancellationToken);
         }
 
+        var entry = FindEntry(deploymentId);
+        var spec = entry.Record.CurrentSpec;
+        var authorized = AuthorizeAsync(verb, spec.Environment, spec.AppId, deploymentId, null, cancellationToken);
+        return authorized.IsCompletedSuccessfully ? new ValueTask<DeploymentEntry>(entry) : AwaitAuthorizedAsync(authorized, entry);
+
+        static async ValueTask<DeploymentEntry> AwaitAuthorizedAsync(ValueTask<AuthorizationDecision> authorized, DeploymentEntry entry)
+        {
+            await authorized.ConfigureAwait(false);
+            return entry;
+        }
+    }
+
+    private async ValueTask<DeploymentEntry> GetEntrySlowAsync(ValueTask started, string deploymentId, string verb, CancellationToken cancellationToken)
+    {
+        await started.ConfigureAwait(false);
+        var entry = FindEntry(deploymentId);
         var spec = entry.Record.CurrentSpec;
         await AuthorizeAsync(verb, spec.Environment, spec.AppId, deploymentId, null, cancellationToken).ConfigureAwait(false);
         return entry;
     }
 
+    private DeploymentEntry FindEntry(string deploymentId)
+        => _entries.TryGetValue(deploymentId, out var entry)
+            ? entry
+            : throw new OrchestrationException(OrchestrationErrorKind.NotFound, NotFoundMessage(deploymentId));
+
     private string NotFoundMessage(string deploymentId)
         => $"No deployment has the id '{deploymentId}'; list deployments with ListAsync to find its id (only the newest {Options.DestroyedDeploymentsRetained.ToString(CultureInfo.InvariantCulture)} destroyed deployments are remembered; the audit trail keeps the others).";
 
-    private async ValueTask<AuthorizationDecision> AuthorizeAsync(string verb, string? environment, string? appId, string? deploymentId, DeploymentSpec? spec, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? attributes = null)
-    {
-        if (_authorizer is Microsoft.Extensions.DependencyInjection.AllowAllAuthorizer)
-        {
-            // The default authorizer allows everything: no request to build.
-            return AuthorizationDecision.AllowAll;
-        }
+    private ValueTask<AuthorizationDecision> AuthorizeAsync(string verb, string? environment, string? appId, string? deploymentId, DeploymentSpec? spec, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? attributes = null)
+        => _authorizer is Microsoft.Extensions.DependencyInjection.AllowAllAuthorizer
+            ? new ValueTask<AuthorizationDecision>(AuthorizationDecision.AllowAll) // the default allows everything: no request to build
+            : AuthorizeCoreAsync(verb, environment, appId, deploymentId, spec, attributes, cancellationToken);
 
+    private async ValueTask<AuthorizationDecision> AuthorizeCoreAsync(string verb, string? environment, string? appId, string? deploymentId, DeploymentSpec? spec, IReadOnlyDictionary<string, string>? attributes, CancellationToken cancellationToken)
+    {
         var actor = OrchestrationActor.Current;
         var request = attributes is null
             ? new AuthorizationRequest(actor, verb, environment, appId, deploymentId, spec)
