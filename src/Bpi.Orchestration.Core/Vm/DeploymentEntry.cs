@@ -136,7 +136,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             }
         }
 
-        work.Completion.TrySetResult();
+        work.End();
     }
 
     /// <summary>Applies a change to the record, saves it, and publishes a state change when the state changed.</summary>
@@ -508,7 +508,39 @@ internal sealed class RolloutWork(DeploymentEntry entry, RolloutControl control,
     /// <summary>For a scale: the spec before the scale, restored if it fails.</summary>
     public DeploymentSpec? PreviousSpec { get; } = previousSpec;
 
-    public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? _completion;
+    private int _ended;
+
+    /// <summary>Completes when the rollout has ended (<see cref="End"/>); made only when someone waits for it (a destroy).</summary>
+    public Task Completion
+    {
+        get
+        {
+            if (Volatile.Read(ref _ended) == 1)
+            {
+                return Task.CompletedTask;
+            }
+
+            var made = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var completion = Interlocked.CompareExchange(ref _completion, made, null) ?? made;
+
+            // Ended between the check and the exchange: End may have missed the new source.
+            if (Volatile.Read(ref _ended) == 1)
+            {
+                completion.TrySetResult();
+            }
+
+            return completion.Task;
+        }
+    }
+
+    /// <summary>Marks the rollout ended and releases whoever waits for <see cref="Completion"/>.</summary>
+    public void End()
+    {
+        // A full fence between marking the end and looking for a waiter, as Completion has between the two in reverse.
+        Interlocked.Exchange(ref _ended, 1);
+        Volatile.Read(ref _completion)?.TrySetResult();
+    }
 
     /// <summary>The actor who requested this rollout (the ambient actor when it was admitted).</summary>
     public string RequestedBy { get; } = OrchestrationActor.Current.Id;

@@ -282,7 +282,7 @@ internal sealed partial class OrchestrationVm
                 entry.EndWork(work);
             }
 
-            await work.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await work.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await DestroyCoreAsync(entry, force, cancellationToken).ConfigureAwait(false);

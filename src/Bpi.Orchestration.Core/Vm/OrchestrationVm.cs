@@ -522,7 +522,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         return decision;
     }
 
-    private async Task<DeploymentStatus> BuildStatusAsync(DeploymentEntry entry, bool includeInstances, CancellationToken cancellationToken)
+    private async ValueTask<DeploymentStatus> BuildStatusAsync(DeploymentEntry entry, bool includeInstances, CancellationToken cancellationToken)
     {
         var record = entry.Record;
         var spec = record.CurrentSpec;
