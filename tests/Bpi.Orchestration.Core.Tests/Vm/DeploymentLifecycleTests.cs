@@ -41,6 +41,22 @@ public sealed class DeploymentLifecycleTests
     }
 
     [Fact]
+    public async Task While_instances_start_the_status_says_how_many_are_ready()
+    {
+        await using var host = new TestHost(runtime: r => r.StartDelay = TimeSpan.FromSeconds(5));
+
+        // DeployAsync returns at the rollout's first wait: the readiness poll, with no instance started yet.
+        var id = await host.Vm.DeployAsync(Specs.Web(replicas: 2));
+        var waiting = await host.Vm.GetStatusAsync(id);
+
+        Assert.Equal(DeploymentState.Deploying, waiting.State);
+        Assert.Equal("web revision 1: 0 of 2 ready", waiting.CurrentStep);
+        var settled = await host.DriveAsync(host.Vm.WaitUntilSettledAsync(id, TestHost.Timeout()));
+        Assert.Equal(DeploymentState.Running, settled.State);
+        Assert.Null(settled.CurrentStep);
+    }
+
+    [Fact]
     public async Task Update_rolls_out_a_new_revision_and_removes_the_old_one()
     {
         await using var host = new TestHost();
