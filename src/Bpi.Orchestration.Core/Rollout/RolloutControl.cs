@@ -11,8 +11,11 @@ internal sealed class RolloutControl : IDisposable
     private ApprovalWait? _approval;
     private volatile bool _aborted;
 
-    /// <summary>Raised (outside the lock) when the rollout is paused (<see langword="true"/>) or resumed.</summary>
-    public event Action<bool, string>? PauseChanged;
+    private readonly Action<bool, string>? _pauseChanged;
+
+    /// <summary>Creates the control of one rollout.</summary>
+    /// <param name="pauseChanged">Called (outside the lock) when the rollout is paused (<see langword="true"/>) or resumed.</param>
+    public RolloutControl(Action<bool, string>? pauseChanged = null) => _pauseChanged = pauseChanged;
 
     /// <summary>Cancelled when the rollout is aborted or the orchestrator stops (<see cref="Stop"/>); <see cref="IsAborted"/> tells which.</summary>
     public CancellationToken AbortToken => _abort.Token;
@@ -117,7 +120,7 @@ internal sealed class RolloutControl : IDisposable
             _resumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        PauseChanged?.Invoke(true, reason);
+        _pauseChanged?.Invoke(true, reason);
         return true;
     }
 
@@ -135,7 +138,7 @@ internal sealed class RolloutControl : IDisposable
             return false;
         }
 
-        PauseChanged?.Invoke(false, reason);
+        _pauseChanged?.Invoke(false, reason);
         resumed.TrySetResult();
         return true;
     }

@@ -20,6 +20,7 @@ internal sealed class RolloutQueue(int concurrency, Func<RolloutWork, Task> exec
     private readonly Queue<RolloutWork> _pending = new();
     private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ExecutionContext? _clean;
+    private ContextCallback? _runClaimed;
     private int _running;
     private int _scheduled;
     private int _peak;
@@ -231,7 +232,7 @@ internal sealed class RolloutQueue(int concurrency, Func<RolloutWork, Task> exec
 
     /// <summary>Runs a claimed rollout on the calling thread, in the queue's clean execution context, until its first asynchronous wait.</summary>
     private void RunInline(RolloutWork work)
-        => ExecutionContext.Run(_clean!, static state => { var (queue, work) = ((RolloutQueue, RolloutWork))state!; _ = queue.RunAsync(work); }, (this, work));
+        => ExecutionContext.Run(_clean!, _runClaimed ??= state => _ = RunAsync((RolloutWork)state!), work);
 
     /// <summary>Counts a started rollout; called under the lock.</summary>
     private void Claimed()

@@ -16,6 +16,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     private readonly SemaphoreSlim _saveLock = new(1, 1);
     private readonly List<(string ComponentId, IReadOnlyDictionary<int, int> Weights, bool Approximated)> _traffic = new(1); // per component: a few
     private readonly List<StateWaiter> _waiters = [];
+    private Action<bool, string>? _onPauseChanged; // one delegate per deployment, not per rollout
     private DeploymentRecord _record;
     private string? _currentStep;
     private StepAudit? _step; // the step that started last: its audit details, and its description once asked for
@@ -37,7 +38,10 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     public DeploymentRecord Record => Volatile.Read(ref _record);
 
     /// <summary>The control of the queued or running rollout; <see langword="null"/> when none is.</summary>
-    public RolloutControl Control { get; private set; } = new();
+    public RolloutControl Control { get; private set; } = IdleControl;
+
+    /// <summary>The control before a deployment's first rollout: nothing reads it until a rollout installs its own.</summary>
+    private static readonly RolloutControl IdleControl = new();
 
     /// <summary>The queued or running rollout; completed when none is.</summary>
     public RolloutWork? Work { get; private set; }
@@ -97,8 +101,7 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     /// <summary>Installs a fresh control for a new rollout and returns it.</summary>
     public RolloutWork BeginWork(RolloutKind kind, int? fromRevision, int toRevision, int startIndex, DeploymentSpec? previousSpec, DateTimeOffset? requestedAt = null)
     {
-        var control = new RolloutControl();
-        control.PauseChanged += OnPauseChanged;
+        var control = new RolloutControl(_onPauseChanged ??= OnPauseChanged);
         var work = new RolloutWork(this, control, kind, fromRevision, toRevision, startIndex, previousSpec);
         work.Tracker = new RolloutTracker(work, requestedAt ?? _vm.Time.GetUtcNow());
         lock (_gate)
@@ -119,7 +122,11 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
 
     public void Dispose()
     {
-        Control.Dispose();
+        if (!ReferenceEquals(Control, IdleControl))
+        {
+            Control.Dispose();
+        }
+
         _saveLock.Dispose();
     }
 
