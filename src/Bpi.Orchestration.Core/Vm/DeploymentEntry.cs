@@ -21,7 +21,6 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
     private string? _currentStep;
     private StepAudit? _step; // the step that started last: its audit details, and its description once asked for
     private (AwaitReadyStep Step, int Ready)? _readiness; // the last readiness reported, spelled out when read
-    private int _stepIndex;
     private int _stepTotal;
     private int _progress;
     private bool _userPaused;
@@ -335,7 +334,6 @@ internal sealed class DeploymentEntry : IRolloutHost, IRolloutObserver, IDisposa
             _currentStep = null;
             _readiness = null;
             _step = audit;
-            _stepIndex = index;
             _stepTotal = plan.Steps.Count;
         }
 

@@ -65,7 +65,8 @@ public sealed class RolloutHistoryTests
     public async Task The_DORA_figures_are_published_as_gauges_by_app_and_environment()
     {
         await using var host = new TestHost();
-        var id = await host.Vm.DeployAsync(Specs.Web(1, "web:1"));
+        // An app id of its own: the listener hears every orchestrator in the process, and other tests deploy "shop".
+        var id = await host.Vm.DeployAsync(Specs.Web(1, "web:1") with { AppId = "dora-gauges" });
         await host.SettleAsync(id);
 
         var seen = new Dictionary<string, double>();
@@ -79,7 +80,7 @@ public sealed class RolloutHistoryTests
         };
         listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
         {
-            if (tags.ToArray().Any(t => t.Key == "app.id" && (string?)t.Value == "shop"))
+            if (tags.ToArray().Any(t => t.Key == "app.id" && (string?)t.Value == "dora-gauges"))
             {
                 seen[instrument.Name] = value;
             }
