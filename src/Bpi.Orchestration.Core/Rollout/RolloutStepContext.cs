@@ -71,18 +71,8 @@ public sealed class RolloutStepContext
     /// <returns>The component spec.</returns>
     /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.NotFound"/>.</exception>
     public ComponentSpec GetComponent(string componentId, int revision)
-    {
-        var components = GetRevision(revision).Spec.Components;
-        for (var i = 0; i < components.Count; i++)
-        {
-            if (string.Equals(components[i].Id, componentId, StringComparison.Ordinal))
-            {
-                return components[i];
-            }
-        }
-
-        throw new OrchestrationException(OrchestrationErrorKind.NotFound, $"Revision {revision} of deployment '{DeploymentId}' has no component '{componentId}'.");
-    }
+        => ComponentOrder.Find(GetRevision(revision).Spec.Components, componentId)
+           ?? throw new OrchestrationException(OrchestrationErrorKind.NotFound, $"Revision {revision} of deployment '{DeploymentId}' has no component '{componentId}'.");
 
     /// <summary>Describes a component revision for the runtime.</summary>
     /// <param name="componentId">The component id.</param>

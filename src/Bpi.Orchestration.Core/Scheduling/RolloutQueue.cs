@@ -75,15 +75,21 @@ internal sealed class RolloutQueue(int concurrency, Func<RolloutWork, Task> exec
     /// </summary>
     public void Enqueue(RolloutWork work)
     {
-        if (TryStartNow(work))
-        {
-            return;
-        }
-
+        bool now;
         lock (_gate)
         {
             ThrowIfStopped();
-            _pending.Enqueue(work);
+            now = TryClaimNow(work);
+            if (!now)
+            {
+                _pending.Enqueue(work);
+            }
+        }
+
+        if (now)
+        {
+            RunInline(work);
+            return;
         }
 
         telemetry.QueueLength.Add(1);
@@ -100,15 +106,25 @@ internal sealed class RolloutQueue(int concurrency, Func<RolloutWork, Task> exec
         lock (_gate)
         {
             ThrowIfStopped();
-            if (!(_started && _running < concurrency && _pending.Count == 0 && work.TryStart()))
+            if (!TryClaimNow(work))
             {
                 return false;
             }
-
-            Claimed();
         }
 
         RunInline(work);
+        return true;
+    }
+
+    /// <summary>Claims a slot for <paramref name="work"/> if one is free and nothing waits ahead of it; called under the lock.</summary>
+    private bool TryClaimNow(RolloutWork work)
+    {
+        if (!(_started && _running < concurrency && _pending.Count == 0 && work.TryStart()))
+        {
+            return false;
+        }
+
+        Claimed();
         return true;
     }
 

@@ -54,11 +54,15 @@ internal static class StateNames
 {
     private static readonly string[] Names = Enum.GetNames<DeploymentState>();
     private static readonly string[] LowerNames = [.. Names.Select(n => n.ToLowerInvariant())];
+    private static readonly string[] TypeNames = Enum.GetNames<DeploymentType>();
 
     // The states are numbered 0, 1, 2, … in declaration order, which is the order GetNames returns.
     public static string Of(DeploymentState state) => (uint)state < (uint)Names.Length ? Names[(int)state] : state.ToString();
 
     public static string Lower(DeploymentState state) => (uint)state < (uint)LowerNames.Length ? LowerNames[(int)state] : state.ToString().ToLowerInvariant();
+
+    /// <summary>A deployment type's name (types are numbered 0, 1, 2, … too).</summary>
+    public static string Of(DeploymentType type) => (uint)type < (uint)TypeNames.Length ? TypeNames[(int)type] : type.ToString();
 
     /// <summary>A rollout kind's name, without boxing the value as <see cref="Enum.ToString()"/> does.</summary>
     public static string Of(Rollout.RolloutKind kind) => kind switch

@@ -163,7 +163,7 @@ internal sealed class OrchestrationTelemetry : IDisposable
 
         var tags = new TagList
         {
-            { "deployment.type", type.ToString() },
+            { "deployment.type", StateNames.Of(type) },
             { "strategy.name", strategy },
             { "outcome", outcome },
         };

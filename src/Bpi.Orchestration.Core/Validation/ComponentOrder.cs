@@ -59,6 +59,24 @@ public static class ComponentOrder
         }
     }
 
+    /// <summary>The position of the component with <paramref name="componentId"/>, or -1: a plain scan, as lists are short.</summary>
+    internal static int IndexOf(IReadOnlyList<ComponentSpec> components, string componentId)
+    {
+        for (var i = 0; i < components.Count; i++)
+        {
+            if (string.Equals(components[i].Id, componentId, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The component with <paramref name="componentId"/>, or <see langword="null"/>.</summary>
+    internal static ComponentSpec? Find(IReadOnlyList<ComponentSpec> components, string componentId)
+        => IndexOf(components, componentId) is var i and >= 0 ? components[i] : null;
+
     internal static IReadOnlyList<string>? FindCycle(IReadOnlyList<ComponentSpec> components)
     {
         var byId = components.ToDictionary(c => c.Id, StringComparer.Ordinal);

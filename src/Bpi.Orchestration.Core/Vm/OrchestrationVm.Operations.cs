@@ -438,10 +438,10 @@ internal sealed partial class OrchestrationVm
             var instances = await runtime.GetInstancesAsync(id, cancellationToken: cancellationToken).ConfigureAwait(false);
             var order = ComponentOrder.Sort(record.CurrentSpec.Components);
             var groups = new List<(string ComponentId, int Revision, int Rank)>(1);
-            for (var iI = 0; iI < instances.Count; iI++)
+            for (var index = 0; index < instances.Count; index++)
             {
-                var instance = instances[iI];
-                var group = (instance.ComponentId, instance.Revision, RankOf(order, instance.ComponentId));
+                var instance = instances[index];
+                var group = (instance.ComponentId, instance.Revision, ComponentOrder.IndexOf(order, instance.ComponentId)); // -1 (scaled down last) for a component the spec no longer has
                 if (!groups.Contains(group))
                 {
                     groups.Add(group);
@@ -505,33 +505,6 @@ internal sealed partial class OrchestrationVm
         await OnDestroyedAsync(id).ConfigureAwait(false);
     }
 
-    private static ComponentSpec? FindComponent(IReadOnlyList<ComponentSpec> components, string componentId)
-    {
-        for (var i = 0; i < components.Count; i++)
-        {
-            if (string.Equals(components[i].Id, componentId, StringComparison.Ordinal))
-            {
-                return components[i];
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>A component's place in the dependency order; -1 for one the current spec no longer has (scaled down last, as before).</summary>
-    private static int RankOf(IReadOnlyList<ComponentSpec> order, string componentId)
-    {
-        for (var i = 0; i < order.Count; i++)
-        {
-            if (string.Equals(order[i].Id, componentId, StringComparison.Ordinal))
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
-
     private List<string> CollectErrors(DeploymentSpec spec)
     {
         var problems = spec.Validate();
@@ -576,8 +549,6 @@ internal sealed partial class OrchestrationVm
         return result.Score;
     }
 
-    private static readonly string[] TypeNames = Enum.GetNames<DeploymentType>();
-
     // Details that never vary are made once (audit details are read-only).
     private static readonly AuditData ForcedData = new([new("force", "true")]);
     private static readonly AuditData GracefulData = new([new("force", "false")]);
@@ -587,7 +558,7 @@ internal sealed partial class OrchestrationVm
         new("name", spec.Name),
         new("app", spec.AppId),
         new("environment", spec.Environment),
-        new("type", (uint)spec.Type < (uint)TypeNames.Length ? TypeNames[(int)spec.Type] : spec.Type.ToString()),
+        new("type", StateNames.Of(spec.Type)),
         new("strategy", spec.Strategy.Name),
         new("revision", revision.ToString(CultureInfo.InvariantCulture)),
         new("components", ComponentsText(spec.Components)),
@@ -640,8 +611,8 @@ internal sealed partial class OrchestrationVm
         var record = entry.Record;
         var source = record.FindRevision(revision) ?? record.Revisions[^1];
         var spec = source.Spec;
-        var component = FindComponent(spec.Components, componentId)
-            ?? record.Revisions.Select(r => FindComponent(r.Spec.Components, componentId)).FirstOrDefault(c => c is not null)
+        var component = ComponentOrder.Find(spec.Components, componentId)
+            ?? record.Revisions.Select(r => ComponentOrder.Find(r.Spec.Components, componentId)).FirstOrDefault(c => c is not null)
             ?? new ComponentSpec { Id = componentId, Image = "(removed)", Replicas = 0 };
         return new Runtime.WorkloadRevision
         {

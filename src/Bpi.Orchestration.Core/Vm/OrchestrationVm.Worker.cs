@@ -290,10 +290,10 @@ internal sealed partial class OrchestrationVm
         // Usually nothing is stale: find out without grouping anything.
         var components = entry.Record.FindRevision(keep)?.Spec.Components;
         List<(string ComponentId, int Revision)>? stale = null;
-        for (var iI = 0; iI < instances.Count; iI++)
+        for (var index = 0; index < instances.Count; index++)
         {
-            var instance = instances[iI];
-            var dropped = instance.Revision == keep && components is not null && !Contains(components, instance.ComponentId);
+            var instance = instances[index];
+            var dropped = instance.Revision == keep && components is not null && ComponentOrder.IndexOf(components, instance.ComponentId) < 0;
             if ((instance.Revision != keep || dropped) && !(stale ??= []).Contains((instance.ComponentId, instance.Revision)))
             {
                 stale.Add((instance.ComponentId, instance.Revision));
@@ -317,19 +317,6 @@ internal sealed partial class OrchestrationVm
             {
                 Log.CleanupFailed(Logger, ex, entry.DeploymentId, revision);
             }
-        }
-
-        static bool Contains(IReadOnlyList<ComponentSpec> components, string id)
-        {
-            foreach (var c in components)
-            {
-                if (string.Equals(c.Id, id, StringComparison.Ordinal))
-                {
-                    return true;
-                }
-            }
-
-            return false;
         }
     }
 

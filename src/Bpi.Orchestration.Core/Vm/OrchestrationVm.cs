@@ -536,9 +536,9 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         }
 
         var components = new List<ComponentStatus>(spec.Components.Count);
-        for (var iC = 0; iC < spec.Components.Count; iC++)
+        for (var position = 0; position < spec.Components.Count; position++)
         {
-            var component = spec.Components[iC];
+            var component = spec.Components[position];
             var t = entry.GetTraffic(component.Id);
             components.Add(new ComponentStatus(component.Id, component.Replicas, CountByRevision(instances, component.Id), t.Weights ?? NoWeights, t.Approximated));
         }
@@ -574,9 +574,9 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         Span<(int Revision, int Total, int Running)> counts = stackalloc (int, int, int)[4];
         var n = 0;
         List<(int Revision, int Total, int Running)>? more = null;
-        for (var iI = 0; iI < instances.Count; iI++)
+        for (var index = 0; index < instances.Count; index++)
         {
-            var instance = instances[iI];
+            var instance = instances[index];
             if (!string.Equals(instance.ComponentId, componentId, StringComparison.Ordinal))
             {
                 continue;

@@ -42,9 +42,9 @@ internal sealed class AwaitReadyHandler : RolloutStepHandler<AwaitReadyStep>
             await context.WaitWhilePausedAsync(cancellationToken).ConfigureAwait(false);
             var instances = await context.GetInstancesAsync(step.ComponentId, step.Revision, cancellationToken).ConfigureAwait(false);
 
-            for (var iI = 0; iI < instances.Count; iI++)
+            for (var index = 0; index < instances.Count; index++)
             {
-                var instance = instances[iI];
+                var instance = instances[index];
                 if (instance.IsTerminated)
                 {
                     throw await StartupFailedAsync(context, step, instance, cancellationToken).ConfigureAwait(false);
@@ -56,9 +56,9 @@ internal sealed class AwaitReadyHandler : RolloutStepHandler<AwaitReadyStep>
             if (probe is not null)
             {
                 var due = new List<Task>();
-                for (var iI = 0; iI < instances.Count; iI++)
+                for (var index = 0; index < instances.Count; index++)
                 {
-                    var instance = instances[iI];
+                    var instance = instances[index];
                     var tracker = GetTracker(trackers!, instance);
                     if (instance.State == InstanceState.Running && instance.Health != InstanceHealth.Unhealthy
                         && now >= (instance.StartedAt ?? now) + check!.InitialDelay && now >= tracker.NextProbeAt)
@@ -73,9 +73,9 @@ internal sealed class AwaitReadyHandler : RolloutStepHandler<AwaitReadyStep>
             }
 
             var ready = 0;
-            for (var iI = 0; iI < instances.Count; iI++)
+            for (var index = 0; index < instances.Count; index++)
             {
-                var instance = instances[iI];
+                var instance = instances[index];
                 if (trackers is null)
                 {
                     if (instance.State == InstanceState.Running && instance.Health != InstanceHealth.Unhealthy)

@@ -48,9 +48,9 @@ internal sealed class SetTrafficHandler : RolloutStepHandler<SetTrafficStep>
         {
             var instances = await context.GetInstancesAsync(step.ComponentId, revision, cancellationToken).ConfigureAwait(false);
             var endpoints = new List<ServiceEndpoint>(instances.Count);
-            for (var iI = 0; iI < instances.Count; iI++)
+            for (var index = 0; index < instances.Count; index++)
             {
-                var instance = instances[iI];
+                var instance = instances[index];
                 if (instance is { State: InstanceState.Running, Endpoint: { } endpoint } && instance.Health != InstanceHealth.Unhealthy)
                 {
                     endpoints.Add(endpoint);
