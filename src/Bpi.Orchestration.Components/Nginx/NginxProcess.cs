@@ -119,7 +119,7 @@ internal sealed class NginxProcess
     public async Task StartAsync(long generation, CancellationToken cancellationToken)
     {
         // Workers of a killed master keep listening on our ports, and its control socket would make the bind fail.
-        RemoveLeftovers();
+        await RemoveLeftoversAsync(cancellationToken).ConfigureAwait(false);
         File.Delete(ControlSocketPath);
         File.Delete(PidFilePath);
         var result = await RunAsync(["-p", Prefix + "/", "-e", ErrorLogPath, "-c", ConfigPath], cancellationToken).ConfigureAwait(false);
@@ -231,7 +231,7 @@ internal sealed class NginxProcess
     /// Kills what a master that died without a graceful stop left behind: nginx's master leads its own process group
     /// (it calls setsid when it daemonizes), and its workers stay in that group after it is gone.
     /// </summary>
-    private void RemoveLeftovers()
+    private async Task RemoveLeftoversAsync(CancellationToken cancellationToken)
     {
         if (MasterPid == 0 || IsRunning)
         {
@@ -243,6 +243,9 @@ internal sealed class NginxProcess
         {
             OsProcesses.KillAll(leftovers);
             Log.NginxLeftoversKilled(_logger, leftovers.Count, MasterPid);
+
+            // SIGKILL lands asynchronously: the new master must not bind while the old workers still hold the ports.
+            await OsProcesses.WaitUntilGoneAsync(leftovers, _time, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -180,6 +180,27 @@ internal static class OsProcesses
         return killed;
     }
 
+    /// <summary>
+    /// Waits (bounded by <paramref name="timeout"/>) until signalled processes are really gone: a signal is delivered
+    /// asynchronously, and a caller that killed something usually needs its ports, files or pid slot free next.
+    /// </summary>
+    /// <returns>Whether every process is gone.</returns>
+    public static async Task<bool> WaitUntilGoneAsync(IReadOnlyCollection<OsProcessInfo> processes, TimeProvider time, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var started = time.GetTimestamp();
+        while (processes.Any(p => IsSameProcess(p.Pid, p.StartTicks)))
+        {
+            if (time.GetElapsedTime(started) >= timeout)
+            {
+                return false;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(5), time, cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
     // A blittable DllImport: no marshalling stub, so the project needs no unsafe code for LibraryImport.
     [DllImport("libc", EntryPoint = "kill")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

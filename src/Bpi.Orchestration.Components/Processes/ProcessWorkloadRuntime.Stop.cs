@@ -45,7 +45,7 @@ public sealed partial class ProcessWorkloadRuntime
         if (killed.Count > 0)
         {
             Log.LeftoversKilled(_logger, killed.Count, instance.InstanceId);
-            await WaitUntilGoneAsync(killed).ConfigureAwait(false);
+            await OsProcesses.WaitUntilGoneAsync(killed, _time, ReapTimeout).ConfigureAwait(false);
         }
 
         // Reap our child so no zombie stays behind, then forget the instance.
@@ -102,16 +102,6 @@ public sealed partial class ProcessWorkloadRuntime
         catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or ArgumentException or NotSupportedException)
         {
             Log.KillFailed(_logger, ex, instance.InstanceId, record.Pid);
-        }
-    }
-
-    /// <summary>Waits (bounded) until killed processes are really gone: a signal is delivered asynchronously, and callers expect a removed instance to have no process left.</summary>
-    private async Task WaitUntilGoneAsync(List<OsProcessInfo> processes)
-    {
-        var started = _time.GetTimestamp();
-        while (processes.Any(p => OsProcesses.IsSameProcess(p.Pid, p.StartTicks)) && _time.GetElapsedTime(started) < ReapTimeout)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(5), _time).ConfigureAwait(false);
         }
     }
 
