@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using Bpi.Orchestration.Health;
 using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.Rollout.Steps;
+using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.Strategies.Traffic;
 using Bpi.Orchestration.Telemetry;
 using Bpi.Orchestration.Testing;
@@ -31,7 +32,7 @@ public class StepBenchmarks
         var router = new InMemoryTrafficRouter(_runtime);
         _telemetry = new OrchestrationTelemetry(null, () => new ResourceUtilization(ResourceRequirements.None, null), () => null, () => []);
         _executor = new RolloutExecutor([new ScaleRevisionHandler(), new BalanceTrafficHandler()], TimeProvider.System, _telemetry);
-        _context = new RolloutStepContext(_host, "vm-bench", _runtime, router, Array.Empty<IHealthProbe>(), TimeProvider.System, NullLogger.Instance, ResiliencePipeline.Empty);
+        _context = new RolloutStepContext(_host, "vm-bench", _runtime, router, Array.Empty<IHealthProbe>(), TimeProvider.System, NullLogger.Instance, new RuntimeRetry(ResiliencePipeline.Empty));
         _scaleUp = Plan(new ScaleRevisionStep("web", 1, 4));
         _scaleDown = Plan(new ScaleRevisionStep("web", 1, 3));
         _balance = Plan(new BalanceTrafficStep("web", [2, 1]));
@@ -78,6 +79,10 @@ public class StepBenchmarks
         public RevisionSpec GetRevision(int number) => _revisions[number - 1];
 
         public void ReportProgress(string message)
+        {
+        }
+
+        public void ReportReadiness(AwaitReadyStep step, int ready)
         {
         }
 
