@@ -14,7 +14,8 @@ bpi_nginx_binary() {
     command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true
 }
 
-if [ -z "$(bpi_nginx_binary)" ]; then
+# The stream module is for the routing benchmark (layer-4 proxy baseline); the tests need only nginx-light.
+if [ -z "$(bpi_nginx_binary)" ] || [ ! -e /usr/lib/nginx/modules/ngx_stream_module.so ]; then
     export DEBIAN_FRONTEND=noninteractive
     # .ci/run provides ensure_apt_updated so apt-get update runs once for every engine; alone, update here.
     if declare -F ensure_apt_updated >/dev/null; then ensure_apt_updated; else apt-get update -qq; fi
@@ -27,7 +28,7 @@ if [ -z "$(bpi_nginx_binary)" ]; then
         bpi_added_policy=1
     fi
     bpi_install_status=0
-    apt-get install -y -qq nginx-light >/dev/null || bpi_install_status=$?
+    apt-get install -y -qq nginx-light libnginx-mod-stream >/dev/null || bpi_install_status=$?
     if [ "$bpi_added_policy" = 1 ]; then rm -f "$bpi_policy"; fi
     if [ "$bpi_install_status" != 0 ]; then
         echo "nginx.sh: apt-get install nginx-light failed ($bpi_install_status)" >&2
