@@ -11,6 +11,12 @@ internal sealed class CliEnvironment
     /// <summary>The environment variable that sets the state directory when <c>--state-dir</c> is not given.</summary>
     public const string StateDirVariable = "BPI_ORCHESTRATION_STATE_DIR";
 
+    /// <summary>
+    /// The environment variable that names an audit witness file: every checkpoint the CLI signs is also appended there,
+    /// and commands and <c>audit verify</c> check the trail against it. Put it outside the state directory.
+    /// </summary>
+    public const string AuditWitnessVariable = "BPI_ORCHESTRATION_AUDIT_WITNESS";
+
     public CliEnvironment(TextWriter output, TextWriter error, bool interactive, Func<string, string?> getVariable, TimeProvider? time = null)
     {
         Output = output;

@@ -85,7 +85,7 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, DemoR
             // 4. audit
             Say("4/5", "Verifying the audit trail (hash chain, Merkle root, signed checkpoints)");
             await host.AuditStore.CreateCheckpointAsync(cancellationToken).ConfigureAwait(false);
-            var verification = await AuditVerifier.VerifyAsync(host.AuditStore, new CheckpointVerifier([state.ReadVerifierKey()!], StateDirectory.AuditOrigin), cancellationToken).ConfigureAwait(false);
+            var verification = await AuditVerifier.VerifyAsync(host.AuditStore, new CheckpointVerifier(state.ReadVerifierKeys(), StateDirectory.AuditOrigin), cancellationToken).ConfigureAwait(false);
             auditEntries = verification.EntriesVerified;
             Check("the audit trail verifies", verification.IsValid && verification.SignaturesChecked && verification.EntriesVerified > 0, verification.ToString());
 

@@ -107,11 +107,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
                 })
                 .AddInProcessRouter()
                 .AddStrategies()
-                .AddFileAuditStore(state.Audit, o =>
-                {
-                    o.Origin = StateDirectory.AuditOrigin;
-                    o.CheckpointSigners.Add(checkpointSigner);
-                });
+                .AddFileAuditStore(state.Audit, o => state.ConfigureAudit(o, checkpointSigner));
             runtime?.Invoke(builder);
             security.AddTo(builder);
             provider = services.BuildServiceProvider();

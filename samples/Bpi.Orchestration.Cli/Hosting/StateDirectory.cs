@@ -12,7 +12,7 @@ namespace Bpi.Orchestration.Cli.Hosting;
 /// deployments/             one JSON record per deployment (revisions, cursor of a running rollout)
 /// audit/                   the hash-chained audit store (Bpi.Orchestration.Audit)
 /// audit-signing-key.pem    the ECDSA P-256 key that signs audit checkpoints (owner-only)
-/// audit-verifier-key.txt   its public verifier key, for `audit verify` and third parties
+/// audit-verifier-key.txt   the trusted verifier keys (one per line; `audit rotate-key` adds one), for `audit verify` and third parties
 /// processes/               the local-process runtime: pids, ports and working directories of instances
 /// live/                    the latest status of each deployment, written by the lock holder for other commands
 /// </code>
@@ -49,6 +49,18 @@ internal sealed class StateDirectory
 
     public string VerifierKeyFile => System.IO.Path.Combine(Path, "audit-verifier-key.txt");
 
+    /// <summary>The audit witness file (<c>BPI_ORCHESTRATION_AUDIT_WITNESS</c>), or <see langword="null"/> when none is configured.</summary>
+    public string? AuditWitness { get; init; }
+
+    /// <summary>Whether an audit trail was written here: entries, or at least the checkpoint the store signs when it is created.</summary>
+    public bool HasAuditTrail =>
+        Directory.Exists(Audit)
+        && (new FileInfo(System.IO.Path.Combine(Audit, "checkpoints.log")) is { Exists: true, Length: > 0 }
+            || Directory.EnumerateFiles(Audit, "*.seg").Any(f => new FileInfo(f).Length > AuditSegmentHeaderSize));
+
+    /// <summary>The size of an audit segment's header (see the Audit package's README): a longer segment holds entries.</summary>
+    private const int AuditSegmentHeaderSize = 32;
+
     /// <summary>
     /// The state directory for this invocation: <c>--state-dir</c>, else <c>BPI_ORCHESTRATION_STATE_DIR</c>, else
     /// <c>$XDG_STATE_HOME/bpi-orchestration</c>, else <c>~/.local/state/bpi-orchestration</c> (on Windows
@@ -56,24 +68,30 @@ internal sealed class StateDirectory
     /// </summary>
     public static StateDirectory Resolve(string? option, Func<string, string?> getVariable)
     {
+        var witness = getVariable(CliEnvironment.AuditWitnessVariable) is { Length: > 0 } w ? System.IO.Path.GetFullPath(w) : null;
+        return new StateDirectory(ResolvePath(option, getVariable)) { AuditWitness = witness };
+    }
+
+    private static string ResolvePath(string? option, Func<string, string?> getVariable)
+    {
         if (!string.IsNullOrWhiteSpace(option))
         {
-            return new StateDirectory(option);
+            return option;
         }
 
         if (getVariable(CliEnvironment.StateDirVariable) is { Length: > 0 } fromEnvironment)
         {
-            return new StateDirectory(fromEnvironment);
+            return fromEnvironment;
         }
 
         if (OperatingSystem.IsWindows())
         {
-            return new StateDirectory(System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "bpi-orchestration"));
+            return System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "bpi-orchestration");
         }
 
         var xdg = getVariable("XDG_STATE_HOME");
         var home = getVariable("HOME") is { Length: > 0 } h ? h : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        return new StateDirectory(System.IO.Path.Combine(string.IsNullOrEmpty(xdg) ? System.IO.Path.Combine(home, ".local", "state") : xdg, "bpi-orchestration"));
+        return System.IO.Path.Combine(string.IsNullOrEmpty(xdg) ? System.IO.Path.Combine(home, ".local", "state") : xdg, "bpi-orchestration");
     }
 
     /// <summary>Records (or clears) that a person paused a deployment's rollout.</summary>
@@ -107,25 +125,87 @@ internal sealed class StateDirectory
         }
     }
 
-    /// <summary>Loads the audit signing key, creating it (and its verifier key file) on first use.</summary>
+    /// <summary>
+    /// Loads the audit signing key, creating it (with its verifier key file) on first use. Never creates a key beside an
+    /// existing trail: a missing key there is an error to repair (restore it, or <c>audit rotate-key</c>), because a
+    /// new key whose public half nobody trusts would make the trail fail verification for good.
+    /// </summary>
     public CheckpointSigner LoadOrCreateSigner()
     {
         Create();
         if (File.Exists(SigningKeyFile))
         {
-            return CheckpointSigner.FromPem(AuditOrigin, File.ReadAllText(SigningKeyFile));
+            var signer = CheckpointSigner.FromPem(AuditOrigin, File.ReadAllText(SigningKeyFile));
+            if (!File.Exists(VerifierKeyFile) && !HasAuditTrail)
+            {
+                // Key creation stopped between its two files (the signing key is written first): finish it.
+                WriteAtomically(VerifierKeyFile, signer.VerifierKey + "\n");
+            }
+
+            return signer;
+        }
+
+        if (HasAuditTrail || File.Exists(VerifierKeyFile))
+        {
+            throw new CliException(ExitCodes.Failed, $"the audit signing key {SigningKeyFile} is missing, but the audit trail in {Audit} was signed with it (its public key is in {System.IO.Path.GetFileName(VerifierKeyFile)}); no new key was created. Restore the key file from a backup; if it is lost for good, run 'bpi-orchestration audit rotate-key' to sign from now on with a new key (the rotation is recorded in the trail and the new public key is added to {System.IO.Path.GetFileName(VerifierKeyFile)}).");
         }
 
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var pem = key.ExportPkcs8PrivateKeyPem();
-        WriteOwnerOnly(SigningKeyFile, pem);
-        var signer = CheckpointSigner.FromPem(AuditOrigin, pem);
-        WriteOwnerOnly(VerifierKeyFile, signer.VerifierKey + "\n");
-        return signer;
+        var created = CheckpointSigner.FromPem(AuditOrigin, pem);
+        WriteAtomically(SigningKeyFile, pem);
+        WriteAtomically(VerifierKeyFile, created.VerifierKey + "\n");
+        return created;
     }
 
-    /// <summary>The verifier key text, or <see langword="null"/> when no key was created yet.</summary>
-    public string? ReadVerifierKey() => File.Exists(VerifierKeyFile) ? File.ReadAllText(VerifierKeyFile).Trim() : null;
+    /// <summary>
+    /// Replaces the signing key with a new one and adds its public key to the trusted verifier keys (old keys stay
+    /// trusted, so the checkpoints they signed still verify). Returns the new signer and the previous one, when its key
+    /// file was still there.
+    /// </summary>
+    public (CheckpointSigner Current, CheckpointSigner? Previous) RotateSigner()
+    {
+        Create();
+        var previous = File.Exists(SigningKeyFile) ? CheckpointSigner.FromPem(AuditOrigin, File.ReadAllText(SigningKeyFile)) : null;
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var pem = key.ExportPkcs8PrivateKeyPem();
+        var current = CheckpointSigner.FromPem(AuditOrigin, pem);
+        // The new public key is trusted before anything is signed with it; a crash in between leaves an unused trusted key.
+        var trusted = ReadVerifierKeys().Append(previous?.VerifierKey).OfType<string>().Distinct(StringComparer.Ordinal).Append(current.VerifierKey);
+        WriteAtomically(VerifierKeyFile, string.Join("\n", trusted) + "\n");
+        WriteAtomically(SigningKeyFile, pem);
+        return (current, previous);
+    }
+
+    /// <summary>The trusted verifier keys (one per line), empty when no key was created yet.</summary>
+    public IReadOnlyList<string> ReadVerifierKeys() =>
+        File.Exists(VerifierKeyFile)
+            ? File.ReadAllText(VerifierKeyFile).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : [];
+
+    /// <summary>The audit store options of this state directory: its origin, <paramref name="signers"/>, and the witness when one is configured.</summary>
+    public FileAuditStoreOptions AuditOptions(params CheckpointSigner[] signers)
+    {
+        var options = new FileAuditStoreOptions();
+        ConfigureAudit(options, signers);
+        return options;
+    }
+
+    /// <summary>Sets the audit store options of this state directory (see <see cref="AuditOptions"/>).</summary>
+    public void ConfigureAudit(FileAuditStoreOptions options, params CheckpointSigner[] signers)
+    {
+        options.Path = Audit;
+        options.Origin = AuditOrigin;
+        foreach (var signer in signers)
+        {
+            options.CheckpointSigners.Add(signer);
+        }
+
+        if (AuditWitness is not null)
+        {
+            options.Witnesses.Add(new FileAuditCheckpointWitness(AuditWitness));
+        }
+    }
 
     /// <summary>
     /// Takes the orchestrator lock: only one process at a time runs the orchestrator on a state directory (the
@@ -167,17 +247,23 @@ internal sealed class StateDirectory
         }
     }
 
-    private static void WriteOwnerOnly(string path, string text)
+    /// <summary>Writes an owner-only file through a temporary file and a rename, so it exists whole or not at all.</summary>
+    private static void WriteAtomically(string path, string text)
     {
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        var temporary = path + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        using var stream = new FileStream(path, options);
-        using var writer = new StreamWriter(stream, new UTF8Encoding(false));
-        writer.Write(text);
+        using (var stream = new FileStream(temporary, options))
+        {
+            stream.Write(new UTF8Encoding(false).GetBytes(text));
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
     }
 }
 

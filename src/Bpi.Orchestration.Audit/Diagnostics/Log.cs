@@ -25,4 +25,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "Recovery removed the empty segment {File} whose header was torn")]
     public static partial void TornSegmentRemoved(ILogger logger, string file);
+
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Warning, Message = "The checkpoint at tree size {TreeSize} could not be published to the witness {Witness}; the newest checkpoint is published again with the next one")]
+    public static partial void WitnessFailed(ILogger logger, string witness, long treeSize, Exception exception);
+
+    [LoggerMessage(EventId = 5008, Level = LogLevel.Warning, Message = "The audit store at {Path} holds {Count} entries after its newest signed checkpoint (tree size {TreeSize}): a crash before they were signed leaves that; they are signed with the next checkpoint")]
+    public static partial void UncheckpointedTail(ILogger logger, string path, long count, long treeSize);
+
+    [LoggerMessage(EventId = 5009, Level = LogLevel.Information, Message = "Signed the first checkpoint (tree size 0) of the new audit store at {Path}: from now on a missing checkpoint file is detected")]
+    public static partial void GenesisCheckpointSigned(ILogger logger, string path);
 }

@@ -36,6 +36,12 @@ internal sealed class AuditLogEngine : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
     private readonly Task _syncer;
+    private readonly IAuditCheckpointWitness[] _witnesses;
+    private readonly Channel<SignedCheckpoint> _toWitnesses = Channel.CreateBounded<SignedCheckpoint>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true });
+
+    private readonly Task _publisher;
+    private long _witnessedTreeSize = -1;
     private readonly ITimer? _timer;
     private long _next;
     private long _committed;
@@ -65,8 +71,10 @@ internal sealed class AuditLogEngine : IAsyncDisposable
         _committed = tree.LeafCount;
         _checkpoints = [.. checkpoints];
         _latestCheckpoint = checkpoints.Count > 0 ? checkpoints[^1] : null;
+        _witnesses = [.. options.Witnesses];
         _writer = Task.Run(WriterLoopAsync);
         _syncer = Task.Run(SyncerLoopAsync);
+        _publisher = _witnesses.Length > 0 ? Task.Run(PublisherLoopAsync) : Task.CompletedTask;
         if (_signers.Length > 0 && options.CheckpointInterval > TimeSpan.Zero)
         {
             _timer = timeProvider.CreateTimer(static state => ((AuditLogEngine)state!)._queue.Writer.TryWrite(PendingOperation.TimerTick), this, options.CheckpointInterval, options.CheckpointInterval);
@@ -274,6 +282,39 @@ internal sealed class AuditLogEngine : IAsyncDisposable
                 FailUnits([unit], ex);
             }
         }
+        finally
+        {
+            _toWitnesses.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>
+    /// Hands the newest checkpoint to every witness, off the commit path (a slow witness never delays an
+    /// acknowledgement). Only the newest matters: an older one still queued is dropped when a newer one is signed.
+    /// </summary>
+    private async Task PublisherLoopAsync()
+    {
+        await foreach (var checkpoint in _toWitnesses.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            var all = true;
+            foreach (var witness in _witnesses)
+            {
+                try
+                {
+                    await witness.PublishAsync(checkpoint, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    all = false;
+                    Log.WitnessFailed(_logger, witness.Description, checkpoint.TreeSize, ex);
+                }
+            }
+
+            if (all)
+            {
+                Volatile.Write(ref _witnessedTreeSize, checkpoint.TreeSize);
+            }
+        }
     }
 
     private void FailUnits(List<CommitUnit> units, Exception cause)
@@ -352,6 +393,13 @@ internal sealed class AuditLogEngine : IAsyncDisposable
             || (sinceLast > 0 && (timerDue || closing || (_options.CheckpointEveryEntries > 0 && sinceLast >= _options.CheckpointEveryEntries)));
         if (!due)
         {
+            // On close, a newest checkpoint that no witness has confirmed yet (signed by an earlier session that
+            // stopped before publishing, or whose publication failed) is published again.
+            if (closing && latest is not null && _witnesses.Length > 0 && Volatile.Read(ref _witnessedTreeSize) < latest.TreeSize)
+            {
+                _toWitnesses.Writer.TryWrite(latest);
+            }
+
             return;
         }
 
@@ -368,6 +416,11 @@ internal sealed class AuditLogEngine : IAsyncDisposable
 
             Volatile.Write(ref _latestCheckpoint, checkpoint);
             Log.CheckpointSigned(_logger, checkpoint.Origin, checkpoint.TreeSize, checkpoint.RootHash.ToString());
+        }
+
+        if (_witnesses.Length > 0 && Volatile.Read(ref _witnessedTreeSize) < checkpoint.TreeSize)
+        {
+            _toWitnesses.Writer.TryWrite(checkpoint);
         }
 
         foreach (var request in requests)
@@ -427,6 +480,8 @@ internal sealed class AuditLogEngine : IAsyncDisposable
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
         await _syncer.ConfigureAwait(false);
+        _toWitnesses.Writer.TryComplete();
+        await _publisher.ConfigureAwait(false);
         await _storage.DisposeAsync().ConfigureAwait(false);
         _unsyncedBatches.Dispose();
         _stopping.Dispose();

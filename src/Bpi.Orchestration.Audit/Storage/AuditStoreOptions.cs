@@ -18,6 +18,17 @@ public abstract class AuditStoreOptions
     /// <value>The default value is an empty list.</value>
     public IList<CheckpointSigner> CheckpointSigners { get; } = [];
 
+    /// <summary>
+    /// Where every signed checkpoint is also published, outside the store's directory (see
+    /// <see cref="IAuditCheckpointWitness"/>): <see cref="FileAuditCheckpointWitness"/> or
+    /// <see cref="HttpAuditCheckpointWitness"/>. Publication runs in the background, after the checkpoint is stored; a
+    /// failure is logged and the newest checkpoint is published again with the next one. The file store checks the log
+    /// against each witness when it opens and refuses a log the witness contradicts (rolled back, rewritten, or
+    /// missing checkpoints the witness holds).
+    /// </summary>
+    /// <value>The default value is an empty list.</value>
+    public IList<IAuditCheckpointWitness> Witnesses { get; } = [];
+
     /// <summary>Sign a checkpoint once this many entries were appended since the last one. 0 turns the count trigger off.</summary>
     /// <value>The default value is 10,000.</value>
     public int CheckpointEveryEntries { get; set; } = 10_000;
@@ -61,6 +72,14 @@ public abstract class AuditStoreOptions
             if (CheckpointSigners[i] is null)
             {
                 errors.Add($"CheckpointSigners[{i}] is null; remove it or set a signer.");
+            }
+        }
+
+        for (var i = 0; i < Witnesses.Count; i++)
+        {
+            if (Witnesses[i] is null)
+            {
+                errors.Add($"Witnesses[{i}] is null; remove it or set a witness.");
             }
         }
 
@@ -127,6 +146,18 @@ public sealed class FileAuditStoreOptions : AuditStoreOptions
         else if (Path.IndexOfAny(System.IO.Path.GetInvalidPathChars()) >= 0)
         {
             errors.Add($"Path '{Path}' contains characters that are not valid in a path.");
+        }
+
+        else
+        {
+            var directory = System.IO.Path.GetFullPath(Path).TrimEnd(System.IO.Path.DirectorySeparatorChar) + System.IO.Path.DirectorySeparatorChar;
+            foreach (var witness in Witnesses.OfType<FileAuditCheckpointWitness>())
+            {
+                if (witness.Path.StartsWith(directory, StringComparison.Ordinal))
+                {
+                    errors.Add($"The witness file {witness.Path} is inside the store directory, where it protects nothing: put it where whoever can write the store cannot.");
+                }
+            }
         }
 
         if (SegmentSize < 64 * 1024)

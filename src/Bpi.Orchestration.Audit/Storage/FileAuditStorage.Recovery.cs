@@ -57,8 +57,19 @@ internal sealed partial class FileAuditStorage
             }
 
             var checkpointPath = Path.Combine(directory, CheckpointFileName);
+            var checkpointFileExisted = File.Exists(checkpointPath);
             checkpointHandle = File.OpenHandle(checkpointPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-            var checkpoints = RecoverCheckpoints(checkpointHandle, checkpointPath, directory, options, tree, logger, out var checkpointLength);
+            var checkpoints = RecoverCheckpoints(checkpointHandle, checkpointPath, directory, options, tree, out var checkpointLength, out var torn);
+            CheckCheckpointCoverage(directory, options, tree, checkpoints, checkpointFileExisted, torn, logger);
+            CheckWitnesses(directory, options, tree, checkpoints);
+
+            // Every check passed: only now is a torn last checkpoint record (never acknowledged) cut off.
+            if (torn is { } tornTail)
+            {
+                RandomAccess.SetLength(checkpointHandle, checkpointLength);
+                RandomAccess.FlushToDisk(checkpointHandle);
+                Log.TornTailTruncated(logger, checkpointPath, checkpointLength, tornTail.Bytes, tornTail.Problem);
+            }
 
             var storage = new FileAuditStorage(directory, options, logger, lockFile, [.. segments], ends, checkpointHandle, checkpointLength);
             if (segments.Count == 0)
@@ -171,8 +182,9 @@ internal sealed partial class FileAuditStorage
     }
 
     private static List<SignedCheckpoint> RecoverCheckpoints(
-        SafeFileHandle handle, string path, string directory, FileAuditStoreOptions options, MerkleTree tree, ILogger logger, out long validLength)
+        SafeFileHandle handle, string path, string directory, FileAuditStoreOptions options, MerkleTree tree, out long validLength, out TornCheckpoint? torn)
     {
+        torn = null;
         var checkpoints = new List<SignedCheckpoint>();
         var length = RandomAccess.GetLength(handle);
         var reader = new SequentialFrameReader(handle, 0, length, 64 * 1024);
@@ -212,15 +224,17 @@ internal sealed partial class FileAuditStorage
 
             if (problem is not null)
             {
+                // Only the one record being written when the process died can be torn: the file ends inside it, or
+                // it is the last record and fails its CRC, or the tail is zeros the file system never wrote. Anything
+                // else is damage to checkpoints that were acknowledged, and dropping them would erase evidence.
                 var tail = length - frameStart;
-                if (tail > MaxCheckpointFrame)
+                var lastRecord = status == FrameStatus.Incomplete || (status == FrameStatus.Frame && frameStart + frameLength == length);
+                if (tail > MaxTornCheckpointBytes || !(lastRecord || IsZeros(handle, frameStart, tail)))
                 {
-                    throw Damaged(directory, path, frameStart, problem);
+                    throw Damaged(directory, path, frameStart, $"{problem}, and it is not the torn last record ({tail} bytes to the end)");
                 }
 
-                RandomAccess.SetLength(handle, frameStart);
-                RandomAccess.FlushToDisk(handle);
-                Log.TornTailTruncated(logger, path, frameStart, tail, problem);
+                torn = new TornCheckpoint(tail, problem, frameStart);
                 break;
             }
 
@@ -250,6 +264,80 @@ internal sealed partial class FileAuditStorage
 
         return checkpoints;
     }
+
+    /// <summary>
+    /// Fails closed when entries exist that no checkpoint anchors: with a checkpoint file that is missing, empty, or
+    /// whose every record is damaged, the log cannot be told from one whose checkpoints were removed to hide a rewrite,
+    /// and signing over it would erase that evidence. A new store signs a checkpoint of the empty log first, so a log
+    /// with signers always has one. Entries after the newest checkpoint that chain to it are what a crash before the
+    /// next checkpoint leaves: they are accepted (and signed with the next checkpoint).
+    /// </summary>
+    private static void CheckCheckpointCoverage(
+        string directory, FileAuditStoreOptions options, MerkleTree tree, List<SignedCheckpoint> checkpoints, bool fileExisted, TornCheckpoint? torn, ILogger logger)
+    {
+        var entries = tree.LeafCount;
+        if (checkpoints.Count == 0)
+        {
+            if (entries == 0 || (options.CheckpointSigners.Count == 0 && torn is null))
+            {
+                return;
+            }
+
+            var why = torn is { } t
+                ? $"its checkpoint file is damaged from offset {t.Offset} ({t.Problem})"
+                : fileExisted ? "its checkpoint file is empty" : "its checkpoint file is missing";
+            throw new AuditStoreException($"The audit log at {directory} holds {entries} entries but no signed checkpoint: {why}. Checkpoints are never re-signed over such a log, because that would hide any entry rewritten meanwhile. Restore {CheckpointFileName} (or the whole directory) from a backup and run AuditVerifier.VerifyDirectoryAsync; if the log never had a checkpoint signer, open it without one, or move it aside and start a new log.");
+        }
+
+        var covered = checkpoints[^1].TreeSize;
+        if (covered < entries)
+        {
+            Log.UncheckpointedTail(logger, directory, entries - covered, covered);
+        }
+    }
+
+    /// <summary>
+    /// Fails closed when a witness holds a checkpoint the log contradicts: one covering more entries than the log has
+    /// (rolled back or truncated), one whose root the entries do not reproduce (rewritten), or one newer than the log's
+    /// own newest checkpoint (checkpoints were removed; the store writes its file before it publishes).
+    /// </summary>
+    private static void CheckWitnesses(string directory, FileAuditStoreOptions options, MerkleTree tree, List<SignedCheckpoint> checkpoints)
+    {
+        foreach (var witness in options.Witnesses)
+        {
+            var held = witness.GetLatestAsync(options.Origin).AsTask().GetAwaiter().GetResult();
+            if (held is null)
+            {
+                continue;
+            }
+
+            var what = $"the witness {witness.Description} holds a signed checkpoint at tree size {held.TreeSize}";
+            if (held.TreeSize > tree.LeafCount)
+            {
+                throw new AuditStoreException($"The audit log at {directory} holds {tree.LeafCount} entries, but {what}: the log was rolled back or truncated. Restore the directory from a backup and run AuditVerifier.VerifyDirectoryAsync with the witness.");
+            }
+
+            if (tree.Root(held.TreeSize) != held.RootHash)
+            {
+                throw new AuditStoreException($"The first {held.TreeSize} entries of the audit log at {directory} do not reproduce the root of the checkpoint {what[4..]}: entries were rewritten. Restore the directory from a backup and run AuditVerifier.VerifyDirectoryAsync with the witness.");
+            }
+
+            var newest = checkpoints.Count > 0 ? checkpoints[^1].TreeSize : -1;
+            if (held.TreeSize > newest)
+            {
+                throw new AuditStoreException($"The checkpoint file of the audit log at {directory} ends at tree size {(newest < 0 ? "(none)" : newest)}, but {what}: checkpoints were removed or damaged. Restore {CheckpointFileName} from a backup and run AuditVerifier.VerifyDirectoryAsync with the witness.");
+            }
+        }
+    }
+
+    private static bool IsZeros(SafeFileHandle handle, long offset, long count)
+    {
+        var buffer = new byte[count];
+        return RandomAccess.Read(handle, buffer, offset) == count && !buffer.AsSpan().ContainsAnyExcept((byte)0);
+    }
+
+    /// <summary>A damaged last checkpoint record: how many bytes from where, and why.</summary>
+    private readonly record struct TornCheckpoint(long Bytes, string Problem, long Offset);
 
     private static AuditStoreException Damaged(string directory, string file, long offset, string reason) =>
         new($"The audit log at {directory} is damaged at offset {offset} of {Path.GetFileName(file)}: {reason}. This is not a torn write the store may repair, so it refuses to open. Run AuditVerifier.VerifyDirectoryAsync for a full report, and restore the directory from a backup or an export.");

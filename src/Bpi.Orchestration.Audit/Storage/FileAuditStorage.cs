@@ -18,6 +18,9 @@ internal sealed partial class FileAuditStorage : AuditStorage
     public const string LockFileName = "LOCK";
     private const int MaxCheckpointFrame = 1_000_000 + RecordFraming.HeaderSize;
 
+    /// <summary>The longest damaged tail of the checkpoint file taken for a torn write: one record (a note with a dozen signatures is under 4 KiB).</summary>
+    private const int MaxTornCheckpointBytes = 16 * 1024;
+
     private readonly string _directory;
     private readonly FileAuditStoreOptions _options;
     private readonly ILogger _logger;

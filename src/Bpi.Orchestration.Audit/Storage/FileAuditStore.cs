@@ -67,6 +67,23 @@ public sealed class FileAuditStore : IAuditStore, IAuditEngineOwner
         {
             Log.NoCheckpointSigner(logger, options.Path);
         }
+        else if (tree.LeafCount == 0 && checkpoints.Count == 0)
+        {
+            // A checkpoint of the empty log before the first entry: a log with signers then always has one, so a
+            // missing or emptied checkpoint file can never pass for a log that crashed before its first checkpoint.
+            try
+            {
+                var genesis = SignedCheckpoint.Sign(options.Origin, 0, tree.Root(0), [.. options.CheckpointSigners]);
+                storage.WriteCheckpointAsync(genesis, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                checkpoints.Add(genesis);
+                Log.GenesisCheckpointSigned(logger, options.Path);
+            }
+            catch
+            {
+                storage.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                throw;
+            }
+        }
 
         var engine = new AuditLogEngine(options, storage, tree, lastHash, checkpoints, options.MaxBatchBytes, timeProvider ?? TimeProvider.System, logger);
         return new FileAuditStore(Path.GetFullPath(options.Path), engine);

@@ -32,6 +32,18 @@ public enum AuditVerificationFailure
 
     /// <summary>Two checkpoints are not consistent (the consistency proof fails, or the log shrank).</summary>
     InconsistentCheckpoints,
+
+    /// <summary>
+    /// Entries are present that no signed checkpoint covers: checkpoints were removed (or the checkpoint file deleted or
+    /// emptied), or the store stopped before signing its newest entries. Nothing vouches for those entries.
+    /// </summary>
+    UncheckpointedEntries,
+
+    /// <summary>
+    /// The log contradicts a witness: the witness holds a checkpoint newer than the log's own, or one the log does not
+    /// reproduce, or the witness could not be read or holds an invalid checkpoint.
+    /// </summary>
+    WitnessMismatch,
 }
 
 /// <summary>The outcome of a verification: valid, or the first bad entry and why.</summary>

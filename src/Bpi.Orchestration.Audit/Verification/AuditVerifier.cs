@@ -21,10 +21,25 @@ public static class AuditVerifier
     /// <param name="checkpointVerifier">The trusted public keys; without it, signatures are not checked.</param>
     /// <param name="cancellationToken">Cancels the verification.</param>
     /// <returns>The result, with the first bad entry and why on failure.</returns>
-    public static Task<AuditVerificationResult> VerifyDirectoryAsync(string directory, CheckpointVerifier? checkpointVerifier = null, CancellationToken cancellationToken = default)
+    public static Task<AuditVerificationResult> VerifyDirectoryAsync(string directory, CheckpointVerifier? checkpointVerifier = null, CancellationToken cancellationToken = default) =>
+        VerifyDirectoryAsync(directory, checkpointVerifier, [], cancellationToken);
+
+    /// <summary>
+    /// Verifies a closed store directory in full (see <see cref="VerifyDirectoryAsync(string, CheckpointVerifier?, CancellationToken)"/>)
+    /// and against the newest checkpoint each witness holds: the entries must reproduce its root (a rewrite fails even
+    /// when it was re-signed with the log's key), the log must reach its tree size (a rollback fails), and the log's
+    /// own checkpoints must reach it too (removed checkpoints fail).
+    /// </summary>
+    /// <param name="directory">The store directory.</param>
+    /// <param name="checkpointVerifier">The trusted public keys; without it, signatures are not checked.</param>
+    /// <param name="witnesses">The witnesses the store publishes to (see <see cref="AuditStoreOptions.Witnesses"/>).</param>
+    /// <param name="cancellationToken">Cancels the verification.</param>
+    /// <returns>The result, with the first bad entry and why on failure.</returns>
+    public static Task<AuditVerificationResult> VerifyDirectoryAsync(string directory, CheckpointVerifier? checkpointVerifier, IReadOnlyList<IAuditCheckpointWitness> witnesses, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        return Task.Run(() => VerifyDirectory(directory, checkpointVerifier, cancellationToken), cancellationToken);
+        ArgumentNullException.ThrowIfNull(witnesses);
+        return Task.Run(() => VerifyDirectory(directory, checkpointVerifier, witnesses, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -274,7 +289,7 @@ public static class AuditVerifier
         }
     }
 
-    private static AuditVerificationResult VerifyDirectory(string directory, CheckpointVerifier? verifier, CancellationToken cancellationToken)
+    private static AuditVerificationResult VerifyDirectory(string directory, CheckpointVerifier? verifier, IReadOnlyList<IAuditCheckpointWitness> witnesses, CancellationToken cancellationToken)
     {
         var signaturesChecked = verifier is not null;
         if (!Directory.Exists(directory))
@@ -283,6 +298,7 @@ public static class AuditVerifier
         }
 
         var expectations = new List<Expectation>();
+        SignedCheckpoint? newest = null;
         var checkpointPath = Path.Combine(directory, FileAuditStorage.CheckpointFileName);
         if (File.Exists(checkpointPath))
         {
@@ -315,10 +331,86 @@ public static class AuditVerifier
                 }
 
                 previousSize = checkpoint.TreeSize;
+                newest = checkpoint;
                 expectations.Add(new Expectation(checkpoint.TreeSize, checkpoint.RootHash, $"the signed checkpoint at tree size {checkpoint.TreeSize}", checkpoint));
             }
         }
 
+        var witnessed = new List<(IAuditCheckpointWitness Witness, SignedCheckpoint Checkpoint)>();
+        if (witnesses.Count > 0)
+        {
+            var origin = newest?.Origin ?? verifier?.ExpectedOrigin;
+            if (origin is null)
+            {
+                return Failed(AuditVerificationFailure.WitnessMismatch, "The log has no checkpoint to tell its origin by, so the witness cannot be asked: give a CheckpointVerifier with the expected origin.", signaturesChecked);
+            }
+
+            foreach (var witness in witnesses)
+            {
+                SignedCheckpoint? held;
+                try
+                {
+                    held = witness.GetLatestAsync(origin, cancellationToken).AsTask().GetAwaiter().GetResult();
+                }
+                catch (AuditStoreException ex)
+                {
+                    return Failed(AuditVerificationFailure.WitnessMismatch, ex.Message, signaturesChecked);
+                }
+
+                if (held is null)
+                {
+                    continue;
+                }
+
+                if (verifier is not null && !verifier.TryVerify(held.NoteText, out _, out var witnessError))
+                {
+                    return Failed(AuditVerificationFailure.WitnessMismatch, $"The checkpoint the witness {witness.Description} holds at tree size {held.TreeSize} does not verify: {witnessError}.", signaturesChecked);
+                }
+
+                witnessed.Add((witness, held));
+                expectations.Add(new Expectation(held.TreeSize, held.RootHash, $"the checkpoint the witness {witness.Description} holds at tree size {held.TreeSize}", null));
+            }
+        }
+
+        var result = VerifySegments(directory, expectations, signaturesChecked, cancellationToken);
+        if (!result.IsValid)
+        {
+            return result;
+        }
+
+        var covered = newest?.TreeSize ?? -1;
+        foreach (var (witness, held) in witnessed)
+        {
+            if (held.TreeSize > covered)
+            {
+                return Derived(result, AuditVerificationFailure.WitnessMismatch, covered, checkpointPath,
+                    $"The witness {witness.Description} holds a checkpoint at tree size {held.TreeSize}, but {FileAuditStorage.CheckpointFileName} {(newest is null ? "holds none" : $"ends at tree size {covered}")}: checkpoints were removed. Treat the entries after tree size {Math.Max(covered, 0)} as unverified: restore the checkpoint file from a backup and investigate.");
+            }
+        }
+
+        if (result.EntriesVerified > 0 && covered < result.EntriesVerified)
+        {
+            var uncovered = result.EntriesVerified - Math.Max(covered, 0);
+            return Derived(result, AuditVerificationFailure.UncheckpointedEntries, Math.Max(covered, 0), checkpointPath,
+                newest is null
+                    ? $"The log holds {result.EntriesVerified} entries but no signed checkpoint ({FileAuditStorage.CheckpointFileName} is missing or empty): nothing vouches for any entry. Restore the checkpoint file from a backup; a log whose checkpoints were removed cannot be told from one rewritten."
+                    : $"{uncovered} entries (from entry {covered}) are not yet covered by a signed checkpoint: checkpoints were removed, or the store stopped before signing them. Open the store once (it signs them) only if you trust the entries; otherwise restore the checkpoint file from a backup.");
+        }
+
+        if (witnessed.Count == 0)
+        {
+            return result;
+        }
+
+        var matched = string.Join(", ", witnessed.Select(w => string.Create(CultureInfo.InvariantCulture, $"{w.Witness.Description} at tree size {w.Checkpoint.TreeSize}")));
+        return new AuditVerificationResult(AuditVerificationFailure.None, $"{result.Message[..^1]}; the log agrees with the witness checkpoint(s) {matched}.", result.EntriesVerified, null, null, null, result.RootHash, result.CheckpointsVerified, result.LatestCheckpoint, signaturesChecked);
+    }
+
+    private static AuditVerificationResult Derived(AuditVerificationResult result, AuditVerificationFailure failure, long firstBad, string file, string message) =>
+        new(failure, message, result.EntriesVerified, firstBad, file, null, result.RootHash, result.CheckpointsVerified, result.LatestCheckpoint, result.SignaturesChecked);
+
+    private static AuditVerificationResult VerifySegments(string directory, List<Expectation> expectations, bool signaturesChecked, CancellationToken cancellationToken)
+    {
         var chain = new ChainVerifier(new CompactRange(0), AuditHash.Zero, expectations) { SignaturesChecked = signaturesChecked };
         Span<byte> header = stackalloc byte[SegmentHeader.Size];
         foreach (var (first, path) in SegmentHeader.List(directory))

@@ -50,9 +50,10 @@ internal sealed class ChainVerifier
             return false;
         }
 
-        if (count == 0)
+        // Expectations at the current size first (a checkpoint of the empty log is due before the first entry).
+        if (!CheckExpectations() || count == 0)
         {
-            return CheckExpectations();
+            return Failure is null;
         }
 
         var first = Next;

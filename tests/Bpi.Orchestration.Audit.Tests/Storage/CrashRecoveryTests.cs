@@ -41,7 +41,8 @@ public sealed class CrashRecoveryTests : IDisposable
             await RunChildAsync(logDirectory, keyFile, appenders, killAfter, acknowledged);
 
             // Reopen: recovery must keep every acknowledged entry.
-            await using (var store = await FileAuditStore.OpenAsync(new FileAuditStoreOptions { Path = logDirectory, SegmentSize = 64 * 1024, CheckpointInterval = TimeSpan.Zero, CheckpointEveryEntries = 0 }))
+            // With the signer: entries the killed writer appended after its last checkpoint are signed when this store closes.
+            await using (var store = await FileAuditStore.OpenAsync(new FileAuditStoreOptions { Path = logDirectory, SegmentSize = 64 * 1024, CheckpointInterval = TimeSpan.Zero, CheckpointEveryEntries = 0, CheckpointSigners = { _signer } }))
             {
                 var maxAcknowledged = acknowledged.Keys.DefaultIfEmpty(-1).Max();
                 Assert.True(store.Count > maxAcknowledged, $"round {round}: entry {maxAcknowledged} was acknowledged but the store holds only {store.Count}");

@@ -36,7 +36,7 @@ public sealed class AuditVerifierTests : IDisposable
         var result = await AuditVerifier.VerifyDirectoryAsync(_dir.Path, Verifier);
         Assert.True(result.IsValid, result.Message);
         Assert.Equal(3000, result.EntriesVerified);
-        Assert.Equal(3, result.CheckpointsVerified);
+        Assert.Equal(4, result.CheckpointsVerified); // at 1000, 2000 and 3000, and the empty log's when the store was created
         Assert.True(result.SignaturesChecked);
         Assert.Equal(3000, result.LatestCheckpoint!.TreeSize);
         Assert.Equal(result.LatestCheckpoint.RootHash, result.RootHash);
