@@ -49,6 +49,28 @@ internal sealed class ConfigObject
             return null;
         }
 
+        if (node is JsonValue value && value.GetValueKind() == JsonValueKind.String)
+        {
+            return value.GetValue<string>();
+        }
+
+        Error(name, NotAString(node));
+        return null;
+    }
+
+    /// <summary>
+    /// A text value that may also be written as a number or a boolean, taken as written (<c>RETRIES: 3</c> is "3",
+    /// <c>DEBUG: true</c> is "true"): environment, secrets, labels, headers, runtime settings, counts or percentages.
+    /// Identifiers, names, programs and paths use <see cref="String"/>, which refuses them.
+    /// </summary>
+    public string? Text(string name)
+    {
+        var node = Raw(name);
+        if (node is null)
+        {
+            return null;
+        }
+
         if (node is JsonValue value && value.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False)
         {
             return value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : value.ToJsonString();
@@ -57,6 +79,11 @@ internal sealed class ConfigObject
         Error(name, $"must be a string, not {Describe(node)}.");
         return null;
     }
+
+    /// <summary>Why a node is not a string; an unquoted boolean or number gets the hint to quote it.</summary>
+    public static string NotAString(JsonNode? node) => node is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False or JsonValueKind.Number
+        ? $"must be a string, not the {(v.GetValueKind() == JsonValueKind.Number ? "number" : "boolean")} {v.ToJsonString()}; quote it (\"{v.ToJsonString()}\") if you mean the text."
+        : $"must be a string, not {Describe(node)}.";
 
     public int? Int(string name, int min = int.MinValue, int max = int.MaxValue)
     {
@@ -204,7 +231,8 @@ internal sealed class ConfigObject
         }
     }
 
-    public IReadOnlyList<string>? StringList(string name, bool single = false)
+    /// <summary>A list of strings; <paramref name="numbers"/> also takes numbers as written (program arguments).</summary>
+    public IReadOnlyList<string>? StringList(string name, bool single = false, bool numbers = false)
     {
         var items = List(name, single: single);
         if (items is null)
@@ -215,13 +243,13 @@ internal sealed class ConfigObject
         var result = new List<string>();
         foreach (var (node, path) in items)
         {
-            if (node is JsonValue value && value.GetValueKind() is JsonValueKind.String or JsonValueKind.Number)
+            if (node is JsonValue value && (value.GetValueKind() == JsonValueKind.String || (numbers && value.GetValueKind() == JsonValueKind.Number)))
             {
                 result.Add(value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : value.ToJsonString());
             }
             else
             {
-                Errors.Add($"{path}: must be a string, not {Describe(node)}.");
+                Errors.Add($"{path}: {NotAString(node)}");
             }
         }
 
@@ -239,7 +267,7 @@ internal sealed class ConfigObject
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var key in map.Keys)
         {
-            if (map.String(key) is { } value)
+            if (map.Text(key) is { } value)
             {
                 result[key] = value;
             }
@@ -268,6 +296,7 @@ internal sealed class ConfigObject
         _ => node.ToJsonString(),
     };
 
+    /// <summary>Parses a duration; false for text that is not one, and for amounts a <see cref="TimeSpan"/> cannot hold (<c>1e308s</c>, <c>Infinity</c>).</summary>
     public static bool TryParseDuration(string text, out TimeSpan duration)
     {
         text = text.Trim();
@@ -277,18 +306,24 @@ internal sealed class ConfigObject
         {
             if (text.EndsWith(suffix, StringComparison.Ordinal) && double.TryParse(text[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount >= 0)
             {
-                duration = TimeSpan.FromSeconds(amount * scale);
-                return true;
+                return TryFromSeconds(amount * scale, out duration);
             }
         }
 
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
         {
-            duration = TimeSpan.FromSeconds(seconds);
-            return true;
+            return TryFromSeconds(seconds, out duration);
         }
 
         return text.Contains(':', StringComparison.Ordinal) && TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out duration) && duration >= TimeSpan.Zero;
+    }
+
+    private static bool TryFromSeconds(double seconds, out TimeSpan duration)
+    {
+        // TimeSpan.FromSeconds throws OverflowException beyond TimeSpan.MaxValue (and for infinity).
+        var ok = double.IsFinite(seconds) && seconds < TimeSpan.MaxValue.TotalSeconds;
+        duration = ok ? TimeSpan.FromSeconds(seconds) : default;
+        return ok;
     }
 
     public static bool TryParseEnum<TEnum>(string text, out TEnum value)

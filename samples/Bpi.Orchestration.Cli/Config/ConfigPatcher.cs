@@ -21,7 +21,7 @@ internal static class ConfigPatcher
         {
             foreach (var node in components.OfType<JsonObject>())
             {
-                var id = node["id"]?.GetValue<string>();
+                var id = node["id"] is JsonValue idValue && idValue.TryGetValue<string>(out var written) ? written : null;
                 var before = original.Components.FirstOrDefault(c => c.Id == id);
                 var after = hardened.Components.FirstOrDefault(c => c.Id == id);
                 if (before is null || after is null)

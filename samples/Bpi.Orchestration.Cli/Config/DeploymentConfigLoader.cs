@@ -215,11 +215,16 @@ internal static class DeploymentConfigLoader
             case JsonValue:
                 fileName = c.String("command");
                 break;
-            case JsonArray:
-                var parts = c.StringList("command");
+            case JsonArray list:
+                var parts = c.StringList("command", numbers: true);
                 if (parts is { Count: 0 })
                 {
                     c.Error("command", "must name a program.");
+                }
+                else if (list[0] is JsonValue program && program.GetValueKind() != System.Text.Json.JsonValueKind.String)
+                {
+                    c.Errors.Add($"{c.At("command")}[0]: the program {ConfigObject.NotAString(program)}");
+                    parts = null;
                 }
 
                 fileName = parts is { Count: > 0 } ? parts[0] : null;
@@ -228,7 +233,7 @@ internal static class DeploymentConfigLoader
             case JsonObject:
                 var o = c.Object("command")!;
                 fileName = o.String("fileName", required: true);
-                arguments = o.StringList("arguments") ?? [];
+                arguments = o.StringList("arguments", numbers: true) ?? [];
                 workingDirectory = o.String("workingDirectory");
                 o.RejectUnknown();
                 break;
@@ -265,7 +270,7 @@ internal static class DeploymentConfigLoader
             Kind = c.Enum<HealthCheckKind>("type") ?? d.Kind,
             Path = c.String("path") ?? d.Path,
             Port = c.Int("port", 1, 65535),
-            Command = c.StringList("command") ?? d.Command,
+            Command = c.StringList("command", numbers: true) ?? d.Command,
             GrpcService = c.String("grpcService") ?? d.GrpcService,
             InitialDelay = c.Duration("initialDelay") ?? d.InitialDelay,
             Period = c.Duration("period") ?? d.Period,
@@ -363,7 +368,7 @@ internal static class DeploymentConfigLoader
 
     private static IntOrPercent? IntOrPercentField(ConfigObject c, string name)
     {
-        var text = c.String(name);
+        var text = c.Text(name);
         if (text is null)
         {
             return null;

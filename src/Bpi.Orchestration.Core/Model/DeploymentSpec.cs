@@ -39,6 +39,20 @@ public sealed record DeploymentSpec
     /// <summary>Free-form labels copied onto everything the deployment creates (under the user's own keys).</summary>
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// The longest duration any setting of a spec may hold (a pause, a deadline, an interval, a timeout):
+    /// <see cref="int.MaxValue"/> milliseconds, about 24.8 days, the longest wait every .NET timer supports. Validation
+    /// refuses longer ones, so a rollout cannot fail at run time on a timer that cannot be set.
+    /// </summary>
+    public static TimeSpan MaxDuration { get; } = TimeSpan.FromMilliseconds(int.MaxValue);
+
+    /// <summary>The validation problem for a duration above <see cref="MaxDuration"/>, worded the same by every spec.</summary>
+    /// <param name="field">The field's path.</param>
+    /// <param name="value">The duration that is too long.</param>
+    /// <returns>One sentence naming the field and the limit.</returns>
+    public static string DescribeTooLong(string field, TimeSpan value)
+        => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{field}: {value:c} is longer than the longest supported wait, {MaxDuration:c} (about 24.8 days); use a shorter duration.");
+
     /// <summary>Checks the whole spec and returns every problem found; an empty list means the spec is valid.</summary>
     /// <returns>One sentence per problem, naming the field.</returns>
     public IReadOnlyList<string> Validate() => DeploymentSpecValidator.Validate(this);

@@ -10,6 +10,13 @@ namespace Bpi.Orchestration.State;
 /// </summary>
 public static class DeploymentJson
 {
+    /// <summary>
+    /// The largest record <see cref="Deserialize"/> reads: 16 MiB. Nesting is limited to 64 levels (the serializer's
+    /// <see cref="JsonSerializerOptions.MaxDepth"/>) and a property may appear once per object; together these bound
+    /// the length of every string and list a record can hold.
+    /// </summary>
+    public const int MaxRecordBytes = 16 * 1024 * 1024;
+
     /// <summary>The serializer options every store uses. Do not mutate.</summary>
     public static JsonSerializerOptions Options { get; } = CreateOptions();
 
@@ -21,16 +28,23 @@ public static class DeploymentJson
     /// <summary>Reads a record from UTF-8 JSON.</summary>
     /// <param name="utf8Json">The bytes.</param>
     /// <returns>The record.</returns>
-    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>: the JSON is not a record, or names a strategy type that is not loaded.</exception>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>: the JSON is not a record, is larger than <see cref="MaxRecordBytes"/>, or names a strategy type that is not loaded.</exception>
     public static DeploymentRecord Deserialize(ReadOnlySpan<byte> utf8Json)
     {
+        if (utf8Json.Length > MaxRecordBytes)
+        {
+            throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"A stored deployment record could not be read: it is {utf8Json.Length} bytes, more than the limit of {MaxRecordBytes}; restore the record from a backup or remove it.");
+        }
+
         try
         {
             return JsonSerializer.Deserialize<DeploymentRecord>(utf8Json, Options)
                 ?? throw new JsonException("The document is null.");
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or NotSupportedException)
         {
+            // NotSupportedException: System.Text.Json's answer to a polymorphic value (a canary step, a metric query)
+            // without its type discriminator, which is malformed input like any other.
             throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"A stored deployment record could not be read: {ex.Message}", ex);
         }
     }
@@ -41,6 +55,8 @@ public static class DeploymentJson
         {
             WriteIndented = true,
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            AllowDuplicateProperties = false,
+            MaxDepth = 64,
         };
         options.Converters.Add(new JsonStringEnumConverter());
         options.Converters.Add(new StrategySpecConverter());
@@ -55,15 +71,25 @@ public static class DeploymentJson
         {
             using var document = JsonDocument.ParseValue(ref reader);
             var root = document.RootElement;
-            if (!root.TryGetProperty("type", out var typeName) || typeName.GetString() is not { Length: > 0 } name)
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var typeName) || typeName.ValueKind != JsonValueKind.String || typeName.GetString() is not { Length: > 0 } name)
             {
                 throw new JsonException("A strategy spec needs a 'type'.");
             }
 
-            var type = Type.GetType(name, throwOnError: false);
+            Type? type;
+            try
+            {
+                type = Type.GetType(name, throwOnError: false);
+            }
+            catch (Exception ex) when (ex is FileLoadException or BadImageFormatException or ArgumentException)
+            {
+                // throwOnError: false still throws these for a malformed assembly name.
+                throw new JsonException($"The strategy type '{name}' is not a valid type name.", ex);
+            }
+
             if (type is null || type.IsAbstract || !type.IsAssignableTo(typeof(StrategySpec)))
             {
-                var strategy = root.TryGetProperty("strategy", out var s) ? s.GetString() : "?";
+                var strategy = root.TryGetProperty("strategy", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : "?";
                 throw new JsonException($"The strategy '{strategy}' (type '{name}') is not available; add the package that provides it.");
             }
 

@@ -285,6 +285,9 @@ internal static partial class DeploymentSpecValidator
             errors.Add($"{at}.timeout: must be greater than zero.");
         }
 
+        CheckMaxDuration(errors, at + ".initialDelay", h.InitialDelay);
+        CheckMaxDuration(errors, at + ".period", h.Period);
+        CheckMaxDuration(errors, at + ".timeout", h.Timeout);
         if (h.FailureThreshold < 1)
         {
             errors.Add($"{at}.failureThreshold: {h.FailureThreshold} must be at least 1.");
@@ -480,6 +483,10 @@ internal static partial class DeploymentSpecValidator
             {
                 errors.Add("validation.pollInterval: must be greater than zero.");
             }
+
+            CheckMaxDuration(errors, "validation.progressDeadline", v.ProgressDeadline);
+            CheckMaxDuration(errors, "validation.minReadyTime", v.MinReadyTime);
+            CheckMaxDuration(errors, "validation.pollInterval", v.PollInterval);
         }
 
         if (spec.Rollback is not { } r)
@@ -522,6 +529,14 @@ internal static partial class DeploymentSpecValidator
             {
                 errors.Add($"labels: the value of '{key}' must be set and at most 1024 characters.");
             }
+        }
+    }
+
+    private static void CheckMaxDuration(List<string> errors, string field, TimeSpan value)
+    {
+        if (value > DeploymentSpec.MaxDuration)
+        {
+            errors.Add(DeploymentSpec.DescribeTooLong(field, value));
         }
     }
 

@@ -143,6 +143,11 @@ public sealed record MetricSpec
             yield return $"{at}.initialDelay: must not be negative.";
         }
 
+        foreach (var problem in DurationLimit.Check(($"{at}.interval", Interval), ($"{at}.initialDelay", InitialDelay)))
+        {
+            yield return problem;
+        }
+
         if (FailureLimit < 0 || InconclusiveLimit < 0 || ConsecutiveErrorLimit < 0)
         {
             yield return $"{at}: failureLimit, inconclusiveLimit and consecutiveErrorLimit must not be negative.";

@@ -67,6 +67,11 @@ public sealed record ApprovalGate
         {
             yield return $"{at}.webhookInterval: must be greater than zero.";
         }
+
+        foreach (var problem in DurationLimit.Check(($"{at}.timeout", Timeout), ($"{at}.webhookInterval", WebhookInterval)))
+        {
+            yield return problem;
+        }
     }
 }
 

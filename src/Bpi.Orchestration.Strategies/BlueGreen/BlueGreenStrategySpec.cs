@@ -83,6 +83,11 @@ public sealed record BlueGreenStrategySpec : ProgressiveStrategySpec
             yield return "scaleDownDelay: must not be negative.";
         }
 
+        foreach (var problem in DurationLimit.Check(("autoPromotionDelay", AutoPromotionDelay), ("scaleDownDelay", ScaleDownDelay)))
+        {
+            yield return problem;
+        }
+
         foreach (var problem in PrePromotionAnalysis?.Validate("prePromotionAnalysis") ?? [])
         {
             yield return problem;
@@ -113,6 +118,10 @@ public sealed record BlueGreenStrategySpec : ProgressiveStrategySpec
             if (step.Duration < TimeSpan.Zero)
             {
                 yield return $"{at}.duration: must not be negative.";
+            }
+            else if (DurationLimit.Check(at + ".duration", step.Duration) is { } tooLong)
+            {
+                yield return tooLong;
             }
 
             foreach (var problem in step.Analysis?.Validate(at + ".analysis") ?? [])

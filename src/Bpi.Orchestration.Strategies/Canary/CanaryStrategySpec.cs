@@ -107,6 +107,11 @@ public sealed record CanaryStrategySpec : ProgressiveStrategySpec
             yield return "interval: must not be negative.";
         }
 
+        if (DurationLimit.Check("interval", Interval) is { } tooLong)
+        {
+            yield return tooLong;
+        }
+
         if (Analysis is not null)
         {
             foreach (var problem in Analysis.Validate("analysis"))
@@ -142,6 +147,9 @@ public sealed record CanaryStrategySpec : ProgressiveStrategySpec
                     break;
                 case CanaryStep.Pause { Duration: { } d } when d < TimeSpan.Zero:
                     yield return $"{at}.duration: must not be negative.";
+                    break;
+                case CanaryStep.Pause { Duration: { } d } when d > DeploymentSpec.MaxDuration:
+                    yield return DeploymentSpec.DescribeTooLong(at + ".duration", d);
                     break;
                 case CanaryStep.Analyze analyze:
                     foreach (var problem in analyze.Analysis?.Validate(at + ".analysis") ?? [$"{at}.analysis: is required."])

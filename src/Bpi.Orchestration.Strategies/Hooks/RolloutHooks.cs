@@ -79,6 +79,11 @@ public sealed record HookSpec
         {
             yield return "timeout: must be greater than zero.";
         }
+
+        if (DurationLimit.Check("timeout", Timeout) is { } tooLong)
+        {
+            yield return tooLong;
+        }
     }
 }
 

@@ -69,6 +69,11 @@ public sealed record RollingStrategySpec : ProgressiveStrategySpec
         {
             yield return "pauseBetweenBatches: must not be negative.";
         }
+
+        if (DurationLimit.Check("pauseBetweenBatches", PauseBetweenBatches) is { } tooLong)
+        {
+            yield return tooLong;
+        }
     }
 
     /// <summary>Resolves <see cref="MaxSurge"/> and <see cref="MaxUnavailable"/> for a replica count with Kubernetes rounding.</summary>
