@@ -26,13 +26,38 @@ public static class DeploymentJson
     {
         try
         {
-            return JsonSerializer.Deserialize<DeploymentRecord>(utf8Json, Options)
+            var record = JsonSerializer.Deserialize<DeploymentRecord>(utf8Json, Options)
                 ?? throw new JsonException("The document is null.");
+            return Check(record);
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
         {
             throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"A stored deployment record could not be read: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>What every engine path relies on: a well-formed id and at least one revision, each with a spec.</summary>
+    private static DeploymentRecord Check(DeploymentRecord record)
+    {
+        if (!DeploymentIds.IsValid(record.Id))
+        {
+            throw new JsonException($"'id' is not a deployment id (an id is {DeploymentIds.Grammar}).");
+        }
+
+        if (record.Revisions is not { Count: > 0 } revisions)
+        {
+            throw new JsonException("'revisions' must list at least one revision.");
+        }
+
+        foreach (var revision in revisions)
+        {
+            if (revision?.Spec is null)
+            {
+                throw new JsonException("'revisions' holds an entry without a spec.");
+            }
+        }
+
+        return record;
     }
 
     private static JsonSerializerOptions CreateOptions()
