@@ -74,13 +74,29 @@ internal static class AuditCommands
     /// <summary>Verifies the (closed) audit store of a state directory with its own or a given verifier key.</summary>
     public static async Task<AuditVerificationResult> VerifyAsync(StateDirectory state, string? keyFile, CancellationToken cancellationToken)
     {
-        var keyText = keyFile is not null ? (await File.ReadAllTextAsync(keyFile, cancellationToken).ConfigureAwait(false)).Trim() : state.ReadVerifierKey();
-        if (!Directory.Exists(state.Audit) || keyText is null)
+        var keyText = keyFile is not null ? InputFiles.ReadText(keyFile, InputFiles.MaxKeyBytes, "verifier key file").Trim() : state.ReadVerifierKey();
+        if (!Directory.Exists(state.Audit))
         {
             throw new CliException(ExitCodes.NotFound, $"there is no audit trail in {state.Path} yet; it is written by the first command that changes something (deploy, demo).");
         }
 
-        return await AuditVerifier.VerifyDirectoryAsync(state.Audit, new CheckpointVerifier([keyText], StateDirectory.AuditOrigin), cancellationToken).ConfigureAwait(false);
+        if (keyText is null)
+        {
+            throw new CliException(ExitCodes.NotFound, $"the audit trail in {state.Path} is there, but its verifier key {state.VerifierKeyFile} is missing; restore it from a backup, or pass the trusted key with `audit verify --key <file>`.");
+        }
+
+        CheckpointVerifier verifier;
+        try
+        {
+            verifier = new CheckpointVerifier([keyText], StateDirectory.AuditOrigin);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or System.Security.Cryptography.CryptographicException)
+        {
+            var source = keyFile ?? state.VerifierKeyFile;
+            throw new CliException(ExitCodes.InvalidConfig, $"the verifier key in {source} is not a verifier key ({ex.Message}); restore it from a backup, or pass the trusted key with `audit verify --key <file>` (the key `audit export` prints).");
+        }
+
+        return await AuditVerifier.VerifyDirectoryAsync(state.Audit, verifier, cancellationToken).ConfigureAwait(false);
     }
 
     public static AuditVerifyView ToView(AuditVerificationResult result) => new()

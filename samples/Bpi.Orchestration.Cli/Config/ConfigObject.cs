@@ -277,18 +277,29 @@ internal sealed class ConfigObject
         {
             if (text.EndsWith(suffix, StringComparison.Ordinal) && double.TryParse(text[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount >= 0)
             {
-                duration = TimeSpan.FromSeconds(amount * scale);
-                return true;
+                return TryFromSeconds(amount * scale, out duration);
             }
         }
 
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
         {
-            duration = TimeSpan.FromSeconds(seconds);
-            return true;
+            return TryFromSeconds(seconds, out duration);
         }
 
         return text.Contains(':', StringComparison.Ordinal) && TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out duration) && duration >= TimeSpan.Zero;
+    }
+
+    /// <summary>A number of seconds as a <see cref="TimeSpan"/>; false (not an overflow) beyond <see cref="TimeSpan.MaxValue"/>, for infinity or NaN.</summary>
+    private static bool TryFromSeconds(double seconds, out TimeSpan duration)
+    {
+        duration = default;
+        if (!double.IsFinite(seconds) || seconds >= TimeSpan.MaxValue.TotalSeconds)
+        {
+            return false;
+        }
+
+        duration = TimeSpan.FromSeconds(seconds);
+        return true;
     }
 
     public static bool TryParseEnum<TEnum>(string text, out TEnum value)
