@@ -115,14 +115,29 @@ internal static class CliApp
         }
     }
 
-    private static (string Message, string Kind, int ExitCode, IReadOnlyList<string> Problems)? Classify(Exception ex) => ex switch
+    /// <summary>
+    /// The one place an exception becomes a message and an exit code. The SDK's messages name its API (what a host
+    /// application calls); <see cref="CliWords"/> turns those into the CLI's commands and options.
+    /// </summary>
+    private static (string Message, string Kind, int ExitCode, IReadOnlyList<string> Problems)? Classify(Exception ex)
     {
-        OrchestrationException o => (o.Message, o.Kind.ToString(), ExitCodes.For(o.Kind), o.Errors),
-        CliException c => (c.Message, c.ExitCode switch { ExitCodes.Conflict => "Conflict", ExitCodes.NotFound => "NotFound", ExitCodes.UsageError => "UsageError", ExitCodes.RuntimeUnavailable => "RuntimeUnavailable", _ => "Failed" }, c.ExitCode, []),
-        AuditStoreException a => (a.Message, "AuditStore", ExitCodes.Failed, a.Errors),
-        IOException or UnauthorizedAccessException or JsonException => (ex.Message, "Unknown", ExitCodes.Failed, []),
-        _ => null,
-    };
+        while (ex is AggregateException { InnerExceptions: [var single] } || (ex is System.Reflection.TargetInvocationException && ex.InnerException is not null))
+        {
+            ex = ex is AggregateException a ? a.InnerExceptions[0] : ex.InnerException!;
+        }
+
+        (string Message, string Kind, int ExitCode, IReadOnlyList<string> Problems)? failure = ex switch
+        {
+            OrchestrationException o => (o.Message, o.Kind.ToString(), ExitCodes.For(o.Kind), o.Errors),
+            CliException c => (c.Message, c.ExitCode switch { ExitCodes.Conflict => "Conflict", ExitCodes.NotFound => "NotFound", ExitCodes.UsageError => "UsageError", ExitCodes.InvalidConfig => "InvalidConfiguration", ExitCodes.RuntimeUnavailable => "RuntimeUnavailable", _ => "Failed" }, c.ExitCode, []),
+            AuditStoreException a => (a.Message, "AuditStore", ExitCodes.Failed, a.Errors),
+            FileNotFoundException or DirectoryNotFoundException => (ex.Message, "NotFound", ExitCodes.NotFound, []),
+            UnauthorizedAccessException => ($"permission denied: {ex.Message}", "Failed", ExitCodes.Failed, []),
+            IOException or JsonException => (ex.Message, "Failed", ExitCodes.Failed, []),
+            _ => null,
+        };
+        return failure is { } f ? (CliWords.Apply(f.Message), f.Kind, f.ExitCode, [.. f.Problems.Select(CliWords.Apply)]) : null;
+    }
 
     private static RootCommand BuildRoot(CliEnvironment env, GlobalOptions globals)
     {

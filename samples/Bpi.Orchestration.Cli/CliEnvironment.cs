@@ -19,14 +19,16 @@ internal sealed class CliEnvironment
 
     public CliEnvironment(TextWriter output, TextWriter error, bool interactive, Func<string, string?> getVariable, TimeProvider? time = null)
     {
-        Output = output;
-        Error = error;
+        // Untrusted text (config values, stored records, the lock's owner file) never reaches a terminal raw: standard
+        // error always, and standard output when it carries no ANSI styling of our own, show control characters as escapes.
+        Output = interactive ? output : new Output.TerminalTextWriter(output);
+        Error = new Output.TerminalTextWriter(error);
         Interactive = interactive;
         GetVariable = getVariable;
         Time = time ?? TimeProvider.System;
         Console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Out = new AnsiConsoleOutput(output),
+            Out = new AnsiConsoleOutput(Output),
             Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,

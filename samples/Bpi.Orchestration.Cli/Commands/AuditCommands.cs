@@ -117,12 +117,17 @@ internal static class AuditCommands
     /// <summary>Verifies the (closed) audit store of a state directory with its own or given verifier keys, and against a witness file when one is given.</summary>
     public static async Task<AuditVerificationResult> VerifyAsync(StateDirectory state, string? keyFile, string? witnessFile, CancellationToken cancellationToken)
     {
-        var keys = keyFile is not null
-            ? (await File.ReadAllTextAsync(keyFile, cancellationToken).ConfigureAwait(false)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        IReadOnlyList<string> keys = keyFile is not null
+            ? StateDirectory.SplitKeys(InputFiles.ReadText(keyFile, InputFiles.MaxKeyBytes, "verifier key file"))
             : state.ReadVerifierKeys();
-        if (!Directory.Exists(state.Audit) || keys.Count == 0)
+        if (!Directory.Exists(state.Audit))
         {
             throw new CliException(ExitCodes.NotFound, $"there is no audit trail in {state.Path} yet; it is written by the first command that changes something (deploy, demo).");
+        }
+
+        if (keys.Count == 0)
+        {
+            throw new CliException(ExitCodes.NotFound, $"the audit trail in {state.Path} is there, but its verifier key {state.VerifierKeyFile} is missing; restore it from a backup, or pass the trusted key with `audit verify --key <file>`.");
         }
 
         if (witnessFile is not null && !File.Exists(witnessFile))
@@ -130,8 +135,19 @@ internal static class AuditCommands
             throw new CliException(ExitCodes.NotFound, $"the audit witness file {witnessFile} does not exist; check --witness or ${CliEnvironment.AuditWitnessVariable}.");
         }
 
+        CheckpointVerifier verifier;
+        try
+        {
+            verifier = new CheckpointVerifier(keys, StateDirectory.AuditOrigin);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or System.Security.Cryptography.CryptographicException)
+        {
+            var source = keyFile ?? state.VerifierKeyFile;
+            throw new CliException(ExitCodes.InvalidConfig, $"the verifier key in {source} is not a verifier key ({ex.Message}); restore it from a backup, or pass the trusted key with `audit verify --key <file>` (the key `audit export` prints).");
+        }
+
         IReadOnlyList<IAuditCheckpointWitness> witnesses = witnessFile is null ? [] : [new FileAuditCheckpointWitness(witnessFile)];
-        return await AuditVerifier.VerifyDirectoryAsync(state.Audit, new CheckpointVerifier(keys, StateDirectory.AuditOrigin), witnesses, cancellationToken).ConfigureAwait(false);
+        return await AuditVerifier.VerifyDirectoryAsync(state.Audit, verifier, witnesses, cancellationToken).ConfigureAwait(false);
     }
 
     public static AuditVerifyView ToView(AuditVerificationResult result) => new()

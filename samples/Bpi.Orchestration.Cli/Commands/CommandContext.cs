@@ -9,17 +9,51 @@ namespace Bpi.Orchestration.Cli.Commands;
 /// <summary>Parsers for option values.</summary>
 internal static class Parsing
 {
+    /// <summary>
+    /// The longest duration an option accepts: 24 days (576h). Timers and delays refuse more than about 24.8 days
+    /// (int.MaxValue milliseconds), so a longer value is refused here, with the range, instead of failing mid-command.
+    /// </summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(24);
+
     public static TimeSpan Duration(ArgumentResult result)
     {
         var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
-        if (ConfigObject.TryParseDuration(text, out var duration))
+        var option = result.Parent is OptionResult o ? o.Option.Name : "the option";
+        if (!ConfigObject.TryParseDuration(text, out var duration))
         {
-            return duration;
+            result.AddError($"{option}: '{Shorten(text)}' is not a duration; use for example 500ms, 30s, 5m or 1h (0s to 576h).");
+            return TimeSpan.Zero;
         }
 
-        result.AddError($"'{text}' is not a duration; use for example 500ms, 30s, 5m or 1h.");
-        return TimeSpan.Zero;
+        if (duration > MaxDuration)
+        {
+            result.AddError($"{option}: '{Shorten(text)}' is too long; a duration is between 0s and 576h (24 days).");
+            return TimeSpan.Zero;
+        }
+
+        return duration;
     }
+
+    /// <summary>Checks <c>--deployment-id</c> while the command line is parsed, before anything reads or writes: an id is never a path.</summary>
+    public static void DeploymentId(OptionResult result)
+    {
+        if (result.Tokens is [{ } token, ..] && !State.DeploymentIds.IsValid(token.Value))
+        {
+            result.AddError($"{result.Option.Name}: '{Shorten(token.Value)}' is not a deployment id (an id is {State.DeploymentIds.Grammar}); list them with `bpi-orchestration list-deployments`.");
+        }
+    }
+
+    /// <summary>Checks that a path option is not empty.</summary>
+    public static void NonEmptyPath(OptionResult result)
+    {
+        if (result.Tokens is [{ } token, ..] && string.IsNullOrWhiteSpace(token.Value))
+        {
+            result.AddError($"{result.Option.Name}: the path is empty; name a file.");
+        }
+    }
+
+    /// <summary>Long values are cut in messages (the whole value helps nobody and floods the terminal).</summary>
+    public static string Shorten(string text) => text.Length > 200 ? text[..200] + "…" : text;
 
     public static TimeSpan? OptionalDuration(ArgumentResult result) => Duration(result);
 }
@@ -69,14 +103,18 @@ internal sealed class CommandContext
         return taken ?? throw Busy();
     }
 
-    /// <summary>Takes the lock and starts the orchestrator on the state directory.</summary>
-    public async Task<OrchestratorHost> OpenHostAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the lock and starts the orchestrator on the state directory. <paramref name="whileLocked"/>, when given,
+    /// runs once the lock is held and the policy is read, before the orchestrator starts (it changes the state directory).
+    /// </summary>
+    public async Task<OrchestratorHost> OpenHostAsync(CancellationToken cancellationToken, Action<StateDirectory>? whileLocked = null)
     {
         var stateLock = await LockAsync(cancellationToken).ConfigureAwait(false);
         CliSecurity security;
         try
         {
             security = Security();
+            whileLocked?.Invoke(State);
         }
         catch
         {
@@ -84,7 +122,23 @@ internal sealed class CommandContext
             throw;
         }
 
-        return await OrchestratorHost.OpenAsync(State, stateLock, security, Env.Time, cancellationToken).ConfigureAwait(false);
+        var host = await OrchestratorHost.OpenAsync(State, stateLock, security, Env.Time, cancellationToken).ConfigureAwait(false);
+        WarnUnreadable(host.UnreadableRecords);
+        return host;
+    }
+
+    /// <summary>Says which deployment record files were skipped because they could not be read (the other deployments work on).</summary>
+    public void WarnUnreadable(IReadOnlyDictionary<string, string> unreadable)
+    {
+        foreach (var (file, reason) in unreadable.OrderBy(u => u.Key, StringComparer.Ordinal))
+        {
+            Env.WriteWarning($"skipped deployments/{file}: {reason}");
+        }
+
+        if (unreadable.Count > 0)
+        {
+            Env.WriteWarning("instances of a skipped deployment are left running as they are (nothing is removed as an orphan) until its record is repaired or moved away.");
+        }
     }
 
     /// <summary>The authorization policy in force (<c>--policy</c>, <c>$BPI_ORCHESTRATION_POLICY</c>, the state directory's policy file, or the built-in one).</summary>

@@ -168,8 +168,7 @@ internal static class ControlCommands
         {
             var ctx = factory.For(parse, "destroy");
             var deploymentId = ctx.Get(id)!;
-            ctx.State.MarkPaused(deploymentId, paused: false);
-            await using var host = await ctx.OpenHostAsync(ct).ConfigureAwait(false);
+            await using var host = await ctx.OpenHostAsync(ct, state => state.MarkPaused(deploymentId, paused: false)).ConfigureAwait(false);
             await host.Vm.DestroyAsync(deploymentId, ctx.Get(force), ct).ConfigureAwait(false);
             var status = await host.Vm.WaitForStateAsync(deploymentId, s => s == DeploymentState.Destroyed, ct).ConfigureAwait(false);
             RolloutCommandSupport.Print(ctx, DeploymentView.From(status, DeploymentView.Sources.Orchestrator));
@@ -178,9 +177,6 @@ internal static class ControlCommands
         return command;
     }
 
-    private static async Task<OrchestratorHost> OpenForAsync(CommandContext ctx, string id, Action<StateDirectory, string>? before, CancellationToken ct)
-    {
-        before?.Invoke(ctx.State, id);
-        return await ctx.OpenHostAsync(ct).ConfigureAwait(false);
-    }
+    private static Task<OrchestratorHost> OpenForAsync(CommandContext ctx, string id, Action<StateDirectory, string>? before, CancellationToken ct)
+        => ctx.OpenHostAsync(ct, before is null ? null : state => before(state, id));
 }

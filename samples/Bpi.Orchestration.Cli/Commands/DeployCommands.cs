@@ -27,6 +27,7 @@ internal static class DeployCommands
 
         public void AddTo(Command command)
         {
+            Config.Validators.Add(Parsing.NonEmptyPath);
             command.Add(Config);
             command.Add(Type);
             command.Add(AppId);

@@ -134,12 +134,31 @@ internal static class ReadCommands
         IReadOnlyList<DeploymentRecord> records = id is null
             ? await store.ListAsync(cancellationToken).ConfigureAwait(false)
             : await store.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } one ? [one] : [];
+        if (id is null && store.Unreadable.Count > 0)
+        {
+            foreach (var (file, reason) in store.Unreadable.OrderBy(u => u.Key, StringComparer.Ordinal))
+            {
+                ctx.Env.WriteWarning($"skipped deployments/{file}: {reason}");
+            }
+        }
+
         if (records.Count == 0)
         {
             return [];
         }
 
-        var stateLock = StateLock.TryTake(ctx.State.LockFile, ctx.Command);
+        StateLock? stateLock;
+        try
+        {
+            stateLock = StateLock.TryTake(ctx.State.LockFile, ctx.Command);
+        }
+        catch (CliException ex)
+        {
+            // A read-only or full state directory can still be read: show the stored records, and say why they are not live.
+            ctx.Env.WriteWarning(ex.Message);
+            stateLock = null;
+        }
+
         if (stateLock is null)
         {
             // Another process runs the orchestrator: prefer what it publishes (weights, ready replicas), else the record.
@@ -150,9 +169,10 @@ internal static class ReadCommands
                 DeploymentView? view = null;
                 try
                 {
-                    view = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(live, cancellationToken).ConfigureAwait(false), CliJson.Context.DeploymentView);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    view = JsonSerializer.Deserialize(BoundedFile.ReadAllBytes(live, InputFiles.MaxRecordBytes, "live status file"), CliJson.Context.DeploymentView);
                 }
-                catch (Exception ex) when (ex is IOException or JsonException)
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or OrchestrationException)
                 {
                     // Not published (yet): fall back to the stored record.
                 }

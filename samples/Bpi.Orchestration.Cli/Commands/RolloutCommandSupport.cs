@@ -29,11 +29,16 @@ internal sealed class RolloutOptions
 
 internal static class RolloutCommandSupport
 {
-    public static Option<string> DeploymentId(bool required = true) => new("--deployment-id", "-d")
+    public static Option<string> DeploymentId(bool required = true)
     {
-        Description = "The deployment's id (see list-deployments).",
-        Required = required,
-    };
+        var option = new Option<string>("--deployment-id", "-d")
+        {
+            Description = "The deployment's id (see list-deployments).",
+            Required = required,
+        };
+        option.Validators.Add(Parsing.DeploymentId);
+        return option;
+    }
 
     /// <summary>
     /// Subscribes to the deployment's events, runs <paramref name="operation"/>, then (unless <c>--no-wait</c>) follows

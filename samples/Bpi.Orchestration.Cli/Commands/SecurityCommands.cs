@@ -41,6 +41,8 @@ internal static class SecurityCommands
 
         public void AddTo(Command command)
         {
+            Config.Validators.Add(Parsing.NonEmptyPath);
+            DeploymentId.Validators.Add(Parsing.DeploymentId);
             command.Add(Config);
             command.Add(DeploymentId);
             command.Validators.Add(result =>
@@ -392,11 +394,11 @@ internal static class SecurityCommands
         env.Console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"Score [bold]{SecurityScanView.Display(view.Score)}[/] / 10 (grade {view.Grade})."));
         if (view.Gate.Passed)
         {
-            env.Console.MarkupLine($"Security gate of environment '{Markup.Escape(view.Environment)}': [green]passed[/].");
+            env.Console.MarkupLine($"Security gate of environment '{TerminalText.Markup(view.Environment)}': [green]passed[/].");
         }
         else
         {
-            env.Console.MarkupLine($"Security gate of environment '{Markup.Escape(view.Environment)}': [red]refused[/] (exit 4):");
+            env.Console.MarkupLine($"Security gate of environment '{TerminalText.Markup(view.Environment)}': [red]refused[/] (exit 4):");
             foreach (var reason in view.Gate.Reasons)
             {
                 env.Console.WriteLine("  - " + reason);
@@ -410,7 +412,7 @@ internal static class SecurityCommands
         table.AddColumns("ID", "SEVERITY", "TITLE", "WHERE", "REMEDIATION");
         foreach (var f in findings)
         {
-            table.AddRow(Markup.Escape(f.Id), SeverityMarkup(f.Severity, env), Markup.Escape(f.Title), Markup.Escape(string.Join(", ", f.Subjects)), Markup.Escape(f.Remediation));
+            table.AddRow(TerminalText.Markup(f.Id), SeverityMarkup(f.Severity, env), TerminalText.Markup(f.Title), TerminalText.Markup(string.Join(", ", f.Subjects)), TerminalText.Markup(f.Remediation));
         }
 
         env.Console.Write(table);
@@ -428,7 +430,7 @@ internal static class SecurityCommands
             "Critical" => "[bold red]Critical[/]",
             "High" => "[red]High[/]",
             "Medium" => "[yellow]Medium[/]",
-            _ => Markup.Escape(severity),
+            _ => TerminalText.Markup(severity),
         };
     }
 
@@ -444,7 +446,7 @@ internal static class SecurityCommands
             table.AddColumns("CHECK", "WHERE", "ACTION", "CHANGE", "WHY NOT APPLIED");
             foreach (var a in view.Actions)
             {
-                table.AddRow(Markup.Escape(a.CheckId), Markup.Escape(a.Subject), Markup.Escape(a.Kind.ToLowerInvariant()), Markup.Escape(a.Description), Markup.Escape(a.Risk ?? "-"));
+                table.AddRow(TerminalText.Markup(a.CheckId), TerminalText.Markup(a.Subject), TerminalText.Markup(a.Kind.ToLowerInvariant()), TerminalText.Markup(a.Description), TerminalText.Markup(a.Risk ?? "-"));
             }
 
             env.Console.Write(table);

@@ -19,6 +19,7 @@ internal static class StartCommand
     public static IEnumerable<Command> Create(CommandContextFactory factory)
     {
         var config = new Option<string?>("--config", "-c") { Description = "A deployment config to deploy at start when no live deployment has its name (YAML or JSON)." };
+        config.Validators.Add(Parsing.NonEmptyPath);
         var command = new Command("start", "Run the orchestrator until Ctrl+C: resume unfinished rollouts, serve deployments through the in-process router, print events.") { config };
         command.SetAction(async (parse, ct) =>
         {

@@ -318,12 +318,17 @@ internal sealed class ConfigObject
         return text.Contains(':', StringComparison.Ordinal) && TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out duration) && duration >= TimeSpan.Zero;
     }
 
+    /// <summary>A number of seconds as a <see cref="TimeSpan"/>; false (not an overflow) beyond <see cref="TimeSpan.MaxValue"/>, for infinity or NaN.</summary>
     private static bool TryFromSeconds(double seconds, out TimeSpan duration)
     {
-        // TimeSpan.FromSeconds throws OverflowException beyond TimeSpan.MaxValue (and for infinity).
-        var ok = double.IsFinite(seconds) && seconds < TimeSpan.MaxValue.TotalSeconds;
-        duration = ok ? TimeSpan.FromSeconds(seconds) : default;
-        return ok;
+        duration = default;
+        if (!double.IsFinite(seconds) || seconds >= TimeSpan.MaxValue.TotalSeconds)
+        {
+            return false;
+        }
+
+        duration = TimeSpan.FromSeconds(seconds);
+        return true;
     }
 
     public static bool TryParseEnum<TEnum>(string text, out TEnum value)

@@ -14,7 +14,8 @@ internal static class ConfigPatcher
 {
     public static async Task WriteAsync(string originalPath, DeploymentSpec original, DeploymentSpec hardened, string targetPath, CancellationToken cancellationToken)
     {
-        var text = await File.ReadAllTextAsync(originalPath, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        var text = Hosting.InputFiles.ReadText(originalPath, Hosting.InputFiles.MaxConfigBytes, "config file");
         var root = YamlJson.Parse(text, originalPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase), originalPath) as JsonObject
             ?? throw OrchestrationException.InvalidConfiguration($"Config file '{originalPath}'", ["the document must be an object."]);
         if (root["components"] is JsonArray components)

@@ -28,20 +28,22 @@ internal sealed record ConfigOverrides
 /// </summary>
 internal static class DeploymentConfigLoader
 {
-    public static async Task<DeploymentSpec> LoadFileAsync(string path, ConfigOverrides overrides, CancellationToken cancellationToken)
+    public static Task<DeploymentSpec> LoadFileAsync(string path, ConfigOverrides overrides, CancellationToken cancellationToken)
     {
         string text;
         try
         {
-            text = await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            // A regular file of at most 1 MiB: a FIFO, device or directory is refused before anything is read.
+            text = Hosting.InputFiles.ReadText(path, Hosting.InputFiles.MaxConfigBytes, "config file");
         }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        catch (CliException ex) when (ex.ExitCode == ExitCodes.NotFound)
         {
             throw OrchestrationException.InvalidConfiguration($"Config file '{path}'", ["the file does not exist."]);
         }
 
         var json = path.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
-        return Load(text, json, path, Path.GetDirectoryName(Path.GetFullPath(path))!, overrides);
+        return Task.FromResult(Load(text, json, path, Path.GetDirectoryName(Path.GetFullPath(path))!, overrides));
     }
 
     /// <summary>Parses and maps a config document; <paramref name="baseDirectory"/> resolves relative <c>.dll</c>/<c>.csproj</c> commands.</summary>
@@ -248,6 +250,12 @@ internal static class DeploymentConfigLoader
         if (!Path.IsPathRooted(fileName) && (fileName.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) || fileName.EndsWith(".csproj", StringComparison.OrdinalIgnoreCase) || fileName.StartsWith("./", StringComparison.Ordinal) || fileName.StartsWith("../", StringComparison.Ordinal)))
         {
             fileName = Path.GetFullPath(Path.Combine(baseDirectory, fileName));
+        }
+
+        // A relative working directory is relative to the config file, like a relative command (not to the current directory).
+        if (workingDirectory is { Length: > 0 } && !Path.IsPathRooted(workingDirectory))
+        {
+            workingDirectory = Path.GetFullPath(Path.Combine(baseDirectory, workingDirectory));
         }
 
         return new CommandSpec { FileName = fileName, Arguments = arguments, WorkingDirectory = workingDirectory };

@@ -77,34 +77,51 @@ internal sealed class CliDeploymentStore : IDeploymentStore
         _gate.Release();
     }
 
-    public async ValueTask<DeploymentRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The record files the last <see cref="ListAsync"/> skipped because they could not be read (file name → why). One
+    /// damaged file must not block every other deployment: the list holds the readable records, and the commands say
+    /// which files were skipped.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Unreadable { get; private set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    public ValueTask<DeploymentRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
+        var path = PathFor(id);
         try
         {
-            return Deserialize(await File.ReadAllBytesAsync(PathFor(id), cancellationToken).ConfigureAwait(false));
+            return new ValueTask<DeploymentRecord?>(Read(path));
         }
-        catch (FileNotFoundException)
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            return null;
+            return new ValueTask<DeploymentRecord?>((DeploymentRecord?)null);
         }
     }
 
-    public async ValueTask<IReadOnlyList<DeploymentRecord>> ListAsync(CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<DeploymentRecord>> ListAsync(CancellationToken cancellationToken = default)
     {
         var records = new List<DeploymentRecord>();
-        foreach (var path in Directory.EnumerateFiles(_directory, "*" + Extension))
+        var unreadable = new Dictionary<string, string>(StringComparer.Ordinal);
+        // Every entry named *.json, directories included: a directory where a record belongs is reported, not passed over.
+        foreach (var path in Directory.EnumerateFileSystemEntries(_directory, "*" + Extension))
         {
+            cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                records.Add(Deserialize(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false)));
+                records.Add(Read(path));
             }
-            catch (FileNotFoundException)
+            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
             {
                 // Deleted while listing.
             }
+            catch (Exception ex) when (ex is OrchestrationException or IOException or UnauthorizedAccessException)
+            {
+                unreadable[Path.GetFileName(path)] = ex.Message;
+            }
         }
 
-        return records;
+        Unreadable = unreadable;
+        return new ValueTask<IReadOnlyList<DeploymentRecord>>(records);
     }
 
     public ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default)
@@ -113,24 +130,27 @@ internal sealed class CliDeploymentStore : IDeploymentStore
         return ValueTask.CompletedTask;
     }
 
-    private static DeploymentRecord Deserialize(byte[] bytes)
+    /// <summary>Reads one record: a regular file of at most 16 MiB holding a well-formed record, else an error that names the file.</summary>
+    private static DeploymentRecord Read(string path)
     {
         try
         {
-            return JsonSerializer.Deserialize<DeploymentRecord>(bytes, JsonOptions) ?? throw new JsonException("The document is null.");
+            return DeploymentJson.Deserialize(BoundedFile.ReadAllBytes(path, InputFiles.MaxRecordBytes, "deployment record"));
         }
-        catch (Exception ex) when (ex is JsonException or NotSupportedException)
+        catch (Exception ex) when (ex is OrchestrationException or UnauthorizedAccessException || (ex is IOException && ex is not FileNotFoundException and not DirectoryNotFoundException))
         {
-            throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"A stored deployment record could not be read ({ex.Message}); move the file out of the state directory's deployments/ folder.", ex);
+            var problem = ex.Message.Contains(path, StringComparison.Ordinal) ? ex.Message
+                : $"The deployment record '{path}' cannot be read: {(ex is UnauthorizedAccessException ? "permission denied." : ex.Message.Replace("A stored deployment record could not be read: ", "", StringComparison.Ordinal))}";
+            throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"{problem} Repair it from a backup, or move it out of the state directory's deployments/ folder.", ex);
         }
     }
 
     private string PathFor(string id)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);
-        if (id.AsSpan().IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || id.Contains("..", StringComparison.Ordinal))
+        if (!DeploymentIds.IsValid(id))
         {
-            throw new OrchestrationException(OrchestrationErrorKind.NotFound, $"'{id}' is not a deployment id; list them with `bpi-orchestration list-deployments`.");
+            throw new OrchestrationException(OrchestrationErrorKind.NotFound, $"'{id}' is not a deployment id (an id is {DeploymentIds.Grammar}); list them with `bpi-orchestration list-deployments`.");
         }
 
         return Path.Combine(_directory, id + Extension);

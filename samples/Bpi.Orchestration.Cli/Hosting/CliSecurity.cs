@@ -66,12 +66,9 @@ internal sealed class CliSecurity
                 return new CliSecurity(actor, "built-in", null, null);
             }
         }
-        else if (!File.Exists(path))
-        {
-            throw new CliException(ExitCodes.NotFound, $"the authorization policy file '{path}' does not exist.");
-        }
 
-        var content = File.ReadAllText(path);
+        // A regular file of at most 1 MiB: missing exits 6, a directory, FIFO or device exits 3, each naming the path.
+        var content = InputFiles.ReadText(path, InputFiles.MaxPolicyBytes, "authorization policy file");
         var json = path.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
         try
         {

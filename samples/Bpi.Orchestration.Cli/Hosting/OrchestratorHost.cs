@@ -78,6 +78,9 @@ internal sealed class OrchestratorHost : IAsyncDisposable
 
     public IAuditSink? AuditSink { get; }
 
+    /// <summary>The deployment record files that could not be read when the orchestrator started (file name → why); they were skipped.</summary>
+    public IReadOnlyDictionary<string, string> UnreadableRecords { get; private init; } = new Dictionary<string, string>();
+
     /// <summary>Builds and starts the orchestrator. Takes ownership of <paramref name="stateLock"/>.</summary>
     public static Task<OrchestratorHost> OpenAsync(StateDirectory state, StateLock stateLock, CliSecurity security, TimeProvider time, CancellationToken cancellationToken)
         => OpenAsync(state, stateLock, security, time, StateDirectory.VmId, runtime: null, cancellationToken);
@@ -97,7 +100,15 @@ internal sealed class OrchestratorHost : IAsyncDisposable
             var services = new ServiceCollection();
             var checkpointSigner = signer;
             var store = new CliDeploymentStore(state.Deployments);
-            var builder = services.AddOrchestration(o => o.VmId = vmId)
+            // A record that cannot be read is skipped (the other deployments stay usable), but then its instances look
+            // like orphans: while any record is unreadable, nothing is removed as an orphan.
+            _ = await store.ListAsync(cancellationToken).ConfigureAwait(false);
+            var unreadable = store.Unreadable;
+            var builder = services.AddOrchestration(o =>
+                {
+                    o.VmId = vmId;
+                    o.RemoveOrphansOnStart = unreadable.Count == 0;
+                })
                 .UseTimeProvider(time)
                 .UseDeploymentStore(store)
                 .AddProcessRuntime(o =>
@@ -111,7 +122,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
             runtime?.Invoke(builder);
             security.AddTo(builder);
             provider = services.BuildServiceProvider();
-            var host = new OrchestratorHost(state, provider, signer, stateLock, store);
+            var host = new OrchestratorHost(state, provider, signer, stateLock, store) { UnreadableRecords = unreadable };
             await host.Vm.StartAsync(cancellationToken).ConfigureAwait(false);
             await host.PublishAllAsync(cancellationToken).ConfigureAwait(false);
             foreach (var id in state.PausedDeployments())

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Bpi.Orchestration.Audit;
+using Bpi.Orchestration.State;
 
 namespace Bpi.Orchestration.Cli.Hosting;
 
@@ -97,6 +98,12 @@ internal sealed class StateDirectory
     /// <summary>Records (or clears) that a person paused a deployment's rollout.</summary>
     public void MarkPaused(string deploymentId, bool paused)
     {
+        // The id names a file: it is checked first, so no path is ever built from anything but a well-formed id.
+        if (!DeploymentIds.IsValid(deploymentId))
+        {
+            throw new CliException(ExitCodes.UsageError, $"'{deploymentId}' is not a deployment id (an id is {DeploymentIds.Grammar}).");
+        }
+
         var marker = System.IO.Path.Combine(Paused, deploymentId);
         if (paused)
         {
@@ -110,11 +117,16 @@ internal sealed class StateDirectory
     }
 
     /// <summary>The deployments a person paused.</summary>
-    public IReadOnlyList<string> PausedDeployments() => Directory.Exists(Paused) ? [.. Directory.EnumerateFiles(Paused).Select(System.IO.Path.GetFileName).OfType<string>()] : [];
+    public IReadOnlyList<string> PausedDeployments() => Directory.Exists(Paused) ? [.. Directory.EnumerateFiles(Paused).Select(System.IO.Path.GetFileName).Where(DeploymentIds.IsValid).OfType<string>()] : [];
 
     /// <summary>Creates the directory (owner-only: specs may carry secrets).</summary>
     public void Create()
     {
+        if (File.Exists(Path))
+        {
+            throw new CliException(ExitCodes.UsageError, $"the state directory {Path} is a file, not a directory; give --state-dir a directory (it is created when missing).");
+        }
+
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(Path);
@@ -133,9 +145,9 @@ internal sealed class StateDirectory
     public CheckpointSigner LoadOrCreateSigner()
     {
         Create();
-        if (File.Exists(SigningKeyFile))
+        if (File.Exists(SigningKeyFile) || Directory.Exists(SigningKeyFile))
         {
-            var signer = CheckpointSigner.FromPem(AuditOrigin, File.ReadAllText(SigningKeyFile));
+            var signer = ReadSigner();
             if (!File.Exists(VerifierKeyFile) && !HasAuditTrail)
             {
                 // Key creation stopped between its two files (the signing key is written first): finish it.
@@ -166,7 +178,7 @@ internal sealed class StateDirectory
     public (CheckpointSigner Current, CheckpointSigner? Previous) RotateSigner()
     {
         Create();
-        var previous = File.Exists(SigningKeyFile) ? CheckpointSigner.FromPem(AuditOrigin, File.ReadAllText(SigningKeyFile)) : null;
+        var previous = File.Exists(SigningKeyFile) ? ReadSigner() : null;
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var pem = key.ExportPkcs8PrivateKeyPem();
         var current = CheckpointSigner.FromPem(AuditOrigin, pem);
@@ -179,9 +191,26 @@ internal sealed class StateDirectory
 
     /// <summary>The trusted verifier keys (one per line), empty when no key was created yet.</summary>
     public IReadOnlyList<string> ReadVerifierKeys() =>
-        File.Exists(VerifierKeyFile)
-            ? File.ReadAllText(VerifierKeyFile).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        File.Exists(VerifierKeyFile) || Directory.Exists(VerifierKeyFile)
+            ? SplitKeys(InputFiles.ReadText(VerifierKeyFile, InputFiles.MaxKeyBytes, "audit verifier key"))
             : [];
+
+    /// <summary>The keys of a verifier key file: one per line, blank lines ignored.</summary>
+    public static IReadOnlyList<string> SplitKeys(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Reads the signing key file (bounded, a regular file), naming the file when it is damaged.</summary>
+    private CheckpointSigner ReadSigner()
+    {
+        var text = InputFiles.ReadText(SigningKeyFile, InputFiles.MaxKeyBytes, "audit signing key");
+        try
+        {
+            return CheckpointSigner.FromPem(AuditOrigin, text);
+        }
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException or FormatException)
+        {
+            throw new CliException(ExitCodes.InvalidConfig, $"the audit signing key {SigningKeyFile} is damaged ({ex.Message}); restore it from a backup of the state directory. Do not delete it: checkpoints signed by a new key cannot be verified with the stored verifier key.");
+        }
+    }
 
     /// <summary>The audit store options of this state directory: its origin, <paramref name="signers"/>, and the witness when one is configured.</summary>
     public FileAuditStoreOptions AuditOptions(params CheckpointSigner[] signers)
@@ -239,9 +268,10 @@ internal sealed class StateDirectory
     {
         try
         {
-            return File.ReadAllText(LockFile + ".owner").Trim();
+            var owner = BoundedFile.ReadAllText(LockFile + ".owner", InputFiles.MaxSmallFileBytes, "lock owner file").Trim();
+            return owner.Length > 200 ? owner[..200] + "…" : owner;
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OrchestrationException)
         {
             return "";
         }
@@ -279,21 +309,62 @@ internal sealed class StateLock : IDisposable
         _ownerFile = ownerFile;
     }
 
+    /// <summary>
+    /// Takes the lock, or returns <see langword="null"/> when another process holds it. Any other failure (a read-only
+    /// or full file system, a directory where the lock file belongs, no permission) is not "busy": it throws a
+    /// <see cref="CliException"/> naming the path and the OS error.
+    /// </summary>
     public static StateLock? TryTake(string path, string command)
     {
+        FileStream stream;
         try
         {
             // FileShare.None is an exclusive advisory lock (flock) on Unix and a share-mode lock on Windows; the OS drops it when the process dies.
-            var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            // The lock file itself cannot be read by others while locked, so who holds it is written beside it.
-            var owner = path + ".owner";
-            File.WriteAllText(owner, string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId} (bpi-orchestration {command})\n"));
-            return new StateLock(stream, owner);
+            stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException)
+        catch (IOException ex) when (IsHeldByAnotherProcess(ex))
         {
             return null;
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unusable(path, ex);
+        }
+
+        // The lock file itself cannot be read by others while locked, so who holds it is written beside it.
+        var owner = path + ".owner";
+        try
+        {
+            File.WriteAllText(owner, string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId} (bpi-orchestration {command})\n"));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            stream.Dispose();
+            throw Unusable(owner, ex);
+        }
+
+        return new StateLock(stream, owner);
+    }
+
+    /// <summary>Whether opening the lock file failed because another process holds it (EWOULDBLOCK from flock; a sharing violation on Windows).</summary>
+    private static bool IsHeldByAnotherProcess(IOException ex)
+    {
+        const int EWOULDBLOCKLinux = 11, EWOULDBLOCKBsd = 35;
+        const int SharingViolation = unchecked((int)0x80070020), LockViolation = unchecked((int)0x80070021);
+        return OperatingSystem.IsWindows()
+            ? ex.HResult is SharingViolation or LockViolation
+            : ex.HResult == (OperatingSystem.IsLinux() ? EWOULDBLOCKLinux : EWOULDBLOCKBsd);
+    }
+
+    private static CliException Unusable(string path, Exception ex)
+    {
+        var reason = Directory.Exists(path) ? "it is a directory; remove it"
+            : ex is UnauthorizedAccessException ? "permission denied"
+            : ex.Message;
+        return new CliException(
+            ExitCodes.Failed,
+            $"the state directory cannot be used: {path} cannot be written ({reason}). The state directory must be on a writable file system with free space; "
+            + "give another one with --state-dir or $" + CliEnvironment.StateDirVariable + ".");
     }
 
     public void Dispose()

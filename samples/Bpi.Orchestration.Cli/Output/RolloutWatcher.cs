@@ -43,10 +43,10 @@ internal static class RolloutWatcher
                         {
                             if (e is not null && e.Kind is DeploymentEventKind.StateChanged or DeploymentEventKind.StepFailed or DeploymentEventKind.Intervention)
                             {
-                                env.Console.MarkupLine($"[grey]{Time(e)}[/] {Markup.Escape(Describe(e))}");
+                                env.Console.MarkupLine($"[grey]{Time(e)}[/] {TerminalText.Markup(Describe(e))}");
                             }
 
-                            steps.Description = Markup.Escape($"{status.State} {(status.CurrentStep is { } s ? "step " + s : "")}".Trim());
+                            steps.Description = TerminalText.Markup($"{status.State} {(status.CurrentStep is { } s ? "step " + s : "")}".Trim());
                             steps.Value = status.Progress;
                             foreach (var c in status.Components)
                             {
@@ -59,7 +59,7 @@ internal static class RolloutWatcher
                                 var ready = c.Instances.FirstOrDefault(i => i.Revision == target)?.Running ?? 0;
                                 task.MaxValue = Math.Max(1, c.DesiredReplicas);
                                 task.Value = Math.Min(ready, c.DesiredReplicas);
-                                task.Description = Markup.Escape(ComponentLine(c, target));
+                                task.Description = TerminalText.Markup(ComponentLine(c, target));
                             }
 
                             if (status.State.IsSettled())

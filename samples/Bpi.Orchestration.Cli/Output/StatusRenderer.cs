@@ -35,14 +35,14 @@ internal static class StatusRenderer
             var desired = d.Components.Sum(c => c.DesiredReplicas);
             List<string> cells =
             [
-                Markup.Escape(d.Id), Markup.Escape(d.Name), Markup.Escape(d.AppId), Markup.Escape(d.Environment), StateMarkup(d.State, env), Markup.Escape(d.Strategy),
-                Markup.Escape(Revision(d)), string.Create(CultureInfo.InvariantCulture, $"{ready}/{desired}"), Age(now - d.CreatedAt),
+                TerminalText.Markup(d.Id), TerminalText.Markup(d.Name), TerminalText.Markup(d.AppId), TerminalText.Markup(d.Environment), StateMarkup(d.State, env), TerminalText.Markup(d.Strategy),
+                TerminalText.Markup(Revision(d)), string.Create(CultureInfo.InvariantCulture, $"{ready}/{desired}"), Age(now - d.CreatedAt),
             ];
             if (detailed)
             {
-                cells.Add(Markup.Escape(Traffic(d)));
-                cells.Add(Markup.Escape(d.CurrentStep ?? "-"));
-                cells.Add(Markup.Escape(d.Message ?? "-"));
+                cells.Add(TerminalText.Markup(Traffic(d)));
+                cells.Add(TerminalText.Markup(d.CurrentStep ?? "-"));
+                cells.Add(TerminalText.Markup(d.Message ?? "-"));
             }
 
             table.AddRow([.. cells]);
@@ -55,7 +55,7 @@ internal static class StatusRenderer
     public static void WriteStatus(CliEnvironment env, DeploymentView d)
     {
         var grid = new Grid().AddColumn(new GridColumn().NoWrap()).AddColumn();
-        void Row(string name, string value, bool markup = false) => grid.AddRow(Markup.Escape(name), markup ? value : Markup.Escape(value));
+        void Row(string name, string value, bool markup = false) => grid.AddRow(TerminalText.Markup(name), markup ? value : TerminalText.Markup(value));
         Row("Deployment", $"{d.Id} ({d.Name}, app {d.AppId}, {d.Environment})");
         Row("State", StateMarkup(d.State, env), markup: true);
         Row("Strategy", d.Strategy);
@@ -87,13 +87,13 @@ internal static class StatusRenderer
         {
             if (c.Revisions.Count == 0)
             {
-                table.AddRow(Markup.Escape(c.Id), "-", string.Create(CultureInfo.InvariantCulture, $"0/{c.DesiredReplicas}"), "0", "-");
+                table.AddRow(TerminalText.Markup(c.Id), "-", string.Create(CultureInfo.InvariantCulture, $"0/{c.DesiredReplicas}"), "0", "-");
             }
 
             foreach (var r in c.Revisions)
             {
                 table.AddRow(
-                    Markup.Escape(c.Id),
+                    TerminalText.Markup(c.Id),
                     r.Revision.ToString(CultureInfo.InvariantCulture),
                     string.Create(CultureInfo.InvariantCulture, $"{r.Ready}/{(r.Revision == (d.TargetRevision ?? d.StableRevision) ? c.DesiredReplicas : r.Instances)}"),
                     r.Instances.ToString(CultureInfo.InvariantCulture),
@@ -108,7 +108,7 @@ internal static class StatusRenderer
     {
         if (!env.Interactive)
         {
-            return Markup.Escape(state);
+            return TerminalText.Markup(state);
         }
 
         var color = state switch
@@ -120,7 +120,7 @@ internal static class StatusRenderer
             nameof(DeploymentState.Destroyed) => "grey",
             _ => "aqua",
         };
-        return $"[{color}]{Markup.Escape(state)}[/]";
+        return $"[{color}]{TerminalText.Markup(state)}[/]";
     }
 
     private static string Revision(DeploymentView d) => (d.StableRevision, d.TargetRevision) switch

@@ -38,15 +38,40 @@ public static class DeploymentJson
 
         try
         {
-            return JsonSerializer.Deserialize<DeploymentRecord>(utf8Json, Options)
+            var record = JsonSerializer.Deserialize<DeploymentRecord>(utf8Json, Options)
                 ?? throw new JsonException("The document is null.");
+            return Check(record);
         }
-        catch (Exception ex) when (ex is JsonException or NotSupportedException)
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
         {
             // NotSupportedException: System.Text.Json's answer to a polymorphic value (a canary step, a metric query)
             // without its type discriminator, which is malformed input like any other.
             throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"A stored deployment record could not be read: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>What every engine path relies on: a well-formed id and at least one revision, each with a spec.</summary>
+    private static DeploymentRecord Check(DeploymentRecord record)
+    {
+        if (!DeploymentIds.IsValid(record.Id))
+        {
+            throw new JsonException($"'id' is not a deployment id (an id is {DeploymentIds.Grammar}).");
+        }
+
+        if (record.Revisions is not { Count: > 0 } revisions)
+        {
+            throw new JsonException("'revisions' must list at least one revision.");
+        }
+
+        foreach (var revision in revisions)
+        {
+            if (revision?.Spec is null)
+            {
+                throw new JsonException("'revisions' holds an entry without a spec.");
+            }
+        }
+
+        return record;
     }
 
     private static JsonSerializerOptions CreateOptions()

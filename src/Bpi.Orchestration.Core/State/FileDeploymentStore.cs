@@ -10,6 +10,9 @@ namespace Bpi.Orchestration.State;
 /// </summary>
 public sealed class FileDeploymentStore : IDeploymentStore
 {
+    /// <summary>The largest record file read: 16 MiB. A larger file (or one that is not a regular file) is reported, never read.</summary>
+    public const int MaxRecordBytes = 16 * 1024 * 1024;
+
     private const string Extension = ".json";
     private readonly string _directory;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
@@ -69,17 +72,14 @@ public sealed class FileDeploymentStore : IDeploymentStore
     public async ValueTask<DeploymentRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
     {
         var path = PathFor(id);
-        byte[] bytes;
         try
         {
-            bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+            return await ReadAsync(path, cancellationToken).ConfigureAwait(false);
         }
         catch (FileNotFoundException)
         {
             return null;
         }
-
-        return DeploymentJson.Deserialize(bytes);
     }
 
     /// <inheritdoc />
@@ -90,7 +90,7 @@ public sealed class FileDeploymentStore : IDeploymentStore
         {
             try
             {
-                records.Add(DeploymentJson.Deserialize(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false)));
+                records.Add(await ReadAsync(path, cancellationToken).ConfigureAwait(false));
             }
             catch (FileNotFoundException)
             {
@@ -108,14 +108,25 @@ public sealed class FileDeploymentStore : IDeploymentStore
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>Reads one record file (a regular file of at most <see cref="MaxRecordBytes"/>); a damaged one is reported with its path.</summary>
+    private static ValueTask<DeploymentRecord> ReadAsync(string path, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            return new ValueTask<DeploymentRecord>(DeploymentJson.Deserialize(BoundedFile.ReadAllBytes(path, MaxRecordBytes, "deployment record")));
+        }
+        catch (OrchestrationException ex) when (ex.Kind == OrchestrationErrorKind.InvalidConfiguration && !ex.Message.Contains(path, StringComparison.Ordinal))
+        {
+            throw new OrchestrationException(ex.Kind, $"The deployment record '{path}' could not be read: {ex.Message} Repair it, or move it out of the store's directory.", ex);
+        }
+    }
+
+    /// <summary>The record file of an id; the id is checked against <see cref="DeploymentIds"/> first, so no path is built from anything else.</summary>
     private string PathFor(string id)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);
-        if (id.AsSpan().IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || id.Contains("..", StringComparison.Ordinal))
-        {
-            throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"'{id}' cannot be a deployment id: it contains characters not allowed in a file name.");
-        }
-
+        DeploymentIds.ThrowIfInvalid(id);
         return Path.Combine(_directory, id + Extension);
     }
 }

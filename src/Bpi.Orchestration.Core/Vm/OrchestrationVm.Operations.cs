@@ -362,6 +362,7 @@ internal sealed partial class OrchestrationVm
     private async Task<(DeploymentEntry Entry, RolloutWork Work)> GetActiveWorkAsync(string deploymentId, string verb, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? attributes = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(deploymentId);
+        DeploymentIds.ThrowIfInvalid(deploymentId);
         await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
         if (!_entries.TryGetValue(deploymentId, out var entry))
         {

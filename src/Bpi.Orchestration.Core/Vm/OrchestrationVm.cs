@@ -464,6 +464,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     private ValueTask<DeploymentEntry> GetEntryAsync(string deploymentId, string verb, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(deploymentId);
+        DeploymentIds.ThrowIfInvalid(deploymentId);
         var started = EnsureStartedAsync(cancellationToken);
         if (!started.IsCompletedSuccessfully)
         {
