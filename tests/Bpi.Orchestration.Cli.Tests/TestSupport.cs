@@ -35,6 +35,9 @@ internal sealed class CliSandbox : IDisposable
     /// <summary>Runs one command in-process: its own console writers, non-interactive, the state directory through the environment variable.</summary>
     public Task<CliResult> RunAsync(params string[] args) => RunAsync(args, interruptWhen: null);
 
+    /// <summary>Further environment variables every command sees.</summary>
+    public Dictionary<string, string> Variables { get; } = [];
+
     /// <summary>Whether commands run as if a person watched a terminal (live progress, colours) instead of redirected output.</summary>
     public bool Interactive { get; set; }
 
@@ -44,7 +47,7 @@ internal sealed class CliSandbox : IDisposable
         var interrupt = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var output = new WatchingWriter(null, interrupt);
         var error = new WatchingWriter(null, interrupt);
-        var variables = new Dictionary<string, string> { [CliEnvironment.StateDirVariable] = StateDir, ["HOME"] = StateDir + "-home" };
+        var variables = new Dictionary<string, string>(Variables) { [CliEnvironment.StateDirVariable] = StateDir, ["HOME"] = StateDir + "-home" };
         var env = new CliEnvironment(output, error, interactive: false, name => variables.GetValueOrDefault(name));
         var run = Task.Run(async () => new CliResult(await CliApp.RunAsync(args, env, interrupt.Token), output.ToString(), error.ToString()));
         return new RunningCommand(run, output, interrupt);
@@ -56,7 +59,7 @@ internal sealed class CliSandbox : IDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var output = new WatchingWriter(interruptWhen, timeout);
         var error = new WatchingWriter(interruptWhen, timeout);
-        var variables = new Dictionary<string, string> { [CliEnvironment.StateDirVariable] = StateDir, ["HOME"] = StateDir + "-home" };
+        var variables = new Dictionary<string, string>(Variables) { [CliEnvironment.StateDirVariable] = StateDir, ["HOME"] = StateDir + "-home" };
         var env = new CliEnvironment(output, error, Interactive, name => variables.GetValueOrDefault(name));
         var code = await CliApp.RunAsync(args, env, timeout.Token);
         return new CliResult(code, output.ToString(), error.ToString());
