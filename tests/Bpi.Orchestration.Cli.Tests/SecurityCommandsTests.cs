@@ -340,6 +340,21 @@ public sealed class SecurityCommandsTests : IDisposable
         ProcFs.AssertNoneIn(_cli.StateDir);
     }
 
+    [Theory]
+    [InlineData("deploy-only.txt", "[deploy-only] allow * deploy * *\n")]
+    [InlineData("deploy-only.json", """{"rules": [{"name": "deploy-only", "effect": "allow", "subjects": ["*"], "verbs": ["deploy"]}]}""")]
+    public async Task A_policy_that_allows_deploy_but_not_read_refuses_the_deploy_before_creating_anything(string file, string policy)
+    {
+        var deploy = await _cli.RunAsync("deploy", "--config", ProcessConfig(), "--policy", _cli.WriteFile(file, policy), "--output", "json");
+
+        Assert.True(deploy.ExitCode == ExitCodes.Unauthorized, deploy.ToString());
+        Assert.Contains("may not read", deploy.Json.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_cli.StateDir, "deployments")));
+        ProcFs.AssertNoneIn(_cli.StateDir);
+        var list = await _cli.RunAsync("list-deployments", "--output", "json");
+        Assert.Equal(0, list.Json.GetProperty("deployments").GetArrayLength());
+    }
+
     [Fact]
     public async Task Remediate_apply_rolls_the_hardened_spec_out_as_a_new_revision_with_its_own_audit_entry()
     {

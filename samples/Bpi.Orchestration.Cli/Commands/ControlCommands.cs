@@ -73,7 +73,7 @@ internal static class ControlCommands
             var ctx = factory.For(parse, "scale");
             await using var host = await ctx.OpenHostAsync(ct).ConfigureAwait(false);
             var deploymentId = ctx.Get(id)!;
-            return await RolloutCommandSupport.RunAsync(ctx, host, rollout, async () =>
+            return await RolloutCommandSupport.RunAsync(ctx, host, rollout, RolloutTarget.Existing(deploymentId), async () =>
             {
                 await host.Vm.ScaleAsync(deploymentId, ctx.Get(replicas), ctx.Get(component), ct).ConfigureAwait(false);
                 return deploymentId;
@@ -94,7 +94,7 @@ internal static class ControlCommands
             var ctx = factory.For(parse, "rollback");
             await using var host = await ctx.OpenHostAsync(ct).ConfigureAwait(false);
             var deploymentId = ctx.Get(id)!;
-            return await RolloutCommandSupport.RunAsync(ctx, host, rollout, async () =>
+            return await RolloutCommandSupport.RunAsync(ctx, host, rollout, RolloutTarget.Existing(deploymentId), async () =>
             {
                 var revision = await host.Vm.RollbackAsync(deploymentId, ctx.Get(toRevision), ct).ConfigureAwait(false);
                 if (!ctx.Json)
@@ -119,7 +119,7 @@ internal static class ControlCommands
             var ctx = factory.For(parse, name);
             var deploymentId = ctx.Get(id)!;
             await using var host = await OpenForAsync(ctx, deploymentId, before, ct).ConfigureAwait(false);
-            return await RolloutCommandSupport.RunAsync(ctx, host, rollout, async () =>
+            return await RolloutCommandSupport.RunAsync(ctx, host, rollout, RolloutTarget.Existing(deploymentId), async () =>
             {
                 await act(ctx, host, deploymentId, ct).ConfigureAwait(false);
                 return deploymentId;
@@ -144,7 +144,7 @@ internal static class ControlCommands
             var ctx = factory.For(parse, name);
             var deploymentId = ctx.Get(id)!;
             await using var host = await ctx.OpenHostAsync(ct).ConfigureAwait(false);
-            return await RolloutCommandSupport.RunAsync(ctx, host, rollout, async () =>
+            return await RolloutCommandSupport.RunAsync(ctx, host, rollout, RolloutTarget.Existing(deploymentId), async () =>
             {
                 await RolloutCommandSupport.WhenReadyAsync(
                     host,
@@ -169,6 +169,7 @@ internal static class ControlCommands
             var ctx = factory.For(parse, "destroy");
             var deploymentId = ctx.Get(id)!;
             await using var host = await ctx.OpenHostAsync(ct, state => state.MarkPaused(deploymentId, paused: false)).ConfigureAwait(false);
+            await RolloutTarget.Existing(deploymentId).AuthorizeFollowUpAsync(host.Vm, ct).ConfigureAwait(false);
             await host.Vm.DestroyAsync(deploymentId, ctx.Get(force), ct).ConfigureAwait(false);
             var status = await host.Vm.WaitForStateAsync(deploymentId, s => s == DeploymentState.Destroyed, ct).ConfigureAwait(false);
             RolloutCommandSupport.Print(ctx, DeploymentView.From(status, DeploymentView.Sources.Orchestrator));

@@ -51,7 +51,7 @@ internal static class DeployCommands
             var ctx = factory.For(parse, "deploy");
             var deployment = await spec.LoadAsync(ctx, cancellationToken).ConfigureAwait(false);
             await using var host = await ctx.OpenHostAsync(cancellationToken).ConfigureAwait(false);
-            return await RolloutCommandSupport.RunAsync(ctx, host, rollout, async () =>
+            return await RolloutCommandSupport.RunAsync(ctx, host, rollout, RolloutTarget.New(deployment), async () =>
             {
                 var id = await host.Vm.DeployAsync(deployment, cancellationToken).ConfigureAwait(false);
                 if (!ctx.Json)
@@ -80,7 +80,7 @@ internal static class DeployCommands
             var deployment = await spec.LoadAsync(ctx, cancellationToken).ConfigureAwait(false);
             await using var host = await ctx.OpenHostAsync(cancellationToken).ConfigureAwait(false);
             var deploymentId = ctx.Get(id)!;
-            return await RolloutCommandSupport.RunAsync(ctx, host, rollout, async () =>
+            return await RolloutCommandSupport.RunAsync(ctx, host, rollout, RolloutTarget.Existing(deploymentId), async () =>
             {
                 var revision = await host.Vm.UpdateAsync(deploymentId, deployment, cancellationToken).ConfigureAwait(false);
                 if (!ctx.Json)

@@ -27,6 +27,27 @@ internal sealed class RolloutOptions
     }
 }
 
+/// <summary>
+/// What a command acts on: a new deployment of a spec, or an existing deployment. Before its operation runs, a command
+/// authorizes the verbs it will use after it (<see cref="FollowUpVerbs"/>: <c>read</c>, for the status it follows and
+/// prints), so a policy that allows the operation but not the read refuses the command before anything changed, instead
+/// of exiting 9 after the deployment was created. The operation's own verb is authorized by the orchestrator itself, at
+/// the start of the operation, before it changes anything.
+/// </summary>
+internal sealed record RolloutTarget(string? DeploymentId, DeploymentSpec? NewSpec)
+{
+    /// <summary>The verbs a command uses after its operation.</summary>
+    public static readonly IReadOnlyList<string> FollowUpVerbs = [Security.OrchestrationVerbs.Read];
+
+    public static RolloutTarget Existing(string deploymentId) => new(deploymentId, null);
+
+    public static RolloutTarget New(DeploymentSpec spec) => new(null, spec);
+
+    /// <summary>Throws Unauthorized (exit 9) unless the acting user may use every follow-up verb on the target.</summary>
+    public Task AuthorizeFollowUpAsync(IOrchestrationVm vm, CancellationToken cancellationToken)
+        => NewSpec is not null ? vm.AuthorizeAsync(FollowUpVerbs, NewSpec, cancellationToken) : vm.AuthorizeAsync(FollowUpVerbs, DeploymentId!, cancellationToken);
+}
+
 internal static class RolloutCommandSupport
 {
     public static Option<string> DeploymentId(bool required = true)
@@ -41,14 +62,15 @@ internal static class RolloutCommandSupport
     }
 
     /// <summary>
-    /// Subscribes to the deployment's events, runs <paramref name="operation"/>, then (unless <c>--no-wait</c>) follows
+    /// Authorizes the follow-up verbs on <paramref name="target"/>, subscribes to the deployment's events, runs <paramref name="operation"/>, then (unless <c>--no-wait</c>) follows
     /// the rollout until it settles or waits for a person, prints the final status and returns the exit code.
     /// <paramref name="print"/>, when given, receives the final status instead of it being printed (a command that
     /// embeds it in a document of its own).
     /// </summary>
-    public static async Task<int> RunAsync(CommandContext ctx, OrchestratorHost host, RolloutOptions options, Func<Task<string>> operation, CancellationToken cancellationToken, Action<DeploymentView>? print = null)
+    public static async Task<int> RunAsync(CommandContext ctx, OrchestratorHost host, RolloutOptions options, RolloutTarget target, Func<Task<string>> operation, CancellationToken cancellationToken, Action<DeploymentView>? print = null)
     {
         print ??= view => Print(ctx, view);
+        await target.AuthorizeFollowUpAsync(host.Vm, cancellationToken).ConfigureAwait(false);
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var events = host.Vm.WatchAsync(cancellationToken: watching.Token);
         var id = await operation().ConfigureAwait(false);

@@ -331,7 +331,7 @@ internal static class SecurityCommands
 
                 var deploymentId = ctx.Get(target.DeploymentId)!;
                 int? revision = null;
-                var code = await RolloutCommandSupport.RunAsync(ctx, host!, rollout, async () =>
+                var code = await RolloutCommandSupport.RunAsync(ctx, host!, rollout, RolloutTarget.Existing(deploymentId), async () =>
                 {
                     revision = await SecurityRemediator.ApplyAsync(host!.Vm, deploymentId, result, host.AuditSink, ctx.Env.Time, ct).ConfigureAwait(false);
                     if (!ctx.Json)

@@ -17,11 +17,15 @@ internal sealed class CliSecurity
     /// <summary>The environment variable naming a policy file when <c>--policy</c> is not given.</summary>
     public const string PolicyVariable = "BPI_ORCHESTRATION_POLICY";
 
+    /// <summary>The environment variable naming the file of the key that seals secrets at rest (default: <c>secrets-key.txt</c> in the state directory).</summary>
+    public const string SecretsKeyVariable = "BPI_ORCHESTRATION_SECRETS_KEY_FILE";
+
     /// <summary>The name of the built-in rule that allows the local user everything.</summary>
     public const string LocalUserRule = "local-user";
 
-    private CliSecurity(OrchestrationActor actor, string source, string? text, string? json)
+    private CliSecurity(OrchestrationActor actor, string source, string? text, string? json, string? secretsKeyFile)
     {
+        SecretsKeyFile = secretsKeyFile;
         Actor = actor;
         Source = source;
         _text = text;
@@ -33,6 +37,9 @@ internal sealed class CliSecurity
 
     /// <summary>The identity every command acts as: the OS user.</summary>
     public OrchestrationActor Actor { get; }
+
+    /// <summary>The key file named by <c>$BPI_ORCHESTRATION_SECRETS_KEY_FILE</c>, or <see langword="null"/> for the state directory's own.</summary>
+    public string? SecretsKeyFile { get; }
 
     /// <summary>Where the policy comes from: <c>built-in</c> or the policy file's path.</summary>
     public string Source { get; }
@@ -47,7 +54,7 @@ internal sealed class CliSecurity
     }
 
     /// <summary>The built-in policy only (the demo, which runs in a state directory of its own).</summary>
-    public static CliSecurity BuiltIn(CliEnvironment env) => new(LocalActor(env), "built-in", null, null);
+    public static CliSecurity BuiltIn(CliEnvironment env) => new(LocalActor(env), "built-in", null, null, KeyFile(env));
 
     /// <summary>
     /// Finds the policy: <paramref name="policyOption"/>, else <c>$BPI_ORCHESTRATION_POLICY</c>, else <c>policy.txt</c>
@@ -63,7 +70,7 @@ internal sealed class CliSecurity
             path = new[] { "policy.txt", "policy.json" }.Select(n => System.IO.Path.Combine(state.Path, n)).FirstOrDefault(File.Exists);
             if (path is null)
             {
-                return new CliSecurity(actor, "built-in", null, null);
+                return new CliSecurity(actor, "built-in", null, null, KeyFile(env));
             }
         }
 
@@ -79,8 +86,10 @@ internal sealed class CliSecurity
             throw OrchestrationException.InvalidConfiguration($"The authorization policy '{path}'", ex.Errors);
         }
 
-        return new CliSecurity(actor, System.IO.Path.GetFullPath(path), json ? null : content, json ? content : null);
+        return new CliSecurity(actor, System.IO.Path.GetFullPath(path), json ? null : content, json ? content : null, KeyFile(env));
     }
+
+    private static string? KeyFile(CliEnvironment env) => env.GetVariable(SecretsKeyVariable) is { Length: > 0 } file ? System.IO.Path.GetFullPath(file) : null;
 
     /// <summary>
     /// The gate's settings: the Security package's built-in environment policies unchanged (every environment: critical

@@ -9,6 +9,7 @@ using Bpi.Orchestration.Security.Gate;
 using Bpi.Orchestration.Security.Monitoring;
 using Bpi.Orchestration.Security.Remediation;
 using Bpi.Orchestration.Routing;
+using Bpi.Orchestration.State;
 using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.Traffic;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,7 +19,8 @@ namespace Bpi.Orchestration.Cli.Hosting;
 /// <summary>
 /// An orchestrator over a state directory, owned by this process while a command runs: the VM with the durable
 /// deployment store, the local-process runtime, the in-process router, every strategy, and the durable audit store
-/// signed with the state directory's key, and the Security package (every deploy and update passes the security gate;
+/// signed with the state directory's key, component secrets sealed in the records with the state directory's secrets key
+/// (<see cref="StateDirectory.LoadOrCreateSecretsKey"/>), and the Security package (every deploy and update passes the security gate;
 /// every operation is authorized by the policy of <see cref="CliSecurity"/>). Opening it starts the VM, which adopts
 /// the processes earlier commands left running and resumes any rollout an earlier command left unfinished (its cursor
 /// is stored at every step).
@@ -31,10 +33,12 @@ internal sealed class OrchestratorHost : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _livePublisher;
     private readonly CliDeploymentStore _store;
+    private readonly IDeploymentStore _records;
 
     private OrchestratorHost(StateDirectory state, ServiceProvider provider, CheckpointSigner signer, StateLock stateLock, CliDeploymentStore store)
     {
         _store = store;
+        _records = provider.GetRequiredService<IDeploymentStore>();
         State = state;
         _provider = provider;
         _signer = signer;
@@ -97,6 +101,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
         try
         {
             signer = state.LoadOrCreateSigner();
+            var (keyId, key) = state.LoadOrCreateSecretsKey(security.SecretsKeyFile);
             var services = new ServiceCollection();
             var checkpointSigner = signer;
             var store = new CliDeploymentStore(state.Deployments);
@@ -111,6 +116,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
                 })
                 .UseTimeProvider(time)
                 .UseDeploymentStore(store)
+                .AddSecretProtection(o => o.Keys[keyId] = key) // secrets sealed in deployments/, opened only in memory
                 .AddProcessRuntime(o =>
                 {
                     o.StateDirectory = state.Processes;
@@ -220,7 +226,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
     public async Task<DeploymentSpec> CurrentSpecAsync(string deploymentId, CancellationToken cancellationToken)
     {
         _ = await Vm.GetStatusAsync(deploymentId, cancellationToken).ConfigureAwait(false);
-        return (await _store.GetAsync(deploymentId, cancellationToken).ConfigureAwait(false))?.CurrentSpec
+        return (await _records.GetAsync(deploymentId, cancellationToken).ConfigureAwait(false))?.CurrentSpec
             ?? throw new OrchestrationException(OrchestrationErrorKind.NotFound, $"No deployment has the id '{deploymentId}'.");
     }
 

@@ -14,6 +14,8 @@ namespace Bpi.Orchestration.Cli.Hosting;
 /// audit/                   the hash-chained audit store (Bpi.Orchestration.Audit)
 /// audit-signing-key.pem    the ECDSA P-256 key that signs audit checkpoints (owner-only)
 /// audit-verifier-key.txt   the trusted verifier keys (one per line; `audit rotate-key` adds one), for `audit verify` and third parties
+/// secrets-key.txt          the AES-256 key that seals component secrets in deployments/ (owner-only; unless
+///                          $BPI_ORCHESTRATION_SECRETS_KEY_FILE names another file)
 /// processes/               the local-process runtime: pids, ports and working directories of instances
 /// live/                    the latest status of each deployment, written by the lock holder for other commands
 /// </code>
@@ -61,6 +63,8 @@ internal sealed class StateDirectory
 
     /// <summary>The size of an audit segment's header (see the Audit package's README): a longer segment holds entries.</summary>
     private const int AuditSegmentHeaderSize = 32;
+    /// <summary>The key that seals component secrets in the deployment records, unless another file is named.</summary>
+    public string SecretsKeyFile => System.IO.Path.Combine(Path, "secrets-key.txt");
 
     /// <summary>
     /// The state directory for this invocation: <c>--state-dir</c>, else <c>BPI_ORCHESTRATION_STATE_DIR</c>, else
@@ -235,6 +239,53 @@ internal sealed class StateDirectory
             options.Witnesses.Add(new FileAuditCheckpointWitness(AuditWitness));
         }
     }
+    /// Loads the key that seals component secrets at rest: <paramref name="givenFile"/> when one is named (it must exist),
+    /// else <see cref="SecretsKeyFile"/>, created on first use (32 random bytes in base64, owner-only, written to a
+    /// temporary file and renamed, so it is whole or absent). Call it holding the state directory's lock.
+    /// </summary>
+    /// <returns>The key's id (derived from the key, so a wrong key names itself in the error) and the key in base64.</returns>
+    public (string Id, string Key) LoadOrCreateSecretsKey(string? givenFile)
+    {
+        Create();
+        var path = givenFile ?? SecretsKeyFile;
+        if (givenFile is null && !File.Exists(path))
+        {
+            var temporary = string.Create(CultureInfo.InvariantCulture, $"{path}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using (var stream = new FileStream(temporary, options))
+            {
+                stream.Write(Encoding.ASCII.GetBytes(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) + "\n"));
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, path, overwrite: false);
+        }
+
+        var text = InputFiles.ReadText(path, InputFiles.MaxKeyBytes, "secrets key file").Trim();
+
+        byte[] key;
+        try
+        {
+            key = Convert.FromBase64String(text);
+        }
+        catch (FormatException)
+        {
+            key = [];
+        }
+
+        if (key.Length != 32)
+        {
+            throw new CliException(ExitCodes.InvalidConfig, $"the secrets key file '{path}' does not hold 32 bytes in base64; restore the key the secrets were sealed with (or, for a new state directory, delete the file so a new key is made).");
+        }
+
+        return ("cli-" + Convert.ToHexStringLower(SHA256.HashData(key).AsSpan(0, 4)), text);
+    }
+
 
     /// <summary>
     /// Takes the orchestrator lock: only one process at a time runs the orchestrator on a state directory (the

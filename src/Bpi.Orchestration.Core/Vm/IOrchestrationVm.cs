@@ -38,6 +38,26 @@ public interface IOrchestrationVm : IAsyncDisposable
     /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>, <see cref="OrchestrationErrorKind.InsufficientResources"/>, <see cref="OrchestrationErrorKind.SecurityValidationFailed"/>, <see cref="OrchestrationErrorKind.Unauthorized"/> or <see cref="OrchestrationErrorKind.Conflict"/> (a live deployment with that name exists in the environment); nothing was reserved.</exception>
     Task<string> DeployAsync(DeploymentSpec spec, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Checks, doing nothing, that the current actor may perform each of <paramref name="verbs"/> on a new deployment of
+    /// <paramref name="spec"/>, as the operations themselves will ask. A host that combines operations (deploy, then read
+    /// the status to show it) asks for all of them first, so a denial comes before anything changed, not after.
+    /// </summary>
+    /// <param name="verbs">The verbs (<see cref="Security.OrchestrationVerbs"/>).</param>
+    /// <param name="spec">The deployment to be.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when every verb is allowed.</returns>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.Unauthorized"/> for the first verb denied (audited as every denial).</exception>
+    Task AuthorizeAsync(IEnumerable<string> verbs, DeploymentSpec spec, CancellationToken cancellationToken = default);
+
+    /// <summary>Checks, doing nothing, that the current actor may perform each of <paramref name="verbs"/> on the deployment <paramref name="deploymentId"/> (see the overload for a new deployment).</summary>
+    /// <param name="verbs">The verbs (<see cref="Security.OrchestrationVerbs"/>).</param>
+    /// <param name="deploymentId">The deployment.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when every verb is allowed.</returns>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.NotFound"/>, or <see cref="OrchestrationErrorKind.Unauthorized"/> for the first verb denied (audited as every denial).</exception>
+    Task AuthorizeAsync(IEnumerable<string> verbs, string deploymentId, CancellationToken cancellationToken = default);
+
     /// <summary>A dry run: returns the plan a deployment (or an update of <paramref name="deploymentId"/>) would run, touching nothing.</summary>
     /// <param name="spec">The spec to plan.</param>
     /// <param name="deploymentId">The deployment to plan an update of, or <see langword="null"/> for a new deployment.</param>

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace Bpi.Orchestration.Security.Authorization;
 
@@ -145,65 +143,18 @@ public sealed class AuthorizationPolicy
 
     /// <summary>
     /// Parses the JSON format: <c>{"rules": [{"name": "prod-ops", "effect": "allow", "subjects": ["role:admin"], "verbs": ["deploy"],
-    /// "environments": ["production"], "apps": ["*"], "when": ["score&gt;=7"]}]}</c>. Omitted lists mean <c>*</c>.
+    /// "environments": ["production"], "apps": ["*"], "when": ["score&gt;=7"]}]}</c>. The reading is strict, so a mistake never
+    /// widens a rule: every rule states <c>effect</c>, <c>subjects</c> and <c>verbs</c>; lists are never empty (say
+    /// <c>["*"]</c> to mean everything); unknown or repeated members are errors. Only <c>environments</c> and <c>apps</c> may be
+    /// omitted, meaning <c>*</c>. An empty <c>rules</c> list denies everything. Comments and trailing commas are allowed.
     /// </summary>
     /// <param name="json">The JSON text.</param>
     /// <returns>The policy.</returns>
-    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>: every problem is listed.</exception>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>: every problem is listed, with the rule's index.</exception>
     public static AuthorizationPolicy ParseJson(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
-        PolicyDocument? document;
-        try
-        {
-            document = JsonSerializer.Deserialize(json, AuthorizationJsonContext.Default.PolicyDocument);
-        }
-        catch (JsonException ex)
-        {
-            throw OrchestrationException.InvalidConfiguration("The authorization policy", [$"it is not valid JSON: {ex.Message}"]);
-        }
-
-        var errors = new List<string>();
-        var rules = new List<AuthorizationRule>();
-        foreach (var (r, i) in (document?.Rules ?? []).Select((r, i) => (r, i)))
-        {
-            var where = string.Create(CultureInfo.InvariantCulture, $"rules[{i}]");
-            if (!TryParseEffect(r.Effect ?? "allow", out var effect))
-            {
-                errors.Add($"{where}.effect is '{r.Effect}'; use allow or deny.");
-            }
-
-            var conditions = new List<AuthorizationCondition>();
-            foreach (var condition in r.When ?? [])
-            {
-                if (TryParseCondition(condition, out var parsed, out var error))
-                {
-                    conditions.Add(parsed);
-                }
-                else
-                {
-                    errors.Add($"{where}.when: {error}");
-                }
-            }
-
-            rules.Add(new AuthorizationRule
-            {
-                Name = string.IsNullOrWhiteSpace(r.Name) ? where : r.Name,
-                Effect = effect,
-                Subjects = r.Subjects is { Count: > 0 } s ? s : ["*"],
-                Verbs = r.Verbs is { Count: > 0 } v ? v : ["*"],
-                Environments = r.Environments is { Count: > 0 } e ? e : ["*"],
-                Apps = r.Apps is { Count: > 0 } a ? a : ["*"],
-                Conditions = conditions,
-            });
-        }
-
-        if (errors.Count > 0)
-        {
-            throw OrchestrationException.InvalidConfiguration("The authorization policy", errors);
-        }
-
-        return new AuthorizationPolicy(rules);
+        return PolicyJsonReader.Read(json);
     }
 
     /// <summary>Decides on a request: deny overrides allow, and nothing allowed is denied.</summary>
@@ -318,7 +269,7 @@ public sealed class AuthorizationPolicy
 
     private static List<string> List(string field) => [.. field.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 
-    private static bool TryParseEffect(string text, out PolicyEffect effect)
+    internal static bool TryParseEffect(string text, out PolicyEffect effect)
     {
         switch (text.Trim().ToUpperInvariant())
         {
@@ -365,28 +316,6 @@ public sealed class AuthorizationPolicy
         error = $"condition '{text}' is not understood; use score>=N, approver!=requester or actor.attribute=value.";
         return false;
     }
-
-    internal sealed class PolicyDocument
-    {
-        public List<RuleDocument>? Rules { get; set; }
-    }
-
-    internal sealed class RuleDocument
-    {
-        public string? Name { get; set; }
-
-        public string? Effect { get; set; }
-
-        public List<string>? Subjects { get; set; }
-
-        public List<string>? Verbs { get; set; }
-
-        public List<string>? Environments { get; set; }
-
-        public List<string>? Apps { get; set; }
-
-        public List<string>? When { get; set; }
-    }
 }
 
 /// <summary>Glob matching with <c>*</c> (any run) and <c>?</c> (one character), allocation-free.</summary>
@@ -428,7 +357,3 @@ internal static class Glob
 
     private static bool Same(char a, char b, bool ignoreCase) => a == b || (ignoreCase && char.ToLowerInvariant(a) == char.ToLowerInvariant(b));
 }
-
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
-[JsonSerializable(typeof(AuthorizationPolicy.PolicyDocument))]
-internal sealed partial class AuthorizationJsonContext : JsonSerializerContext;

@@ -173,6 +173,23 @@ public sealed class AdmissionTests
         Assert.Equal(DeploymentState.Running, (await host.Vm.GetStatusAsync(id)).State);
     }
 
+    [Fact]
+    public async Task Authorizing_verbs_ahead_refuses_the_first_denied_one_audits_it_and_changes_nothing()
+    {
+        await using var host = new TestHost(extra: b => b.Services.AddSingleton<Security.IOrchestrationAuthorizer, DenyDestroy>());
+        var spec = Specs.Web(replicas: 1);
+
+        await host.Vm.AuthorizeAsync([Security.OrchestrationVerbs.Deploy, Security.OrchestrationVerbs.Read], spec);
+        var ex = await Assert.ThrowsAsync<OrchestrationException>(() => host.Vm.AuthorizeAsync([Security.OrchestrationVerbs.Read, Security.OrchestrationVerbs.Destroy], spec));
+
+        Assert.Equal(OrchestrationErrorKind.Unauthorized, ex.Kind);
+        Assert.Contains("may not destroy", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(host.Audit.Snapshot(), e => e.Action == "authorization.destroy" && e.Outcome == "denied" && e.Data!["rule"] == "no-destroy");
+        Assert.Empty((await host.Vm.ListAsync()).Deployments);
+        var unknown = await Assert.ThrowsAsync<OrchestrationException>(() => host.Vm.AuthorizeAsync([Security.OrchestrationVerbs.Read], "web-00000000"));
+        Assert.Equal(OrchestrationErrorKind.NotFound, unknown.Kind);
+    }
+
     private sealed record FakeStrategySpec : StrategySpec
     {
         public override string Name => "fake";

@@ -33,8 +33,10 @@ public sealed class PolicyParserTests
     [Fact]
     public void Json_policy_reports_bad_effects_and_conditions()
     {
-        var error = Assert.Throws<OrchestrationException>(() => AuthorizationPolicy.ParseJson("""{"rules":[{"effect":"maybe"},{"when":["x"]}]}"""));
+        var error = Assert.Throws<OrchestrationException>(() => AuthorizationPolicy.ParseJson("""{"rules":[{"effect":"maybe","subjects":["*"],"verbs":["*"]},{"effect":"allow","subjects":["*"],"verbs":["*"],"when":["x"]}]}"""));
         Assert.Equal(2, error.Errors.Count);
+        Assert.Contains(error.Errors, e => e.StartsWith("rules[0].effect is 'maybe'", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("rules[1].when:", StringComparison.Ordinal));
     }
 
     [Fact]
