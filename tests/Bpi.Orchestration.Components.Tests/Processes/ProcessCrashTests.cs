@@ -135,8 +135,6 @@ public sealed class ProcessCrashTests(ITestOutputHelper output)
         }
     }
 
-    private static void
-
     private static void KillByPid(int pid)
     {
         try
