@@ -39,7 +39,12 @@ namespace Bpi.Orchestration.Processes;
 /// runtime on the same directory adopts processes whose pid still has the recorded start time and reports them (with
 /// their <see cref="WorkloadInstance.OwnerId"/>) from <see cref="ListOwnedAsync"/>, so the orchestrator can reconcile
 /// or remove them; an entry whose pid has ended or was recycled by another process is reported <c>Exited</c> and that pid
-/// is never signalled. A lock file keeps two runtimes from sharing a directory.</para>
+/// is never signalled. A lock file keeps two runtimes from sharing a directory. Every instance is written to the table
+/// before its process starts, and every process carries an owner marker in its environment
+/// (<c>BPI_ORCHESTRATION_STATE_DIRECTORY</c> and <c>BPI_ORCHESTRATION_RECORD</c>, inherited by its children): on open
+/// the runtime scans <c>/proc</c> (Linux) and adopts every marked process of its directory, so neither a runtime killed
+/// mid-start nor a missing, corrupt or edited table leaves a process that <see cref="ListOwnedAsync"/> does not report.
+/// A table that is a directory or cannot be read fails every call (<see cref="OrchestrationErrorKind.InvalidConfiguration"/>).</para>
 /// <para><b>Resource limits.</b> None are applied: <see cref="ComponentResources"/> is accounted by the orchestrator's
 /// resource ledger only (an address-space rlimit would break runtimes such as .NET's that reserve large virtual
 /// ranges, and cgroups need privileges). Use the Docker runtime where limits must be enforced.</para>
