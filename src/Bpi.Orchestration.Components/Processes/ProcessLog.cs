@@ -32,7 +32,7 @@ internal static partial class Log
     [LoggerMessage(3508, LogLevel.Warning, "Instance {InstanceId} was recorded as pid {Pid}, which has ended or now belongs to another process; it is reported Exited and never signalled")]
     public static partial void ProcessGone(ILogger logger, string instanceId, int pid);
 
-    [LoggerMessage(3509, LogLevel.Warning, "State file {Path} is unreadable; moved it aside and started with no instances")]
+    [LoggerMessage(3509, LogLevel.Warning, "State file {Path} is unreadable; moved it aside (.corrupt) and rebuilt the table from the processes that carry this runtime's marker")]
     public static partial void StateFileCorrupt(ILogger logger, Exception exception, string path);
 
     [LoggerMessage(3510, LogLevel.Warning, "Could not delete working directory {Path} of instance {InstanceId}")]
@@ -40,4 +40,16 @@ internal static partial class Log
 
     [LoggerMessage(3511, LogLevel.Warning, "Could not kill the process tree of instance {InstanceId} (pid {Pid})")]
     public static partial void KillFailed(ILogger logger, Exception exception, string instanceId, int pid);
+
+    [LoggerMessage(3512, LogLevel.Warning, "Instance {InstanceId} (pid {Pid}) of {DeploymentId} runs with this runtime's marker but is missing from {Path} (the table was missing, damaged or edited); adopted it")]
+    public static partial void StrayAdopted(ILogger logger, string instanceId, int pid, string deploymentId, string path);
+
+    [LoggerMessage(3513, LogLevel.Information, "Instance {InstanceId} was being started when the previous runtime stopped; adopted its process (pid {Pid})")]
+    public static partial void IntentAdopted(ILogger logger, string instanceId, int pid);
+
+    [LoggerMessage(3514, LogLevel.Information, "Instance {InstanceId} was about to be started when the previous runtime stopped, and no process of it runs; dropped it")]
+    public static partial void IntentDropped(ILogger logger, string instanceId);
+
+    [LoggerMessage(3515, LogLevel.Warning, "Could not rewrite the process table {Path}; the next runtime on this directory reconciles it")]
+    public static partial void StateFileNotWritten(ILogger logger, Exception exception, string path);
 }

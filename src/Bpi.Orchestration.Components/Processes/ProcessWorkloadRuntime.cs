@@ -39,7 +39,12 @@ namespace Bpi.Orchestration.Processes;
 /// runtime on the same directory adopts processes whose pid still has the recorded start time and reports them (with
 /// their <see cref="WorkloadInstance.OwnerId"/>) from <see cref="ListOwnedAsync"/>, so the orchestrator can reconcile
 /// or remove them; an entry whose pid has ended or was recycled by another process is reported <c>Exited</c> and that pid
-/// is never signalled. A lock file keeps two runtimes from sharing a directory.</para>
+/// is never signalled. A lock file keeps two runtimes from sharing a directory. Every instance is written to the table
+/// before its process starts, and every process carries an owner marker in its environment
+/// (<c>BPI_ORCHESTRATION_STATE_DIRECTORY</c> and <c>BPI_ORCHESTRATION_RECORD</c>, inherited by its children): on open
+/// the runtime scans <c>/proc</c> (Linux) and adopts every marked process of its directory, so neither a runtime killed
+/// mid-start nor a missing, corrupt or edited table leaves a process that <see cref="ListOwnedAsync"/> does not report.
+/// A table that is a directory or cannot be read fails every call (<see cref="OrchestrationErrorKind.InvalidConfiguration"/>).</para>
 /// <para><b>Resource limits.</b> None are applied: <see cref="ComponentResources"/> is accounted by the orchestrator's
 /// resource ledger only (an address-space rlimit would break runtimes such as .NET's that reserve large virtual
 /// ranges, and cgroups need privileges). Use the Docker runtime where limits must be enforced.</para>
@@ -56,6 +61,7 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IAsyncDis
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ProcessInstance> _instances = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ProcessRecord> _intents = new(StringComparer.Ordinal);
     private readonly HashSet<int> _portsInUse = [];
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _revisionLocks = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _stateLock = new(1, 1);
@@ -276,7 +282,7 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IAsyncDis
             try
             {
                 Directory.CreateDirectory(StateDirectory);
-                _lockFile = new FileStream(Path.Combine(StateDirectory, "runtime.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                _lockFile ??= new FileStream(Path.Combine(StateDirectory, "runtime.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
             catch (IOException ex)
             {
@@ -290,34 +296,20 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IAsyncDis
                 throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"The process runtime cannot write its state directory '{StateDirectory}'; choose a writable ProcessRuntimeOptions.StateDirectory.", ex);
             }
 
-            var records = await _stateFile.ReadAsync(ex => Log.StateFileCorrupt(_logger, ex, _stateFile.Path), cancellationToken).ConfigureAwait(false);
-            lock (_gate)
+            var (records, damaged) = await _stateFile.ReadAsync(ex => Log.StateFileCorrupt(_logger, ex, _stateFile.Path), cancellationToken).ConfigureAwait(false);
+            if (Reconcile(records, ProcessMarkers.Scan(StateDirectory)) || damaged)
             {
-                foreach (var record in records)
+                // Write the reconciled table now: the next runtime must not depend on this one living long enough to persist.
+                List<ProcessRecord> reconciled;
+                lock (_gate)
                 {
-                    _sequence = Math.Max(_sequence, record.Sequence);
-                    var logs = new ProcessLogBuffer(_options.LogLines, _options.MaxLineLength, []);
-                    logs.CompleteWithoutStreams();
-                    ProcessInstance instance;
-                    if (OsProcesses.IsSameProcess(record.Pid, record.StartTicks))
-                    {
-                        Log.ProcessAdopted(_logger, record.InstanceId, record.Pid, record.Labels.GetValueOrDefault(WorkloadLabels.Deployment, "?"));
-                        instance = new ProcessInstance(record, null, logs, InstanceState.Running, "adopted from a previous runtime; its output before the restart is not available");
-                    }
-                    else
-                    {
-                        Log.ProcessGone(_logger, record.InstanceId, record.Pid);
-                        instance = new ProcessInstance(record, null, logs, InstanceState.Exited, "the process ended while no runtime watched it (or its pid now belongs to another process); its exit code is unknown");
-                    }
-
-                    _instances[record.InstanceId] = instance;
-                    foreach (var port in record.Ports)
-                    {
-                        _portsInUse.Add(port.Port);
-                    }
+                    reconciled = [.. _instances.Values.Select(i => i.Record)];
                 }
+
+                await _stateFile.WriteAsync(reconciled, cancellationToken).ConfigureAwait(false);
             }
 
+            RemoveUnusedWorkingDirectories();
             Volatile.Write(ref _initialized, true);
         }
         finally
@@ -349,6 +341,41 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IAsyncDis
         var ownsDirectory = component.Command!.WorkingDirectory is null;
         var workingDirectory = component.Command.WorkingDirectory ?? Path.Combine(StateDirectory, "instances", instanceId);
         var info = ProcessLaunch.Build(revision, instanceId, executable, arguments, workingDirectory, ports, _options, out var processGroup);
+
+        // The intent first, durably: a runtime killed between here and the pid being recorded leaves a table entry (and
+        // the process its marker) that the next runtime resolves, instead of a process nothing tracks.
+        var intent = new ProcessRecord
+        {
+            InstanceId = instanceId,
+            Sequence = sequence,
+            Pid = 0,
+            StartTicks = 0,
+            ProcessGroup = processGroup,
+            Labels = labels,
+            Ports = ports,
+            WorkingDirectory = workingDirectory,
+            OwnsWorkingDirectory = ownsDirectory,
+            StartedAt = _time.GetUtcNow(),
+        };
+        ProcessMarkers.Apply(info, StateDirectory, intent);
+        lock (_gate)
+        {
+            _intents[instanceId] = intent;
+        }
+
+        try
+        {
+            await PersistAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await ForgetIntentAsync(instanceId, ports).ConfigureAwait(false);
+            throw new OrchestrationException(
+                OrchestrationErrorKind.ContainerStartupFailed,
+                $"Could not record instance '{instanceId}' in '{_stateFile.Path}' before starting it: {ex.Message}. Nothing was started; check that the state directory is writable and has space.",
+                ex);
+        }
+
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         try
         {
@@ -358,7 +385,7 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IAsyncDis
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             process.Dispose();
-            ReleasePorts(ports);
+            await ForgetIntentAsync(instanceId, ports).ConfigureAwait(false);
             throw new OrchestrationException(
                 OrchestrationErrorKind.ContainerStartupFailed,
                 $"Could not start '{fileName}' for component '{component.Id}' revision {revision.Revision.ToString(CultureInfo.InvariantCulture)} in '{workingDirectory}': {ex.Message}. Check that the program is executable and the working directory is writable.",
@@ -366,19 +393,7 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IAsyncDis
         }
 
         var identity = OsProcesses.TryRead(process.Id);
-        var record = new ProcessRecord
-        {
-            InstanceId = instanceId,
-            Sequence = sequence,
-            Pid = process.Id,
-            StartTicks = identity?.StartTicks ?? 0,
-            ProcessGroup = processGroup,
-            Labels = labels,
-            Ports = ports,
-            WorkingDirectory = workingDirectory,
-            OwnsWorkingDirectory = ownsDirectory,
-            StartedAt = _time.GetUtcNow(),
-        };
+        var record = intent with { Pid = process.Id, StartTicks = identity?.StartTicks ?? 0 };
         var logs = new ProcessLogBuffer(_options.LogLines, _options.MaxLineLength, component.Secrets.Values);
         logs.ExpectStreams(2);
         var pumps = Task.WhenAll(logs.PumpAsync(process.StandardOutput.BaseStream), logs.PumpAsync(process.StandardError.BaseStream));
@@ -396,6 +411,7 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IAsyncDis
         lock (_gate)
         {
             _instances[instanceId] = instance;
+            _intents.Remove(instanceId);
         }
 
         Log.ProcessStarted(_logger, instanceId, revision.DeploymentId, component.Id, revision.Revision, process.Id, fileName);
@@ -406,6 +422,25 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IAsyncDis
         if (waitForPort)
         {
             _ = WatchPortAsync(instance, ports.First(p => p.Protocol == PortProtocol.Tcp).Port);
+        }
+    }
+
+    /// <summary>Drops an intent whose process was not started (best effort: a left intent is dropped by the next runtime).</summary>
+    private async Task ForgetIntentAsync(string instanceId, List<ProcessPort> ports)
+    {
+        lock (_gate)
+        {
+            _intents.Remove(instanceId);
+        }
+
+        ReleasePorts(ports);
+        try
+        {
+            await PersistAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.StateFileNotWritten(_logger, ex, _stateFile.Path);
         }
     }
 
@@ -428,7 +463,7 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IAsyncDis
             List<ProcessRecord> records;
             lock (_gate)
             {
-                records = [.. _instances.Values.Select(i => i.Record)];
+                records = [.. _instances.Values.Select(i => i.Record), .. _intents.Values];
             }
 
             await _stateFile.WriteAsync(records, cancellationToken).ConfigureAwait(false);

@@ -32,7 +32,7 @@ internal static partial class Log
     [LoggerMessage(1008, LogLevel.Warning, "Operation {Verb} on {Target} denied for {Actor} by rule {Rule}")]
     public static partial void Denied(ILogger logger, string verb, string target, string actor, string rule);
 
-    [LoggerMessage(1009, LogLevel.Information, "Removing {Count} orphaned instance(s) of deployment {DeploymentId}")]
+    [LoggerMessage(1009, LogLevel.Information, "Removing {Count} orphaned instance(s) of destroyed deployment {DeploymentId}")]
     public static partial void RemovingOrphans(ILogger logger, int count, string deploymentId);
 
     [LoggerMessage(1010, LogLevel.Warning, "Removing orphans of deployment {DeploymentId} failed")]
@@ -55,4 +55,7 @@ internal static partial class Log
 
     [LoggerMessage(1016, LogLevel.Warning, "Deployment {DeploymentId}: deleting the record of the destroyed deployment from the store failed; it is forgotten in memory and trimmed again on the next start")]
     public static partial void ForgetFailed(ILogger logger, Exception exception, string deploymentId);
+
+    [LoggerMessage(1017, LogLevel.Warning, "The runtime reports {Count} instance(s) of deployment {DeploymentId}, which the deployment store does not know (its record is missing or unreadable); left them running. Restore the record, or remove them through the runtime once you know they are not needed")]
+    public static partial void UnknownDeploymentInstancesLeft(ILogger logger, int count, string deploymentId);
 }

@@ -17,7 +17,12 @@ public sealed class OrchestrationOptions
     /// <value>The default value is <see langword="null"/>.</value>
     public ResourceRequirements? Capacity { get; set; }
 
-    /// <summary>Whether <see cref="IOrchestrationVm.StartAsync"/> removes instances the runtime reports for this orchestrator that belong to no live deployment.</summary>
+    /// <summary>
+    /// Whether <see cref="IOrchestrationVm.StartAsync"/> removes instances the runtime reports for this orchestrator that
+    /// belong to a deployment the store records as destroyed. Instances of a deployment the store does not know (its
+    /// record is missing or unreadable) are never removed: they are left running, logged as a warning naming the
+    /// deployment and the instance count, and audited (<c>runtime.orphans.unknown</c>).
+    /// </summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool RemoveOrphansOnStart { get; set; } = true;
 

@@ -671,17 +671,27 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     private async Task RemoveOrphansAsync(IWorkloadRuntime runtime, CancellationToken cancellationToken)
     {
         var owned = await runtime.ListOwnedAsync(cancellationToken).ConfigureAwait(false);
-        var orphans = owned
+        var groups = owned
             .Where(i => i.OwnerId is null || string.Equals(i.OwnerId, VmId, StringComparison.Ordinal))
             .Where(i => !_entries.TryGetValue(i.DeploymentId, out var e) || !e.Record.State.IsLive())
             .GroupBy(i => i.DeploymentId, StringComparer.Ordinal);
-        foreach (var group in orphans)
+        foreach (var group in groups)
         {
+            var count = group.Count().ToString(CultureInfo.InvariantCulture);
+            if (!_entries.ContainsKey(group.Key))
+            {
+                // No record says this deployment was destroyed: its record may be missing or unreadable. Never stop
+                // instances on a guess; say what was found and leave them.
+                Log.UnknownDeploymentInstancesLeft(Logger, group.Count(), group.Key);
+                await AuditAsync(OrchestrationActor.System.Id, "runtime.orphans.unknown", group.Key, "left", new AuditData([new("instances", count)])).ConfigureAwait(false);
+                continue;
+            }
+
             Log.RemovingOrphans(Logger, group.Count(), group.Key);
             try
             {
                 await runtime.RemoveDeploymentAsync(group.Key, cancellationToken).ConfigureAwait(false);
-                await AuditAsync(OrchestrationActor.System.Id, "runtime.orphans.removed", group.Key, "succeeded", new AuditData([new("instances", group.Count().ToString(CultureInfo.InvariantCulture))])).ConfigureAwait(false);
+                await AuditAsync(OrchestrationActor.System.Id, "runtime.orphans.removed", group.Key, "succeeded", new AuditData([new("instances", count)])).ConfigureAwait(false);
             }
             catch (OrchestrationException ex)
             {

@@ -1,3 +1,4 @@
+using Bpi.Orchestration.Auditing;
 using System.Diagnostics.Metrics;
 using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.State;
@@ -50,37 +51,57 @@ public sealed class RestartAndHostingTests
     }
 
     [Fact]
-    public async Task Instances_of_deployments_the_store_does_not_know_are_removed_on_start()
+    public async Task Instances_of_deployments_the_store_does_not_know_are_left_running_and_reported_on_start()
     {
         var clock = new ManualTimeProvider();
         using var runtime = new InMemoryWorkloadRuntime(timeProvider: clock);
-        await runtime.EnsureReplicasAsync(new WorkloadRevision
-        {
-            OwnerId = "vm-test",
-            DeploymentId = "ghost-1",
-            DeploymentName = "ghost",
-            AppId = "ghost",
-            Environment = "dev",
-            Revision = 1,
-            Component = new ComponentSpec { Id = "c", Image = "x:1", Replicas = 2 },
-        }, 2);
-        await runtime.EnsureReplicasAsync(new WorkloadRevision
-        {
-            OwnerId = "another-vm",
-            DeploymentId = "theirs-1",
-            DeploymentName = "theirs",
-            AppId = "theirs",
-            Environment = "dev",
-            Revision = 1,
-            Component = new ComponentSpec { Id = "c", Image = "x:1", Replicas = 1 },
-        }, 1);
+        await runtime.EnsureReplicasAsync(Ghost("vm-test", "ghost-1"), 2);
+        await runtime.EnsureReplicasAsync(Ghost("another-vm", "theirs-1"), 1);
+        var audit = new InMemoryAuditSink(1000);
 
-        await using var provider = Build(clock, new InMemoryDeploymentStore(), runtime);
+        await using var provider = Build(clock, new InMemoryDeploymentStore(), runtime, audit: audit);
         await provider.GetRequiredService<IOrchestrationVm>().StartAsync();
 
-        var left = Assert.Single(runtime.Snapshot());
-        Assert.Equal("theirs-1", left.DeploymentId);
+        Assert.Equal(3, runtime.Snapshot().Count); // a missing or unreadable record is no proof of a destroy
+        var entry = Assert.Single(audit.Snapshot(), e => e.Action == "runtime.orphans.unknown");
+        Assert.Equal("ghost-1", entry.Target);
+        Assert.Equal("left", entry.Outcome);
     }
+
+    [Fact]
+    public async Task Instances_of_a_deployment_the_store_records_as_destroyed_are_removed_on_start()
+    {
+        var clock = new ManualTimeProvider();
+        var store = new InMemoryDeploymentStore();
+        using var runtime = new InMemoryWorkloadRuntime(timeProvider: clock);
+        string id;
+        await using (var first = Build(clock, store, runtime))
+        {
+            var vm = first.GetRequiredService<IOrchestrationVm>();
+            id = await vm.DeployAsync(Specs.Web(replicas: 1));
+            await vm.StopAsync();
+            var record = (await store.GetAsync(id))!;
+            await store.SaveAsync(record with { State = DeploymentState.Destroyed });
+        }
+
+        await runtime.EnsureReplicasAsync(Ghost("vm-test", id), 2);
+
+        await using var second = Build(clock, store, runtime);
+        await second.GetRequiredService<IOrchestrationVm>().StartAsync();
+
+        Assert.DoesNotContain(runtime.Snapshot(), i => i.DeploymentId == id);
+    }
+
+    private static WorkloadRevision Ghost(string owner, string deploymentId) => new()
+    {
+        OwnerId = owner,
+        DeploymentId = deploymentId,
+        DeploymentName = "ghost",
+        AppId = "ghost",
+        Environment = "dev",
+        Revision = 1,
+        Component = new ComponentSpec { Id = "c", Image = "x:1", Replicas = 2 },
+    };
 
     [Fact]
     public async Task Destroyed_deployments_beyond_the_retention_are_trimmed_from_the_store_on_start()
@@ -177,7 +198,7 @@ public sealed class RestartAndHostingTests
         }
     }
 
-    private static ServiceProvider Build(ManualTimeProvider clock, IDeploymentStore store, InMemoryWorkloadRuntime runtime, int retained = 100)
+    private static ServiceProvider Build(ManualTimeProvider clock, IDeploymentStore store, InMemoryWorkloadRuntime runtime, int retained = 100, IAuditSink? audit = null)
     {
         // The runtime outlives each orchestrator, as a real engine does: registered as an instance, so a container
         // that is disposed does not dispose it.
@@ -188,7 +209,8 @@ public sealed class RestartAndHostingTests
                 o.DestroyedDeploymentsRetained = retained;
             })
             .UseTimeProvider(clock)
-            .UseDeploymentStore(store);
+            .UseDeploymentStore(store)
+            .UseAuditSink(audit ?? new InMemoryAuditSink());
         services.AddSingleton<IWorkloadRuntime>(runtime);
         return services.BuildServiceProvider();
     }
