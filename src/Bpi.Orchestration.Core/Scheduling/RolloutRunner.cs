@@ -117,6 +117,10 @@ internal sealed partial class RolloutRunner : IDisposable
 
             await RunWorkAsync(work).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Stopped while planning or ending: the record keeps what was stored; the run resumes on the next start.
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             Log.WorkerFailed(_recorder.Logger, ex, entry.DeploymentId);
@@ -157,7 +161,7 @@ internal sealed partial class RolloutRunner : IDisposable
             return;
         }
 
-        var plan = work.Kind == RolloutKind.Scale ? PlanPlanner.PlanScale(stable!, desired) : strategy.Plan(context);
+        var plan = work.Kind == RolloutKind.Scale ? await PlanScaleAsync(entry, desired).ConfigureAwait(false) : strategy.Plan(context);
         await entry.UpdateAsync(
             static (r, s) => r with
             {
@@ -237,6 +241,16 @@ internal sealed partial class RolloutRunner : IDisposable
         await RunRollbackAsync(work, plan2, 0, work.Kind == RolloutKind.Scale ? stable : context.Stable, reason, strategy.Name, started).ConfigureAwait(false);
     }
 
+    /// <summary>The plan of a scale: converge each component of the serving revision from what the runtime reports.</summary>
+    private async ValueTask<RolloutPlan> PlanScaleAsync(DeploymentEntry entry, RevisionSpec desired)
+    {
+        var observed = await RuntimePipeline.ExecuteAsync(
+            static (s, ct) => s.runtime.GetInstancesAsync(s.id, cancellationToken: ct),
+            (runtime: RequireRuntime(), id: entry.DeploymentId),
+            _stopping.Token).ConfigureAwait(false);
+        return ConvergePlans.Scale(desired, observed);
+    }
+
     /// <summary>Picks up a deployment whose rollout (or destroy) was interrupted because the process stopped.</summary>
     public async Task ResumeInterruptedAsync(DeploymentEntry entry)
     {
@@ -275,8 +289,11 @@ internal sealed partial class RolloutRunner : IDisposable
 
         var from = kind == RolloutKind.Rollback ? cursor!.ToRevision == 0 ? (int?)null : cursor.ToRevision : cursor?.FromRevision ?? record.StableRevision;
         var spec = kind == RolloutKind.Scale ? record.FindRevision(to)?.Spec : null;
-        Log.Resuming(_recorder.Logger, kind, entry.DeploymentId, cursor?.StepIndex ?? 0);
-        var work = entry.BeginWork(kind, from, to, cursor?.StepIndex ?? 0, spec);
+
+        // A scale is planned again from what the runtime reports, so it starts over: the steps done before drop out.
+        var startIndex = kind == RolloutKind.Scale ? 0 : cursor?.StepIndex ?? 0;
+        Log.Resuming(_recorder.Logger, kind, entry.DeploymentId, startIndex);
+        var work = entry.BeginWork(kind, from, to, startIndex, spec);
         Queue.Enqueue(work);
     }
 }
