@@ -36,6 +36,11 @@ internal sealed class RolloutInterventions(OperationGate gate, DeploymentRegistr
     {
         var (entry, work) = await gate.GetActiveWorkAsync(deploymentId, OrchestrationVerbs.Abort, cancellationToken).ConfigureAwait(false);
         var actor = OrchestrationActor.Current;
+        if (work.Kind == Rollout.RolloutKind.Destroy)
+        {
+            throw new OrchestrationException(OrchestrationErrorKind.Conflict, $"Deployment '{deploymentId}' is being destroyed; a destroy cannot be aborted (pause it with PauseAsync, or let it finish).");
+        }
+
         work.Control.Abort($"aborted by {actor.Id}", force: false);
         await RecordAsync(entry, actor, "abort", $"aborted by {actor.Id}").ConfigureAwait(false);
         if (work.TryCancelQueued())
@@ -89,6 +94,7 @@ internal sealed class RolloutInterventions(OperationGate gate, DeploymentRegistr
         await recorder.AuditAsync(actor.Id, "deployment.destroy", deploymentId, "accepted", force ? SpecChecks.ForcedData : SpecChecks.GracefulData).ConfigureAwait(false);
         if (entry.Work is { } work)
         {
+            // Whatever runs stops where it stands (a destroy already under way hands over to this one).
             work.Control.Abort($"destroyed by {actor.Id}", force: true);
             if (work.TryCancelQueued())
             {

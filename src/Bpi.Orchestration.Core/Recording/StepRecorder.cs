@@ -113,7 +113,7 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
         // The stored cursor already points at this step (set when the plan started or the previous step completed),
         // so a crash now resumes here; save only when it does not (a custom executor path), to keep one save per step.
         var record = _entry.Record;
-        if (MovesCursor(plan) && !CursorIs(record.Cursor, plan, index))
+        if (!IsSweep(plan) && !CursorIs(record.Cursor, plan, index))
         {
             record = await _entry.UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
@@ -129,10 +129,14 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
     public async ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
     {
         var step = plan.Steps[index];
-        _entry.Work?.Tracker?.StepCompleted();
+        if (!IsSweep(plan))
+        {
+            _entry.Work?.Tracker?.StepCompleted();
+        }
+
         var audit = AuditOf(plan, index);
         _entry.Progress.StepCompleted(index, plan.Steps.Count);
-        var record = MovesCursor(plan)
+        var record = !IsSweep(plan)
             ? await _entry.UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index + 1, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false)
             : _entry.Record;
         if (_recorder.Events.HasWatchers)
@@ -140,7 +144,7 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
             _recorder.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, audit.Description, new EventDetails(index, plan.Steps.Count, step.Kind));
         }
 
-        await _recorder.AuditAsync(MovesCursor(plan) ? record.UpdatedAt : _recorder.Time.GetUtcNow(), OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", audit).ConfigureAwait(false);
+        await _recorder.AuditAsync(!IsSweep(plan) ? record.UpdatedAt : _recorder.Time.GetUtcNow(), OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", audit).ConfigureAwait(false);
     }
 
     public async ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken)
@@ -161,10 +165,11 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
     }
 
     /// <summary>
-    /// Whether the plan's progress is stored as the cursor. A clean-up after a plan keeps the cursor of the plan it
-    /// follows: it is planned again from what the runtime reports, so it needs no cursor of its own to survive a crash.
+    /// Whether the plan is a sweep (a destroy, a clean-up): planned again from what the runtime reports whenever it runs,
+    /// so it stores no cursor of its own (the deployment's state says a destroy is under way; a clean-up keeps the cursor
+    /// of the plan it follows) and counts in no rollout's report.
     /// </summary>
-    private static bool MovesCursor(RolloutPlan plan) => plan.Kind != RolloutKind.Cleanup;
+    private static bool IsSweep(RolloutPlan plan) => plan.Kind is RolloutKind.Cleanup or RolloutKind.Destroy;
 
     /// <summary>The audit details of a step: those made when it started, or new ones (a custom executor path).</summary>
     private StepAudit AuditOf(RolloutPlan plan, int index) => _entry.Progress.StartedStep(plan, index) ?? new StepAudit(plan, index);

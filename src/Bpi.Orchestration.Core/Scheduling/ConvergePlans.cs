@@ -93,6 +93,29 @@ internal static class ConvergePlans
         return steps is null ? null : new RolloutPlan(record.CurrentSpec.Name, RolloutKind.Cleanup, Converge, null, keep, steps);
     }
 
+    /// <summary>
+    /// The workload a sweep scales to zero, described from the record even when its revision is no longer retained or its
+    /// component was dropped (the runtime only needs the ids and labels to find the instances).
+    /// </summary>
+    public static WorkloadRevision RetiringWorkload(DeploymentRecord record, string ownerId, string componentId, int revision)
+    {
+        var spec = (record.FindRevision(revision) ?? record.Revisions[^1]).Spec;
+        var component = ComponentOrder.Find(spec.Components, componentId)
+            ?? record.Revisions.Select(r => ComponentOrder.Find(r.Spec.Components, componentId)).FirstOrDefault(c => c is not null)
+            ?? new ComponentSpec { Id = componentId, Image = "(removed)", Replicas = 0 };
+        return new WorkloadRevision
+        {
+            OwnerId = ownerId,
+            DeploymentId = record.Id,
+            DeploymentName = spec.Name,
+            AppId = spec.AppId,
+            Environment = spec.Environment,
+            Revision = revision,
+            Component = component,
+            Labels = spec.Labels,
+        };
+    }
+
     private static readonly IReadOnlyDictionary<int, int> NoRoute = new Dictionary<int, int>();
 
     /// <summary>
