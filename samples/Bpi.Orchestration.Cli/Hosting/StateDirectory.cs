@@ -239,6 +239,8 @@ internal sealed class StateDirectory
             options.Witnesses.Add(new FileAuditCheckpointWitness(AuditWitness));
         }
     }
+
+    /// <summary>
     /// Loads the key that seals component secrets at rest: <paramref name="givenFile"/> when one is named (it must exist),
     /// else <see cref="SecretsKeyFile"/>, created on first use (32 random bytes in base64, owner-only, written to a
     /// temporary file and renamed, so it is whole or absent). Call it holding the state directory's lock.

@@ -43,4 +43,10 @@ public enum RolloutKind
 
     /// <summary>Change the replica count of the serving revision.</summary>
     Scale,
+
+    /// <summary>Tear a deployment down: scale every revision to zero and remove its routes.</summary>
+    Destroy,
+
+    /// <summary>Scale revisions that should no longer run to zero after a plan ended.</summary>
+    Cleanup,
 }

@@ -32,6 +32,12 @@ public sealed class RolloutStepContext
         _runtimePipeline = runtimePipeline;
     }
 
+    /// <summary>
+    /// Describes a workload being scaled to zero even when its revision is no longer retained or its component was
+    /// dropped (a destroy or clean-up sweeping what the runtime reports); set by the orchestrator.
+    /// </summary>
+    internal Func<string, int, WorkloadRevision>? RetiringWorkload { get; init; }
+
     /// <summary>The deployment id.</summary>
     public string DeploymentId => _host.DeploymentId;
 
@@ -102,7 +108,7 @@ public sealed class RolloutStepContext
     /// <returns>A task that completes when the runtime converged.</returns>
     public ValueTask EnsureReplicasAsync(string componentId, int revision, int replicas, CancellationToken cancellationToken = default)
     {
-        var workload = GetWorkload(componentId, revision);
+        var workload = replicas == 0 && RetiringWorkload is { } retiring ? retiring(componentId, revision) : GetWorkload(componentId, revision);
         return _runtimePipeline.ExecuteAsync(
             static (state, ct) => state.Runtime.EnsureReplicasAsync(state.workload, state.replicas, ct),
             (Runtime, workload, replicas),

@@ -70,6 +70,8 @@ internal static class StateNames
         Rollout.RolloutKind.Rollout => nameof(Rollout.RolloutKind.Rollout),
         Rollout.RolloutKind.Rollback => nameof(Rollout.RolloutKind.Rollback),
         Rollout.RolloutKind.Scale => nameof(Rollout.RolloutKind.Scale),
+        Rollout.RolloutKind.Destroy => nameof(Rollout.RolloutKind.Destroy),
+        Rollout.RolloutKind.Cleanup => nameof(Rollout.RolloutKind.Cleanup),
         _ => kind.ToString(),
     };
 }

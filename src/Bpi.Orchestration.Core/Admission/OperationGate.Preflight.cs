@@ -1,11 +1,11 @@
-using Bpi.Orchestration.Security;
-
-namespace Bpi.Orchestration;
+using Bpi.Orchestration.State;
+namespace Bpi.Orchestration.Admission;
 
 /// <summary>Authorization ahead of operations: a host that combines operations asks for every verb before the first one changes anything.</summary>
-internal sealed partial class OrchestrationVm
+internal sealed partial class OperationGate
 {
-    public async Task AuthorizeAsync(IEnumerable<string> verbs, DeploymentSpec spec, CancellationToken cancellationToken = default)
+    /// <summary>Authorizes each of <paramref name="verbs"/> on a deployment to be, without doing anything else.</summary>
+    public async Task AuthorizeAheadAsync(IEnumerable<string> verbs, DeploymentSpec spec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(verbs);
         ArgumentNullException.ThrowIfNull(spec);
@@ -16,12 +16,14 @@ internal sealed partial class OrchestrationVm
         }
     }
 
-    public async Task AuthorizeAsync(IEnumerable<string> verbs, string deploymentId, CancellationToken cancellationToken = default)
+    /// <summary>Authorizes each of <paramref name="verbs"/> on an existing deployment, without doing anything else.</summary>
+    public async Task AuthorizeAheadAsync(IEnumerable<string> verbs, string deploymentId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(verbs);
         ArgumentException.ThrowIfNullOrWhiteSpace(deploymentId);
+        DeploymentIds.ThrowIfInvalid(deploymentId);
         await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
-        var spec = FindEntry(deploymentId).Record.CurrentSpec;
+        var spec = registry.Find(deploymentId).Record.CurrentSpec;
         foreach (var verb in verbs)
         {
             await AuthorizeAsync(verb, spec.Environment, spec.AppId, deploymentId, null, cancellationToken).ConfigureAwait(false);

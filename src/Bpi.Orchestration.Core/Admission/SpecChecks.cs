@@ -1,0 +1,93 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Bpi.Orchestration.Auditing;
+using Bpi.Orchestration.Recording;
+using Bpi.Orchestration.Rollout;
+using Bpi.Orchestration.Security;
+using Bpi.Orchestration.State;
+
+namespace Bpi.Orchestration.Admission;
+
+/// <summary>
+/// The checks a spec passes before it is admitted: the spec validates as a whole and names a registered strategy, and the
+/// security gate (when one is registered) passes it. A refusal is audited and thrown with every problem listed.
+/// </summary>
+internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> strategies, ISecurityGate? securityGate, DeploymentRecorder recorder)
+{
+    // Details that never vary are made once (audit details are read-only).
+    public static readonly AuditData ForcedData = new([new("force", "true")]);
+    public static readonly AuditData GracefulData = new([new("force", "false")]);
+
+    public List<string> CollectErrors(DeploymentSpec spec)
+    {
+        var problems = spec.Validate();
+        var errors = problems as List<string> ?? [.. problems]; // the validator's own fresh list: no copy
+        if (spec.Strategy is not null && !strategies.ContainsKey(spec.Strategy.Name))
+        {
+            errors.Add($"strategy: no strategy named '{spec.Strategy.Name}' is registered (registered: {string.Join(", ", strategies.Keys.Order(StringComparer.Ordinal))}); add the package that provides it, for example .AddStrategies().");
+        }
+
+        return errors;
+    }
+
+    public ValueTask ValidateAsync(DeploymentSpec spec, OrchestrationActor actor, string action, string target)
+    {
+        var errors = CollectErrors(spec);
+        return errors.Count == 0 ? ValueTask.CompletedTask : RejectAsync(errors, spec, actor, action, target);
+    }
+
+    public async ValueTask RejectAsync(List<string> errors, DeploymentSpec spec, OrchestrationActor actor, string action, string target)
+    {
+        await recorder.AuditAsync(actor.Id, action, target, "rejected", new AuditData([new("errors", string.Join(" | ", errors))])).ConfigureAwait(false);
+        throw OrchestrationException.InvalidConfiguration($"Deployment spec '{spec.Name}'", errors);
+    }
+
+    public ValueTask<double?> EvaluateSecurityAsync(DeploymentSpec spec, OrchestrationActor actor, string target, CancellationToken cancellationToken)
+        => securityGate is null ? new ValueTask<double?>((double?)null) : EvaluateGateAsync(securityGate, spec, actor, target, cancellationToken);
+
+    private async ValueTask<double?> EvaluateGateAsync(ISecurityGate gate, DeploymentSpec spec, OrchestrationActor actor, string target, CancellationToken cancellationToken)
+    {
+        var result = await gate.EvaluateAsync(spec, cancellationToken).ConfigureAwait(false);
+        if (!result.Passed)
+        {
+            await recorder.AuditAsync(actor.Id, "security.gate", target, "refused", new AuditData([new("score", result.Score.ToString("0.0", CultureInfo.InvariantCulture)), new("findings", string.Join(" | ", result.Findings))])).ConfigureAwait(false);
+            throw new OrchestrationException(
+                OrchestrationErrorKind.SecurityValidationFailed,
+                string.Create(CultureInfo.InvariantCulture, $"The security gate refused '{spec.Name}' (score {result.Score:0.0}); fix these findings and deploy again:")
+                + string.Concat(result.Findings.Select(f => Environment.NewLine + "  - " + f)),
+                result.Findings);
+        }
+
+        return result.Score;
+    }
+
+    public static AuditData SpecData(DeploymentSpec spec, int revision) => new(
+    [
+        new("name", spec.Name),
+        new("app", spec.AppId),
+        new("environment", spec.Environment),
+        new("type", StateNames.Of(spec.Type)),
+        new("strategy", spec.Strategy.Name),
+        new("revision", revision.ToString(CultureInfo.InvariantCulture)),
+        new("components", ComponentsText(spec.Components)),
+    ]);
+
+    /// <summary>The components as <c>id x replicas</c>, comma-separated: <c>web x3,db x1</c> without the spaces.</summary>
+    private static string ComponentsText(IReadOnlyList<ComponentSpec> components)
+    {
+        var text = new DefaultInterpolatedStringHandler(components.Count, components.Count * 2, CultureInfo.InvariantCulture, stackalloc char[128]);
+        for (var i = 0; i < components.Count; i++)
+        {
+            if (i > 0)
+            {
+                text.AppendLiteral(",");
+            }
+
+            text.AppendFormatted(components[i].Id);
+            text.AppendLiteral("x");
+            text.AppendFormatted(components[i].Replicas);
+        }
+
+        return text.ToStringAndClear();
+    }
+}

@@ -1,0 +1,217 @@
+using System.Globalization;
+using Bpi.Orchestration.Auditing;
+using Bpi.Orchestration.Rollout;
+using Bpi.Orchestration.State;
+
+namespace Bpi.Orchestration.Recording;
+
+/// <summary>
+/// One deployment's side of a running plan: the executor's observer (it stores the cursor, publishes step events and
+/// audits each step) and the step context's host (progress, traffic, waiting for a person). It writes through the
+/// deployment's entry and the <see cref="DeploymentRecorder"/>, and never runs a step itself.
+/// </summary>
+internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
+{
+    private readonly DeploymentEntry _entry;
+    private readonly DeploymentRecorder _recorder;
+    private readonly Lock _gate = new();
+    private bool _userPaused;
+    private int _waiting;
+
+    public StepRecorder(DeploymentEntry entry, DeploymentRecorder recorder)
+    {
+        _entry = entry;
+        _recorder = recorder;
+        PauseChanged = OnPauseChanged; // one delegate per deployment, not per rollout
+    }
+
+    /// <summary>Called by a plan's control when a person pauses or resumes it.</summary>
+    public Action<bool, string> PauseChanged { get; }
+
+    public string DeploymentId => _entry.DeploymentId;
+
+    public string RequestedBy => _entry.RequestedBy;
+
+    public RolloutControl Control => _entry.Control;
+
+    public RevisionSpec GetRevision(int number) => _entry.GetRevision(number);
+
+    /// <summary>A new plan run begins: nobody pauses it and it waits for nobody.</summary>
+    public void ResetWaiting()
+    {
+        lock (_gate)
+        {
+            _userPaused = false;
+            _waiting = 0;
+        }
+    }
+
+    public void ReportProgress(string message)
+    {
+        _entry.Progress.Report(message);
+        _recorder.Events.Publish(DeploymentId, DeploymentEventKind.Progress, _entry.Record.State, message);
+    }
+
+    public void ReportReadiness(AwaitReadyStep step, int ready)
+    {
+        _entry.Progress.ReportReadiness(step, ready);
+        if (_recorder.Events.HasWatchers)
+        {
+            _recorder.Events.Publish(DeploymentId, DeploymentEventKind.Progress, _entry.Record.State, RolloutProgress.ReadinessText(step, ready));
+        }
+    }
+
+    public void RecordTraffic(string componentId, IReadOnlyDictionary<int, int> weights, bool approximated)
+    {
+        _entry.Progress.RecordTraffic(componentId, weights, approximated);
+        if (!_recorder.Events.HasWatchers)
+        {
+            return;
+        }
+
+        var text = weights.Count == 0
+            ? $"{componentId}: route removed"
+            : $"{componentId}: " + string.Join(", ", weights.OrderBy(w => w.Key).Select(w => string.Create(CultureInfo.InvariantCulture, $"revision {w.Key} {w.Value}%"))) + (approximated ? " (approximated by replica ratio)" : "");
+        _recorder.Events.Publish(DeploymentId, DeploymentEventKind.Progress, _entry.Record.State, text);
+    }
+
+    public void SetWaiting(bool waiting, string reason)
+    {
+        bool changed;
+        lock (_gate)
+        {
+            var before = _waiting > 0 || _userPaused;
+            _waiting += waiting ? 1 : -1;
+            changed = before != (_waiting > 0 || _userPaused);
+        }
+
+        if (changed)
+        {
+            _ = SetStateSafeAsync(waiting ? DeploymentState.Paused : DeploymentState.Deploying, reason);
+        }
+    }
+
+    public ValueTask OnPlanStartedAsync(RolloutPlan plan, int startIndex, CancellationToken cancellationToken)
+    {
+        if (_recorder.Events.HasWatchers)
+        {
+            _recorder.Events.Publish(DeploymentId, DeploymentEventKind.PlanStarted, _entry.Record.State, $"{plan.Kind} with {plan.Strategy}: {plan.Steps.Count} step(s)" + (startIndex > 0 ? string.Create(CultureInfo.InvariantCulture, $", resuming at step {startIndex + 1}") : ""), new EventDetails(TotalSteps: plan.Steps.Count));
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask OnStepStartedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
+    {
+        var step = plan.Steps[index];
+
+        // One details object for the step's start and completion entries; the step is described only when someone reads
+        // the description (an audit store writing it, a watcher, a status), not for every step of every rollout.
+        var audit = new StepAudit(plan, index);
+        _entry.Progress.StepStarted(audit, plan.Steps.Count);
+
+        // The stored cursor already points at this step (set when the plan started or the previous step completed),
+        // so a crash now resumes here; save only when it does not (a custom executor path), to keep one save per step.
+        var record = _entry.Record;
+        if (!IsSweep(plan) && !CursorIs(record.Cursor, plan, index))
+        {
+            record = await _entry.UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        if (_recorder.Events.HasWatchers)
+        {
+            _recorder.Events.Publish(DeploymentId, DeploymentEventKind.StepStarted, record.State, audit.Description, new EventDetails(index, plan.Steps.Count, step.Kind));
+        }
+
+        await _recorder.AuditAsync(OrchestrationActor.System.Id, "rollout.step.started", DeploymentId, "started", audit).ConfigureAwait(false);
+    }
+
+    public async ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
+    {
+        var step = plan.Steps[index];
+        if (!IsSweep(plan))
+        {
+            _entry.Work?.Tracker?.StepCompleted();
+        }
+
+        var audit = AuditOf(plan, index);
+        _entry.Progress.StepCompleted(index, plan.Steps.Count);
+        var record = !IsSweep(plan)
+            ? await _entry.UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index + 1, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false)
+            : _entry.Record;
+        if (_recorder.Events.HasWatchers)
+        {
+            _recorder.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, audit.Description, new EventDetails(index, plan.Steps.Count, step.Kind));
+        }
+
+        await _recorder.AuditAsync(!IsSweep(plan) ? record.UpdatedAt : _recorder.Time.GetUtcNow(), OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", audit).ConfigureAwait(false);
+    }
+
+    public async ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken)
+    {
+        var step = plan.Steps[index];
+        var description = AuditOf(plan, index).Description;
+        _recorder.Events.Publish(DeploymentId, DeploymentEventKind.StepFailed, _entry.Record.State, $"{description}: {error.Message}", new EventDetails(index, plan.Steps.Count, step.Kind));
+        var data = new AuditData(
+        [
+            new("plan", StateNames.Of(plan.Kind)),
+            new("step.index", index.ToString(CultureInfo.InvariantCulture)),
+            new("step.kind", step.Kind),
+            new("step", description),
+            new("error.kind", error.Kind.ToString()),
+            new("error", error.Message),
+        ]);
+        await _recorder.AuditAsync(OrchestrationActor.System.Id, "rollout.step.failed", DeploymentId, "failed", data).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether the plan is a sweep (a destroy, a clean-up): planned again from what the runtime reports whenever it runs,
+    /// so it stores no cursor of its own (the deployment's state says a destroy is under way; a clean-up keeps the cursor
+    /// of the plan it follows) and counts in no rollout's report.
+    /// </summary>
+    private static bool IsSweep(RolloutPlan plan) => plan.Kind is RolloutKind.Cleanup or RolloutKind.Destroy;
+
+    /// <summary>The audit details of a step: those made when it started, or new ones (a custom executor path).</summary>
+    private StepAudit AuditOf(RolloutPlan plan, int index) => _entry.Progress.StartedStep(plan, index) ?? new StepAudit(plan, index);
+
+    private static RolloutCursor CursorFor(RolloutPlan plan, int index, RolloutCursor? current)
+        => new(plan.Kind, plan.FromRevision, plan.ToRevision, index, plan.Steps.Count, plan.Kind == RolloutKind.Rollback ? current?.FailedAtStep : null);
+
+    /// <summary>Whether <paramref name="cursor"/> is the one <see cref="CursorFor"/> would make, without making it.</summary>
+    private static bool CursorIs(RolloutCursor? cursor, RolloutPlan plan, int index)
+        => cursor is not null
+           && cursor.Kind == plan.Kind
+           && cursor.FromRevision == plan.FromRevision
+           && cursor.ToRevision == plan.ToRevision
+           && cursor.StepIndex == index
+           && cursor.TotalSteps == plan.Steps.Count
+           && (plan.Kind == RolloutKind.Rollback || cursor.FailedAtStep is null);
+
+    private void OnPauseChanged(bool paused, string reason)
+    {
+        bool changed;
+        lock (_gate)
+        {
+            var before = _waiting > 0 || _userPaused;
+            _userPaused = paused;
+            changed = before != (_waiting > 0 || _userPaused);
+        }
+
+        if (changed)
+        {
+            _ = SetStateSafeAsync(paused ? DeploymentState.Paused : DeploymentState.Deploying, reason);
+        }
+    }
+
+    private async Task SetStateSafeAsync(DeploymentState state, string reason)
+    {
+        try
+        {
+            await _entry.UpdateAsync(r => r.State is DeploymentState.Deploying or DeploymentState.Paused ? r with { State = state } : r, reason).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Telemetry.Log.WorkerFailed(_recorder.Logger, ex, DeploymentId);
+        }
+    }
+}

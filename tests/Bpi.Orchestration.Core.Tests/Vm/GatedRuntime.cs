@@ -1,0 +1,55 @@
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.Testing;
+
+namespace Bpi.Orchestration.Tests.Vm;
+
+/// <summary>
+/// The in-memory runtime with one blocking hook: the first call that converges a matching workload to a matching count
+/// stops before it reaches the runtime until the test releases it (or the caller's token is cancelled, as a stopping
+/// orchestrator cancels it).
+/// </summary>
+internal sealed class GatedRuntime(InMemoryWorkloadRuntime inner) : IWorkloadRuntime
+{
+    private Func<WorkloadRevision, int, bool>? _match;
+    private TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public string Name => inner.Name;
+
+    /// <summary>Completes when a blocked call has arrived at the gate.</summary>
+    public Task Entered => _entered.Task;
+
+    /// <summary>Blocks the next <c>EnsureReplicasAsync</c> that matches.</summary>
+    public void Block(Func<WorkloadRevision, int, bool> match)
+    {
+        _entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _match, match);
+    }
+
+    public void Release() => _released.TrySetResult();
+
+    public async ValueTask EnsureReplicasAsync(WorkloadRevision revision, int replicas, CancellationToken cancellationToken = default)
+    {
+        var match = Volatile.Read(ref _match);
+        if (match is not null && match(revision, replicas) && Interlocked.CompareExchange(ref _match, null, match) == match)
+        {
+            _entered.TrySetResult();
+            await _released.Task.WaitAsync(cancellationToken);
+        }
+
+        await inner.EnsureReplicasAsync(revision, replicas, cancellationToken);
+    }
+
+    public ValueTask<IReadOnlyList<WorkloadInstance>> GetInstancesAsync(string deploymentId, string? componentId = null, int? revision = null, CancellationToken cancellationToken = default)
+        => inner.GetInstancesAsync(deploymentId, componentId, revision, cancellationToken);
+
+    public ValueTask RemoveDeploymentAsync(string deploymentId, CancellationToken cancellationToken = default)
+        => inner.RemoveDeploymentAsync(deploymentId, cancellationToken);
+
+    public ValueTask<IReadOnlyList<WorkloadInstance>> ListOwnedAsync(CancellationToken cancellationToken = default)
+        => inner.ListOwnedAsync(cancellationToken);
+
+    public ValueTask<IReadOnlyList<string>> GetLogTailAsync(string instanceId, int lines, CancellationToken cancellationToken = default)
+        => inner.GetLogTailAsync(instanceId, lines, cancellationToken);
+}
