@@ -110,7 +110,10 @@ public static class OrchestrationBuilderExtensions
         return builder;
     }
 
-    /// <summary>Adds a step handler; a handler for the same step type registered later wins.</summary>
+    /// <summary>
+    /// Adds the handler of a step type no other handler executes. A second handler for the same step type is an error
+    /// when the orchestrator is constructed; to take over a step type, use <see cref="ReplaceStepHandler{TStep, THandler}"/>.
+    /// </summary>
     /// <typeparam name="THandler">The handler type.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>
@@ -119,6 +122,25 @@ public static class OrchestrationBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, THandler>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Makes <typeparamref name="THandler"/> the handler of <typeparamref name="TStep"/>, in place of the one registered
+    /// with <see cref="AddStepHandler{THandler}"/> (a built-in one, for example). Order does not matter; two replacements
+    /// of one step type are an error when the orchestrator is constructed, as is a handler that executes another step type.
+    /// </summary>
+    /// <typeparam name="TStep">The step type taken over.</typeparam>
+    /// <typeparam name="THandler">The handler; it is also resolvable as itself.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder ReplaceStepHandler<TStep, THandler>(this IOrchestrationBuilder builder)
+        where TStep : RolloutStep
+        where THandler : class, IRolloutStepHandler
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<THandler>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, StepHandlerReplacement<TStep, THandler>>());
         return builder;
     }
 

@@ -142,7 +142,7 @@ public static class StrategiesOrchestrationBuilderExtensions
         services.TryAddSingleton(sp => new StrategiesHttp(sp.GetService<TimeProvider>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, BalanceTrafficHandler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, RunHookHandler>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, GuardedPauseHandler>());
+        builder.ReplaceStepHandler<PauseStep, GuardedPauseHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, AnalysisHandler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, ApprovalGateHandler>());
         services.TryAddSingleton(sp => new StrategiesTelemetry(sp.GetService<IMeterFactory>()));
