@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Bpi.Orchestration.Rollout;
+using Bpi.Orchestration.Strategies;
 using Bpi.Orchestration.Strategies.Analysis;
 using Bpi.Orchestration.Strategies.Approvals;
 using Bpi.Orchestration.Strategies.BlueGreen;
@@ -138,6 +139,7 @@ public static class StrategiesOrchestrationBuilderExtensions
 
     private static void AddCommon(IOrchestrationBuilder builder)
     {
+        StrategySpecNames.Register();
         var services = builder.Services;
         services.TryAddSingleton(sp => new StrategiesHttp(sp.GetService<TimeProvider>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, BalanceTrafficHandler>());
