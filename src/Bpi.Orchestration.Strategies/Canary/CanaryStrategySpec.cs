@@ -1,6 +1,6 @@
 using System.Globalization;
 using Bpi.Orchestration.Strategies.Analysis;
-using Bpi.Orchestration.Strategies.Approvals;
+using Bpi.Orchestration.Rollout;
 
 namespace Bpi.Orchestration.Strategies.Canary;
 

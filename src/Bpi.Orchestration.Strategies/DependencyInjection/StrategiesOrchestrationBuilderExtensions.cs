@@ -146,7 +146,7 @@ public static class StrategiesOrchestrationBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, RunHookHandler>());
         builder.ReplaceStepHandler<PauseStep, GuardedPauseHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, AnalysisHandler>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, ApprovalGateHandler>());
+        builder.ReplaceStepHandler<AwaitApprovalStep, ApprovalGateHandler>();
         services.TryAddSingleton(sp => new StrategiesTelemetry(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IInstanceRequestSender>(sp => new HttpInstanceRequestSender(sp.GetRequiredService<StrategiesHttp>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMetricProvider, BuiltInMetricProvider>());

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.State;
 using Bpi.Orchestration.Strategies.Analysis;
-using Bpi.Orchestration.Strategies.Approvals;
 using Bpi.Orchestration.Strategies.BlueGreen;
 using Bpi.Orchestration.Strategies.Canary;
 using Bpi.Orchestration.Strategies.Rolling;
@@ -55,7 +54,7 @@ public sealed class StoredRecordCompatibilityTests
         var plan = new CanaryStrategy().Plan(new RolloutContext(record.Id, record.FindRevision(2), record.FindRevision(3)!, HasTrafficRouter: true));
 
         Assert.Equal(cursor.TotalSteps, plan.Steps.Count);
-        Assert.Equal("prod", Assert.IsType<ApprovalGateStep>(plan.Steps[cursor.StepIndex]).Gate.Name);
+        Assert.Equal("prod", Assert.IsType<AwaitApprovalStep>(plan.Steps[cursor.StepIndex]).Gate.Name);
     }
 
     private static void AssertSameSpec(StrategySpec expected, StrategySpec actual)

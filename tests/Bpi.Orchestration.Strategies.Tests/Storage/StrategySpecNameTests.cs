@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.State;
 using Bpi.Orchestration.Strategies.Analysis;
-using Bpi.Orchestration.Strategies.Approvals;
 using Bpi.Orchestration.Strategies.BlueGreen;
 using Bpi.Orchestration.Strategies.Canary;
 using Bpi.Orchestration.Strategies.Rolling;
