@@ -10,7 +10,6 @@ using Bpi.Orchestration.State;
 using Bpi.Orchestration.Traffic;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -21,7 +20,7 @@ public static class OrchestrationServiceCollectionExtensions
     /// Registers <see cref="IOrchestrationVm"/> with Core's defaults: the recreate strategy, the in-memory deployment
     /// store and audit sink, an allow-all authorizer, <see cref="TimeProvider.System"/>, and an <see cref="IHostedService"/>
     /// that starts and stops the orchestrator with a generic host. Add a runtime (and more) through the returned builder.
-    /// Options are validated when the orchestrator is first resolved, with or without a host.
+    /// Options are validated when a generic host starts and when the orchestrator is first resolved, every problem listed.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets <see cref="OrchestrationOptions"/>.</param>
@@ -29,13 +28,7 @@ public static class OrchestrationServiceCollectionExtensions
     public static IOrchestrationBuilder AddOrchestration(this IServiceCollection services, Action<OrchestrationOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var optionsBuilder = services.AddOptions<OrchestrationOptions>();
-        if (configure is not null)
-        {
-            optionsBuilder.Configure(configure);
-        }
-
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OrchestrationOptions>, OrchestrationOptionsValidator>());
+        services.AddValidatedOptions<OrchestrationOptions, OrchestrationOptionsValidator>(configure);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IDeploymentStore, InMemoryDeploymentStore>();
         services.TryAddSingleton<IAuditSink>(_ => new InMemoryAuditSink());

@@ -12,7 +12,6 @@ using Bpi.Orchestration.Strategies.Rolling;
 using Bpi.Orchestration.Strategies.Telemetry;
 using Bpi.Orchestration.Strategies.Traffic;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -117,8 +116,7 @@ public static class StrategiesOrchestrationBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.AddOptions<PromotionOptions>().Configure(configure);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PromotionOptions>, PromotionOptionsValidator>());
+        builder.Services.AddValidatedOptions<PromotionOptions, PromotionOptionsValidator>(configure);
         builder.Services.TryAddSingleton<IPromotionService, PromotionService>();
         return builder;
     }
