@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.Strategies;
 using Bpi.Orchestration.Strategies.Analysis;
-using Bpi.Orchestration.Strategies.Approvals;
 using Bpi.Orchestration.Strategies.BlueGreen;
 using Bpi.Orchestration.Strategies.Canary;
 using Bpi.Orchestration.Strategies.Rolling;
@@ -345,17 +345,18 @@ internal static class DeploymentConfigLoader
             return null;
         }
 
-        StrategySpec? spec = type.ToUpperInvariant() switch
+        // Names and aliases (blueGreen, rollingUpdate) come from the one registry stores and the API use; this maps the settings.
+        StrategySpec? spec = (StrategySpecRegistry.TryGet(type, out var registered) ? registered.Name : null) switch
         {
-            "RECREATE" => new RecreateStrategySpec(),
-            "ROLLING" or "ROLLINGUPDATE" => c is null ? new RollingStrategySpec() : MapRolling(c),
-            "CANARY" => c is null ? new CanaryStrategySpec() : MapCanary(c),
-            "BLUEGREEN" or "BLUE-GREEN" => c is null ? new BlueGreenStrategySpec() : MapBlueGreen(c),
+            RecreateStrategySpec.StrategyName => new RecreateStrategySpec(),
+            RollingStrategySpec.StrategyName => c is null ? new RollingStrategySpec() : MapRolling(c),
+            CanaryStrategySpec.StrategyName => c is null ? new CanaryStrategySpec() : MapCanary(c),
+            BlueGreenStrategySpec.StrategyName => c is null ? new BlueGreenStrategySpec() : MapBlueGreen(c),
             _ => null,
         };
         if (spec is null)
         {
-            parent.Error("strategy.type", $"'{type}' is not a strategy; use recreate, rolling, canary or blueGreen.");
+            parent.Error("strategy.type", $"'{type}' is not a strategy; use {StrategySpecRegistry.DescribeNames()}.");
         }
 
         c?.RejectUnknown();

@@ -24,12 +24,11 @@ public static class AuditOrchestrationBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var services = builder.Services;
-        services.AddOptions<FileAuditStoreOptions>().Configure(options =>
+        services.AddValidatedOptions<FileAuditStoreOptions, AuditStoreOptionsValidator<FileAuditStoreOptions>>(options =>
         {
             options.Path = path;
             configure?.Invoke(options);
         });
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FileAuditStoreOptions>, AuditStoreOptionsValidator<FileAuditStoreOptions>>());
         services.TryAddSingleton(sp => FileAuditStore.Open(
             sp.GetRequiredService<IOptions<FileAuditStoreOptions>>().Value,
             sp.GetService<TimeProvider>(),
@@ -50,13 +49,7 @@ public static class AuditOrchestrationBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
-        var optionsBuilder = services.AddOptions<InMemoryAuditStoreOptions>();
-        if (configure is not null)
-        {
-            optionsBuilder.Configure(configure);
-        }
-
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InMemoryAuditStoreOptions>, AuditStoreOptionsValidator<InMemoryAuditStoreOptions>>());
+        services.AddValidatedOptions<InMemoryAuditStoreOptions, AuditStoreOptionsValidator<InMemoryAuditStoreOptions>>(configure);
         services.TryAddSingleton(sp => new InMemoryAuditStore(
             sp.GetRequiredService<IOptions<InMemoryAuditStoreOptions>>().Value,
             sp.GetService<TimeProvider>()));

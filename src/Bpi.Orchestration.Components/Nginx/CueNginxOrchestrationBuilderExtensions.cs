@@ -23,15 +23,8 @@ public static class CueNginxOrchestrationBuilderExtensions
     public static IOrchestrationBuilder AddCueNginx(this IOrchestrationBuilder builder, Action<CueNginxOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<CueNginxOptions>();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
-        options.PostConfigure<IOptions<OrchestrationOptions>>((o, orchestration) => o.StateDirectory ??= CueNginxRouter.DefaultStateDirectory(orchestration.Value.VmId));
-        options.ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CueNginxOptions>, CueNginxOptionsValidator>());
+        builder.Services.AddValidatedOptions<CueNginxOptions, CueNginxOptionsValidator>(configure)
+            .PostConfigure<IOptions<OrchestrationOptions>>((o, orchestration) => o.StateDirectory ??= CueNginxRouter.DefaultStateDirectory(orchestration.Value.VmId));
         builder.Services.TryAddSingleton(sp => new CueNginxRouter(
             sp.GetRequiredService<IOptions<CueNginxOptions>>(),
             sp.GetService<TimeProvider>(),

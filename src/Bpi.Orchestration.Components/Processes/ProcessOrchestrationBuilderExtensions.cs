@@ -21,14 +21,8 @@ public static class ProcessOrchestrationBuilderExtensions
     public static IOrchestrationBuilder AddProcessRuntime(this IOrchestrationBuilder builder, Action<ProcessRuntimeOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<ProcessRuntimeOptions>();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
+        var options = builder.Services.AddValidatedOptions<ProcessRuntimeOptions, ProcessRuntimeOptionsValidator>(configure);
         options.PostConfigure<IOptions<OrchestrationOptions>>((o, orchestration) => o.StateDirectory ??= ProcessWorkloadRuntime.DefaultStateDirectory(orchestration.Value.VmId));
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProcessRuntimeOptions>, ProcessRuntimeOptionsValidator>());
         builder.Services.TryAddSingleton(sp => new ProcessWorkloadRuntime(
             sp.GetRequiredService<IOptions<ProcessRuntimeOptions>>(),
             sp.GetService<TimeProvider>(),

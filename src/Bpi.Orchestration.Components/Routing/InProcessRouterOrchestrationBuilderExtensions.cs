@@ -16,13 +16,7 @@ public static class InProcessRouterOrchestrationBuilderExtensions
     public static IOrchestrationBuilder AddInProcessRouter(this IOrchestrationBuilder builder, Action<InProcessRouterOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<InProcessRouterOptions>();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InProcessRouterOptions>, InProcessRouterOptionsValidator>());
+        builder.Services.AddValidatedOptions<InProcessRouterOptions, InProcessRouterOptionsValidator>(configure);
         builder.Services.TryAddSingleton(sp => new InProcessTrafficRouter(
             sp.GetRequiredService<IOptions<InProcessRouterOptions>>(),
             sp.GetService<TimeProvider>(),

@@ -10,7 +10,6 @@ using Bpi.Orchestration.State;
 using Bpi.Orchestration.Traffic;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -21,7 +20,7 @@ public static class OrchestrationServiceCollectionExtensions
     /// Registers <see cref="IOrchestrationVm"/> with Core's defaults: the recreate strategy, the in-memory deployment
     /// store and audit sink, an allow-all authorizer, <see cref="TimeProvider.System"/>, and an <see cref="IHostedService"/>
     /// that starts and stops the orchestrator with a generic host. Add a runtime (and more) through the returned builder.
-    /// Options are validated when the orchestrator is first resolved, with or without a host.
+    /// Options are validated when a generic host starts and when the orchestrator is first resolved, every problem listed.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets <see cref="OrchestrationOptions"/>.</param>
@@ -29,13 +28,7 @@ public static class OrchestrationServiceCollectionExtensions
     public static IOrchestrationBuilder AddOrchestration(this IServiceCollection services, Action<OrchestrationOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var optionsBuilder = services.AddOptions<OrchestrationOptions>();
-        if (configure is not null)
-        {
-            optionsBuilder.Configure(configure);
-        }
-
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OrchestrationOptions>, OrchestrationOptionsValidator>());
+        services.AddValidatedOptions<OrchestrationOptions, OrchestrationOptionsValidator>(configure);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IDeploymentStore, InMemoryDeploymentStore>();
         services.TryAddSingleton<IAuditSink>(_ => new InMemoryAuditSink());
@@ -110,7 +103,10 @@ public static class OrchestrationBuilderExtensions
         return builder;
     }
 
-    /// <summary>Adds a step handler; a handler for the same step type registered later wins.</summary>
+    /// <summary>
+    /// Adds the handler of a step type no other handler executes. A second handler for the same step type is an error
+    /// when the orchestrator is constructed; to take over a step type, use <see cref="ReplaceStepHandler{TStep, THandler}"/>.
+    /// </summary>
     /// <typeparam name="THandler">The handler type.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>
@@ -119,6 +115,25 @@ public static class OrchestrationBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, THandler>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Makes <typeparamref name="THandler"/> the handler of <typeparamref name="TStep"/>, in place of the one registered
+    /// with <see cref="AddStepHandler{THandler}"/> (a built-in one, for example). Order does not matter; two replacements
+    /// of one step type are an error when the orchestrator is constructed, as is a handler that executes another step type.
+    /// </summary>
+    /// <typeparam name="TStep">The step type taken over.</typeparam>
+    /// <typeparam name="THandler">The handler; it is also resolvable as itself.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder ReplaceStepHandler<TStep, THandler>(this IOrchestrationBuilder builder)
+        where TStep : RolloutStep
+        where THandler : class, IRolloutStepHandler
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<THandler>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, StepHandlerReplacement<TStep, THandler>>());
         return builder;
     }
 

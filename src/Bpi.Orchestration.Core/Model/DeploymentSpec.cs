@@ -53,6 +53,31 @@ public sealed record DeploymentSpec
     public static string DescribeTooLong(string field, TimeSpan value)
         => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{field}: {value:c} is longer than the longest supported wait, {MaxDuration:c} (about 24.8 days); use a shorter duration.");
 
+    /// <summary>
+    /// The validation problem of a duration above <see cref="MaxDuration"/>, or <see langword="null"/> when it is within
+    /// it (or not set): what every built-in spec checks, for a strategy spec of your own to check the same way.
+    /// </summary>
+    /// <param name="field">The field's path.</param>
+    /// <param name="value">The duration, if set.</param>
+    /// <returns>The problem, or <see langword="null"/>.</returns>
+    public static string? CheckDuration(string field, TimeSpan? value)
+        => value > MaxDuration ? DescribeTooLong(field, value.Value) : null;
+
+    /// <summary>The problems of several durations (see <see cref="CheckDuration"/>), in order.</summary>
+    /// <param name="durations">Each field's path and duration.</param>
+    /// <returns>One problem per duration above <see cref="MaxDuration"/>.</returns>
+    public static IEnumerable<string> CheckDurations(params (string Field, TimeSpan? Value)[] durations)
+    {
+        ArgumentNullException.ThrowIfNull(durations);
+        foreach (var (field, value) in durations)
+        {
+            if (CheckDuration(field, value) is { } problem)
+            {
+                yield return problem;
+            }
+        }
+    }
+
     /// <summary>Checks the whole spec and returns every problem found; an empty list means the spec is valid.</summary>
     /// <returns>One sentence per problem, naming the field.</returns>
     public IReadOnlyList<string> Validate() => DeploymentSpecValidator.Validate(this);

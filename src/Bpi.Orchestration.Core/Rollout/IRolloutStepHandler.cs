@@ -2,7 +2,8 @@ namespace Bpi.Orchestration.Rollout;
 
 /// <summary>
 /// Executes one kind of <see cref="RolloutStep"/>. Core registers handlers for its steps; packages that add steps
-/// (analysis, hooks) register theirs with <c>builder.AddStepHandler&lt;T&gt;()</c>. A handler must be idempotent (the
+/// (analysis, hooks) register theirs with <c>builder.AddStepHandler&lt;T&gt;()</c>; one handler per step type, and a
+/// package that takes over a step type says so with <c>builder.ReplaceStepHandler&lt;TStep, THandler&gt;()</c>. A handler must be idempotent (the
 /// executor may run a step again after a crash) and throws <see cref="OrchestrationException"/> when the step fails,
 /// which starts the rollback.
 /// </summary>

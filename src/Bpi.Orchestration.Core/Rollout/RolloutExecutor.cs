@@ -16,12 +16,8 @@ internal sealed class RolloutExecutor
 
     public RolloutExecutor(IEnumerable<IRolloutStepHandler> handlers, TimeProvider time, OrchestrationTelemetry telemetry)
     {
-        _handlers = new Dictionary<Type, IRolloutStepHandler>();
-        foreach (var handler in handlers)
-        {
-            // Later registrations win, so a host can replace a built-in handler.
-            _handlers[handler.StepType] = handler;
-        }
+        // One handler per step type: a second one must replace the first explicitly (ReplaceStepHandler), or the VM does not start.
+        _handlers = StepHandlerTable.Build(handlers);
 
         _time = time;
         _telemetry = telemetry;

@@ -103,20 +103,28 @@ public sealed record PauseStep(TimeSpan? Duration) : RolloutStep
         : "pause until promoted";
 }
 
-/// <summary>Wait until an approval gate is approved; a rejection (or a timeout) fails the rollout.</summary>
-/// <param name="Gate">The gate's name, used when approving through <see cref="IOrchestrationVm.ApproveAsync"/>.</param>
-public sealed record AwaitApprovalStep(string Gate) : RolloutStep
+/// <summary>
+/// Wait at an approval gate until it is approved; a rejection (or a timeout the gate's escalation does not approve)
+/// fails the rollout. The one approval step of every plan: Core runs manual gates; the Strategies package replaces
+/// Core's handler to add webhooks, escalation, notifiers and audit events.
+/// </summary>
+/// <param name="Gate">The gate; its name is used when approving through <see cref="IOrchestrationVm.ApproveAsync"/>.</param>
+public sealed record AwaitApprovalStep(ApprovalGate Gate) : RolloutStep
 {
-    /// <summary>How many distinct approvers are needed.</summary>
-    /// <value>The default value is 1.</value>
-    public int RequiredApprovals { get; init; } = 1;
-
-    /// <summary>How long to wait for approval before failing; <see langword="null"/> waits indefinitely.</summary>
-    public TimeSpan? Timeout { get; init; }
+    /// <summary>A manual gate named <paramref name="gate"/> that needs one approval and waits indefinitely.</summary>
+    /// <param name="gate">The gate's name.</param>
+    public AwaitApprovalStep(string gate)
+        : this(new ApprovalGate { Name = gate })
+    {
+    }
 
     /// <inheritdoc />
     public override string Kind => "await-approval";
 
     /// <inheritdoc />
-    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"wait for {RequiredApprovals} approval{(RequiredApprovals == 1 ? "" : "s")} of gate '{Gate}'");
+    public override string Describe() => Gate.Webhook is { } url
+        ? $"wait for webhook gate '{Gate.Name}' ({url.GetLeftPart(UriPartial.Path)}) to answer 2xx"
+        : string.Create(CultureInfo.InvariantCulture, $"wait for {Gate.RequiredApprovals} approval{(Gate.RequiredApprovals == 1 ? "" : "s")} of gate '{Gate.Name}'")
+          + (Gate.ApproverMustDifferFromRequester ? " (not the requester)" : "")
+          + (Gate.Timeout is { } t ? string.Create(CultureInfo.InvariantCulture, $", escalating ({Gate.Escalation}) after {t}") : "");
 }

@@ -5,8 +5,9 @@ namespace Bpi.Orchestration.State;
 
 /// <summary>
 /// The JSON form of deployment records and specs, for durable stores and for hosts that read specs from files. Enums
-/// are written by name and durations as <c>d.hh:mm:ss</c>; a <see cref="StrategySpec"/> is written with its
-/// <c>strategy</c> name and its .NET type so strategies from any package round-trip.
+/// are written by name and durations as <c>d.hh:mm:ss</c>; a <see cref="StrategySpec"/> is written as
+/// <c>{"strategy": name, "settings": {...}}</c> with its name from <see cref="StrategySpecRegistry"/>, so strategies
+/// from any package round-trip without .NET type names in the file.
 /// </summary>
 public static class DeploymentJson
 {
@@ -23,12 +24,23 @@ public static class DeploymentJson
     /// <summary>Serializes a record to UTF-8 JSON.</summary>
     /// <param name="record">The record.</param>
     /// <returns>The bytes.</returns>
-    public static byte[] Serialize(DeploymentRecord record) => JsonSerializer.SerializeToUtf8Bytes(record, Options);
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>: a revision's strategy spec type is not registered in <see cref="StrategySpecRegistry"/>.</exception>
+    public static byte[] Serialize(DeploymentRecord record)
+    {
+        try
+        {
+            return JsonSerializer.SerializeToUtf8Bytes(record, Options);
+        }
+        catch (JsonException ex)
+        {
+            throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"The deployment record '{record?.Id}' could not be stored: {ex.Message}", ex);
+        }
+    }
 
     /// <summary>Reads a record from UTF-8 JSON.</summary>
     /// <param name="utf8Json">The bytes.</param>
     /// <returns>The record.</returns>
-    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>: the JSON is not a record, is larger than <see cref="MaxRecordBytes"/>, or names a strategy type that is not loaded.</exception>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>: the JSON is not a record, is larger than <see cref="MaxRecordBytes"/>, or names a strategy that is not registered.</exception>
     public static DeploymentRecord Deserialize(ReadOnlySpan<byte> utf8Json)
     {
         if (utf8Json.Length > MaxRecordBytes)
@@ -89,45 +101,41 @@ public static class DeploymentJson
         return options;
     }
 
-    /// <summary>Writes <c>{"strategy": name, "type": assembly-qualified type, "settings": {...}}</c> and reads it back, accepting only loaded <see cref="StrategySpec"/> types.</summary>
+    /// <summary>
+    /// Writes <c>{"strategy": name, "settings": {...}}</c> with the name the spec type is registered under in
+    /// <see cref="StrategySpecRegistry"/>, and reads it back by that name (or an alias). Records written before names
+    /// were registered also carry a <c>type</c> (the .NET type name); it is ignored: the name decides.
+    /// </summary>
     private sealed class StrategySpecConverter : JsonConverter<StrategySpec>
     {
         public override StrategySpec? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
             using var document = JsonDocument.ParseValue(ref reader);
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var typeName) || typeName.ValueKind != JsonValueKind.String || typeName.GetString() is not { Length: > 0 } name)
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("strategy", out var nameElement) || nameElement.ValueKind != JsonValueKind.String || nameElement.GetString() is not { Length: > 0 } name)
             {
-                throw new JsonException("A strategy spec needs a 'type'.");
+                throw new JsonException($"A strategy spec needs a 'strategy' name: {StrategySpecRegistry.DescribeNames()}.");
             }
 
-            Type? type;
-            try
+            if (!StrategySpecRegistry.TryGet(name, out var registration))
             {
-                type = Type.GetType(name, throwOnError: false);
-            }
-            catch (Exception ex) when (ex is FileLoadException or BadImageFormatException or ArgumentException)
-            {
-                // throwOnError: false still throws these for a malformed assembly name.
-                throw new JsonException($"The strategy type '{name}' is not a valid type name.", ex);
-            }
-
-            if (type is null || type.IsAbstract || !type.IsAssignableTo(typeof(StrategySpec)))
-            {
-                var strategy = root.TryGetProperty("strategy", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : "?";
-                throw new JsonException($"The strategy '{strategy}' (type '{name}') is not available; add the package that provides it.");
+                throw new JsonException($"The strategy '{name}' is not registered (registered: {StrategySpecRegistry.DescribeNames()}); add the package that provides it (for example .AddStrategies()).");
             }
 
             var settings = root.TryGetProperty("settings", out var value) ? value.GetRawText() : "{}";
-            return (StrategySpec?)JsonSerializer.Deserialize(settings, type, options);
+            return (StrategySpec?)JsonSerializer.Deserialize(settings, registration.SpecType, options);
         }
 
         public override void Write(Utf8JsonWriter writer, StrategySpec value, JsonSerializerOptions options)
         {
             var type = value.GetType();
+            if (!StrategySpecRegistry.TryGet(type, out var registration))
+            {
+                throw new JsonException($"The strategy spec {type.Name} ('{value.Name}') is not registered, so it could not be read back; register it with StrategySpecRegistry.Register<{type.Name}>(\"{value.Name}\").");
+            }
+
             writer.WriteStartObject();
-            writer.WriteString("strategy", value.Name);
-            writer.WriteString("type", $"{type.FullName}, {type.Assembly.GetName().Name}");
+            writer.WriteString("strategy", registration.Name);
             writer.WritePropertyName("settings");
             JsonSerializer.Serialize(writer, value, type, options);
             writer.WriteEndObject();

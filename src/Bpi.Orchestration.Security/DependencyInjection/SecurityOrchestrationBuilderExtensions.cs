@@ -37,16 +37,8 @@ public static class SecurityOrchestrationBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
-        var options = services.AddOptions<SecurityOptions>();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
-        options.ValidateOnStart();
-        services.AddOptions<AuthorizationOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecurityOptions>, SecurityOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuthorizationOptions>, AuthorizationOptionsValidator>());
+        services.AddValidatedOptions<SecurityOptions, SecurityOptionsValidator>(configure);
+        services.AddValidatedOptions<AuthorizationOptions, AuthorizationOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SecurityConfiguration>();
         services.TryAddSingleton<SecurityEventHub>();

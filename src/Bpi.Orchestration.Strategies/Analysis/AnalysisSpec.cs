@@ -143,7 +143,7 @@ public sealed record MetricSpec
             yield return $"{at}.initialDelay: must not be negative.";
         }
 
-        foreach (var problem in DurationLimit.Check(($"{at}.interval", Interval), ($"{at}.initialDelay", InitialDelay)))
+        foreach (var problem in DeploymentSpec.CheckDurations(($"{at}.interval", Interval), ($"{at}.initialDelay", InitialDelay)))
         {
             yield return problem;
         }

@@ -8,12 +8,12 @@ using Bpi.Orchestration.Strategies.Telemetry;
 
 namespace Bpi.Orchestration.Strategies.Approvals;
 
-/// <summary>Executes <see cref="ApprovalGateStep"/>: manual gates through the VM's approve/reject, webhook gates by polling; escalation at the timeout; everything audited.</summary>
-internal sealed class ApprovalGateHandler(IEnumerable<IGateNotifier> notifiers, StrategiesHttp http, IAuditSink audit, StrategiesTelemetry telemetry) : RolloutStepHandler<ApprovalGateStep>
+/// <summary>Executes <see cref="AwaitApprovalStep"/> in place of Core's handler (registered with <c>ReplaceStepHandler</c>): manual gates through the VM's approve/reject, webhook gates by polling; escalation at the timeout; everything audited.</summary>
+internal sealed class ApprovalGateHandler(IEnumerable<IGateNotifier> notifiers, StrategiesHttp http, IAuditSink audit, StrategiesTelemetry telemetry) : RolloutStepHandler<AwaitApprovalStep>
 {
     private readonly IReadOnlyList<IGateNotifier> _notifiers = [.. notifiers];
 
-    protected override async ValueTask ExecuteAsync(ApprovalGateStep step, RolloutStepContext context, CancellationToken cancellationToken)
+    protected override async ValueTask ExecuteAsync(AwaitApprovalStep step, RolloutStepContext context, CancellationToken cancellationToken)
         => await HealthGuard.GuardAsync(
             context,
             async ct =>

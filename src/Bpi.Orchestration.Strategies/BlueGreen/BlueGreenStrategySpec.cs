@@ -83,7 +83,7 @@ public sealed record BlueGreenStrategySpec : ProgressiveStrategySpec
             yield return "scaleDownDelay: must not be negative.";
         }
 
-        foreach (var problem in DurationLimit.Check(("autoPromotionDelay", AutoPromotionDelay), ("scaleDownDelay", ScaleDownDelay)))
+        foreach (var problem in DeploymentSpec.CheckDurations(("autoPromotionDelay", AutoPromotionDelay), ("scaleDownDelay", ScaleDownDelay)))
         {
             yield return problem;
         }
@@ -119,7 +119,7 @@ public sealed record BlueGreenStrategySpec : ProgressiveStrategySpec
             {
                 yield return $"{at}.duration: must not be negative.";
             }
-            else if (DurationLimit.Check(at + ".duration", step.Duration) is { } tooLong)
+            else if (DeploymentSpec.CheckDuration(at + ".duration", step.Duration) is { } tooLong)
             {
                 yield return tooLong;
             }

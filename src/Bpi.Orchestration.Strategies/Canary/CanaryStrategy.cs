@@ -1,6 +1,5 @@
 using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.Strategies.Analysis;
-using Bpi.Orchestration.Strategies.Approvals;
 using Bpi.Orchestration.Strategies.Hooks;
 
 namespace Bpi.Orchestration.Strategies.Canary;
@@ -64,7 +63,7 @@ internal sealed class CanaryStrategy : IRolloutStrategy
                     steps.Add(new AnalysisStep(analyze.Analysis, analysisComponent, desired.Number, stable.Number));
                     break;
                 case CanaryStep.Approval approval:
-                    steps.Add(new ApprovalGateStep(approval.Gate));
+                    steps.Add(new AwaitApprovalStep(approval.Gate));
                     break;
             }
         }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Bpi.Orchestration.Strategies.Analysis;
-using Bpi.Orchestration.Strategies.Approvals;
+using Bpi.Orchestration.Rollout;
 
 namespace Bpi.Orchestration.Strategies.Canary;
 
@@ -107,7 +107,7 @@ public sealed record CanaryStrategySpec : ProgressiveStrategySpec
             yield return "interval: must not be negative.";
         }
 
-        if (DurationLimit.Check("interval", Interval) is { } tooLong)
+        if (DeploymentSpec.CheckDuration("interval", Interval) is { } tooLong)
         {
             yield return tooLong;
         }

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Bpi.Orchestration.Rollout;
+using Bpi.Orchestration.Strategies;
 using Bpi.Orchestration.Strategies.Analysis;
 using Bpi.Orchestration.Strategies.Approvals;
 using Bpi.Orchestration.Strategies.BlueGreen;
@@ -11,7 +12,6 @@ using Bpi.Orchestration.Strategies.Rolling;
 using Bpi.Orchestration.Strategies.Telemetry;
 using Bpi.Orchestration.Strategies.Traffic;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -116,8 +116,7 @@ public static class StrategiesOrchestrationBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.AddOptions<PromotionOptions>().Configure(configure);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PromotionOptions>, PromotionOptionsValidator>());
+        builder.Services.AddValidatedOptions<PromotionOptions, PromotionOptionsValidator>(configure);
         builder.Services.TryAddSingleton<IPromotionService, PromotionService>();
         return builder;
     }
@@ -138,13 +137,14 @@ public static class StrategiesOrchestrationBuilderExtensions
 
     private static void AddCommon(IOrchestrationBuilder builder)
     {
+        StrategySpecNames.Register();
         var services = builder.Services;
         services.TryAddSingleton(sp => new StrategiesHttp(sp.GetService<TimeProvider>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, BalanceTrafficHandler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, RunHookHandler>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, GuardedPauseHandler>());
+        builder.ReplaceStepHandler<PauseStep, GuardedPauseHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, AnalysisHandler>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, ApprovalGateHandler>());
+        builder.ReplaceStepHandler<AwaitApprovalStep, ApprovalGateHandler>();
         services.TryAddSingleton(sp => new StrategiesTelemetry(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IInstanceRequestSender>(sp => new HttpInstanceRequestSender(sp.GetRequiredService<StrategiesHttp>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMetricProvider, BuiltInMetricProvider>());

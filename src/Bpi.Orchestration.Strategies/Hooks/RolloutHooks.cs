@@ -80,7 +80,7 @@ public sealed record HookSpec
             yield return "timeout: must be greater than zero.";
         }
 
-        if (DurationLimit.Check("timeout", Timeout) is { } tooLong)
+        if (DeploymentSpec.CheckDuration("timeout", Timeout) is { } tooLong)
         {
             yield return tooLong;
         }

@@ -70,7 +70,7 @@ public sealed record RollingStrategySpec : ProgressiveStrategySpec
             yield return "pauseBetweenBatches: must not be negative.";
         }
 
-        if (DurationLimit.Check("pauseBetweenBatches", PauseBetweenBatches) is { } tooLong)
+        if (DeploymentSpec.CheckDuration("pauseBetweenBatches", PauseBetweenBatches) is { } tooLong)
         {
             yield return tooLong;
         }

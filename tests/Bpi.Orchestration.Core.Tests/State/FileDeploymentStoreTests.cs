@@ -74,10 +74,11 @@ public sealed class FileDeploymentStoreTests : IDisposable
             CreatedBy = "system",
         });
         var path = Path.Combine(_directory, "x-1.json");
-        await File.WriteAllTextAsync(path, (await File.ReadAllTextAsync(path)).Replace("Bpi.Orchestration.RecreateStrategySpec", "Acme.CanarySpec", StringComparison.Ordinal));
+        await File.WriteAllTextAsync(path, (await File.ReadAllTextAsync(path)).Replace("\"strategy\": \"recreate\"", "\"strategy\": \"acme-canary\"", StringComparison.Ordinal));
 
         var ex = await Assert.ThrowsAsync<OrchestrationException>(() => store.GetAsync("x-1").AsTask());
 
+        Assert.Contains("'acme-canary' is not registered", ex.Message, StringComparison.Ordinal);
         Assert.Contains("add the package that provides it", ex.Message, StringComparison.Ordinal);
     }
 

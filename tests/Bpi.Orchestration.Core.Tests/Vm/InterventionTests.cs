@@ -81,7 +81,7 @@ public sealed class InterventionTests
     public async Task An_approval_gate_waits_for_the_required_number_of_distinct_approvers()
     {
         await using var host = NewHost();
-        var id = await host.Vm.DeployAsync(Gated(new AwaitApprovalStep("prod") { RequiredApprovals = 2 }));
+        var id = await host.Vm.DeployAsync(Gated(new AwaitApprovalStep(new ApprovalGate { Name = "prod", RequiredApprovals = 2 })));
         await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Paused, TestHost.Timeout());
 
         using (OrchestrationActor.BeginScope(new OrchestrationActor { Id = "alice" }))
@@ -120,10 +120,23 @@ public sealed class InterventionTests
     }
 
     [Fact]
+    public async Task A_webhook_gate_without_the_strategies_package_fails_the_rollout_saying_what_to_add()
+    {
+        await using var host = NewHost();
+        var id = await host.Vm.DeployAsync(Gated(new AwaitApprovalStep(new ApprovalGate { Name = "prod", Webhook = new Uri("https://gate.local/ok") })));
+
+        var status = await host.SettleAsync(id);
+
+        Assert.Equal(DeploymentState.Failed, status.State);
+        Assert.Contains("Approval gate 'prod' uses a webhook", status.Message, StringComparison.Ordinal);
+        Assert.Contains(".AddStrategies()", status.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_approval_that_times_out_fails_the_rollout_on_the_manual_clock()
     {
         await using var host = NewHost();
-        var id = await host.Vm.DeployAsync(Gated(new AwaitApprovalStep("prod") { Timeout = TimeSpan.FromHours(1) }));
+        var id = await host.Vm.DeployAsync(Gated(new AwaitApprovalStep(new ApprovalGate { Name = "prod", Timeout = TimeSpan.FromHours(1) })));
         await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Paused, TestHost.Timeout());
         await host.Clock.WaitForTimersAsync(1, TestHost.Timeout());
 
@@ -140,7 +153,7 @@ public sealed class InterventionTests
         for (var attempt = 0; attempt < 20; attempt++)
         {
             await using var host = NewHost();
-            var id = await host.Vm.DeployAsync(Gated(new AwaitApprovalStep("prod") { Timeout = TimeSpan.FromHours(1) }));
+            var id = await host.Vm.DeployAsync(Gated(new AwaitApprovalStep(new ApprovalGate { Name = "prod", Timeout = TimeSpan.FromHours(1) })));
             await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Paused, TestHost.Timeout());
             await host.Clock.WaitForTimersAsync(1, TestHost.Timeout());
 

@@ -1,5 +1,5 @@
+using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.Security.Authorization;
-using Bpi.Orchestration.Strategies.Approvals;
 using Bpi.Orchestration.Strategies.Canary;
 using Microsoft.Extensions.DependencyInjection;
 

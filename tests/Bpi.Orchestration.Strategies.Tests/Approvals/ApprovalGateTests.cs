@@ -1,3 +1,4 @@
+using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.Strategies.Approvals;
 using Bpi.Orchestration.Strategies.Canary;
 using Bpi.Orchestration.Strategies.Tests.Canary;

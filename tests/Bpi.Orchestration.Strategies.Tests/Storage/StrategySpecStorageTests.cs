@@ -1,7 +1,6 @@
 using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.State;
 using Bpi.Orchestration.Strategies.Analysis;
-using Bpi.Orchestration.Strategies.Approvals;
 using Bpi.Orchestration.Strategies.Canary;
 using Xunit;
 

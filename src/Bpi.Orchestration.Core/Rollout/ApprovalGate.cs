@@ -1,13 +1,13 @@
 using System.Globalization;
-using Bpi.Orchestration.Rollout;
 
-namespace Bpi.Orchestration.Strategies.Approvals;
+namespace Bpi.Orchestration.Rollout;
 
 /// <summary>
 /// An approval gate: the rollout waits until <see cref="RequiredApprovals"/> distinct people approve through
 /// <see cref="IOrchestrationVm.ApproveAsync"/> (any rejection fails it), or — with a <see cref="Webhook"/> — until the
 /// webhook answers a POST with 2xx (as Flagger's confirm-rollout). On <see cref="Timeout"/> the
-/// <see cref="Escalation"/> decides. Every decision, escalation and refusal is an audit event.
+/// <see cref="Escalation"/> decides. Core runs manual gates that reject at the timeout; the Strategies package runs
+/// every gate (webhooks, escalation, notifiers) and makes each decision, escalation and refusal an audit event.
 /// </summary>
 public sealed record ApprovalGate
 {
@@ -68,7 +68,7 @@ public sealed record ApprovalGate
             yield return $"{at}.webhookInterval: must be greater than zero.";
         }
 
-        foreach (var problem in DurationLimit.Check(($"{at}.timeout", Timeout), ($"{at}.webhookInterval", WebhookInterval)))
+        foreach (var problem in DeploymentSpec.CheckDurations(($"{at}.timeout", Timeout), ($"{at}.webhookInterval", WebhookInterval)))
         {
             yield return problem;
         }
@@ -84,39 +84,6 @@ public enum GateEscalation
     /// <summary>Approve on behalf of the system (audited as an escalation) and continue.</summary>
     Approve,
 
-    /// <summary>Notify (through the registered <see cref="IGateNotifier"/>s) and keep waiting; notifies again after each further timeout.</summary>
+    /// <summary>Notify (through the Strategies package's registered gate notifiers) and keep waiting; notifies again after each further timeout.</summary>
     NotifyAndWait,
-}
-
-/// <summary>Told when an approval gate escalates with <see cref="GateEscalation.NotifyAndWait"/> (for example to page someone). Register with <c>builder.AddGateNotifier&lt;T&gt;()</c>.</summary>
-public interface IGateNotifier
-{
-    /// <summary>Notifies that a gate has waited past its timeout.</summary>
-    /// <param name="notification">The deployment, gate and who approved so far.</param>
-    /// <param name="cancellationToken">Cancels the notification.</param>
-    /// <returns>A task that completes when notified.</returns>
-    ValueTask NotifyAsync(GateNotification notification, CancellationToken cancellationToken = default);
-}
-
-/// <summary>An approval gate waiting past its timeout.</summary>
-/// <param name="DeploymentId">The deployment.</param>
-/// <param name="Gate">The gate.</param>
-/// <param name="Waited">How long it has waited.</param>
-/// <param name="ApprovedBy">Who approved so far.</param>
-/// <param name="RequestedBy">Who requested the rollout.</param>
-public sealed record GateNotification(string DeploymentId, string Gate, TimeSpan Waited, IReadOnlyList<string> ApprovedBy, string RequestedBy);
-
-/// <summary>Waits at an approval gate (manual or webhook).</summary>
-/// <param name="Gate">The gate.</param>
-public sealed record ApprovalGateStep(ApprovalGate Gate) : RolloutStep
-{
-    /// <inheritdoc />
-    public override string Kind => "approval-gate";
-
-    /// <inheritdoc />
-    public override string Describe() => Gate.Webhook is { } url
-        ? $"wait for webhook gate '{Gate.Name}' ({url.GetLeftPart(UriPartial.Path)}) to answer 2xx"
-        : string.Create(CultureInfo.InvariantCulture, $"wait for {Gate.RequiredApprovals} approval{(Gate.RequiredApprovals == 1 ? "" : "s")} of gate '{Gate.Name}'")
-          + (Gate.ApproverMustDifferFromRequester ? " (not the requester)" : "")
-          + (Gate.Timeout is { } t ? string.Create(CultureInfo.InvariantCulture, $", escalating ({Gate.Escalation}) after {t}") : "");
 }
