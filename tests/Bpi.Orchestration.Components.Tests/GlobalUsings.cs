@@ -1,2 +1,1 @@
 global using Bpi.Orchestration;
-global using Xunit;
