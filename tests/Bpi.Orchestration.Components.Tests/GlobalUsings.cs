@@ -1,1 +1,2 @@
 global using Bpi.Orchestration;
+global using Bpi.Orchestration.Hardening;
