@@ -13,7 +13,7 @@ internal sealed partial class DockerWorkloadRuntime
         var filter = new Dictionary<string, string?>(StringComparer.Ordinal) { [WorkloadLabels.Deployment] = deploymentId };
         var containers = await _client.ListContainersAsync(filter, all: true, cancellationToken).ConfigureAwait(false);
         var inspections = new List<WorkloadInspection>(containers.Count);
-        foreach (var container in containers.OrderBy(c => c.Id, StringComparer.Ordinal))
+        foreach (var (container, instanceId) in containers.Select(c => (c, InstanceId(c))).OrderBy(c => c.Item2, StringComparer.Ordinal))
         {
             string document;
             try
@@ -28,7 +28,7 @@ internal sealed partial class DockerWorkloadRuntime
 
             var labels = container.Labels;
             var revision = labels?.GetValueOrDefault(WorkloadLabels.Revision) is { } text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 0;
-            inspections.Add(new WorkloadInspection(labels?.GetValueOrDefault(WorkloadLabels.Component) ?? "", revision, container.Id, WorkloadInspection.DockerEngine, document));
+            inspections.Add(new WorkloadInspection(labels?.GetValueOrDefault(WorkloadLabels.Component) ?? "", revision, instanceId, WorkloadInspection.DockerEngine, document));
         }
 
         return inspections;
@@ -43,7 +43,7 @@ internal sealed partial class DockerWorkloadRuntime
         var networks = await _client.ListNetworksAsync(owned, cancellationToken).ConfigureAwait(false);
         var volumes = await _client.ListVolumesAsync(owned, cancellationToken).ConfigureAwait(false);
         return new DockerOwnedObjects(
-            [.. containers.Select(c => c.Names is { Count: > 0 } names ? names[0].TrimStart('/') : c.Id).Order(StringComparer.Ordinal)],
+            [.. containers.Select(InstanceId).Order(StringComparer.Ordinal)],
             [.. networks.Select(n => n.Name ?? n.Id).Order(StringComparer.Ordinal)],
             [.. volumes.Select(v => v.Name).Order(StringComparer.Ordinal)]);
     }
@@ -68,4 +68,8 @@ internal sealed partial class DockerWorkloadRuntime
         ThrowIfDisposed();
         return await _client.ImportImageAsync(rootFilesystemTar, repository, tag, changes, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The instance id <see cref="DockerInstanceMapper"/> reports: the container's name.</summary>
+    private static string InstanceId(Engine.Models.ContainerSummary container)
+        => container.Names is { Count: > 0 } names ? names[0].TrimStart('/') : container.Id;
 }

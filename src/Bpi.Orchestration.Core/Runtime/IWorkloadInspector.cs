@@ -10,7 +10,7 @@ public interface IWorkloadInspector
 {
     /// <summary>
     /// Inspects every instance of a deployment, running or stopped (those carrying the
-    /// <see cref="WorkloadLabels.Deployment"/> label <paramref name="deploymentId"/>), ordered by instance id.
+    /// <see cref="WorkloadLabels.Deployment"/> label <paramref name="deploymentId"/>), ordered by <see cref="WorkloadInspection.InstanceId"/>.
     /// </summary>
     /// <param name="deploymentId">The deployment.</param>
     /// <param name="cancellationToken">Cancels the inspection.</param>
@@ -22,7 +22,7 @@ public interface IWorkloadInspector
 /// <summary>One instance as its engine describes it.</summary>
 /// <param name="ComponentId">The component the instance belongs to (its <see cref="WorkloadLabels.Component"/> label; empty when it has none).</param>
 /// <param name="Revision">The revision of the component (its <see cref="WorkloadLabels.Revision"/> label; 0 when it has none).</param>
-/// <param name="InstanceId">The engine's id of the instance (the container id on Docker).</param>
+/// <param name="InstanceId">The instance, as the runtime reports it (<see cref="WorkloadInstance.InstanceId"/>; the container name on Docker).</param>
 /// <param name="Engine">
 /// Which engine wrote <paramref name="Document"/>, and so its format: the runtime's <see cref="IWorkloadRuntime.Name"/>,
 /// <see cref="DockerEngine"/> for the Docker Engine API's <c>GET /containers/{id}/json</c> answer.

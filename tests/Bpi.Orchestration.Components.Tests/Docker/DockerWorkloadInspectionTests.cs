@@ -28,7 +28,7 @@ public sealed class DockerWorkloadInspectionTests(DockerEngineFixture fixture)
             {
                 Assert.Equal(("web", 3, WorkloadInspection.DockerEngine), (inspection.ComponentId, inspection.Revision, inspection.Engine));
                 using var document = JsonDocument.Parse(inspection.Document);
-                Assert.Equal(inspection.InstanceId, document.RootElement.GetProperty("Id").GetString());
+                Assert.Equal("/" + inspection.InstanceId, document.RootElement.GetProperty("Name").GetString());
                 Assert.True(document.RootElement.GetProperty("HostConfig").GetProperty("ReadonlyRootfs").GetBoolean());
             });
             Assert.Empty(await runtime.InspectDeploymentAsync(DockerEngineFixture.NewDeploymentId()));
