@@ -1,3 +1,4 @@
+using Bpi.Orchestration.Hardening;
 using Bpi.Orchestration.Security.Checks;
 using Bpi.Orchestration.Security.Gate;
 
@@ -38,8 +39,11 @@ public sealed class SecurityOptions
     /// </summary>
     public IDictionary<string, SecurityEnvironmentPolicy> Environments { get; } = new Dictionary<string, SecurityEnvironmentPolicy>(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>The runtime defaults a spec's effective settings are derived from.</summary>
-    public DockLockAssumptions DockLock { get; } = new();
+    /// <summary>
+    /// The runtime defaults a spec's effective settings are derived from (<see cref="DockLockEffectiveSettings"/>). The
+    /// Security package does not depend on the Docker runtime: set these alike when you change the runtime's defaults.
+    /// </summary>
+    public DockLockDefaults DockLock { get; } = new();
 
     /// <summary>The regular expression (case-insensitive) that marks an environment variable name as secret-looking (check BPI-SEC-021).</summary>
     /// <value>The default value is <see cref="DefaultSecretNamePattern"/>.</value>

@@ -10,7 +10,6 @@ namespace Bpi.Orchestration.Cli.Tests;
 /// </summary>
 public sealed class DockerDemoTests : IDisposable
 {
-    private const string RequireVariable = "BPI_REQUIRE_DOCKER";
     private readonly CliSandbox _cli = new();
 
     public void Dispose() => _cli.Dispose();
@@ -19,7 +18,7 @@ public sealed class DockerDemoTests : IDisposable
     public async Task The_demo_on_docker_promotes_v2_rolls_back_v3_and_leaves_nothing_on_the_engine()
     {
         using var engine = DockerApi.Create();
-        await RequireEngineAsync(engine);
+        await RequireEngineAsync();
 
         var result = await _cli.RunAsync("demo", "--runtime", "docker", "--state-dir", _cli.StateDir, "--output", "json");
 
@@ -55,7 +54,7 @@ public sealed class DockerDemoTests : IDisposable
     public async Task Interrupting_the_demo_on_docker_still_removes_every_container_network_and_volume()
     {
         using var engine = DockerApi.Create();
-        await RequireEngineAsync(engine);
+        await RequireEngineAsync();
 
         var result = await _cli.RunAsync(["demo", "--runtime", "docker", "--state-dir", _cli.StateDir], interruptWhen: "==> 2/5");
 
@@ -92,36 +91,11 @@ public sealed class DockerDemoTests : IDisposable
         Assert.Equal(0, (await engine.GetAsync($"/volumes?filters={filter}")).GetProperty("Volumes") is { ValueKind: JsonValueKind.Array } volumes ? volumes.GetArrayLength() : 0);
     }
 
-    private static async Task RequireEngineAsync(DockerApi engine)
+    /// <summary>The shared gate: skips without an engine or <c>/bin/busybox</c>, fails instead when <c>BPI_REQUIRE_DOCKER=1</c>.</summary>
+    private static async Task RequireEngineAsync()
     {
-        string? problem = null;
-        if (!File.Exists("/bin/busybox"))
-        {
-            problem = "/bin/busybox is missing (install Debian's busybox-static)";
-        }
-        else
-        {
-            try
-            {
-                await engine.PingAsync();
-            }
-            catch (Exception ex) when (ex is HttpRequestException or SocketException or IOException or TaskCanceledException)
-            {
-                problem = $"no Docker Engine answers at {engine.Endpoint} ({ex.Message})";
-            }
-        }
-
-        if (problem is null)
-        {
-            return;
-        }
-
-        if (Environment.GetEnvironmentVariable(RequireVariable) == "1")
-        {
-            throw new InvalidOperationException($"{RequireVariable}=1 but {problem}");
-        }
-
-        Skip.If(true, $"{problem}; start dockerd or set DOCKER_HOST. Set {RequireVariable}=1 to make this a failure.");
+        await DockerTestEnvironment.RequireEngineAsync();
+        DockerTestEnvironment.RequirePrerequisite(File.Exists("/bin/busybox") ? null : "/bin/busybox is missing (install Debian's busybox-static).");
     }
 
     /// <summary>A few read-only calls of the Engine API over its unix socket, independent of the SDK's client.</summary>
@@ -167,7 +141,6 @@ public sealed class DockerDemoTests : IDisposable
             return new DockerApi(new HttpClient(handler) { BaseAddress = new Uri("http://docker/v1.41"), Timeout = TimeSpan.FromSeconds(10) }, host);
         }
 
-        public async Task PingAsync() => (await _http.GetAsync("/_ping")).EnsureSuccessStatusCode();
 
         public async Task<JsonElement> GetAsync(string path)
         {

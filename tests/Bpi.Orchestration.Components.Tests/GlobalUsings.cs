@@ -1,2 +1,2 @@
 global using Bpi.Orchestration;
-global using Xunit;
+global using Bpi.Orchestration.Hardening;

@@ -2,7 +2,6 @@ using System.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text;
 using Bpi.Orchestration.Components.Docker;
-using Bpi.Orchestration.Components.Docker.Engine;
 
 namespace Bpi.Orchestration.Cli.Demo;
 
@@ -60,7 +59,7 @@ internal static class DemoImage
     public static string? MissingPrerequisite => File.Exists(BusyboxPath) ? null : $"{BusyboxPath}, which is missing; install Debian's busybox-static (apt-get install busybox-static).";
 
     /// <summary>Imports the image unless the engine has it; returns its reference (<c>bpi-demo/sample-service:1-{hash}</c>).</summary>
-    public static async Task<string> EnsureAsync(DockerEngineClient client, CancellationToken cancellationToken)
+    public static async Task<string> EnsureAsync(IDockerImageImporter images, CancellationToken cancellationToken)
     {
         var busybox = await File.ReadAllBytesAsync(BusyboxPath, cancellationToken).ConfigureAwait(false);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -68,14 +67,9 @@ internal static class DemoImage
         hash.AppendData(Encoding.UTF8.GetBytes(Handler + string.Join('\n', Changes) + string.Join(',', Applets)));
         var tag = "1-" + Convert.ToHexStringLower(hash.GetHashAndReset())[..12];
         var reference = Repository + ":" + tag;
-        try
+        if (await images.ImageExistsAsync(reference, cancellationToken).ConfigureAwait(false))
         {
-            await client.InspectImageAsync(reference, cancellationToken).ConfigureAwait(false);
             return reference;
-        }
-        catch (DockerEngineException ex) when (ex.Kind == OrchestrationErrorKind.NotFound)
-        {
-            // Not built yet.
         }
 
         using var tar = new MemoryStream();
@@ -103,7 +97,7 @@ internal static class DemoImage
         }
 
         tar.Position = 0;
-        await client.ImportImageAsync(tar, Repository, tag, Changes, cancellationToken).ConfigureAwait(false);
+        await images.ImportImageAsync(tar, Repository, tag, Changes, cancellationToken).ConfigureAwait(false);
         return reference;
     }
 

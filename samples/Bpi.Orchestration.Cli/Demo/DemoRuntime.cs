@@ -1,8 +1,7 @@
+using System.Text.Json;
 using Bpi.Orchestration.Components.Docker;
-using Bpi.Orchestration.Components.Docker.Engine;
 using Bpi.Orchestration.Runtime;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Bpi.Orchestration.Cli.Demo;
 
@@ -87,15 +86,19 @@ internal sealed class ProcessDemoRuntime(string sampleServiceDll) : DemoRuntime
 /// <summary>
 /// SampleService as DockLock-hardened containers on a Docker Engine, from an image the demo builds itself (no registry
 /// needed): see <see cref="DemoImage"/>. Every run has its own owner id, so its leftovers can be listed by label and
-/// another orchestrator on the same engine is never mistaken for one.
+/// another orchestrator on the same engine is never mistaken for one. The demo's own look at the engine (image import,
+/// leftovers, isolation) goes through a Docker runtime of its own, through the runtime's public interface only.
 /// </summary>
 internal sealed class DockerDemoRuntime : DemoRuntime
 {
-    private readonly DockerEngineClient _client;
+    private readonly ServiceProvider _engine;
+    private readonly IDockerWorkloadRuntime _docker;
 
-    private DockerDemoRuntime(DockerEngineClient client, string image)
+    private DockerDemoRuntime(ServiceProvider engine, string vmId, string image)
     {
-        _client = client;
+        _engine = engine;
+        _docker = engine.GetRequiredService<IDockerWorkloadRuntime>();
+        VmId = vmId;
         Image = image;
     }
 
@@ -105,7 +108,7 @@ internal sealed class DockerDemoRuntime : DemoRuntime
 
     public override string Instances => "Docker containers";
 
-    public override string VmId { get; } = "bpi-demo-" + Guid.NewGuid().ToString("N")[..8];
+    public override string VmId { get; }
 
     public override Action<IOrchestrationBuilder>? Configure => b => b.AddDocker(o => o.StopTimeout = TimeSpan.FromSeconds(2));
 
@@ -122,25 +125,32 @@ internal sealed class DockerDemoRuntime : DemoRuntime
             throw new CliException(ExitCodes.RuntimeUnavailable, $"demo --runtime docker builds its image from {missing} Or run the demo on local processes (--runtime process).");
         }
 
-        var options = new DockerRuntimeOptions { MaxRetryAttempts = 0, RequestTimeout = TimeSpan.FromSeconds(10) };
-        var client = new DockerEngineClient(DockerEngineClientOptions.From(options), TimeProvider.System, NullLogger.Instance);
+        var vmId = "bpi-demo-" + Guid.NewGuid().ToString("N")[..8];
+        var services = new ServiceCollection();
+        services.AddOrchestration(o => o.VmId = vmId).AddDocker(o =>
+        {
+            o.MaxRetryAttempts = 0;
+            o.RequestTimeout = TimeSpan.FromSeconds(10);
+            o.StopTimeout = TimeSpan.FromSeconds(2);
+        });
+        var engine = services.BuildServiceProvider();
         try
         {
+            string image;
             try
             {
-                await client.GetApiVersionAsync(cancellationToken).ConfigureAwait(false);
+                image = await DemoImage.EnsureAsync(engine.GetRequiredService<IDockerImageImporter>(), cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is OrchestrationException or IOException or HttpRequestException)
+            catch (DockerEngineException ex) when (ex.Kind is OrchestrationErrorKind.RuntimeUnavailable or OrchestrationErrorKind.Timeout)
             {
                 throw new CliException(ExitCodes.RuntimeUnavailable, $"demo --runtime docker needs a Docker Engine: {ex.Message} Or run the demo on local processes (--runtime process).");
             }
 
-            var image = await DemoImage.EnsureAsync(client, cancellationToken).ConfigureAwait(false);
-            return new DockerDemoRuntime(client, image);
+            return new DockerDemoRuntime(engine, vmId, image);
         }
         catch
         {
-            await client.DisposeAsync().ConfigureAwait(false);
+            await engine.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
@@ -155,64 +165,69 @@ internal sealed class DockerDemoRuntime : DemoRuntime
 
     public override async Task<IReadOnlyList<string>> LeftoversAsync(IWorkloadRuntime runtime, CancellationToken cancellationToken)
     {
-        var owner = new Dictionary<string, string?> { [WorkloadLabels.Owner] = VmId };
-        var left = new List<string>();
-        left.AddRange((await _client.ListContainersAsync(owner, all: true, cancellationToken).ConfigureAwait(false)).Select(c => "container " + string.Join(",", c.Names ?? [c.Id])));
-        left.AddRange((await _client.ListNetworksAsync(owner, cancellationToken).ConfigureAwait(false)).Select(n => "network " + n.Name));
-        left.AddRange((await _client.ListVolumesAsync(owner, cancellationToken).ConfigureAwait(false)).Select(v => "volume " + v.Name));
-        return left;
+        var owned = await _docker.ListOwnedObjectsAsync(VmId, cancellationToken).ConfigureAwait(false);
+        return
+        [
+            .. owned.Containers.Select(c => "container " + c),
+            .. owned.Networks.Select(n => "network " + n),
+            .. owned.Volumes.Select(v => "volume " + v),
+        ];
     }
 
     /// <summary>Inspects every container of the deployment: DockLock's defaults in force, none relaxed.</summary>
     public override async Task<(string Name, bool Passed, string Detail)?> IsolationAsync(string deploymentId, CancellationToken cancellationToken)
     {
-        var containers = await _client.ListContainersAsync(new Dictionary<string, string?> { [WorkloadLabels.Deployment] = deploymentId }, all: true, cancellationToken).ConfigureAwait(false);
+        var inspections = await _docker.InspectDeploymentAsync(deploymentId, cancellationToken).ConfigureAwait(false);
         var problems = new List<string>();
-        foreach (var summary in containers)
+        string? firstUser = null;
+        foreach (var inspection in inspections)
         {
-            var c = await _client.InspectContainerAsync(summary.Id, cancellationToken).ConfigureAwait(false);
-            var name = c.Name?.TrimStart('/') ?? c.Id;
-            var user = c.Config?.User ?? "";
+            using var document = JsonDocument.Parse(inspection.Document);
+            var c = document.RootElement;
+            var config = c.TryGetProperty("Config", out var cfg) && cfg.ValueKind == JsonValueKind.Object ? cfg : default;
+            var host = c.TryGetProperty("HostConfig", out var hc) && hc.ValueKind == JsonValueKind.Object ? hc : default;
+            var name = String(c, "Name")?.TrimStart('/') ?? inspection.InstanceId;
+            var user = String(config, "User") ?? "";
+            firstUser ??= user;
             if (user.Length == 0 || user == "0" || user.StartsWith("0:", StringComparison.Ordinal) || user.StartsWith("root", StringComparison.Ordinal))
             {
                 problems.Add($"{name} runs as root");
             }
 
-            if (c.HostConfig is not { ReadonlyRootfs: true })
+            if (!Bool(host, "ReadonlyRootfs"))
             {
                 problems.Add($"{name} has a writable root filesystem");
             }
 
-            if (c.HostConfig?.Tmpfs?.ContainsKey("/tmp") != true)
+            if (!(host.ValueKind == JsonValueKind.Object && host.TryGetProperty("Tmpfs", out var tmpfs) && tmpfs.ValueKind == JsonValueKind.Object && tmpfs.TryGetProperty("/tmp", out _)))
             {
                 problems.Add($"{name} has no tmpfs at /tmp");
             }
 
-            if (c.HostConfig is not { PidsLimit: > 0, NanoCpus: > 0, Memory: > 0 })
+            if (!(Long(host, "PidsLimit") > 0 && Long(host, "NanoCpus") > 0 && Long(host, "Memory") > 0))
             {
                 problems.Add($"{name} lacks a PIDs, CPU or memory limit");
             }
 
-            if (c.HostConfig?.CapDrop?.Contains("ALL", StringComparer.OrdinalIgnoreCase) != true)
+            if (!Strings(host, "CapDrop").Contains("ALL", StringComparer.OrdinalIgnoreCase))
             {
                 problems.Add($"{name} keeps capabilities");
             }
 
-            if (c.HostConfig?.SecurityOpt?.Any(o => o.StartsWith("no-new-privileges", StringComparison.Ordinal)) != true)
+            if (!Strings(host, "SecurityOpt").Any(o => o.StartsWith("no-new-privileges", StringComparison.Ordinal)))
             {
                 problems.Add($"{name} may gain privileges");
             }
 
-            if (c.Config?.Labels?.GetValueOrDefault(WorkloadLabels.Prefix + "docklock-relaxed") is { } relaxed && relaxed != "none")
+            if (config.ValueKind == JsonValueKind.Object && config.TryGetProperty("Labels", out var labels) && String(labels, WorkloadLabels.Prefix + "docklock-relaxed") is { } relaxed && relaxed != "none")
             {
                 problems.Add($"{name} relaxes {relaxed}");
             }
         }
 
-        var user0 = containers.Count > 0 ? (await _client.InspectContainerAsync(containers[0].Id, cancellationToken).ConfigureAwait(false)).Config?.User : null;
-        return ("every container runs DockLock-hardened, nothing relaxed", containers.Count > 0 && problems.Count == 0,
+        return ("every container runs DockLock-hardened, nothing relaxed", inspections.Count > 0 && problems.Count == 0,
             problems.Count > 0 ? string.Join("; ", problems)
-            : $"{containers.Count} container(s) as user {user0}, read-only root filesystem with a tmpfs at /tmp, all capabilities dropped, no-new-privileges, PIDs, CPU and memory limits");
+            : $"{inspections.Count} container(s) as user {firstUser}, read-only root filesystem with a tmpfs at /tmp, all capabilities dropped, no-new-privileges, PIDs, CPU and memory limits");
     }
 
     /// <summary>Removes whatever of this run's owner the engine still holds: containers, networks and volumes.</summary>
@@ -229,14 +244,25 @@ internal sealed class DockerDemoRuntime : DemoRuntime
     }
 
     public override async Task SweepAfterStopAsync()
-    {
-        await using var runtime = new DockerWorkloadRuntime(_client, new DockerRuntimeOptions { StopTimeout = TimeSpan.FromSeconds(2) }, TimeProvider.System, NullLogger.Instance);
-        await runtime.ReconcileAsync(VmId, new HashSet<string>(), CancellationToken.None).ConfigureAwait(false);
-    }
+        => await _docker.ReconcileAsync(VmId, new HashSet<string>(), CancellationToken.None).ConfigureAwait(false);
 
     public override async ValueTask DisposeAsync()
     {
-        await _client.DisposeAsync().ConfigureAwait(false);
+        await _engine.DisposeAsync().ConfigureAwait(false);
         await base.DisposeAsync().ConfigureAwait(false);
     }
+
+    private static string? String(JsonElement element, string name)
+        => element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static bool Bool(JsonElement element, string name)
+        => element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;
+
+    private static long Long(JsonElement element, string name)
+        => element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number : 0;
+
+    private static IEnumerable<string> Strings(JsonElement element, string name)
+        => element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Array
+            ? value.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!)
+            : [];
 }

@@ -14,7 +14,8 @@ public static class DockerOrchestrationBuilderExtensions
 {
     /// <summary>
     /// Runs workloads as DockLock-hardened containers on a Docker Engine: registers <see cref="IDockerWorkloadRuntime"/>
-    /// and makes it the <see cref="IWorkloadRuntime"/> (replacing any runtime registered before), and validates
+    /// and makes it the <see cref="IWorkloadRuntime"/> and the <see cref="IWorkloadInspector"/> (replacing any registered
+    /// before) and the <see cref="IDockerImageImporter"/>, and validates
     /// <see cref="DockerRuntimeOptions"/> when the runtime is first resolved, listing every problem. The runtime is an
     /// <see cref="IWorkloadCommandRunner"/>, so the exec health probe (<c>.AddHealthProbes()</c> of the Strategies
     /// package) runs <see cref="Bpi.Orchestration.HealthCheckKind.Exec"/> checks inside the containers.
@@ -53,6 +54,8 @@ public static class DockerOrchestrationBuilderExtensions
                 provider.GetService<IAuditSink>());
         });
         services.Replace(ServiceDescriptor.Singleton<IWorkloadRuntime>(static provider => provider.GetRequiredService<IDockerWorkloadRuntime>()));
+        services.Replace(ServiceDescriptor.Singleton<IWorkloadInspector>(static provider => provider.GetRequiredService<IDockerWorkloadRuntime>()));
+        services.TryAddSingleton<IDockerImageImporter>(static provider => provider.GetRequiredService<IDockerWorkloadRuntime>());
         return builder;
     }
 

@@ -1,3 +1,5 @@
+using Bpi.Orchestration.Hardening;
+
 namespace Bpi.Orchestration.Components.Docker;
 
 /// <summary>Options of the Docker runtime: where the engine is, how calls time out and retry, and the DockLock defaults.</summary>
@@ -41,15 +43,15 @@ public sealed class DockerRuntimeOptions
 
     /// <summary>The host address published ports are bound to; the engine picks the host port, which is reported as the instance's endpoint.</summary>
     /// <value>The default value is <c>127.0.0.1</c>.</value>
-    public string PublishAddress { get; set; } = "127.0.0.1";
+    public string PublishAddress { get; set; } = DockLockSettings.DefaultPublishAddress;
 
     /// <summary>The DockLock PIDs limit per container (CIS Docker 5.29); a component may set another with <see cref="DockLockSettings.PidsLimit"/>.</summary>
     /// <value>The default value is 256.</value>
-    public int DefaultPidsLimit { get; set; } = 256;
+    public int DefaultPidsLimit { get; set; } = DockLockSettings.DefaultPidsLimit;
 
     /// <summary>The user (<c>uid:gid</c>) a container runs as when its image does not name a non-root user (CIS Docker 4.1).</summary>
     /// <value>The default value is <c>65534:65534</c> (nobody).</value>
-    public string NonRootUser { get; set; } = "65534:65534";
+    public string NonRootUser { get; set; } = DockLockSettings.DefaultNonRootUser;
 
     /// <summary>The size of the tmpfs mounted at <c>/tmp</c> when the root filesystem is read-only, in MB.</summary>
     /// <value>The default value is 64.</value>
@@ -57,7 +59,7 @@ public sealed class DockerRuntimeOptions
 
     /// <summary>The restart policy of containers (<c>no</c>, <c>on-failure[:N]</c>, <c>unless-stopped</c>, <c>always</c>); a component may set another with <see cref="DockLockSettings.RestartPolicy"/>.</summary>
     /// <value>The default value is <c>no</c>: the orchestrator replaces failed instances itself.</value>
-    public string DefaultRestartPolicy { get; set; } = "no";
+    public string DefaultRestartPolicy { get; set; } = DockLockSettings.DefaultRestartPolicy;
 
     /// <summary>How long creating a component waits for the components it depends on to have a running (and, with a HEALTHCHECK, healthy) container.</summary>
     /// <value>The default value is 60 seconds.</value>
@@ -70,4 +72,13 @@ public sealed class DockerRuntimeOptions
     /// <summary>Whether containers run the engine's init process as PID 1, which forwards signals (so a stop is graceful) and reaps zombies.</summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool UseInit { get; set; } = true;
+
+    /// <summary>The DockLock defaults these options set, for <see cref="DockLockEffectiveSettings.Resolve"/>.</summary>
+    internal DockLockDefaults ToDockLockDefaults() => new()
+    {
+        PublishAddress = PublishAddress,
+        NonRootUser = NonRootUser,
+        DefaultPidsLimit = DefaultPidsLimit,
+        DefaultRestartPolicy = DefaultRestartPolicy,
+    };
 }

@@ -3,6 +3,7 @@ using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Components.Docker.DockLock;
 using Bpi.Orchestration.Components.Docker.Engine;
 using Bpi.Orchestration.Components.Docker.Engine.Models;
+using Bpi.Orchestration.Hardening;
 using Bpi.Orchestration.Runtime;
 using Microsoft.Extensions.Logging;
 

@@ -19,7 +19,7 @@ public static partial class SecurityCheckCatalog
     /// <summary>Host paths that must not be bind-mounted (CIS Docker 5.6, plus the engine's own state).</summary>
     internal static readonly IReadOnlyList<string> SensitiveHostPaths = ["/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr", "/var/lib/docker", "/root"];
 
-    private static readonly string[] RuntimeSockets = ["docker.sock", "containerd.sock", "crio.sock", "podman.sock", "dockershim.sock"];
+    private static readonly string[] RuntimeApiFiles = ["docker.sock", "containerd.sock", "crio.sock", "podman.sock", "dockershim.sock"];
 
     private static CheckReference Cis(string id) => new(CheckReference.CisDocker, CisVersion, id);
 
@@ -87,7 +87,7 @@ public static partial class SecurityCheckCatalog
                 Cis("5.32"), Trivy("KSV-0006")),
             (p, _) => Known(p, p.Mounts, "the mounts", mounts =>
             {
-                var sockets = mounts.Where(m => RuntimeSockets.Any(s => m.Source.EndsWith(s, StringComparison.Ordinal) || m.Target.EndsWith(s, StringComparison.Ordinal))).ToList();
+                var sockets = mounts.Where(m => RuntimeApiFiles.Any(s => m.Source.EndsWith(s, StringComparison.Ordinal) || m.Target.EndsWith(s, StringComparison.Ordinal))).ToList();
                 return sockets.Count > 0 ? Fail("mounts " + Join(sockets.Select(m => m.Source + " at " + m.Target))) : Pass("no runtime socket is mounted");
             })),
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Bpi.Orchestration;
 using Bpi.Orchestration.Auditing;
+using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.Security;
 using Bpi.Orchestration.Security.Assessment;
 using Bpi.Orchestration.Security.Authorization;
@@ -92,16 +93,22 @@ public static class SecurityOrchestrationBuilderExtensions
         return builder;
     }
 
-    /// <summary>Re-assesses running deployments from their containers' <c>docker inspect</c> data instead of their specs.</summary>
+    /// <summary>
+    /// Re-assesses running deployments from what actually runs — each container's <c>docker inspect</c> document, as the
+    /// runtime's <see cref="IWorkloadInspector"/> hands it out — instead of their specs. The runtime must be one
+    /// (<c>AddDocker()</c> registers it); the Security package itself opens no connection to an engine.
+    /// </summary>
     /// <param name="builder">The orchestration builder.</param>
-    /// <param name="configure">Sets where the engine is.</param>
     /// <returns>The builder.</returns>
-    public static IOrchestrationBuilder AddDockerContainerInspector(this IOrchestrationBuilder builder, Action<DockerContainerInspectorOptions>? configure = null)
+    /// <remarks>Without an <see cref="IWorkloadInspector"/>, resolving the monitor fails with <see cref="OrchestrationErrorKind.InvalidConfiguration"/>.</remarks>
+    public static IOrchestrationBuilder AddRuntimeInspection(this IOrchestrationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = new DockerContainerInspectorOptions();
-        configure?.Invoke(options);
-        builder.Services.Replace(ServiceDescriptor.Singleton<IContainerInspector>(sp => new DockerContainerInspector(options, sp.GetService<TimeProvider>())));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IContainerInspector>(sp => new WorkloadContainerInspector(
+            sp.GetService<IWorkloadInspector>() ?? sp.GetService<IWorkloadRuntime>() as IWorkloadInspector
+            ?? throw new OrchestrationException(
+                OrchestrationErrorKind.InvalidConfiguration,
+                $"AddRuntimeInspection() needs a runtime that can inspect its instances (IWorkloadInspector), and the registered one ('{sp.GetService<IWorkloadRuntime>()?.Name ?? "(none)"}') cannot; add the Docker runtime (AddDocker()) or remove AddRuntimeInspection()."))));
         return builder;
     }
 

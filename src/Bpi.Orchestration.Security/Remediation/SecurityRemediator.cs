@@ -1,9 +1,10 @@
 using System.Globalization;
 using Bpi.Orchestration.Auditing;
+using Bpi.Orchestration.Hardening;
 using Bpi.Orchestration.Security.Assessment;
 using Bpi.Orchestration.Security.Checks;
 using Bpi.Orchestration.Security.Images;
-using Keys = Bpi.Orchestration.Security.Checks.ContainerProfiles.Keys;
+using Keys = Bpi.Orchestration.Hardening.DockLockSettings;
 
 namespace Bpi.Orchestration.Security.Remediation;
 
@@ -150,7 +151,7 @@ public sealed class SecurityRemediator
         if (Fails("BPI-SEC-003") || Fails("BPI-SEC-012"))
         {
             var kept = settings.TryGetValue(Keys.AddCapabilities, out var caps)
-                ? caps.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ContainerProfiles.NormalizeCapability).Where(c => c == "NET_BIND_SERVICE").Distinct(StringComparer.Ordinal).ToList()
+                ? caps.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(DockLockEffectiveSettings.NormalizeCapability).Where(c => c == "NET_BIND_SERVICE").Distinct(StringComparer.Ordinal).ToList()
                 : [];
             if (kept.Count > 0)
             {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Bpi.Orchestration.Hardening;
 using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.Security.Checks;
 
@@ -61,8 +62,8 @@ public static class DockerInspectParser
             ? "unconfined"
             : appArmorTop.Length > 0 ? appArmorTop : null;
 
-        var capDrop = host is { } h2 ? Strings(h2, "CapDrop").Select(ContainerProfiles.NormalizeCapability).ToList() : [];
-        var capAdd = host is { } h3 ? Strings(h3, "CapAdd").Select(ContainerProfiles.NormalizeCapability).Distinct(StringComparer.Ordinal).ToList() : [];
+        var capDrop = host is { } h2 ? Strings(h2, "CapDrop").Select(DockLockEffectiveSettings.NormalizeCapability).ToList() : [];
+        var capAdd = host is { } h3 ? Strings(h3, "CapAdd").Select(DockLockEffectiveSettings.NormalizeCapability).Distinct(StringComparer.Ordinal).ToList() : [];
 
         long nanoCpus = host is { } h4 ? Long(h4, "NanoCpus") : 0;
         long quota = host is { } h5 ? Long(h5, "CpuQuota") : 0;

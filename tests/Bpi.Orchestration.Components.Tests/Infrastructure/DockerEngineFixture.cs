@@ -39,28 +39,20 @@ public sealed class DockerEngineFixture : IAsyncLifetime
         return owner;
     }
 
-    internal DockerEngineClient Client => _client ??= DockerTestEnvironment.CreateClient();
+    internal DockerEngineClient Client => _client ??= new DockerEngineClient(DockerEngineClientOptions.From(new DockerRuntimeOptions()), TimeProvider.System, NullLogger.Instance);
 
     /// <summary>Skips or fails (see <see cref="DockerTestEnvironment"/>) without an engine; builds the images once.</summary>
     public async Task RequireEngineAsync()
     {
         await DockerTestEnvironment.RequireEngineAsync();
-        if (TestImages.MissingPrerequisite is { } missing)
-        {
-            if (DockerTestEnvironment.IsRequired)
-            {
-                throw new InvalidOperationException(missing);
-            }
-
-            Skip.If(true, missing);
-        }
+        DockerTestEnvironment.RequirePrerequisite(TestImages.MissingPrerequisite);
 
         await _imagesGate.WaitAsync();
         try
         {
             if (!_imagesBuilt)
             {
-                await TestImages.BuildAsync(Client);
+                await TestImages.BuildAsync((tar, repository, tag, changes) => Client.ImportImageAsync(tar, repository, tag, changes));
                 _imagesBuilt = true;
             }
         }

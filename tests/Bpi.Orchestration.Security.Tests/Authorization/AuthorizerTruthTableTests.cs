@@ -163,7 +163,7 @@ public sealed class AuthorizerTruthTableTests
         await using var host = new SecurityTestHost(authorization: o => o.PolicyTexts.Add("[safe-only] allow role:developer deploy staging * when score>=9.5"));
         using var scope = OrchestrationActor.BeginScope(Developer);
         await host.Vm.DeployAsync(TestSpecs.Hardened());
-        var risky = TestSpecs.Hardened().WithComponent(c => c.WithSettings((ContainerProfiles.Keys.NonRootUser, "false"), (ContainerProfiles.Keys.NonRootUser + ".reason", "legacy"))) with { Name = "other" };
+        var risky = TestSpecs.Hardened().WithComponent(c => c.WithSettings((DockLockSettings.NonRootUser, "false"), (DockLockSettings.NonRootUser + ".reason", "legacy"))) with { Name = "other" };
         var error = await Assert.ThrowsAsync<OrchestrationException>(() => host.Vm.DeployAsync(risky));
         Assert.Equal(OrchestrationErrorKind.Unauthorized, error.Kind);
         Assert.Contains("score>=9.5", error.Message, StringComparison.Ordinal);

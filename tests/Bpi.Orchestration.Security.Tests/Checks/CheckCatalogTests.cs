@@ -92,9 +92,9 @@ public sealed class CheckCatalogTests
         {
             Components =
             [
-                TestSpecs.Component("api").WithSettings((ContainerProfiles.Keys.ReadOnlyRootFilesystem, "false"), (ContainerProfiles.Keys.ReadOnlyRootFilesystem + ".reason", "cache")),
+                TestSpecs.Component("api").WithSettings((DockLockSettings.ReadOnlyRootFilesystem, "false"), (DockLockSettings.ReadOnlyRootFilesystem + ".reason", "cache")),
                 TestSpecs.Component("web"),
-                TestSpecs.Component("worker").WithSettings((ContainerProfiles.Keys.ReadOnlyRootFilesystem, "false"), (ContainerProfiles.Keys.ReadOnlyRootFilesystem + ".reason", "cache")),
+                TestSpecs.Component("worker").WithSettings((DockLockSettings.ReadOnlyRootFilesystem, "false"), (DockLockSettings.ReadOnlyRootFilesystem + ".reason", "cache")),
             ],
         };
         var assessment = await TestSpecs.Assessor().AssessAsync(spec);

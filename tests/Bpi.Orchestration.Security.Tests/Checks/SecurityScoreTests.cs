@@ -86,14 +86,14 @@ public sealed class SecurityScoreTests
         using var assessor = TestSpecs.Assessor();
         var relaxations = new (string Key, string Value)[]
         {
-            (ContainerProfiles.Keys.NoNewPrivileges, "false"),
-            (ContainerProfiles.Keys.DropAllCapabilities, "false"),
-            (ContainerProfiles.Keys.ReadOnlyRootFilesystem, "false"),
-            (ContainerProfiles.Keys.NonRootUser, "false"),
-            (ContainerProfiles.Keys.ResourceLimits, "false"),
-            (ContainerProfiles.Keys.PidsLimit, "unlimited"),
-            (ContainerProfiles.Keys.AddCapabilities, "SYS_ADMIN,NET_ADMIN"),
-            (ContainerProfiles.Keys.RestartPolicy, "no"),
+            (DockLockSettings.NoNewPrivileges, "false"),
+            (DockLockSettings.DropAllCapabilities, "false"),
+            (DockLockSettings.ReadOnlyRootFilesystem, "false"),
+            (DockLockSettings.NonRootUser, "false"),
+            (DockLockSettings.ResourceLimits, "false"),
+            (DockLockSettings.PidsLimit, "unlimited"),
+            (DockLockSettings.AddCapabilities, "SYS_ADMIN,NET_ADMIN"),
+            (DockLockSettings.RestartPolicy, "no"),
         };
         var masks = Gen.Choose(0, (1 << relaxations.Length) - 1);
         var cases = Gen.Sample(Gen.Zip(masks, Gen.Choose(0, relaxations.Length - 1)), 300);

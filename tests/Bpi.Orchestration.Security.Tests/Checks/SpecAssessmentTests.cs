@@ -35,11 +35,11 @@ public sealed class SpecAssessmentTests(ITestOutputHelper output)
     public void Explicit_relaxations_change_the_effective_settings()
     {
         var profile = ContainerProfiles.FromSpec(new ComponentSpec { Id = "web", Image = "app:1" }.WithSettings(
-            (ContainerProfiles.Keys.NonRootUser, "false"), (ContainerProfiles.Keys.NonRootUser + ".reason", "binds port 80"),
-            (ContainerProfiles.Keys.PidsLimit, "unlimited"), (ContainerProfiles.Keys.PidsLimit + ".reason", "forks a lot"),
-            (ContainerProfiles.Keys.ResourceLimits, "false"), (ContainerProfiles.Keys.ResourceLimits + ".reason", "batch"),
-            (ContainerProfiles.Keys.AddCapabilities, "cap_net_admin, NET_BIND_SERVICE"),
-            (ContainerProfiles.Keys.RestartPolicy, "always")));
+            (DockLockSettings.NonRootUser, "false"), (DockLockSettings.NonRootUser + ".reason", "binds port 80"),
+            (DockLockSettings.PidsLimit, "unlimited"), (DockLockSettings.PidsLimit + ".reason", "forks a lot"),
+            (DockLockSettings.ResourceLimits, "false"), (DockLockSettings.ResourceLimits + ".reason", "batch"),
+            (DockLockSettings.AddCapabilities, "cap_net_admin, NET_BIND_SERVICE"),
+            (DockLockSettings.RestartPolicy, "always")));
         Assert.Equal("", profile.User);
         Assert.Contains("binds port 80", profile.UserNote, StringComparison.Ordinal);
         Assert.Equal(0, profile.PidsLimit);
@@ -52,7 +52,7 @@ public sealed class SpecAssessmentTests(ITestOutputHelper output)
     public async Task Relaxing_non_root_without_a_user_is_a_finding_that_quotes_the_reason()
     {
         using var assessor = TestSpecs.Assessor();
-        var spec = TestSpecs.Hardened().WithComponent(c => c.WithSettings((ContainerProfiles.Keys.NonRootUser, "false"), (ContainerProfiles.Keys.NonRootUser + ".reason", "legacy image writes /var/www")));
+        var spec = TestSpecs.Hardened().WithComponent(c => c.WithSettings((DockLockSettings.NonRootUser, "false"), (DockLockSettings.NonRootUser + ".reason", "legacy image writes /var/www")));
         var finding = Assert.Single((await assessor.AssessAsync(spec)).Findings);
         Assert.Equal("BPI-SEC-009", finding.CheckId);
         Assert.Contains("legacy image writes /var/www", finding.Evidence, StringComparison.Ordinal);

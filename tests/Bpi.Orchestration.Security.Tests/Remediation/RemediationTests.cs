@@ -1,6 +1,6 @@
 using Bpi.Orchestration.Security.Remediation;
 using Microsoft.Extensions.DependencyInjection;
-using Keys = Bpi.Orchestration.Security.Checks.ContainerProfiles.Keys;
+using Keys = Bpi.Orchestration.Hardening.DockLockSettings;
 
 namespace Bpi.Orchestration.Security.Tests.Remediation;
 

@@ -1,35 +1,28 @@
 using System.Diagnostics;
 using Bpi.Orchestration.Components.Docker;
-using Bpi.Orchestration.Components.Tests.Infrastructure;
 using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.Security.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Bpi.Orchestration.Security.Tests.Runtime;
 
-[CollectionDefinition(Name)]
-public sealed class SecurityDockerCollection : ICollectionFixture<DockerEngineFixture>
-{
-    public const string Name = "Security on the Docker Engine";
-}
-
-/// <summary>Assessing running containers through <c>docker inspect</c> on a real engine (skipped without one unless BPI_REQUIRE_DOCKER=1).</summary>
+/// <summary>
+/// Assessing running containers from their <c>docker inspect</c> documents, which the Docker runtime hands out
+/// (<see cref="IWorkloadInspector"/>), on a real engine (skipped without one unless BPI_REQUIRE_DOCKER=1).
+/// </summary>
 [Collection(SecurityDockerCollection.Name)]
-public sealed class DockerRuntimeAssessmentTests(DockerEngineFixture fixture)
+public sealed class DockerRuntimeAssessmentTests(DockerRuntimeFixture fixture)
 {
     [SkippableFact]
     public async Task A_DockLock_container_passes_the_runtime_hardening_checks()
     {
         await fixture.RequireEngineAsync();
-        var services = new ServiceCollection();
-        services.AddOrchestration().AddDocker();
-        await using var provider = services.BuildServiceProvider();
-        var runtime = provider.GetRequiredService<IDockerWorkloadRuntime>();
-        var revision = fixture.Revision(DockerEngineFixture.HttpComponent() with { Environment = new Dictionary<string, string> { ["APP_VERSION"] = "v1" }, Secrets = new Dictionary<string, string> { ["DB_PASSWORD"] = "s3cret" } });
+        var runtime = fixture.Runtime;
+        var revision = fixture.Revision(DockerRuntimeFixture.HttpComponent() with { Environment = new Dictionary<string, string> { ["APP_VERSION"] = "v1" }, Secrets = new Dictionary<string, string> { ["DB_PASSWORD"] = "s3cret" } });
         try
         {
             await runtime.EnsureReplicasAsync(revision, 1);
-            using var inspector = new DockerContainerInspector(new DockerContainerInspectorOptions());
+            var inspector = fixture.Services.GetRequiredService<IContainerInspector>();
             var profile = Assert.Single(await inspector.InspectDeploymentAsync(revision.DeploymentId));
             Assert.Equal("web", profile.ComponentId);
             Assert.Equal("65534:65534", profile.User);
@@ -55,7 +48,7 @@ public sealed class DockerRuntimeAssessmentTests(DockerEngineFixture fixture)
     public async Task A_container_started_with_unsafe_options_is_caught_by_the_inspection()
     {
         await fixture.RequireEngineAsync();
-        var deploymentId = DockerEngineFixture.NewDeploymentId();
+        var deploymentId = DockerRuntimeFixture.NewDeploymentId();
         var name = "bpi-sec-" + deploymentId;
         // Created, not started: a privileged container cannot start inside this sandbox, and inspect reads a created one alike.
         await DockerCliAsync(
@@ -71,7 +64,7 @@ public sealed class DockerRuntimeAssessmentTests(DockerEngineFixture fixture)
             "bpi-test/busybox:plain");
         try
         {
-            using var inspector = new DockerContainerInspector(new DockerContainerInspectorOptions());
+            var inspector = fixture.Services.GetRequiredService<IContainerInspector>();
             var profile = Assert.Single(await inspector.InspectDeploymentAsync(deploymentId));
             Assert.Equal("legacy", profile.ComponentId);
             using var assessor = TestSpecs.Assessor();
@@ -91,8 +84,15 @@ public sealed class DockerRuntimeAssessmentTests(DockerEngineFixture fixture)
     public async Task An_unreachable_engine_is_a_runtime_unavailable_error()
     {
         await fixture.RequireEngineAsync();
-        using var inspector = new DockerContainerInspector(new DockerContainerInspectorOptions { Host = "unix:///nonexistent/docker.sock" });
-        var error = await Assert.ThrowsAsync<OrchestrationException>(() => inspector.InspectDeploymentAsync("x").AsTask());
+        var services = new ServiceCollection();
+        services.AddOrchestration().AddDocker(o =>
+        {
+            o.Host = "unix:///nonexistent/docker.sock";
+            o.MaxRetryAttempts = 0;
+        }).AddRuntimeInspection();
+        await using var provider = services.BuildServiceProvider();
+        var inspector = provider.GetRequiredService<IContainerInspector>();
+        var error = await Assert.ThrowsAsync<DockerEngineException>(() => inspector.InspectDeploymentAsync("x").AsTask());
         Assert.Equal(OrchestrationErrorKind.RuntimeUnavailable, error.Kind);
     }
 

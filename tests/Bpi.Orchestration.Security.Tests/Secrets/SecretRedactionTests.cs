@@ -37,7 +37,7 @@ public sealed class SecretRedactionTests : IDisposable
             Assert.Equal(DeploymentState.Running, status.State);
 
             // A refused update carrying the secret: the error lists findings, never values.
-            var refused = spec.WithComponent(c => c.WithSettings((ContainerProfiles.Keys.AddCapabilities, "SYS_ADMIN")));
+            var refused = spec.WithComponent(c => c.WithSettings((DockLockSettings.AddCapabilities, "SYS_ADMIN")));
             var error = await Assert.ThrowsAsync<OrchestrationException>(() => host.Vm.UpdateAsync(deploymentId, refused));
             seen.AppendLine(error.ToString()).AppendLine(string.Join("\n", error.Errors));
 

@@ -25,7 +25,7 @@ internal static class TestSpecs
         Ports = [new PortSpec { Name = "http", ContainerPort = 8080 }],
         HealthCheck = new HealthCheckSpec { Path = "/health" },
         Environment = new Dictionary<string, string> { ["ASPNETCORE_URLS"] = "http://+:8080" },
-        RuntimeSettings = new Dictionary<string, string> { [ContainerProfiles.Keys.RestartPolicy] = "on-failure:5" },
+        RuntimeSettings = new Dictionary<string, string> { [DockLockSettings.RestartPolicy] = "on-failure:5" },
     };
 
     /// <summary>The seed design's example: web-service-001 with 4 cores, 8192 MB, encryption High, role-based access admin/developer.</summary>

@@ -100,6 +100,16 @@ internal sealed partial class DockerEngineClient
             cancellationToken);
     }
 
+    /// <summary><c>GET /containers/{id}/json</c>, the engine's answer unchanged (JSON text).</summary>
+    public async Task<string> InspectContainerJsonAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(id);
+        using var response = await SendAsync(
+            new DockerCall(HttpMethod.Get, $"/containers/{Escape(id)}/json") { ResourceKind = Container, ResourceName = id },
+            cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary><c>GET /containers/json</c> filtered by labels (value <see langword="null"/>: any value).</summary>
     /// <param name="labels">Every label a container must carry.</param>
     /// <param name="all">Also stopped containers.</param>

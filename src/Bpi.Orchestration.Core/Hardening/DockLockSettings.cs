@@ -1,7 +1,9 @@
-namespace Bpi.Orchestration.Components.Docker;
+namespace Bpi.Orchestration.Hardening;
 
 /// <summary>
-/// The <see cref="ComponentSpec.RuntimeSettings"/> keys the Docker runtime reads. DockLock locks every container down by
+/// The <see cref="ComponentSpec.RuntimeSettings"/> keys of DockLock and their defaults, in one place for the Docker
+/// runtime (which applies them) and the Security package (which judges their effect); see
+/// <see cref="DockLockEffectiveSettings"/> for what a component's keys resolve to. DockLock locks every container down by
 /// default — no new privileges, all capabilities dropped, read-only root filesystem with a tmpfs at <c>/tmp</c>, a
 /// non-root user, a PIDs limit, CPU and memory limits — and each default can be relaxed per component only together
 /// with a reason (<c>{key}.reason</c>). The reason is logged and appended to the audit trail (action
@@ -44,20 +46,20 @@ public static class DockLockSettings
 
     /// <summary>
     /// <c>true</c> (default) or <c>false</c>: run as a non-root user — the image's own user when it names a non-root one,
-    /// otherwise <see cref="DockerRuntimeOptions.NonRootUser"/>. <c>false</c> (run as the image's user, root included) needs a reason.
+    /// otherwise the host's non-root user (<see cref="DockLockDefaults.NonRootUser"/>, the Docker runtime's <c>NonRootUser</c>). <c>false</c> (run as the image's user, root included) needs a reason.
     /// </summary>
     public const string NonRootUser = Prefix + "nonRootUser";
 
     /// <summary>The user to run as, <c>uid[:gid]</c> or a name the image knows; must not be root unless <see cref="NonRootUser"/> is relaxed.</summary>
     public const string User = Prefix + "user";
 
-    /// <summary>A positive number to change the PIDs limit (default <see cref="DockerRuntimeOptions.DefaultPidsLimit"/>), or <c>unlimited</c>, which needs a reason.</summary>
+    /// <summary>A positive number to change the PIDs limit (default <see cref="DockLockDefaults.DefaultPidsLimit"/>, the Docker runtime's <c>DefaultPidsLimit</c>), or <c>unlimited</c>, which needs a reason.</summary>
     public const string PidsLimit = Prefix + "pidsLimit";
 
     /// <summary><c>true</c> (default) or <c>false</c>: apply the component's CPU and memory (<see cref="ComponentResources"/>) as hard limits, which must then be positive. <c>false</c> needs a reason.</summary>
     public const string ResourceLimits = Prefix + "resourceLimits";
 
-    /// <summary>The restart policy: <c>no</c>, <c>on-failure</c>, <c>on-failure:N</c>, <c>unless-stopped</c> or <c>always</c> (default <see cref="DockerRuntimeOptions.DefaultRestartPolicy"/>).</summary>
+    /// <summary>The restart policy: <c>no</c>, <c>on-failure</c>, <c>on-failure:N</c>, <c>unless-stopped</c> or <c>always</c> (default <see cref="DockLockDefaults.DefaultRestartPolicy"/>, the Docker runtime's <c>DefaultRestartPolicy</c>).</summary>
     public const string RestartPolicy = DockerPrefix + "restartPolicy";
 
     /// <summary>
@@ -68,4 +70,16 @@ public static class DockLockSettings
 
     /// <summary>The audit action of a relaxation.</summary>
     public const string RelaxationAuditAction = "docklock.relaxation";
+
+    /// <summary>The address published ports are bound to unless the host sets another: <c>127.0.0.1</c>.</summary>
+    public const string DefaultPublishAddress = "127.0.0.1";
+
+    /// <summary>The user (<c>uid:gid</c>) a container runs as when its image names no non-root user, unless the host sets another: <c>65534:65534</c> (nobody).</summary>
+    public const string DefaultNonRootUser = "65534:65534";
+
+    /// <summary>The PIDs limit per container unless the host sets another (CIS Docker 5.29): 256.</summary>
+    public const int DefaultPidsLimit = 256;
+
+    /// <summary>The restart policy unless the host sets another: <c>no</c> (the orchestrator replaces failed instances itself).</summary>
+    public const string DefaultRestartPolicy = "no";
 }

@@ -1,15 +1,13 @@
 using System.Formats.Tar;
 using System.Text;
-using Bpi.Orchestration.Components.Docker.Engine;
-
-namespace Bpi.Orchestration.Components.Tests.Infrastructure;
+namespace Bpi.Orchestration.TestUtilities;
 
 /// <summary>
-/// Builds the test images from Debian's busybox-static with the client's own image import endpoint (no registry is
-/// reachable). busybox httpd serves <c>/health</c> (static), <c>/cgi-bin/version</c> (prints <c>$APP_VERSION</c>) and
+/// Builds the test images from Debian's busybox-static with the engine's image import (no registry is reachable); the
+/// caller passes the import (the Docker runtime's <c>IDockerImageImporter.ImportImageAsync</c>, or the engine client's). busybox httpd serves <c>/health</c> (static), <c>/cgi-bin/version</c> (prints <c>$APP_VERSION</c>) and
 /// <c>/cgi-bin/health</c> (HTTP 500 when <c>FAIL_HEALTH=1</c>).
 /// </summary>
-internal static class TestImages
+public static class TestImages
 {
     public const string Repository = "bpi-test/busybox";
 
@@ -30,18 +28,20 @@ internal static class TestImages
 
     public static string? MissingPrerequisite => File.Exists(BusyboxPath) ? null : $"{BusyboxPath} is missing; install Debian's busybox-static";
 
-    public static async Task BuildAsync(DockerEngineClient client)
+    /// <summary>Imports the three test images through <paramref name="import"/> (root filesystem tar, repository, tag, Dockerfile changes).</summary>
+    public static async Task BuildAsync(Func<Stream, string, string, IReadOnlyList<string>, Task> import)
     {
+        ArgumentNullException.ThrowIfNull(import);
         using var tar = new MemoryStream();
         await WriteRootFilesystemAsync(tar);
         string[] common = ["CMD [\"/bin/httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]", "EXPOSE 8080/tcp"];
         tar.Position = 0;
-        await client.ImportImageAsync(tar, Repository, "plain", common);
+        await import(tar, Repository, "plain", common);
         tar.Position = 0;
-        await client.ImportImageAsync(tar, Repository, "healthcheck",
+        await import(tar, Repository, "healthcheck",
             [.. common, "HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/cgi-bin/health"]);
         tar.Position = 0;
-        await client.ImportImageAsync(tar, Repository, "slowcheck",
+        await import(tar, Repository, "slowcheck",
             [.. common, "HEALTHCHECK --interval=60s --timeout=2s CMD wget -q -O /dev/null http://127.0.0.1:8080/health"]);
     }
 
