@@ -1,3 +1,4 @@
+using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Components.Docker;
 using Bpi.Orchestration.Components.Tests.Infrastructure;
 using Bpi.Orchestration.Runtime;
@@ -114,7 +115,7 @@ public sealed class DockerOrchestrationTests(DockerEngineFixture fixture)
     }
 
     [SkippableFact]
-    public async Task An_orchestrator_restarted_mid_deployment_removes_what_it_no_longer_knows()
+    public async Task An_orchestrator_restarted_without_the_record_leaves_the_containers_running_and_reports_them()
     {
         await fixture.RequireEngineAsync();
         var vmId = fixture.NewOwnerId();
@@ -126,9 +127,16 @@ public sealed class DockerOrchestrationTests(DockerEngineFixture fixture)
             await Eventually.UntilAsync(async () => await crashed.Runtime.GetInstancesAsync(id), i => i.Count > 0, "the rollout has created containers");
         }
 
-        // The new process has an empty (in-memory) store: the deployment is unknown to it.
+        // The new process has an empty (in-memory) store: the deployment is unknown to it. Its record may only be missing
+        // or unreadable, so nothing is stopped on a guess (issue #21 D13): the containers stay, and the start says so.
         await using var restarted = await VmHost.StartAsync(vmId);
 
+        Assert.NotEmpty(await EngineObjectsAsync(id));
+        var audit = Assert.IsType<InMemoryAuditSink>(restarted.Audit);
+        Assert.Single(audit.Snapshot(), e => e.Action == "runtime.orphans.unknown" && e.Target == id);
+
+        // Removing them is an explicit act of the operator (here through the runtime), and it leaves nothing behind.
+        await restarted.Runtime.RemoveDeploymentAsync(id);
         Assert.Empty(await EngineObjectsAsync(id));
     }
 
@@ -274,6 +282,8 @@ public sealed class DockerOrchestrationTests(DockerEngineFixture fixture)
         public IOrchestrationVm Vm => _provider.GetRequiredService<IOrchestrationVm>();
 
         public IDockerWorkloadRuntime Runtime => _provider.GetRequiredService<IDockerWorkloadRuntime>();
+
+        public IAuditSink Audit => _provider.GetRequiredService<IAuditSink>();
 
         public static async Task<VmHost> StartAsync(string vmId)
         {
