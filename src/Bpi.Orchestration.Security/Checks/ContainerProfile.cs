@@ -13,7 +13,7 @@ public enum ProfileSource
 /// <summary>
 /// The security-relevant settings of one container, as the checks read them. Built from a spec by
 /// <see cref="ContainerProfiles.FromSpec"/> or from <c>docker inspect</c> output by
-/// <see cref="Runtime.DockerInspectParser"/>; a host with another runtime can build its own. A <see langword="null"/>
+/// the Docker inspect parser; a host with another runtime can build its own. A <see langword="null"/>
 /// property means "unknown": the checks that need it are <see cref="CheckOutcome.NotApplicable"/>, never passed.
 /// </summary>
 public sealed record ContainerProfile

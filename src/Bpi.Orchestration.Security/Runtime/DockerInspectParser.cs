@@ -11,7 +11,7 @@ namespace Bpi.Orchestration.Security.Runtime;
 /// answer (what <c>docker inspect</c> prints; API v1.41 field names), the way docker-bench-security reads them.
 /// Environment variable values are never kept — only their names.
 /// </summary>
-public static class DockerInspectParser
+internal static class DockerInspectParser
 {
     /// <summary>Parses one container's inspect JSON.</summary>
     /// <param name="json">The JSON text of one container (an object), or a one-element array as <c>docker inspect</c> prints.</param>
