@@ -72,10 +72,23 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         Time = time ?? TimeProvider.System;
         Logger = (ILogger?)loggerFactory?.CreateLogger("Bpi.Orchestration") ?? NullLogger.Instance;
         Ledger = new ResourceLedger(Options.Capacity);
-        _telemetry = new OrchestrationTelemetry(meterFactory, () => Ledger.Utilization, () => _queries!.AverageSecurityScore(), () => _queries!.AllDora());
+        // The gauges are observed by any listener, from any thread, as soon as the meter exists: until the queries are
+        // built (and if construction fails) they report nothing rather than throw into someone else's listener.
+        _telemetry = new OrchestrationTelemetry(meterFactory, () => Ledger.Utilization, () => _queries?.AverageSecurityScore(), () => _queries?.AllDora() ?? []);
         _recorder = new DeploymentRecorder(store, audit, new EventHub(Time), Time, Logger, _telemetry, Options.RolloutHistoryLimit);
         _registry = new DeploymentRegistry(store, Logger, Options.DestroyedDeploymentsRetained);
-        var executor = new RolloutExecutor(handlers, Time, _telemetry);
+        RolloutExecutor executor;
+        try
+        {
+            executor = new RolloutExecutor(handlers, Time, _telemetry);
+        }
+        catch
+        {
+            // A refused registration (two handlers for one step type) leaves no meter behind.
+            _telemetry.Dispose();
+            throw;
+        }
+
         _runner = new RolloutRunner(byName, executor, Ledger, _recorder, _registry, Options, runtime, router, new RuntimeRetry(BuildRuntimePipeline()));
         var gate = _gate = new OperationGate(authorizer, _registry, _recorder, EnsureStartedAsync);
         var checks = new SpecChecks(byName, securityGate, _recorder);
