@@ -87,6 +87,12 @@ public sealed class ParserFuzzTests(ITestOutputHelper output)
         var stats = FuzzRunner.Run(parser, GeneratedCases, Path.Combine(AppContext.BaseDirectory, "Fuzz", "Corpus"));
 
         output.WriteLine(stats.Summary());
+        if (Environment.GetEnvironmentVariable("BPI_FUZZ_REPORT") is { Length: > 0 } report)
+        {
+            // CI prints this file after the run: the per-parser figures (cases, crashes, hangs, worst memory) in its log.
+            File.AppendAllText(report, stats.Summary() + Environment.NewLine);
+        }
+
         Assert.True(stats.Failures.Count == 0, stats.Summary() + "\n" + string.Join("\n\n", stats.Failures.Take(20)));
         Assert.True(stats.Cases >= GeneratedCases, stats.Summary());
     }
