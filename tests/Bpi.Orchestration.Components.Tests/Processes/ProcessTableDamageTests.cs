@@ -42,7 +42,9 @@ public sealed class ProcessTableDamageTests
 
         Assert.Equal(2, (await restarted.GetInstancesAsync(scope.DeploymentId)).Count(i => i.State == InstanceState.Running));
         await restarted.EnsureReplicasAsync(revision, 3);
-        Assert.Equal(3, ProcFs.WithEnvironment("BPI_DEPLOYMENT_ID=" + scope.Id).Count);
+        // A process that was just started can be inside its shell's exec, when /proc shows no environment for an
+        // instant: wait for the marker count to settle. Duplicates (the defect) would keep it above 3 and fail here.
+        await Eventually.UntilAsync(() => Task.FromResult(ProcFs.WithEnvironment("BPI_DEPLOYMENT_ID=" + scope.Id).Count), c => c == 3, "exactly 3 marked processes");
 
         await restarted.RemoveDeploymentAsync(scope.DeploymentId);
         Assert.Empty(ProcFs.WithEnvironment("BPI_DEPLOYMENT_ID=" + scope.Id));
