@@ -41,6 +41,10 @@ public sealed class ProcessCrashTests(ITestOutputHelper output)
                 try
                 {
                     await RunHostAndKillAsync(stateDirectory, deployment, delay);
+
+                    // A child the host was forking when it died holds the host's runtime lock until its exec closes it
+                    // (and shows the host's environment until then): wait for the lock, as the next command does.
+                    await Eventually.UntilAsync(() => RuntimeLockIsFree(stateDirectory), $"round {round}: the dead host's runtime lock to be released", TimeSpan.FromSeconds(10));
                     var alive = ProcFs.WithEnvironment(marker);
                     startedAtKill[Math.Min(alive.Count, Replicas)]++;
 
@@ -145,6 +149,19 @@ public sealed class ProcessCrashTests(ITestOutputHelper output)
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
             // Already gone.
+        }
+    }
+
+    private static bool RuntimeLockIsFree(string stateDirectory)
+    {
+        try
+        {
+            using var probe = new FileStream(Path.Combine(stateDirectory, "runtime.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
         }
     }
 }
