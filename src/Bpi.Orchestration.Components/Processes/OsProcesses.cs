@@ -10,7 +10,8 @@ namespace Bpi.Orchestration.Processes;
 /// <param name="ProcessGroup">The process group id.</param>
 /// <param name="StartTicks">When the process started: clock ticks since boot on Linux, UTC ticks elsewhere. Together with the pid it identifies a process; a recycled pid has a different start time.</param>
 /// <param name="IsZombie">Whether the process has ended and waits to be reaped (it runs nothing any more).</param>
-internal readonly record struct OsProcessInfo(int Pid, int ParentPid, int ProcessGroup, long StartTicks, bool IsZombie);
+/// <param name="IsKernelThread">Whether it is a kernel thread (<c>PF_KTHREAD</c>): it has no user memory, so no environment or command line.</param>
+internal readonly record struct OsProcessInfo(int Pid, int ParentPid, int ProcessGroup, long StartTicks, bool IsZombie, bool IsKernelThread = false);
 
 /// <summary>
 /// Reads and signals operating-system processes without ever touching a recycled pid: every signal is preceded by a
@@ -20,6 +21,9 @@ internal static class OsProcesses
 {
     internal const int SigTerm = 15;
     internal const int SigKill = 9;
+
+    /// <summary>The <c>PF_KTHREAD</c> bit of the flags field of <c>/proc/&lt;pid&gt;/stat</c>.</summary>
+    private const uint KernelThreadFlag = 0x00200000;
 
     private static readonly bool HasProcFs = OperatingSystem.IsLinux() && Directory.Exists("/proc/self");
 
@@ -67,7 +71,7 @@ internal static class OsProcesses
             return null;
         }
 
-        // Fields after the command: state(3) ppid(4) pgrp(5) session(6) ... starttime(22).
+        // Fields after the command: state(3) ppid(4) pgrp(5) session(6) tty(7) tpgid(8) flags(9) ... starttime(22).
         var fields = stat[(close + 2)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (fields.Length < 20
             || !int.TryParse(fields[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var ppid)
@@ -77,7 +81,8 @@ internal static class OsProcesses
             return null;
         }
 
-        return new OsProcessInfo(pid, ppid, pgrp, start, IsZombie: fields[0] is "Z" or "X");
+        var kernelThread = uint.TryParse(fields[6], NumberStyles.Integer, CultureInfo.InvariantCulture, out var flags) && (flags & KernelThreadFlag) != 0;
+        return new OsProcessInfo(pid, ppid, pgrp, start, IsZombie: fields[0] is "Z" or "X", IsKernelThread: kernelThread);
     }
 
     /// <summary>Whether <paramref name="pid"/> is alive and is still the process that started at <paramref name="startTicks"/>.</summary>

@@ -38,38 +38,117 @@ internal static class ProcessMarkers
     {
         var found = new Dictionary<string, MarkedInstance>(StringComparer.Ordinal);
         var self = Environment.ProcessId;
+        var pending = new List<(OsProcessInfo Process, int Rounds)>();
         foreach (var process in OsProcesses.ReadAll())
         {
-            if (process.Pid == self || ReadMarker(process.Pid, stateDirectory) is not { } record)
+            if (process.Pid == self || process.IsKernelThread)
             {
                 continue;
             }
 
-            if (found.TryGetValue(record.InstanceId, out var instance))
+            var environment = ReadEnvironment(process.Pid);
+            if (RereadRounds(process.Pid, environment) is var rounds and > 0)
             {
-                instance.Processes.Add(process);
+                pending.Add((process, rounds));
             }
             else
             {
-                found[record.InstanceId] = new MarkedInstance(record, [process]);
+                Collect(found, process, environment, stateDirectory);
             }
+        }
+
+        // A user process inside execve (a shell's `exec`, say) shows an empty environment for an instant: its new memory
+        // exists but its environment is not laid out yet. Reading that instant as "no marker" would leave an instance
+        // untracked, running with nobody to stop it. So those are read again, together, for a bounded moment while they
+        // live (see RereadRounds).
+        for (var round = 1; pending.Count > 0; round++)
+        {
+            // An exec completes in microseconds to a few milliseconds: yield the core to it, then read again. This is a
+            // synchronous scan of /proc when a state directory opens, not a wait on anything the TimeProvider governs.
+            Thread.Sleep(round <= 10 ? 0 : 1);
+            pending.RemoveAll(entry =>
+            {
+                if (!OsProcesses.IsSameProcess(entry.Process.Pid, entry.Process.StartTicks))
+                {
+                    return true;
+                }
+
+                var environment = ReadEnvironment(entry.Process.Pid);
+                if (environment is { Length: 0 } && round < entry.Rounds)
+                {
+                    return false;
+                }
+
+                Collect(found, entry.Process, environment, stateDirectory);
+                return true;
+            });
         }
 
         return found;
     }
 
-    private static ProcessRecord? ReadMarker(int pid, string stateDirectory)
+    private static void Collect(Dictionary<string, MarkedInstance> found, OsProcessInfo process, string? environment, string stateDirectory)
     {
-        string environment;
+        if (environment is null || ParseMarker(environment, stateDirectory) is not { } record)
+        {
+            return;
+        }
+
+        if (found.TryGetValue(record.InstanceId, out var instance))
+        {
+            instance.Processes.Add(process);
+        }
+        else
+        {
+            found[record.InstanceId] = new MarkedInstance(record, [process]);
+        }
+    }
+
+    /// <summary>How many rounds (about a millisecond apart) a process with neither environment nor command line is read again: it is between the two halves of an exec.</summary>
+    internal const int InsideExecRereads = 1000;
+
+    /// <summary>How many rounds a process with a command line but an empty environment is read again: the kernel lays the command line out an instant before the environment.</summary>
+    internal const int EmptyEnvironmentRereads = 20;
+
+    /// <summary>
+    /// How many times to read a live user process's environment again before taking it as it is: 0 when it is not
+    /// empty; <see cref="InsideExecRereads"/> when its command line is empty too (the new program's memory exists but
+    /// neither is laid out: the process is inside exec); a few rounds when only the environment is empty (either the
+    /// instant between the two, or a process that really has no environment, which must not slow every scan).
+    /// </summary>
+    internal static int RereadRounds(int pid, string? environment)
+    {
+        if (environment is not { Length: 0 })
+        {
+            return 0;
+        }
+
         try
         {
-            environment = File.ReadAllText("/proc/" + pid.ToString(CultureInfo.InvariantCulture) + "/environ");
+            return File.ReadAllBytes("/proc/" + pid.ToString(CultureInfo.InvariantCulture) + "/cmdline").Length == 0 ? InsideExecRereads : EmptyEnvironmentRereads;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return 0; // Gone: nothing to wait for.
+        }
+    }
+
+    /// <summary>The text of <c>/proc/&lt;pid&gt;/environ</c>, or <see langword="null"/> when the process is gone or not ours to read.</summary>
+    internal static string? ReadEnvironment(int pid)
+    {
+        try
+        {
+            return File.ReadAllText("/proc/" + pid.ToString(CultureInfo.InvariantCulture) + "/environ");
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return null; // Gone, or another user's.
         }
+    }
 
+    /// <summary>The record a process's environment carries for <paramref name="stateDirectory"/>, if any.</summary>
+    internal static ProcessRecord? ParseMarker(string environment, string stateDirectory)
+    {
         string? directory = null;
         string? json = null;
         foreach (var entry in environment.Split('\0'))
