@@ -57,12 +57,8 @@ public static class DeploymentDocument
 
         var errors = new List<string>();
         var spec = DeploymentMapper.Map(new ConfigObject(obj, "", errors), options ?? new DeploymentDocumentOptions());
-        if (errors.Count == 0 && spec is not null)
-        {
-            errors.AddRange(spec.Validate());
-        }
-
-        if (errors.Count > 0 || spec is null)
+        ProblemList.AddSpecProblems(errors, spec.Validate());
+        if (errors.Count > 0)
         {
             throw OrchestrationException.InvalidConfiguration(Subject(source), errors);
         }
