@@ -56,7 +56,15 @@ public static class DeploymentDocument
         }
 
         var errors = new List<string>();
-        var spec = DeploymentMapper.Map(new ConfigObject(obj, "", errors), options ?? new DeploymentDocumentOptions());
+        options ??= new DeploymentDocumentOptions();
+        if (SeedMapper.IsSeed(obj))
+        {
+            var seed = SeedMapper.Map(new ConfigObject(obj, "", errors), options);
+            ProblemList.AddSpecProblems(errors, [.. seed.Validate().Select(SeedMapper.Translate)]);
+            return errors.Count > 0 ? throw OrchestrationException.InvalidConfiguration(Subject(source), errors) : seed;
+        }
+
+        var spec = DeploymentMapper.Map(new ConfigObject(obj, "", errors), options);
         ProblemList.AddSpecProblems(errors, spec.Validate());
         if (errors.Count > 0)
         {

@@ -221,6 +221,22 @@ public sealed class ConfigTests : IDisposable
     }
 
     [Fact]
+    public async Task Deploy_with_the_seeds_deploy_body_as_a_config_names_the_missing_image_or_command_by_the_seeds_fields()
+    {
+        var config = _cli.WriteFile("seed.json", """
+            { "deployment_type": "docklock_container", "config": { "deployment_name": "payments" },
+              "resource_requirements": { "cpu_cores": 2, "memory_mb": 1024 },
+              "security_config": { "encryption_level": "high", "access_control": "rbac" }, "app_id": "payments-app" }
+            """);
+
+        var result = await _cli.RunAsync("deploy", "--config", config, "--output", "json");
+
+        Assert.Equal(ExitCodes.InvalidConfig, result.ExitCode);
+        var problem = Assert.Single(result.Json.GetProperty("problems").EnumerateArray());
+        Assert.StartsWith("config.image or config.command: is required", problem.GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_missing_config_file_exits_3()
     {
         var result = await _cli.RunAsync("deploy", "--config", "/nonexistent/web.yaml");
