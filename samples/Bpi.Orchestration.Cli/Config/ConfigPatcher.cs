@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Bpi.Orchestration.Configuration;
 using YamlDotNet.RepresentationModel;
 
 namespace Bpi.Orchestration.Cli.Config;
@@ -16,7 +17,7 @@ internal static class ConfigPatcher
     {
         cancellationToken.ThrowIfCancellationRequested();
         var text = Hosting.InputFiles.ReadText(originalPath, Hosting.InputFiles.MaxConfigBytes, "config file");
-        var root = YamlJson.Parse(text, originalPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase), originalPath) as JsonObject
+        var root = DeploymentDocument.ReadTree(text, DeploymentDocument.FormatOf(originalPath), originalPath) as JsonObject
             ?? throw OrchestrationException.InvalidConfiguration($"Config file '{originalPath}'", ["the document must be an object."]);
         if (root["components"] is JsonArray components)
         {
@@ -43,9 +44,11 @@ internal static class ConfigPatcher
 
         if (original.Infrastructure.Security.EncryptionLevel != hardened.Infrastructure.Security.EncryptionLevel)
         {
-            if (root["security"] is not JsonObject security)
+            // Where the document writes it: infrastructure.security when that exists, else the top-level security block.
+            var owner = root["infrastructure"] is JsonObject { } infrastructure && infrastructure["security"] is JsonObject ? infrastructure : root;
+            if (owner["security"] is not JsonObject security)
             {
-                root["security"] = security = new JsonObject();
+                owner["security"] = security = new JsonObject();
             }
 
             security["encryptionLevel"] = hardened.Infrastructure.Security.EncryptionLevel.ToString();

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Bpi.Orchestration.Cli.Config;
+namespace Bpi.Orchestration.Configuration;
 
 /// <summary>
 /// Reads the fields of one object of a config document, collecting every problem (wrong type, out of range, missing,
@@ -129,6 +129,24 @@ internal sealed class ConfigObject
         }
 
         Error(name, $"must be a number, not {Describe(node)}.");
+        return null;
+    }
+
+    /// <summary>An absolute http or https URL.</summary>
+    public Uri? Url(string name, bool required = false)
+    {
+        var text = String(name, required);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        {
+            return uri;
+        }
+
+        Error(name, $"'{text}' is not an absolute http or https URL.");
         return null;
     }
 
