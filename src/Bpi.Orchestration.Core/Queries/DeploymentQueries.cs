@@ -20,6 +20,7 @@ internal sealed class DeploymentQueries(
     OrchestrationOptions options)
 {
     private static readonly IReadOnlyDictionary<int, int> NoWeights = System.Collections.ObjectModel.ReadOnlyDictionary<int, int>.Empty;
+    private readonly RuntimeObservations _observations = new(time);
 
     public async Task<DeploymentStatus> GetStatusAsync(string deploymentId, CancellationToken cancellationToken)
     {
@@ -185,15 +186,20 @@ internal sealed class DeploymentQueries(
     {
         var record = entry.Record;
         var spec = record.CurrentSpec;
-        IReadOnlyList<WorkloadInstance> instances = [];
-        if (includeInstances && runner.Runtime is { } runtime && record.State.IsLive())
+        var observation = RuntimeObservations.Observation.None;
+        if (includeInstances && runner.Runtime is { } runtime)
         {
-            instances = await runner.RuntimePipeline.ExecuteAsync(
-                static (s, ct) => s.runtime.GetInstancesAsync(s.Id, cancellationToken: ct),
-                (runtime, record.Id),
-                cancellationToken).ConfigureAwait(false);
+            if (record.State.IsLive())
+            {
+                observation = await _observations.ReadAsync(runtime, record.Id, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                _observations.Forget(record.Id);
+            }
         }
 
+        var instances = observation.Instances;
         var components = new List<ComponentStatus>(spec.Components.Count);
         for (var position = 0; position < spec.Components.Count; position++)
         {
@@ -222,6 +228,8 @@ internal sealed class DeploymentQueries(
             SecurityScore = record.SecurityScore,
             Message = record.Message,
             Components = components,
+            InstancesObservedAt = observation.ObservedAt,
+            RuntimeError = observation.Error,
         };
     }
 }

@@ -170,7 +170,9 @@ internal sealed class RolloutControl : IDisposable
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var delay = Task.Delay(d, time, timeout.Token);
                 var first = await Task.WhenAny(delay, promotion.Task).ConfigureAwait(false);
-                await timeout.CancelAsync().ConfigureAwait(false);
+                // Synchronously (not CancelAsync): the rollout goes on on the thread that ended the wait, so a
+                // manual clock's Advance runs it to its next wait before returning instead of racing a pool thread.
+                CancelInline(timeout);
                 if (first == delay)
                 {
                     await IgnoreCancellation(delay).ConfigureAwait(false);
@@ -224,7 +226,7 @@ internal sealed class RolloutControl : IDisposable
                 using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var delay = Task.Delay(t, time, cts.Token);
                 var first = await Task.WhenAny(delay, wait.Decision.Task).ConfigureAwait(false);
-                await cts.CancelAsync().ConfigureAwait(false);
+                CancelInline(cts);
                 if (first == delay)
                 {
                     await IgnoreCancellation(delay).ConfigureAwait(false);
@@ -279,6 +281,13 @@ internal sealed class RolloutControl : IDisposable
         _abort.Dispose();
         _force?.Dispose();
     }
+
+    /// <summary>
+    /// Cancels on this thread. The waits here cancel only their own timer (or a sibling that ends at once), so
+    /// there is nothing to offload; CancelAsync would move the rest of the rollout to a pool thread, and a test
+    /// driving a manual clock would then advance it while the rollout is still on its way to its next wait.
+    /// </summary>
+    internal static void CancelInline(CancellationTokenSource source) => source.Cancel();
 
     private static async Task IgnoreCancellation(Task task)
     {

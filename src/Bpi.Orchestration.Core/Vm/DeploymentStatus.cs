@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Bpi.Orchestration;
 
 /// <summary>A deployment's status at one moment.</summary>
@@ -53,6 +55,56 @@ public sealed record DeploymentStatus
 
     /// <summary>Per component: desired and ready instances, and traffic weights.</summary>
     public IReadOnlyList<ComponentStatus> Components { get; init; } = [];
+
+    /// <summary>
+    /// When the runtime last reported the instances counted in <see cref="Components"/>, or <see langword="null"/> when it
+    /// has not (no runtime, the deployment is not live, or every read so far failed). A status read asks the runtime once,
+    /// without retries, and waits at most a second: when the runtime fails, the counts are those of this moment.
+    /// </summary>
+    public DateTimeOffset? InstancesObservedAt { get; init; }
+
+    /// <summary>Why the runtime could not be read for this status (the counts are then from <see cref="InstancesObservedAt"/>), or <see langword="null"/> when it answered.</summary>
+    public string? RuntimeError { get; init; }
+
+    /// <summary>A one-line summary: id, state, revisions, current step, instances per component and revision, weights, message.</summary>
+    /// <returns>The summary.</returns>
+    public override string ToString()
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"{Id} ({Name}, {Environment}): {State}, {Strategy}");
+        text.Append(CultureInfo.InvariantCulture, $", stable r{(StableRevision is { } s ? s.ToString(CultureInfo.InvariantCulture) : "-")}");
+        if (TargetRevision is { } t && t != StableRevision)
+        {
+            text.Append(CultureInfo.InvariantCulture, $", target r{t}");
+        }
+
+        if (CurrentStep is not null)
+        {
+            text.Append(CultureInfo.InvariantCulture, $", step {CurrentStep} ({Progress}%)");
+        }
+
+        foreach (var c in Components)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; {c.Id}: {string.Join(", ", c.Instances.Select(i => $"r{i.Revision} {i.Running}/{i.Total} running"))}");
+            text.Append(CultureInfo.InvariantCulture, $" of {c.DesiredReplicas} desired");
+            if (c.TrafficWeights.Count > 0)
+            {
+                text.Append(CultureInfo.InvariantCulture, $", weights {string.Join(" ", c.TrafficWeights.OrderBy(w => w.Key).Select(w => $"r{w.Key}={w.Value}%"))}");
+            }
+        }
+
+        if (RuntimeError is not null)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; runtime: {RuntimeError}");
+        }
+
+        if (Message is not null)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; {Message}");
+        }
+
+        return text.ToString();
+    }
 }
 
 /// <summary>The status of one component of a deployment.</summary>

@@ -25,7 +25,7 @@ internal sealed class AnalysisRunner(IEnumerable<IMetricProvider> providers, IIn
                 var result = await RunMetricAsync(metric, context, stop.Token).ConfigureAwait(false);
                 if (result.Phase is AnalysisPhase.Failed or AnalysisPhase.Error)
                 {
-                    await stop.CancelAsync().ConfigureAwait(false);
+                    CancelInline(stop); // on this thread: see CancelInline
                 }
 
                 return result;
@@ -43,7 +43,7 @@ internal sealed class AnalysisRunner(IEnumerable<IMetricProvider> providers, IIn
                 var result = await StatisticalJudge.RunAsync(judge, sender, context, stop.Token).ConfigureAwait(false);
                 if (result.Phase == AnalysisPhase.Failed)
                 {
-                    await stop.CancelAsync().ConfigureAwait(false);
+                    CancelInline(stop); // on this thread: see CancelInline
                 }
 
                 return result;
@@ -54,6 +54,9 @@ internal sealed class AnalysisRunner(IEnumerable<IMetricProvider> providers, IIn
             }
         }
     }
+
+    /// <summary>Cancels on this thread, so the rollout reaches its next wait on the thread that woke it (a manual clock's Advance) instead of a pool thread.</summary>
+    internal static void CancelInline(CancellationTokenSource source) => source.Cancel();
 
     private async Task<MetricRunResult> RunMetricAsync(MetricSpec metric, AnalysisContext context, CancellationToken cancellationToken)
     {

@@ -44,6 +44,17 @@ internal sealed class BuiltInMetricProvider(IInstanceRequestSender sender) : IMe
             samples.Add(await sender.SendAsync(instances[i % instances.Count], path, cancellationToken).ConfigureAwait(false));
         }
 
+        if (samples.Count > 0 && samples.TrueForAll(s => s.Unreached))
+        {
+            // Not a 0% success rate: nothing was measured. Say why, so a rollback does not blame the new version.
+            var endpoint = instances[0].Endpoint?.ToString() ?? "none";
+            throw new OrchestrationException(
+                OrchestrationErrorKind.RuntimeUnavailable,
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"None of the {samples.Count} requests reached the running instances of revision {revision} of component '{context.ComponentId}' (first endpoint: {endpoint}), so nothing was measured. The request sender ({sender.GetType().Name}) cannot reach them from this process: on the in-memory runtime, AddInMemoryRuntime (Bpi.Orchestration.Testing) simulates the requests; elsewhere register a sender that can with UseRequestSender<T>()."));
+        }
+
         return samples;
     }
 

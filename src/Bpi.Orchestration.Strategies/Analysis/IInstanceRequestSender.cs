@@ -21,7 +21,19 @@ public interface IInstanceRequestSender
 /// <summary>One request's outcome.</summary>
 /// <param name="Success">Whether it succeeded (answered below 500).</param>
 /// <param name="Latency">How long it took.</param>
-public readonly record struct RequestSample(bool Success, TimeSpan Latency);
+public readonly record struct RequestSample(bool Success, TimeSpan Latency)
+{
+    /// <summary>
+    /// Whether the request never reached the instance (it has no endpoint, the connection was refused, its host name
+    /// does not resolve). Such a request counts as failed, but a measurement whose requests all went unanswered this
+    /// way is reported as an error that says so, instead of as a 0% success rate.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool Unreached { get; init; }
+
+    /// <summary>A request that never reached the instance.</summary>
+    internal static RequestSample NotReached(TimeSpan latency) => new(false, latency) { Unreached = true };
+}
 
 /// <summary>Sends real HTTP GETs to an instance's first endpoint; times them with the orchestrator's clock.</summary>
 internal sealed class HttpInstanceRequestSender(Telemetry.StrategiesHttp http, TimeProvider time) : IInstanceRequestSender
@@ -33,7 +45,7 @@ internal sealed class HttpInstanceRequestSender(Telemetry.StrategiesHttp http, T
         ArgumentNullException.ThrowIfNull(instance);
         if (instance.Endpoint is not { } endpoint)
         {
-            return new RequestSample(false, TimeSpan.Zero);
+            return RequestSample.NotReached(TimeSpan.Zero);
         }
 
         var started = time.GetTimestamp();
@@ -44,6 +56,10 @@ internal sealed class HttpInstanceRequestSender(Telemetry.StrategiesHttp http, T
             var url = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://{endpoint}{path}"));
             using var response = await http.Client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
             return new RequestSample((int)response.StatusCode < 500, time.GetElapsedTime(started));
+        }
+        catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError)
+        {
+            return RequestSample.NotReached(time.GetElapsedTime(started));
         }
         catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {

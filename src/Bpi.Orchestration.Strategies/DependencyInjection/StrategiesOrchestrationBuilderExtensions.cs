@@ -135,6 +135,10 @@ public static class StrategiesOrchestrationBuilderExtensions
         return builder;
     }
 
+    /// <summary>The default sender's registration (real HTTP); the in-memory runtime replaces this one, never a sender the host chose.</summary>
+    internal static ServiceDescriptor DefaultRequestSender { get; } = ServiceDescriptor.Singleton<IInstanceRequestSender>(
+        sp => new HttpInstanceRequestSender(sp.GetRequiredService<StrategiesHttp>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+
     private static void AddCommon(IOrchestrationBuilder builder)
     {
         StrategySpecNames.Register();
@@ -146,7 +150,7 @@ public static class StrategiesOrchestrationBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, AnalysisHandler>());
         builder.ReplaceStepHandler<AwaitApprovalStep, ApprovalGateHandler>();
         services.TryAddSingleton(sp => new StrategiesTelemetry(sp.GetService<IMeterFactory>()));
-        services.TryAddSingleton<IInstanceRequestSender>(sp => new HttpInstanceRequestSender(sp.GetRequiredService<StrategiesHttp>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        services.TryAdd(DefaultRequestSender);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMetricProvider, BuiltInMetricProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMetricProvider, PrometheusMetricProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMetricProvider, JsonMetricProvider>());

@@ -26,7 +26,7 @@ internal static class HealthGuard
         var first = await Task.WhenAny(task, watch).ConfigureAwait(false);
         if (first == watch && watch.Result is { } tripped)
         {
-            await cts.CancelAsync().ConfigureAwait(false);
+            Analysis.AnalysisRunner.CancelInline(cts); // on this thread: the watch ends at once, and the rollout goes on to its next wait
             try
             {
                 await task.ConfigureAwait(false);
@@ -38,7 +38,7 @@ internal static class HealthGuard
             throw tripped;
         }
 
-        await cts.CancelAsync().ConfigureAwait(false);
+        Analysis.AnalysisRunner.CancelInline(cts); // on this thread: the watch ends at once, and the rollout goes on to its next wait
         return await task.ConfigureAwait(false);
     }
 

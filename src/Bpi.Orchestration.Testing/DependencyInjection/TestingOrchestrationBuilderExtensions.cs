@@ -1,4 +1,5 @@
 using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.Strategies.Analysis;
 using Bpi.Orchestration.Testing;
 using Bpi.Orchestration.Traffic;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -9,7 +10,11 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers the in-memory runtime and router.</summary>
 public static class TestingOrchestrationBuilderExtensions
 {
-    /// <summary>Uses the <see cref="InMemoryWorkloadRuntime"/> (resolve it to inject faults), on the registered <see cref="TimeProvider"/>.</summary>
+    /// <summary>
+    /// Uses the <see cref="InMemoryWorkloadRuntime"/> (resolve it to inject faults), on the registered <see cref="TimeProvider"/>.
+    /// The analysis' requests to its instances are simulated (<see cref="InMemoryFaults.RespondWith"/> sets a revision's
+    /// error rate and latency) unless the host registered its own sender with <c>UseRequestSender&lt;T&gt;()</c>.
+    /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Sets <see cref="InMemoryRuntimeOptions"/>.</param>
     /// <returns>The builder.</returns>
@@ -24,6 +29,15 @@ public static class TestingOrchestrationBuilderExtensions
 
         builder.Services.TryAddSingleton(sp => new InMemoryWorkloadRuntime(sp.GetRequiredService<IOptions<InMemoryRuntimeOptions>>(), sp.GetService<TimeProvider>()));
         builder.Services.Replace(ServiceDescriptor.Singleton<IWorkloadRuntime>(sp => sp.GetRequiredService<InMemoryWorkloadRuntime>()));
+
+        // The analysis' requests are answered by the simulated services, unless the host chose its own sender.
+        builder.Services.TryAddSingleton(sp => new InMemoryRequestSender(sp.GetRequiredService<InMemoryWorkloadRuntime>(), sp.GetRequiredService<IOptions<InMemoryRuntimeOptions>>().Value.Seed));
+        var sender = builder.Services.LastOrDefault(d => d.ServiceType == typeof(IInstanceRequestSender));
+        if (sender is null || ReferenceEquals(sender, StrategiesOrchestrationBuilderExtensions.DefaultRequestSender))
+        {
+            builder.Services.Replace(ServiceDescriptor.Singleton<IInstanceRequestSender>(sp => sp.GetRequiredService<InMemoryRequestSender>()));
+        }
+
         return builder;
     }
 
