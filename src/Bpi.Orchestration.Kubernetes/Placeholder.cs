@@ -1,0 +1,1 @@
+namespace Bpi.Orchestration.Kubernetes; internal static class Placeholder { }
