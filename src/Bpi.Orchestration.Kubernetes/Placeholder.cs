@@ -1,1 +1,0 @@
-namespace Bpi.Orchestration.Kubernetes; internal static class Placeholder { }
