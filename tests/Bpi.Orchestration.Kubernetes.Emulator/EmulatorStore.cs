@@ -229,6 +229,15 @@ internal sealed class EmulatorStore
         }
     }
 
+    /// <summary>The events of a kind since the last compaction, oldest first (copies).</summary>
+    public List<(string Type, JsonObject Object)> History(EmulatedKind kind)
+    {
+        lock (Gate)
+        {
+            return [.. _history.Where(e => e.Kind == kind).Select(e => (e.Type, (JsonObject)e.Object.DeepClone()))];
+        }
+    }
+
     /// <summary>Forgets the history up to now: a watch from an older resourceVersion gets 410 Gone.</summary>
     public void Compact()
     {

@@ -94,6 +94,9 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
     public IReadOnlyList<JsonObject> List(string resource, string? ns = null, string? labelSelector = null)
         => _store.List(EmulatedKind.Of(resource), ns, LabelSelector.Parse(labelSelector));
 
+    /// <summary>Every ADDED, MODIFIED and DELETED event of a resource since the last <see cref="ExpireWatches"/>, oldest first.</summary>
+    public IReadOnlyList<(string Type, JsonObject Object)> History(string resource) => _store.History(EmulatedKind.Of(resource));
+
     /// <summary>Creates an object directly (no RBAC, no faults), as another client of the cluster would.</summary>
     public JsonObject Create(string resource, string? ns, JsonObject obj) => _store.Create(EmulatedKind.Of(resource), ns, obj);
 
@@ -108,7 +111,8 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
             server: {Url.ToString().TrimEnd('/')}
         users:
         - name: emulator
-          user: {"{}"}
+          user:
+            token: emulator-token-ignored
         contexts:
         - name: emulator
           context:
@@ -198,7 +202,14 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
                 merged["metadata"]!["resourceVersion"] = expected ?? (string?)current["metadata"]!["resourceVersion"];
                 return _store.Replace(kind, request.Namespace, request.Name!, merged, request.Subresource == "status");
             case "delete":
-                _store.Delete(kind, request.Namespace, request.Name!);
+                var deleted = _store.Delete(kind, request.Namespace, request.Name!);
+
+                // As the API server (and its OpenAPI document) answers: the object for these kinds, a Status for the others.
+                if (kind.Resource is "services" or "persistentvolumeclaims" or "pods")
+                {
+                    return deleted;
+                }
+
                 return new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Success", ["details"] = new JsonObject { ["name"] = request.Name, ["group"] = kind.Group, ["kind"] = kind.Resource } };
             case "deletecollection":
                 foreach (var obj in _store.List(kind, request.Namespace, selector))

@@ -89,6 +89,17 @@ internal sealed class KubernetesApi : IDisposable
     internal static OrchestrationException Translate(HttpOperationException ex, string verb, string resource, string? ns)
     {
         var status = TryStatus(ex);
+
+        // The verb of the request that failed (a create-or-update call may have failed at its read, create or update).
+        verb = ex.Request?.Method?.Method switch
+        {
+            "POST" => "create",
+            "PUT" => "update",
+            "PATCH" => "patch",
+            "DELETE" => "delete",
+            "GET" when verb is "update" or "create" => "get",
+            _ => verb,
+        };
         var detail = status?.Message ?? ex.Response?.ReasonPhrase ?? ex.Message;
         var where = ns is null ? "at the cluster scope" : $"in namespace '{ns}'";
         return ex.Response?.StatusCode switch

@@ -33,6 +33,7 @@ internal sealed partial class KubernetesWorkloadRuntime : IWorkloadRuntime, IWor
     private readonly ConcurrentDictionary<string, bool> _namespaces = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _auditedRevisions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _lastWrite = new(StringComparer.Ordinal);
+    private int _disposed;
 
     public KubernetesWorkloadRuntime(KubernetesApi api, KubernetesRuntimeOptions options, TimeProvider timeProvider, ILogger logger, IAuditSink? audit = null)
     {
@@ -218,6 +219,12 @@ internal sealed partial class KubernetesWorkloadRuntime : IWorkloadRuntime, IWor
 
     public async ValueTask DisposeAsync()
     {
+        // The container hands the one instance out as several services, and disposes each registration's.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await Pods.DisposeAsync().ConfigureAwait(false);
         await Deployments.DisposeAsync().ConfigureAwait(false);
         _api.Dispose();

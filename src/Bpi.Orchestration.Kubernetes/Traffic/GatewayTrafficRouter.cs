@@ -22,13 +22,13 @@ internal sealed class GatewayTrafficRouter(KubernetesWorkloadRuntime runtime, IL
     public async ValueTask<ServiceEndpoint?> ApplyAsync(TrafficRoute route, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(route);
-        var (deploymentId, componentId) = Split(route.ServiceId);
+        var (deploymentId, componentId, routeName) = Split(route.ServiceId);
         var owner = await FindRevisionAsync(deploymentId, componentId, cancellationToken).ConfigureAwait(false)
             ?? throw new OrchestrationException(OrchestrationErrorKind.NetworkSetupFailed, $"Cannot route '{route.ServiceId}': the runtime has no Deployment of it, so its namespace and port are unknown. Scale a revision up first; the previous route stays live.");
         var ns = owner.Metadata.NamespaceProperty;
         var port = owner.Spec.Template.Spec.Containers[0].Ports?.FirstOrDefault()?.ContainerPort
             ?? throw new OrchestrationException(OrchestrationErrorKind.NetworkSetupFailed, $"Cannot route '{route.ServiceId}': its component exposes no port.");
-        var name = KubernetesNaming.ComponentName(deploymentId, componentId);
+        var name = routeName;
         var body = Route(route, deploymentId, componentId, ns, name, port, owner.Metadata.Annotations);
         await runtime.Api.CallAsync("update", KubernetesWorkloadRuntime.HttpRoutes, ns, async (c, ct) =>
         {
@@ -57,9 +57,14 @@ internal sealed class GatewayTrafficRouter(KubernetesWorkloadRuntime runtime, IL
     public async ValueTask RemoveAsync(string serviceId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(serviceId);
-        var (deploymentId, componentId) = Split(serviceId);
+        var (deploymentId, componentId, routeName) = Split(serviceId);
         foreach (var (ns, name) in await runtime.ListRoutesAsync(KubernetesNaming.Selector(deploymentId, componentId), cancellationToken).ConfigureAwait(false))
         {
+            if (name != routeName)
+            {
+                continue;
+            }
+
             await runtime.Api.CallOrDefaultAsync("delete", KubernetesWorkloadRuntime.HttpRoutes, ns, (c, ct) => c.CustomObjects.DeleteNamespacedCustomObjectAsync(KubernetesWorkloadRuntime.GatewayGroup, KubernetesWorkloadRuntime.GatewayVersion, ns, KubernetesWorkloadRuntime.HttpRoutes, name, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
         }
     }
@@ -135,9 +140,15 @@ internal sealed class GatewayTrafficRouter(KubernetesWorkloadRuntime runtime, IL
             .FirstOrDefault();
     }
 
-    private static (string DeploymentId, string ComponentId) Split(string serviceId)
+    /// <summary>Splits <c>{deployment}/{component}</c> or <c>{deployment}/{component}/{suffix}</c> (a blue-green preview) and names its route.</summary>
+    private static (string DeploymentId, string ComponentId, string RouteName) Split(string serviceId)
     {
-        var slash = serviceId.LastIndexOf('/');
-        return slash <= 0 ? throw new ArgumentException($"'{serviceId}' is not a {{deploymentId}}/{{componentId}} service id.", nameof(serviceId)) : (serviceId[..slash], serviceId[(slash + 1)..]);
+        var parts = serviceId.Split('/');
+        if (parts.Length is < 2 or > 3 || parts.Any(p => p.Length == 0))
+        {
+            throw new ArgumentException($"'{serviceId}' is not a {{deploymentId}}/{{componentId}}[/{{suffix}}] service id.", nameof(serviceId));
+        }
+
+        return (parts[0], parts[1], KubernetesNaming.ComponentName(parts[0], parts.Length == 3 ? parts[1] + "-" + parts[2] : parts[1]));
     }
 }
