@@ -1,0 +1,141 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace Bpi.Orchestration.Kubernetes.Emulator;
+
+/// <summary>The API server's validation of what the emulator serves, reduced to the rules a client most often breaks (422 Invalid).</summary>
+internal static partial class Validation
+{
+    public static void Check(EmulatedKind kind, JsonObject obj)
+    {
+        var causes = new List<(string, string)>();
+        var name = (string?)obj["metadata"]?["name"] ?? "";
+        if (name.Length == 0)
+        {
+            causes.Add(("metadata.name", "Required value: name or generateName is required"));
+        }
+        else if (kind.LabelName ? !(name.Length <= 63 && Dns1123Label().IsMatch(name)) : !(name.Length <= 253 && Dns1123Subdomain().IsMatch(name)))
+        {
+            causes.Add(("metadata.name", $"Invalid value: \"{name}\": a lowercase RFC 1123 {(kind.LabelName ? "label" : "subdomain")} must consist of lower case alphanumeric characters, '-' or '.'"));
+        }
+
+        CheckLabels("metadata.labels", obj["metadata"]?["labels"], causes);
+        switch (kind.Resource)
+        {
+            case "deployments":
+                CheckDeployment(obj, causes);
+                break;
+            case "services":
+                foreach (var (port, index) in (obj["spec"]?["ports"] as JsonArray ?? []).Select((p, i) => (p, i)))
+                {
+                    if ((int?)port?["port"] is not (>= 1 and <= 65535))
+                    {
+                        causes.Add(($"spec.ports[{index}].port", "Invalid value: must be between 1 and 65535, inclusive"));
+                    }
+                }
+
+                break;
+            case "secrets":
+                foreach (var (key, value) in obj["data"] as JsonObject ?? [])
+                {
+                    if (value is null || !IsBase64((string)value!))
+                    {
+                        causes.Add(($"data[{key}]", "Invalid value: illegal base64 data"));
+                    }
+                }
+
+                break;
+            case "httproutes":
+                foreach (var (rule, r) in (obj["spec"]?["rules"] as JsonArray ?? []).Select((x, i) => (x, i)))
+                {
+                    foreach (var (backend, b) in (rule?["backendRefs"] as JsonArray ?? []).Select((x, i) => (x, i)))
+                    {
+                        if ((int?)backend?["weight"] is < 0 or > 1_000_000)
+                        {
+                            causes.Add(($"spec.rules[{r}].backendRefs[{b}].weight", "Invalid value: must be between 0 and 1000000"));
+                        }
+                    }
+                }
+
+                break;
+        }
+
+        if (causes.Count > 0)
+        {
+            throw ApiError.Invalid(kind, name, causes);
+        }
+    }
+
+    private static void CheckDeployment(JsonObject obj, List<(string, string)> causes)
+    {
+        var spec = obj["spec"];
+        if ((int?)spec?["replicas"] is < 0)
+        {
+            causes.Add(("spec.replicas", "Invalid value: must be greater than or equal to 0"));
+        }
+
+        var selector = spec?["selector"]?["matchLabels"] as JsonObject;
+        var labels = spec?["template"]?["metadata"]?["labels"] as JsonObject;
+        if (selector is null || selector.Count == 0)
+        {
+            causes.Add(("spec.selector", "Required value"));
+        }
+        else if (selector.Any(s => (string?)labels?[s.Key] != (string?)s.Value))
+        {
+            causes.Add(("spec.template.metadata.labels", "Invalid value: `selector` does not match template `labels`"));
+        }
+
+        CheckLabels("spec.template.metadata.labels", labels, causes);
+        var containers = spec?["template"]?["spec"]?["containers"] as JsonArray;
+        if (containers is null || containers.Count == 0)
+        {
+            causes.Add(("spec.template.spec.containers", "Required value"));
+        }
+
+        foreach (var (container, index) in (containers ?? []).Select((c, i) => (c, i)))
+        {
+            if ((string?)container?["name"] is not { Length: > 0 and <= 63 } containerName || !Dns1123Label().IsMatch(containerName))
+            {
+                causes.Add(($"spec.template.spec.containers[{index}].name", "Invalid value: must be a DNS-1123 label"));
+            }
+
+            if (string.IsNullOrWhiteSpace((string?)container?["image"]))
+            {
+                causes.Add(($"spec.template.spec.containers[{index}].image", "Required value"));
+            }
+        }
+    }
+
+    private static void CheckLabels(string field, JsonNode? labels, List<(string, string)> causes)
+    {
+        foreach (var (key, value) in labels as JsonObject ?? [])
+        {
+            var keyName = key.Contains('/', StringComparison.Ordinal) ? key[(key.IndexOf('/', StringComparison.Ordinal) + 1)..] : key;
+            if (keyName.Length is 0 or > 63 || !LabelValue().IsMatch(keyName))
+            {
+                causes.Add(($"{field}", $"Invalid value: \"{key}\": name part must consist of alphanumeric characters, '-', '_' or '.'"));
+            }
+
+            var text = (string?)value ?? "";
+            if (text.Length > 63 || (text.Length > 0 && !LabelValue().IsMatch(text)))
+            {
+                causes.Add(($"{field}", $"Invalid value: \"{text}\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"));
+            }
+        }
+    }
+
+    private static bool IsBase64(string text)
+    {
+        Span<byte> buffer = new byte[text.Length];
+        return Convert.TryFromBase64String(text, buffer, out _);
+    }
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+    private static partial Regex Dns1123Label();
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    private static partial Regex Dns1123Subdomain();
+
+    [GeneratedRegex("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]
+    private static partial Regex LabelValue();
+}
