@@ -203,6 +203,7 @@ internal sealed class DeploymentQueries(
         }
 
         var settled = record.State.IsSettled();
+        var healing = entry.Healer?.GetStatus() ?? (HealingState.Healthy, []);
         return new DeploymentStatus
         {
             Id = record.Id,
@@ -222,6 +223,8 @@ internal sealed class DeploymentQueries(
             SecurityScore = record.SecurityScore,
             Message = record.Message,
             Components = components,
+            Healing = healing.State,
+            HealingDetails = healing.Components,
         };
     }
 }
