@@ -39,8 +39,8 @@ public sealed record ComponentSpec
     public HealthCheckSpec? LivenessCheck { get; init; }
 
     /// <summary>What the orchestrator does when an instance ends between rollouts (self-healing).</summary>
-    /// <value>The default value is <see cref="RestartPolicy.Always"/>.</value>
-    public RestartPolicy Restart { get; init; } = RestartPolicy.Always;
+    /// <value>The default value is <see cref="RestartPolicySpec.Always"/>.</value>
+    public RestartPolicySpec Restart { get; init; } = RestartPolicySpec.Always;
 
     /// <summary>Ids of the components that must be ready before this one starts.</summary>
     public IReadOnlyList<string> DependsOn { get; init; } = [];

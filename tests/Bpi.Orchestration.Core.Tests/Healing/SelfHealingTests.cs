@@ -156,7 +156,7 @@ public sealed class SelfHealingTests
     {
         await using var host = new TestHost();
         var spec = Specs.Web(replicas: 2);
-        spec = spec with { Components = [spec.Components[0] with { Restart = RestartPolicy.Never }] };
+        spec = spec with { Components = [spec.Components[0] with { Restart = RestartPolicySpec.Never }] };
         var id = await host.Vm.DeployAsync(spec);
         await host.SettleAsync(id);
         var victim = Running(host.Runtime, id)[0];
@@ -174,7 +174,7 @@ public sealed class SelfHealingTests
     {
         await using var host = new TestHost();
         var spec = Specs.Web(replicas: 1);
-        spec = spec with { Components = [spec.Components[0] with { Restart = RestartPolicy.Parse("on-failure:1") }] };
+        spec = spec with { Components = [spec.Components[0] with { Restart = RestartPolicySpec.Parse("on-failure:1") }] };
         var id = await host.Vm.DeployAsync(spec);
         await host.SettleAsync(id);
 
@@ -197,16 +197,16 @@ public sealed class SelfHealingTests
     [InlineData("on-failure:5", RestartPolicyKind.OnFailure, 5)]
     public void SelfHealing_restart_policies_parse_as_docker_writes_them(string text, RestartPolicyKind kind, int? max)
     {
-        var policy = RestartPolicy.Parse(text);
+        var policy = RestartPolicySpec.Parse(text);
         Assert.Equal(kind, policy.Kind);
         Assert.Equal(max, policy.MaxRestarts);
-        Assert.Equal(policy, RestartPolicy.Parse(policy.ToString()));
+        Assert.Equal(policy, RestartPolicySpec.Parse(policy.ToString()));
     }
 
     [Fact]
     public void SelfHealing_a_restart_policy_that_is_not_one_is_refused_with_the_ones_that_are()
     {
-        var error = Assert.Throws<OrchestrationException>(() => RestartPolicy.Parse("sometimes"));
+        var error = Assert.Throws<OrchestrationException>(() => RestartPolicySpec.Parse("sometimes"));
         Assert.Equal(OrchestrationErrorKind.InvalidConfiguration, error.Kind);
         Assert.Contains("on-failure:N", error.Message, StringComparison.Ordinal);
     }

@@ -8,13 +8,13 @@ namespace Bpi.Orchestration;
 /// waits a crash-loop back-off (10 s doubling up to 5 minutes, as Kubernetes does). Instances that are missing (removed
 /// by hand) are recreated under every policy: the replica count is the desired state.
 /// </summary>
-public sealed record RestartPolicy
+public sealed record RestartPolicySpec
 {
     /// <summary>Replace every instance that ends, whatever its exit code.</summary>
-    public static RestartPolicy Always { get; } = new() { Kind = RestartPolicyKind.Always };
+    public static RestartPolicySpec Always { get; } = new() { Kind = RestartPolicyKind.Always };
 
     /// <summary>Never replace an instance that ended; it stays as it ended, for inspection.</summary>
-    public static RestartPolicy Never { get; } = new() { Kind = RestartPolicyKind.Never };
+    public static RestartPolicySpec Never { get; } = new() { Kind = RestartPolicyKind.Never };
 
     /// <summary>What to do.</summary>
     /// <value>The default value is <see cref="RestartPolicyKind.Always"/>.</value>
@@ -26,13 +26,13 @@ public sealed record RestartPolicy
     /// <summary>Replace an instance only when it ended with a non-zero exit code (or failed), at most <paramref name="maxRestarts"/> times.</summary>
     /// <param name="maxRestarts">The limit, or <see langword="null"/> for none.</param>
     /// <returns>The policy.</returns>
-    public static RestartPolicy OnFailure(int? maxRestarts = null) => new() { Kind = RestartPolicyKind.OnFailure, MaxRestarts = maxRestarts };
+    public static RestartPolicySpec OnFailure(int? maxRestarts = null) => new() { Kind = RestartPolicyKind.OnFailure, MaxRestarts = maxRestarts };
 
     /// <summary>Parses <c>always</c>, <c>never</c>, <c>on-failure</c> or <c>on-failure:N</c> (case-insensitive).</summary>
     /// <param name="text">The text.</param>
     /// <returns>The policy.</returns>
     /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>: the text is none of those.</exception>
-    public static RestartPolicy Parse(string text)
+    public static RestartPolicySpec Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var trimmed = text.Trim();
@@ -78,7 +78,7 @@ public sealed record RestartPolicy
     };
 }
 
-/// <summary>The kinds of <see cref="RestartPolicy"/>.</summary>
+/// <summary>The kinds of <see cref="RestartPolicySpec"/>.</summary>
 public enum RestartPolicyKind
 {
     /// <summary>Replace every instance that ends.</summary>
