@@ -10,6 +10,36 @@ namespace Bpi.Orchestration.Processes;
 // Watching instances: their exit, and their port until it accepts connections.
 public sealed partial class ProcessWorkloadRuntime
 {
+    private readonly List<Action<WorkloadEvent>> _subscribers = [];
+
+    /// <inheritdoc />
+    public IDisposable Subscribe(Action<WorkloadEvent> onEvent)
+    {
+        ArgumentNullException.ThrowIfNull(onEvent);
+        lock (_subscribers)
+        {
+            _subscribers.Add(onEvent);
+        }
+
+        return new Subscription(_subscribers, onEvent);
+    }
+
+    /// <summary>Tells subscribers an instance ended by itself (not stopped by the runtime).</summary>
+    private void NotifyExited(ProcessInstance instance, int? exitCode)
+    {
+        Action<WorkloadEvent>[] subscribers;
+        lock (_subscribers)
+        {
+            subscribers = [.. _subscribers];
+        }
+
+        var change = new WorkloadEvent(instance.DeploymentId, instance.InstanceId, WorkloadEventKind.Exited, exitCode);
+        foreach (var subscriber in subscribers)
+        {
+            subscriber(change);
+        }
+    }
+
     private async Task WatchExitAsync(ProcessInstance instance, Process process, Task pumps)
     {
         try
@@ -36,6 +66,11 @@ public sealed partial class ProcessWorkloadRuntime
             }
 
             instance.MarkEnded(state, code, message);
+            if (!instance.IsStopRequested)
+            {
+                NotifyExited(instance, code);
+            }
+
             if (state == InstanceState.Failed)
             {
                 Log.ProcessFailed(_logger, instance.InstanceId, instance.Record.Pid, message);
@@ -48,6 +83,18 @@ public sealed partial class ProcessWorkloadRuntime
         catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
             instance.MarkEnded(InstanceState.Failed, null, "the runtime lost track of the process: " + ex.Message);
+            NotifyExited(instance, null);
+        }
+    }
+
+    private sealed class Subscription(List<Action<WorkloadEvent>> subscribers, Action<WorkloadEvent> onEvent) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (subscribers)
+            {
+                subscribers.Remove(onEvent);
+            }
         }
     }
 

@@ -53,7 +53,7 @@ namespace Bpi.Orchestration.Processes;
 /// writing after the orchestrator's process has exited gets EPIPE (or SIGPIPE, unless it ignores it), and an adopted
 /// instance's output is not captured.</para>
 /// </remarks>
-public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IAsyncDisposable
+public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkloadEvents, IWorkloadInstanceRemover, IAsyncDisposable
 {
     private static readonly TimeSpan OutputDrainTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan ExitPollInterval = TimeSpan.FromMilliseconds(50);
@@ -172,6 +172,13 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IAsyncDis
     {
         await InitializeAsync(cancellationToken).ConfigureAwait(false);
         await StopAllAsync(Select(i => string.Equals(i.DeploymentId, deploymentId, StringComparison.Ordinal))).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask RemoveInstanceAsync(string deploymentId, string instanceId, CancellationToken cancellationToken = default)
+    {
+        await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        await StopAllAsync(Select(i => string.Equals(i.InstanceId, instanceId, StringComparison.Ordinal) && string.Equals(i.DeploymentId, deploymentId, StringComparison.Ordinal))).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -37,6 +37,7 @@ public static class OrchestrationServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, ScaleRevisionHandler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, AwaitReadyHandler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, SetTrafficHandler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, RemoveInstancesHandler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, PauseHandler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, AwaitApprovalHandler>());
         services.TryAddSingleton<IOrchestrationVm>(sp => ActivatorUtilities.CreateInstance<OrchestrationVm>(sp));

@@ -28,8 +28,19 @@ public sealed record ComponentSpec
     /// <summary>Environment variables whose values are secret: handed to the runtime only when an instance is created and redacted everywhere else.</summary>
     public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>How the orchestrator decides an instance is ready; <see langword="null"/> means "running is ready".</summary>
+    /// <summary>How the orchestrator decides an instance is ready (readiness: it gets traffic while it passes); <see langword="null"/> means "running is ready".</summary>
     public HealthCheckSpec? HealthCheck { get; init; }
+
+    /// <summary>
+    /// How the orchestrator decides an instance is alive; <see langword="null"/> means "running is alive". Distinct from
+    /// <see cref="HealthCheck"/> (readiness): an instance failing its liveness check is replaced, one failing its readiness
+    /// check is only taken out of traffic until it passes again.
+    /// </summary>
+    public HealthCheckSpec? LivenessCheck { get; init; }
+
+    /// <summary>What the orchestrator does when an instance ends between rollouts (self-healing).</summary>
+    /// <value>The default value is <see cref="RestartPolicySpec.Always"/>.</value>
+    public RestartPolicySpec Restart { get; init; } = RestartPolicySpec.Always;
 
     /// <summary>Ids of the components that must be ready before this one starts.</summary>
     public IReadOnlyList<string> DependsOn { get; init; } = [];

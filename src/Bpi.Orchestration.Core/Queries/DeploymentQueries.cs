@@ -209,6 +209,7 @@ internal sealed class DeploymentQueries(
         }
 
         var settled = record.State.IsSettled();
+        var healing = entry.Healer?.GetStatus() ?? (HealingState.Healthy, []);
         return new DeploymentStatus
         {
             Id = record.Id,
@@ -230,6 +231,8 @@ internal sealed class DeploymentQueries(
             Components = components,
             InstancesObservedAt = observation.ObservedAt,
             RuntimeError = observation.Error,
+            Healing = healing.State,
+            HealingDetails = healing.Components,
         };
     }
 }

@@ -165,11 +165,11 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
     }
 
     /// <summary>
-    /// Whether the plan is a sweep (a destroy, a clean-up): planned again from what the runtime reports whenever it runs,
+    /// Whether the plan is a sweep (a destroy, a clean-up, a repair): planned again from what the runtime reports whenever it runs,
     /// so it stores no cursor of its own (the deployment's state says a destroy is under way; a clean-up keeps the cursor
     /// of the plan it follows) and counts in no rollout's report.
     /// </summary>
-    private static bool IsSweep(RolloutPlan plan) => plan.Kind is RolloutKind.Cleanup or RolloutKind.Destroy;
+    private static bool IsSweep(RolloutPlan plan) => plan.Kind is RolloutKind.Cleanup or RolloutKind.Destroy or RolloutKind.Repair;
 
     /// <summary>The audit details of a step: those made when it started, or new ones (a custom executor path).</summary>
     private StepAudit AuditOf(RolloutPlan plan, int index) => _entry.Progress.StartedStep(plan, index) ?? new StepAudit(plan, index);

@@ -49,4 +49,10 @@ public enum RolloutKind
 
     /// <summary>Scale revisions that should no longer run to zero after a plan ended.</summary>
     Cleanup,
+
+    /// <summary>
+    /// Repair a running deployment between rollouts (self-healing): replace instances that exited or fail their liveness
+    /// check, recreate missing ones, take instances that are not ready out of traffic.
+    /// </summary>
+    Repair,
 }

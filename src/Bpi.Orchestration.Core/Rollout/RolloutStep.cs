@@ -34,6 +34,22 @@ public sealed record ScaleRevisionStep(string ComponentId, int Revision, int Rep
     public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"scale {ComponentId} revision {Revision} to {Replicas}");
 }
 
+/// <summary>
+/// Remove given instances of a component revision (self-healing replaces them with a <see cref="ScaleRevisionStep"/>
+/// after this one). Instances already gone are skipped, so the step is idempotent.
+/// </summary>
+/// <param name="ComponentId">The component.</param>
+/// <param name="Revision">The revision number.</param>
+/// <param name="InstanceIds">The instances to remove.</param>
+public sealed record RemoveInstancesStep(string ComponentId, int Revision, IReadOnlyList<string> InstanceIds) : RolloutStep
+{
+    /// <inheritdoc />
+    public override string Kind => "remove-instances";
+
+    /// <inheritdoc />
+    public override string Describe() => $"remove {ComponentId} revision {Revision.ToString(CultureInfo.InvariantCulture)} instance{(InstanceIds.Count == 1 ? "" : "s")} {string.Join(", ", InstanceIds)}";
+}
+
 /// <summary>Wait until at least <paramref name="MinReady"/> instances of a component revision are ready (running, healthy, ready for the minimum ready time).</summary>
 /// <param name="ComponentId">The component.</param>
 /// <param name="Revision">The revision number.</param>

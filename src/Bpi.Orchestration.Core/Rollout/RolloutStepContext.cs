@@ -38,6 +38,12 @@ public sealed class RolloutStepContext
     /// </summary>
     internal Func<string, int, WorkloadRevision>? RetiringWorkload { get; init; }
 
+    /// <summary>
+    /// Whether self-healing found an instance not ready (failing its readiness check): a route leaves it out until it
+    /// passes again. Set by the orchestrator; <see langword="null"/> leaves every running instance in.
+    /// </summary>
+    internal Func<string, bool>? IsOutOfTraffic { get; set; }
+
     /// <summary>The deployment id.</summary>
     public string DeploymentId => _host.DeploymentId;
 

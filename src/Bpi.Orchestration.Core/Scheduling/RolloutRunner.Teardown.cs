@@ -23,6 +23,11 @@ internal sealed partial class RolloutRunner
         var work = entry.BeginWork(RolloutKind.Destroy, entry.Record.StableRevision, 0, 0, null, tracked: false);
         try
         {
+            if (entry.Healer is { } healer)
+            {
+                await healer.WaitIdleAsync().ConfigureAwait(false);
+            }
+
             var record = await entry.UpdateAsync(static (r, _) => r with { State = DeploymentState.Destroying, Cursor = null }, 0, force ? "destroying (forced)" : "destroying", cancellationToken: CancellationToken.None).ConfigureAwait(false);
             IReadOnlyList<WorkloadInstance> observed = force
                 ? []

@@ -143,6 +143,12 @@ internal sealed partial class RolloutRunner : IDisposable
     {
         var entry = work.Entry;
         var control = work.Control;
+        if (entry.Healer is { } healer)
+        {
+            // A repair cancelled by this run unwinds before the run touches the runtime.
+            await healer.WaitIdleAsync().ConfigureAwait(false);
+        }
+
         var record = entry.Record;
         var desired = entry.GetRevision(work.ToRevision);
         var stable = work.Kind == RolloutKind.Scale

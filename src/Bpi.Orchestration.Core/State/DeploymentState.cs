@@ -72,6 +72,7 @@ internal static class StateNames
         Rollout.RolloutKind.Scale => nameof(Rollout.RolloutKind.Scale),
         Rollout.RolloutKind.Destroy => nameof(Rollout.RolloutKind.Destroy),
         Rollout.RolloutKind.Cleanup => nameof(Rollout.RolloutKind.Cleanup),
+        Rollout.RolloutKind.Repair => nameof(Rollout.RolloutKind.Repair),
         _ => kind.ToString(),
     };
 }

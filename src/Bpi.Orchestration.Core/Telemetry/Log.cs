@@ -58,4 +58,13 @@ internal static partial class Log
 
     [LoggerMessage(1017, LogLevel.Warning, "The runtime reports {Count} instance(s) of deployment {DeploymentId}, which the deployment store does not know (its record is missing or unreadable); left them running. Restore the record, or remove them through the runtime once you know they are not needed")]
     public static partial void UnknownDeploymentInstancesLeft(ILogger logger, int count, string deploymentId);
+
+    [LoggerMessage(1018, LogLevel.Warning, "Deployment {DeploymentId}: a self-healing pass failed; it is tried again on the next runtime event or resync")]
+    public static partial void HealingPassFailed(ILogger logger, Exception exception, string deploymentId);
+
+    [LoggerMessage(1019, LogLevel.Information, "Deployment {DeploymentId}: self-healing: {Reason}")]
+    public static partial void Repairing(ILogger logger, string deploymentId, string reason);
+
+    [LoggerMessage(1020, LogLevel.Warning, "Deployment {DeploymentId}: a self-healing repair failed; it is tried again after the crash-loop back-off")]
+    public static partial void RepairFailed(ILogger logger, Exception exception, string deploymentId);
 }

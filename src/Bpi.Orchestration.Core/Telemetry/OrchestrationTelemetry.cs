@@ -50,6 +50,12 @@ public static class OrchestrationTelemetryNames
 
     /// <summary>DORA time to restore: the median time from a failed rollout to the next promoted one, by app and environment (gauge, s).</summary>
     public const string DoraTimeToRestore = "bpi.orchestration.dora.time_to_restore";
+
+    /// <summary>Instances self-healing replaced, by deployment and component (counter, {restart}).</summary>
+    public const string InstanceRestarts = "bpi.orchestration.instance.restarts";
+
+    /// <summary>Components whose replacement waits for the crash-loop back-off (gauge, {component}).</summary>
+    public const string CrashLoopComponents = "bpi.orchestration.instance.crashloop";
 }
 
 /// <summary>The SDK's meter, activity source and instruments for one orchestrator.</summary>
@@ -69,6 +75,12 @@ internal sealed class OrchestrationTelemetry : IDisposable
         DeploymentsCompleted = _meter.CreateCounter<long>(OrchestrationTelemetryNames.DeploymentsCompleted, "{rollout}", "Rollouts that ended, by deployment type and outcome.");
         StepDuration = _meter.CreateHistogram<double>(OrchestrationTelemetryNames.StepDuration, "s", "How long one rollout step took.");
         QueueLength = _meter.CreateUpDownCounter<long>(OrchestrationTelemetryNames.QueueLength, "{rollout}", "Rollouts waiting for a free slot.");
+        InstanceRestarts = _meter.CreateCounter<long>(OrchestrationTelemetryNames.InstanceRestarts, "{restart}", "Instances self-healing replaced, by deployment and component.");
+        _meter.CreateObservableGauge(
+            OrchestrationTelemetryNames.CrashLoopComponents,
+            () => CrashLooping?.Invoke() is { } n ? new[] { new Measurement<long>(n) } : [],
+            "{component}",
+            "Components whose replacement waits for the crash-loop back-off.");
         _meter.CreateObservableGauge(
             OrchestrationTelemetryNames.DeploymentSuccessRate,
             () =>
@@ -145,6 +157,11 @@ internal sealed class OrchestrationTelemetry : IDisposable
     public Histogram<double> StepDuration { get; }
 
     public UpDownCounter<long> QueueLength { get; }
+
+    public Counter<long> InstanceRestarts { get; }
+
+    /// <summary>Counts the components in crash-loop back-off; set once the healing loop exists.</summary>
+    public Func<long>? CrashLooping { get; set; }
 
     /// <summary>Counts a rollout's end; its duration (from <paramref name="started"/>, a <paramref name="time"/> timestamp) is read only when someone listens.</summary>
     public void RecordRolloutEnd(DeploymentType type, string strategy, string outcome, TimeProvider time, long started)

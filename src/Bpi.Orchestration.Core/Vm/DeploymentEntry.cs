@@ -44,6 +44,9 @@ internal sealed class DeploymentEntry : IDisposable
     /// <summary>The executor's observer and the step context's host for this deployment.</summary>
     public StepRecorder Steps { get; }
 
+    /// <summary>Keeps the deployment at its desired state between plan runs; <see langword="null"/> when self-healing is off.</summary>
+    public Healing.DeploymentHealer? Healer { get; set; }
+
     /// <summary>What step handlers use while they run a step of this deployment.</summary>
     public RolloutStepContext? StepContext { get; set; }
 
@@ -65,6 +68,9 @@ internal sealed class DeploymentEntry : IDisposable
             Control = control;
             Work = work;
         }
+
+        // A plan run of the deployment's own wins over a repair under way (set after Work, so the healer sees one or the other).
+        Healer?.CancelRepair();
 
         Steps.ResetWaiting();
         Progress.Reset();
@@ -89,6 +95,11 @@ internal sealed class DeploymentEntry : IDisposable
         }
 
         work.End();
+        if (ended)
+        {
+            // Between plan runs self-healing takes over: look at what the run left.
+            Healer?.Wake();
+        }
     }
 
     public void Dispose()
@@ -98,6 +109,7 @@ internal sealed class DeploymentEntry : IDisposable
             Control.Dispose();
         }
 
+        Healer?.Dispose();
         _saveLock.Dispose();
     }
 

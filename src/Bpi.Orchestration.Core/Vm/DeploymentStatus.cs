@@ -105,6 +105,11 @@ public sealed record DeploymentStatus
 
         return text.ToString();
     }
+    /// <summary>Whether self-healing finds the serving revision as desired (<see cref="HealingState.Healthy"/>) or is repairing it.</summary>
+    public HealingState Healing { get; init; }
+
+    /// <summary>Per component self-healing has acted on: restarts, the last failure and the crash-loop back-off.</summary>
+    public IReadOnlyList<ComponentHealing> HealingDetails { get; init; } = [];
 }
 
 /// <summary>The status of one component of a deployment.</summary>

@@ -53,6 +53,31 @@ public sealed class OrchestrationOptions
     /// <summary>The delay before the first retry of a transient runtime failure (doubling after each).</summary>
     /// <value>The default value is 200 milliseconds.</value>
     public TimeSpan RuntimeRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Whether the orchestrator keeps every running deployment at its desired state between rollouts (self-healing):
+    /// replaces instances that end (by each component's <see cref="ComponentSpec.Restart"/> policy) or fail their
+    /// <see cref="ComponentSpec.LivenessCheck"/>, recreates missing ones, takes instances failing their readiness check
+    /// out of traffic. Woken by the runtime's events (<see cref="Runtime.IWorkloadEvents"/>) and by a periodic resync.
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool SelfHealing { get; set; } = true;
+
+    /// <summary>How often self-healing compares every running deployment with what the runtime reports, in case an event was missed (or the runtime sends none).</summary>
+    /// <value>The default value is 30 seconds.</value>
+    public TimeSpan HealingResyncInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The crash-loop back-off before the second replacement of a component's failing instances; it doubles with each further failure (as in Kubernetes).</summary>
+    /// <value>The default value is 10 seconds.</value>
+    public TimeSpan CrashLoopBackoff { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The longest crash-loop back-off.</summary>
+    /// <value>The default value is 5 minutes.</value>
+    public TimeSpan CrashLoopMaxBackoff { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a component must run without a failure before its crash-loop back-off starts over.</summary>
+    /// <value>The default value is 10 minutes.</value>
+    public TimeSpan CrashLoopResetAfter { get; set; } = TimeSpan.FromMinutes(10);
 }
 
 /// <summary>Checks <see cref="OrchestrationOptions"/> and lists every problem.</summary>
@@ -99,6 +124,21 @@ internal sealed class OrchestrationOptionsValidator : IValidateOptions<Orchestra
         if (options.RuntimeRetryDelay <= TimeSpan.Zero)
         {
             errors.Add($"{nameof(OrchestrationOptions.RuntimeRetryDelay)}: must be greater than zero.");
+        }
+
+        if (options.HealingResyncInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(OrchestrationOptions.HealingResyncInterval)}: must be greater than zero.");
+        }
+
+        if (options.CrashLoopBackoff <= TimeSpan.Zero || options.CrashLoopMaxBackoff < options.CrashLoopBackoff)
+        {
+            errors.Add($"{nameof(OrchestrationOptions.CrashLoopBackoff)}: must be greater than zero and at most {nameof(OrchestrationOptions.CrashLoopMaxBackoff)}.");
+        }
+
+        if (options.CrashLoopResetAfter <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(OrchestrationOptions.CrashLoopResetAfter)}: must be greater than zero.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -69,6 +69,8 @@ internal sealed partial class OrchestrationVm
             {
                 await _runner.ResumeInterruptedAsync(entry).ConfigureAwait(false);
             }
+
+            _healing.Start();
         }
         finally
         {
@@ -88,6 +90,7 @@ internal sealed partial class OrchestrationVm
 
             var wasRunning = _status == VmStatus.Running;
             _status = VmStatus.Stopping;
+            await _healing.StopAsync().ConfigureAwait(false);
             await _runner.StopAsync(wasRunning, cancellationToken).ConfigureAwait(false);
             _status = VmStatus.Stopped;
             _recorder.Events.Complete();
@@ -106,6 +109,7 @@ internal sealed partial class OrchestrationVm
     {
         await StopAsync().ConfigureAwait(false);
         _telemetry.Dispose();
+        _healing.Dispose();
         _admission.Dispose();
         _runner.Dispose();
         foreach (var entry in _registry.Entries)

@@ -36,6 +36,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     private readonly RolloutInterventions _interventions;
     private readonly DeploymentQueries _queries;
     private readonly OperationGate _gate;
+    private readonly Healing.HealingLoop _healing;
 
     public OrchestrationVm(
         IOptions<OrchestrationOptions> options,
@@ -90,6 +91,8 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         }
 
         _runner = new RolloutRunner(byName, executor, Ledger, _recorder, _registry, Options, runtime, router, new RuntimeRetry(BuildRuntimePipeline()));
+        _healing = new Healing.HealingLoop(_registry, _recorder, executor, runtime, _runner.RuntimePipeline, _probes, Options);
+        _telemetry.CrashLooping = () => _registry.Entries.Sum(e => e.Healer?.GetStatus().Components.Count(c => c.State == HealingState.CrashLoopBackOff) ?? 0);
         var gate = _gate = new OperationGate(authorizer, _registry, _recorder, EnsureStartedAsync);
         var checks = new SpecChecks(byName, securityGate, _recorder);
         _admission = new DeploymentAdmission(gate, checks, _registry, Ledger, _recorder, _runner, NewEntry);
@@ -180,6 +183,12 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         {
             RetiringWorkload = (componentId, revision) => ConvergePlans.RetiringWorkload(entry.Record, VmId, componentId, revision),
         };
+        if (Options.SelfHealing)
+        {
+            var healer = entry.Healer = new Healing.DeploymentHealer(entry, _healing);
+            entry.StepContext.IsOutOfTraffic = healer.IsOutOfTraffic;
+        }
+
         return entry;
     }
 }

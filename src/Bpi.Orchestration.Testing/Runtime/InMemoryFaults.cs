@@ -8,9 +8,68 @@ namespace Bpi.Orchestration.Testing;
 /// </summary>
 public sealed class InMemoryFaults
 {
+    private readonly InMemoryWorkloadRuntime? _runtime;
     private readonly Lock _gate = new();
+    private readonly HashSet<(string InstanceId, string Path)> _failingChecks = [];
     private readonly List<FaultRule> _rules = [];
     private int _failNextCalls;
+
+    /// <summary>Creates fault rules not tied to a runtime (per-instance faults then do nothing).</summary>
+    public InMemoryFaults()
+    {
+    }
+
+    internal InMemoryFaults(InMemoryWorkloadRuntime runtime) => _runtime = runtime;
+
+    /// <summary>Ends a running instance now, as <c>kill -9</c> would (exit code 137); self-healing sees it through the runtime's events.</summary>
+    /// <param name="instanceId">The instance.</param>
+    /// <param name="exitCode">The exit code to report.</param>
+    /// <returns>Whether the instance existed and was running.</returns>
+    public bool Kill(string instanceId, int exitCode = 137) => _runtime?.Kill(instanceId, exitCode, "killed") ?? false;
+
+    /// <summary>Removes an instance behind the orchestrator's back (as <c>docker rm -f</c> would).</summary>
+    /// <param name="instanceId">The instance.</param>
+    /// <returns>Whether the instance existed.</returns>
+    public bool Remove(string instanceId) => _runtime?.Remove(instanceId) ?? false;
+
+    /// <summary>Sets the health the runtime itself reports for an instance (as Docker's HEALTHCHECK does): an unhealthy instance is not ready and leaves traffic.</summary>
+    /// <param name="instanceId">The instance.</param>
+    /// <param name="health">The health to report.</param>
+    /// <returns>Whether the instance existed and was running.</returns>
+    public bool SetHealth(string instanceId, InstanceHealth health) => _runtime?.SetHealth(instanceId, health) ?? false;
+
+    /// <summary>
+    /// Makes the health checks of an instance on <paramref name="path"/> fail (answered by <see cref="InMemoryHealthProbe"/>), or pass
+    /// again: fail the liveness check's path to have the instance replaced, the readiness check's path to take it out of traffic.
+    /// </summary>
+    /// <param name="instanceId">The instance.</param>
+    /// <param name="path">The path of the check (<see cref="HealthCheckSpec.Path"/>).</param>
+    /// <param name="failing">Whether the checks fail.</param>
+    /// <returns>This, for chaining.</returns>
+    public InMemoryFaults FailHealthCheck(string instanceId, string path, bool failing = true)
+    {
+        lock (_gate)
+        {
+            if (failing)
+            {
+                _failingChecks.Add((instanceId, path));
+            }
+            else
+            {
+                _failingChecks.Remove((instanceId, path));
+            }
+        }
+
+        return this;
+    }
+
+    internal bool IsCheckFailing(string instanceId, string path)
+    {
+        lock (_gate)
+        {
+            return _failingChecks.Contains((instanceId, path));
+        }
+    }
 
     /// <summary>Instances of matching revisions fail to start: they end up Failed with the exit code, message and log lines given.</summary>
     /// <param name="match">Which revisions.</param>

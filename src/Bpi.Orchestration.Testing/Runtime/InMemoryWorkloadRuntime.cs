@@ -8,13 +8,14 @@ namespace Bpi.Orchestration.Testing;
 /// An <see cref="IWorkloadRuntime"/> that keeps instances in memory: fast, deterministic, with fault injection
 /// (<see cref="Faults"/>) and a clock of your choosing. For the SDK's own tests and for consumers' integration tests.
 /// </summary>
-public sealed class InMemoryWorkloadRuntime : IWorkloadRuntime, IDisposable
+public sealed class InMemoryWorkloadRuntime : IWorkloadRuntime, IWorkloadEvents, IWorkloadInstanceRemover, IDisposable
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Instance> _instances = new(StringComparer.Ordinal);
     private readonly List<ITimer> _timers = [];
     private readonly InMemoryRuntimeOptions _options;
     private readonly TimeProvider _time;
+    private readonly List<Action<WorkloadEvent>> _subscribers = [];
     private long _nextOrdinal;
     private long _calls;
     private int _peak;
@@ -27,13 +28,14 @@ public sealed class InMemoryWorkloadRuntime : IWorkloadRuntime, IDisposable
         _options = options?.Value ?? new InMemoryRuntimeOptions();
         _time = timeProvider ?? TimeProvider.System;
         Random = new Random(_options.Seed);
+        Faults = new InMemoryFaults(this);
     }
 
     /// <inheritdoc />
     public string Name => "in-memory";
 
     /// <summary>Faults and behaviours to inject.</summary>
-    public InMemoryFaults Faults { get; } = new();
+    public InMemoryFaults Faults { get; }
 
     /// <summary>How many runtime calls were made.</summary>
     public long Calls => Interlocked.Read(ref _calls);
@@ -137,6 +139,59 @@ public sealed class InMemoryWorkloadRuntime : IWorkloadRuntime, IDisposable
     }
 
     /// <inheritdoc />
+    public async ValueTask RemoveInstanceAsync(string deploymentId, string instanceId, CancellationToken cancellationToken = default)
+    {
+        await EnterCallAsync(cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (_instances.TryGetValue(instanceId, out var instance) && instance.Matches(deploymentId, null, null))
+            {
+                _instances.Remove(instanceId);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public IDisposable Subscribe(Action<WorkloadEvent> onEvent)
+    {
+        ArgumentNullException.ThrowIfNull(onEvent);
+        lock (_gate)
+        {
+            _subscribers.Add(onEvent);
+        }
+
+        return new Subscription(this, onEvent);
+    }
+
+    /// <summary>Ends an instance now, as if its process was killed (exit code 137 by default), and reports it to subscribers.</summary>
+    internal bool Kill(string instanceId, int exitCode, string message)
+        => Change(instanceId, i => i.IsTerminated ? null : i with { State = InstanceState.Exited, ExitCode = exitCode, Message = message }, WorkloadEventKind.Exited);
+
+    /// <summary>Sets the health the runtime reports for an instance, and reports the change to subscribers.</summary>
+    internal bool SetHealth(string instanceId, InstanceHealth health)
+        => Change(instanceId, i => i.IsTerminated ? null : i with { Health = health }, WorkloadEventKind.HealthChanged);
+
+    /// <summary>Removes an instance behind the orchestrator's back, and reports it to subscribers.</summary>
+    internal bool Remove(string instanceId)
+    {
+        WorkloadInstance? removed = null;
+        lock (_gate)
+        {
+            if (_instances.Remove(instanceId, out var instance))
+            {
+                removed = instance.Current;
+            }
+        }
+
+        if (removed is not null)
+        {
+            Notify(new WorkloadEvent(removed.DeploymentId, removed.InstanceId, WorkloadEventKind.Removed));
+        }
+
+        return removed is not null;
+    }
+
+    /// <inheritdoc />
     public async ValueTask<IReadOnlyList<WorkloadInstance>> ListOwnedAsync(CancellationToken cancellationToken = default)
     {
         await EnterCallAsync(cancellationToken).ConfigureAwait(false);
@@ -236,6 +291,7 @@ public sealed class InMemoryWorkloadRuntime : IWorkloadRuntime, IDisposable
 
     private void Transition(Instance instance, Func<Instance, WorkloadInstance?> change)
     {
+        WorkloadEvent? happened = null;
         lock (_gate)
         {
             if (!_instances.ContainsKey(instance.Current.InstanceId))
@@ -245,7 +301,61 @@ public sealed class InMemoryWorkloadRuntime : IWorkloadRuntime, IDisposable
 
             if (change(instance) is { } next)
             {
+                var before = instance.Current;
                 instance.Current = next;
+                happened = next.IsTerminated && !before.IsTerminated ? new WorkloadEvent(next.DeploymentId, next.InstanceId, WorkloadEventKind.Exited, next.ExitCode)
+                    : next.Health != before.Health ? new WorkloadEvent(next.DeploymentId, next.InstanceId, WorkloadEventKind.HealthChanged)
+                    : null;
+            }
+        }
+
+        if (happened is not null)
+        {
+            Notify(happened);
+        }
+    }
+
+    private bool Change(string instanceId, Func<WorkloadInstance, WorkloadInstance?> change, WorkloadEventKind kind)
+    {
+        WorkloadInstance? changed = null;
+        lock (_gate)
+        {
+            if (_instances.TryGetValue(instanceId, out var instance) && change(instance.Current) is { } next)
+            {
+                instance.Current = next;
+                changed = next;
+            }
+        }
+
+        if (changed is not null)
+        {
+            Notify(new WorkloadEvent(changed.DeploymentId, changed.InstanceId, kind, changed.ExitCode));
+        }
+
+        return changed is not null;
+    }
+
+    private void Notify(WorkloadEvent change)
+    {
+        Action<WorkloadEvent>[] subscribers;
+        lock (_gate)
+        {
+            subscribers = [.. _subscribers];
+        }
+
+        foreach (var subscriber in subscribers)
+        {
+            subscriber(change);
+        }
+    }
+
+    private sealed class Subscription(InMemoryWorkloadRuntime runtime, Action<WorkloadEvent> onEvent) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (runtime._gate)
+            {
+                runtime._subscribers.Remove(onEvent);
             }
         }
     }

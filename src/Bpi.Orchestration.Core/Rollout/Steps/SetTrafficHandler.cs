@@ -51,7 +51,8 @@ internal sealed class SetTrafficHandler : RolloutStepHandler<SetTrafficStep>
             for (var index = 0; index < instances.Count; index++)
             {
                 var instance = instances[index];
-                if (instance is { State: InstanceState.Running, Endpoint: { } endpoint } && instance.Health != InstanceHealth.Unhealthy)
+                if (instance is { State: InstanceState.Running, Endpoint: { } endpoint } && instance.Health != InstanceHealth.Unhealthy
+                    && context.IsOutOfTraffic?.Invoke(instance.InstanceId) != true)
                 {
                     endpoints.Add(endpoint);
                 }

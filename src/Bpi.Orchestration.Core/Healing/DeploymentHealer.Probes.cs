@@ -1,0 +1,211 @@
+using System.Globalization;
+using Bpi.Orchestration.Health;
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.Rollout;
+
+namespace Bpi.Orchestration.Healing;
+
+/// <summary>
+/// Liveness and readiness between rollouts: the serving revision's running instances are probed with the component's
+/// <see cref="ComponentSpec.LivenessCheck"/> and <see cref="ComponentSpec.HealthCheck"/> (readiness) every period, with
+/// Kubernetes thresholds. A change (an instance turns not ready, ready again, or fails its liveness check) wakes a pass.
+/// </summary>
+internal sealed partial class DeploymentHealer
+{
+    private readonly Dictionary<(string InstanceId, bool Liveness), ProbeState> _probes = [];
+    private ITimer? _probeTimer;
+    private int _probedRevision;
+    private int _probing;
+
+    private bool IsNotLive(string instanceId) => _probes.TryGetValue((instanceId, true), out var state) && !state.Passing;
+
+    private bool IsNotReady(string instanceId) => _probes.TryGetValue((instanceId, false), out var state) && !state.Passing;
+
+    /// <summary>Starts (or moves to a new serving revision) the probe timer when a component has a check a probe can run.</summary>
+    private void EnsureProbing(RevisionSpec stable)
+    {
+        lock (_gate)
+        {
+            if (_stopped || _probedRevision == stable.Number)
+            {
+                return;
+            }
+
+            _probedRevision = stable.Number;
+            _probeTimer?.Dispose();
+            _probeTimer = null;
+            var period = TimeSpan.MaxValue;
+            foreach (var component in stable.Spec.Components)
+            {
+                foreach (var (check, _) in Checks(stable, component))
+                {
+                    period = check.Period < period ? check.Period : period;
+                }
+            }
+
+            if (period != TimeSpan.MaxValue)
+            {
+                _probeTimer = Time.CreateTimer(static s => _ = ((DeploymentHealer)s!).ProbeOnceAsync(), this, period, period);
+            }
+        }
+    }
+
+    private void StopProbing()
+    {
+        lock (_gate)
+        {
+            _probeTimer?.Dispose();
+            _probeTimer = null;
+        }
+    }
+
+    /// <summary>The checks a registered probe can run: liveness always, readiness when the spec validates health.</summary>
+    private IEnumerable<(HealthCheckSpec Check, bool Liveness)> Checks(RevisionSpec stable, ComponentSpec component)
+    {
+        if (component.LivenessCheck is { } liveness && FindProbe(liveness) is not null)
+        {
+            yield return (liveness, true);
+        }
+
+        if (stable.Spec.Validation.HealthValidation && component.HealthCheck is { } readiness && FindProbe(readiness) is not null)
+        {
+            yield return (readiness, false);
+        }
+    }
+
+    private IHealthProbe? FindProbe(HealthCheckSpec check)
+    {
+        foreach (var probe in _loop.Probes)
+        {
+            if (probe.CanProbe(check.Kind))
+            {
+                return probe;
+            }
+        }
+
+        return null;
+    }
+
+    private async Task ProbeOnceAsync()
+    {
+        // One round at a time: a slow probe does not pile rounds up.
+        if (Interlocked.Exchange(ref _probing, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!_loop.ShouldAct(_entry) || _entry.Record.StableRevision is not { } number || _entry.Record.FindRevision(number) is not { } stable)
+            {
+                return;
+            }
+
+            var instances = await _loop.Runtime!.GetInstancesAsync(_entry.DeploymentId, null, number).ConfigureAwait(false);
+            var changed = false;
+            var now = Time.GetUtcNow();
+            foreach (var component in stable.Spec.Components)
+            {
+                foreach (var (check, liveness) in Checks(stable, component))
+                {
+                    var probe = FindProbe(check)!;
+                    foreach (var instance in instances)
+                    {
+                        if (instance.ComponentId != component.Id || instance.State != InstanceState.Running || now < (instance.StartedAt ?? now) + check.InitialDelay)
+                        {
+                            continue;
+                        }
+
+                        var result = await ProbeAsync(probe, instance, check).ConfigureAwait(false);
+                        lock (_gate)
+                        {
+                            if (!_probes.TryGetValue((instance.InstanceId, liveness), out var state))
+                            {
+                                state = new ProbeState();
+                                _probes[(instance.InstanceId, liveness)] = state;
+                            }
+
+                            changed |= state.Record(result, check);
+                        }
+                    }
+                }
+            }
+
+            if (changed)
+            {
+                Wake();
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Telemetry.Log.HealingPassFailed(_loop.Recorder.Logger, ex, _entry.DeploymentId);
+        }
+        finally
+        {
+            Volatile.Write(ref _probing, 0);
+        }
+    }
+
+    private async Task<ProbeResult> ProbeAsync(IHealthProbe probe, WorkloadInstance instance, HealthCheckSpec check)
+    {
+        using var timeout = new CancellationTokenSource(check.Timeout, Time);
+        try
+        {
+            return await probe.ProbeAsync(instance, check, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            return ProbeResult.Fail(string.Create(CultureInfo.InvariantCulture, $"timed out after {check.Timeout}"));
+        }
+    }
+
+    /// <summary>Forgets the probe results of instances the runtime no longer reports; called under the lock.</summary>
+    private void ForgetProbes(IReadOnlyList<WorkloadInstance> observed)
+    {
+        if (_probes.Count == 0)
+        {
+            return;
+        }
+
+        var present = new HashSet<string>(observed.Select(i => i.InstanceId), StringComparer.Ordinal);
+        foreach (var key in _probes.Keys.Where(k => !present.Contains(k.InstanceId)).ToList())
+        {
+            _probes.Remove(key);
+        }
+    }
+
+    /// <summary>Consecutive results of one check on one instance; an instance passes until it fails the failure threshold.</summary>
+    private sealed class ProbeState
+    {
+        private int _successes;
+        private int _failures;
+
+        public bool Passing { get; private set; } = true;
+
+        /// <summary>Records a result; returns whether <see cref="Passing"/> changed.</summary>
+        public bool Record(ProbeResult result, HealthCheckSpec check)
+        {
+            var before = Passing;
+            if (result.Healthy)
+            {
+                _failures = 0;
+                _successes++;
+                if (_successes >= check.SuccessThreshold)
+                {
+                    Passing = true;
+                }
+            }
+            else
+            {
+                _successes = 0;
+                _failures++;
+                if (_failures >= check.FailureThreshold)
+                {
+                    Passing = false;
+                }
+            }
+
+            return before != Passing;
+        }
+    }
+}

@@ -1,0 +1,349 @@
+using System.Diagnostics;
+using System.Globalization;
+using Bpi.Orchestration.Auditing;
+using Bpi.Orchestration.Rollout;
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.Telemetry;
+
+namespace Bpi.Orchestration.Healing;
+
+/// <summary>
+/// Keeps one deployment at its desired state between rollouts: compares the serving revision's components with what the
+/// runtime reports and repairs the difference with a small <see cref="RolloutKind.Repair"/> plan run by the one executor
+/// (so it is audited and visible in events like any plan). Passes run one at a time; a wake during a pass runs one more.
+/// A plan run that begins (rollout, scale, destroy) cancels the repair under way (<see cref="CancelRepair"/>).
+/// </summary>
+internal sealed partial class DeploymentHealer : IDisposable
+{
+    private readonly DeploymentEntry _entry;
+    private readonly HealingLoop _loop;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, ComponentHealth> _components = new(StringComparer.Ordinal);
+    private CancellationTokenSource? _repair;
+    private Task _pass = Task.CompletedTask;
+    private ITimer? _due;
+    private int _wanted;
+    private bool _passRunning;
+    private bool _stopped;
+    private bool _repairing;
+
+    public DeploymentHealer(DeploymentEntry entry, HealingLoop loop)
+    {
+        _entry = entry;
+        _loop = loop;
+    }
+
+    private TimeProvider Time => _loop.Time;
+
+    private OrchestrationOptions Options => _loop.Options;
+
+    /// <summary>Whether an instance of the deployment is out of traffic because it is not ready.</summary>
+    public bool IsOutOfTraffic(string instanceId)
+    {
+        lock (_gate)
+        {
+            foreach (var component in _components.Values)
+            {
+                if (component.OutOfTraffic.Contains(instanceId))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Asks for a pass; runs one now unless one runs (then it runs one more after it).</summary>
+    public void Wake()
+    {
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            _wanted = 1;
+            if (_passRunning)
+            {
+                return;
+            }
+
+            _passRunning = true;
+            using (ExecutionContext.SuppressFlow())
+            {
+                _pass = Task.Run(RunPassesAsync);
+            }
+        }
+    }
+
+    /// <summary>Cancels the repair under way, if any: a plan run of the deployment's own begins and wins.</summary>
+    public void CancelRepair()
+    {
+        lock (_gate)
+        {
+            _repair?.Cancel();
+        }
+    }
+
+    /// <summary>Completes when no pass runs (the cancelled repair has unwound), so a plan that begins does not race it.</summary>
+    public Task WaitIdleAsync()
+    {
+        lock (_gate)
+        {
+            return _pass.IsCompleted ? Task.CompletedTask : _pass.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    public async Task StopAsync()
+    {
+        Task pass;
+        lock (_gate)
+        {
+            _stopped = true;
+            _repair?.Cancel();
+            _due?.Dispose();
+            _due = null;
+            pass = _pass;
+        }
+
+        StopProbing();
+        await pass.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _stopped = true;
+            _repair?.Cancel();
+            _due?.Dispose();
+            _probeTimer?.Dispose();
+        }
+    }
+
+    /// <summary>The healing state of the deployment and its components, for status.</summary>
+    public (HealingState State, IReadOnlyList<ComponentHealing> Components) GetStatus()
+    {
+        lock (_gate)
+        {
+            var state = _repairing ? HealingState.Healing : HealingState.Healthy;
+            var list = new List<ComponentHealing>(_components.Count);
+            foreach (var component in _components.Values)
+            {
+                list.Add(component.ToStatus());
+                state = (HealingState)Math.Max((int)state, (int)component.State);
+            }
+
+            return (state, list);
+        }
+    }
+
+    private async Task RunPassesAsync()
+    {
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_wanted == 0 || _stopped)
+                {
+                    _passRunning = false;
+                    return;
+                }
+
+                _wanted = 0;
+            }
+
+            try
+            {
+                await PassAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // A pass that cannot observe the runtime (engine down) tries again on the next event or resync.
+                Log.HealingPassFailed(_loop.Recorder.Logger, ex, _entry.DeploymentId);
+            }
+        }
+    }
+
+    /// <summary>One comparison of desired and observed state, and the repair of the difference.</summary>
+    private async Task PassAsync()
+    {
+        if (!_loop.ShouldAct(_entry) || _loop.Runtime is not { } runtime)
+        {
+            return;
+        }
+
+        var record = _entry.Record;
+        var stable = record.FindRevision(record.StableRevision!.Value);
+        if (stable is null)
+        {
+            return;
+        }
+
+        var observed = await _loop.RuntimePipeline.ExecuteAsync(
+            static (s, ct) => s.runtime.GetInstancesAsync(s.id, cancellationToken: ct),
+            (runtime, id: _entry.DeploymentId),
+            CancellationToken.None).ConfigureAwait(false);
+        EnsureProbing(stable);
+        var now = Time.GetUtcNow();
+        var repair = await PlanRepairAsync(record, stable, observed, now).ConfigureAwait(false);
+        if (repair is null)
+        {
+            return;
+        }
+
+        await RunRepairAsync(repair, stable).ConfigureAwait(false);
+    }
+
+    private async Task RunRepairAsync(Repair repair, RevisionSpec stable)
+    {
+        CancellationTokenSource cts;
+        lock (_gate)
+        {
+            // Checked again under the lock a plan run's CancelRepair takes: a run that began since the pass started wins.
+            if (_stopped || !_loop.ShouldAct(_entry))
+            {
+                return;
+            }
+
+            cts = _repair = new CancellationTokenSource();
+            _repairing = true;
+        }
+
+        var deploymentId = _entry.DeploymentId;
+        var recorder = _loop.Recorder;
+        Log.Repairing(recorder.Logger, deploymentId, repair.Reason);
+        recorder.Events.Publish(deploymentId, DeploymentEventKind.Progress, _entry.Record.State, "self-healing: " + repair.Reason);
+        string outcome = "succeeded";
+        string? error = null;
+        try
+        {
+            await _loop.Executor.RunAsync(_entry.Steps, _entry.StepContext!, repair.Plan, 0, cts.Token).ConfigureAwait(false);
+            await AfterRepairAsync(repair, stable).ConfigureAwait(false);
+            lock (_gate)
+            {
+                // One more pass finds what the repair left: healthy, or the next difference.
+                _wanted = 1;
+            }
+        }
+        catch (RolloutStepFailedException failed)
+        {
+            outcome = "failed";
+            error = failed.Error.Message;
+            Log.RepairFailed(recorder.Logger, failed.Error, deploymentId);
+            OnRepairFailed(repair);
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            outcome = "cancelled";
+            error = _stopped ? "the orchestrator is stopping" : "a rollout of the deployment began";
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _repairing = false;
+                _repair = null;
+            }
+
+            cts.Dispose();
+            _entry.Progress.Clear();
+        }
+
+        var data = new AuditData(
+        [
+            new("revision", stable.Number.ToString(CultureInfo.InvariantCulture)),
+            new("reason", repair.Reason),
+            new("replaced", string.Join(",", repair.Replaced.SelectMany(r => r.Value))),
+            new("error", error),
+        ]);
+        await recorder.AuditAsync(OrchestrationActor.System.Id, "deployment.repaired", deploymentId, outcome, data).ConfigureAwait(false);
+        recorder.Events.Publish(deploymentId, DeploymentEventKind.Progress, _entry.Record.State, $"self-healing {outcome}: {repair.Reason}" + (error is null ? "" : $" ({error})"));
+    }
+
+    /// <summary>Counts the replacements and hands each new instance the restart count of the one it replaced.</summary>
+    private async Task AfterRepairAsync(Repair repair, RevisionSpec stable)
+    {
+        IReadOnlyList<WorkloadInstance>? after = null;
+        if (repair.Replaced.Count > 0)
+        {
+            after = await _loop.RuntimePipeline.ExecuteAsync(
+                static (s, ct) => s.runtime.GetInstancesAsync(s.id, cancellationToken: ct),
+                (runtime: _loop.Runtime!, id: _entry.DeploymentId),
+                CancellationToken.None).ConfigureAwait(false);
+        }
+
+        lock (_gate)
+        {
+            foreach (var (componentId, replaced) in repair.Replaced)
+            {
+                var health = Get(componentId);
+                health.Restarts += replaced.Count;
+                var inherited = new Queue<int>(replaced.Select(id => health.InstanceRestarts.GetValueOrDefault(id) + 1));
+                foreach (var id in replaced)
+                {
+                    health.InstanceRestarts.Remove(id);
+                }
+
+                foreach (var instance in after!.Where(i => i.Revision == stable.Number && i.ComponentId == componentId))
+                {
+                    if (!health.InstanceRestarts.ContainsKey(instance.InstanceId))
+                    {
+                        health.InstanceRestarts[instance.InstanceId] = inherited.Count > 0 ? inherited.Dequeue() : 0;
+                    }
+                }
+
+                var tags = new TagList { { "deployment.name", stable.Spec.Name }, { "component.id", componentId } };
+                _loop.Recorder.Telemetry.InstanceRestarts.Add(replaced.Count, tags);
+            }
+
+            foreach (var (componentId, ready) in repair.RoutedTo)
+            {
+                Get(componentId).Routed = ready;
+            }
+
+            foreach (var componentId in repair.Routed)
+            {
+                // The last step routed every ready instance.
+                Get(componentId).Routed = null;
+            }
+        }
+    }
+
+    private void OnRepairFailed(Repair repair)
+    {
+        var now = Time.GetUtcNow();
+        lock (_gate)
+        {
+            foreach (var componentId in repair.Replaced.Keys.Concat(repair.Routed).Distinct(StringComparer.Ordinal))
+            {
+                var health = Get(componentId);
+                health.RegisterFailure(now, Options);
+                health.State = health.Consecutive > 1 ? HealingState.CrashLoopBackOff : HealingState.Healing;
+                health.Routed = new HashSet<string>(StringComparer.Ordinal); // unknown: route again on the next pass
+                ScheduleWakeAt(health.NextRestartAt!.Value, now);
+            }
+        }
+    }
+
+    private ComponentHealth Get(string componentId)
+    {
+        if (!_components.TryGetValue(componentId, out var health))
+        {
+            health = new ComponentHealth(componentId);
+            _components[componentId] = health;
+        }
+
+        return health;
+    }
+
+    /// <summary>A planned repair and what it is for.</summary>
+    private sealed record Repair(
+        RolloutPlan Plan,
+        string Reason,
+        Dictionary<string, List<string>> Replaced,
+        List<string> Routed,
+        Dictionary<string, HashSet<string>> RoutedTo);
+}

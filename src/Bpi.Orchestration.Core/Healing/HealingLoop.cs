@@ -1,0 +1,125 @@
+using Bpi.Orchestration.Health;
+using Bpi.Orchestration.Recording;
+using Bpi.Orchestration.Rollout;
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.State;
+
+namespace Bpi.Orchestration.Healing;
+
+/// <summary>
+/// Self-healing for every deployment of one orchestrator: wakes each deployment's <see cref="DeploymentHealer"/> when the
+/// runtime reports a change (<see cref="IWorkloadEvents"/>) and on a periodic resync, and decides in one place whether a
+/// deployment may be acted on (<see cref="ShouldAct"/>).
+/// </summary>
+internal sealed class HealingLoop : IDisposable
+{
+    private readonly DeploymentRegistry _registry;
+    private IDisposable? _subscription;
+    private ITimer? _resync;
+    private volatile bool _running;
+
+    public HealingLoop(DeploymentRegistry registry, DeploymentRecorder recorder, RolloutExecutor executor, IWorkloadRuntime? runtime, RuntimeRetry runtimePipeline, IReadOnlyList<IHealthProbe> probes, OrchestrationOptions options)
+    {
+        _registry = registry;
+        Recorder = recorder;
+        Executor = executor;
+        Runtime = runtime;
+        RuntimePipeline = runtimePipeline;
+        Probes = probes;
+        Options = options;
+    }
+
+    public DeploymentRecorder Recorder { get; }
+
+    public RolloutExecutor Executor { get; }
+
+    public IWorkloadRuntime? Runtime { get; }
+
+    public RuntimeRetry RuntimePipeline { get; }
+
+    public IReadOnlyList<IHealthProbe> Probes { get; }
+
+    public OrchestrationOptions Options { get; }
+
+    public TimeProvider Time => Recorder.Time;
+
+    /// <summary>
+    /// Whether self-healing may act on a deployment now: the loop runs, the deployment serves a revision and no plan of
+    /// its own (rollout, rollback, scale, destroy) is queued or running. The one place that decides it (an orchestrator
+    /// sharing state with others adds "and this instance holds the deployment's lease" here).
+    /// </summary>
+    public bool ShouldAct(DeploymentEntry entry)
+        => _running
+           && entry.Work is null
+           && entry.Record is { State: DeploymentState.Running or DeploymentState.RolledBack, StableRevision: not null };
+
+    /// <summary>Starts listening to the runtime's events and the periodic resync, and looks at every deployment once.</summary>
+    public void Start()
+    {
+        if (!Options.SelfHealing || Runtime is null)
+        {
+            return;
+        }
+
+        _running = true;
+        if (Runtime is IWorkloadEvents events)
+        {
+            _subscription = events.Subscribe(OnRuntimeEvent);
+        }
+
+        _resync = Time.CreateTimer(static s => ((HealingLoop)s!).WakeAll(), this, Options.HealingResyncInterval, Options.HealingResyncInterval);
+        WakeAll();
+    }
+
+    /// <summary>Stops waking healers and cancels every repair under way (what is left is repaired on the next start).</summary>
+    public async Task StopAsync()
+    {
+        _running = false;
+        _subscription?.Dispose();
+        _subscription = null;
+        if (_resync is not null)
+        {
+            await _resync.DisposeAsync().ConfigureAwait(false);
+            _resync = null;
+        }
+
+        foreach (var entry in _registry.Entries)
+        {
+            if (entry.Healer is { } healer)
+            {
+                await healer.StopAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _subscription?.Dispose();
+        _resync?.Dispose();
+    }
+
+    private void OnRuntimeEvent(WorkloadEvent change)
+    {
+        if (change.Kind == WorkloadEventKind.Reconnected)
+        {
+            WakeAll();
+            return;
+        }
+
+        if (_registry.TryGet(change.DeploymentId, out var entry))
+        {
+            entry.Healer?.Wake();
+        }
+    }
+
+    private void WakeAll()
+    {
+        foreach (var entry in _registry.Entries)
+        {
+            if (ShouldAct(entry))
+            {
+                entry.Healer?.Wake();
+            }
+        }
+    }
+}

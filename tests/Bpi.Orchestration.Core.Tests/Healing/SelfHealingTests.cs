@@ -1,0 +1,237 @@
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.Testing;
+using Bpi.Orchestration.TestUtilities;
+using Bpi.Orchestration.Traffic;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace Bpi.Orchestration.Tests.Healing;
+
+/// <summary>Self-healing between rollouts on the in-memory runtime with a manual clock (issue #14).</summary>
+public sealed class SelfHealingTests
+{
+    [Fact]
+    public async Task SelfHealing_replaces_a_killed_instance_takes_it_out_of_traffic_and_audits_the_repair()
+    {
+        await using var host = new TestHost();
+        var id = await host.Vm.DeployAsync(Specs.Web(replicas: 3));
+        await host.SettleAsync(id);
+        var victim = Running(host.Runtime, id)[0];
+
+        Assert.True(host.Runtime.Faults.Kill(victim.InstanceId));
+
+        await Eventually.UntilAsync(
+            () => Running(host.Runtime, id).Count == 3 && host.Runtime.Snapshot().All(i => i.InstanceId != victim.InstanceId),
+            "the killed instance is replaced");
+        var status = await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.Healing == HealingState.Healthy && s.HealingDetails.Count == 1 && s.HealingDetails[0].Restarts == 1, "the status shows the restart");
+        var web = status.HealingDetails[0];
+        Assert.Equal(137, web.LastExitCode);
+        Assert.Contains("exited", web.LastFailure, StringComparison.Ordinal);
+        Assert.Equal(1, web.InstanceRestarts.Values.Sum());
+        Assert.Equal(DeploymentState.Running, status.State);
+
+        var route = host.Router.GetRoute(TrafficRoute.ForComponent(id, "web"))!;
+        var endpoints = route.Backends.Single().Endpoints;
+        Assert.Equal(3, endpoints.Count);
+        Assert.DoesNotContain(victim.Endpoint, endpoints);
+        Assert.Contains(host.Audit.Snapshot(), e => e.Action == "deployment.repaired" && e.Outcome == "succeeded" && e.Target == id);
+    }
+
+    [Fact]
+    public async Task SelfHealing_backs_a_crash_loop_off_10_20_40_seconds_doubling_to_a_5_minute_cap()
+    {
+        await using var host = new TestHost();
+        var id = await host.Vm.DeployAsync(Specs.Web(replicas: 1));
+        await host.SettleAsync(id);
+
+        // The first failure is replaced at once.
+        var first = Running(host.Runtime, id).Single();
+        host.Runtime.Faults.Kill(first.InstanceId, exitCode: 2);
+        var current = await ReplacementOf(host, id, first.InstanceId);
+
+        foreach (var seconds in new[] { 10, 20, 40, 80, 160, 300, 300 })
+        {
+            var killedAt = host.Clock.GetUtcNow();
+            host.Runtime.Faults.Kill(current.InstanceId, exitCode: 2);
+            var status = await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.Healing == HealingState.CrashLoopBackOff, "the deployment is in crash-loop back-off");
+            Assert.Equal(killedAt + TimeSpan.FromSeconds(seconds), status.HealingDetails[0].NextRestartAt);
+            Assert.Equal(2, status.HealingDetails[0].LastExitCode);
+
+            // A second short of the back-off nothing is replaced (a resync on the way finds it not due).
+            host.Clock.Advance(TimeSpan.FromSeconds(seconds - 1));
+            await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.Healing == HealingState.CrashLoopBackOff, "still backing off");
+            Assert.Contains(host.Runtime.Snapshot(), i => i.InstanceId == current.InstanceId);
+
+            host.Clock.Advance(TimeSpan.FromSeconds(1));
+            current = await ReplacementOf(host, id, current.InstanceId);
+        }
+
+        var final = await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.Healing == HealingState.Healthy, "healthy again");
+        Assert.Equal(8, final.HealingDetails[0].Restarts);
+        Assert.Equal(8, final.HealingDetails[0].InstanceRestarts[current.InstanceId]);
+    }
+
+    [Fact]
+    public async Task SelfHealing_replaces_an_instance_failing_its_liveness_check()
+    {
+        await using var host = new TestHost(extra: b => b.AddHealthProbe<InMemoryHealthProbe>());
+        var spec = WithChecks(Specs.Web(replicas: 2), liveness: new HealthCheckSpec { Path = "/live", Period = TimeSpan.FromSeconds(10), FailureThreshold = 3 });
+        var id = await host.Vm.DeployAsync(spec);
+        await host.SettleAsync(id);
+        var victim = Running(host.Runtime, id)[0];
+
+        host.Runtime.Faults.FailHealthCheck(victim.InstanceId, "/live");
+
+        // A probe period passes on every look: three failed probes in a row replace the instance.
+        await Eventually.UntilAsync(
+            () => Tick(host) && Running(host.Runtime, id).Count == 2 && host.Runtime.Snapshot().All(i => i.InstanceId != victim.InstanceId),
+            "the instance failing liveness is replaced");
+        var status = await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.HealingDetails.Count == 1 && s.HealingDetails[0].Restarts == 1, "one restart");
+        Assert.Contains("liveness", status.HealingDetails[0].LastFailure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SelfHealing_takes_an_instance_failing_readiness_out_of_traffic_keeps_it_and_routes_it_again_when_ready()
+    {
+        await using var host = new TestHost(extra: b => b.AddHealthProbe<InMemoryHealthProbe>());
+        var spec = WithChecks(Specs.Web(replicas: 3), readiness: new HealthCheckSpec { Path = "/ready", Period = TimeSpan.FromSeconds(10), FailureThreshold = 1 });
+        var id = await host.Vm.DeployAsync(spec);
+        await host.SettleAsync(id);
+        var victim = Running(host.Runtime, id)[0];
+        var service = TrafficRoute.ForComponent(id, "web");
+
+        host.Runtime.Faults.FailHealthCheck(victim.InstanceId, "/ready");
+
+        await Eventually.UntilAsync(() => Tick(host) && Routed(host, service).Count == 2 && !Routed(host, service).Contains(victim.Endpoint!), "the unready instance leaves traffic");
+        var status = await host.Vm.GetStatusAsync(id);
+        Assert.Equal([victim.InstanceId], status.HealingDetails[0].OutOfTraffic);
+        Assert.Equal(0, status.HealingDetails[0].Restarts);
+        Assert.Contains(host.Runtime.Snapshot(), i => i.InstanceId == victim.InstanceId && i.State == InstanceState.Running);
+        for (var request = 0; request < 30; request++)
+        {
+            Assert.NotEqual(victim.Endpoint, host.Router.SendRequest(service).Endpoint);
+        }
+
+        host.Runtime.Faults.FailHealthCheck(victim.InstanceId, "/ready", failing: false);
+
+        await Eventually.UntilAsync(() => Tick(host) && Routed(host, service).Count == 3, "the instance is routed again once ready");
+        await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.Healing == HealingState.Healthy, "healthy");
+        Assert.Equal(3, Running(host.Runtime, id).Count);
+    }
+
+    [Fact]
+    public async Task SelfHealing_a_rollout_that_starts_mid_repair_cancels_the_repair_and_wins()
+    {
+        var clock = new ManualTimeProvider();
+        using var inner = new InMemoryWorkloadRuntime(timeProvider: clock);
+        var runtime = new Vm.GatedRuntime(inner);
+        var audit = new Bpi.Orchestration.Auditing.InMemoryAuditSink(10_000);
+        var services = new ServiceCollection();
+        services.AddOrchestration(o => o.VmId = "vm-test").UseTimeProvider(clock).UseAuditSink(audit);
+        services.AddSingleton<IWorkloadRuntime>(runtime);
+        await using var provider = services.BuildServiceProvider();
+        var vm = provider.GetRequiredService<IOrchestrationVm>();
+        var id = await vm.DeployAsync(Specs.Web(replicas: 3));
+        Assert.Equal(DeploymentState.Running, (await vm.WaitUntilSettledAsync(id, TestHost.Timeout())).State);
+
+        // The gated runtime sends no events: the periodic resync finds the dead instance, and the repair blocks.
+        runtime.Block((workload, replicas) => workload.Revision == 1 && replicas == 3);
+        inner.Faults.Kill(inner.Snapshot().First(i => i.DeploymentId == id).InstanceId);
+        clock.Advance(TimeSpan.FromSeconds(30));
+        await runtime.Entered.WaitAsync(TestHost.Timeout());
+        Assert.Equal(HealingState.Healing, (await vm.GetStatusAsync(id)).Healing);
+
+        await vm.UpdateAsync(id, Specs.Web(replicas: 3, image: "web:2"));
+        var status = await vm.WaitUntilSettledAsync(id, TestHost.Timeout());
+
+        Assert.Equal(DeploymentState.Running, status.State);
+        Assert.Equal(2, status.StableRevision);
+        Assert.Equal(3, inner.Snapshot().Count(i => i.DeploymentId == id && i.Revision == 2 && i.State == InstanceState.Running));
+        Assert.DoesNotContain(inner.Snapshot(), i => i.DeploymentId == id && i.Revision == 1);
+        Assert.Contains(audit.Snapshot(), e => e.Action == "deployment.repaired" && e.Outcome == "cancelled");
+    }
+
+    [Fact]
+    public async Task SelfHealing_leaves_an_ended_instance_of_a_never_restarted_component_and_says_degraded()
+    {
+        await using var host = new TestHost();
+        var spec = Specs.Web(replicas: 2);
+        spec = spec with { Components = [spec.Components[0] with { Restart = RestartPolicySpec.Never }] };
+        var id = await host.Vm.DeployAsync(spec);
+        await host.SettleAsync(id);
+        var victim = Running(host.Runtime, id)[0];
+
+        host.Runtime.Faults.Kill(victim.InstanceId, exitCode: 0);
+
+        var status = await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.Healing == HealingState.Degraded, "degraded");
+        Assert.Equal(0, status.HealingDetails[0].Restarts);
+        Assert.Contains(host.Runtime.Snapshot(), i => i.InstanceId == victim.InstanceId && i.IsTerminated);
+        Assert.Single(Running(host.Runtime, id));
+    }
+
+    [Fact]
+    public async Task SelfHealing_recreates_an_instance_removed_behind_its_back_and_replaces_on_failure_only_up_to_its_limit()
+    {
+        await using var host = new TestHost();
+        var spec = Specs.Web(replicas: 1);
+        spec = spec with { Components = [spec.Components[0] with { Restart = RestartPolicySpec.Parse("on-failure:1") }] };
+        var id = await host.Vm.DeployAsync(spec);
+        await host.SettleAsync(id);
+
+        var removed = Running(host.Runtime, id).Single();
+        host.Runtime.Faults.Remove(removed.InstanceId);
+        var second = await ReplacementOf(host, id, removed.InstanceId);
+
+        host.Runtime.Faults.Kill(second.InstanceId, exitCode: 1);
+        var third = await ReplacementOf(host, id, second.InstanceId);
+
+        host.Runtime.Faults.Kill(third.InstanceId, exitCode: 1);
+        var status = await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.Healing == HealingState.Degraded, "the restart limit is reached");
+        Assert.Equal(1, status.HealingDetails[0].Restarts);
+    }
+
+    [Theory]
+    [InlineData("always", RestartPolicyKind.Always, null)]
+    [InlineData("Never", RestartPolicyKind.Never, null)]
+    [InlineData("on-failure", RestartPolicyKind.OnFailure, null)]
+    [InlineData("on-failure:5", RestartPolicyKind.OnFailure, 5)]
+    public void SelfHealing_restart_policies_parse_as_docker_writes_them(string text, RestartPolicyKind kind, int? max)
+    {
+        var policy = RestartPolicySpec.Parse(text);
+        Assert.Equal(kind, policy.Kind);
+        Assert.Equal(max, policy.MaxRestarts);
+        Assert.Equal(policy, RestartPolicySpec.Parse(policy.ToString()));
+    }
+
+    [Fact]
+    public void SelfHealing_a_restart_policy_that_is_not_one_is_refused_with_the_ones_that_are()
+    {
+        var error = Assert.Throws<OrchestrationException>(() => RestartPolicySpec.Parse("sometimes"));
+        Assert.Equal(OrchestrationErrorKind.InvalidConfiguration, error.Kind);
+        Assert.Contains("on-failure:N", error.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<WorkloadInstance> ReplacementOf(TestHost host, string id, string replaced)
+    {
+        await Eventually.UntilAsync(
+            () => host.Runtime.Snapshot().All(i => i.InstanceId != replaced) && Running(host.Runtime, id).Count >= 1,
+            $"{replaced} is replaced");
+        return Running(host.Runtime, id).Single();
+    }
+
+    /// <summary>One probe period passes (the probes run on the clock); true, to chain into a condition.</summary>
+    private static bool Tick(TestHost host)
+    {
+        host.Clock.Advance(TimeSpan.FromSeconds(10));
+        return true;
+    }
+
+    private static List<ServiceEndpoint> Routed(TestHost host, string service)
+        => host.Router.GetRoute(service)?.Backends.SelectMany(b => b.Endpoints).ToList() ?? [];
+
+    private static List<WorkloadInstance> Running(InMemoryWorkloadRuntime runtime, string id)
+        => [.. runtime.Snapshot().Where(i => i.DeploymentId == id && i.State == InstanceState.Running).OrderBy(i => i.InstanceId, StringComparer.Ordinal)];
+
+    private static DeploymentSpec WithChecks(DeploymentSpec spec, HealthCheckSpec? liveness = null, HealthCheckSpec? readiness = null)
+        => spec with { Components = [spec.Components[0] with { LivenessCheck = liveness, HealthCheck = readiness }] };
+}
