@@ -48,7 +48,7 @@ public static class PostgresTestEnvironment
     {
         await RequireServerAsync();
         var safe = new string([.. label.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit).Take(30)]);
-        var name = $"bpi_{safe}_{Guid.NewGuid():N}"[..Math.Min(63, 5 + safe.Length + 33)];
+        var name = $"bpi_{safe}_{Guid.NewGuid():N}";
         await using (var connection = new NpgsqlConnection(ServerConnectionString))
         {
             await connection.OpenAsync();
