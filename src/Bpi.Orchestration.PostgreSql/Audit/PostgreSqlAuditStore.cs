@@ -98,7 +98,16 @@ public sealed class PostgreSqlAuditStore : IAuditStore, IAuditEngineOwner
             engine = new AuditLogEngine(options, storage, new MerkleTree(), AuditHash.Zero, checkpoints, maxBatchBytes: 8 * 1024 * 1024, timeProvider ?? TimeProvider.System, logger);
 
             // Reads and checks every stored entry: the same catch-up the writer does before each batch.
-            await engine.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await engine.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (AuditStoreException ex) when (ex.InnerException is AuditStoreException cause)
+            {
+                // The engine stopped on what it found: say that, not "failed to write".
+                throw new AuditStoreException($"The audit log '{options.Origin}' in PostgreSQL could not be opened: {cause.Message}", cause);
+            }
+
             foreach (var checkpoint in checkpoints)
             {
                 if (checkpoint.TreeSize > engine.Count || engine.Tree.Root(checkpoint.TreeSize) != checkpoint.RootHash)
