@@ -14,6 +14,7 @@ internal sealed class CliDeploymentStore : IDeploymentStore
     private const string Extension = ".json";
     private readonly string _directory;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, (long Version, long FencingToken)> _stored = new(StringComparer.Ordinal);
     private bool _closed;
 
     public CliDeploymentStore(string directory)
@@ -32,11 +33,10 @@ internal sealed class CliDeploymentStore : IDeploymentStore
     /// <summary>The serializer options: <see cref="DeploymentJson.Options"/>, the format of <see cref="FileDeploymentStore"/>.</summary>
     public static JsonSerializerOptions JsonOptions => DeploymentJson.Options;
 
-    public async ValueTask SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
+    public async ValueTask<long> SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         var path = PathFor(record.Id);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(record, JsonOptions);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -46,6 +46,17 @@ internal sealed class CliDeploymentStore : IDeploymentStore
                 // not overwrite what the next process on this state directory writes; the stored cursor is what counts.
                 throw new OrchestrationException(OrchestrationErrorKind.NotRunning, $"The deployment store of this command is closed; '{record.Id}' was not saved.");
             }
+
+            // The write rule of every store (version and fencing token); the stored values are read from the file once.
+            if (!_stored.TryGetValue(record.Id, out var stored))
+            {
+                var current = await GetAsync(record.Id, cancellationToken).ConfigureAwait(false);
+                stored = (current?.Version ?? 0, current?.FencingToken ?? 0);
+            }
+
+            DeploymentStoreWrites.EnsureCanReplace(record, stored.Version, stored.FencingToken);
+            var version = record.Version + 1;
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(record with { Version = version }, JsonOptions);
 
             // A temporary name of its own, so a writer in another process never moves this one's half-written file.
             var temporary = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{path}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
@@ -62,6 +73,8 @@ internal sealed class CliDeploymentStore : IDeploymentStore
             }
 
             File.Move(temporary, path, overwrite: true);
+            _stored[record.Id] = (version, record.FencingToken);
+            return version;
         }
         finally
         {
@@ -124,10 +137,19 @@ internal sealed class CliDeploymentStore : IDeploymentStore
         return new ValueTask<IReadOnlyList<DeploymentRecord>>(records);
     }
 
-    public ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default)
+    public async ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
-        File.Delete(PathFor(id));
-        return ValueTask.CompletedTask;
+        var path = PathFor(id);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            File.Delete(path);
+            _stored[id] = (0, 0);
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     /// <summary>Reads one record: a regular file of at most 16 MiB holding a well-formed record, else an error that names the file.</summary>

@@ -142,6 +142,92 @@ internal sealed class AuditLogEngine : IAsyncDisposable
         return await operation.Checkpoint!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// For shared storage: takes in the entries other writers appended since this engine last looked, so
+    /// <see cref="Count"/>, reads and proofs cover them. Does nothing more for single-writer storage.
+    /// </summary>
+    public async ValueTask RefreshAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfUnavailable();
+        var operation = PendingOperation.RefreshRequest();
+        if (!_queue.Writer.TryWrite(operation))
+        {
+            ThrowIfUnavailable();
+            throw new AuditStoreException("The audit store is closed; open it again to read.");
+        }
+
+        await operation.Refresh!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Raises the committed size (never lowers it: a catch-up may already have published a later one).</summary>
+    private void PublishCommitted(long next)
+    {
+        var current = Volatile.Read(ref _committed);
+        while (next > current)
+        {
+            var seen = Interlocked.CompareExchange(ref _committed, next, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    /// <summary>
+    /// Appends to the tree every entry another writer of shared storage committed after this engine's head: each is
+    /// checked (CRC, sequence number, link to the previous hash) as it is taken in, and the result must end at the
+    /// shared head's hash. A shared log shorter than what this engine has seen, or one that does not link, stops the
+    /// engine: the log was changed behind the writers' backs.
+    /// </summary>
+    private async ValueTask CatchUpAsync(SharedHead head)
+    {
+        if (head.Size < _next)
+        {
+            throw new AuditStoreException($"The shared audit log holds {head.Size} entries but this store has already seen {_next}: entries were removed from the database. Stop every instance and verify the log.");
+        }
+
+        if (head.Size > _next)
+        {
+            var leaf = new byte[AuditHash.Size];
+            await foreach (var block in _storage.ReadFramesAsync(_next, head.Size, CancellationToken.None).ConfigureAwait(false))
+            {
+                var position = 0;
+                for (var i = 0; i < block.Count; i++)
+                {
+                    var length = RecordFraming.HeaderSize + (int)RecordFraming.ReadLength(block.Buffer.AsSpan(position));
+                    var frame = block.Buffer.AsSpan(position, length);
+                    var body = frame[RecordFraming.HeaderSize..];
+                    if (!RecordFraming.CrcMatches(frame)
+                        || AuditEntryEncoding.ReadSequence(body) != _next
+                        || !body.Slice(AuditEntryEncoding.PreviousHashOffset, AuditHash.Size).SequenceEqual(_lastHash))
+                    {
+                        throw new AuditStoreException($"Entry {_next} of the shared audit log does not fit the chain (CRC, sequence number or previous hash): the database was changed. Stop every instance and verify the log.");
+                    }
+
+                    RecordFraming.HashEntryInPlace(frame, leaf);
+                    Tree.AppendLeaf(leaf);
+                    leaf.CopyTo(_lastHash, 0);
+                    _next++;
+                    position += length;
+                }
+            }
+
+            if (_next != head.Size)
+            {
+                throw new AuditStoreException($"The shared audit log's head says {head.Size} entries, but only {_next} could be read.");
+            }
+        }
+
+        if (!head.LastHash.Equals(new AuditHash(_lastHash)))
+        {
+            throw new AuditStoreException($"The shared audit log's head hash does not match entry {head.Size - 1}: the database was changed. Stop every instance and verify the log.");
+        }
+
+        PublishCommitted(_next);
+    }
+
     private void ThrowIfUnavailable()
     {
         if (Volatile.Read(ref _fault) is { } fault)
@@ -160,6 +246,7 @@ internal sealed class AuditLogEngine : IAsyncDisposable
         var reader = _queue.Reader;
         List<PendingOperation>? batch = null;
         List<PendingOperation>? checkpointRequests = null;
+        List<PendingOperation>? refreshes = null;
         try
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false) && Volatile.Read(ref _fault) is null)
@@ -179,16 +266,44 @@ internal sealed class AuditLogEngine : IAsyncDisposable
                     {
                         (checkpointRequests ??= []).Add(operation);
                     }
+                    else if (operation.Refresh is not null)
+                    {
+                        (refreshes ??= []).Add(operation);
+                    }
                     else
                     {
                         timerDue = true;
                     }
                 }
 
+                if (refreshes is not null)
+                {
+                    // Shared storage: take what other writers appended (no lock), then answer the callers.
+                    if (await _storage.ReadHeadAsync(CancellationToken.None).ConfigureAwait(false) is { } head)
+                    {
+                        await CatchUpAsync(head).ConfigureAwait(false);
+                    }
+
+                    foreach (var refresh in refreshes)
+                    {
+                        refresh.Refresh!.TrySetResult();
+                    }
+
+                    refreshes = null;
+                }
+
                 long token = 0;
                 if (batch.Count > 0)
                 {
                     await _unsyncedBatches.WaitAsync(_stopping.Token).ConfigureAwait(false);
+
+                    // Shared storage: the head stays locked until WriteAsync commits, so the batch follows every entry
+                    // other writers appended, in one chain.
+                    if (await _storage.LockHeadAsync(CancellationToken.None).ConfigureAwait(false) is { } head)
+                    {
+                        await CatchUpAsync(head).ConfigureAwait(false);
+                    }
+
                     SequenceBatch(batch);
                     token = await _storage.WriteAsync(CancellationToken.None).ConfigureAwait(false);
                 }
@@ -212,6 +327,11 @@ internal sealed class AuditLogEngine : IAsyncDisposable
         catch (Exception ex)
         {
             // Anything unexpected must still fail the waiting callers instead of leaving them hanging.
+            foreach (var refresh in refreshes ?? [])
+            {
+                refresh.Refresh!.TrySetException(StoppedError(ex));
+            }
+
             Fault(ex, batch, checkpointRequests);
         }
         finally
@@ -253,7 +373,7 @@ internal sealed class AuditLogEngine : IAsyncDisposable
                 if (lastAppend is not null)
                 {
                     _storage.Sync(lastAppend.Token);
-                    Volatile.Write(ref _committed, lastAppend.Next);
+                    PublishCommitted(lastAppend.Next);
                     foreach (var unit in units)
                     {
                         if (unit.Appends is { Count: > 0 } appends)
@@ -462,6 +582,7 @@ internal sealed class AuditLogEngine : IAsyncDisposable
 
             operation.Append?.TrySetException(error);
             operation.Checkpoint?.TrySetException(error);
+            operation.Refresh?.TrySetException(error);
         }
     }
 
@@ -518,6 +639,11 @@ internal sealed class AuditLogEngine : IAsyncDisposable
         public TaskCompletionSource<AuditAppendReceipt>? Append { get; }
 
         public TaskCompletionSource<SignedCheckpoint>? Checkpoint { get; private init; }
+
+        public TaskCompletionSource? Refresh { get; private init; }
+
+        public static PendingOperation RefreshRequest() =>
+            new() { Refresh = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
 
         public static PendingOperation CheckpointRequest() =>
             new() { Checkpoint = new TaskCompletionSource<SignedCheckpoint>(TaskCreationOptions.RunContinuationsAsynchronously) };

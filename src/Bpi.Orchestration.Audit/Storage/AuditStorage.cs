@@ -22,6 +22,16 @@ internal abstract class AuditStorage : IAsyncDisposable
     /// <summary>Starts a new segment at <paramref name="firstSequence"/>; called only when nothing is waiting for <see cref="Sync"/>.</summary>
     public virtual ValueTask RotateAsync(long firstSequence) => ValueTask.CompletedTask;
 
+    /// <summary>
+    /// For storage several writers share (a database): locks the log's head until the next <see cref="WriteAsync"/>
+    /// commits, and returns it, so the engine first catches up with entries other writers appended and then sequences
+    /// its batch after them. Single-writer storage returns <see langword="null"/> (the engine's own head is the truth).
+    /// </summary>
+    public virtual ValueTask<SharedHead?> LockHeadAsync(CancellationToken cancellationToken) => ValueTask.FromResult<SharedHead?>(null);
+
+    /// <summary>For shared storage: the log's head now, without locking it (to catch up before reads); otherwise <see langword="null"/>.</summary>
+    public virtual ValueTask<SharedHead?> ReadHeadAsync(CancellationToken cancellationToken) => ValueTask.FromResult<SharedHead?>(null);
+
     /// <summary>Stores a checkpoint durably.</summary>
     public abstract ValueTask WriteCheckpointAsync(SignedCheckpoint checkpoint, CancellationToken cancellationToken);
 
@@ -34,6 +44,9 @@ internal abstract class AuditStorage : IAsyncDisposable
     /// <inheritdoc />
     public abstract ValueTask DisposeAsync();
 }
+
+/// <summary>The head of a shared log: how many entries it holds and the hash of the last one.</summary>
+internal readonly record struct SharedHead(long Size, AuditHash LastHash);
 
 /// <summary>Whole consecutive frames, the first one for <see cref="FirstSequence"/>.</summary>
 internal readonly record struct FrameBlock(byte[] Buffer, int Length, long FirstSequence, int Count, string? File, long FileOffset);

@@ -178,7 +178,7 @@ public static class AuditVerifier
         ArgumentNullException.ThrowIfNull(store);
         return store is IAuditEngineOwner owner
             ? owner.Engine
-            : throw new ArgumentException("Only FileAuditStore and InMemoryAuditStore can be verified this way; verify other logs through their exports.", nameof(store));
+            : throw new ArgumentException("Only the stores of the Audit and PostgreSql packages can be verified this way; verify other logs through their exports.", nameof(store));
     }
 
     internal static AuditVerificationResult Failed(AuditVerificationFailure failure, string message, bool signaturesChecked, string? file = null, long? offset = null) =>

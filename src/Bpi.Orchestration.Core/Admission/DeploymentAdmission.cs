@@ -69,7 +69,10 @@ internal sealed class DeploymentAdmission(
             };
             try
             {
-                await recorder.Store.SaveAsync(record, cancellationToken).ConfigureAwait(false);
+                // With shared state the instance that accepts a deployment owns it from its first write.
+                await recorder.Ownership.ClaimNewAsync(id, cancellationToken).ConfigureAwait(false);
+                record.Touch(now, recorder.Ownership.GetFencingToken(id));
+                record.StoredAs(await recorder.Store.SaveAsync(record, cancellationToken).ConfigureAwait(false));
             }
             catch
             {

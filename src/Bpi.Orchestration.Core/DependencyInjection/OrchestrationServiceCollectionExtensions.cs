@@ -31,6 +31,7 @@ public static class OrchestrationServiceCollectionExtensions
         services.AddValidatedOptions<OrchestrationOptions, OrchestrationOptionsValidator>(configure);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IDeploymentStore, InMemoryDeploymentStore>();
+        services.TryAddSingleton<Bpi.Orchestration.Ownership.IDeploymentOwnership>(Bpi.Orchestration.Ownership.SingleInstanceOwnership.Instance);
         services.TryAddSingleton<IAuditSink>(_ => new InMemoryAuditSink());
         services.TryAddSingleton<IOrchestrationAuthorizer, AllowAllAuthorizer>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStrategy, RecreateStrategy>());

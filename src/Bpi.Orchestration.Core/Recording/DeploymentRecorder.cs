@@ -1,4 +1,5 @@
 using Bpi.Orchestration.Auditing;
+using Bpi.Orchestration.Ownership;
 using Bpi.Orchestration.Security;
 using Bpi.Orchestration.State;
 using Bpi.Orchestration.Telemetry;
@@ -18,7 +19,8 @@ internal sealed class DeploymentRecorder(
     TimeProvider time,
     ILogger logger,
     OrchestrationTelemetry telemetry,
-    int rolloutHistoryLimit)
+    int rolloutHistoryLimit,
+    IDeploymentOwnership ownership)
 {
     public IDeploymentStore Store { get; } = store;
 
@@ -33,7 +35,11 @@ internal sealed class DeploymentRecorder(
     /// <summary>How many ended rollouts a record keeps (<see cref="OrchestrationOptions.RolloutHistoryLimit"/>).</summary>
     public int RolloutHistoryLimit { get; } = rolloutHistoryLimit;
 
-    public ValueTask SaveAsync(DeploymentRecord record) => Store.SaveAsync(record, CancellationToken.None);
+    /// <summary>Decides whether this instance acts on a deployment, and the fencing token its writes carry.</summary>
+    public IDeploymentOwnership Ownership { get; } = ownership;
+
+    /// <summary>Saves a record stamped with this instance's fencing token; returns the stored version.</summary>
+    public ValueTask<long> SaveAsync(DeploymentRecord record) => Store.SaveAsync(record, CancellationToken.None);
 
     public void PublishStateChanged(DeploymentState previous, DeploymentRecord record, string? message)
     {

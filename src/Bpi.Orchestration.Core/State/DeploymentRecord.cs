@@ -53,12 +53,37 @@ public sealed record DeploymentRecord
     /// <summary>The rollouts that ended, oldest first, at most <see cref="OrchestrationOptions.RolloutHistoryLimit"/>.</summary>
     public IReadOnlyList<RolloutReport> History { get; init; } = [];
 
+    /// <summary>
+    /// The stored version (optimistic concurrency): 0 for a record never stored; the store gives every successful save
+    /// the next version. A save is refused with <see cref="OrchestrationErrorKind.Conflict"/> when the stored version is
+    /// not the one the record was read at (see <see cref="IDeploymentStore.SaveAsync"/>).
+    /// </summary>
+    public long Version { get => _version; init => _version = value; }
+
+    /// <summary>
+    /// The fencing token of the instance that writes (or wrote) this version: 0 for a host that shares its state with no
+    /// other instance; with shared state, the token of the instance's lease on the deployment (it grows with every new
+    /// owner). A store refuses a save whose token is lower than the stored one, so an instance that lost the deployment
+    /// can no longer write it.
+    /// </summary>
+    public long FencingToken { get => _fencingToken; init => _fencingToken = value; }
+
     private DateTimeOffset _updatedAt;
+    private long _version;
+    private long _fencingToken;
 
     /// <summary>Stamps a copy the engine just made and has not published yet, so an update costs one copy, not two.</summary>
-    internal DeploymentRecord Touch(DateTimeOffset now)
+    internal DeploymentRecord Touch(DateTimeOffset now, long fencingToken)
     {
         _updatedAt = now;
+        _fencingToken = fencingToken;
+        return this;
+    }
+
+    /// <summary>Stamps the version a store just gave this copy (not yet published).</summary>
+    internal DeploymentRecord StoredAs(long version)
+    {
+        _version = version;
         return this;
     }
 

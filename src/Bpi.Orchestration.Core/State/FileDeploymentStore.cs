@@ -6,7 +6,8 @@ namespace Bpi.Orchestration.State;
 /// A durable <see cref="IDeploymentStore"/>: one JSON file per deployment in a directory, replaced atomically on every
 /// save (written to a temporary file, flushed to disk, then renamed over the old one), so a crash leaves either the old
 /// or the new record, never a torn one. Files are created readable by the owner only, because specs may carry secret
-/// environment values. For one orchestrator process at a time; use a database-backed store for several.
+/// environment values. Saves follow <see cref="DeploymentStoreWrites"/> (version and fencing token, kept in the file).
+/// For one orchestrator process at a time; use a database-backed store for several.
 /// </summary>
 public sealed class FileDeploymentStore : IDeploymentStore
 {
@@ -16,6 +17,9 @@ public sealed class FileDeploymentStore : IDeploymentStore
     private const string Extension = ".json";
     private readonly string _directory;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+
+    /// <summary>The stored version and fencing token of each record this store wrote or checked (read from its file once).</summary>
+    private readonly ConcurrentDictionary<string, (long Version, long FencingToken)> _stored = new(StringComparer.Ordinal);
 
     /// <summary>Opens (and creates, if needed) a store in <paramref name="directory"/>.</summary>
     /// <param name="directory">The directory that holds the records.</param>
@@ -37,16 +41,24 @@ public sealed class FileDeploymentStore : IDeploymentStore
     public string DirectoryPath => _directory;
 
     /// <inheritdoc />
-    public async ValueTask SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
+    public async ValueTask<long> SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         var path = PathFor(record.Id);
         var temporary = path + ".tmp";
-        var bytes = DeploymentJson.Serialize(record);
         var gate = _locks.GetOrAdd(record.Id, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (!_stored.TryGetValue(record.Id, out var stored))
+            {
+                var current = await GetAsync(record.Id, cancellationToken).ConfigureAwait(false);
+                stored = (current?.Version ?? 0, current?.FencingToken ?? 0);
+            }
+
+            DeploymentStoreWrites.EnsureCanReplace(record, stored.Version, stored.FencingToken);
+            var version = record.Version + 1;
+            var bytes = DeploymentJson.Serialize(record with { Version = version });
             var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None, Options = FileOptions.Asynchronous };
             if (!OperatingSystem.IsWindows())
             {
@@ -61,6 +73,8 @@ public sealed class FileDeploymentStore : IDeploymentStore
             }
 
             File.Move(temporary, path, overwrite: true);
+            _stored[record.Id] = (version, record.FencingToken);
+            return version;
         }
         finally
         {
@@ -102,10 +116,20 @@ public sealed class FileDeploymentStore : IDeploymentStore
     }
 
     /// <inheritdoc />
-    public ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default)
+    public async ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
-        File.Delete(PathFor(id));
-        return ValueTask.CompletedTask;
+        var path = PathFor(id);
+        var gate = _locks.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            File.Delete(path);
+            _stored[id] = (0, 0);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     /// <summary>Reads one record file (a regular file of at most <see cref="MaxRecordBytes"/>); a damaged one is reported with its path.</summary>

@@ -6,13 +6,22 @@ namespace Bpi.Orchestration.State;
 public sealed class InMemoryDeploymentStore : IDeploymentStore
 {
     private readonly ConcurrentDictionary<string, DeploymentRecord> _records = new(StringComparer.Ordinal);
+    private readonly Lock _writes = new();
 
     /// <inheritdoc />
-    public ValueTask SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
+    public ValueTask<long> SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        _records[record.Id] = record;
-        return ValueTask.CompletedTask;
+        lock (_writes)
+        {
+            var stored = _records.TryGetValue(record.Id, out var current) ? current : null;
+            DeploymentStoreWrites.EnsureCanReplace(record, stored?.Version ?? 0, stored?.FencingToken ?? 0);
+            var version = record.Version + 1;
+
+            // A copy of its own: the caller stamps its instance with the new version after this returns.
+            _records[record.Id] = record with { Version = version };
+            return ValueTask.FromResult(version);
+        }
     }
 
     /// <inheritdoc />
@@ -26,7 +35,11 @@ public sealed class InMemoryDeploymentStore : IDeploymentStore
     /// <inheritdoc />
     public ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
-        _records.TryRemove(id, out _);
+        lock (_writes)
+        {
+            _records.TryRemove(id, out _);
+        }
+
         return ValueTask.CompletedTask;
     }
 }

@@ -134,7 +134,8 @@ internal sealed class DeploymentEntry : IDisposable
 
             // The change made a fresh copy nobody has seen yet: stamp it in place rather than copy it again.
             var now = at ?? _recorder.Time.GetUtcNow();
-            after = ReferenceEquals(after, before) ? before with { UpdatedAt = now } : after.Touch(now);
+            var fencingToken = _recorder.Ownership.GetFencingToken(before.Id);
+            after = ReferenceEquals(after, before) ? before with { UpdatedAt = now, FencingToken = fencingToken } : after.Touch(now, fencingToken);
             if (before.State != after.State && Work?.Tracker is { } tracker && tracker.OnState(after, after.UpdatedAt) is { } report)
             {
                 // The rollout's report is stored with the state that ends it: one save, never one without the other.
@@ -142,7 +143,7 @@ internal sealed class DeploymentEntry : IDisposable
                 after = after with { History = AppendHistory(after.History, report, _recorder.RolloutHistoryLimit) };
             }
 
-            await _recorder.SaveAsync(after).ConfigureAwait(false);
+            after.StoredAs(await _recorder.SaveAsync(after).ConfigureAwait(false));
             Volatile.Write(ref _record, after);
             if (before.State != after.State)
             {

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Bpi.Orchestration.Admission;
 using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Health;
+using Bpi.Orchestration.Ownership;
 using Bpi.Orchestration.Queries;
 using Bpi.Orchestration.Recording;
 using Bpi.Orchestration.Rollout;
@@ -51,7 +52,8 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         ITrafficRouter? router = null,
         ISecurityGate? securityGate = null,
         ILoggerFactory? loggerFactory = null,
-        IMeterFactory? meterFactory = null)
+        IMeterFactory? meterFactory = null,
+        IDeploymentOwnership? ownership = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         try
@@ -76,7 +78,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         // The gauges are observed by any listener, from any thread, as soon as the meter exists: until the queries are
         // built (and if construction fails) they report nothing rather than throw into someone else's listener.
         _telemetry = new OrchestrationTelemetry(meterFactory, () => Ledger.Utilization, () => _queries?.AverageSecurityScore(), () => _queries?.AllDora() ?? []);
-        _recorder = new DeploymentRecorder(store, audit, new EventHub(Time), Time, Logger, _telemetry, Options.RolloutHistoryLimit);
+        _recorder = new DeploymentRecorder(store, audit, new EventHub(Time), Time, Logger, _telemetry, Options.RolloutHistoryLimit, ownership ?? SingleInstanceOwnership.Instance);
         _registry = new DeploymentRegistry(store, Logger, Options.DestroyedDeploymentsRetained);
         RolloutExecutor executor;
         try

@@ -26,7 +26,7 @@ public sealed class EncryptingDeploymentStore : IDeploymentStore
     }
 
     /// <inheritdoc />
-    public ValueTask SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
+    public ValueTask<long> SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         return _inner.SaveAsync(Transform(record, (value, context) => SecretProtector.IsProtected(value) ? value : _protector.Protect(value, context)), cancellationToken);
@@ -54,6 +54,7 @@ public sealed class EncryptingDeploymentStore : IDeploymentStore
             var rewrapped = Transform(record, (value, _) => SecretProtector.IsProtected(value) ? _protector.Rewrap(value) : value);
             if (!ReferenceEquals(rewrapped, record))
             {
+                // Conditional like every save: a record that changed meanwhile keeps its newer version (rewrapped on its next save).
                 await _inner.SaveAsync(rewrapped, cancellationToken).ConfigureAwait(false);
                 count++;
             }
