@@ -190,7 +190,7 @@ public sealed class ConfigHostileInputTests
     [InlineData(true)]
     public void A_document_over_1_mib_is_refused_before_it_is_parsed(bool json)
     {
-        var ex = Refused(json ? "{\"name\": \"" + new string('x', YamlJson.MaxDocumentChars) + "\"}" : "name: " + new string('x', YamlJson.MaxDocumentChars), json);
+        var ex = Refused(json ? "{\"name\": \"" + new string('x', Bpi.Orchestration.Configuration.DeploymentDocument.MaxDocumentChars) + "\"}" : "name: " + new string('x', Bpi.Orchestration.Configuration.DeploymentDocument.MaxDocumentChars), json);
 
         Assert.Contains(ex.Errors, e => e.Contains("a config file may have at most 1048576", StringComparison.Ordinal));
     }
@@ -200,7 +200,7 @@ public sealed class ConfigHostileInputTests
     [InlineData(true)]
     public void A_value_over_64_kib_is_refused_with_where_it_is(bool json)
     {
-        var value = new string('x', YamlJson.MaxScalarChars + 1);
+        var value = new string('x', Bpi.Orchestration.Configuration.DeploymentDocument.MaxScalarChars + 1);
 
         var ex = Refused(json ? "{\"labels\": {\"a\": \"" + value + "\"}}" : "labels: { a: " + value + " }", json);
 
@@ -212,7 +212,7 @@ public sealed class ConfigHostileInputTests
     [InlineData(true)]
     public void A_list_of_more_than_10000_entries_is_refused(bool json)
     {
-        var ports = string.Join(", ", Enumerable.Repeat("8080", YamlJson.MaxEntries + 1));
+        var ports = string.Join(", ", Enumerable.Repeat("8080", Bpi.Orchestration.Configuration.DeploymentDocument.MaxEntries + 1));
 
         var ex = Refused(json ? "{\"ports\": [" + ports + "]}" : "ports: [" + ports + "]", json);
 

@@ -19,7 +19,7 @@ internal static class Parsing
     {
         var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
         var option = result.Parent is OptionResult o ? o.Option.Name : "the option";
-        if (!ConfigObject.TryParseDuration(text, out var duration))
+        if (!Bpi.Orchestration.Configuration.DeploymentDocument.TryParseDuration(text, out var duration))
         {
             result.AddError($"{option}: '{Shorten(text)}' is not a duration; use for example 500ms, 30s, 5m or 1h (0s to 576h).");
             return TimeSpan.Zero;

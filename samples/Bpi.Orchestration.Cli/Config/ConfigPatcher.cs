@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Bpi.Orchestration.Configuration;
 using YamlDotNet.RepresentationModel;
 
 namespace Bpi.Orchestration.Cli.Config;
@@ -16,7 +17,7 @@ internal static class ConfigPatcher
     {
         cancellationToken.ThrowIfCancellationRequested();
         var text = Hosting.InputFiles.ReadText(originalPath, Hosting.InputFiles.MaxConfigBytes, "config file");
-        var root = YamlJson.Parse(text, originalPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase), originalPath) as JsonObject
+        var root = DeploymentDocument.ReadTree(text, DeploymentDocument.FormatOf(originalPath), originalPath) as JsonObject
             ?? throw OrchestrationException.InvalidConfiguration($"Config file '{originalPath}'", ["the document must be an object."]);
         if (root["components"] is JsonArray components)
         {

@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
-namespace Bpi.Orchestration.Cli.Config;
+namespace Bpi.Orchestration.Configuration;
 
 /// <summary>
 /// Reads a config document (YAML or JSON; JSON is YAML too, but is parsed as JSON for exact errors) into a JSON tree,
@@ -67,7 +67,7 @@ internal static partial class YamlJson
         return null;
     }
 
-    private static OrchestrationException Invalid(string source, string problem) => OrchestrationException.InvalidConfiguration($"Config file '{source}'", [problem]);
+    private static OrchestrationException Invalid(string source, string problem) => OrchestrationException.InvalidConfiguration(DeploymentDocument.Subject(source), [problem]);
 
     private static JsonNode? ParseJson(string text, string source)
     {
@@ -90,13 +90,29 @@ internal static partial class YamlJson
 
         using (document)
         {
-            return FromJson(document.RootElement, "", source);
+            return FromJson(document.RootElement, "", source, 0);
         }
     }
 
-    /// <summary>Copies a parsed element into a node tree (recursion is bounded by <see cref="MaxDepth"/>), checking strings and sizes.</summary>
-    private static JsonNode? FromJson(JsonElement element, string path, string source)
+    /// <summary>Copies an element parsed elsewhere (an HTTP body) into a node tree, within the same limits as a parsed document.</summary>
+    public static JsonNode? FromElement(JsonElement element, string source)
     {
+        if (element.ValueKind == JsonValueKind.Undefined)
+        {
+            return null;
+        }
+
+        return FromJson(element, "", source, 0);
+    }
+
+    /// <summary>Copies a parsed element into a node tree (recursion is bounded by <see cref="MaxDepth"/>), checking strings and sizes.</summary>
+    private static JsonNode? FromJson(JsonElement element, string path, string source, int depth)
+    {
+        if (depth > MaxDepth)
+        {
+            throw Invalid(source, $"{path}: nested more than {MaxDepth} levels deep.");
+        }
+
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
@@ -116,7 +132,7 @@ internal static partial class YamlJson
                         throw Invalid(source, $"{path}: more than {MaxEntries} entries.");
                     }
 
-                    obj[name] = FromJson(property.Value, at, source);
+                    obj[name] = FromJson(property.Value, at, source, depth + 1);
                 }
 
                 return obj;
@@ -130,7 +146,7 @@ internal static partial class YamlJson
                         throw Invalid(source, $"{path}: more than {MaxEntries} entries.");
                     }
 
-                    array.Add(FromJson(item, string.Create(CultureInfo.InvariantCulture, $"{path}[{i++}]"), source));
+                    array.Add(FromJson(item, string.Create(CultureInfo.InvariantCulture, $"{path}[{i++}]"), source, depth + 1));
                 }
 
                 return array;
@@ -276,7 +292,7 @@ internal static partial class YamlJson
         }
 
         /// <summary>YAML 1.2 core schema: a plain scalar may be null, a boolean or a number; quoted ones (and <c>!!str</c>) are strings.</summary>
-        private JsonNode? ConvertScalar(Scalar scalar)
+        private JsonValue? ConvertScalar(Scalar scalar)
         {
             var value = scalar.Value;
             CheckScalar(value, () => At(scalar.Start, $"a value is longer than {MaxScalarChars} characters."), () => At(scalar.Start, "a value contains an unpaired UTF-16 surrogate."));

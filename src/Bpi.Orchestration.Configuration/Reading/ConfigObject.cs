@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Bpi.Orchestration.Cli.Config;
+namespace Bpi.Orchestration.Configuration;
 
 /// <summary>
 /// Reads the fields of one object of a config document, collecting every problem (wrong type, out of range, missing,

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Bpi.Orchestration.Configuration;
+
+/// <summary>
+/// Reads a deployment document — a YAML or JSON config file, an HTTP body — into a <see cref="DeploymentSpec"/>.
+/// Every problem is listed at once with its path: syntax, unknown fields, wrong types, and the SDK's validation of the
+/// spec. The format is documented in this package's README.
+/// </summary>
+public static class DeploymentDocument
+{
+    /// <summary>The largest document accepted, in characters (1 MiB).</summary>
+    public const int MaxDocumentChars = YamlJson.MaxDocumentChars;
+
+    /// <summary>The deepest nesting of lists and objects accepted.</summary>
+    public const int MaxDepth = YamlJson.MaxDepth;
+
+    /// <summary>The most entries one list or object may have.</summary>
+    public const int MaxEntries = YamlJson.MaxEntries;
+
+    /// <summary>The longest value or key accepted, in characters (64 KiB).</summary>
+    public const int MaxScalarChars = YamlJson.MaxScalarChars;
+
+    /// <summary>Reads a deployment document written as text.</summary>
+    /// <param name="text">The document.</param>
+    /// <param name="format">YAML or JSON.</param>
+    /// <param name="source">Where the document comes from (a file path, <c>request body</c>), named in every message.</param>
+    /// <param name="options">Overrides and command resolution; <see langword="null"/> for none.</param>
+    /// <returns>The spec, valid as a whole.</returns>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/> listing every problem with its path.</exception>
+    public static DeploymentSpec Parse(string text, DeploymentDocumentFormat format, string source, DeploymentDocumentOptions? options = null)
+        => Parse(ReadTree(text, format, source), source, options);
+
+    /// <summary>Reads a deployment document already parsed as JSON (an HTTP body), without serializing it again.</summary>
+    /// <param name="document">The document's root element.</param>
+    /// <param name="source">Where the document comes from, named in every message.</param>
+    /// <param name="options">Overrides and command resolution; <see langword="null"/> for none.</param>
+    /// <returns>The spec, valid as a whole.</returns>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/> listing every problem with its path.</exception>
+    public static DeploymentSpec Parse(JsonElement document, string source, DeploymentDocumentOptions? options = null)
+        => Parse(YamlJson.FromElement(document, source), source, options);
+
+    /// <summary>Reads a deployment document held as a JSON node tree.</summary>
+    /// <param name="document">The document's root node.</param>
+    /// <param name="source">Where the document comes from, named in every message.</param>
+    /// <param name="options">Overrides and command resolution; <see langword="null"/> for none.</param>
+    /// <returns>The spec, valid as a whole.</returns>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/> listing every problem with its path.</exception>
+    public static DeploymentSpec Parse(JsonNode? document, string source, DeploymentDocumentOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (document is not JsonObject obj)
+        {
+            throw OrchestrationException.InvalidConfiguration(Subject(source), [$"the document must be an object with name, appId and components, not {ConfigObject.Describe(document)}."]);
+        }
+
+        var errors = new List<string>();
+        var spec = DeploymentMapper.Map(new ConfigObject(obj, "", errors), options ?? new DeploymentDocumentOptions());
+        if (errors.Count == 0 && spec is not null)
+        {
+            errors.AddRange(spec.Validate());
+        }
+
+        if (errors.Count > 0 || spec is null)
+        {
+            throw OrchestrationException.InvalidConfiguration(Subject(source), errors);
+        }
+
+        return spec;
+    }
+
+    /// <summary>
+    /// Parses text into a JSON node tree within the document limits (<see cref="MaxDocumentChars"/>,
+    /// <see cref="MaxDepth"/>, <see cref="MaxEntries"/>, <see cref="MaxScalarChars"/>; no duplicate keys, one YAML
+    /// document, no YAML aliases), without mapping it: for tools that rewrite a document.
+    /// </summary>
+    /// <param name="text">The document.</param>
+    /// <param name="format">YAML or JSON.</param>
+    /// <param name="source">Where the document comes from, named in every message.</param>
+    /// <returns>The tree; <see langword="null"/> for an empty YAML document or a JSON <c>null</c>.</returns>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/> with the position of the problem.</exception>
+    public static JsonNode? ReadTree(string text, DeploymentDocumentFormat format, string source)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(source);
+        return YamlJson.Parse(text, format == DeploymentDocumentFormat.Json, source);
+    }
+
+    /// <summary>The format a file name implies: JSON when it ends in <c>.json</c> (any case), YAML otherwise.</summary>
+    /// <param name="path">The file name or path.</param>
+    /// <returns>The format.</returns>
+    public static DeploymentDocumentFormat FormatOf(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? DeploymentDocumentFormat.Json : DeploymentDocumentFormat.Yaml;
+    }
+
+    /// <summary>Parses a duration as documents write it: <c>500ms</c>, <c>5s</c>, <c>2m</c>, <c>1h</c>, a number of seconds, or <c>hh:mm:ss</c>.</summary>
+    /// <param name="text">The text.</param>
+    /// <param name="duration">The duration, when the text is one.</param>
+    /// <returns>Whether the text is a duration a <see cref="TimeSpan"/> can hold.</returns>
+    public static bool TryParseDuration(string text, out TimeSpan duration)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return ConfigObject.TryParseDuration(text, out duration);
+    }
+
+    internal static string Subject(string source) => $"Deployment document '{source}'";
+}

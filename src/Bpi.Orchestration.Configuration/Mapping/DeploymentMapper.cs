@@ -1,0 +1,254 @@
+using System.Text.Json.Nodes;
+using Bpi.Orchestration.Rollout;
+
+namespace Bpi.Orchestration.Configuration;
+
+/// <summary>
+/// Maps the native deployment document (camelCase: <c>name</c>, <c>appId</c>, <c>components</c>, …) to a
+/// <see cref="DeploymentSpec"/>, collecting every problem with its path.
+/// </summary>
+internal static class DeploymentMapper
+{
+    public static DeploymentSpec? Map(ConfigObject c, DeploymentDocumentOptions overrides)
+    {
+        var name = overrides.Name ?? c.String("name", required: true);
+        if (overrides.Name is not null)
+        {
+            c.Raw("name");
+        }
+
+        var appId = overrides.AppId ?? c.String("appId", required: true);
+        if (overrides.AppId is not null)
+        {
+            c.Raw("appId");
+        }
+
+        var environment = c.String("environment");
+        var type = c.Enum<DeploymentType>("type");
+        var components = new List<ComponentSpec>();
+        foreach (var (node, path) in c.List("components", required: true) ?? [])
+        {
+            if (node is not JsonObject component)
+            {
+                c.Errors.Add($"{path}: must be an object with id and command (or image), not {ConfigObject.Describe(node)}.");
+                continue;
+            }
+
+            if (MapComponent(new ConfigObject(component, path, c.Errors), overrides) is { } mapped)
+            {
+                components.Add(mapped);
+            }
+        }
+
+        var strategy = StrategyMapper.MapStrategy(c.Object("strategy"), overrides.Strategy, c);
+        var validation = c.Object("validation") is { } v ? MapValidation(v) : new ValidationSettings();
+        var rollback = c.Object("rollback") is { } r ? MapRollback(r) : new RollbackSettings();
+        var labels = c.StringMap("labels");
+        EncryptionLevel? encryption = null;
+        if (c.Object("security") is { } security)
+        {
+            // What the security gate judges beyond the components (check BPI-SEC-032): `security: { encryptionLevel: high }`.
+            encryption = security.Enum<EncryptionLevel>("encryptionLevel");
+            security.RejectUnknown();
+        }
+
+        c.RejectUnknown();
+        if (name is null || appId is null)
+        {
+            return null;
+        }
+
+        return new DeploymentSpec
+        {
+            Name = name,
+            AppId = appId,
+            Environment = environment ?? "development",
+            Type = overrides.Type ?? type ?? DeploymentType.DockLockContainer,
+            Components = components,
+            Strategy = strategy ?? new RecreateStrategySpec(),
+            Validation = validation,
+            Rollback = rollback,
+            Labels = labels ?? new Dictionary<string, string>(),
+            Infrastructure = encryption is { } level ? new InfrastructureConfig { Security = new SecurityConfig { EncryptionLevel = level } } : new InfrastructureConfig(),
+        };
+    }
+
+    private static ComponentSpec? MapComponent(ConfigObject c, DeploymentDocumentOptions options)
+    {
+        var id = c.String("id", required: true);
+        var image = c.String("image");
+        var command = MapCommand(c);
+        if (command is not null && options.ResolveCommand is { } resolve)
+        {
+            command = resolve(command);
+        }
+
+        var replicas = c.Int("replicas", 0);
+        var resources = c.Object("resources") is { } r ? MapResources(r) : new ComponentResources();
+        var ports = new List<PortSpec>();
+        foreach (var (node, path) in c.List("ports") ?? [])
+        {
+            switch (node)
+            {
+                case JsonValue:
+                    var single = new ConfigObject(new JsonObject { ["containerPort"] = node.DeepClone() }, path, c.Errors);
+                    if (single.Int("containerPort", 1, 65535) is { } p)
+                    {
+                        ports.Add(new PortSpec { ContainerPort = p });
+                    }
+
+                    break;
+                case JsonObject portObject:
+                    var port = new ConfigObject(portObject, path, c.Errors);
+                    var portName = port.String("name");
+                    var containerPort = port.Int("containerPort", 1, 65535);
+                    if (containerPort is null && !port.Has("containerPort"))
+                    {
+                        port.Error("containerPort", "is required.");
+                    }
+
+                    var protocol = port.Enum<PortProtocol>("protocol");
+                    port.RejectUnknown();
+                    if (containerPort is { } cp)
+                    {
+                        ports.Add(new PortSpec { Name = portName ?? "http", ContainerPort = cp, Protocol = protocol ?? PortProtocol.Tcp });
+                    }
+
+                    break;
+                default:
+                    c.Errors.Add($"{path}: must be a port number or an object with containerPort, not {ConfigObject.Describe(node)}.");
+                    break;
+            }
+        }
+
+        var environment = c.StringMap("environment");
+        var secrets = c.StringMap("secrets");
+        var health = c.Object("healthCheck") is { } h ? MapHealth(h) : null;
+        var dependsOn = c.StringList("dependsOn", single: true);
+        var runtimeSettings = c.StringMap("runtimeSettings");
+        c.RejectUnknown();
+        if (id is null)
+        {
+            return null;
+        }
+
+        return new ComponentSpec
+        {
+            Id = id,
+            Image = image,
+            Command = command,
+            Replicas = replicas ?? 1,
+            Resources = resources,
+            Ports = ports,
+            Environment = environment ?? new Dictionary<string, string>(),
+            Secrets = secrets ?? new Dictionary<string, string>(),
+            HealthCheck = health,
+            DependsOn = dependsOn ?? [],
+            RuntimeSettings = runtimeSettings ?? new Dictionary<string, string>(),
+        };
+    }
+
+    /// <summary><c>command: path/to/app.dll</c>, <c>command: [program, arg, …]</c>, or <c>command: {fileName, arguments, workingDirectory}</c>.</summary>
+    private static CommandSpec? MapCommand(ConfigObject c)
+    {
+        string? fileName = null;
+        IReadOnlyList<string> arguments = [];
+        string? workingDirectory = null;
+        switch (c.Raw("command"))
+        {
+            case null:
+                return null;
+            case JsonValue:
+                fileName = c.String("command");
+                break;
+            case JsonArray list:
+                var parts = c.StringList("command", numbers: true);
+                if (parts is { Count: 0 })
+                {
+                    c.Error("command", "must name a program.");
+                }
+                else if (list[0] is JsonValue program && program.GetValueKind() != System.Text.Json.JsonValueKind.String)
+                {
+                    c.Errors.Add($"{c.At("command")}[0]: the program {ConfigObject.NotAString(program)}");
+                    parts = null;
+                }
+
+                fileName = parts is { Count: > 0 } ? parts[0] : null;
+                arguments = parts?.Skip(1).ToList() ?? [];
+                break;
+            case JsonObject:
+                var o = c.Object("command")!;
+                fileName = o.String("fileName", required: true);
+                arguments = o.StringList("arguments", numbers: true) ?? [];
+                workingDirectory = o.String("workingDirectory");
+                o.RejectUnknown();
+                break;
+        }
+
+        if (fileName is null)
+        {
+            return null;
+        }
+
+        return new CommandSpec { FileName = fileName, Arguments = arguments, WorkingDirectory = workingDirectory };
+    }
+
+    private static ComponentResources MapResources(ConfigObject c)
+    {
+        var defaults = new ComponentResources();
+        var cpu = c.Number("cpuCores", 0);
+        var memory = c.Int("memoryMb", 0);
+        c.RejectUnknown();
+        return new ComponentResources { CpuCores = cpu ?? defaults.CpuCores, MemoryMb = memory ?? defaults.MemoryMb };
+    }
+
+    private static HealthCheckSpec MapHealth(ConfigObject c)
+    {
+        var d = new HealthCheckSpec();
+        var spec = new HealthCheckSpec
+        {
+            Kind = c.Enum<HealthCheckKind>("type") ?? d.Kind,
+            Path = c.String("path") ?? d.Path,
+            Port = c.Int("port", 1, 65535),
+            Command = c.StringList("command", numbers: true) ?? d.Command,
+            GrpcService = c.String("grpcService") ?? d.GrpcService,
+            InitialDelay = c.Duration("initialDelay") ?? d.InitialDelay,
+            Period = c.Duration("period") ?? d.Period,
+            Timeout = c.Duration("timeout") ?? d.Timeout,
+            FailureThreshold = c.Int("failureThreshold", 1) ?? d.FailureThreshold,
+            SuccessThreshold = c.Int("successThreshold", 1) ?? d.SuccessThreshold,
+            ExpectedStatusMin = c.Int("expectedStatusMin", 100, 599) ?? d.ExpectedStatusMin,
+            ExpectedStatusMax = c.Int("expectedStatusMax", 100, 599) ?? d.ExpectedStatusMax,
+            Headers = c.StringMap("headers") ?? d.Headers,
+        };
+        c.RejectUnknown();
+        return spec;
+    }
+
+    private static ValidationSettings MapValidation(ConfigObject c)
+    {
+        var d = new ValidationSettings();
+        var settings = new ValidationSettings
+        {
+            HealthValidation = c.Bool("healthValidation") ?? d.HealthValidation,
+            ProgressDeadline = c.Duration("progressDeadline") ?? d.ProgressDeadline,
+            MinReadyTime = c.Duration("minReadyTime") ?? d.MinReadyTime,
+            PollInterval = c.Duration("pollInterval") ?? d.PollInterval,
+        };
+        c.RejectUnknown();
+        return settings;
+    }
+
+    private static RollbackSettings MapRollback(ConfigObject c)
+    {
+        var d = new RollbackSettings();
+        var settings = new RollbackSettings
+        {
+            Automatic = c.Bool("automatic") ?? d.Automatic,
+            HistoryLimit = c.Int("historyLimit", 1) ?? d.HistoryLimit,
+            HealthFailureRateTrigger = c.Number("healthFailureRateTrigger", 0, 1) ?? d.HealthFailureRateTrigger,
+        };
+        c.RejectUnknown();
+        return settings;
+    }
+}
