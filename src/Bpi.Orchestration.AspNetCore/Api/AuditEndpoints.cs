@@ -33,7 +33,16 @@ internal static class AuditEndpoints
             var store = RequireStore(http);
             // Written to memory first: a failure then still answers with problem details instead of a cut-off file.
             using var buffer = new MemoryStream();
-            var checkpoint = await AuditExport.WriteAsync(store, buffer, http.RequestAborted).ConfigureAwait(false);
+            SignedCheckpoint checkpoint;
+            try
+            {
+                checkpoint = await AuditExport.WriteAsync(store, buffer, http.RequestAborted).ConfigureAwait(false);
+            }
+            catch (AuditStoreException ex)
+            {
+                throw new ApiProblemException(StatusCodes.Status409Conflict, "The audit trail cannot be exported.", [ex.Message], OrchestrationErrorKind.Conflict);
+            }
+
             http.Response.Headers["X-Audit-Tree-Size"] = checkpoint.TreeSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Results.File(buffer.ToArray(), "application/octet-stream", "audit-export.bin");
         })

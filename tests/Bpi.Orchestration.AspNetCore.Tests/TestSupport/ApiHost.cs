@@ -48,7 +48,7 @@ internal sealed class ApiHost : IAsyncDisposable
             .AddInMemoryRuntime()
             .AddInMemoryTrafficRouter()
             .AddStrategies()
-            .AddInMemoryAuditStore()
+            .AddInMemoryAuditStore(o => o.CheckpointSigners.Add(Bpi.Orchestration.Audit.CheckpointSigner.Generate("api-tests")))
             .AddSecurity()
             .ConfigureAuthorization(o =>
             {
