@@ -37,3 +37,24 @@ public static class OrchestrationEndpointRouteBuilderExtensions
         return api;
     }
 }
+
+/// <summary>Maps the orchestrator's health and metrics endpoints.</summary>
+public static class OrchestrationHealthEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps <c>/health/orchestration</c> (the orchestrator's state) and <c>/health/containers</c> (instances on the
+    /// runtime) with the seed's fields, on <c>Microsoft.Extensions.Diagnostics.HealthChecks</c> (their checks are
+    /// tagged <c>orchestration</c>/<c>ready</c> and <c>containers</c> for the host's own <c>MapHealthChecks</c>), and
+    /// <c>/metrics</c>, the Prometheus scrape endpoint over the SDK's meter.
+    /// </summary>
+    /// <param name="endpoints">The host's endpoints.</param>
+    /// <returns>The endpoints, for chaining.</returns>
+    public static IEndpointRouteBuilder MapOrchestrationHealthChecks(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.MapHealthChecks("/health/orchestration", HealthJson.For(OrchestrationHealthTags.Orchestration));
+        endpoints.MapHealthChecks("/health/containers", HealthJson.For(OrchestrationHealthTags.Containers));
+        endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        return endpoints;
+    }
+}

@@ -2,6 +2,7 @@ using Bpi.Orchestration;
 using Bpi.Orchestration.AspNetCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -21,8 +22,16 @@ public static class OrchestrationApiOrchestrationBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         services.AddValidatedOptions<OrchestrationApiOptions, OrchestrationApiOptionsValidator>(configure);
-        services.TryAddSingleton<OrchestrationApiMarker>();
         services.TryAddSingleton<ScanMemory>();
+        if (!services.Any(d => d.ServiceType == typeof(OrchestrationApiMarker) && d.ImplementationInstance is not null))
+        {
+            services.AddSingleton(new OrchestrationApiMarker());
+            services.AddHealthChecks()
+                .AddCheck<OrchestrationHealthCheck>(OrchestrationHealthTags.Orchestration, tags: [OrchestrationHealthTags.Orchestration, "ready"])
+                .AddCheck<ContainersHealthCheck>(OrchestrationHealthTags.Containers, tags: [OrchestrationHealthTags.Containers]);
+            services.AddOpenTelemetry().WithMetrics(metrics => OrchestrationMetrics.Configure(metrics));
+        }
+
         return builder;
     }
 }
