@@ -56,13 +56,17 @@ public static class DeploymentDocument
         }
 
         var errors = new List<string>();
-        var spec = DeploymentMapper.Map(new ConfigObject(obj, "", errors), options ?? new DeploymentDocumentOptions());
-        if (errors.Count == 0 && spec is not null)
+        options ??= new DeploymentDocumentOptions();
+        if (SeedMapper.IsSeed(obj))
         {
-            errors.AddRange(spec.Validate());
+            var seed = SeedMapper.Map(new ConfigObject(obj, "", errors), options);
+            ProblemList.AddSpecProblems(errors, [.. seed.Validate().Select(SeedMapper.Translate)]);
+            return errors.Count > 0 ? throw OrchestrationException.InvalidConfiguration(Subject(source), errors) : seed;
         }
 
-        if (errors.Count > 0 || spec is null)
+        var spec = DeploymentMapper.Map(new ConfigObject(obj, "", errors), options);
+        ProblemList.AddSpecProblems(errors, spec.Validate());
+        if (errors.Count > 0)
         {
             throw OrchestrationException.InvalidConfiguration(Subject(source), errors);
         }

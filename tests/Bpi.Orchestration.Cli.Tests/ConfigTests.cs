@@ -20,7 +20,7 @@ public sealed class ConfigTests : IDisposable
             ports: [8080, { name: admin, containerPort: 9090 }]
             resources: { cpuCores: 0.5, memoryMb: 128 }
             environment: { SAMPLE_VERSION: "2.0.0", RETRIES: 3 }
-            healthCheck: { path: /health, period: 500ms, timeout: 2s, failureThreshold: 2 }
+            healthCheck: { path: /health, period: 500ms, timeout: 400ms, failureThreshold: 2 }
         strategy:
           type: canary
           steps:
@@ -48,7 +48,7 @@ public sealed class ConfigTests : IDisposable
             "ports": [8080, { "name": "admin", "containerPort": 9090 }],
             "resources": { "cpuCores": 0.5, "memoryMb": 128 },
             "environment": { "SAMPLE_VERSION": "2.0.0", "RETRIES": 3 },
-            "healthCheck": { "path": "/health", "period": "500ms", "timeout": "2s", "failureThreshold": 2 }
+            "healthCheck": { "path": "/health", "period": "500ms", "timeout": "400ms", "failureThreshold": 2 }
           }],
           "strategy": {
             "type": "canary",
@@ -87,7 +87,7 @@ public sealed class ConfigTests : IDisposable
         Assert.Equal("admin", web.Ports[1].Name);
         Assert.Equal((0.5, 128), (web.Resources.CpuCores, web.Resources.MemoryMb));
         Assert.Equal("3", web.Environment["RETRIES"]);
-        Assert.Equal((TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), 2), (web.HealthCheck!.Period, web.HealthCheck.Timeout, web.HealthCheck.FailureThreshold));
+        Assert.Equal((TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(400), 2), (web.HealthCheck!.Period, web.HealthCheck.Timeout, web.HealthCheck.FailureThreshold));
         var canary = Assert.IsType<CanaryStrategySpec>(spec.Strategy);
         Assert.Collection(
             canary.Steps,
@@ -168,6 +168,8 @@ public sealed class ConfigTests : IDisposable
             "components[2]: must be an object",
             "strategy.steps[0].setWeight: 120 must be 0-100.",
             "strategy.steps[1]: 'jump' is not a canary step",
+            // The SDK's own checks run on what could be read: the app id is listed too, not hidden by the field errors.
+            "appId: 'Shop_1' must be 1-63 lowercase letters",
         ];
         foreach (var problem in expected)
         {
@@ -211,10 +213,27 @@ public sealed class ConfigTests : IDisposable
         Assert.Equal(ExitCodes.InvalidConfig, text.ExitCode);
         Assert.Contains("components[0].replicas: -1 must be at least 0.", text.Error, StringComparison.Ordinal);
         Assert.Contains("strategy.type: 'teleport' is not a strategy", text.Error, StringComparison.Ordinal);
+        Assert.Contains("components[0] (web): set an image or a command to run.", text.Error, StringComparison.Ordinal);
         Assert.Equal(ExitCodes.InvalidConfig, json.ExitCode);
         Assert.Equal("InvalidConfiguration", json.Json.GetProperty("kind").GetString());
-        Assert.Equal(2, json.Json.GetProperty("problems").GetArrayLength());
+        Assert.Equal(3, json.Json.GetProperty("problems").GetArrayLength());
         Assert.False(Directory.Exists(Path.Combine(_cli.StateDir, "deployments")), "nothing was deployed");
+    }
+
+    [Fact]
+    public async Task Deploy_with_the_seeds_deploy_body_as_a_config_names_the_missing_image_or_command_by_the_seeds_fields()
+    {
+        var config = _cli.WriteFile("seed.json", """
+            { "deployment_type": "docklock_container", "config": { "deployment_name": "payments" },
+              "resource_requirements": { "cpu_cores": 2, "memory_mb": 1024 },
+              "security_config": { "encryption_level": "high", "access_control": "rbac" }, "app_id": "payments-app" }
+            """);
+
+        var result = await _cli.RunAsync("deploy", "--config", config, "--output", "json");
+
+        Assert.Equal(ExitCodes.InvalidConfig, result.ExitCode);
+        var problem = Assert.Single(result.Json.GetProperty("problems").EnumerateArray());
+        Assert.StartsWith("config.image or config.command: is required", problem.GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

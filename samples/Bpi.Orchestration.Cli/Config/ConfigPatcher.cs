@@ -44,9 +44,11 @@ internal static class ConfigPatcher
 
         if (original.Infrastructure.Security.EncryptionLevel != hardened.Infrastructure.Security.EncryptionLevel)
         {
-            if (root["security"] is not JsonObject security)
+            // Where the document writes it: infrastructure.security when that exists, else the top-level security block.
+            var owner = root["infrastructure"] is JsonObject { } infrastructure && infrastructure["security"] is JsonObject ? infrastructure : root;
+            if (owner["security"] is not JsonObject security)
             {
-                root["security"] = security = new JsonObject();
+                owner["security"] = security = new JsonObject();
             }
 
             security["encryptionLevel"] = hardened.Infrastructure.Security.EncryptionLevel.ToString();

@@ -147,7 +147,7 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, DemoR
                     ["SAMPLE_VERSION"] = version,
                     ["SAMPLE_ERROR_RATE"] = errorRate.ToString(CultureInfo.InvariantCulture),
                 },
-                HealthCheck = new HealthCheckSpec { Path = "/health", Period = TimeSpan.FromMilliseconds(500), Timeout = TimeSpan.FromSeconds(2) },
+                HealthCheck = new HealthCheckSpec { Path = "/health", Period = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) },
             }),
         ],
         Strategy = new CanaryStrategySpec

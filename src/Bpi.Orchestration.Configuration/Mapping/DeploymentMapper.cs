@@ -9,7 +9,12 @@ namespace Bpi.Orchestration.Configuration;
 /// </summary>
 internal static class DeploymentMapper
 {
-    public static DeploymentSpec? Map(ConfigObject c, DeploymentDocumentOptions overrides)
+    /// <summary>
+    /// Maps what can be mapped. A value that cannot be read is reported and replaced by a neutral placeholder (an entry
+    /// of a list keeps its place), so that the whole-spec checks still run on the rest: duplicate ids, unknown
+    /// dependencies and cycles are listed together with the field errors.
+    /// </summary>
+    public static DeploymentSpec Map(ConfigObject c, DeploymentDocumentOptions overrides)
     {
         var name = overrides.Name ?? c.String("name", required: true);
         if (overrides.Name is not null)
@@ -31,37 +36,23 @@ internal static class DeploymentMapper
             if (node is not JsonObject component)
             {
                 c.Errors.Add($"{path}: must be an object with id and command (or image), not {ConfigObject.Describe(node)}.");
+                components.Add(new ComponentSpec { Id = "", Image = Placeholder });
                 continue;
             }
 
-            if (MapComponent(new ConfigObject(component, path, c.Errors), overrides) is { } mapped)
-            {
-                components.Add(mapped);
-            }
+            components.Add(MapComponent(new ConfigObject(component, path, c.Errors), overrides));
         }
 
         var strategy = StrategyMapper.MapStrategy(c.Object("strategy"), overrides.Strategy, c);
         var validation = c.Object("validation") is { } v ? MapValidation(v) : new ValidationSettings();
         var rollback = c.Object("rollback") is { } r ? MapRollback(r) : new RollbackSettings();
         var labels = c.StringMap("labels");
-        EncryptionLevel? encryption = null;
-        if (c.Object("security") is { } security)
-        {
-            // What the security gate judges beyond the components (check BPI-SEC-032): `security: { encryptionLevel: high }`.
-            encryption = security.Enum<EncryptionLevel>("encryptionLevel");
-            security.RejectUnknown();
-        }
-
+        var infrastructure = InfrastructureMapper.Map(c);
         c.RejectUnknown();
-        if (name is null || appId is null)
-        {
-            return null;
-        }
-
         return new DeploymentSpec
         {
-            Name = name,
-            AppId = appId,
+            Name = name ?? "",
+            AppId = appId ?? "",
             Environment = environment ?? "development",
             Type = overrides.Type ?? type ?? DeploymentType.DockLockContainer,
             Components = components,
@@ -69,15 +60,21 @@ internal static class DeploymentMapper
             Validation = validation,
             Rollback = rollback,
             Labels = labels ?? new Dictionary<string, string>(),
-            Infrastructure = encryption is { } level ? new InfrastructureConfig { Security = new SecurityConfig { EncryptionLevel = level } } : new InfrastructureConfig(),
+            Infrastructure = infrastructure,
         };
     }
 
-    private static ComponentSpec? MapComponent(ConfigObject c, DeploymentDocumentOptions options)
+    /// <summary>Stands in for an image or program that was written but could not be read (never deployed: the document is refused).</summary>
+    internal const string Placeholder = "(unreadable)";
+
+    private static ComponentSpec MapComponent(ConfigObject c, DeploymentDocumentOptions options)
     {
         var id = c.String("id", required: true);
         var image = c.String("image");
+        var imageWritten = c.Has("image") && c.Raw("image") is not null;
+        var before = c.Errors.Count;
         var command = MapCommand(c);
+        var commandUnreadable = command is null && c.Errors.Count > before;
         if (command is not null && options.ResolveCommand is { } resolve)
         {
             command = resolve(command);
@@ -92,10 +89,7 @@ internal static class DeploymentMapper
             {
                 case JsonValue:
                     var single = new ConfigObject(new JsonObject { ["containerPort"] = node.DeepClone() }, path, c.Errors);
-                    if (single.Int("containerPort", 1, 65535) is { } p)
-                    {
-                        ports.Add(new PortSpec { ContainerPort = p });
-                    }
+                    ports.Add(single.Int("containerPort", 1, 65535) is { } p ? new PortSpec { ContainerPort = p } : UnreadablePort(ports.Count, null));
 
                     break;
                 case JsonObject portObject:
@@ -109,14 +103,14 @@ internal static class DeploymentMapper
 
                     var protocol = port.Enum<PortProtocol>("protocol");
                     port.RejectUnknown();
-                    if (containerPort is { } cp)
-                    {
-                        ports.Add(new PortSpec { Name = portName ?? "http", ContainerPort = cp, Protocol = protocol ?? PortProtocol.Tcp });
-                    }
+                    ports.Add(containerPort is { } cp
+                        ? new PortSpec { Name = portName ?? "http", ContainerPort = cp, Protocol = protocol ?? PortProtocol.Tcp }
+                        : UnreadablePort(ports.Count, portName));
 
                     break;
                 default:
                     c.Errors.Add($"{path}: must be a port number or an object with containerPort, not {ConfigObject.Describe(node)}.");
+                    ports.Add(UnreadablePort(ports.Count, null));
                     break;
             }
         }
@@ -127,16 +121,11 @@ internal static class DeploymentMapper
         var dependsOn = c.StringList("dependsOn", single: true);
         var runtimeSettings = c.StringMap("runtimeSettings");
         c.RejectUnknown();
-        if (id is null)
-        {
-            return null;
-        }
-
         return new ComponentSpec
         {
-            Id = id,
-            Image = image,
-            Command = command,
+            Id = id ?? "",
+            Image = image ?? (imageWritten ? Placeholder : null),
+            Command = command ?? (commandUnreadable ? new CommandSpec { FileName = Placeholder } : null),
             Replicas = replicas ?? 1,
             Resources = resources,
             Ports = ports,
@@ -147,6 +136,13 @@ internal static class DeploymentMapper
             RuntimeSettings = runtimeSettings ?? new Dictionary<string, string>(),
         };
     }
+
+    /// <summary>
+    /// A port that was written but could not be read keeps its place in the list with an out-of-range number (what the
+    /// spec's check then says is already reported at the same path, and is dropped) and, unless named, a name of its own.
+    /// </summary>
+    private static PortSpec UnreadablePort(int index, string? name)
+        => new() { Name = name ?? $"unreadable-port-{index}", ContainerPort = -1 - index };
 
     /// <summary><c>command: path/to/app.dll</c>, <c>command: [program, arg, …]</c>, or <c>command: {fileName, arguments, workingDirectory}</c>.</summary>
     private static CommandSpec? MapCommand(ConfigObject c)
@@ -205,6 +201,7 @@ internal static class DeploymentMapper
     private static HealthCheckSpec MapHealth(ConfigObject c)
     {
         var d = new HealthCheckSpec();
+        var period = c.Duration("period") ?? d.Period;
         var spec = new HealthCheckSpec
         {
             Kind = c.Enum<HealthCheckKind>("type") ?? d.Kind,
@@ -213,8 +210,9 @@ internal static class DeploymentMapper
             Command = c.StringList("command", numbers: true) ?? d.Command,
             GrpcService = c.String("grpcService") ?? d.GrpcService,
             InitialDelay = c.Duration("initialDelay") ?? d.InitialDelay,
-            Period = c.Duration("period") ?? d.Period,
-            Timeout = c.Duration("timeout") ?? d.Timeout,
+            Period = period,
+            // A timeout that is not written never exceeds the period: 1s, or the period when that is shorter.
+            Timeout = c.Duration("timeout") ?? (period > TimeSpan.Zero && period < d.Timeout ? period : d.Timeout),
             FailureThreshold = c.Int("failureThreshold", 1) ?? d.FailureThreshold,
             SuccessThreshold = c.Int("successThreshold", 1) ?? d.SuccessThreshold,
             ExpectedStatusMin = c.Int("expectedStatusMin", 100, 599) ?? d.ExpectedStatusMin,

@@ -4,11 +4,12 @@ using Bpi.Orchestration.Strategies;
 using Bpi.Orchestration.Strategies.Analysis;
 using Bpi.Orchestration.Strategies.BlueGreen;
 using Bpi.Orchestration.Strategies.Canary;
+using Bpi.Orchestration.Strategies.Hooks;
 using Bpi.Orchestration.Strategies.Rolling;
 
 namespace Bpi.Orchestration.Configuration;
 
-/// <summary>Maps the <c>strategy</c> section (every strategy by its registered name), analyses and approval gates.</summary>
+/// <summary>Maps the <c>strategy</c> section: every strategy by its registered name, with its steps and hooks.</summary>
 internal static class StrategyMapper
 {
     /// <summary>The strategy section; <paramref name="overrideType"/> (<c>--strategy</c>) replaces its <c>type</c>.</summary>
@@ -30,7 +31,7 @@ internal static class StrategyMapper
         {
             if (c is not null && c.Keys.Any())
             {
-                c.Error("type", "is required when strategy has settings: recreate, rolling, canary or blueGreen.");
+                c.Error("type", $"is required when strategy has settings: {StrategySpecRegistry.DescribeNames()}.");
             }
 
             return null;
@@ -63,6 +64,7 @@ internal static class StrategyMapper
             MaxUnavailable = IntOrPercentField(c, "maxUnavailable") ?? d.MaxUnavailable,
             BatchSize = c.Int("batchSize", 1),
             PauseBetweenBatches = c.Duration("pauseBetweenBatches") ?? d.PauseBetweenBatches,
+            Hooks = MapHooks(c),
         };
     }
 
@@ -94,11 +96,13 @@ internal static class StrategyMapper
             if (node is not JsonObject step || step.Count != 1)
             {
                 c.Errors.Add($"{path}: must be one of setWeight: N, pause: 30s (or pause: {{}} to wait for promote), analysis: {{…}}, approval: {{…}}.");
+                steps.Add(UnreadableStep);
                 continue;
             }
 
             var o = new ConfigObject(step, path, c.Errors);
             var kind = step.First().Key;
+            var count = steps.Count;
             switch (kind)
             {
                 case "setWeight":
@@ -121,14 +125,14 @@ internal static class StrategyMapper
 
                     break;
                 case "analysis":
-                    if (o.Object("analysis", required: true) is { } analysis && MapAnalysis(analysis) is { } a)
+                    if (o.Object("analysis", required: true) is { } analysis && AnalysisMapper.MapAnalysis(analysis) is { } a)
                     {
                         steps.Add(new CanaryStep.Analyze(a));
                     }
 
                     break;
                 case "approval":
-                    if (o.Object("approval", required: true) is { } gate && MapGate(gate) is { } g)
+                    if (o.Object("approval", required: true) is { } gate && AnalysisMapper.MapGate(gate) is { } g)
                     {
                         steps.Add(new CanaryStep.Approval(g));
                     }
@@ -138,6 +142,11 @@ internal static class StrategyMapper
                     c.Errors.Add($"{path}: '{kind}' is not a canary step; use setWeight, pause, analysis or approval.");
                     break;
             }
+
+            if (steps.Count == count)
+            {
+                steps.Add(UnreadableStep);
+            }
         }
 
         return new CanaryStrategySpec
@@ -146,8 +155,9 @@ internal static class StrategyMapper
             StepWeight = c.Int("stepWeight"),
             MaxWeight = c.Int("maxWeight") ?? d.MaxWeight,
             Interval = c.Duration("interval") ?? d.Interval,
-            Analysis = c.Object("analysis") is { } shared ? MapAnalysis(shared) : null,
+            Analysis = c.Object("analysis") is { } shared ? AnalysisMapper.MapAnalysis(shared) : null,
             AnalysisComponent = c.String("analysisComponent"),
+            Hooks = MapHooks(c),
         };
     }
 
@@ -158,131 +168,100 @@ internal static class StrategyMapper
         {
             PreviewReplicas = c.Int("previewReplicas", 0),
             PreviewRoute = c.Bool("previewRoute") ?? d.PreviewRoute,
-            PrePromotionAnalysis = c.Object("prePromotionAnalysis") is { } pre ? MapAnalysis(pre) : null,
-            PostPromotionAnalysis = c.Object("postPromotionAnalysis") is { } post ? MapAnalysis(post) : null,
+            PrePromotionAnalysis = c.Object("prePromotionAnalysis") is { } pre ? AnalysisMapper.MapAnalysis(pre) : null,
+            PostPromotionAnalysis = c.Object("postPromotionAnalysis") is { } post ? AnalysisMapper.MapAnalysis(post) : null,
             Promotion = c.Enum<BlueGreenPromotion>("promotion") ?? d.Promotion,
             AutoPromotionDelay = c.Duration("autoPromotionDelay") ?? d.AutoPromotionDelay,
             ScaleDownDelay = c.Duration("scaleDownDelay") ?? d.ScaleDownDelay,
+            TrafficSteps = MapTrafficSteps(c),
             AnalysisComponent = c.String("analysisComponent"),
+            Hooks = MapHooks(c),
         };
     }
 
     /// <summary>
-    /// <c>{ name, metrics: [ { name, metric: successRate|latencyP50|latencyP95|latencyP99, revision, requests, path,
-    /// count, interval, initialDelay, successCondition: {min, max}, failureCondition, failureLimit } ] }</c>, or a
-    /// Prometheus (<c>prometheus: {address, query}</c>) or JSON (<c>json: {url, jsonPath}</c>) metric.
+    /// A canary step that was written but could not be read keeps its place (so the spec's checks name the steps after
+    /// it by their own index) as a step that asks nothing: a pause until promoted. The document is refused anyway.
     /// </summary>
-    private static AnalysisSpec? MapAnalysis(ConfigObject c)
+    private static readonly CanaryStep UnreadableStep = new CanaryStep.Pause(null);
+
+    /// <summary><c>trafficSteps: [ { weight: 25, duration: 30s, analysis: {…} }, … ]</c> of a blue-green rollout.</summary>
+    private static List<TrafficSwitchStep> MapTrafficSteps(ConfigObject c)
     {
-        var metrics = new List<MetricSpec>();
-        foreach (var (node, path) in c.List("metrics") ?? [])
+        var steps = new List<TrafficSwitchStep>();
+        foreach (var (node, path) in c.List("trafficSteps") ?? [])
         {
-            if (node is not JsonObject metricObject)
+            if (node is not JsonObject stepObject)
             {
-                c.Errors.Add($"{path}: must be an object with name and metric, not {ConfigObject.Describe(node)}.");
+                c.Errors.Add($"{path}: must be an object with weight (and duration, analysis), not {ConfigObject.Describe(node)}.");
                 continue;
             }
 
-            var m = new ConfigObject(metricObject, path, c.Errors);
-            var metricName = m.String("name", required: true);
-            MetricQuery? query = null;
-            if (m.Has("prometheus"))
+            var s = new ConfigObject(stepObject, path, c.Errors);
+            var weight = s.Int("weight", 1, 100);
+            if (weight is null && !s.Has("weight"))
             {
-                var p = m.Object("prometheus")!;
-                var address = p.String("address", required: true);
-                var promQuery = p.String("query", required: true);
-                p.RejectUnknown();
-                if (address is not null && promQuery is not null)
-                {
-                    query = Uri.TryCreate(address, UriKind.Absolute, out var uri) ? new PrometheusMetricQuery(uri, promQuery) : null;
-                    if (query is null)
-                    {
-                        p.Error("address", $"'{address}' is not an absolute URL.");
-                    }
-                }
-            }
-            else if (m.Has("json"))
-            {
-                var j = m.Object("json")!;
-                var url = j.String("url", required: true);
-                var jsonPath = j.String("jsonPath", required: true);
-                j.RejectUnknown();
-                if (url is not null && jsonPath is not null)
-                {
-                    query = Uri.TryCreate(url, UriKind.Absolute, out var uri) ? new JsonMetricQuery(uri, jsonPath) : null;
-                    if (query is null)
-                    {
-                        j.Error("url", $"'{url}' is not an absolute URL.");
-                    }
-                }
-            }
-            else
-            {
-                var builtIn = m.Enum<BuiltInMetric>("metric", required: true);
-                var revision = m.Enum<AnalysisRevision>("revision");
-                var requests = m.Int("requests", 1);
-                var requestPath = m.String("path");
-                if (builtIn is { } b)
-                {
-                    var defaults = new BuiltInMetricQuery(b);
-                    query = new BuiltInMetricQuery(b) { Revision = revision ?? defaults.Revision, Requests = requests ?? defaults.Requests, Path = requestPath ?? defaults.Path };
-                }
+                s.Error("weight", "is required.");
             }
 
-            var d = new MetricSpec { Name = "-", Query = new BuiltInMetricQuery(BuiltInMetric.SuccessRate) };
-            var count = m.Int("count", 1);
-            var interval = m.Duration("interval");
-            var initialDelay = m.Duration("initialDelay");
-            var success = m.Object("successCondition") is { } s ? MapCondition(s) : null;
-            var failure = m.Object("failureCondition") is { } f ? MapCondition(f) : null;
-            var failureLimit = m.Int("failureLimit", 0);
-            var inconclusiveLimit = m.Int("inconclusiveLimit", 0);
-            var consecutiveErrorLimit = m.Int("consecutiveErrorLimit", 0);
-            m.RejectUnknown();
-            if (metricName is not null && query is not null)
+            var duration = s.Duration("duration");
+            var analysis = s.Object("analysis") is { } a ? AnalysisMapper.MapAnalysis(a) : null;
+            s.RejectUnknown();
+            if (weight is { } w)
             {
-                metrics.Add(new MetricSpec
-                {
-                    Name = metricName,
-                    Query = query,
-                    Count = count ?? d.Count,
-                    Interval = interval ?? d.Interval,
-                    InitialDelay = initialDelay ?? d.InitialDelay,
-                    SuccessCondition = success,
-                    FailureCondition = failure,
-                    FailureLimit = failureLimit ?? d.FailureLimit,
-                    InconclusiveLimit = inconclusiveLimit ?? d.InconclusiveLimit,
-                    ConsecutiveErrorLimit = consecutiveErrorLimit ?? d.ConsecutiveErrorLimit,
-                });
+                steps.Add(new TrafficSwitchStep(w) { Duration = duration ?? TimeSpan.Zero, Analysis = analysis });
             }
         }
 
-        var name = c.String("name");
-        c.RejectUnknown();
-        return new AnalysisSpec { Name = name ?? "analysis", Metrics = metrics };
+        return steps;
     }
 
-    private static MetricCondition? MapCondition(ConfigObject c)
+    /// <summary><c>hooks: { preRollout: [ { name, url, timeout, failOnError } ], postRollout: […], onAbort: […] }</c>.</summary>
+    private static RolloutHooks MapHooks(ConfigObject c)
     {
-        var min = c.Number("min");
-        var max = c.Number("max");
-        c.RejectUnknown();
-        return new MetricCondition(min, max);
-    }
-
-    private static ApprovalGate? MapGate(ConfigObject c)
-    {
-        var d = new ApprovalGate { Name = "-" };
-        var name = c.String("name", required: true);
-        var gate = new ApprovalGate
+        if (c.Object("hooks") is not { } h)
         {
-            Name = name ?? "-",
-            RequiredApprovals = c.Int("requiredApprovals", 1) ?? d.RequiredApprovals,
-            ApproverMustDifferFromRequester = c.Bool("approverMustDifferFromRequester") ?? d.ApproverMustDifferFromRequester,
-            Timeout = c.Duration("timeout"),
-            Escalation = c.Enum<GateEscalation>("escalation") ?? d.Escalation,
+            return new RolloutHooks();
+        }
+
+        var hooks = new RolloutHooks
+        {
+            PreRollout = MapHookList(h, "preRollout"),
+            PostRollout = MapHookList(h, "postRollout"),
+            OnAbort = MapHookList(h, "onAbort"),
         };
-        c.RejectUnknown();
-        return name is null ? null : gate;
+        h.RejectUnknown();
+        return hooks;
+    }
+
+    private static List<HookSpec> MapHookList(ConfigObject c, string field)
+    {
+        var hooks = new List<HookSpec>();
+        foreach (var (node, path) in c.List(field) ?? [])
+        {
+            if (node is not JsonObject hookObject)
+            {
+                c.Errors.Add($"{path}: must be an object with name (and url, timeout, failOnError), not {ConfigObject.Describe(node)}.");
+                continue;
+            }
+
+            var o = new ConfigObject(hookObject, path, c.Errors);
+            var d = new HookSpec { Name = "-" };
+            var name = o.String("name", required: true);
+            var hook = new HookSpec
+            {
+                Name = name ?? "-",
+                Url = o.Url("url"),
+                Timeout = o.Duration("timeout") ?? d.Timeout,
+                FailOnError = o.Bool("failOnError"),
+            };
+            o.RejectUnknown();
+            if (name is not null)
+            {
+                hooks.Add(hook);
+            }
+        }
+
+        return hooks;
     }
 }

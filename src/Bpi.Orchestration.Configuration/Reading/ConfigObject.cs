@@ -132,6 +132,24 @@ internal sealed class ConfigObject
         return null;
     }
 
+    /// <summary>An absolute http or https URL.</summary>
+    public Uri? Url(string name, bool required = false)
+    {
+        var text = String(name, required);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        {
+            return uri;
+        }
+
+        Error(name, $"'{text}' is not an absolute http or https URL.");
+        return null;
+    }
+
     public bool? Bool(string name)
     {
         var node = Raw(name);

@@ -89,3 +89,42 @@ public sealed class BadInputAndAccessTests
         Assert.Equal("not_found", (await response.ReadObjectAsync())["error_kind"]!.GetValue<string>());
     }
 }
+
+public sealed class SeedBodyTests
+{
+    private const string Seed = """
+        {
+          "deployment_type": "docklock_container",
+          "app_id": "web-app",
+          "config": { "deployment_name": "web-service-001" },
+          "resource_requirements": { "cpu_cores": 4, "memory_mb": 8192 },
+          "security_config": { "encryption_level": "high", "access_control": "rbac" }
+        }
+        """;
+
+    [Fact]
+    public async Task The_seeds_deploy_body_is_refused_naming_the_missing_image_or_command_by_the_seeds_fields()
+    {
+        await using var host = await ApiHost.StartAsync();
+        using var client = host.Deployer();
+
+        using var response = await client.PostAsync("/api/v1/orchestration/deploy", Documents.Json(Seed));
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.ReadObjectAsync())["errors"]!.AsArray().Select(e => e!.GetValue<string>()).ToList();
+        Assert.Contains(errors, e => e.StartsWith("config.image or config.command", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_seeds_deploy_body_with_an_image_is_accepted()
+    {
+        await using var host = await ApiHost.StartAsync();
+        using var client = host.Deployer();
+        var body = System.Text.Json.Nodes.JsonNode.Parse(Seed)!;
+        body["config"]!["image"] = "registry.local/web:1.0";
+
+        var id = await client.DeployAsync(body);
+
+        Assert.Equal("web-service-001", (await host.Vm.GetStatusAsync(id)).Name);
+    }
+}

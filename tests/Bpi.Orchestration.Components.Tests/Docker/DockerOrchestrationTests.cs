@@ -209,8 +209,9 @@ public sealed class DockerOrchestrationTests(DockerEngineFixture fixture)
             {
                 Kind = HealthCheckKind.Http,
                 Path = "/cgi-bin/health",
-                Period = TimeSpan.FromMilliseconds(500),
-                Timeout = TimeSpan.FromSeconds(5),
+                // A slow engine may take seconds to exec a probe; the timeout may not exceed the period.
+                Period = TimeSpan.FromSeconds(2),
+                Timeout = TimeSpan.FromSeconds(2),
                 FailureThreshold = 2,
             },
         };
@@ -237,8 +238,9 @@ public sealed class DockerOrchestrationTests(DockerEngineFixture fixture)
             {
                 Kind = HealthCheckKind.Exec,
                 Command = ["/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/cgi-bin/health"],
-                Period = TimeSpan.FromMilliseconds(500),
-                Timeout = TimeSpan.FromSeconds(5),
+                // A slow engine may take seconds to exec a probe; the timeout may not exceed the period.
+                Period = TimeSpan.FromSeconds(2),
+                Timeout = TimeSpan.FromSeconds(2),
                 FailureThreshold = 2,
             },
         };

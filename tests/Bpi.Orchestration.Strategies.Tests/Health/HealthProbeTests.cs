@@ -106,12 +106,7 @@ public sealed class HealthProbeTests
         Endpoints = [new ServiceEndpoint("127.0.0.1", port)],
     };
 
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    internal static int FreePort() => LoopbackHttpServer.FreePort();
 
     private sealed class CommandRuntime(Func<WorkloadInstance, IReadOnlyList<string>, CommandResult> run) : IWorkloadRuntime, IWorkloadCommandRunner
     {

@@ -1,10 +1,10 @@
 using System.Net;
 using System.Text;
 
-namespace Bpi.Orchestration.Strategies.Tests;
+namespace Bpi.Orchestration.TestUtilities;
 
 /// <summary>A real HTTP server on a loopback port (HttpListener), answering each request with a status (and optional body) from a function.</summary>
-internal sealed class LoopbackHttpServer : IDisposable
+public sealed class LoopbackHttpServer : IDisposable
 {
     private readonly HttpListener _listener = new();
     private readonly Func<HttpListenerRequest, string, (int Status, string Body)> _answer;
@@ -22,7 +22,7 @@ internal sealed class LoopbackHttpServer : IDisposable
         _answer = answer;
         for (var attempt = 0; ; attempt++)
         {
-            Port = Health.HealthProbeTests.FreePort();
+            Port = FreePort();
             _listener.Prefixes.Clear();
             _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
             try
@@ -65,6 +65,14 @@ internal sealed class LoopbackHttpServer : IDisposable
     }
 
     public void Dispose() => _listener.Close();
+
+    /// <summary>A loopback port free at the moment of asking (another process may take it before it is bound: callers retry).</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
 
     private async Task LoopAsync()
     {
