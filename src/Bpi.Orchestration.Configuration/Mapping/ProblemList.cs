@@ -18,15 +18,41 @@ internal static partial class ProblemList
 
     public static void AddSpecProblems(List<string> errors, IReadOnlyList<string> specProblems)
     {
-        var fieldPaths = errors.Select(PathOf).ToList();
+        // Sets, not scans: a hostile document can carry thousands of problems on each side, and comparing every spec
+        // problem with every field problem made one such document take tens of seconds (found by the parser fuzz suite).
+        var fieldPaths = new HashSet<string>(errors.Select(PathOf).Where(p => p.Length > 0), StringComparer.Ordinal);
+        var listed = new HashSet<string>(errors, StringComparer.Ordinal);
         foreach (var problem in specProblems)
         {
-            var path = PathOf(Normalize(problem));
-            if (!fieldPaths.Any(reported => IsAtOrInside(path, reported)) && !errors.Contains(problem))
+            if (!IsAtOrInsideAny(PathOf(Normalize(problem)), fieldPaths) && listed.Add(problem))
             {
                 errors.Add(problem);
             }
         }
+    }
+
+    /// <summary>Whether <paramref name="path"/> or one of its parents (cut at a <c>.</c> or <c>[</c>) is a reported field.</summary>
+    private static bool IsAtOrInsideAny(string path, HashSet<string> reported)
+    {
+        if (path.Length == 0)
+        {
+            return false;
+        }
+
+        if (reported.Contains(path))
+        {
+            return true;
+        }
+
+        for (var i = path.Length - 1; i > 0; i--)
+        {
+            if (path[i] is '.' or '[' && reported.Contains(path[..i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string Normalize(string problem)
@@ -40,8 +66,4 @@ internal static partial class ProblemList
         var colon = problem.IndexOf(": ", StringComparison.Ordinal);
         return colon < 0 ? problem : problem[..colon];
     }
-
-    private static bool IsAtOrInside(string path, string reported)
-        => path.Length > 0 && reported.Length > 0 && path.StartsWith(reported, StringComparison.Ordinal)
-           && (path.Length == reported.Length || path[reported.Length] is '.' or '[');
 }

@@ -13,7 +13,7 @@ public sealed class SelfHealingTests
     [Fact]
     public async Task SelfHealing_replaces_a_killed_instance_takes_it_out_of_traffic_and_audits_the_repair()
     {
-        await using var host = new TestHost();
+        await using var host = new TestHost(options: o => o.SelfHealing = true);
         var id = await host.Vm.DeployAsync(Specs.Web(replicas: 3));
         await host.SettleAsync(id);
         var victim = Running(host.Runtime, id)[0];
@@ -40,7 +40,7 @@ public sealed class SelfHealingTests
     [Fact]
     public async Task SelfHealing_backs_a_crash_loop_off_10_20_40_seconds_doubling_to_a_5_minute_cap()
     {
-        await using var host = new TestHost();
+        await using var host = new TestHost(options: o => o.SelfHealing = true);
         var id = await host.Vm.DeployAsync(Specs.Web(replicas: 1));
         await host.SettleAsync(id);
 
@@ -74,7 +74,7 @@ public sealed class SelfHealingTests
     [Fact]
     public async Task SelfHealing_replaces_an_instance_failing_its_liveness_check()
     {
-        await using var host = new TestHost(extra: b => b.AddHealthProbe<InMemoryHealthProbe>());
+        await using var host = new TestHost(options: o => o.SelfHealing = true, extra: b => b.AddHealthProbe<InMemoryHealthProbe>());
         var spec = WithChecks(Specs.Web(replicas: 2), liveness: new HealthCheckSpec { Path = "/live", Period = TimeSpan.FromSeconds(10), FailureThreshold = 3 });
         var id = await host.Vm.DeployAsync(spec);
         await host.SettleAsync(id);
@@ -93,7 +93,7 @@ public sealed class SelfHealingTests
     [Fact]
     public async Task SelfHealing_takes_an_instance_failing_readiness_out_of_traffic_keeps_it_and_routes_it_again_when_ready()
     {
-        await using var host = new TestHost(extra: b => b.AddHealthProbe<InMemoryHealthProbe>());
+        await using var host = new TestHost(options: o => o.SelfHealing = true, extra: b => b.AddHealthProbe<InMemoryHealthProbe>());
         var spec = WithChecks(Specs.Web(replicas: 3), readiness: new HealthCheckSpec { Path = "/ready", Period = TimeSpan.FromSeconds(10), FailureThreshold = 1 });
         var id = await host.Vm.DeployAsync(spec);
         await host.SettleAsync(id);
@@ -127,7 +127,7 @@ public sealed class SelfHealingTests
         var runtime = new Vm.GatedRuntime(inner);
         var audit = new Bpi.Orchestration.Auditing.InMemoryAuditSink(10_000);
         var services = new ServiceCollection();
-        services.AddOrchestration(o => o.VmId = "vm-test").UseTimeProvider(clock).UseAuditSink(audit);
+        services.AddOrchestration(o => { o.VmId = "vm-test"; o.SelfHealing = true; }).UseTimeProvider(clock).UseAuditSink(audit);
         services.AddSingleton<IWorkloadRuntime>(runtime);
         await using var provider = services.BuildServiceProvider();
         var vm = provider.GetRequiredService<IOrchestrationVm>();
@@ -154,7 +154,7 @@ public sealed class SelfHealingTests
     [Fact]
     public async Task SelfHealing_leaves_an_ended_instance_of_a_never_restarted_component_and_says_degraded()
     {
-        await using var host = new TestHost();
+        await using var host = new TestHost(options: o => o.SelfHealing = true);
         var spec = Specs.Web(replicas: 2);
         spec = spec with { Components = [spec.Components[0] with { Restart = RestartPolicySpec.Never }] };
         var id = await host.Vm.DeployAsync(spec);
@@ -172,7 +172,7 @@ public sealed class SelfHealingTests
     [Fact]
     public async Task SelfHealing_recreates_an_instance_removed_behind_its_back_and_replaces_on_failure_only_up_to_its_limit()
     {
-        await using var host = new TestHost();
+        await using var host = new TestHost(options: o => o.SelfHealing = true);
         var spec = Specs.Web(replicas: 1);
         spec = spec with { Components = [spec.Components[0] with { Restart = RestartPolicySpec.Parse("on-failure:1") }] };
         var id = await host.Vm.DeployAsync(spec);

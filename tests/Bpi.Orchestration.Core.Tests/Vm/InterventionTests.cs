@@ -13,7 +13,7 @@ public sealed class InterventionTests
     {
         await using var host = NewHost();
         var id = await host.Vm.DeployAsync(Gated(new PauseStep(TimeSpan.FromMinutes(5))));
-        await host.Clock.WaitForTimersAsync(2, TestHost.Timeout()); // the pause, besides self-healing's resync
+        await host.Clock.WaitForTimersAsync(1, TestHost.Timeout());
 
         await host.Vm.PauseAsync(id);
         var paused = await host.Vm.GetStatusAsync(id);
@@ -36,7 +36,7 @@ public sealed class InterventionTests
         var id = await host.Vm.DeployAsync(Specs.Web(replicas: 1) with { Strategy = new GatedSpec([]) });
         await host.SettleAsync(id);
         await host.Vm.UpdateAsync(id, Gated(new PauseStep(TimeSpan.FromMinutes(5))));
-        await host.Clock.WaitForTimersAsync(2, TestHost.Timeout()); // besides self-healing's resync
+        await host.Clock.WaitForTimersAsync(1, TestHost.Timeout());
         await host.Vm.PauseAsync(id);
 
         await host.Vm.AbortAsync(id);
@@ -138,7 +138,7 @@ public sealed class InterventionTests
         await using var host = NewHost();
         var id = await host.Vm.DeployAsync(Gated(new AwaitApprovalStep(new ApprovalGate { Name = "prod", Timeout = TimeSpan.FromHours(1) })));
         await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Paused, TestHost.Timeout());
-        await host.Clock.WaitForTimersAsync(2, TestHost.Timeout()); // the approval timeout, besides self-healing's resync
+        await host.Clock.WaitForTimersAsync(1, TestHost.Timeout());
 
         host.Clock.Advance(TimeSpan.FromHours(1));
         var status = await host.SettleAsync(id);

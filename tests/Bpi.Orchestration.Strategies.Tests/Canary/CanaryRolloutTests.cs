@@ -172,9 +172,8 @@ public sealed class CanaryRolloutTests
 
         var updatedAt = host.Clock.GetUtcNow();
         await host.Vm.UpdateAsync(id, Specs.Web(2, "web:2", strategy) with { Rollback = new RollbackSettings { HealthFailureRateTrigger = 0.5 } });
-        // The pause, the health watch and the fault, besides self-healing's periodic resync.
-        await host.Clock.WaitForTimersAsync(4, TestHost.Timeout());
-        var status = await host.DriveAsync(host.WaitForStateAsync(id, DeploymentState.RolledBack), TimeSpan.FromSeconds(30), minTimers: 3);
+        await host.Clock.WaitForTimersAsync(3, TestHost.Timeout()); // the pause, the health watch and the fault
+        var status = await host.DriveAsync(host.WaitForStateAsync(id, DeploymentState.RolledBack), TimeSpan.FromSeconds(30), minTimers: 2);
 
         Assert.Equal(DeploymentState.RolledBack, status.State);
         Assert.Contains("Health failure rate 100%", status.Message, StringComparison.Ordinal);

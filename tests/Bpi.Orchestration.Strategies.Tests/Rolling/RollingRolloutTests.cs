@@ -31,7 +31,7 @@ public sealed class RollingRolloutTests
         var id = await host.Vm.DeployAsync(Specs.Web(3, "web:1", OneByOne));
         await host.SettleAsync(id);
         await host.Vm.UpdateAsync(id, Specs.Web(3, "web:2", OneByOne));
-        await host.Clock.WaitForTimersAsync(2, TestHost.Timeout()); // in the pause after the first batch (besides self-healing's resync)
+        await host.Clock.WaitForTimersAsync(1, TestHost.Timeout()); // in the pause after the first batch
 
         await host.Vm.PauseAsync(id);
         var paused = await host.Vm.GetStatusAsync(id);
