@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(7007, LogLevel.Information, "Applied HTTPRoute {Namespace}/{Route}: {Weights}")]
     public static partial void RouteApplied(ILogger logger, string @namespace, string route, string weights);
+
+    [LoggerMessage(7008, LogLevel.Information, "HorizontalPodAutoscaler {Namespace}/{Name} targets {Target}")]
+    public static partial void AutoscalerApplied(ILogger logger, string @namespace, string name, string target);
 }

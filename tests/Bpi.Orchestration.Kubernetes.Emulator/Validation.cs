@@ -45,6 +45,9 @@ internal static partial class Validation
                 }
 
                 break;
+            case "horizontalpodautoscalers":
+                CheckAutoscaler(obj, causes);
+                break;
             case "httproutes":
                 foreach (var (rule, r) in (obj["spec"]?["rules"] as JsonArray ?? []).Select((x, i) => (x, i)))
                 {
@@ -102,6 +105,45 @@ internal static partial class Validation
             if (string.IsNullOrWhiteSpace((string?)container?["image"]))
             {
                 causes.Add(($"spec.template.spec.containers[{index}].image", "Required value"));
+            }
+        }
+    }
+
+    private static void CheckAutoscaler(JsonObject obj, List<(string, string)> causes)
+    {
+        var spec = obj["spec"];
+        var target = spec?["scaleTargetRef"];
+        if (string.IsNullOrEmpty((string?)target?["kind"]))
+        {
+            causes.Add(("spec.scaleTargetRef.kind", "Required value"));
+        }
+
+        if (string.IsNullOrEmpty((string?)target?["name"]))
+        {
+            causes.Add(("spec.scaleTargetRef.name", "Required value"));
+        }
+
+        var max = (int?)spec?["maxReplicas"];
+        var min = (int?)spec?["minReplicas"] ?? 1;
+        if (max is not >= 1)
+        {
+            causes.Add(("spec.maxReplicas", "Invalid value: must be greater than or equal to 1"));
+        }
+
+        if (min < 1)
+        {
+            causes.Add(("spec.minReplicas", "Invalid value: must be greater than or equal to 1"));
+        }
+        else if (max is { } m && min > m)
+        {
+            causes.Add(("spec.minReplicas", "Invalid value: must be less than or equal to maxReplicas"));
+        }
+
+        foreach (var (metric, index) in (spec?["metrics"] as JsonArray ?? []).Select((x, i) => (x, i)))
+        {
+            if ((string?)metric?["type"] == "Resource" && (string?)metric?["resource"]?["target"]?["type"] == "Utilization" && (int?)metric?["resource"]?["target"]?["averageUtilization"] is not >= 1)
+            {
+                causes.Add(($"spec.metrics[{index}].resource.target.averageUtilization", "Invalid value: must be greater than 0"));
             }
         }
     }

@@ -42,6 +42,13 @@ public sealed record ComponentSpec
     /// <value>The default value is <see cref="RestartPolicySpec.Always"/>.</value>
     public RestartPolicySpec Restart { get; init; } = RestartPolicySpec.Always;
 
+    /// <summary>
+    /// Horizontal autoscaling of the serving revision between <see cref="AutoscalingSpec.MinReplicas"/> and
+    /// <see cref="AutoscalingSpec.MaxReplicas"/> by CPU use; <see langword="null"/> keeps <see cref="Replicas"/> fixed.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public AutoscalingSpec? Autoscaling { get; init; }
+
     /// <summary>Ids of the components that must be ready before this one starts.</summary>
     public IReadOnlyList<string> DependsOn { get; init; } = [];
 

@@ -25,11 +25,15 @@ public interface IWorkloadInspector
 /// <param name="InstanceId">The instance, as the runtime reports it (<see cref="WorkloadInstance.InstanceId"/>; the container name on Docker).</param>
 /// <param name="Engine">
 /// Which engine wrote <paramref name="Document"/>, and so its format: the runtime's <see cref="IWorkloadRuntime.Name"/>,
-/// <see cref="DockerEngine"/> for the Docker Engine API's <c>GET /containers/{id}/json</c> answer.
+/// <see cref="DockerEngine"/> for the Docker Engine API's <c>GET /containers/{id}/json</c> answer,
+/// <see cref="KubernetesEngine"/> for a Kubernetes <c>v1</c> Pod object.
 /// </param>
 /// <param name="Document">The engine's inspect document, as JSON text, unchanged.</param>
 public sealed record WorkloadInspection(string ComponentId, int Revision, string InstanceId, string Engine, string Document)
 {
     /// <summary>The <see cref="Engine"/> of Docker: <see cref="Document"/> is the Engine API's container inspect object.</summary>
     public const string DockerEngine = "docker";
+
+    /// <summary>The <see cref="Engine"/> of Kubernetes: <see cref="Document"/> is the API server's <c>v1</c> Pod object (as <c>kubectl get pod -o json</c> prints it).</summary>
+    public const string KubernetesEngine = "kubernetes";
 }

@@ -136,6 +136,11 @@ internal static partial class DeploymentSpecValidator
             {
                 CheckHealthCheck(errors, at.Then(".healthCheck"), c.HealthCheck, c);
             }
+
+            if (c.Autoscaling is not null)
+            {
+                CheckAutoscaling(errors, at.Then(".autoscaling"), c.Autoscaling, c.Replicas);
+            }
         }
 
         CheckDependencies(errors, spec.Components);
@@ -237,6 +242,33 @@ internal static partial class DeploymentSpecValidator
             {
                 errors.Add($"{at}.secrets: '{name}' is also a plain environment variable; keep it in one place.");
             }
+        }
+    }
+
+    private static void CheckAutoscaling(List<string> errors, ComponentPath at, AutoscalingSpec a, int replicas)
+    {
+        if (a.MinReplicas < 1 || a.MinReplicas > MaxReplicas)
+        {
+            errors.Add($"{at}.minReplicas: {a.MinReplicas} is out of range; use 1 to {MaxReplicas}.");
+        }
+
+        if (a.MaxReplicas < 1 || a.MaxReplicas > MaxReplicas)
+        {
+            errors.Add($"{at}.maxReplicas: {a.MaxReplicas} is out of range; use 1 to {MaxReplicas}.");
+        }
+        else if (a.MaxReplicas < a.MinReplicas)
+        {
+            errors.Add($"{at}.maxReplicas: {a.MaxReplicas} is less than minReplicas ({a.MinReplicas}); use at least {a.MinReplicas}.");
+        }
+
+        if (a.TargetCpuUtilizationPercent is < 1 or > 1000)
+        {
+            errors.Add($"{at}.targetCpuUtilizationPercent: {a.TargetCpuUtilizationPercent} is out of range; use 1 to 1000 (percent of the CPU each instance requests).");
+        }
+
+        if (replicas < a.MinReplicas || replicas > a.MaxReplicas)
+        {
+            errors.Add($"{at}: replicas ({replicas}) is outside minReplicas..maxReplicas ({a.MinReplicas}..{a.MaxReplicas}); a rollout starts the new revision with replicas, so keep it within the autoscaling range.");
         }
     }
 

@@ -22,6 +22,12 @@ internal static class KubernetesNaming
     /// <summary>The DockLock defaults a revision relaxes (comma-separated keys), or <c>none</c>.</summary>
     public const string RelaxationsAnnotation = WorkloadLabels.Prefix + "docklock-relaxed";
 
+    /// <summary>A revision's autoscaling (<see cref="AutoscalingSpec"/>) as <c>{min}:{max}:{cpu%}</c>, on its Deployment; absent without autoscaling.</summary>
+    public const string AutoscalingAnnotation = WorkloadLabels.Prefix + "autoscaling";
+
+    /// <summary>The reason of each DockLock relaxation of a revision, as a JSON object (setting → reason), on its Deployment and pods.</summary>
+    public const string RelaxationReasonsAnnotation = WorkloadLabels.Prefix + "docklock-reasons";
+
     /// <summary>The pod-security namespace label and the level we set on namespaces we create.</summary>
     public const string PodSecurityEnforceLabel = "pod-security.kubernetes.io/enforce";
 

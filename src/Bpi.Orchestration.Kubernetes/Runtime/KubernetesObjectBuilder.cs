@@ -103,6 +103,22 @@ internal static class KubernetesObjectBuilder
         var name = KubernetesNaming.RevisionName(revision.DeploymentId, component.Id, revision.Revision);
         var metadata = Metadata(revision, name);
         metadata.Annotations[KubernetesNaming.RelaxationsAnnotation] = docklock.Relaxations.Count == 0 ? "none" : string.Join(',', docklock.Relaxations.Select(r => r.Setting));
+        if (docklock.Relaxations.Count > 0)
+        {
+            // The reasons travel with the pods, so whoever inspects a pod (the Security package) can say why it is relaxed.
+            var reasons = new System.Text.Json.Nodes.JsonObject();
+            foreach (var relaxation in docklock.Relaxations)
+            {
+                reasons[relaxation.Setting] = relaxation.Reason;
+            }
+
+            metadata.Annotations[KubernetesNaming.RelaxationReasonsAnnotation] = reasons.ToJsonString();
+        }
+
+        if (component.Autoscaling is { } autoscaling)
+        {
+            metadata.Annotations[KubernetesNaming.AutoscalingAnnotation] = string.Create(CultureInfo.InvariantCulture, $"{autoscaling.MinReplicas}:{autoscaling.MaxReplicas}:{autoscaling.TargetCpuUtilizationPercent}");
+        }
         var (user, group) = User(docklock, options);
 
         var env = new List<V1EnvVar>();
@@ -198,6 +214,63 @@ internal static class KubernetesObjectBuilder
             },
         };
     }
+
+    /// <summary>The HPA of a component, on its serving revision's Deployment <paramref name="serving"/>.</summary>
+    public static V2HorizontalPodAutoscaler Autoscaler(V1Deployment serving, string name, AutoscalingSpec autoscaling)
+    {
+        // The HPA follows the component from revision to revision: it carries the component's labels, not a revision's.
+        var labels = new Dictionary<string, string>(serving.Metadata.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        labels.Remove(WorkloadLabels.Revision);
+        labels.Remove(KubernetesNaming.VersionLabel);
+        var annotations = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in new[] { WorkloadLabels.Owner, WorkloadLabels.Deployment, WorkloadLabels.Component })
+        {
+            if (KubernetesNaming.Value(serving.Metadata.Annotations, key) is { } value)
+            {
+                annotations[key] = value;
+            }
+        }
+
+        return new V2HorizontalPodAutoscaler
+        {
+            ApiVersion = "autoscaling/v2",
+            Kind = "HorizontalPodAutoscaler",
+            Metadata = new V1ObjectMeta { Name = name, Labels = labels, Annotations = annotations },
+            Spec = new V2HorizontalPodAutoscalerSpec
+            {
+                ScaleTargetRef = new V2CrossVersionObjectReference { ApiVersion = "apps/v1", Kind = "Deployment", Name = serving.Metadata.Name },
+                MinReplicas = autoscaling.MinReplicas,
+                MaxReplicas = autoscaling.MaxReplicas,
+                Metrics =
+                [
+                    new V2MetricSpec
+                    {
+                        Type = "Resource",
+                        Resource = new V2ResourceMetricSource { Name = "cpu", Target = new V2MetricTarget { Type = "Utilization", AverageUtilization = autoscaling.TargetCpuUtilizationPercent } },
+                    },
+                ],
+            },
+        };
+    }
+
+    /// <summary>Reads <see cref="KubernetesNaming.AutoscalingAnnotation"/>; <see langword="null"/> when absent or unreadable.</summary>
+    public static AutoscalingSpec? ParseAutoscaling(string? text)
+    {
+        var parts = text?.Split(':') ?? [];
+        return parts.Length == 3
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var min)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var max)
+            && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var cpu)
+            ? new AutoscalingSpec { MinReplicas = min, MaxReplicas = max, TargetCpuUtilizationPercent = cpu }
+            : null;
+    }
+
+    /// <summary>Whether an HPA already targets what <paramref name="desired"/> targets, with the same bounds and CPU target.</summary>
+    public static bool SameAutoscaling(V2HorizontalPodAutoscaler current, V2HorizontalPodAutoscaler desired)
+        => current.Spec?.ScaleTargetRef?.Name == desired.Spec.ScaleTargetRef.Name
+            && current.Spec.MinReplicas == desired.Spec.MinReplicas
+            && current.Spec.MaxReplicas == desired.Spec.MaxReplicas
+            && current.Spec.Metrics?.FirstOrDefault()?.Resource?.Target?.AverageUtilization == desired.Spec.Metrics[0].Resource.Target.AverageUtilization;
 
     /// <summary>The numeric user and group: the component's <c>docklock.user</c>, else the options' non-root user while non-root is required.</summary>
     public static (long? User, long? Group) User(DockLockEffectiveSettings docklock, KubernetesRuntimeOptions options)

@@ -45,10 +45,10 @@ internal sealed partial class KubernetesWorkloadRuntime
             removed += await DeleteAsync("persistentvolumeclaims", item.Metadata, (c, ct) => c.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(item.Metadata.Name, item.Metadata.NamespaceProperty, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
         }
 
-        var autoscalers = await _api.CallAsync("list", "horizontalpodautoscalers", null, (c, ct) => c.AutoscalingV2.ListHorizontalPodAutoscalerForAllNamespacesAsync(labelSelector: selector, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+        var autoscalers = await _api.CallAsync("list", AutoscalersResource, null, (c, ct) => c.AutoscalingV2.ListHorizontalPodAutoscalerForAllNamespacesAsync(labelSelector: selector, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
         foreach (var item in autoscalers.Items)
         {
-            removed += await DeleteAsync("horizontalpodautoscalers", item.Metadata, (c, ct) => c.AutoscalingV2.DeleteNamespacedHorizontalPodAutoscalerAsync(item.Metadata.Name, item.Metadata.NamespaceProperty, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+            removed += await DeleteAsync(AutoscalersResource, item.Metadata, (c, ct) => c.AutoscalingV2.DeleteNamespacedHorizontalPodAutoscalerAsync(item.Metadata.Name, item.Metadata.NamespaceProperty, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var (ns, name) in await ListRoutesAsync(selector, cancellationToken).ConfigureAwait(false))
@@ -65,6 +65,7 @@ internal sealed partial class KubernetesWorkloadRuntime
         }
 
         _lastWrite.TryRemove(deploymentId, out _);
+        ForgetAutoscalers(deploymentId);
         foreach (var key in _auditedRevisions.Keys.Where(k => k.StartsWith(deploymentId + "/", StringComparison.Ordinal)))
         {
             _auditedRevisions.TryRemove(key, out _);

@@ -20,7 +20,7 @@ namespace Bpi.Orchestration.Kubernetes.Runtime;
 internal sealed partial class KubernetesWorkloadRuntime : IWorkloadRuntime, IWorkloadInspector, IAsyncDisposable
 {
     /// <summary>The <see cref="WorkloadInspection.Engine"/> of pods: the document is the API's Pod object.</summary>
-    public const string EngineName = "kubernetes";
+    public const string EngineName = WorkloadInspection.KubernetesEngine;
 
     private static readonly TimeSpan ReadYourWritesTimeout = TimeSpan.FromSeconds(5);
 
@@ -92,6 +92,7 @@ internal sealed partial class KubernetesWorkloadRuntime : IWorkloadRuntime, IWor
             if (replicas == 0)
             {
                 await RemoveRevisionAsync(revision.DeploymentId, ns, name, cancellationToken).ConfigureAwait(false);
+                await ReconcileAutoscalerAsync(revision, ns, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -146,6 +147,7 @@ internal sealed partial class KubernetesWorkloadRuntime : IWorkloadRuntime, IWor
                 return await c.AppsV1.ReplaceNamespacedDeploymentAsync(current, name, ns, cancellationToken: ct).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
             _lastWrite[revision.DeploymentId] = written.Metadata.ResourceVersion;
+            await ReconcileAutoscalerAsync(revision, ns, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
