@@ -42,9 +42,34 @@ internal sealed class GlobalOptions
         Recursive = true,
     };
 
+    public Option<string?> Runtime { get; } = new("--runtime")
+    {
+        Description = $"Where instances run: process (local processes, the default) or kubernetes (a cluster, through a kubeconfig); demo also takes docker. Default: ${Hosting.RuntimeSelection.RuntimeVariable}, else what the state directory recorded (runtime.json), else process.",
+        Recursive = true,
+    };
+
+    public Option<string?> Kubeconfig { get; } = new("--kubeconfig")
+    {
+        Description = "With --runtime kubernetes: the kubeconfig file. Default: what the state directory recorded, else $KUBECONFIG or ~/.kube/config.",
+        Recursive = true,
+    };
+
+    public Option<string?> KubeContext { get; } = new("--kube-context")
+    {
+        Description = "With --runtime kubernetes: the kubeconfig context. Default: what the state directory recorded, else the file's current context.",
+        Recursive = true,
+    };
+
+    public Option<string?> KubeGateway { get; } = new("--kube-gateway")
+    {
+        Description = "With --runtime kubernetes: the Gateway (namespace/name) HTTPRoutes attach to, for exact canary weights. Default: none (weights follow replica counts).",
+        Recursive = true,
+    };
+
     public GlobalOptions()
     {
         Output.AcceptOnlyFromAmong("text", "json");
+        Runtime.AcceptOnlyFromAmong(Hosting.RuntimeSelection.Process, Hosting.RuntimeSelection.Kubernetes, Hosting.RuntimeSelection.Docker);
     }
 }
 
@@ -150,6 +175,10 @@ internal static class CliApp
         root.Add(globals.Output);
         root.Add(globals.LockTimeout);
         root.Add(globals.Policy);
+        root.Add(globals.Runtime);
+        root.Add(globals.Kubeconfig);
+        root.Add(globals.KubeContext);
+        root.Add(globals.KubeGateway);
         var context = new CommandContextFactory(env, globals);
 
         // One file per command group under Commands/: a new group is one more file with a Create method and one more line here.

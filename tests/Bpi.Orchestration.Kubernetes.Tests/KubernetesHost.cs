@@ -26,8 +26,11 @@ internal sealed class KubernetesHost : IAsyncDisposable
 
     public InMemoryAuditSink Audit { get; }
 
+    /// <summary>The orchestrator's services.</summary>
+    public IServiceProvider Services => _provider;
+
     /// <summary>Starts a VM whose runtime uses <paramref name="kubeconfig"/>; with <paramref name="gateway"/> routes attach to Gateway <c>bpi/gateway</c>.</summary>
-    public static async Task<KubernetesHost> StartAsync(string kubeconfig, string vmId = "vm-k8s", bool gateway = true, IDeploymentStore? store = null, Action<KubernetesRuntimeOptions>? options = null)
+    public static async Task<KubernetesHost> StartAsync(string kubeconfig, string vmId = "vm-k8s", bool gateway = true, IDeploymentStore? store = null, Action<KubernetesRuntimeOptions>? options = null, Action<IOrchestrationBuilder>? configure = null)
     {
         var services = new ServiceCollection();
         var builder = services.AddOrchestration(o => o.VmId = vmId)
@@ -44,6 +47,7 @@ internal sealed class KubernetesHost : IAsyncDisposable
             builder.UseDeploymentStore(store);
         }
 
+        configure?.Invoke(builder);
         var audit = new InMemoryAuditSink(100_000);
         builder.UseAuditSink(audit);
         var host = new KubernetesHost(services.BuildServiceProvider(), audit);

@@ -72,6 +72,7 @@ internal sealed class CommandContextFactory(CliEnvironment env, GlobalOptions gl
 internal sealed class CommandContext
 {
     private readonly GlobalOptions _globals;
+    private RuntimeSelection? _runtime;
 
     public CommandContext(CliEnvironment env, GlobalOptions globals, ParseResult parse, string command)
     {
@@ -91,6 +92,9 @@ internal sealed class CommandContext
 
     public StateDirectory State { get; }
 
+    /// <summary>Where the state directory's deployments run (<c>--runtime</c>, <c>--kubeconfig</c>, … or what the state directory recorded).</summary>
+    public RuntimeSelection Runtime => _runtime ??= RuntimeSelection.Resolve(State, Parse.GetValue(_globals.Runtime), Parse.GetValue(_globals.Kubeconfig), Parse.GetValue(_globals.KubeContext), Parse.GetValue(_globals.KubeGateway), Env.GetVariable);
+
     /// <summary>Whether <c>--output json</c> was given.</summary>
     public bool Json { get; }
 
@@ -109,11 +113,18 @@ internal sealed class CommandContext
     /// </summary>
     public async Task<OrchestratorHost> OpenHostAsync(CancellationToken cancellationToken, Action<StateDirectory>? whileLocked = null)
     {
+        var runtime = Runtime;
+        if (runtime.Runtime == RuntimeSelection.Docker)
+        {
+            throw new CliException(ExitCodes.UsageError, $"--runtime docker is for demo only; {Command} runs on process or kubernetes.");
+        }
+
         var stateLock = await LockAsync(cancellationToken).ConfigureAwait(false);
         CliSecurity security;
         try
         {
             security = Security();
+            runtime.Record(State);
             whileLocked?.Invoke(State);
         }
         catch
@@ -122,7 +133,7 @@ internal sealed class CommandContext
             throw;
         }
 
-        var host = await OrchestratorHost.OpenAsync(State, stateLock, security, Env.Time, cancellationToken).ConfigureAwait(false);
+        var host = await OrchestratorHost.OpenAsync(State, stateLock, security, Env.Time, StateDirectory.VmId, runtime.Configure, cancellationToken).ConfigureAwait(false);
         WarnUnreadable(host.UnreadableRecords);
         return host;
     }

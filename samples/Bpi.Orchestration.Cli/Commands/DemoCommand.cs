@@ -14,15 +14,25 @@ internal static class DemoCommand
     {
         var keep = new Option<bool>("--keep-state") { Description = "Keep the demo's state directory (deployment records, audit trail) instead of deleting it." };
         var sample = new Option<string?>("--sample-service") { Description = "The SampleService .dll to run (default: the copy built next to this tool)." };
-        var runtime = new Option<string>("--runtime") { Description = "Where instances run: process (local processes, needs only the .NET SDK) or docker (DockLock-hardened containers on the Docker Engine, from an image built of /bin/busybox; exit 11 when no engine answers).", DefaultValueFactory = _ => "process" };
-        runtime.AcceptOnlyFromAmong("process", "docker");
-        var command = new Command("demo", "Deploy SampleService v1 (3 local processes, or containers with --runtime docker), canary v2 (promoted), canary v3 with 30% errors (rolled back), verify the audit trail, clean up; exit 0 only when all of it behaved.") { keep, sample, runtime };
+        var image = new Option<string?>("--image") { Description = "With --runtime kubernetes: the image to deploy (it must serve as a non-root user, e.g. nginxinc/nginx-unprivileged:1.27); v3 uses the same image with a tag that does not exist." };
+        var command = new Command("demo", "Deploy SampleService v1 (3 local processes, or containers with --runtime docker), canary v2 (promoted), canary v3 with 30% errors (rolled back), verify the audit trail, clean up; exit 0 only when all of it behaved. --runtime (process, docker or kubernetes with --image) chooses where instances run: docker builds DockLock-hardened containers from /bin/busybox (exit 11 when no engine answers); kubernetes deploys the --image you name to the cluster of --kubeconfig.") { keep, sample, image };
         command.SetAction(async (parse, ct) =>
         {
             var ctx = factory.For(parse, "demo");
             var explicitState = parse.GetResult(factory.Globals.StateDir) is not null || ctx.Env.GetVariable(CliEnvironment.StateDirVariable) is { Length: > 0 };
             var state = explicitState ? ctx.State : new StateDirectory(Path.Combine(Path.GetTempPath(), "bpi-orchestration-demo-" + Guid.NewGuid().ToString("N")[..8]));
-            await using var demoRuntime = await OpenRuntimeAsync(ctx.Get(runtime) ?? "process", ctx.Get(sample), ct).ConfigureAwait(false);
+            var runtime = parse.GetValue(factory.Globals.Runtime) ?? ctx.Env.GetVariable(RuntimeSelection.RuntimeVariable) ?? RuntimeSelection.Process;
+            if (runtime == RuntimeSelection.Kubernetes)
+            {
+                return await RunOnKubernetesAsync(ctx, factory.Globals, state, explicitState, ctx.Get(image), ctx.Get(keep), ct).ConfigureAwait(false);
+            }
+
+            if (ctx.Get(image) is not null)
+            {
+                throw new CliException(ExitCodes.UsageError, "--image is for demo --runtime kubernetes; on process and docker the demo runs SampleService.");
+            }
+
+            await using var demoRuntime = await OpenRuntimeAsync(runtime, ctx.Get(sample), ct).ConfigureAwait(false);
             var stateLock = await state.TryLockAsync("demo", TimeSpan.Zero, ctx.Env.Time, ct).ConfigureAwait(false) ?? throw ctx.Busy();
             DemoReportView report;
             try
@@ -64,6 +74,45 @@ internal static class DemoCommand
             return report.Passed ? ExitCodes.Success : ExitCodes.Failed;
         });
         yield return command;
+    }
+
+    private static async Task<int> RunOnKubernetesAsync(CommandContext ctx, GlobalOptions globals, StateDirectory state, bool explicitState, string? image, bool keep, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(image))
+        {
+            throw new CliException(ExitCodes.UsageError, "demo --runtime kubernetes needs --image <image>: an image your cluster can pull that serves as a non-root user (for example nginxinc/nginx-unprivileged:1.27).");
+        }
+
+        // The demo's own state directory (a temporary one unless --state-dir names one) records the cluster it used.
+        var selection = explicitState
+            ? ctx.Runtime
+            : new RuntimeSelection(RuntimeSelection.Kubernetes, ctx.Get(globals.Kubeconfig) is { Length: > 0 } k ? Path.GetFullPath(k) : null, ctx.Get(globals.KubeContext), ctx.Get(globals.KubeGateway));
+        var stateLock = await state.TryLockAsync("demo", TimeSpan.Zero, ctx.Env.Time, ct).ConfigureAwait(false) ?? throw ctx.Busy();
+        DemoReportView report;
+        try
+        {
+            report = await new KubernetesDemoRunner(ctx.Env, state, selection, image, ctx.Json).RunAsync(stateLock, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!explicitState && !keep)
+            {
+                TryDelete(state.Path);
+            }
+        }
+
+        if (ctx.Json)
+        {
+            StatusRenderer.WriteJson(ctx.Env, report, CliJson.Context.DemoReportView);
+        }
+        else
+        {
+            ctx.Env.Console.WriteLine(report.Passed
+                ? string.Create(CultureInfo.InvariantCulture, $"Demo passed in {report.Seconds:0.0} s on Kubernetes: v2 promoted, v3 rolled back while v2 kept serving, audit trail verified ({report.AuditEntries} entries), nothing left.")
+                : $"Demo FAILED: {string.Join("; ", report.Checks.Where(c => !c.Passed).Select(c => $"{c.Name} ({c.Detail})"))}");
+        }
+
+        return report.Passed ? ExitCodes.Success : ExitCodes.Failed;
     }
 
     private static async Task<DemoRuntime> OpenRuntimeAsync(string runtime, string? sampleServiceDll, CancellationToken cancellationToken)

@@ -185,7 +185,8 @@ internal static class ReadCommands
 
         using (stateLock)
         {
-            await using var runtime = new ProcessWorkloadRuntime(Options.Create(new ProcessRuntimeOptions { StateDirectory = ctx.State.Processes }));
+            var (runtime, owner) = await ctx.Runtime.OpenReaderAsync(ctx.State).ConfigureAwait(false);
+            await using var _ = owner.ConfigureAwait(false);
             var views = new List<DeploymentView>();
             foreach (var record in records)
             {

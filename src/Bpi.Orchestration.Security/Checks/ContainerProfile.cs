@@ -106,6 +106,13 @@ public sealed record ContainerProfile
     /// <summary>The restart policy: <c>no</c>, <c>on-failure</c>, <c>on-failure:N</c>, <c>unless-stopped</c> or <c>always</c>.</summary>
     public string? RestartPolicy { get; init; }
 
+    /// <summary>
+    /// The DockLock defaults this container relaxes, with the reason recorded for each (setting key such as
+    /// <c>docklock.noNewPrivileges</c> → reason), when the runtime keeps them with the workload (the Kubernetes runtime
+    /// annotates its pods); a failed check on a relaxed setting quotes the reason. <see langword="null"/> when unknown.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? RelaxationReasons { get; init; }
+
     /// <summary>Whether the component serves HTTP on an exposed port (a port named <c>http…</c>, or an HTTP health check).</summary>
     public bool? ServesHttp { get; init; }
 }

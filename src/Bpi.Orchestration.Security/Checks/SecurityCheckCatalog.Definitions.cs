@@ -1,4 +1,5 @@
 using System.Globalization;
+using Bpi.Orchestration.Hardening;
 using Bpi.Orchestration.Security.Images;
 using static Bpi.Orchestration.Security.Checks.CheckVerdict;
 
@@ -73,6 +74,10 @@ public static partial class SecurityCheckCatalog
 
     private static string Join(IEnumerable<string> items) => string.Join(", ", items);
 
+    /// <summary>A failure on a DockLock default the container relaxes, quoting the reason recorded for it when the profile has one.</summary>
+    private static CheckVerdict FailRelaxed(ContainerProfile p, string setting, string evidence)
+        => Fail(p.RelaxationReasons is { } reasons && reasons.TryGetValue(setting, out var reason) ? $"{evidence} ({setting} relaxed: {reason})" : evidence);
+
     private static readonly CatalogEntry[] Definitions =
     [
         new(Check("BPI-SEC-001", SecuritySeverity.Critical, CheckScope.Container, "Privileged container",
@@ -143,20 +148,20 @@ public static partial class SecurityCheckCatalog
                 "Run as a non-root user (keep the DockLock default, or set docklock.user to a non-root uid:gid the image supports).",
                 Cis("4.1"), Pss("restricted/runAsNonRoot"), Pss("restricted/runAsUser"), Trivy("KSV-0012"), Trivy("KSV-0105")),
             (p, _) => Known(p, p.User, "the user", u => RunsAsRoot(u)
-                ? Fail(p.UserNote ?? (u.Length == 0 ? "no user is set, so the image's default user (root) runs" : $"runs as '{u}'"))
+                ? FailRelaxed(p, DockLockSettings.NonRootUser, p.UserNote ?? (u.Length == 0 ? "no user is set, so the image's default user (root) runs" : $"runs as '{u}'"))
                 : Pass($"runs as '{u}'"))),
 
         new(Check("BPI-SEC-010", SecuritySeverity.Medium, CheckScope.Container, "Privilege escalation not blocked",
                 "Without no-new-privileges a process can gain privileges through setuid binaries or file capabilities.",
                 "Set the no-new-privileges security option (the DockLock default).",
                 Cis("5.26"), Pss("restricted/allowPrivilegeEscalation"), Trivy("KSV-0001")),
-            (p, _) => KnownValue(p, p.NoNewPrivileges, "no-new-privileges", v => v ? Pass("no-new-privileges is set") : Fail("no-new-privileges is not set"))),
+            (p, _) => KnownValue(p, p.NoNewPrivileges, "no-new-privileges", v => v ? Pass("no-new-privileges is set") : FailRelaxed(p, DockLockSettings.NoNewPrivileges, "no-new-privileges is not set"))),
 
         new(Check("BPI-SEC-011", SecuritySeverity.Medium, CheckScope.Container, "Capabilities not dropped",
                 "The engine's default capability set (CHOWN, DAC_OVERRIDE, SETUID, NET_RAW, …) is more than most services need.",
                 "Drop all capabilities and add back only what is needed, for example NET_BIND_SERVICE (the DockLock default).",
                 Pss("restricted/capabilities"), Trivy("KSV-0003")),
-            (p, _) => KnownValue(p, p.DropsAllCapabilities, "the dropped capabilities", v => v ? Pass("all capabilities are dropped") : Fail("the engine's default capabilities are kept"))),
+            (p, _) => KnownValue(p, p.DropsAllCapabilities, "the dropped capabilities", v => v ? Pass("all capabilities are dropped") : FailRelaxed(p, DockLockSettings.DropAllCapabilities, "the engine's default capabilities are kept"))),
 
         new(Check("BPI-SEC-012", SecuritySeverity.Medium, CheckScope.Container, "Capability added beyond NET_BIND_SERVICE",
                 "Every added capability widens what a compromised process can do; the restricted profile allows only NET_BIND_SERVICE.",
@@ -165,14 +170,14 @@ public static partial class SecurityCheckCatalog
             (p, _) => Known(p, p.AddedCapabilities, "the added capabilities", caps =>
             {
                 var extra = caps.Where(c => c != "NET_BIND_SERVICE").ToList();
-                return extra.Count > 0 ? Fail("adds " + Join(extra)) : Pass(caps.Count == 0 ? "adds no capability" : "adds only NET_BIND_SERVICE");
+                return extra.Count > 0 ? FailRelaxed(p, DockLockSettings.AddCapabilities, "adds " + Join(extra)) : Pass(caps.Count == 0 ? "adds no capability" : "adds only NET_BIND_SERVICE");
             })),
 
         new(Check("BPI-SEC-013", SecuritySeverity.Medium, CheckScope.Container, "Writable root filesystem",
                 "A writable root filesystem lets an attacker change binaries and configuration of the running service.",
                 "Mount the root filesystem read-only and give the service a tmpfs (at /tmp) or a volume for what it writes (the DockLock default).",
                 Cis("5.13"), Trivy("KSV-0014"), Nist("4.4.4")),
-            (p, _) => KnownValue(p, p.ReadOnlyRootFilesystem, "the root filesystem mode", v => v ? Pass("read-only root filesystem") : Fail("the root filesystem is writable"))),
+            (p, _) => KnownValue(p, p.ReadOnlyRootFilesystem, "the root filesystem mode", v => v ? Pass("read-only root filesystem") : FailRelaxed(p, DockLockSettings.ReadOnlyRootFilesystem, "the root filesystem is writable"))),
 
         new(Check("BPI-SEC-014", SecuritySeverity.High, CheckScope.Container, "Seccomp unconfined",
                 "Without a seccomp profile every system call is open to the container, including those behind many kernel escapes.",
@@ -206,13 +211,13 @@ public static partial class SecurityCheckCatalog
                 "A container without a memory limit can exhaust the host's memory and take its neighbours down.",
                 "Set a memory limit (ComponentResources.MemoryMb with DockLock resource limits on).",
                 Cis("5.11"), Trivy("KSV-0018")),
-            (p, _) => KnownValue(p, p.MemoryLimitBytes, "the memory limit", m => m > 0 ? Pass(string.Create(CultureInfo.InvariantCulture, $"memory limited to {m / (1024 * 1024)} MB")) : Fail("memory is unlimited"))),
+            (p, _) => KnownValue(p, p.MemoryLimitBytes, "the memory limit", m => m > 0 ? Pass(string.Create(CultureInfo.InvariantCulture, $"memory limited to {m / (1024 * 1024)} MB")) : FailRelaxed(p, DockLockSettings.ResourceLimits, "memory is unlimited"))),
 
         new(Check("BPI-SEC-019", SecuritySeverity.Low, CheckScope.Container, "No CPU limit",
                 "A container without a CPU limit can starve the other workloads on the host.",
                 "Set a CPU limit (ComponentResources.CpuCores with DockLock resource limits on).",
                 Cis("5.12"), Trivy("KSV-0011")),
-            (p, _) => KnownValue(p, p.CpuLimitCores, "the CPU limit", c => c > 0 ? Pass(string.Create(CultureInfo.InvariantCulture, $"CPU limited to {c:0.###} cores")) : Fail("CPU is unlimited"))),
+            (p, _) => KnownValue(p, p.CpuLimitCores, "the CPU limit", c => c > 0 ? Pass(string.Create(CultureInfo.InvariantCulture, $"CPU limited to {c:0.###} cores")) : FailRelaxed(p, DockLockSettings.ResourceLimits, "CPU is unlimited"))),
 
         new(Check("BPI-SEC-020", SecuritySeverity.Medium, CheckScope.Container, "No PIDs limit",
                 "Without a PIDs limit a fork bomb in one container exhausts the host's process table.",

@@ -94,9 +94,10 @@ public static class SecurityOrchestrationBuilderExtensions
     }
 
     /// <summary>
-    /// Re-assesses running deployments from what actually runs — each container's <c>docker inspect</c> document, as the
-    /// runtime's <see cref="IWorkloadInspector"/> hands it out — instead of their specs. The runtime must be one
-    /// (<c>AddDocker()</c> registers it); the Security package itself opens no connection to an engine.
+    /// Re-assesses running deployments from what actually runs — each container's <c>docker inspect</c> document, or each
+    /// pod's Kubernetes object, as the runtime's <see cref="IWorkloadInspector"/> hands it out — instead of their specs. The
+    /// runtime must be one (<c>AddDocker()</c> and <c>AddKubernetes()</c> register it); the Security package itself opens
+    /// no connection to an engine.
     /// </summary>
     /// <param name="builder">The orchestration builder.</param>
     /// <returns>The builder.</returns>
@@ -108,7 +109,7 @@ public static class SecurityOrchestrationBuilderExtensions
             sp.GetService<IWorkloadInspector>() ?? sp.GetService<IWorkloadRuntime>() as IWorkloadInspector
             ?? throw new OrchestrationException(
                 OrchestrationErrorKind.InvalidConfiguration,
-                $"AddRuntimeInspection() needs a runtime that can inspect its instances (IWorkloadInspector), and the registered one ('{sp.GetService<IWorkloadRuntime>()?.Name ?? "(none)"}') cannot; add the Docker runtime (AddDocker()) or remove AddRuntimeInspection()."))));
+                $"AddRuntimeInspection() needs a runtime that can inspect its instances (IWorkloadInspector), and the registered one ('{sp.GetService<IWorkloadRuntime>()?.Name ?? "(none)"}') cannot; add the Docker runtime (AddDocker()) or the Kubernetes runtime (AddKubernetes()), or remove AddRuntimeInspection()."))));
         return builder;
     }
 

@@ -27,7 +27,7 @@ public sealed class WorkloadContainerInspectorTests
     [Fact]
     public async Task A_document_of_an_engine_Security_cannot_read_is_an_invalid_configuration_that_says_what_to_do()
     {
-        var inspector = Inspector(new FixedInspector(new WorkloadInspection("web", 1, "p1", "kubernetes", "{}")));
+        var inspector = Inspector(new FixedInspector(new WorkloadInspection("web", 1, "p1", "podman", "{}")));
 
         var error = await Assert.ThrowsAsync<OrchestrationException>(() => inspector.InspectDeploymentAsync("dep-1").AsTask());
 
