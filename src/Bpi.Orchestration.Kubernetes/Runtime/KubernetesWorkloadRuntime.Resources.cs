@@ -30,6 +30,7 @@ internal sealed partial class KubernetesWorkloadRuntime
         var services = await _api.CallAsync("list", "services", null, (c, ct) => c.CoreV1.ListServiceForAllNamespacesAsync(labelSelector: selector, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
         foreach (var item in services.Items)
         {
+            _services.TryRemove(item.Metadata.NamespaceProperty + "/" + item.Metadata.Name, out _);
             removed += await DeleteAsync("services", item.Metadata, (c, ct) => c.CoreV1.DeleteNamespacedServiceAsync(item.Metadata.Name, item.Metadata.NamespaceProperty, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
         }
 
@@ -97,6 +98,7 @@ internal sealed partial class KubernetesWorkloadRuntime
         await DeleteAsync("deployments", meta, (c, ct) => c.AppsV1.DeleteNamespacedDeploymentAsync(name, ns, new V1DeleteOptions { PropagationPolicy = "Background" }, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
         await DeleteAsync("secrets", meta, (c, ct) => c.CoreV1.DeleteNamespacedSecretAsync(name, ns, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
         await DeleteAsync("services", meta, (c, ct) => c.CoreV1.DeleteNamespacedServiceAsync(name, ns, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+        _services.TryRemove(ns + "/" + name, out _);
         _lastWrite.TryRemove(deploymentId, out _);
     }
 

@@ -31,6 +31,9 @@ internal sealed partial class KubernetesWorkloadRuntime : IWorkloadRuntime, IWor
     private readonly IAuditSink? _audit;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _revisionGates = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _namespaces = new(StringComparer.Ordinal);
+
+    /// <summary>Services (namespace/name) this runtime created or found: later scale steps of the revision skip their create.</summary>
+    private readonly ConcurrentDictionary<string, bool> _services = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _auditedRevisions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _lastWrite = new(StringComparer.Ordinal);
     private int _disposed;
@@ -122,9 +125,10 @@ internal sealed partial class KubernetesWorkloadRuntime : IWorkloadRuntime, IWor
 
             foreach (var stable in new[] { false, true })
             {
-                if (KubernetesObjectBuilder.Service(revision, stable) is { } service)
+                if (KubernetesObjectBuilder.Service(revision, stable) is { } service && !_services.ContainsKey(ns + "/" + service.Metadata.Name))
                 {
                     await CreateIfMissingAsync("services", ns, (c, ct) => c.CoreV1.CreateNamespacedServiceAsync(service, ns, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+                    _services[ns + "/" + service.Metadata.Name] = true;
                 }
             }
 
