@@ -19,6 +19,16 @@ public sealed class AutoscalingValidationTests
     }
 
     [Fact]
+    public void Autoscaling_survives_the_stores_json()
+    {
+        var spec = With(new AutoscalingSpec { MinReplicas = 2, MaxReplicas = 5, TargetCpuUtilizationPercent = 65 });
+
+        var read = System.Text.Json.JsonSerializer.Deserialize<DeploymentSpec>(System.Text.Json.JsonSerializer.Serialize(spec, Bpi.Orchestration.State.DeploymentJson.Options), Bpi.Orchestration.State.DeploymentJson.Options)!;
+
+        Assert.Equal(spec.Components[0].Autoscaling, read.Components[0].Autoscaling);
+    }
+
+    [Fact]
     public void Every_problem_of_an_autoscaling_spec_is_listed()
     {
         var errors = With(new AutoscalingSpec { MinReplicas = 0, MaxReplicas = 20_000, TargetCpuUtilizationPercent = 0 }, replicas: 3).Validate();
