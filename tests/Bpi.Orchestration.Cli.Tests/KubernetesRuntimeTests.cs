@@ -37,6 +37,7 @@ public sealed class KubernetesRuntimeTests : IAsyncLifetime
             replicas: 2
             ports: [8080]
             resources: { cpuCores: 0.1, memoryMb: 64 }
+            autoscaling: { minReplicas: 2, maxReplicas: 4 }
         strategy: { type: {{strategy}} }
         validation: { pollInterval: 50ms, progressDeadline: 30s, healthValidation: false }
         """);
@@ -49,6 +50,7 @@ public sealed class KubernetesRuntimeTests : IAsyncLifetime
         var id = deploy.Json.GetProperty("id").GetString()!;
         Assert.Equal("Running", deploy.Json.GetProperty("state").GetString());
         Assert.Equal(2, _emulator.List("pods", "bpi-staging", $"bpi.orchestration/deployment={id}").Count);
+        Assert.Equal($"{id}-web-r1", (string?)_emulator.Get("horizontalpodautoscalers", "bpi-staging", $"{id}-web")!["spec"]!["scaleTargetRef"]!["name"]);
 
         // Later commands find the cluster in the state directory's runtime.json: no options repeated.
         var status = await _cli.RunAsync("status", "--deployment-id", id, "--output", "json");
@@ -60,6 +62,7 @@ public sealed class KubernetesRuntimeTests : IAsyncLifetime
         Assert.True(update.ExitCode == ExitCodes.Success, update.ToString());
         Assert.Equal(2, update.Json.GetProperty("stableRevision").GetInt32());
         Assert.All(_emulator.List("pods", "bpi-staging"), p => Assert.Equal("shop/web:2", (string?)p["spec"]!["containers"]![0]!["image"]));
+        Assert.Equal($"{id}-web-r2", (string?)_emulator.Get("horizontalpodautoscalers", "bpi-staging", $"{id}-web")!["spec"]!["scaleTargetRef"]!["name"]);
 
         var rollback = await _cli.RunAsync("rollback", "-d", id, "--to-revision", "1", "-o", "json");
         Assert.True(rollback.ExitCode == ExitCodes.Success, rollback.ToString());
@@ -69,7 +72,7 @@ public sealed class KubernetesRuntimeTests : IAsyncLifetime
         var destroy = await _cli.RunAsync("destroy", "-d", id, "-o", "json");
         Assert.True(destroy.ExitCode == ExitCodes.Success, destroy.ToString());
         Assert.Equal("Destroyed", destroy.Json.GetProperty("state").GetString());
-        foreach (var kind in new[] { "deployments", "pods", "services", "secrets" })
+        foreach (var kind in new[] { "deployments", "pods", "services", "secrets", "horizontalpodautoscalers" })
         {
             Assert.Empty(_emulator.List(kind, null, $"bpi.orchestration/deployment={id}"));
         }

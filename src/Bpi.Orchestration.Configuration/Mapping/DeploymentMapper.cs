@@ -120,6 +120,7 @@ internal static class DeploymentMapper
         var health = c.Object("healthCheck") is { } h ? MapHealth(h) : null;
         var dependsOn = c.StringList("dependsOn", single: true);
         var runtimeSettings = c.StringMap("runtimeSettings");
+        var autoscaling = c.Object("autoscaling") is { } a ? MapAutoscaling(a) : null;
         c.RejectUnknown();
         return new ComponentSpec
         {
@@ -134,7 +135,23 @@ internal static class DeploymentMapper
             HealthCheck = health,
             DependsOn = dependsOn ?? [],
             RuntimeSettings = runtimeSettings ?? new Dictionary<string, string>(),
+            Autoscaling = autoscaling,
         };
+    }
+
+    /// <summary><c>autoscaling: { minReplicas, maxReplicas, targetCpuUtilizationPercent }</c>; the ranges are Core's whole-spec checks.</summary>
+    private static AutoscalingSpec? MapAutoscaling(ConfigObject a)
+    {
+        var min = a.Int("minReplicas");
+        var max = a.Int("maxReplicas");
+        if (max is null && !a.Has("maxReplicas"))
+        {
+            a.Error("maxReplicas", "is required.");
+        }
+
+        var cpu = a.Int("targetCpuUtilizationPercent");
+        a.RejectUnknown();
+        return max is { } m ? new AutoscalingSpec { MinReplicas = min ?? 1, MaxReplicas = m, TargetCpuUtilizationPercent = cpu ?? 80 } : null;
     }
 
     /// <summary>
