@@ -25,7 +25,7 @@ public sealed class DashboardBrowserTests
         });
         using var client = host.Deployer();
         var id = await client.DeployAsync(Documents.Canary());
-        await host.Vm.WaitForStateAsync(id, s => s.State == DeploymentState.Running, TestContext.Timeout);
+        await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Running, TestContext.Timeout);
         await using var browser = await HeadlessChromium.StartAsync(chromium);
 
         await browser.NavigateAsync(new Uri(host.Address, "/dashboard/#token=dana:deployer").ToString());
@@ -44,13 +44,15 @@ public sealed class DashboardBrowserTests
 
         await UntilAsync(browser, "#components tr[data-revision='2']", "dataset.weight", "25");
         await UntilAsync(browser, "#components tr[data-revision='1']", "dataset.weight", "75");
-        Assert.Equal("updating", (await browser.EvaluateAsync("document.getElementById('detail-state').dataset.state"))!.GetValue<string>());
+        await UntilAsync(browser, "#detail-state", "dataset.state", "paused");
+        await UntilAsync(browser, "#deployments tbody tr", "dataset.state", "paused"); // the list follows the stream of all deployments
         await browser.ScreenshotAsync(Path.Combine(Artifacts, "dashboard-canary-at-25.png"));
 
         await browser.ClickAsync("#promote");
 
         await UntilAsync(browser, "#detail-state", "dataset.state", "running");
         await UntilAsync(browser, "#components tr[data-revision='2']", "dataset.weight", "100");
+        await UntilAsync(browser, "#deployments tbody tr", "dataset.state", "running");
         Assert.Equal(DeploymentState.Running, (await host.Vm.GetStatusAsync(id)).State);
         Assert.Equal(2, (await host.Vm.GetStatusAsync(id)).StableRevision);
         var screenshot = Path.Combine(Artifacts, "dashboard-canary-promoted.png");
@@ -70,7 +72,7 @@ public sealed class DashboardBrowserTests
         });
         using var client = host.Deployer();
         var id = await client.DeployAsync(Documents.Simple());
-        await host.Vm.WaitForStateAsync(id, s => s.State == DeploymentState.Running, TestContext.Timeout);
+        await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Running, TestContext.Timeout);
         await using var browser = await HeadlessChromium.StartAsync(chromium);
 
         await browser.NavigateAsync(new Uri(host.Address, "/ops#token=victor:viewer").ToString());
