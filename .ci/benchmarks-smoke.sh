@@ -39,6 +39,7 @@ smoke Bpi.Orchestration.Audit.Benchmarks --filter '*Inclusion*' --job Dry --inPr
 smoke Bpi.Orchestration.Audit.Benchmarks verify 10000
 smoke Bpi.Orchestration.Audit.Benchmarks latency 4 1
 smoke Bpi.Orchestration.Routing.Benchmarks --mode latency --requests 200 --rounds 1
+smoke Bpi.Orchestration.Api.Benchmarks --quick
 if [ "${BPI_REQUIRE_DOCKER:-}" = 1 ]; then
     smoke Bpi.Orchestration.Components.Benchmarks rolling 1 0
 fi
