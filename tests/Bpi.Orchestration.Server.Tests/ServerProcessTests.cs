@@ -64,6 +64,86 @@ public sealed class ServerProcessTests
         Assert.Contains("Orchestrator bpi-server stopped", server.Output, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task With_Runtime_Docker_the_seeds_body_with_an_image_runs_as_a_container_until_destroyed()
+    {
+        await DockerTestEnvironment.RequireEngineAsync();
+        DockerTestEnvironment.RequirePrerequisite(TestImages.MissingPrerequisite);
+        await TestImages.BuildAsync(DockerImportAsync);
+        using var home = new TempDirectory("bpi-server-tests");
+        var vmId = "server-test-" + Guid.NewGuid().ToString("N")[..8];
+        await using var server = ServerProcess.Start(home.Path, new Dictionary<string, string> { ["Server__Runtime"] = "Docker", ["Server__VmId"] = vmId });
+        await server.WaitUntilReadyAsync();
+        using var client = new HttpClient { BaseAddress = server.Address };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(Path.Combine(home.Path, "api-key"))).Trim());
+        var body = $$"""
+            {
+              "deployment_type": "docklock_container",
+              "app_id": "web-app",
+              "config": { "deployment_name": "web-docker", "image": "{{TestImages.Plain}}", "ports": [{{TestImages.HttpPort}}] },
+              "resource_requirements": { "cpu_cores": 0.5, "memory_mb": 128 },
+              "security_config": { "encryption_level": "high", "access_control": "rbac" }
+            }
+            """;
+
+        using var deploy = await client.PostAsync("/api/v1/orchestration/deploy", new StringContent(body, Encoding.UTF8, "application/json"));
+        var accepted = await deploy.Content.ReadAsStringAsync();
+        Assert.True(deploy.StatusCode == HttpStatusCode.Accepted, $"deploy answered {(int)deploy.StatusCode}: {accepted}\n{server.Output}");
+        var location = deploy.Headers.Location!.OriginalString;
+        await Eventually.UntilAsync(
+            async () => JsonNode.Parse(await client.GetStringAsync(location))!,
+            s => s["state"]!.GetValue<string>() is "running" or "failed" or "rolled_back",
+            "the deployment settles",
+            TimeSpan.FromSeconds(120));
+        var running = JsonNode.Parse(await client.GetStringAsync(location))!;
+        Assert.True(running["state"]!.GetValue<string>() == "running", running.ToJsonString());
+        Assert.Equal(1, running["components"]![0]!["instances"]!.AsArray().Sum(i => i!["running"]!.GetValue<int>()));
+        Assert.Contains(vmId, await DockerAsync("ps", "--format", "{{.Labels}}"), StringComparison.Ordinal);
+
+        using var destroy = await client.DeleteAsync(location);
+        Assert.Equal(HttpStatusCode.OK, destroy.StatusCode);
+        Assert.Equal(0, await server.StopAsync());
+        Assert.DoesNotContain(vmId, await DockerAsync("ps", "-a", "--format", "{{.Labels}}"), StringComparison.Ordinal);
+    }
+
+    private static async Task DockerImportAsync(Stream tar, string repository, string tag, IReadOnlyList<string> changes)
+    {
+        var arguments = new List<string> { "import" };
+        foreach (var change in changes)
+        {
+            arguments.Add("--change");
+            arguments.Add(change);
+        }
+
+        arguments.Add("-");
+        arguments.Add($"{repository}:{tag}");
+        await DockerAsync([.. arguments], tar);
+    }
+
+    private static async Task<string> DockerAsync(params string[] arguments) => await DockerAsync(arguments, null);
+
+    private static async Task<string> DockerAsync(string[] arguments, Stream? input)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("docker") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = input is not null };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (input is not null)
+        {
+            await input.CopyToAsync(process.StandardInput.BaseStream);
+            process.StandardInput.Close();
+        }
+
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"docker {string.Join(' ', arguments)} exited {process.ExitCode}: {await error}");
+        return await output;
+    }
+
     [Fact]
     public async Task Invalid_settings_stop_the_server_at_start_listing_every_problem_by_its_key()
     {
