@@ -25,15 +25,10 @@ internal static class ServerApp
 
         var signer = LoadOrCreateSigner(state, options.VmId);
         var orchestration = builder.Services.AddOrchestration(o => o.VmId = options.VmId);
-        ServerState.Add(orchestration, options, state);
+        ServerState.Add(orchestration, options, state, signer);
         AddRuntime(orchestration, options, state);
         orchestration
             .AddStrategies()
-            .AddFileAuditStore(Path.Combine(state, "audit"), o =>
-            {
-                o.Origin = options.VmId;
-                o.CheckpointSigners.Add(signer);
-            })
             .AddSecurity()
             .ConfigureAuthorization(o => ConfigurePolicy(o, options))
             .AddOrchestrationApi(o => o.MaxRequestBodyBytes = options.MaxRequestBodyBytes);

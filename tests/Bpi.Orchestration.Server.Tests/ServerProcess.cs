@@ -99,6 +99,14 @@ internal sealed class ServerProcess : IAsyncDisposable
             TimeSpan.FromSeconds(90));
     }
 
+    /// <summary>Waits (at most a minute) until the server exits by itself and its output is read to the end; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await _process.WaitForExitAsync(timeout.Token);
+        return _process.ExitCode;
+    }
+
     /// <summary>Asks the server to stop with SIGTERM (as a service manager would) and waits for it to exit.</summary>
     public async Task<int> StopAsync()
     {

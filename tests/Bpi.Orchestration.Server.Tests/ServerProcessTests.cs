@@ -155,9 +155,7 @@ public sealed class ServerProcessTests
             ["Server__ApiPrefix"] = "api",
         });
 
-        await Eventually.UntilAsync(() => server.HasExited, "the server exits", TimeSpan.FromSeconds(60));
-
-        Assert.Equal(2, server.ExitCode);
+        Assert.Equal(2, await server.WaitForExitAsync());
         Assert.Contains("Server:Runtime: 'Teleport' is not a runtime", server.Output, StringComparison.Ordinal);
         Assert.Contains("Server:MaxRequestBodyBytes: 1 is outside", server.Output, StringComparison.Ordinal);
         Assert.Contains("Server:ApiPrefix: 'api' must start with '/'", server.Output, StringComparison.Ordinal);
@@ -169,9 +167,7 @@ public sealed class ServerProcessTests
         using var home = new TempDirectory("bpi-server-tests");
         await using var server = ServerProcess.Start(home.Path, new Dictionary<string, string> { ["Server__Runtme"] = "Docker" });
 
-        await Eventually.UntilAsync(() => server.HasExited, "the server exits", TimeSpan.FromSeconds(60));
-
-        Assert.Equal(2, server.ExitCode);
+        Assert.Equal(2, await server.WaitForExitAsync());
         Assert.Contains("Runtme", server.Output, StringComparison.Ordinal);
     }
 }
