@@ -109,6 +109,9 @@
     $('detail-target').textContent = s.target_revision ?? '-';
     $('detail-progress').style.width = s.progress + '%';
     $('detail-step').textContent = s.current_step || '—';
+    // A rollout waiting at an approval gate names it in its step ("… approval of gate 'qa' …"): offer that gate.
+    const gate = /gate '([^']+)'/.exec(s.current_step || '');
+    if (gate && !$('gate').value) $('gate').value = gate[1];
     $('detail-message').textContent = s.message || '';
     const components = $('components');
     components.replaceChildren();
