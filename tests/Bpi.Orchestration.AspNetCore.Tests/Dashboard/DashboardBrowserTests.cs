@@ -62,6 +62,47 @@ public sealed class DashboardBrowserTests
     }
 
     [SkippableFact]
+    public async Task Approve_on_the_page_approves_the_gate_the_rollout_waits_at()
+    {
+        var chromium = ChromiumTestEnvironment.RequireBrowser();
+        await using var host = await ApiHost.StartAsync(map: app =>
+        {
+            app.MapOrchestrationApi();
+            app.MapOrchestrationDashboard();
+        });
+        using var client = host.Deployer();
+        JsonObject Gated(string image)
+        {
+            var document = Documents.Canary("gated", image);
+            document["strategy"]!["steps"] = new JsonArray(
+                new JsonObject { ["setWeight"] = 40 },
+                new JsonObject { ["approval"] = new JsonObject { ["name"] = "release", ["timeout"] = "1h" } });
+            return document;
+        }
+
+        var id = await client.DeployAsync(Gated("registry.local/web:1.0"));
+        await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Running, TestContext.Timeout);
+        using (var update = await client.PutAsync($"/api/v1/orchestration/deployment/{id}", Documents.Json(Gated("registry.local/web:2.0"))))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, update.StatusCode);
+        }
+
+        await using var browser = await HeadlessChromium.StartAsync(chromium);
+        await browser.NavigateAsync(new Uri(host.Address, "/dashboard/#token=erin:deployer").ToString());
+
+        // The page names the gate the rollout waits at; the approver clicks Approve.
+        await UntilAsync(browser, "#components tr[data-revision='2']", "dataset.weight", "40");
+        await UntilAsync(browser, "#gate", "value", "release");
+        await browser.ClickAsync("#approve");
+
+        await UntilAsync(browser, "#detail-state", "dataset.state", "running");
+        await UntilAsync(browser, "#components tr[data-revision='2']", "dataset.weight", "100");
+        var status = await host.Vm.GetStatusAsync(id);
+        Assert.Equal(DeploymentState.Running, status.State);
+        Assert.Equal(2, status.StableRevision);
+    }
+
+    [SkippableFact]
     public async Task A_viewers_click_is_refused_by_the_policy_like_the_API_and_changes_nothing()
     {
         var chromium = ChromiumTestEnvironment.RequireBrowser();
