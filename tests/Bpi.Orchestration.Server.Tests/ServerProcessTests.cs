@@ -69,6 +69,9 @@ public sealed class ServerProcessTests
     {
         await DockerTestEnvironment.RequireEngineAsync();
         DockerTestEnvironment.RequirePrerequisite(TestImages.MissingPrerequisite);
+        DockerTestEnvironment.RequirePrerequisite((Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, "docker")))
+            ? null
+            : "the docker command line is missing (it imports the test images); install Debian's docker.io");
         await TestImages.BuildAsync(DockerImportAsync);
         using var home = new TempDirectory("bpi-server-tests");
         var vmId = "server-test-" + Guid.NewGuid().ToString("N")[..8];
