@@ -40,6 +40,7 @@ smoke Bpi.Orchestration.Audit.Benchmarks verify 10000
 smoke Bpi.Orchestration.Audit.Benchmarks latency 4 1
 smoke Bpi.Orchestration.Routing.Benchmarks --mode latency --requests 200 --rounds 1
 smoke Bpi.Orchestration.Kubernetes.Benchmarks --smoke
+smoke Bpi.Orchestration.Api.Benchmarks --quick
 if [ "${BPI_REQUIRE_DOCKER:-}" = 1 ]; then
     smoke Bpi.Orchestration.Components.Benchmarks rolling 1 0
 fi

@@ -237,6 +237,28 @@ public sealed class ConfigTests : IDisposable
     }
 
     [Fact]
+    public async Task Deploy_with_the_seeds_deploy_body_plus_a_command_as_a_config_runs_it_under_the_seeds_names()
+    {
+        var config = _cli.WriteFile("seed-command.json", """
+            { "deployment_type": "docklock_container", "config": { "deployment_name": "payments", "command": ["/bin/sh", "-c", "sleep 600"] },
+              "resource_requirements": { "cpu_cores": 0.5, "memory_mb": 128 },
+              "security_config": { "encryption_level": "high", "access_control": "rbac" }, "app_id": "payments-app" }
+            """);
+
+        var deploy = await _cli.RunAsync("deploy", "--config", config, "--output", "json");
+
+        Assert.True(deploy.ExitCode == ExitCodes.Success, deploy.ToString());
+        var id = deploy.Json.GetProperty("id").GetString()!;
+        var status = await _cli.RunAsync("status", "--deployment-id", id, "--output", "json");
+        var destroy = await _cli.RunAsync("destroy", "--deployment-id", id);
+        Assert.Equal(ExitCodes.Success, destroy.ExitCode);
+        Assert.True(status.ExitCode == ExitCodes.Success, status.ToString());
+        Assert.Equal("payments", status.Json.GetProperty("name").GetString());
+        Assert.Equal("payments-app", status.Json.GetProperty("appId").GetString());
+        Assert.Equal("Running", status.Json.GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task A_missing_config_file_exits_3()
     {
         var result = await _cli.RunAsync("deploy", "--config", "/nonexistent/web.yaml");

@@ -103,6 +103,70 @@ public sealed class ControlAndStreamTests
     }
 
     [Fact]
+    public async Task A_rollout_waiting_at_an_approval_gate_is_approved_by_another_deployer_to_Running()
+    {
+        await using var host = await ApiHost.StartAsync();
+        using var client = host.Deployer();
+        using var approver = host.As("erin", "deployer");
+        JsonObject Gated(string image)
+        {
+            var document = Documents.Canary("gated", image);
+            document["strategy"]!["steps"] = new JsonArray(
+                new JsonObject { ["setWeight"] = 25 },
+                new JsonObject { ["approval"] = new JsonObject { ["name"] = "qa", ["timeout"] = "1h" } },
+                new JsonObject { ["setWeight"] = 50 });
+            return document;
+        }
+
+        var id = await client.DeployAsync(Gated("registry.local/web:1.0"));
+        await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Running, TestContext.Timeout);
+        var path = $"/api/v1/orchestration/deployment/{id}";
+        using (var update = await client.PutAsync(path, Documents.Json(Gated("registry.local/web:2.0"))))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, update.StatusCode);
+        }
+
+        var waiting = await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.CurrentStep?.Contains("qa", StringComparison.Ordinal) == true && s.Components[0].TrafficWeights.GetValueOrDefault(2) == 25, "the rollout waits at gate qa with 25 %");
+
+        using (var approved = await approver.PostAsync(path + "/approvals/qa/approve", Documents.Json("""{"comment": "looks good"}""")))
+        {
+            Assert.True(approved.StatusCode == HttpStatusCode.Accepted, $"approve answered {(int)approved.StatusCode}: {await approved.Content.ReadAsStringAsync()}");
+            Assert.Equal(path, approved.Headers.Location!.OriginalString);
+        }
+
+        var done = await host.Vm.WaitForStateAsync(id, s => s.IsSettled(), TestContext.Timeout);
+        Assert.Equal(DeploymentState.Running, done.State);
+        Assert.Equal(2, done.StableRevision);
+        Assert.NotNull(waiting.CurrentStep);
+    }
+
+    [Fact]
+    public async Task Pause_holds_a_rollout_in_progress_and_resume_takes_it_to_Running()
+    {
+        // Instances take 2 s to start on the in-memory runtime, so the first rollout is still in progress when paused.
+        await using var host = await ApiHost.StartAsync(configure: b => Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<Bpi.Orchestration.Testing.InMemoryRuntimeOptions>(b.Services, o => o.StartDelay = TimeSpan.FromSeconds(2)));
+        using var client = host.Deployer();
+        var id = await client.DeployAsync(Documents.Simple(replicas: 2));
+        var path = $"/api/v1/orchestration/deployment/{id}";
+
+        using (var paused = await client.PostAsync(path + "/pause", null))
+        {
+            Assert.True(paused.StatusCode == HttpStatusCode.Accepted, $"pause answered {(int)paused.StatusCode}: {await paused.Content.ReadAsStringAsync()}");
+        }
+
+        await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Paused, TestContext.Timeout);
+        using (var resumed = await client.PostAsync(path + "/resume", null))
+        {
+            Assert.True(resumed.StatusCode == HttpStatusCode.Accepted, $"resume answered {(int)resumed.StatusCode}: {await resumed.Content.ReadAsStringAsync()}");
+        }
+
+        var done = await host.Vm.WaitForStateAsync(id, s => s.IsSettled(), TestContext.Timeout);
+        Assert.Equal(DeploymentState.Running, done.State);
+        Assert.Equal(1, done.StableRevision);
+        Assert.Equal(2, done.Components[0].Instances.Sum(i => i.Running));
+    }
+
+    [Fact]
     public async Task Approving_a_gate_no_rollout_waits_at_is_a_conflict_problem_and_a_bad_comment_type_is_listed()
     {
         await using var host = await ApiHost.StartAsync();

@@ -98,7 +98,10 @@ internal sealed class ApiHost : IAsyncDisposable
     }
 }
 
-/// <summary>Authenticates a request from two headers: the user id and a comma-separated role list.</summary>
+/// <summary>
+/// Authenticates a request from two headers: the user id and a comma-separated role list; or, as a browser page sends
+/// it, <c>Authorization: Bearer user:role1,role2</c>.
+/// </summary>
 internal sealed class TestAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
@@ -108,13 +111,25 @@ internal sealed class TestAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        if (!Request.Headers.TryGetValue(UserHeader, out var user))
+        string user;
+        string roles;
+        if (Request.Headers.TryGetValue(UserHeader, out var userHeader))
+        {
+            user = userHeader.ToString();
+            roles = Request.Headers[RolesHeader].ToString();
+        }
+        else if (Request.Headers.Authorization.ToString() is { } bearer && bearer.StartsWith("Bearer ", StringComparison.Ordinal) && bearer[7..].Split(':', 2) is [var u, var r])
+        {
+            user = u;
+            roles = r;
+        }
+        else
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, user.ToString()) };
-        claims.AddRange(Request.Headers[RolesHeader].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(r => new Claim(ClaimTypes.Role, r)));
+        var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, user) };
+        claims.AddRange(roles.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(r => new Claim(ClaimTypes.Role, r)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
     }
