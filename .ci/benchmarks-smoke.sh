@@ -44,3 +44,4 @@ smoke Bpi.Orchestration.Api.Benchmarks --quick
 if [ "${BPI_REQUIRE_DOCKER:-}" = 1 ]; then
     smoke Bpi.Orchestration.Components.Benchmarks rolling 1 0
 fi
+
