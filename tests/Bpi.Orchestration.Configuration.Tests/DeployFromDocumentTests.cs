@@ -5,7 +5,8 @@ namespace Bpi.Orchestration.Configuration.Tests;
 
 public sealed class DeployFromDocumentTests
 {
-    private const string Document = """
+    /// <summary>The deployed document; <c>VERSION</c> and <c>SERVER/</c> are replaced (also validated against the schema).</summary>
+    internal const string Document = """
         name: shop
         appId: shop
         components:
