@@ -66,19 +66,6 @@ public sealed class DeployFromDocumentTests
     }
 
     /// <summary>Advances the manual clock whenever something waits on it, until <paramref name="condition"/> completes.</summary>
-    private static async Task<T> DriveAsync<T>(ManualTimeProvider clock, Task<T> condition)
-    {
-        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!condition.IsCompleted)
-        {
-            await Task.WhenAny(condition, clock.WaitForTimersAsync(1, guard.Token));
-            guard.Token.ThrowIfCancellationRequested();
-            if (!condition.IsCompleted)
-            {
-                clock.Advance(TimeSpan.FromSeconds(1));
-            }
-        }
-
-        return await condition;
-    }
+    private static Task<T> DriveAsync<T>(ManualTimeProvider clock, Task<T> condition)
+        => clock.RunUntilAsync(condition, cancellationToken: new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
 }
