@@ -188,7 +188,8 @@ internal static class CliApp
                      .Concat(AuditCommands.Create(context))
                      .Concat(SecurityCommands.Create(context))
                      .Concat(StartCommand.Create(context))
-                     .Concat(DemoCommand.Create(context)))
+                     .Concat(DemoCommand.Create(context))
+                     .Concat(SchemaCommand.Create(context)))
         {
             root.Add(command);
         }

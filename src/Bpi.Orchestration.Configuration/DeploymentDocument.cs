@@ -22,6 +22,21 @@ public static class DeploymentDocument
     /// <summary>The longest value or key accepted, in characters (64 KiB).</summary>
     public const int MaxScalarChars = YamlJson.MaxScalarChars;
 
+    /// <summary>
+    /// The address (<c>$id</c>) of the document's JSON Schema; a document names it in <c>$schema</c> so that editors
+    /// complete and check it. The schema is also checked in as <c>docs/schema/deployment.schema.json</c>.
+    /// </summary>
+    public const string JsonSchemaId = DocumentSchema.Id;
+
+    /// <summary>
+    /// The JSON Schema (draft 2020-12) of the native document: every field with its type, range, default and meaning,
+    /// enum values, strategy names from <see cref="StrategySpecRegistry"/>. A valid document can still be refused by
+    /// <see cref="Parse(string, DeploymentDocumentFormat, string, DeploymentDocumentOptions?)"/> for what a schema
+    /// cannot say (duplicate ids, dependency cycles, subnets outside the VPC); the seed's snake_case body is not
+    /// described.
+    /// </summary>
+    public static string JsonSchema => DocumentSchema.Text;
+
     /// <summary>Reads a deployment document written as text.</summary>
     /// <param name="text">The document.</param>
     /// <param name="format">YAML or JSON.</param>

@@ -21,7 +21,7 @@ public sealed class CommandLineTests : IDisposable
         var result = await _cli.RunAsync("--help");
 
         Assert.Equal(ExitCodes.Success, result.ExitCode);
-        foreach (var command in new[] { "start", "deploy", "update", "list-deployments", "status", "scale", "rollback", "pause", "resume", "abort", "promote", "approve", "reject", "destroy", "audit", "security", "demo" })
+        foreach (var command in new[] { "start", "deploy", "update", "list-deployments", "status", "scale", "rollback", "pause", "resume", "abort", "promote", "approve", "reject", "destroy", "audit", "security", "demo", "schema" })
         {
             Assert.Contains(command, result.Output, StringComparison.Ordinal);
         }
@@ -47,6 +47,16 @@ public sealed class CommandLineTests : IDisposable
         Assert.Contains("--help", result.Error, StringComparison.Ordinal);
         Assert.Equal("", result.Output);
         Assert.False(Directory.Exists(_cli.StateDir), "a usage error touches no state");
+    }
+
+    [Fact]
+    public async Task Schema_prints_the_config_files_json_schema()
+    {
+        var result = await _cli.RunAsync("schema");
+
+        Assert.Equal(ExitCodes.Success, result.ExitCode);
+        Assert.Equal(Configuration.DeploymentDocument.JsonSchema, result.Output);
+        Assert.Equal(Configuration.DeploymentDocument.JsonSchemaId, System.Text.Json.JsonDocument.Parse(result.Output).RootElement.GetProperty("$id").GetString());
     }
 
     [Fact]

@@ -268,6 +268,6 @@ public sealed class ConfigTests : IDisposable
     }
 
     private static string Normalize(DeploymentSpec spec)
-        => System.Text.Json.JsonSerializer.Serialize(spec with { Strategy = new RecreateStrategySpec() }, Hosting.CliDeploymentStore.JsonOptions)
-           + System.Text.Json.JsonSerializer.Serialize(spec.Strategy, Hosting.CliDeploymentStore.JsonOptions);
+        => System.Text.Json.JsonSerializer.Serialize(spec with { Strategy = new RecreateStrategySpec() }, Bpi.Orchestration.State.DeploymentJson.Options)
+           + System.Text.Json.JsonSerializer.Serialize(spec.Strategy, Bpi.Orchestration.State.DeploymentJson.Options);
 }

@@ -5,7 +5,8 @@ namespace Bpi.Orchestration.Configuration.Tests;
 
 public sealed class DeployFromDocumentTests
 {
-    private const string Document = """
+    /// <summary>The deployed document; <c>VERSION</c> and <c>SERVER/</c> are replaced (also validated against the schema).</summary>
+    internal const string Document = """
         name: shop
         appId: shop
         components:
@@ -65,19 +66,6 @@ public sealed class DeployFromDocumentTests
     }
 
     /// <summary>Advances the manual clock whenever something waits on it, until <paramref name="condition"/> completes.</summary>
-    private static async Task<T> DriveAsync<T>(ManualTimeProvider clock, Task<T> condition)
-    {
-        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!condition.IsCompleted)
-        {
-            await Task.WhenAny(condition, clock.WaitForTimersAsync(1, guard.Token));
-            guard.Token.ThrowIfCancellationRequested();
-            if (!condition.IsCompleted)
-            {
-                clock.Advance(TimeSpan.FromSeconds(1));
-            }
-        }
-
-        return await condition;
-    }
+    private static Task<T> DriveAsync<T>(ManualTimeProvider clock, Task<T> condition)
+        => clock.RunUntilAsync(condition, cancellationToken: new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
 }

@@ -5,32 +5,35 @@ public sealed class EveryProblemTests
     private static OrchestrationException Refused(string yaml)
         => Assert.Throws<OrchestrationException>(() => DeploymentDocument.Parse(yaml, DeploymentDocumentFormat.Yaml, "shop.yaml"));
 
+    /// <summary>Seven independent mistakes, field-level and whole-spec (also checked against the schema).</summary>
+    internal const string SevenMistakes = """
+        name: shop
+        appId: shop
+        components:
+          - id: web
+            image: web:1
+            replicas: -1
+            imagePullPolicy: always
+            ports: [8080]
+            dependsOn: [cache]
+          - id: web
+            image: web:1
+          - id: api
+            image: api:1
+            ports: [8081]
+            dependsOn: [worker]
+            healthCheck: { path: /health, period: 1s, timeout: 5s }
+          - id: worker
+            image: worker:1
+            dependsOn: [api]
+        infrastructure:
+          network: { vpcCidr: 10.0.0.0/16, subnetCidrs: [10.1.0.0/24] }
+        """;
+
     [Fact]
     public void A_config_with_seven_independent_mistakes_is_refused_with_all_seven_listed_at_once()
     {
-        const string yaml = """
-            name: shop
-            appId: shop
-            components:
-              - id: web
-                image: web:1
-                replicas: -1
-                imagePullPolicy: always
-                ports: [8080]
-                dependsOn: [cache]
-              - id: web
-                image: web:1
-              - id: api
-                image: api:1
-                ports: [8081]
-                dependsOn: [worker]
-                healthCheck: { path: /health, period: 1s, timeout: 5s }
-              - id: worker
-                image: worker:1
-                dependsOn: [api]
-            infrastructure:
-              network: { vpcCidr: 10.0.0.0/16, subnetCidrs: [10.1.0.0/24] }
-            """;
+        const string yaml = SevenMistakes;
 
         var ex = Refused(yaml);
 

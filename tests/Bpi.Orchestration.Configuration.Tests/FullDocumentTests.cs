@@ -72,21 +72,24 @@ public sealed class FullDocumentTests
         Assert.Equal((new Uri("http://127.0.0.1:9/gate"), TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(10)), (gate.Webhook, gate.WebhookInterval, gate.Timeout));
     }
 
+    /// <summary>A blue-green rollout in traffic steps with hooks.</summary>
+    public const string BlueGreenTrafficSteps = """
+        name: shop
+        appId: shop
+        components: [{ id: web, image: web:1 }]
+        strategy:
+          type: blue-green
+          promotion: manual
+          trafficSteps:
+            - { weight: 25, duration: 1m, analysis: { judge: {} } }
+            - { weight: 100 }
+          hooks: { postRollout: [{ name: smoke }] }
+        """;
+
     [Fact]
     public void Blue_green_traffic_steps_and_hooks_map_by_the_registered_strategy_name()
     {
-        const string yaml = """
-            name: shop
-            appId: shop
-            components: [{ id: web, image: web:1 }]
-            strategy:
-              type: blue-green
-              promotion: manual
-              trafficSteps:
-                - { weight: 25, duration: 1m, analysis: { judge: {} } }
-                - { weight: 100 }
-              hooks: { postRollout: [{ name: smoke }] }
-            """;
+        const string yaml = BlueGreenTrafficSteps;
 
         var spec = DeploymentDocument.Parse(yaml, DeploymentDocumentFormat.Yaml, "shop.yaml");
 

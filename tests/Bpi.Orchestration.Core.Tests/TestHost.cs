@@ -46,22 +46,7 @@ internal sealed class TestHost : IAsyncDisposable
     internal RolloutQueue Queue => ((OrchestrationVm)Vm).QueueForTests;
 
     /// <summary>Advances the clock a second at a time (whenever something waits on it) until <paramref name="condition"/> completes.</summary>
-    public async Task<T> DriveAsync<T>(Task<T> condition, TimeSpan? step = null)
-    {
-        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!condition.IsCompleted)
-        {
-            var timers = Clock.WaitForTimersAsync(1, guard.Token);
-            await Task.WhenAny(condition, timers);
-            guard.Token.ThrowIfCancellationRequested();
-            if (!condition.IsCompleted)
-            {
-                Clock.Advance(step ?? TimeSpan.FromSeconds(1));
-            }
-        }
-
-        return await condition;
-    }
+    public Task<T> DriveAsync<T>(Task<T> condition, TimeSpan? step = null) => Clock.RunUntilAsync(condition, step, cancellationToken: Timeout());
 
     public Task<DeploymentStatus> SettleAsync(string id) => DriveAsync(Vm.WaitUntilSettledAsync(id, Timeout()));
 

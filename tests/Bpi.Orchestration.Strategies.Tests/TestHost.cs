@@ -49,22 +49,7 @@ internal sealed class TestHost : IAsyncDisposable
 
     /// <summary>Advances the clock (whenever something waits on it) until <paramref name="condition"/> completes.</summary>
     /// <remarks>With <paramref name="minTimers"/> above 1 the clock moves only once that many timers are armed, so background loops (health watches) re-arm between advances.</remarks>
-    public async Task<T> DriveAsync<T>(Task<T> condition, TimeSpan? step = null, int minTimers = 1)
-    {
-        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!condition.IsCompleted)
-        {
-            var timers = Clock.WaitForTimersAsync(minTimers, guard.Token);
-            await Task.WhenAny(condition, timers);
-            guard.Token.ThrowIfCancellationRequested();
-            if (!condition.IsCompleted)
-            {
-                Clock.Advance(step ?? TimeSpan.FromSeconds(1));
-            }
-        }
-
-        return await condition;
-    }
+    public Task<T> DriveAsync<T>(Task<T> condition, TimeSpan? step = null, int minTimers = 1) => Clock.RunUntilAsync(condition, step, minTimers, Timeout());
 
     public Task<DeploymentStatus> SettleAsync(string id, TimeSpan? step = null) => DriveAsync(Vm.WaitUntilSettledAsync(id, Timeout()), step);
 

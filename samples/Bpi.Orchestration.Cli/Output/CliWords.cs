@@ -11,6 +11,7 @@ internal static class CliWords
     [
         ("list deployments with ListAsync to find its id", "list them with `bpi-orchestration list-deployments` to find its id"),
         ("list the deployments to find its id", "list them with `bpi-orchestration list-deployments` to find its id"),
+        ("move it out of the store's directory", "move it out of the state directory's deployments/ folder"),
         ("update it with UpdateAsync", "update it with `bpi-orchestration update -d <id> --config <file>`"),
         ("deploy to another environment with DeployAsync", "deploy to another environment with `bpi-orchestration deploy`"),
         ("roll back with RollbackAsync", "roll back with `bpi-orchestration rollback -d <id>`"),

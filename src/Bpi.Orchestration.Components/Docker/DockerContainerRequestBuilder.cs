@@ -57,7 +57,7 @@ internal static class DockerContainerRequestBuilder
             Cmd = component.Command is { } withArguments ? withArguments.Arguments : null,
             WorkingDir = component.Command?.WorkingDirectory,
             Env = environment.Count > 0 ? environment.Select(e => e.Key + "=" + e.Value).ToList() : null,
-            Labels = DockerNaming.ContainerLabels(revision, containerName, policy.Relaxations.Select(r => r.Setting).ToList()),
+            Labels = DockerNaming.ContainerLabels(revision, containerName, policy.Settings.Relaxations.Select(r => r.Setting).ToList()),
             User = user,
             Hostname = null,
             ExposedPorts = exposed.Count > 0 ? exposed : null,

@@ -215,13 +215,13 @@ internal sealed partial class DockerWorkloadRuntime
 
     private async Task<IReadOnlyList<MountPoint>> EnsureVolumesAsync(WorkloadRevision revision, DockLockPolicy policy, CancellationToken cancellationToken)
     {
-        if (policy.Volumes.Count == 0)
+        if (policy.Settings.Volumes.Count == 0)
         {
             return [];
         }
 
-        var mounts = new List<MountPoint>(policy.Volumes.Count);
-        foreach (var volume in policy.Volumes)
+        var mounts = new List<MountPoint>(policy.Settings.Volumes.Count);
+        foreach (var volume in policy.Settings.Volumes)
         {
             var name = DockerNaming.VolumeName(revision.DeploymentId, revision.Component.Id, volume.Name);
             var labels = DockerNaming.DeploymentLabels(revision);

@@ -369,17 +369,17 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
 
     private async Task AuditRelaxationsAsync(WorkloadRevision revision, DockLockPolicy policy, CancellationToken cancellationToken)
     {
-        if (policy.AddCapabilities.Count > 0)
+        if (policy.Settings.AddCapabilities.Count > 0)
         {
-            Log.DockLockCapabilitiesAdded(_logger, string.Join(',', policy.AddCapabilities), revision.DeploymentId, revision.Component.Id);
+            Log.DockLockCapabilitiesAdded(_logger, string.Join(',', policy.Settings.AddCapabilities), revision.DeploymentId, revision.Component.Id);
         }
 
-        if (policy.Relaxations.Count == 0 || !_auditedRevisions.TryAdd(RevisionKey(revision.DeploymentId, revision.Component.Id, revision.Revision), true))
+        if (policy.Settings.Relaxations.Count == 0 || !_auditedRevisions.TryAdd(RevisionKey(revision.DeploymentId, revision.Component.Id, revision.Revision), true))
         {
             return;
         }
 
-        foreach (var relaxation in policy.Relaxations)
+        foreach (var relaxation in policy.Settings.Relaxations)
         {
             Log.DockLockRelaxed(_logger, relaxation.Setting, revision.DeploymentId, revision.Component.Id, revision.Revision, relaxation.Reason);
             if (_audit is not null)

@@ -28,6 +28,8 @@ internal static class DeploymentMapper
             c.Raw("appId");
         }
 
+        // `$schema` names the document's JSON Schema for editors (DeploymentDocument.JsonSchemaId); it means nothing here.
+        _ = c.String("$schema");
         var environment = c.String("environment");
         var type = c.Enum<DeploymentType>("type");
         var components = new List<ComponentSpec>();

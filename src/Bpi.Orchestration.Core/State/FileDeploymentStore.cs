@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 
 namespace Bpi.Orchestration.State;
 
@@ -45,7 +46,9 @@ public sealed class FileDeploymentStore : IDeploymentStore
     {
         ArgumentNullException.ThrowIfNull(record);
         var path = PathFor(record.Id);
-        var temporary = path + ".tmp";
+        // A temporary name of its own, so a writer in another process (a second tool on the same directory) never moves
+        // this one's half-written file.
+        var temporary = string.Create(CultureInfo.InvariantCulture, $"{path}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
         var gate = _locks.GetOrAdd(record.Id, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -90,7 +93,7 @@ public sealed class FileDeploymentStore : IDeploymentStore
         {
             return await ReadAsync(path, cancellationToken).ConfigureAwait(false);
         }
-        catch (FileNotFoundException)
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
         }
@@ -115,6 +118,37 @@ public sealed class FileDeploymentStore : IDeploymentStore
         return records;
     }
 
+    /// <summary>
+    /// Reads every record that can be read and names the files that cannot (damaged, not a regular file, too large,
+    /// unreadable, or a directory named like a record), instead of failing on the first: for a tool or host that keeps
+    /// the other deployments usable while one file is damaged.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the scan.</param>
+    /// <returns>The readable records and, by file name, why each other record file could not be read.</returns>
+    public async ValueTask<FileDeploymentStoreScan> ScanAsync(CancellationToken cancellationToken = default)
+    {
+        var records = new List<DeploymentRecord>();
+        var unreadable = new Dictionary<string, string>(StringComparer.Ordinal);
+        // Every entry named *.json, directories included: a directory where a record belongs is reported, not passed over.
+        foreach (var path in Directory.EnumerateFileSystemEntries(_directory, "*" + Extension))
+        {
+            try
+            {
+                records.Add(await ReadAsync(path, cancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+            {
+                // Deleted while scanning.
+            }
+            catch (OrchestrationException ex) when (ex.Kind == OrchestrationErrorKind.InvalidConfiguration)
+            {
+                unreadable[Path.GetFileName(path)] = ex.Message;
+            }
+        }
+
+        return new FileDeploymentStoreScan(records, unreadable);
+    }
+
     /// <inheritdoc />
     public async ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
@@ -132,7 +166,10 @@ public sealed class FileDeploymentStore : IDeploymentStore
         }
     }
 
-    /// <summary>Reads one record file (a regular file of at most <see cref="MaxRecordBytes"/>); a damaged one is reported with its path.</summary>
+    /// <summary>
+    /// Reads one record file (a regular file of at most <see cref="MaxRecordBytes"/>). A damaged, unreadable or
+    /// irregular one is an <see cref="OrchestrationErrorKind.InvalidConfiguration"/> that names the file and what to do.
+    /// </summary>
     private static ValueTask<DeploymentRecord> ReadAsync(string path, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -140,9 +177,13 @@ public sealed class FileDeploymentStore : IDeploymentStore
         {
             return new ValueTask<DeploymentRecord>(DeploymentJson.Deserialize(BoundedFile.ReadAllBytes(path, MaxRecordBytes, "deployment record")));
         }
-        catch (OrchestrationException ex) when (ex.Kind == OrchestrationErrorKind.InvalidConfiguration && !ex.Message.Contains(path, StringComparison.Ordinal))
+        catch (Exception ex) when ((ex is OrchestrationException { Kind: OrchestrationErrorKind.InvalidConfiguration } or UnauthorizedAccessException)
+            || (ex is IOException && ex is not FileNotFoundException and not DirectoryNotFoundException))
         {
-            throw new OrchestrationException(ex.Kind, $"The deployment record '{path}' could not be read: {ex.Message} Repair it, or move it out of the store's directory.", ex);
+            const string Prefix = "A stored deployment record could not be read: ";
+            var problem = ex.Message.Contains(path, StringComparison.Ordinal) ? ex.Message
+                : $"The deployment record '{path}' cannot be read: {(ex is UnauthorizedAccessException ? "permission denied." : ex.Message.Replace(Prefix, "", StringComparison.Ordinal))}";
+            throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"{problem} Repair it from a backup, or move it out of the store's directory.", ex);
         }
     }
 
@@ -153,4 +194,25 @@ public sealed class FileDeploymentStore : IDeploymentStore
         DeploymentIds.ThrowIfInvalid(id);
         return Path.Combine(_directory, id + Extension);
     }
+}
+
+/// <summary>What <see cref="FileDeploymentStore.ScanAsync"/> found.</summary>
+public sealed class FileDeploymentStoreScan
+{
+    /// <summary>Holds what a scan found.</summary>
+    /// <param name="records">The records that could be read.</param>
+    /// <param name="unreadable">The record files that could not be read, by file name, with why.</param>
+    public FileDeploymentStoreScan(IReadOnlyList<DeploymentRecord> records, IReadOnlyDictionary<string, string> unreadable)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(unreadable);
+        Records = records;
+        Unreadable = unreadable;
+    }
+
+    /// <summary>The records that could be read.</summary>
+    public IReadOnlyList<DeploymentRecord> Records { get; }
+
+    /// <summary>The record files that could not be read, by file name (<c>web-1a2b3c4d.json</c>), with why.</summary>
+    public IReadOnlyDictionary<string, string> Unreadable { get; }
 }

@@ -106,6 +106,34 @@ public sealed class ManualTimeProvider : TimeProvider
         }
     }
 
+    /// <summary>
+    /// Drives the clock until <paramref name="operation"/> completes: whenever at least <paramref name="minTimers"/>
+    /// timers are scheduled (something waits on the clock) and the operation is still running, advances by
+    /// <paramref name="step"/>. The clock never moves while nothing waits on it, so a test needs no sleep.
+    /// </summary>
+    /// <typeparam name="T">The operation's result.</typeparam>
+    /// <param name="operation">What to wait for, for example <c>vm.WaitUntilSettledAsync(id)</c>.</param>
+    /// <param name="step">How far each advance moves the clock; one second when <see langword="null"/>.</param>
+    /// <param name="minTimers">How many timers must be scheduled before an advance, so background loops re-arm between advances.</param>
+    /// <param name="cancellationToken">Cancels the drive; pass a token with a real-time timeout to bound it.</param>
+    /// <returns>The operation's result.</returns>
+    public async Task<T> RunUntilAsync<T>(Task<T> operation, TimeSpan? step = null, int minTimers = 1, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        ArgumentOutOfRangeException.ThrowIfLessThan(minTimers, 1);
+        while (!operation.IsCompleted)
+        {
+            await Task.WhenAny(operation, WaitForTimersAsync(minTimers, cancellationToken)).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!operation.IsCompleted)
+            {
+                Advance(step ?? TimeSpan.FromSeconds(1));
+            }
+        }
+
+        return await operation.ConfigureAwait(false);
+    }
+
     /// <inheritdoc />
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {

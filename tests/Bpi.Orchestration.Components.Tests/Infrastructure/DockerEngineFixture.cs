@@ -13,54 +13,17 @@ public sealed class DockerEngineCollection : ICollectionFixture<DockerEngineFixt
 }
 
 /// <summary>
-/// Shared by the engine tests: a client, the test images, and an owner id of this test run. Everything tests create
-/// carries that owner label, and disposing the fixture removes whatever is left (and checks nothing is).
+/// Shared by the engine tests: the engine client and runtimes built on it, over the shared engine fixture
+/// (<see cref="DockerEngineFixtureBase"/>: gate, test images, owner ids). Everything tests create carries an owner of
+/// this run, and disposing the fixture removes whatever is left.
 /// </summary>
-public sealed class DockerEngineFixture : IAsyncLifetime
+public sealed class DockerEngineFixture() : DockerEngineFixtureBase("bpi-test-")
 {
-    private readonly SemaphoreSlim _imagesGate = new(1, 1);
-    private bool _imagesBuilt;
     private DockerEngineClient? _client;
-
-    private readonly List<string> _extraOwners = [];
-
-    /// <summary>The owner label value of this test run.</summary>
-    public string OwnerId { get; } = "bpi-test-" + Guid.NewGuid().ToString("N")[..10];
-
-    /// <summary>Another owner id (for example a VM's id), swept like <see cref="OwnerId"/> when the fixture is disposed.</summary>
-    public string NewOwnerId()
-    {
-        var owner = OwnerId + "-" + Guid.NewGuid().ToString("N")[..6];
-        lock (_extraOwners)
-        {
-            _extraOwners.Add(owner);
-        }
-
-        return owner;
-    }
 
     internal DockerEngineClient Client => _client ??= new DockerEngineClient(DockerEngineClientOptions.From(new DockerRuntimeOptions()), TimeProvider.System, NullLogger.Instance);
 
-    /// <summary>Skips or fails (see <see cref="DockerTestEnvironment"/>) without an engine; builds the images once.</summary>
-    public async Task RequireEngineAsync()
-    {
-        await DockerTestEnvironment.RequireEngineAsync();
-        DockerTestEnvironment.RequirePrerequisite(TestImages.MissingPrerequisite);
-
-        await _imagesGate.WaitAsync();
-        try
-        {
-            if (!_imagesBuilt)
-            {
-                await TestImages.BuildAsync((tar, repository, tag, changes) => Client.ImportImageAsync(tar, repository, tag, changes));
-                _imagesBuilt = true;
-            }
-        }
-        finally
-        {
-            _imagesGate.Release();
-        }
-    }
+    protected override bool Started => _client is not null;
 
     internal DockerWorkloadRuntime CreateRuntime(Action<DockerRuntimeOptions>? configure = null, Bpi.Orchestration.Auditing.IAuditSink? audit = null)
     {
@@ -82,8 +45,6 @@ public sealed class DockerEngineFixture : IAsyncLifetime
         Component = component,
     };
 
-    public static string NewDeploymentId() => "dep-" + Guid.NewGuid().ToString("N")[..10];
-
     /// <summary>An httpd component on the plain test image, serving <c>APP_VERSION</c>.</summary>
     public static ComponentSpec HttpComponent(string id = "web", string version = "v1", string image = TestImages.Plain) => new()
     {
@@ -94,19 +55,15 @@ public sealed class DockerEngineFixture : IAsyncLifetime
         Resources = new ComponentResources { CpuCores = 0.25, MemoryMb = 32 },
     };
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    protected override Task ImportImageAsync(Stream rootFilesystem, string repository, string tag, IReadOnlyList<string> changes)
+        => Client.ImportImageAsync(rootFilesystem, repository, tag, changes);
 
-    public async Task DisposeAsync()
+    protected override async Task SweepAsync(IReadOnlyList<string> owners)
     {
-        if (_client is null)
-        {
-            return;
-        }
-
         try
         {
-            await using var runtime = new DockerWorkloadRuntime(_client, new DockerRuntimeOptions { StopTimeout = TimeSpan.FromSeconds(2) }, TimeProvider.System, NullLogger.Instance);
-            foreach (var owner in _extraOwners.Append(OwnerId))
+            await using var runtime = new DockerWorkloadRuntime(Client, new DockerRuntimeOptions { StopTimeout = TimeSpan.FromSeconds(2) }, TimeProvider.System, NullLogger.Instance);
+            foreach (var owner in owners)
             {
                 await runtime.ReconcileAsync(owner, new HashSet<string>());
             }
@@ -115,8 +72,7 @@ public sealed class DockerEngineFixture : IAsyncLifetime
         {
             // No engine: nothing was created.
         }
-
-        await _client.DisposeAsync();
-        _imagesGate.Dispose();
     }
+
+    protected override async ValueTask DisposeEngineAsync() => await _client!.DisposeAsync();
 }

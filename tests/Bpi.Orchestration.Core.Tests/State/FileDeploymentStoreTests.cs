@@ -83,6 +83,25 @@ public sealed class FileDeploymentStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_scan_returns_the_readable_records_and_names_each_file_that_cannot_be_read()
+    {
+        var store = new FileDeploymentStore(_directory);
+        await store.SaveAsync(new DeploymentRecord { Id = "web-1", State = DeploymentState.Running, Revisions = [new RevisionSpec(1, Specs.Web())], CreatedAt = DateTimeOffset.UnixEpoch, UpdatedAt = DateTimeOffset.UnixEpoch, CreatedBy = "alice" });
+        await File.WriteAllTextAsync(Path.Combine(_directory, "api-1.json"), "\u0087garbage");
+        Directory.CreateDirectory(Path.Combine(_directory, "odd-dir.json"));
+
+        var scan = await store.ScanAsync();
+
+        Assert.Equal("web-1", Assert.Single(scan.Records).Id);
+        Assert.Equal(["api-1.json", "odd-dir.json"], scan.Unreadable.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains(Path.Combine(_directory, "api-1.json"), scan.Unreadable["api-1.json"], StringComparison.Ordinal);
+        Assert.Contains("is a directory", scan.Unreadable["odd-dir.json"], StringComparison.Ordinal);
+        var whole = await Assert.ThrowsAsync<OrchestrationException>(async () => await store.GetAsync("api-1"));
+        Assert.Equal(OrchestrationErrorKind.InvalidConfiguration, whole.Kind);
+        Assert.Empty(Directory.EnumerateFiles(_directory, "*.tmp"));
+    }
+
+    [Fact]
     public async Task State_survives_a_new_orchestrator_on_the_same_directory()
     {
         var clock = new ManualTimeProvider();

@@ -163,13 +163,8 @@ public sealed class ConcurrencyTests
         var resumed = next.GetRequiredService<IOrchestrationVm>();
         await resumed.StartAsync();
         var settled = Task.WhenAll(resumed.WaitUntilSettledAsync(first, TestHost.Timeout()), resumed.WaitUntilSettledAsync(second, TestHost.Timeout()));
-        while (!settled.IsCompleted)
-        {
-            await Task.WhenAny(settled, clock.WaitForTimersAsync(1, TestHost.Timeout()));
-            clock.Advance(TimeSpan.FromSeconds(5));
-        }
 
-        Assert.All(await settled, s => Assert.Equal(DeploymentState.Running, s.State));
+        Assert.All(await clock.RunUntilAsync(settled, TimeSpan.FromSeconds(5), cancellationToken: TestHost.Timeout()), s => Assert.Equal(DeploymentState.Running, s.State));
     }
 
     [Fact]

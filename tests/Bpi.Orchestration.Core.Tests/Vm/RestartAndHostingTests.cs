@@ -37,14 +37,7 @@ public sealed class RestartAndHostingTests
         await using var second = Build(clock, store, runtime);
         var resumed = second.GetRequiredService<IOrchestrationVm>();
         await resumed.StartAsync();
-        var settled = resumed.WaitUntilSettledAsync(id, TestHost.Timeout());
-        while (!settled.IsCompleted)
-        {
-            await Task.WhenAny(settled, clock.WaitForTimersAsync(1, TestHost.Timeout()));
-            clock.Advance(TimeSpan.FromSeconds(5));
-        }
-
-        var status = await settled;
+        var status = await clock.RunUntilAsync(resumed.WaitUntilSettledAsync(id, TestHost.Timeout()), TimeSpan.FromSeconds(5), cancellationToken: TestHost.Timeout());
         Assert.True(status.State == DeploymentState.Running, status.Message);
         Assert.Equal(2, runtime.Snapshot().Count(i => i.State == InstanceState.Running));
         Assert.True(runtime.Calls > calls);

@@ -11,43 +11,19 @@ public sealed class SecurityDockerCollection : ICollectionFixture<DockerRuntimeF
 }
 
 /// <summary>
-/// The Docker runtime through its public interface only (as a host has it), the test images, and an owner id of this
-/// test run; disposing it removes whatever carries that owner.
+/// The Docker runtime through its public interface only (as a host has it) with runtime inspection for the Security
+/// package, over the shared engine fixture (<see cref="DockerEngineFixtureBase"/>: gate, images, owner sweep).
 /// </summary>
-public sealed class DockerRuntimeFixture : IAsyncLifetime
+public sealed class DockerRuntimeFixture() : DockerEngineFixtureBase("bpi-sec-test-")
 {
-    private readonly SemaphoreSlim _imagesGate = new(1, 1);
     private ServiceProvider? _provider;
-    private bool _imagesBuilt;
-
-    /// <summary>The owner label value of this test run.</summary>
-    public string OwnerId { get; } = "bpi-sec-test-" + Guid.NewGuid().ToString("N")[..10];
 
     /// <summary>The orchestrator's services: the Docker runtime with runtime inspection for the Security package.</summary>
     public IServiceProvider Services => _provider ??= CreateServices();
 
     public IDockerWorkloadRuntime Runtime => Services.GetRequiredService<IDockerWorkloadRuntime>();
 
-    /// <summary>Skips or fails (see <see cref="DockerTestEnvironment"/>) without an engine; builds the images once.</summary>
-    public async Task RequireEngineAsync()
-    {
-        await DockerTestEnvironment.RequireEngineAsync();
-        DockerTestEnvironment.RequirePrerequisite(TestImages.MissingPrerequisite);
-        await _imagesGate.WaitAsync();
-        try
-        {
-            if (!_imagesBuilt)
-            {
-                var images = Services.GetRequiredService<IDockerImageImporter>();
-                await TestImages.BuildAsync(async (tar, repository, tag, changes) => await images.ImportImageAsync(tar, repository, tag, changes));
-                _imagesBuilt = true;
-            }
-        }
-        finally
-        {
-            _imagesGate.Release();
-        }
-    }
+    protected override bool Started => _provider is not null;
 
     /// <summary>A revision of a component of this run's owner, in a fresh deployment.</summary>
     public WorkloadRevision Revision(ComponentSpec component) => new()
@@ -61,8 +37,6 @@ public sealed class DockerRuntimeFixture : IAsyncLifetime
         Component = component,
     };
 
-    public static string NewDeploymentId() => "dep-" + Guid.NewGuid().ToString("N")[..10];
-
     /// <summary>An httpd component on the plain test image.</summary>
     public static ComponentSpec HttpComponent(string id = "web") => new()
     {
@@ -72,27 +46,25 @@ public sealed class DockerRuntimeFixture : IAsyncLifetime
         Resources = new ComponentResources { CpuCores = 0.25, MemoryMb = 32 },
     };
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    protected override async Task ImportImageAsync(Stream rootFilesystem, string repository, string tag, IReadOnlyList<string> changes)
+        => await Services.GetRequiredService<IDockerImageImporter>().ImportImageAsync(rootFilesystem, repository, tag, changes);
 
-    public async Task DisposeAsync()
+    protected override async Task SweepAsync(IReadOnlyList<string> owners)
     {
-        if (_provider is null)
-        {
-            return;
-        }
-
         try
         {
-            await Runtime.ReconcileAsync(OwnerId, new HashSet<string>());
+            foreach (var owner in owners)
+            {
+                await Runtime.ReconcileAsync(owner, new HashSet<string>());
+            }
         }
         catch (OrchestrationException)
         {
             // No engine: nothing was created.
         }
-
-        await _provider.DisposeAsync();
-        _imagesGate.Dispose();
     }
+
+    protected override async ValueTask DisposeEngineAsync() => await _provider!.DisposeAsync();
 
     private static ServiceProvider CreateServices()
     {

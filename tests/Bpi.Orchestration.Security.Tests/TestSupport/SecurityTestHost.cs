@@ -34,22 +34,7 @@ internal sealed class SecurityTestHost : IAsyncDisposable
     public T Get<T>() where T : notnull => _provider.GetRequiredService<T>();
 
     /// <summary>Advances the clock a second at a time (whenever something waits on it) until <paramref name="condition"/> completes.</summary>
-    public async Task<T> DriveAsync<T>(Task<T> condition)
-    {
-        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!condition.IsCompleted)
-        {
-            var timers = Clock.WaitForTimersAsync(1, guard.Token);
-            await Task.WhenAny(condition, timers);
-            guard.Token.ThrowIfCancellationRequested();
-            if (!condition.IsCompleted)
-            {
-                Clock.Advance(TimeSpan.FromSeconds(1));
-            }
-        }
-
-        return await condition;
-    }
+    public Task<T> DriveAsync<T>(Task<T> condition) => Clock.RunUntilAsync(condition, cancellationToken: new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
 
     public async Task<DeploymentStatus> DeployAndSettleAsync(DeploymentSpec spec)
     {

@@ -5,34 +5,15 @@ using Bpi.Orchestration.Hardening;
 namespace Bpi.Orchestration.Components.Docker.DockLock;
 
 /// <summary>
-/// The hardening of one component — its <see cref="DockLockEffectiveSettings"/> over the <see cref="DockerRuntimeOptions"/>
-/// defaults — applied to the engine's <see cref="HostConfig"/>.
+/// The hardening of one component applied to the engine's <see cref="HostConfig"/>: its
+/// <see cref="DockLockEffectiveSettings"/> (the one definition of the DockLock keys, defaults and relaxations, which the
+/// Security package judges too) over the <see cref="DockerRuntimeOptions"/> defaults, and the engine's form of the
+/// restart policy. Nothing of the settings is declared again here.
 /// </summary>
-internal sealed record DockLockPolicy
+/// <param name="Settings">The component's effective settings, free of errors.</param>
+/// <param name="RestartPolicy">The engine's restart policy of <see cref="DockLockEffectiveSettings.RestartPolicy"/>.</param>
+internal sealed record DockLockPolicy(DockLockEffectiveSettings Settings, RestartPolicy RestartPolicy)
 {
-    public bool NoNewPrivileges { get; init; } = true;
-
-    public bool DropAllCapabilities { get; init; } = true;
-
-    public IReadOnlyList<string> AddCapabilities { get; init; } = [];
-
-    public bool ReadOnlyRootFilesystem { get; init; } = true;
-
-    public bool RequireNonRootUser { get; init; } = true;
-
-    public string? User { get; init; }
-
-    /// <summary>The PIDs limit; <see langword="null"/> when relaxed to unlimited.</summary>
-    public long? PidsLimit { get; init; }
-
-    public bool EnforceResourceLimits { get; init; } = true;
-
-    public RestartPolicy RestartPolicy { get; init; } = new();
-
-    public IReadOnlyList<DockLockVolume> Volumes { get; init; } = [];
-
-    public IReadOnlyList<DockLockRelaxation> Relaxations { get; init; } = [];
-
     /// <summary>Reads a component's settings; throws <see cref="OrchestrationErrorKind.InvalidConfiguration"/> listing every problem.</summary>
     public static DockLockPolicy Resolve(ComponentSpec component, DockerRuntimeOptions options)
     {
@@ -44,20 +25,7 @@ internal sealed record DockLockPolicy
             throw OrchestrationException.InvalidConfiguration($"DockLock settings of component '{component.Id}'", effective.Errors);
         }
 
-        return new DockLockPolicy
-        {
-            NoNewPrivileges = effective.NoNewPrivileges,
-            DropAllCapabilities = effective.DropAllCapabilities,
-            AddCapabilities = effective.AddCapabilities,
-            ReadOnlyRootFilesystem = effective.ReadOnlyRootFilesystem,
-            RequireNonRootUser = effective.RequireNonRootUser,
-            User = effective.User,
-            PidsLimit = effective.PidsLimit,
-            EnforceResourceLimits = effective.EnforceResourceLimits,
-            RestartPolicy = ParseRestartPolicy(effective.RestartPolicy, out _),
-            Volumes = effective.Volumes,
-            Relaxations = effective.Relaxations,
-        };
+        return new DockLockPolicy(effective, ParseRestartPolicy(effective.RestartPolicy, out _));
     }
 
     /// <summary>
@@ -67,12 +35,12 @@ internal sealed record DockLockPolicy
     public string? ResolveUser(string? imageUser, DockerRuntimeOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (User is not null)
+        if (Settings.User is not null)
         {
-            return User;
+            return Settings.User;
         }
 
-        if (!RequireNonRootUser)
+        if (!Settings.RequireNonRootUser)
         {
             return null;
         }
@@ -85,18 +53,18 @@ internal sealed record DockLockPolicy
     {
         ArgumentNullException.ThrowIfNull(resources);
         ArgumentNullException.ThrowIfNull(options);
-        var memory = EnforceResourceLimits ? (long)resources.MemoryMb * 1024 * 1024 : 0;
+        var memory = Settings.EnforceResourceLimits ? (long)resources.MemoryMb * 1024 * 1024 : 0;
         return new HostConfig
         {
-            SecurityOpt = NoNewPrivileges ? ["no-new-privileges:true"] : null,
-            CapDrop = DropAllCapabilities ? ["ALL"] : null,
-            CapAdd = AddCapabilities.Count > 0 ? AddCapabilities : null,
-            ReadonlyRootfs = ReadOnlyRootFilesystem,
-            Tmpfs = ReadOnlyRootFilesystem
+            SecurityOpt = Settings.NoNewPrivileges ? ["no-new-privileges:true"] : null,
+            CapDrop = Settings.DropAllCapabilities ? ["ALL"] : null,
+            CapAdd = Settings.AddCapabilities.Count > 0 ? Settings.AddCapabilities : null,
+            ReadonlyRootfs = Settings.ReadOnlyRootFilesystem,
+            Tmpfs = Settings.ReadOnlyRootFilesystem
                 ? new Dictionary<string, string> { ["/tmp"] = string.Create(CultureInfo.InvariantCulture, $"rw,noexec,nosuid,nodev,size={options.TmpfsSizeMb}m") }
                 : null,
-            PidsLimit = PidsLimit ?? -1,
-            NanoCpus = EnforceResourceLimits ? (long)Math.Round(resources.CpuCores * 1_000_000_000d) : 0,
+            PidsLimit = Settings.PidsLimit ?? -1,
+            NanoCpus = Settings.EnforceResourceLimits ? (long)Math.Round(resources.CpuCores * 1_000_000_000d) : 0,
             Memory = memory,
 
             // Swap equal to the memory limit means no swap on top of it.

@@ -24,7 +24,7 @@ public sealed class DockLockPolicyTests
         Assert.Equal(host.Memory, host.MemorySwap);
         Assert.False(host.Privileged);
         Assert.Equal("no", host.RestartPolicy!.Name);
-        Assert.Empty(policy.Relaxations);
+        Assert.Empty(policy.Settings.Relaxations);
     }
 
     [Theory]
@@ -69,8 +69,8 @@ public sealed class DockLockPolicyTests
         Assert.Equal(0, host.Memory);
         Assert.Equal(0, host.NanoCpus);
         Assert.Null(policy.ResolveUser(null, Options));
-        Assert.Equal(6, policy.Relaxations.Count);
-        Assert.Contains(policy.Relaxations, r => r.Setting == DockLockSettings.ReadOnlyRootFilesystem && r.Reason == "writes its cache under /var/cache");
+        Assert.Equal(6, policy.Settings.Relaxations.Count);
+        Assert.Contains(policy.Settings.Relaxations, r => r.Setting == DockLockSettings.ReadOnlyRootFilesystem && r.Reason == "writes its cache under /var/cache");
     }
 
     [Fact]
@@ -125,9 +125,9 @@ public sealed class DockLockPolicyTests
     {
         var policy = DockLockPolicy.Resolve(Component(new() { [DockLockSettings.AddCapabilities] = "net_bind_service,CAP_CHOWN,NET_BIND_SERVICE" }), Options);
 
-        Assert.Equal(["NET_BIND_SERVICE", "CHOWN"], policy.AddCapabilities);
+        Assert.Equal(["NET_BIND_SERVICE", "CHOWN"], policy.Settings.AddCapabilities);
         Assert.Equal(["ALL"], policy.ToHostConfig(new ComponentResources(), Options).CapDrop);
-        Assert.Empty(policy.Relaxations);
+        Assert.Empty(policy.Settings.Relaxations);
     }
 
     [Fact]
@@ -162,7 +162,7 @@ public sealed class DockLockPolicyTests
             [DockLockSettings.VolumePrefix + "config"] = "/etc/app:ro",
         }), Options);
 
-        Assert.Equal([new DockLockVolume("config", "/etc/app", true), new DockLockVolume("data", "/var/lib/app", false)], policy.Volumes);
+        Assert.Equal([new DockLockVolume("config", "/etc/app", true), new DockLockVolume("data", "/var/lib/app", false)], policy.Settings.Volumes);
     }
 
     private static ComponentSpec Component(Dictionary<string, string>? settings = null) => new()
