@@ -4,7 +4,7 @@
 usage: check-packages.py <packages dir> <version>
 
 Every .nupkg: release notes, icon, README, repository URL and commit; no native executable (ELF/PE apphost) outside
-the assemblies' own folders (a tool package is framework-dependent, any platform). Every .snupkg: a portable PDB for
+the assemblies' own folders (a tool package is framework-dependent, any platform). Every library's .snupkg (a .NET tool ships none): a portable PDB for
 each assembly, each carrying SourceLink that maps the deterministic source root (/_/) to the repository at the commit.
 Prints every problem and exits 1 when there is one.
 """
@@ -36,6 +36,8 @@ for nupkg in nupkgs:
                 problems.append(f"{name}: native executable {f} (a framework-dependent package carries none)")
         dlls = [f for f in files if f.endswith(".dll") and Path(f).stem.startswith(("Bpi.Orchestration", "bpi-orchestration"))]
     snupkg = nupkg.with_suffix(".snupkg")
+    if '<packageType name="DotnetTool"' in nuspec:
+        continue  # a .NET tool is a program: no symbol package
     if not snupkg.exists():
         problems.append(f"{name}: no symbol package {snupkg.name}")
         continue
