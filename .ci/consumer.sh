@@ -14,6 +14,18 @@ prefix=$(sed -n 's:.*<VersionPrefix>\(.*\)</VersionPrefix>.*:\1:p' Directory.Bui
 version="$prefix-ci.$(date -u +%Y%m%d%H%M%S)"
 export BPI_ORCHESTRATION_VERSION=$version
 
+# Each run packs a new version: drop it from the NuGet cache on the way out (pass or fail), so the cache does not grow.
+forget_version() {
+    local cache
+    cache=$(dotnet nuget locals global-packages --list 2>/dev/null | sed 's/^global-packages: //') || return 0
+    [ -n "$cache" ] || return 0
+    for p in "$packages"/*."$version".nupkg; do
+        [ -e "$p" ] || continue
+        rm -rf "${cache:?}/$(basename "$p" ".$version.nupkg" | tr '[:upper:]' '[:lower:]')/$version"
+    done
+}
+trap forget_version EXIT
+
 fail() {
     echo "consumer build failed: $1" >&2
     if [ -n "${2:-}" ] && [ -f "$2" ]; then
@@ -59,10 +71,4 @@ timeout 600 dotnet test "$consumer/Consumer.sln" -c Release --no-build >"$log_di
     || fail "dotnet test $consumer" "$log_dir/test.log"
 grep -E '(Passed|Failed)!  - Failed:' "$log_dir/test.log" || fail "no test summary from the consumer tests" "$log_dir/test.log"
 
-# Each run packs a new version: drop this one from the NuGet cache so the cache does not grow run after run.
-cache=$(dotnet nuget locals global-packages --list | sed 's/^global-packages: //')
-for p in "$packages"/*."$version".nupkg; do
-    id=$(basename "$p" ".$version.nupkg" | tr '[:upper:]' '[:lower:]')
-    rm -rf "${cache:?}/$id/$version"
-done
 echo "== consumer: ok ($version)"
