@@ -85,13 +85,19 @@ internal sealed class RolloutInterventions(OperationGate gate, DeploymentRegistr
     public async Task DestroyAsync(string deploymentId, bool force, CancellationToken cancellationToken)
     {
         var entry = await gate.GetEntryAsync(deploymentId, OrchestrationVerbs.Destroy, cancellationToken).ConfigureAwait(false);
-        var actor = OrchestrationActor.Current;
+        await DestroyEntryAsync(entry, OrchestrationActor.Current, force, force ? SpecChecks.ForcedData : SpecChecks.GracefulData, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Destroys a deployment already authorized (or destroyed by the host's own stop policy): stops what runs, then tears down.</summary>
+    public async Task DestroyEntryAsync(DeploymentEntry entry, OrchestrationActor actor, bool force, AuditData auditData, CancellationToken cancellationToken)
+    {
+        var deploymentId = entry.DeploymentId;
         if (entry.Record.State == DeploymentState.Destroyed)
         {
             return;
         }
 
-        await recorder.AuditAsync(actor.Id, "deployment.destroy", deploymentId, "accepted", force ? SpecChecks.ForcedData : SpecChecks.GracefulData).ConfigureAwait(false);
+        await recorder.AuditAsync(actor.Id, "deployment.destroy", deploymentId, "accepted", auditData).ConfigureAwait(false);
         if (entry.Work is { } work)
         {
             // Whatever runs stops where it stands (a destroy already under way hands over to this one).

@@ -183,10 +183,11 @@ internal sealed class AllowAllAuthorizer : IOrchestrationAuthorizer
         => ValueTask.FromResult(AuthorizationDecision.AllowAll);
 }
 
-/// <summary>Starts and stops the orchestrator with a generic host.</summary>
+/// <summary>Starts and stops the orchestrator with a generic host; on stop it runs <see cref="OrchestrationOptions.OnHostStop"/>.</summary>
 internal sealed class OrchestrationHostedService(IOrchestrationVm vm) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => vm.StartAsync(cancellationToken);
 
-    public Task StopAsync(CancellationToken cancellationToken) => vm.StopAsync(cancellationToken);
+    public Task StopAsync(CancellationToken cancellationToken)
+        => vm is OrchestrationVm orchestrator ? orchestrator.StopForHostAsync(cancellationToken) : vm.StopAsync(cancellationToken);
 }

@@ -21,6 +21,7 @@ internal sealed class DeploymentQueries(
 {
     private static readonly IReadOnlyDictionary<int, int> NoWeights = System.Collections.ObjectModel.ReadOnlyDictionary<int, int>.Empty;
     private readonly RuntimeObservations _observations = new(time);
+    private int _lastManagedInstances;
 
     public async Task<DeploymentStatus> GetStatusAsync(string deploymentId, CancellationToken cancellationToken)
     {
@@ -110,8 +111,7 @@ internal sealed class DeploymentQueries(
         var instances = 0;
         if (runner.Runtime is { } runtime && status == VmStatus.Running)
         {
-            var owned = await runtime.ListOwnedAsync(cancellationToken).ConfigureAwait(false);
-            instances = owned.Count(i => i.OwnerId is null || string.Equals(i.OwnerId, options.VmId, StringComparison.Ordinal));
+            instances = await CountManagedInstancesAsync(runtime, cancellationToken).ConfigureAwait(false);
         }
 
         var active = 0;
@@ -131,6 +131,26 @@ internal sealed class DeploymentQueries(
         }
 
         return new VmState(options.VmId, status, active, inProgress, instances, ledger.Utilization, AverageSecurityScore(), lastDeploymentId, lastDeploymentAt);
+    }
+
+    /// <summary>
+    /// The instances this orchestrator owns, as a state read counts them: one runtime call without retries, waited for at
+    /// most <see cref="RuntimeObservations.ReadBudget"/> (as a status read); when the runtime fails or is slower, the last
+    /// count stands, so a state read never waits out an engine blip.
+    /// </summary>
+    private async ValueTask<int> CountManagedInstancesAsync(IWorkloadRuntime runtime, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var owned = await runtime.ListOwnedAsync(cancellationToken).AsTask().WaitAsync(RuntimeObservations.ReadBudget, time, cancellationToken).ConfigureAwait(false);
+            var count = owned.Count(i => i.OwnerId is null || string.Equals(i.OwnerId, options.VmId, StringComparison.Ordinal));
+            Volatile.Write(ref _lastManagedInstances, count);
+            return count;
+        }
+        catch (Exception ex) when (ex is OrchestrationException or TimeoutException)
+        {
+            return Volatile.Read(ref _lastManagedInstances);
+        }
     }
 
     /// <summary>The plan a spec would run (a dry run): for a new deployment, or as the next revision of an existing one.</summary>

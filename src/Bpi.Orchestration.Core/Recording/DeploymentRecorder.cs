@@ -43,7 +43,12 @@ internal sealed class DeploymentRecorder(
 
     public void PublishStateChanged(DeploymentState previous, DeploymentRecord record, string? message)
     {
-        Log.StateChanged(Logger, record.Id, previous, record.State);
+        if (previous != record.State)
+        {
+            // A new deployment starts Pending: its creation is logged as accepted, not as a change "Pending -> Pending".
+            Log.StateChanged(Logger, record.Id, previous, record.State);
+        }
+
         if (Events.HasWatchers)
         {
             Events.Publish(record.Id, DeploymentEventKind.StateChanged, record.State, message ?? $"{previous} -> {record.State}", new EventDetails(PreviousState: previous));

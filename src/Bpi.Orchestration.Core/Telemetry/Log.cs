@@ -67,4 +67,16 @@ internal static partial class Log
 
     [LoggerMessage(1020, LogLevel.Warning, "Deployment {DeploymentId}: a self-healing repair failed; it is tried again after the crash-loop back-off")]
     public static partial void RepairFailed(ILogger logger, Exception exception, string deploymentId);
+
+    [LoggerMessage(1090, LogLevel.Information, "Orchestrator {VmId}: the host is stopping; OnHostStop {Action} for {Deployments} deployment(s)")]
+    public static partial void HostStopPolicyStarted(ILogger logger, string vmId, string action, int deployments);
+
+    [LoggerMessage(1091, LogLevel.Information, "Orchestrator {VmId}: OnHostStop {Action} done for {Done} of {Deployments} deployment(s)")]
+    public static partial void HostStopPolicyEnded(ILogger logger, string vmId, string action, int done, int deployments);
+
+    [LoggerMessage(1092, LogLevel.Warning, "Orchestrator {VmId}: OnHostStop {Action} was cancelled by the host's shutdown timeout; what it had not done yet is left running")]
+    public static partial void HostStopPolicyCancelled(ILogger logger, string vmId, string action);
+
+    [LoggerMessage(1093, LogLevel.Warning, "Deployment {DeploymentId}: the host-stop policy failed on it; it is left as it is")]
+    public static partial void HostStopDeploymentFailed(ILogger logger, Exception exception, string deploymentId);
 }

@@ -123,7 +123,21 @@ public sealed record ComponentStatus(
     int DesiredReplicas,
     IReadOnlyList<RevisionInstances> Instances,
     IReadOnlyDictionary<int, int> TrafficWeights,
-    bool WeightsApproximated);
+    bool WeightsApproximated)
+{
+    /// <summary>One line: the component, its instances per revision, the desired count and the weights.</summary>
+    /// <returns>The summary.</returns>
+    public override string ToString()
+    {
+        var text = string.Create(CultureInfo.InvariantCulture, $"{Id}: {string.Join(", ", Instances.Select(i => $"r{i.Revision} {i.Running}/{i.Total} running"))} of {DesiredReplicas} desired");
+        if (TrafficWeights.Count > 0)
+        {
+            text += string.Create(CultureInfo.InvariantCulture, $", weights {string.Join(" ", TrafficWeights.OrderBy(w => w.Key).Select(w => $"r{w.Key}={w.Value}%"))}{(WeightsApproximated ? " (approximated by replica ratio)" : "")}");
+        }
+
+        return text;
+    }
+}
 
 /// <summary>The instances of one revision of a component.</summary>
 /// <param name="Revision">The revision number.</param>
@@ -151,7 +165,13 @@ public sealed record DeploymentQuery
 public sealed record DeploymentList(
     IReadOnlyList<DeploymentStatus> Deployments,
     IReadOnlyDictionary<DeploymentState, int> TotalsByState,
-    ResourceUtilization Utilization);
+    ResourceUtilization Utilization)
+{
+    /// <summary>One line: how many deployments matched, the totals by state and the ids of the matching ones.</summary>
+    /// <returns>The summary.</returns>
+    public override string ToString()
+        => string.Create(CultureInfo.InvariantCulture, $"{Deployments.Count} deployment(s) [{string.Join(", ", Deployments.Select(d => $"{d.Id} {d.State}"))}]; totals {string.Join(", ", TotalsByState.OrderBy(t => t.Key).Select(t => $"{t.Key} {t.Value}"))}");
+}
 
 /// <summary>How much of the configured capacity is reserved.</summary>
 /// <param name="Allocated">The sum of every reservation.</param>

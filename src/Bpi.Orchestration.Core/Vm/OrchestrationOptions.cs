@@ -81,6 +81,15 @@ public sealed class OrchestrationOptions
     /// <summary>How long a component must run without a failure before its crash-loop back-off starts over.</summary>
     /// <value>The default value is 10 minutes.</value>
     public TimeSpan CrashLoopResetAfter { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// What happens to the deployments when the generic host stops (run by the orchestrator's hosted service, within the
+    /// host's shutdown timeout, <c>HostOptions.ShutdownTimeout</c>; when that expires the policy stops where it stands and
+    /// says so in the log and the audit trail, <c>orchestrator.host-stop</c>). Only a host stop runs it: disposing a
+    /// service provider, or <see cref="IOrchestrationVm.StopAsync"/>, leaves everything running.
+    /// </summary>
+    /// <value>The default value is <see cref="HostStopAction.Leave"/>: deployments keep running after the host stops.</value>
+    public HostStopAction OnHostStop { get; set; } = HostStopAction.Leave;
 }
 
 /// <summary>Checks <see cref="OrchestrationOptions"/> and lists every problem.</summary>
@@ -117,6 +126,11 @@ internal sealed class OrchestrationOptionsValidator : IValidateOptions<Orchestra
         if (options.DoraWindow <= TimeSpan.Zero)
         {
             errors.Add($"{nameof(OrchestrationOptions.DoraWindow)}: must be greater than zero.");
+        }
+
+        if (!Enum.IsDefined(options.OnHostStop))
+        {
+            errors.Add($"{nameof(OrchestrationOptions.OnHostStop)}: {(int)options.OnHostStop} is not a {nameof(HostStopAction)} (Leave, StopWorkloads or Destroy).");
         }
 
         if (options.RuntimeRetryAttempts < 0)

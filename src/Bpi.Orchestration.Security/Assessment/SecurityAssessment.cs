@@ -79,7 +79,26 @@ public sealed record SecurityAssessment
     /// <returns>The result, or <see langword="null"/> when the check was not run.</returns>
     public CheckResult? ResultOf(string checkId) => Results.FirstOrDefault(r => string.Equals(r.Check.Id, checkId, StringComparison.Ordinal));
 
-    /// <inheritdoc />
+    /// <summary>
+    /// The components assessed as local processes: they run without a sandbox, so the container-isolation checks do
+    /// not apply to them and <see cref="Score"/> says nothing about their isolation (only about the checks that apply:
+    /// secrets, images, access). Empty when every component is a container.
+    /// </summary>
+    public IReadOnlyList<string> LocalProcesses => [.. Results
+        .SelectMany(r => r.Observations)
+        .Where(o => o.Outcome == CheckOutcome.NotApplicable && string.Equals(o.Evidence, SecurityCheckCatalog.LocalProcessEvidence, StringComparison.Ordinal))
+        .Select(o => o.Subject)
+        .Distinct(StringComparer.Ordinal)
+        .Order(StringComparer.Ordinal)];
+
+    /// <summary>One line: the score and findings, and which components' isolation was not applicable (local processes).</summary>
+    /// <returns>The summary.</returns>
     public override string ToString()
-        => string.Create(CultureInfo.InvariantCulture, $"{Target} ({Environment}, {Source}): score {Math.Floor(Score * 10) / 10:0.0} ({Grade}), {Findings.Count} finding(s)");
+    {
+        var text = string.Create(CultureInfo.InvariantCulture, $"{Target} ({Environment}, {Source}): score {Math.Floor(Score * 10) / 10:0.0} ({Grade}), {Findings.Count} finding(s)");
+        var processes = LocalProcesses;
+        return processes.Count == 0
+            ? text
+            : text + $"; isolation not applicable: {string.Join(", ", processes)} run(s) as a local process without a sandbox (the score covers the other checks only)";
+    }
 }

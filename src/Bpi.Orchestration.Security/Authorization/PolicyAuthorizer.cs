@@ -36,6 +36,12 @@ internal sealed class PolicyAuthorizer : IOrchestrationAuthorizer
         _store = store;
         _audit = audit;
         _logger = logger ?? NullLogger.Instance;
+        if (!_policy.Rules.Any(r => r.Effect == PolicyEffect.Allow))
+        {
+            // Built when the orchestrator is (at host start, or first use): a policy that can only deny is said at once,
+            // not discovered at the first refused operation.
+            Log.PolicyDeniesEverything(_logger, _policy.Rules.Count);
+        }
     }
 
     public AuthorizationPolicy Policy => _policy;

@@ -7,6 +7,9 @@ namespace Bpi.Orchestration.Security.Checks;
 
 public static partial class SecurityCheckCatalog
 {
+    /// <summary>Why a container-isolation check does not apply to a component: it runs as a local process, without a sandbox.</summary>
+    internal const string LocalProcessEvidence = "not a container (a local process)";
+
     private const string CisVersion = "v1.6.0";
     private const string PssVersion = "v1.31";
     private const string TrivyVersion = "trivy-checks@80e5382";
@@ -46,15 +49,15 @@ public static partial class SecurityCheckCatalog
     private static bool IsAllInterfaces(string ip) => ip.Length == 0 || ip is "0.0.0.0" or "::" or "[::]";
 
     private static CheckVerdict Container(ContainerProfile p, Func<ContainerProfile, CheckVerdict> evaluate)
-        => p.IsContainer ? evaluate(p) : NotApplicable("not a container (a local process)");
+        => p.IsContainer ? evaluate(p) : NotApplicable(LocalProcessEvidence);
 
     private static CheckVerdict Known<T>(ContainerProfile p, T? value, string fact, Func<T, CheckVerdict> evaluate)
         where T : notnull
-        => !p.IsContainer ? NotApplicable("not a container (a local process)") : value is null ? NotApplicable(fact + " is unknown") : evaluate(value);
+        => !p.IsContainer ? NotApplicable(LocalProcessEvidence) : value is null ? NotApplicable(fact + " is unknown") : evaluate(value);
 
     private static CheckVerdict KnownValue<T>(ContainerProfile p, T? value, string fact, Func<T, CheckVerdict> evaluate)
         where T : struct
-        => !p.IsContainer ? NotApplicable("not a container (a local process)") : value is null ? NotApplicable(fact + " is unknown") : evaluate(value.Value);
+        => !p.IsContainer ? NotApplicable(LocalProcessEvidence) : value is null ? NotApplicable(fact + " is unknown") : evaluate(value.Value);
 
     private static CheckVerdict Image(ContainerProfile p, Func<ImageReference, CheckVerdict> evaluate)
     {

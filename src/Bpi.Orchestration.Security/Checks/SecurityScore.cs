@@ -5,7 +5,8 @@ namespace Bpi.Orchestration.Security.Checks;
 /// <summary>
 /// The score of an assessment, 0–10: <c>10 × (1 − failed weight ÷ applicable weight)</c> with weights critical 10, high 5,
 /// medium 2 and low 1, capped at 3.9 when any critical check fails and at 6.9 when any high check fails. Checks that do
-/// not apply leave both sums; with no applicable check at all the score is 0 (nothing was shown to be safe).
+/// not apply leave both sums; with no applicable check at all the score is 0 (nothing was shown to be safe). The score
+/// has one decimal, rounded down, so 10.0 means nothing failed.
 /// Deterministic, and monotone: turning a failed check into a passed one never lowers the score.
 /// </summary>
 public static class SecurityScore
@@ -69,8 +70,9 @@ public static class SecurityScore
             return 0;
         }
 
-        // Decimal keeps 10 × (applicable − failed) / applicable exact enough that equal inputs always compare equal.
-        var score = (double)(10m * (applicable - failed) / applicable);
+        // One decimal, rounded down (in decimal, so exactly): 9.809523… is reported as 9.8, and only a run with nothing
+        // failed scores 10.0 (rounding up would let 9.96 read as a perfect score).
+        var score = (double)(Math.Floor(100m * (applicable - failed) / applicable) / 10m);
         if (critical)
         {
             score = Math.Min(score, CriticalCap);

@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4007, Level = LogLevel.Information, Message = "Secret key ring rotated: new active key {KeyId}")]
     public static partial void KeyRotated(ILogger logger, string keyId);
+
+    [LoggerMessage(EventId = 4090, Level = LogLevel.Warning, Message = "The authorization policy has no allow rule ({Rules} rule(s), all deny): every operation will be denied. Add allow rules with ConfigureAuthorization (Rules, PolicyTexts or PolicyJson)")]
+    public static partial void PolicyDeniesEverything(ILogger logger, int rules);
 }

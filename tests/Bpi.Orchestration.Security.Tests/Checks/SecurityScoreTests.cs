@@ -33,7 +33,21 @@ public sealed class SecurityScoreTests
         var many = Enumerable.Repeat((SecuritySeverity.Medium, CheckOutcome.Passed), 200).ToList();
         Assert.Equal(3.9, SecurityScore.Compute([.. many, (SecuritySeverity.Critical, CheckOutcome.Failed)]), 10);
         Assert.Equal(6.9, SecurityScore.Compute([.. many, (SecuritySeverity.High, CheckOutcome.Failed)]), 10);
-        Assert.Equal(10.0 * (1 - 1.0 / 401), SecurityScore.Compute([.. many, (SecuritySeverity.Low, CheckOutcome.Failed)]), 10);
+        Assert.Equal(9.9, SecurityScore.Compute([.. many, (SecuritySeverity.Low, CheckOutcome.Failed)]), 10); // 9.975…, rounded down
+    }
+
+    [Fact]
+    public void The_score_has_one_decimal_rounded_down_so_only_nothing_failed_scores_ten()
+    {
+        // 21 applicable weight with 1 failed: 9.5238…; 105 with 2 failed: 9.8095… (the unrounded score seen in #13).
+        var low = Enumerable.Repeat((SecuritySeverity.Low, CheckOutcome.Passed), 20).Append((SecuritySeverity.Low, CheckOutcome.Failed));
+        var medium = Enumerable.Repeat((SecuritySeverity.Low, CheckOutcome.Passed), 103).Append((SecuritySeverity.Medium, CheckOutcome.Failed));
+        var almost = Enumerable.Repeat((SecuritySeverity.Low, CheckOutcome.Passed), 999).Append((SecuritySeverity.Low, CheckOutcome.Failed));
+
+        Assert.Equal(9.5, SecurityScore.Compute(low));
+        Assert.Equal(9.8, SecurityScore.Compute(medium));
+        Assert.Equal(9.9, SecurityScore.Compute(almost));
+        Assert.Equal(10, SecurityScore.Compute(Enumerable.Repeat((SecuritySeverity.Low, CheckOutcome.Passed), 1000)));
     }
 
     [Fact]
