@@ -4,6 +4,8 @@
 // takes commands on stdin, one per line:
 //   deploy <name>        deploys a 4-replica rolling deployment, prints "deployed <id>"
 //   update <id> <image>  starts a rolling update on the instance that owns <id>, prints "updating <id>"
+//   stale-write <id>     writes <id>'s record with the fencing token this instance holds (or last held), as its
+//                        rollout would; prints "written <id>" or (fenced) "refused <id> …"
 //   exit                 stops cleanly (releases its leases), prints "stopped" and exits 0
 // Every store write refused by fencing prints "refused <id> <message>" (the stale-owner test looks for it).
 //
@@ -34,7 +36,7 @@ await SharedTableRuntime.CreateTablesAsync(runtimeData, schema + "_rt");
 
 var services = new ServiceCollection();
 services.AddLogging(logging => logging.AddProvider(new StderrLoggerProvider(instance)).SetMinimumLevel(LogLevel.Information));
-services.AddSingleton(new SharedTableRuntime(runtimeData, schema + "_rt", instance, stepDelay));
+services.AddSingleton(new SharedTableRuntime(runtimeData, schema + "_rt", instance, stepDelay, stdout));
 services.AddOrchestration(o =>
     {
         o.VmId = "crash";
@@ -77,6 +79,21 @@ while (await Console.In.ReadLineAsync() is { } line)
                 var current = await vm.GetStatusAsync(deploymentId);
                 await vm.UpdateAsync(deploymentId, Spec(current.Name, image));
                 stdout.WriteLine("updating " + deploymentId);
+                break;
+            case ["stale-write", var deploymentId]:
+                var ownership = provider.GetRequiredService<Bpi.Orchestration.Ownership.IDeploymentOwnership>();
+                var store = provider.GetRequiredService<IDeploymentStore>();
+                var stored = await store.GetAsync(deploymentId) ?? throw new OrchestrationException(OrchestrationErrorKind.NotFound, deploymentId);
+                try
+                {
+                    await store.SaveAsync(stored with { FencingToken = ownership.GetFencingToken(deploymentId), Message = "written by " + instance });
+                    stdout.WriteLine("written " + deploymentId);
+                }
+                catch (OrchestrationException ex) when (ex.Kind == OrchestrationErrorKind.Conflict)
+                {
+                    // ReportingStore printed "refused …".
+                }
+
                 break;
             case ["exit"]:
                 await vm.StopAsync();

@@ -10,7 +10,7 @@ namespace Bpi.Orchestration.PostgreSql.CrashHost;
 /// the process that made it), so the test counts the runtime calls of each step across a take-over. A call takes
 /// <c>stepDelay</c> and is not cancellable once started (like a real engine call in flight), so a kill lands inside one.
 /// </summary>
-internal sealed class SharedTableRuntime(NpgsqlDataSource dataSource, string schema, string instance, TimeSpan stepDelay) : IWorkloadRuntime
+internal sealed class SharedTableRuntime(NpgsqlDataSource dataSource, string schema, string instance, TimeSpan stepDelay, TextWriter stdout) : IWorkloadRuntime
 {
     public string Name => "shared-table";
 
@@ -41,6 +41,9 @@ internal sealed class SharedTableRuntime(NpgsqlDataSource dataSource, string sch
             call.Parameters.Add(new NpgsqlParameter<int> { TypedValue = replicas });
             await call.ExecuteNonQueryAsync(CancellationToken.None);
         }
+
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"calling {revision.DeploymentId} {revision.Component.Id} r{revision.Revision} x{replicas}"));
+        stdout.Flush();
 
         // The engine works on it; once sent, the call is not taken back.
         await Task.Delay(stepDelay, CancellationToken.None);
