@@ -173,8 +173,9 @@ internal sealed class PostgreSqlOwnership : IDeploymentOwnership, IAsyncDisposab
             {
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or OrchestrationException or TimeoutException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                // Whatever failed (the database, a take-over), the loop goes on: it alone renews the leases.
                 Log.PollFailed(_logger, ex, Owner, _options.PollInterval);
                 nextPoll = _time.GetUtcNow() + _options.PollInterval;
             }

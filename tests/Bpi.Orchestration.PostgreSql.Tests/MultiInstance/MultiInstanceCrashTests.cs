@@ -140,7 +140,7 @@ public sealed class MultiInstanceCrashTests(ITestOutputHelper output) : IAsyncLi
                 var calls = await CallsAsync(connectionString, schema, id, firstUpdateCall);
                 var byVictim = calls.Where(c => c.Instance == owner).Select(c => c.Step).ToList();
                 var byOthers = calls.Where(c => c.Instance != owner).Select(c => c.Step).ToList();
-                Assert.True(byOthers.Count == byOthers.Distinct().Count(), $"round {round}: the new owner ran a step twice: {string.Join(", ", calls.Select(c => c.Instance + ":" + c.Step))} ({record!.State})");
+                Assert.True(byOthers.Count == byOthers.Distinct().Count(), $"round {round}: the new owner ran a step twice: {string.Join(", ", calls.Select(c => c.Instance + ":" + c.Step))} ({record!.State})\n{string.Join("\n", hosts.Where(h => h != victim).Select(h => h.Stderr))}");
                 var repeated = byOthers.Intersect(byVictim).ToList();
                 Assert.True(repeated.Count <= 1, $"round {round}: steps the dead owner ran were run again: {string.Join(", ", repeated)} (only the one in flight at the kill may be)");
 
@@ -225,7 +225,7 @@ public sealed class MultiInstanceCrashTests(ITestOutputHelper output) : IAsyncLi
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            calls.Add((reader.GetString(0)[(schema.Length + 1)..], string.Create(CultureInfo.InvariantCulture, $"{reader.GetString(1)} r{reader.GetInt32(2)} x{reader.GetInt32(3)}")));
+            calls.Add((reader.GetString(0), string.Create(CultureInfo.InvariantCulture, $"{reader.GetString(1)} r{reader.GetInt32(2)} x{reader.GetInt32(3)}")));
         }
 
         return calls;
