@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
@@ -107,7 +108,7 @@ internal sealed class CommandContext
     /// Takes the lock and starts the orchestrator on the state directory. <paramref name="whileLocked"/>, when given,
     /// runs once the lock is held and the policy is read, before the orchestrator starts (it changes the state directory).
     /// </summary>
-    public async Task<OrchestratorHost> OpenHostAsync(CancellationToken cancellationToken, Action<StateDirectory>? whileLocked = null)
+    public async Task<OrchestratorHost> OpenHostAsync(CancellationToken cancellationToken, Action<StateDirectory>? whileLocked = null, Action<IOrchestrationBuilder>? configure = null)
     {
         var stateLock = await LockAsync(cancellationToken).ConfigureAwait(false);
         CliSecurity security;
@@ -122,7 +123,7 @@ internal sealed class CommandContext
             throw;
         }
 
-        var host = await OrchestratorHost.OpenAsync(State, stateLock, security, Env.Time, cancellationToken).ConfigureAwait(false);
+        var host = await OrchestratorHost.OpenAsync(State, stateLock, security, Env.Time, StateDirectory.VmId, configure, cancellationToken).ConfigureAwait(false);
         WarnUnreadable(host.UnreadableRecords);
         return host;
     }
