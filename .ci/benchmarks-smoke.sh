@@ -45,3 +45,7 @@ if [ "${BPI_REQUIRE_DOCKER:-}" = 1 ]; then
     smoke Bpi.Orchestration.Components.Benchmarks rolling 1 0
 fi
 
+# PostgreSQL harnesses: print "skipped: …" and exit 0 without a server (BPI_POSTGRES_CONNECTION unset or not answering).
+smoke Bpi.Orchestration.PostgreSql.Benchmarks store 50
+smoke Bpi.Orchestration.PostgreSql.Benchmarks audit 1 3 64
+smoke Bpi.Orchestration.PostgreSql.Benchmarks takeover 2 1000

@@ -24,6 +24,9 @@ internal sealed class PostgreSqlDatabase : IAsyncDisposable
 
     public string Schema { get; }
 
+    /// <summary>The channel the instances LISTEN on: <c>changed:&lt;id&gt;</c> (a record written), <c>released:&lt;id&gt;</c> (a lease given up).</summary>
+    public string Channel => Schema + "_events";
+
     public NpgsqlDataSource DataSource { get; }
 
     /// <summary>A connection to the migrated database.</summary>

@@ -12,6 +12,13 @@ public sealed partial class PostgreSqlStateOptions
     /// <value>The default value is <c>bpi_orchestration</c>.</value>
     public string Schema { get; set; } = "bpi_orchestration";
 
+    /// <summary>
+    /// This instance's name in the lease table: unique per running process (two processes with one name would both
+    /// believe they own the same deployments). Empty means a fresh one per process.
+    /// </summary>
+    /// <value>The default value is empty: the machine name, the process id and 8 random hex digits.</value>
+    public string InstanceId { get; set; } = "";
+
     /// <summary>How long a lease on a deployment lasts without renewal; another instance takes the deployment over after it.</summary>
     /// <value>The default value is 15 seconds.</value>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
@@ -61,6 +68,11 @@ public sealed partial class PostgreSqlStateOptions
             errors.Add($"LeaseSafetyMargin must be at least zero and leave room for a renewal: LeaseSafetyMargin + LeaseRenewInterval must be below LeaseDuration (are {LeaseSafetyMargin} + {LeaseRenewInterval}, LeaseDuration {LeaseDuration}).");
         }
 
+        if (InstanceId is null || InstanceId.Length > 200)
+        {
+            errors.Add("InstanceId must be at most 200 characters (empty: one is made per process).");
+        }
+
         if (PollInterval <= TimeSpan.Zero)
         {
             errors.Add($"PollInterval must be positive (is {PollInterval}).");
@@ -68,6 +80,12 @@ public sealed partial class PostgreSqlStateOptions
 
         return errors;
     }
+
+    /// <summary>The instance id to use: <see cref="InstanceId"/>, or a fresh one for this process.</summary>
+    internal string ResolveInstanceId()
+        => string.IsNullOrEmpty(InstanceId)
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Environment.MachineName}-{Environment.ProcessId}-{Random.Shared.Next():x8}")
+            : InstanceId;
 
     /// <summary>Throws with every problem listed when the options are invalid.</summary>
     internal void ThrowIfInvalid()

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
@@ -111,7 +112,7 @@ internal sealed class CommandContext
     /// Takes the lock and starts the orchestrator on the state directory. <paramref name="whileLocked"/>, when given,
     /// runs once the lock is held and the policy is read, before the orchestrator starts (it changes the state directory).
     /// </summary>
-    public async Task<OrchestratorHost> OpenHostAsync(CancellationToken cancellationToken, Action<StateDirectory>? whileLocked = null)
+    public async Task<OrchestratorHost> OpenHostAsync(CancellationToken cancellationToken, Action<StateDirectory>? whileLocked = null, Action<IOrchestrationBuilder>? configure = null)
     {
         var runtime = Runtime;
         if (runtime.Runtime == RuntimeSelection.Docker)
@@ -133,7 +134,13 @@ internal sealed class CommandContext
             throw;
         }
 
-        var host = await OrchestratorHost.OpenAsync(State, stateLock, security, Env.Time, StateDirectory.VmId, runtime.Configure, cancellationToken).ConfigureAwait(false);
+        var forRuntime = runtime.Configure;
+        Action<IOrchestrationBuilder>? both = forRuntime is null ? configure : configure is null ? forRuntime : b =>
+        {
+            forRuntime(b);
+            configure(b);
+        };
+        var host = await OrchestratorHost.OpenAsync(State, stateLock, security, Env.Time, StateDirectory.VmId, both, cancellationToken).ConfigureAwait(false);
         WarnUnreadable(host.UnreadableRecords);
         return host;
     }

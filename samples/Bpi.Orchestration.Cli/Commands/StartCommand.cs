@@ -5,6 +5,7 @@ using Bpi.Orchestration.Cli.Hosting;
 using Bpi.Orchestration.Cli.Output;
 using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.Traffic;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Bpi.Orchestration.Cli.Commands;
 
@@ -20,14 +21,18 @@ internal static class StartCommand
     {
         var config = new Option<string?>("--config", "-c") { Description = "A deployment config to deploy at start when no live deployment has its name (YAML or JSON)." };
         config.Validators.Add(Parsing.NonEmptyPath);
-        var command = new Command("start", "Run the orchestrator until Ctrl+C: resume unfinished rollouts, serve deployments through the in-process router, print events.") { config };
+        var postgres = new Option<string?>("--postgres") { Description = "Keep deployments, leases and the audit chain in this PostgreSQL database (an Npgsql connection string), shared with every other `start --postgres` on it: the processes form one orchestrator, each running the deployments it holds the lease of, and taking over those of an instance that dies." };
+        var command = new Command("start", "Run the orchestrator until Ctrl+C: resume unfinished rollouts, serve deployments through the in-process router, print events.") { config, postgres };
         command.SetAction(async (parse, ct) =>
         {
             var ctx = factory.For(parse, "start");
             DeploymentSpec? spec = ctx.Get(config) is { } path
                 ? await DeploymentConfigLoader.LoadFileAsync(path, new ConfigOverrides(), ct).ConfigureAwait(false)
                 : null;
-            await using var host = await ctx.OpenHostAsync(ct).ConfigureAwait(false);
+            Action<IOrchestrationBuilder>? shared = ctx.Get(postgres) is { Length: > 0 } connectionString
+                ? builder => builder.AddPostgreSqlState(connectionString)
+                : null;
+            await using var host = await ctx.OpenHostAsync(ct, configure: shared).ConfigureAwait(false);
             var events = host.Vm.WatchAsync(cancellationToken: ct);
             await RestoreRoutesAsync(host, ct).ConfigureAwait(false);
             await host.PublishAllAsync(ct).ConfigureAwait(false);

@@ -45,13 +45,14 @@ internal sealed class HealingLoop : IDisposable
 
     /// <summary>
     /// Whether self-healing may act on a deployment now: the loop runs, the deployment serves a revision and no plan of
-    /// its own (rollout, rollback, scale, destroy) is queued or running. The one place that decides it (an orchestrator
-    /// sharing state with others adds "and this instance holds the deployment's lease" here).
+    /// its own (rollout, rollback, scale, destroy) is queued or running, and this instance owns the deployment (with
+    /// several instances on shared state, it holds the deployment's lease). The one place that decides it.
     /// </summary>
     public bool ShouldAct(DeploymentEntry entry)
         => _running
            && entry.Work is null
-           && entry.Record is { State: DeploymentState.Running or DeploymentState.RolledBack, StableRevision: not null };
+           && entry.Record is { State: DeploymentState.Running or DeploymentState.RolledBack, StableRevision: not null }
+           && Recorder.Ownership.ShouldAct(entry.DeploymentId);
 
     /// <summary>Starts listening to the runtime's events and the periodic resync, and looks at every deployment once.</summary>
     public void Start()

@@ -29,6 +29,58 @@ public interface IDeploymentOwnership
     /// <returns>A task that completes when the deployment is owned.</returns>
     /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.Conflict"/>: another instance owns it.</exception>
     ValueTask ClaimNewAsync(string deploymentId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Called by the orchestrator once it has loaded its deployments and started: from now on the ownership tells
+    /// <paramref name="host"/> when this instance gains a deployment (take it over at its stored cursor), loses it (stop
+    /// acting at once) or when another instance changed one (refresh what reads answer). With one instance this does nothing.
+    /// </summary>
+    /// <param name="host">The orchestrator.</param>
+    /// <param name="cancellationToken">Cancels starting.</param>
+    /// <returns>A task that completes when the ownership runs.</returns>
+    ValueTask StartAsync(IOwnedDeploymentsHost host, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Called by the orchestrator when it stops, after every plan run stopped where it stood: gives up what this
+    /// instance holds so other instances take it over at once. With one instance this does nothing.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels stopping.</param>
+    /// <returns>A task that completes when everything held is released.</returns>
+    ValueTask StopAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+}
+
+/// <summary>
+/// What an <see cref="IDeploymentOwnership"/> shared by several instances tells the orchestrator of this instance.
+/// Implemented by the orchestrator; the ownership calls it from its own loop (never concurrently for one deployment).
+/// </summary>
+public interface IOwnedDeploymentsHost
+{
+    /// <summary>
+    /// This instance now owns the deployment (a new lease, or one taken over from an instance that died): the stored
+    /// record is read again and an unfinished rollout, rollback or destroy resumes at its stored cursor; self-healing
+    /// looks after it from now on.
+    /// </summary>
+    /// <param name="deploymentId">The deployment id.</param>
+    /// <param name="cancellationToken">Cancels taking over.</param>
+    /// <returns>A task that completes when the deployment's work is queued.</returns>
+    Task AcquiredAsync(string deploymentId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// This instance no longer owns the deployment (or could not renew and is about to lose it): the plan running for
+    /// it is stopped where it stands (its cursor stays stored for the next owner) and repairs are cancelled.
+    /// </summary>
+    /// <param name="deploymentId">The deployment id.</param>
+    /// <returns>A task that completes when the stop is requested.</returns>
+    Task LostAsync(string deploymentId);
+
+    /// <summary>
+    /// Another instance created or changed a deployment this instance does not own: its record is read again, so status,
+    /// lists and waits on this instance answer what the database holds.
+    /// </summary>
+    /// <param name="deploymentId">The deployment id.</param>
+    /// <param name="cancellationToken">Cancels the refresh.</param>
+    /// <returns>A task that completes when the record is refreshed.</returns>
+    Task RefreshAsync(string deploymentId, CancellationToken cancellationToken = default);
 }
 
 /// <summary>One orchestrator instance: it acts on every deployment and writes unfenced (token 0).</summary>

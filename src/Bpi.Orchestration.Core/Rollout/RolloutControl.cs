@@ -108,6 +108,26 @@ internal sealed class RolloutControl : IDisposable
     /// </summary>
     public void Stop() => _abort.Cancel();
 
+    /// <summary>Whether <see cref="StopLost"/> stopped the run: this instance lost the deployment to another one.</summary>
+    public bool IsLost { get; private set; }
+
+    /// <summary>
+    /// This instance lost (or is about to lose) the deployment's lease: stops the run where it stands, a rollback too
+    /// (both tokens are cancelled). Not an abort: the next owner resumes the run at its stored cursor.
+    /// </summary>
+    public void StopLost()
+    {
+        CancellationTokenSource forced;
+        lock (_gate)
+        {
+            IsLost = true;
+            forced = _force ??= new CancellationTokenSource();
+        }
+
+        _abort.Cancel();
+        forced.Cancel();
+    }
+
     public bool Pause(string reason)
     {
         lock (_gate)

@@ -41,9 +41,9 @@ internal sealed partial class RolloutRunner
             // The deployment stays Destroying: destroying it again (or the next start) plans the rest again.
             throw failed.Error;
         }
-        catch (OperationCanceledException) when (work.Control.ForceAbort)
+        catch (OperationCanceledException) when (work.Control.ForceAbort || work.Control.IsLost)
         {
-            // Another destroy stopped this one and takes over.
+            // Another destroy stopped this one and takes over (or another instance owns the deployment now).
             return;
         }
         finally

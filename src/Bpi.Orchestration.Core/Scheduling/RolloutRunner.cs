@@ -99,9 +99,9 @@ internal sealed partial class RolloutRunner : IDisposable
         var entry = work.Entry;
         try
         {
-            if (_stopping.IsCancellationRequested)
+            if (_stopping.IsCancellationRequested || work.Control.IsLost || !_recorder.Ownership.ShouldAct(entry.DeploymentId))
             {
-                // Left queued in the store; resumed on the next start.
+                // Left queued in the store; resumed on the next start, or by the instance that owns the deployment now.
                 return;
             }
 
@@ -117,9 +117,16 @@ internal sealed partial class RolloutRunner : IDisposable
 
             await RunWorkAsync(work).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested || work.Control.IsLost)
         {
-            // Stopped while planning or ending: the record keeps what was stored; the run resumes on the next start.
+            // Stopped while planning or ending: the record keeps what was stored; the run resumes on the next start
+            // (or on the instance that took the deployment over).
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException && (work.Control.IsLost || !_recorder.Ownership.ShouldAct(entry.DeploymentId)))
+        {
+            // This instance lost the deployment (a write refused by fencing, or a lease it could not renew): the new
+            // owner continues from the stored cursor, so nothing more is written from here.
+            Log.OwnershipLost(_recorder.Logger, ex, entry.DeploymentId);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -184,6 +191,12 @@ internal sealed partial class RolloutRunner : IDisposable
         {
             // Cancelled by an abort or by the orchestrator stopping (StopAsync stops every rollout's control).
             await _executor.RunAsync(entry.Steps, entry.StepContext!, plan, work.StartIndex, control.AbortToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (control.IsLost && ex is OperationCanceledException or RolloutStepFailedException)
+        {
+            // Another instance owns the deployment now: it resumes at the stored cursor (a step that failed because it
+            // was cancelled is not a failure of the rollout).
+            return;
         }
         catch (RolloutStepFailedException failed)
         {
@@ -257,10 +270,19 @@ internal sealed partial class RolloutRunner : IDisposable
         return ConvergePlans.Scale(desired, observed);
     }
 
-    /// <summary>Picks up a deployment whose rollout (or destroy) was interrupted because the process stopped.</summary>
+    /// <summary>
+    /// Picks up a deployment whose rollout (or destroy) was interrupted because the process stopped, or that this
+    /// instance took over from one that died: the run continues at the stored cursor, never re-running a step the
+    /// cursor says is done. A deployment this instance does not own is left to its owner.
+    /// </summary>
     public async Task ResumeInterruptedAsync(DeploymentEntry entry)
     {
         var record = entry.Record;
+        if (!_recorder.Ownership.ShouldAct(entry.DeploymentId) || entry.Work is not null)
+        {
+            return;
+        }
+
         if (!_options.ResumeInterruptedRollouts)
         {
             await entry.UpdateAsync(r => r with { State = DeploymentState.Failed, Cursor = null, Message = "The rollout was interrupted by a restart and resuming is off; roll back or update the deployment." }, "interrupted").ConfigureAwait(false);

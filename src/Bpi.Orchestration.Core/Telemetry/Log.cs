@@ -79,4 +79,12 @@ internal static partial class Log
 
     [LoggerMessage(1093, LogLevel.Warning, "Deployment {DeploymentId}: the host-stop policy failed on it; it is left as it is")]
     public static partial void HostStopDeploymentFailed(ILogger logger, Exception exception, string deploymentId);
+    [LoggerMessage(1040, LogLevel.Warning, "Deployment {DeploymentId}: this instance lost the deployment to another orchestrator instance; it stopped acting on it and the owner continues from the stored cursor")]
+    public static partial void OwnershipLost(ILogger logger, Exception? exception, string deploymentId);
+
+    [LoggerMessage(1041, LogLevel.Information, "Deployment {DeploymentId}: this instance owns the deployment now (state {State}); taking it over")]
+    public static partial void OwnershipAcquired(ILogger logger, string deploymentId, DeploymentState state);
+
+    [LoggerMessage(1042, LogLevel.Warning, "Deployment {DeploymentId}: taking the deployment over failed; the lease is kept and the take-over is tried again on the next poll")]
+    public static partial void TakeoverFailed(ILogger logger, Exception exception, string deploymentId);
 }

@@ -170,6 +170,36 @@ internal sealed class DeploymentEntry : IDisposable
         return after;
     }
 
+    /// <summary>
+    /// Replaces the record with the one stored by another orchestrator instance (a refresh, or a take-over that goes on
+    /// from what the previous owner stored), waking waiters when the state changed. Nothing is saved, published or
+    /// audited: the instance that wrote the record did that.
+    /// </summary>
+    public async ValueTask ReplaceRecordAsync(DeploymentRecord stored, CancellationToken cancellationToken = default)
+    {
+        await _saveLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        DeploymentState before;
+        try
+        {
+            before = _record.State;
+            if (stored.Version < _record.Version)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _record, stored);
+        }
+        finally
+        {
+            _saveLock.Release();
+        }
+
+        if (before != stored.State)
+        {
+            SignalWaiters(stored.State);
+        }
+    }
+
     public ValueTask<DeploymentRecord> SetStateAsync(DeploymentState state, string? message = null)
         => UpdateAsync(static (r, state) => r with { State = state }, state, message);
 

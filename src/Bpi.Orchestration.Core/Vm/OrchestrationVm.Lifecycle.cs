@@ -71,6 +71,9 @@ internal sealed partial class OrchestrationVm
             }
 
             _healing.Start();
+
+            // With shared state: from now on this instance takes deployments over (at their stored cursors) as it gains them.
+            await _recorder.Ownership.StartAsync(this, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -92,6 +95,12 @@ internal sealed partial class OrchestrationVm
             _status = VmStatus.Stopping;
             await _healing.StopAsync().ConfigureAwait(false);
             await _runner.StopAsync(wasRunning, cancellationToken).ConfigureAwait(false);
+            if (wasRunning)
+            {
+                // Every run stopped where it stood: give the deployments up so other instances take them over at once.
+                await _recorder.Ownership.StopAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             _status = VmStatus.Stopped;
             _recorder.Events.Complete();
             Log.Stopped(Logger, VmId);

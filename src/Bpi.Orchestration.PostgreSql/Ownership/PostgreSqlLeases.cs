@@ -19,7 +19,13 @@ internal sealed class PostgreSqlLeases(PostgreSqlDatabase database, string owner
     private readonly string _deployments = database.Schema + ".deployments";
 
     /// <summary>The channel other instances LISTEN on (a lease released, a deployment created).</summary>
-    public string Channel => database.Schema + "_events";
+    public string Channel => database.Channel;
+
+    /// <summary>The leases this instance holds (or held and lost, with an expiry in the past), with their expiry.</summary>
+    public IReadOnlyList<(string DeploymentId, DateTimeOffset ExpiresAt)> Held => [.. _held.Select(p => (p.Key, p.Value.ExpiresAt))];
+
+    /// <summary>How many deployments this instance acts on now.</summary>
+    public int ActiveCount => _held.Keys.Count(ShouldAct);
 
     public string Owner => owner;
 

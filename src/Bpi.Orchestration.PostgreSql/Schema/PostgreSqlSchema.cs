@@ -49,6 +49,14 @@ internal static class PostgreSqlSchema
             PRIMARY KEY (log, tree_size)
         );
         """,
+
+        // 2: the instances that share the work (a heartbeat, so each takes its fair share of the deployments).
+        """
+        CREATE TABLE {0}.instances (
+            owner text PRIMARY KEY,
+            expires_at timestamptz NOT NULL
+        );
+        """,
     ];
 
     /// <summary>The schema version this package writes and reads.</summary>

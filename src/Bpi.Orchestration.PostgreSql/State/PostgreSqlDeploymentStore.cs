@@ -24,9 +24,11 @@ internal sealed class PostgreSqlDeploymentStore(PostgreSqlDatabase database) : I
 
         var version = record.Version + 1;
         var json = Encoding.UTF8.GetString(DeploymentJson.Serialize(record with { Version = version }));
-        var sql = record.Version == 0
+        // The write and the notification that wakes the other instances (their reads refresh) are one statement.
+        var write = record.Version == 0
             ? $"INSERT INTO {_table} (id, version, fencing_token, state, body, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING version"
             : $"UPDATE {_table} SET version = $2, fencing_token = $3, state = $4, body = $5, updated_at = $6 WHERE id = $1 AND version = $2 - 1 AND fencing_token <= $3 RETURNING version";
+        var sql = $"WITH w AS ({write}) SELECT w.version FROM w, LATERAL (SELECT pg_notify('{database.Channel}', 'changed:' || $1)) n";
         try
         {
             var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
