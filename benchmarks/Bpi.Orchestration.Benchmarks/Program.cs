@@ -12,6 +12,14 @@ if (args.Length > 0 && args[0] == "memory")
     return await MemoryHarness.RunAsync(count);
 }
 
+if (args.Length > 0 && args[0] == "idle")
+{
+    // Documented harness: self-healing's CPU cost at idle. Usage: dotnet run -c Release -- idle [deployments] [rounds]
+    return await IdleHealingHarness.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000,
+        args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20);
+}
+
 if (args.Length > 0 && args[0] == "profile")
 {
     // Documented harness: engine vs direct loop, interleaved. Usage: dotnet run -c Release -- profile [rounds]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Xunit;
 
@@ -228,12 +229,90 @@ public sealed class StateAcrossInvocationsTests : IDisposable
             Assert.Contains("(bpi-orchestration start)", busy.Error, StringComparison.Ordinal);
 
             var stopped = await start.InterruptAsync();
-            Assert.True(stopped.ExitCode == ExitCodes.Success, stopped.ToString());
+            Assert.True(stopped.ExitCode == ExitCodes.Interrupted, stopped.ToString());
             Assert.Contains("Stopping the orchestrator", stopped.Output, StringComparison.Ordinal);
             var continuous = await _cli.RunAsync(["status", "-d", id, "--continuous", "-o", "json"], interruptWhen: "\"source\"");
             Assert.Equal(ExitCodes.Success, continuous.ExitCode);
             using var line = System.Text.Json.JsonDocument.Parse(continuous.Output.Split('\n')[0]);
             Assert.Equal("Running", line.RootElement.GetProperty("state").GetString());
+        }
+        finally
+        {
+            if (id is not null)
+            {
+                Assert.Equal(ExitCodes.Success, (await _cli.RunAsync("destroy", "-d", id, "--force")).ExitCode);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task SelfHealing_start_as_a_process_replaces_a_killed_instance_while_it_runs_and_exits_130_on_SIGTERM()
+    {
+        string? id = null;
+        try
+        {
+            var deploy = await _cli.RunAsync("deploy", "--config", Config("1.0.0"), "-o", "json");
+            Assert.True(deploy.ExitCode == ExitCodes.Success, deploy.ToString());
+            id = deploy.Json.GetProperty("id").GetString()!;
+
+            var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in new[] { CliSandbox.CliDll, "--state-dir", _cli.StateDir, "start" })
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            info.Environment["CI"] = "true";
+            info.Environment["HOME"] = _cli.StateDir + "-home";
+            using var process = Process.Start(info)!;
+            var output = new System.Text.StringBuilder();
+            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            process.OutputDataReceived += (_, e) =>
+            {
+                lock (output)
+                {
+                    output.AppendLine(e.Data);
+                    if (e.Data?.Contains("http://", StringComparison.Ordinal) == true)
+                    {
+                        ready.TrySetResult();
+                    }
+                }
+            };
+            process.BeginOutputReadLine();
+            var stderr = process.StandardError.ReadToEndAsync();
+            try
+            {
+                await ready.Task.WaitAsync(TimeSpan.FromMinutes(2));
+                var mark = "BPI_DEPLOYMENT_ID=" + id;
+                var before = ProcFs.WithEnvironment(mark);
+                Assert.Equal(2, before.Count);
+
+                // kill -9 one instance: the running orchestrator replaces it (the process runtime's exit watch wakes it).
+                Process.GetProcessById(before[0]).Kill();
+                await Eventually.UntilAsync(
+                    () => ProcFs.WithEnvironment(mark) is { Count: 2 } now && !now.Contains(before[0]),
+                    "the killed instance is replaced while start runs",
+                    TimeSpan.FromSeconds(90));
+
+                using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+                {
+                    await kill.WaitForExitAsync();
+                }
+
+                using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+                await process.WaitForExitAsync(timeout.Token);
+                Assert.True(process.ExitCode == ExitCodes.Interrupted, $"exit {process.ExitCode}\n{output}\n{await stderr}");
+                lock (output)
+                {
+                    Assert.Contains("self-healing", output.ToString(), StringComparison.Ordinal);
+                }
+            }
+            finally
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+            }
         }
         finally
         {

@@ -12,8 +12,9 @@ namespace Bpi.Orchestration.Cli.Commands;
 /// <summary>
 /// <c>start</c>: a long-running orchestrator on the state directory. It resumes unfinished rollouts, serves every
 /// deployment's components through the in-process router (the routes of serving revisions are restored at start),
-/// optionally deploys a config, and prints events until Ctrl+C. While it runs it holds the state directory, so other
-/// commands wait (<c>--lock-timeout</c>) or exit 7.
+/// optionally deploys a config, and prints events until Ctrl+C. While it runs, self-healing keeps every deployment at
+/// its desired state (an instance that dies is replaced, and leaves the in-process router first). It holds the state
+/// directory, so other commands wait (<c>--lock-timeout</c>) or exit 7. Ctrl+C or SIGTERM stops it with exit code 130.
 /// </summary>
 internal static class StartCommand
 {
@@ -62,7 +63,9 @@ internal static class StartCommand
             }
 
             ctx.Env.Console.WriteLine("Stopping the orchestrator; rollouts keep their cursor and resume with the next command.");
-            return ExitCodes.Success;
+
+            // Stopped by Ctrl+C or SIGTERM: the README's exit-code table says 130 (interrupted), as for every other command.
+            return ct.IsCancellationRequested ? ExitCodes.Interrupted : ExitCodes.Success;
         });
         yield return command;
     }

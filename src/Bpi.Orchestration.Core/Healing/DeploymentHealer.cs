@@ -3,6 +3,7 @@ using System.Globalization;
 using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.State;
 using Bpi.Orchestration.Telemetry;
 
 namespace Bpi.Orchestration.Healing;
@@ -175,7 +176,14 @@ internal sealed partial class DeploymentHealer : IDisposable
             return;
         }
 
+        // The generation is read before the record: a plan run that begins after this makes the repair stale.
+        var generation = _entry.WorkGeneration;
         var record = _entry.Record;
+        if (!_loop.StillCurrent(_entry, generation, record))
+        {
+            return;
+        }
+
         var stable = record.FindRevision(record.StableRevision!.Value);
         if (stable is null)
         {
@@ -194,16 +202,16 @@ internal sealed partial class DeploymentHealer : IDisposable
             return;
         }
 
-        await RunRepairAsync(repair, stable).ConfigureAwait(false);
+        await RunRepairAsync(repair, stable, generation, record).ConfigureAwait(false);
     }
 
-    private async Task RunRepairAsync(Repair repair, RevisionSpec stable)
+    private async Task RunRepairAsync(Repair repair, RevisionSpec stable, long generation, DeploymentRecord planned)
     {
         CancellationTokenSource cts;
         lock (_gate)
         {
             // Checked again under the lock a plan run's CancelRepair takes: a run that began since the pass started wins.
-            if (_stopped || !_loop.ShouldAct(_entry))
+            if (_stopped || !_loop.StillCurrent(_entry, generation, planned))
             {
                 return;
             }
@@ -220,7 +228,8 @@ internal sealed partial class DeploymentHealer : IDisposable
         string? error = null;
         try
         {
-            await _loop.Executor.RunAsync(_entry.Steps, _entry.StepContext!, repair.Plan, 0, cts.Token).ConfigureAwait(false);
+            var guard = new RepairGuard(this, generation, planned, cts);
+            await _loop.Executor.RunAsync(guard, _entry.StepContext!, repair.Plan, 0, cts.Token).ConfigureAwait(false);
             await AfterRepairAsync(repair, stable).ConfigureAwait(false);
             lock (_gate)
             {
@@ -238,7 +247,7 @@ internal sealed partial class DeploymentHealer : IDisposable
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
             outcome = "cancelled";
-            error = _stopped ? "the orchestrator is stopping" : "a rollout of the deployment began";
+            error = _stopped ? "the orchestrator is stopping" : "a plan run of the deployment began (the repair's record is superseded)";
         }
         finally
         {
@@ -337,6 +346,41 @@ internal sealed partial class DeploymentHealer : IDisposable
         }
 
         return health;
+    }
+
+    /// <summary>
+    /// The repair's observer: the deployment's own step recorder, with a check before each step that the record the repair
+    /// was planned from is still current (<see cref="HealingLoop.StillCurrent"/>). A plan run that began since stops the
+    /// repair before its next step acts (a traffic step never routes to a revision a rollout has moved away from); the run
+    /// itself waits for the repair to unwind (<see cref="WaitIdleAsync"/>), so what it sets is what stays.
+    /// </summary>
+    private sealed class RepairGuard(DeploymentHealer healer, long generation, DeploymentRecord planned, CancellationTokenSource cts) : IRolloutObserver
+    {
+        private Recording.StepRecorder Inner => healer._entry.Steps;
+
+        public ValueTask OnPlanStartedAsync(RolloutPlan plan, int startIndex, CancellationToken cancellationToken)
+            => Inner.OnPlanStartedAsync(plan, startIndex, cancellationToken);
+
+        public ValueTask OnStepStartedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
+        {
+            lock (healer._gate)
+            {
+                // Under the lock a plan run's CancelRepair takes, as at the repair's start.
+                if (!healer._loop.StillCurrent(healer._entry, generation, planned))
+                {
+                    cts.Cancel();
+                }
+            }
+
+            cts.Token.ThrowIfCancellationRequested();
+            return Inner.OnStepStartedAsync(plan, index, cancellationToken);
+        }
+
+        public ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
+            => Inner.OnStepCompletedAsync(plan, index, cancellationToken);
+
+        public ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken)
+            => Inner.OnStepFailedAsync(plan, index, error, cancellationToken);
     }
 
     /// <summary>A planned repair and what it is for.</summary>

@@ -54,6 +54,16 @@ internal sealed class HealingLoop : IDisposable
            && entry.Record is { State: DeploymentState.Running or DeploymentState.RolledBack, StableRevision: not null }
            && Recorder.Ownership.ShouldAct(entry.DeploymentId);
 
+    /// <summary>
+    /// Whether a repair planned from <paramref name="planned"/> may still act: <see cref="ShouldAct"/>, no plan run of the
+    /// deployment's own began since the record was read (<paramref name="generation"/>), and the record still serves the
+    /// same revision. Checked when the repair starts and before each of its steps.
+    /// </summary>
+    public bool StillCurrent(DeploymentEntry entry, long generation, DeploymentRecord planned)
+        => ShouldAct(entry)
+           && entry.WorkGeneration == generation
+           && entry.Record.StableRevision == planned.StableRevision;
+
     /// <summary>Starts listening to the runtime's events and the periodic resync, and looks at every deployment once.</summary>
     public void Start()
     {

@@ -52,6 +52,14 @@ internal sealed class DeploymentEntry : IDisposable
 
     public string RequestedBy => Work?.RequestedBy ?? OrchestrationActor.System.Id;
 
+    /// <summary>
+    /// How many plan runs of the deployment's own have begun; bumped before a run takes the deployment. A repair notes it
+    /// when it reads the record and acts only while it is unchanged, so it never acts on a superseded record.
+    /// </summary>
+    public long WorkGeneration => Interlocked.Read(ref _workGeneration);
+
+    private long _workGeneration;
+
     /// <summary>Installs a fresh control for a new plan run and returns the run.</summary>
     public RolloutWork BeginWork(RolloutKind kind, int? fromRevision, int toRevision, int startIndex, DeploymentSpec? previousSpec, DateTimeOffset? requestedAt = null, bool tracked = true)
     {
@@ -62,6 +70,7 @@ internal sealed class DeploymentEntry : IDisposable
             work.Tracker = new RolloutTracker(work, requestedAt ?? _recorder.Time.GetUtcNow());
         }
 
+        Interlocked.Increment(ref _workGeneration);
         lock (_gate)
         {
             // The previous control is not disposed: its worker may still be unwinding; it holds no timers.

@@ -60,11 +60,8 @@ public sealed class OrchestrationOptions
     /// <see cref="ComponentSpec.LivenessCheck"/>, recreates missing ones, takes instances failing their readiness check
     /// out of traffic. Woken by the runtime's events (<see cref="Runtime.IWorkloadEvents"/>) and by a periodic resync.
     /// </summary>
-    /// <value>
-    /// The default value is <see langword="false"/> (preview): a repair planned while an update ran to its end could route
-    /// traffic back to the previous revision (seen on the manual clock); it stays opt-in until that race is closed.
-    /// </value>
-    public bool SelfHealing { get; set; }
+    /// <value>The default value is <see langword="true"/>; set it to <see langword="false"/> for a launcher that only rolls out.</value>
+    public bool SelfHealing { get; set; } = true;
 
     /// <summary>How often self-healing compares every running deployment with what the runtime reports, in case an event was missed (or the runtime sends none).</summary>
     /// <value>The default value is 30 seconds.</value>

@@ -87,15 +87,23 @@ public sealed class ManualTimeProvider : TimeProvider
         }
     }
 
-    /// <summary>Waits (without advancing the clock) until at least <paramref name="count"/> timers are scheduled, for example until a rollout sits in its pause step.</summary>
-    /// <param name="count">How many timers must be scheduled.</param>
+    /// <summary>
+    /// Waits (without advancing the clock) until at least <paramref name="count"/> one-shot timers are scheduled (delays,
+    /// timeouts, back-offs), for example until a rollout sits in its pause step.
+    /// </summary>
+    /// <remarks>
+    /// Periodic timers do not count: they are always scheduled (self-healing's resync and probe periods, an audit
+    /// checkpoint, a security monitor), so counting them would say "something waits on the clock" while the rollout being
+    /// driven is still busy, and a drive loop would outrun it. <see cref="ScheduledTimers"/> counts every timer.
+    /// </remarks>
+    /// <param name="count">How many one-shot timers must be scheduled.</param>
     /// <param name="cancellationToken">Cancels the wait; pass a token with a timeout to bound it.</param>
     /// <returns>A task that completes when the condition holds.</returns>
     public Task WaitForTimersAsync(int count = 1, CancellationToken cancellationToken = default)
     {
         lock (_gate)
         {
-            if (_timers.Count(t => t.DueAt is not null) >= count)
+            if (Waiting() >= count)
             {
                 return Task.CompletedTask;
             }
@@ -191,9 +199,12 @@ public sealed class ManualTimeProvider : TimeProvider
         }
     }
 
+    /// <summary>The one-shot timers scheduled now (what <see cref="WaitForTimersAsync"/> counts); called under the lock.</summary>
+    private int Waiting() => _timers.Count(t => t.DueAt is not null && !t.IsPeriodic);
+
     private void NotifyWaiters()
     {
-        var scheduled = _timers.Count(t => t.DueAt is not null);
+        var scheduled = Waiting();
         for (var i = _timerWaiters.Count - 1; i >= 0; i--)
         {
             if (scheduled >= _timerWaiters[i].Count)
@@ -209,6 +220,8 @@ public sealed class ManualTimeProvider : TimeProvider
         public DateTimeOffset? DueAt { get; set; }
 
         public TimeSpan Period { get; set; }
+
+        public bool IsPeriodic => Period != Timeout.InfiniteTimeSpan && Period > TimeSpan.Zero;
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {

@@ -152,6 +152,42 @@ public sealed class SelfHealingTests
     }
 
     [Fact]
+    public async Task SelfHealing_a_repair_whose_record_is_superseded_mid_step_never_routes_traffic_back_to_the_old_revision()
+    {
+        // Regression: a repair was blocked in an engine call that does not stop when cancelled, an update began, and the
+        // repair must not go on to its traffic step (routing revision 1) once its record is superseded.
+        var clock = new ManualTimeProvider();
+        using var inner = new InMemoryWorkloadRuntime(timeProvider: clock);
+        var runtime = new Vm.GatedRuntime(inner);
+        var audit = new Bpi.Orchestration.Auditing.InMemoryAuditSink(10_000);
+        var services = new ServiceCollection();
+        services.AddOrchestration(o => o.VmId = "vm-test").UseTimeProvider(clock).UseAuditSink(audit).AddInMemoryTrafficRouter();
+        services.AddSingleton<IWorkloadRuntime>(runtime);
+        await using var provider = services.BuildServiceProvider();
+        var vm = provider.GetRequiredService<IOrchestrationVm>();
+        var router = provider.GetRequiredService<InMemoryTrafficRouter>();
+        var id = await vm.DeployAsync(Specs.Web(replicas: 3));
+        Assert.Equal(DeploymentState.Running, (await vm.WaitUntilSettledAsync(id, TestHost.Timeout())).State);
+
+        runtime.Block((workload, replicas) => workload.Revision == 1 && replicas == 3, ignoreCancellation: true);
+        inner.Faults.Kill(inner.Snapshot().First(i => i.DeploymentId == id).InstanceId);
+        clock.Advance(TimeSpan.FromSeconds(30));
+        await runtime.Entered.WaitAsync(TestHost.Timeout());
+        var updateAccepted = audit.Snapshot().Count;
+
+        await vm.UpdateAsync(id, Specs.Web(replicas: 3, image: "web:2"));
+        runtime.Release();
+        var status = await vm.WaitUntilSettledAsync(id, TestHost.Timeout());
+
+        Assert.Equal(DeploymentState.Running, status.State);
+        Assert.Equal(2, status.StableRevision);
+        Assert.Equal(new Dictionary<int, int> { [2] = 100 }, router.GetWeights(TrafficRoute.ForComponent(id, "web")));
+        var after = audit.Snapshot().Skip(updateAccepted).ToList();
+        Assert.Contains(after, e => e.Action == "deployment.repaired" && e.Outcome == "cancelled");
+        Assert.DoesNotContain(after, e => e.Action == "rollout.step.started" && e.Data?.GetValueOrDefault("plan") == "Repair" && e.Data?.GetValueOrDefault("step.kind") == "set-traffic");
+    }
+
+    [Fact]
     public async Task SelfHealing_leaves_an_ended_instance_of_a_never_restarted_component_and_says_degraded()
     {
         await using var host = new TestHost(options: o => o.SelfHealing = true);

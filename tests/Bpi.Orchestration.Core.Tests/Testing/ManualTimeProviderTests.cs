@@ -47,4 +47,23 @@ public sealed class ManualTimeProviderTests
         await delay.WaitAsync(TestHost.Timeout());
         Assert.Equal(0, clock.ScheduledTimers);
     }
+
+    [Fact]
+    public async Task SelfHealing_WaitForTimers_does_not_count_a_standing_periodic_timer_so_a_drive_loop_waits_for_the_rollout()
+    {
+        // Regression: self-healing's resync is a periodic timer always scheduled; counted, the documented drive loop
+        // ("wait for a timer, advance") advanced the clock while a canary was still busy and outran it.
+        var clock = new ManualTimeProvider();
+        using var resync = clock.CreateTimer(_ => { }, null, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));
+        var waiting = clock.WaitForTimersAsync(1);
+        Assert.False(waiting.IsCompleted);
+        Assert.Equal(1, clock.ScheduledTimers);
+
+        var delay = Task.Delay(TimeSpan.FromSeconds(5), clock);
+
+        await waiting.WaitAsync(TestHost.Timeout());
+        clock.Advance(TimeSpan.FromSeconds(5));
+        await delay.WaitAsync(TestHost.Timeout());
+        Assert.False(clock.WaitForTimersAsync(1).IsCompleted);
+    }
 }

@@ -11,6 +11,7 @@ namespace Bpi.Orchestration.Tests.Vm;
 internal sealed class GatedRuntime(InMemoryWorkloadRuntime inner) : IWorkloadRuntime
 {
     private Func<WorkloadRevision, int, bool>? _match;
+    private bool _ignoreCancellation;
     private TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -19,9 +20,10 @@ internal sealed class GatedRuntime(InMemoryWorkloadRuntime inner) : IWorkloadRun
     /// <summary>Completes when a blocked call has arrived at the gate.</summary>
     public Task Entered => _entered.Task;
 
-    /// <summary>Blocks the next <c>EnsureReplicasAsync</c> that matches.</summary>
-    public void Block(Func<WorkloadRevision, int, bool> match)
+    /// <summary>Blocks the next <c>EnsureReplicasAsync</c> that matches (with <paramref name="ignoreCancellation"/>, until released even when cancelled, as an engine call already sent).</summary>
+    public void Block(Func<WorkloadRevision, int, bool> match, bool ignoreCancellation = false)
     {
+        _ignoreCancellation = ignoreCancellation;
         _entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _match, match);
@@ -35,7 +37,7 @@ internal sealed class GatedRuntime(InMemoryWorkloadRuntime inner) : IWorkloadRun
         if (match is not null && match(revision, replicas) && Interlocked.CompareExchange(ref _match, null, match) == match)
         {
             _entered.TrySetResult();
-            await _released.Task.WaitAsync(cancellationToken);
+            await (_ignoreCancellation ? _released.Task : _released.Task.WaitAsync(cancellationToken));
         }
 
         await inner.EnsureReplicasAsync(revision, replicas, cancellationToken);

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Globalization;
+using Bpi.Orchestration;
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+/// <summary>
+/// Documented harness (<c>dotnet run -c Release -- idle [deployments] [rounds]</c>): the self-healing reconciler's CPU cost
+/// at idle. N Running deployments on the in-memory runtime with a manual clock; then (1) a wall-clock idle window with
+/// the clock still, where nothing should run, and (2) <c>rounds</c> resync rounds (the clock advanced by
+/// <see cref="OrchestrationOptions.HealingResyncInterval"/>, every deployment compared with the runtime once, nothing to
+/// repair). Prints the process CPU time of each, per round and per deployment, and what the default 30 s resync costs
+/// per second of real time.
+/// </summary>
+internal static class IdleHealingHarness
+{
+    public static async Task<int> RunAsync(int count, int rounds)
+    {
+        var clock = new ManualTimeProvider();
+        var services = new ServiceCollection();
+        services.AddOrchestration(o =>
+            {
+                o.VmId = "vm-idle";
+                o.MaxConcurrentDeployments = 64;
+            })
+            .UseTimeProvider(clock)
+            .AddInMemoryRuntime()
+            .AddInMemoryTrafficRouter();
+        services.TryAddSingleton(sp => new CountingRuntime(sp.GetRequiredService<InMemoryWorkloadRuntime>()));
+        services.Replace(ServiceDescriptor.Singleton<IWorkloadRuntime>(sp => sp.GetRequiredService<CountingRuntime>()));
+        await using var provider = services.BuildServiceProvider();
+        var vm = provider.GetRequiredService<IOrchestrationVm>();
+        var counting = provider.GetRequiredService<CountingRuntime>();
+        var options = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<OrchestrationOptions>>().Value;
+        await vm.StartAsync();
+
+        var ids = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            ids[i] = await vm.DeployAsync(new DeploymentSpec
+            {
+                Name = "app-" + i.ToString(CultureInfo.InvariantCulture),
+                AppId = "idle",
+                Components = [new ComponentSpec { Id = "web", Image = "web:1", Replicas = 3, Ports = [new PortSpec { ContainerPort = 8080 }] }],
+            });
+        }
+
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        foreach (var id in ids)
+        {
+            await vm.WaitForStateAsync(id, s => s == DeploymentState.Running, guard.Token);
+        }
+
+        // Let the passes woken by the rollouts' ends finish.
+        await WaitQuietAsync(counting, guard.Token);
+
+        var process = Process.GetCurrentProcess();
+        process.Refresh();
+        var cpu0 = process.TotalProcessorTime;
+        var wall = Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        process.Refresh();
+        var idleCpu = process.TotalProcessorTime - cpu0;
+        var idleWall = wall.Elapsed;
+
+        process.Refresh();
+        var cpu1 = process.TotalProcessorTime;
+        wall.Restart();
+        for (var r = 0; r < rounds; r++)
+        {
+            var before = counting.Reads;
+            clock.Advance(options.HealingResyncInterval);
+            while (counting.Reads - before < count)
+            {
+                guard.Token.ThrowIfCancellationRequested();
+                await Task.Yield();
+            }
+        }
+
+        process.Refresh();
+        var roundsCpu = process.TotalProcessorTime - cpu1;
+        var roundsWall = wall.Elapsed;
+        // A second still window after the rounds: the first one also holds the JIT's and GC's work left by the deploys.
+        process.Refresh();
+        var cpu2 = process.TotalProcessorTime;
+        wall.Restart();
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        process.Refresh();
+        var stillCpu = process.TotalProcessorTime - cpu2;
+        var stillWall = wall.Elapsed;
+        var perRound = roundsCpu / rounds;
+        var perSecond = perRound.TotalMilliseconds / options.HealingResyncInterval.TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{count} Running deployments on the in-memory runtime (self-healing on, resync every {options.HealingResyncInterval.TotalSeconds:0} s)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"clock still, right after the deploys: {idleCpu.TotalMilliseconds:0} ms CPU in {idleWall.TotalSeconds:0.0} s of wall time ({idleCpu.TotalMilliseconds / idleWall.TotalSeconds:0.0} ms CPU per second)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"clock still, after the rounds: {stillCpu.TotalMilliseconds:0} ms CPU in {stillWall.TotalSeconds:0.0} s ({stillCpu.TotalMilliseconds / stillWall.TotalSeconds:0.0} ms CPU per second)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"resync: {perRound.TotalMilliseconds:0.0} ms CPU per round of {count} passes ({perRound.TotalMicroseconds / count:0.0} us per deployment), {rounds} rounds in {roundsWall.TotalSeconds:0.00} s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"at the default resync interval: {perSecond:0.00} ms CPU per second of real time ({perSecond / 10:0.000} % of one core)"));
+        return 0;
+    }
+
+    private static async Task WaitQuietAsync(CountingRuntime counting, CancellationToken cancellationToken)
+    {
+        var last = -1L;
+        while (counting.Reads != last)
+        {
+            last = counting.Reads;
+            await Task.Delay(200, cancellationToken);
+        }
+    }
+
+    /// <summary>The in-memory runtime, counting the reads a healing pass makes (one per deployment per pass).</summary>
+    private sealed class CountingRuntime(InMemoryWorkloadRuntime inner) : IWorkloadRuntime
+    {
+        private long _reads;
+
+        public long Reads => Interlocked.Read(ref _reads);
+
+        public string Name => inner.Name;
+
+        public ValueTask EnsureReplicasAsync(WorkloadRevision revision, int replicas, CancellationToken cancellationToken = default) => inner.EnsureReplicasAsync(revision, replicas, cancellationToken);
+
+        public ValueTask<IReadOnlyList<WorkloadInstance>> GetInstancesAsync(string deploymentId, string? componentId = null, int? revision = null, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _reads);
+            return inner.GetInstancesAsync(deploymentId, componentId, revision, cancellationToken);
+        }
+
+        public ValueTask RemoveDeploymentAsync(string deploymentId, CancellationToken cancellationToken = default) => inner.RemoveDeploymentAsync(deploymentId, cancellationToken);
+
+        public ValueTask<IReadOnlyList<WorkloadInstance>> ListOwnedAsync(CancellationToken cancellationToken = default) => inner.ListOwnedAsync(cancellationToken);
+
+        public ValueTask<IReadOnlyList<string>> GetLogTailAsync(string instanceId, int lines, CancellationToken cancellationToken = default) => inner.GetLogTailAsync(instanceId, lines, cancellationToken);
+    }
+}
