@@ -113,6 +113,7 @@ internal sealed class OrchestratorHost : IAsyncDisposable
                 {
                     o.VmId = vmId;
                     o.RemoveOrphansOnStart = unreadable.Count == 0;
+                    o.SelfHealing = true; // `start` keeps every deployment at its desired state while it runs
                 })
                 .UseTimeProvider(time)
                 .UseDeploymentStore(store)

@@ -60,8 +60,8 @@ public sealed class OrchestrationOptions
     /// <see cref="ComponentSpec.LivenessCheck"/>, recreates missing ones, takes instances failing their readiness check
     /// out of traffic. Woken by the runtime's events (<see cref="Runtime.IWorkloadEvents"/>) and by a periodic resync.
     /// </summary>
-    /// <value>The default value is <see langword="true"/>; set it to <see langword="false"/> for a launcher that only rolls out.</value>
-    public bool SelfHealing { get; set; } = true;
+    /// <value>The default value is <see langword="false"/> (opt-in while it is a preview); the CLI's <c>start</c> turns it on.</value>
+    public bool SelfHealing { get; set; } = false;
 
     /// <summary>How often self-healing compares every running deployment with what the runtime reports, in case an event was missed (or the runtime sends none).</summary>
     /// <value>The default value is 30 seconds.</value>

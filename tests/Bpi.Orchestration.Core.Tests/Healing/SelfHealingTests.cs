@@ -161,7 +161,7 @@ public sealed class SelfHealingTests
         var runtime = new Vm.GatedRuntime(inner);
         var audit = new Bpi.Orchestration.Auditing.InMemoryAuditSink(10_000);
         var services = new ServiceCollection();
-        services.AddOrchestration(o => o.VmId = "vm-test").UseTimeProvider(clock).UseAuditSink(audit).AddInMemoryTrafficRouter();
+        services.AddOrchestration(o => { o.VmId = "vm-test"; o.SelfHealing = true; }).UseTimeProvider(clock).UseAuditSink(audit).AddInMemoryTrafficRouter();
         services.AddSingleton<IWorkloadRuntime>(runtime);
         await using var provider = services.BuildServiceProvider();
         var vm = provider.GetRequiredService<IOrchestrationVm>();
