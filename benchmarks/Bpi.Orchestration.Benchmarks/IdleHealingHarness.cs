@@ -24,6 +24,7 @@ internal static class IdleHealingHarness
             {
                 o.VmId = "vm-idle";
                 o.MaxConcurrentDeployments = 64;
+                o.SelfHealing = true; // opt-in: the harness measures it
             })
             .UseTimeProvider(clock)
             .AddInMemoryRuntime()
