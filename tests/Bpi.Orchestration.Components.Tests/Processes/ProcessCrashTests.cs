@@ -45,16 +45,20 @@ public sealed class ProcessCrashTests(ITestOutputHelper output)
                     // A child the host was forking when it died holds the host's runtime lock until its exec closes it
                     // (and shows the host's environment until then): wait for the lock, as the next command does.
                     await Eventually.UntilAsync(() => RuntimeLockIsFree(stateDirectory), $"round {round}: the dead host's runtime lock to be released", TimeSpan.FromSeconds(10));
-                    var alive = ProcFs.WithEnvironment(marker);
-                    startedAtKill[Math.Min(alive.Count, Replicas)]++;
-
                     // The next command: a new runtime on the same directory.
                     await using (var next = new ProcessWorkloadRuntime(Options.Create(new ProcessRuntimeOptions { StateDirectory = stateDirectory, GracePeriod = TimeSpan.FromSeconds(2) })))
                     {
                         var tracked = (await next.GetInstancesAsync(deployment)).Where(i => !i.IsTerminated).ToList();
-                        Assert.True(
-                            tracked.Count == alive.Count,
-                            $"round {round} (kill at +{delay.TotalMilliseconds:0} ms): {alive.Count} process(es) of the dead host run, the next runtime tracks {tracked.Count}");
+
+                        // A process inside its shell's exec (`exec sleep`) shows no environment in /proc for an instant, so
+                        // one look can miss it: wait for the marked processes to settle on the tracked count. An orphan
+                        // (running, untracked) or a phantom (tracked, not running) never settles and fails the round.
+                        var alive = await Eventually.UntilAsync(
+                            () => Task.FromResult(ProcFs.WithEnvironment(marker)),
+                            a => a.Count == tracked.Count,
+                            $"round {round} (kill at +{delay.TotalMilliseconds:0} ms): the processes of the dead host to match the {tracked.Count} the next runtime tracks",
+                            TimeSpan.FromSeconds(10));
+                        startedAtKill[Math.Min(alive.Count, Replicas)]++;
 
                         await next.RemoveDeploymentAsync(deployment);
                         Assert.Empty(await next.GetInstancesAsync(deployment));
