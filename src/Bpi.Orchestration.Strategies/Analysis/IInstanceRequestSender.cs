@@ -5,8 +5,9 @@ namespace Bpi.Orchestration.Strategies.Analysis;
 
 /// <summary>
 /// Sends one request to one instance, for the built-in probe metrics and the statistical judge. The default sends a real
-/// HTTP GET to the instance's endpoint; tests replace it (for example with one that answers with the in-memory
-/// runtime's simulated behaviour) through <c>builder.UseRequestSender&lt;T&gt;()</c>.
+/// HTTP GET to the instance's endpoint, unless a runtime whose instances HTTP cannot reach chose another default with
+/// <c>builder.UseDefaultRequestSender&lt;T&gt;()</c> (the Testing package's in-memory runtime answers with its simulated
+/// services); a host or test chooses its own through <c>builder.UseRequestSender&lt;T&gt;()</c>.
 /// </summary>
 public interface IInstanceRequestSender
 {
@@ -31,8 +32,10 @@ public readonly record struct RequestSample(bool Success, TimeSpan Latency)
     /// <value>The default value is <see langword="false"/>.</value>
     public bool Unreached { get; init; }
 
-    /// <summary>A request that never reached the instance.</summary>
-    internal static RequestSample NotReached(TimeSpan latency) => new(false, latency) { Unreached = true };
+    /// <summary>A request that never reached the instance (see <see cref="Unreached"/>).</summary>
+    /// <param name="latency">How long the attempt took.</param>
+    /// <returns>A failed sample marked as unreached.</returns>
+    public static RequestSample NotReached(TimeSpan latency) => new(false, latency) { Unreached = true };
 }
 
 /// <summary>Sends real HTTP GETs to an instance's first endpoint; times them with the orchestrator's clock.</summary>

@@ -135,9 +135,31 @@ public static class StrategiesOrchestrationBuilderExtensions
         return builder;
     }
 
-    /// <summary>The default sender's registration (real HTTP); the in-memory runtime replaces this one, never a sender the host chose.</summary>
-    internal static ServiceDescriptor DefaultRequestSender { get; } = ServiceDescriptor.Singleton<IInstanceRequestSender>(
-        sp => new HttpInstanceRequestSender(sp.GetRequiredService<StrategiesHttp>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+    /// <summary>
+    /// Makes <typeparamref name="TSender"/> the default request sender in place of real HTTP: for a runtime whose
+    /// instances HTTP cannot reach (the Testing package's in-memory runtime calls this so analyses measure its simulated
+    /// services). A sender the host chose with <see cref="UseRequestSender{TSender}"/> still wins, whatever the order
+    /// of the calls.
+    /// </summary>
+    /// <typeparam name="TSender">The sender type; registered as a singleton unless it already is.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IOrchestrationBuilder UseDefaultRequestSender<TSender>(this IOrchestrationBuilder builder)
+        where TSender : class, IInstanceRequestSender
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<TSender>();
+        builder.Services.Replace(ServiceDescriptor.Singleton(new DefaultRequestSenderChoice(typeof(TSender))));
+        return builder;
+    }
+
+    /// <summary>The default sender, used unless the host chose one: the one a runtime asked for, else real HTTP GETs.</summary>
+    private static ServiceDescriptor DefaultRequestSender { get; } = ServiceDescriptor.Singleton<IInstanceRequestSender>(
+        sp => sp.GetService<DefaultRequestSenderChoice>() is { } choice
+            ? (IInstanceRequestSender)sp.GetRequiredService(choice.SenderType)
+            : new HttpInstanceRequestSender(sp.GetRequiredService<StrategiesHttp>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+
+    private sealed record DefaultRequestSenderChoice(Type SenderType);
 
     private static void AddCommon(IOrchestrationBuilder builder)
     {

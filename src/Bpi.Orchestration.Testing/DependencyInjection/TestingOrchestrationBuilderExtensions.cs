@@ -32,12 +32,7 @@ public static class TestingOrchestrationBuilderExtensions
 
         // The analysis' requests are answered by the simulated services, unless the host chose its own sender.
         builder.Services.TryAddSingleton(sp => new InMemoryRequestSender(sp.GetRequiredService<InMemoryWorkloadRuntime>(), sp.GetRequiredService<IOptions<InMemoryRuntimeOptions>>().Value.Seed));
-        var sender = builder.Services.LastOrDefault(d => d.ServiceType == typeof(IInstanceRequestSender));
-        if (sender is null || ReferenceEquals(sender, StrategiesOrchestrationBuilderExtensions.DefaultRequestSender))
-        {
-            builder.Services.Replace(ServiceDescriptor.Singleton<IInstanceRequestSender>(sp => sp.GetRequiredService<InMemoryRequestSender>()));
-        }
-
+        builder.UseDefaultRequestSender<InMemoryRequestSender>();
         return builder;
     }
 

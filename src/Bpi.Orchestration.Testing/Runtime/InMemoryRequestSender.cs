@@ -7,8 +7,8 @@ namespace Bpi.Orchestration.Testing;
 /// Answers the analysis' requests to in-memory instances as their simulated service would: each succeeds or fails
 /// with the error rate and takes the latency set through <see cref="InMemoryFaults.RespondWith"/> (by default every
 /// request succeeds at once), drawn from random numbers seeded with <see cref="InMemoryRuntimeOptions.Seed"/>. An instance the runtime does not hold
-/// is not reached. Registered by <c>AddInMemoryRuntime</c> in place of the default HTTP sender, which cannot reach
-/// in-memory instances.
+/// is not reached. <c>AddInMemoryRuntime</c> makes it the default sender in place of HTTP, which cannot reach in-memory
+/// instances (a sender the host chose still wins).
 /// </summary>
 internal sealed class InMemoryRequestSender(InMemoryWorkloadRuntime runtime, int seed) : IInstanceRequestSender
 {

@@ -1,5 +1,6 @@
 using Bpi.Orchestration.Strategies.Analysis;
 using Bpi.Orchestration.Strategies.Canary;
+using Bpi.Orchestration.Strategies.Telemetry;
 using Bpi.Orchestration.Traffic;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -63,7 +64,8 @@ public sealed class InMemoryAnalysisTests
     public async Task An_analysis_whose_requests_reach_no_instance_says_nothing_was_measured_instead_of_0_percent()
     {
         // The default HTTP sender cannot reach in-memory instances: what a host gets when it measures with a sender that cannot reach its instances.
-        await using var host = new TestHost(extra: b => b.Services.Replace(StrategiesOrchestrationBuilderExtensions.DefaultRequestSender));
+        await using var host = new TestHost(extra: b => b.Services.Replace(ServiceDescriptor.Singleton<IInstanceRequestSender>(
+            sp => new HttpInstanceRequestSender(sp.GetRequiredService<StrategiesHttp>(), sp.GetService<TimeProvider>() ?? TimeProvider.System))));
         var few = new AnalysisSpec { Name = "success-rate", Metrics = [SuccessRate.Metrics[0] with { Query = new BuiltInMetricQuery(BuiltInMetric.SuccessRate) { Requests = 3 }, Count = 1 }] };
         var canary = new CanaryStrategySpec { Steps = [new CanaryStep.SetWeight(25), new CanaryStep.Analyze(few)] };
         var id = await host.Vm.DeployAsync(Specs.Web(2, "web:1", canary));
