@@ -57,6 +57,28 @@ public static class AuditOrchestrationBuilderExtensions
         services.Replace(ServiceDescriptor.Singleton<IAuditSink>(sp => new AuditSinkAdapter(sp.GetRequiredService<InMemoryAuditStore>())));
         return builder;
     }
+
+    /// <summary>
+    /// Uses your own audit store (for example an <see cref="AuditLogStore"/> over a storage of your own) as the audit
+    /// sink: every VM operation and executor transition is appended to it. Replaces any other <see cref="IAuditSink"/>
+    /// and <see cref="IAuditStore"/>; also registers <typeparamref name="TStore"/> (unless registered before) so the host
+    /// can verify and export. The store is created when first resolved and disposed with the container.
+    /// </summary>
+    /// <typeparam name="TStore">The store's type.</typeparam>
+    /// <param name="builder">The orchestration builder.</param>
+    /// <param name="factory">Creates (opens) the store.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static IOrchestrationBuilder UseAuditStore<TStore>(this IOrchestrationBuilder builder, Func<IServiceProvider, TStore> factory)
+        where TStore : class, IAuditStore
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        var services = builder.Services;
+        services.TryAddSingleton(factory);
+        services.Replace(ServiceDescriptor.Singleton<IAuditStore>(sp => sp.GetRequiredService<TStore>()));
+        services.Replace(ServiceDescriptor.Singleton<IAuditSink>(sp => new AuditSinkAdapter(sp.GetRequiredService<TStore>())));
+        return builder;
+    }
 }
 
 /// <summary>Validates audit store options through the options pipeline, listing every failure.</summary>

@@ -181,7 +181,7 @@ internal sealed class AuditLogEngine : IAsyncDisposable
     /// shared head's hash. A shared log shorter than what this engine has seen, or one that does not link, stops the
     /// engine: the log was changed behind the writers' backs.
     /// </summary>
-    private async ValueTask CatchUpAsync(SharedHead head)
+    private async ValueTask CatchUpAsync(AuditLogHead head)
     {
         if (head.Size < _next)
         {
@@ -196,8 +196,15 @@ internal sealed class AuditLogEngine : IAsyncDisposable
                 var position = 0;
                 for (var i = 0; i < block.Count; i++)
                 {
-                    var length = RecordFraming.HeaderSize + (int)RecordFraming.ReadLength(block.Buffer.AsSpan(position));
-                    var frame = block.Buffer.AsSpan(position, length);
+                    var length = block.Length - position >= RecordFraming.HeaderSize
+                        ? RecordFraming.HeaderSize + (long)RecordFraming.ReadLength(block.Buffer.AsSpan(position))
+                        : -1;
+                    if (length < RecordFraming.HeaderSize || position + length > block.Length)
+                    {
+                        throw new AuditStoreException($"Entry {_next} of the shared audit log is cut short in the storage: the database was changed. Stop every instance and verify the log.");
+                    }
+
+                    var frame = block.Buffer.AsSpan(position, (int)length);
                     var body = frame[RecordFraming.HeaderSize..];
                     if (!RecordFraming.CrcMatches(frame)
                         || AuditEntryEncoding.ReadSequence(body) != _next
@@ -210,7 +217,7 @@ internal sealed class AuditLogEngine : IAsyncDisposable
                     Tree.AppendLeaf(leaf);
                     leaf.CopyTo(_lastHash, 0);
                     _next++;
-                    position += length;
+                    position += (int)length;
                 }
             }
 
@@ -220,7 +227,7 @@ internal sealed class AuditLogEngine : IAsyncDisposable
             }
         }
 
-        if (!head.LastHash.Equals(new AuditHash(_lastHash)))
+        if (!head.LastEntryHash.Equals(new AuditHash(_lastHash)))
         {
             throw new AuditStoreException($"The shared audit log's head hash does not match entry {head.Size - 1}: the database was changed. Stop every instance and verify the log.");
         }
@@ -305,7 +312,7 @@ internal sealed class AuditLogEngine : IAsyncDisposable
                     }
 
                     SequenceBatch(batch);
-                    token = await _storage.WriteAsync(CancellationToken.None).ConfigureAwait(false);
+                    token = await _storage.WriteAsync(new AuditLogHead(_next, new AuditHash(_lastHash)), CancellationToken.None).ConfigureAwait(false);
                 }
 
                 // The syncer fsyncs and acknowledges while this loop already sequences and writes the next batch.
@@ -477,7 +484,7 @@ internal sealed class AuditLogEngine : IAsyncDisposable
             var frame = operation.Frame.AsSpan(0, operation.Length);
             var sequence = _next++;
             RecordFraming.SealEntry(frame, sequence, _lastHash, leaf);
-            _storage.Append(frame);
+            _storage.Append(sequence, frame);
             Tree.AppendLeaf(leaf);
             leaf.CopyTo(_lastHash);
             operation.Sequence = sequence;

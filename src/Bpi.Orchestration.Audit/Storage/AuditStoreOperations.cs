@@ -73,7 +73,7 @@ internal static class AuditStoreOperations
         return size;
     }
 
-    private static AuditEntry DecodeFrame(FrameBlock block, ref int position)
+    private static AuditEntry DecodeFrame(AuditFrameBlock block, ref int position)
     {
         var header = block.Buffer.AsSpan(position);
         var length = RecordFraming.HeaderSize + (int)RecordFraming.ReadLength(header);

@@ -61,7 +61,7 @@ internal sealed partial class FileAuditStorage : AuditStorage
     /// <summary>How many commits (fsyncs of the segment) happened since open; tests use it to see group commit.</summary>
     public long CommitCount { get; private set; }
 
-    public override void Append(ReadOnlySpan<byte> frame)
+    public override void Append(long sequence, ReadOnlySpan<byte> frame)
     {
         var destination = _pipe.GetSpan(frame.Length);
         frame.CopyTo(destination);
@@ -71,7 +71,7 @@ internal sealed partial class FileAuditStorage : AuditStorage
         _appended++;
     }
 
-    public override async ValueTask<long> WriteAsync(CancellationToken cancellationToken)
+    public override async ValueTask<long> WriteAsync(AuditLogHead head, CancellationToken cancellationToken)
     {
         var result = await _pipe.FlushAsync(cancellationToken).ConfigureAwait(false);
         if (result.IsCanceled)
@@ -89,9 +89,9 @@ internal sealed partial class FileAuditStorage : AuditStorage
         Volatile.Read(ref _segments)[^1].CommittedLength = token;
     }
 
-    public override bool NeedsRotation => _position >= _options.SegmentSize;
+    internal override bool NeedsRotation => _position >= _options.SegmentSize;
 
-    public override ValueTask RotateAsync(long firstSequence) => StartSegmentAsync(firstSequence);
+    internal override ValueTask RotateAsync(long firstSequence) => StartSegmentAsync(firstSequence);
 
     public override ValueTask WriteCheckpointAsync(SignedCheckpoint checkpoint, CancellationToken cancellationToken)
     {
@@ -105,7 +105,7 @@ internal sealed partial class FileAuditStorage : AuditStorage
         return ValueTask.CompletedTask;
     }
 
-    public override async IAsyncEnumerable<FrameBlock> ReadFramesAsync(long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public override async IAsyncEnumerable<AuditFrameBlock> ReadFramesAsync(long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         const int BlockBytes = 4 * 1024 * 1024;
         var sequence = from;
@@ -138,7 +138,7 @@ internal sealed partial class FileAuditStorage : AuditStorage
                 read += n;
             }
 
-            yield return new FrameBlock(buffer, buffer.Length, sequence, (int)(last - sequence + 1), segment.Segment.Path, start);
+            yield return new AuditFrameBlock(buffer, buffer.Length, sequence, (int)(last - sequence + 1), segment.Segment.Path, start);
             sequence = last + 1;
         }
     }

@@ -9,7 +9,7 @@ internal sealed class MemoryAuditStorage : AuditStorage
     private byte[][][] _chunks = [];
     private long _count;
 
-    public override void Append(ReadOnlySpan<byte> frame)
+    public override void Append(long sequence, ReadOnlySpan<byte> frame)
     {
         var index = _count;
         var chunkIndex = (int)(index >> ChunkShift);
@@ -25,7 +25,7 @@ internal sealed class MemoryAuditStorage : AuditStorage
         Volatile.Write(ref _count, index + 1);
     }
 
-    public override ValueTask<long> WriteAsync(CancellationToken cancellationToken) => ValueTask.FromResult(Volatile.Read(ref _count));
+    public override ValueTask<long> WriteAsync(AuditLogHead head, CancellationToken cancellationToken) => ValueTask.FromResult(Volatile.Read(ref _count));
 
     public override void Sync(long token)
     {
@@ -33,7 +33,7 @@ internal sealed class MemoryAuditStorage : AuditStorage
 
     public override ValueTask WriteCheckpointAsync(SignedCheckpoint checkpoint, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-    public override async IAsyncEnumerable<FrameBlock> ReadFramesAsync(long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public override async IAsyncEnumerable<AuditFrameBlock> ReadFramesAsync(long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         const int BlockBytes = 1024 * 1024;
         var sequence = from;
@@ -58,7 +58,7 @@ internal sealed class MemoryAuditStorage : AuditStorage
                 position += frame.Length;
             }
 
-            yield return new FrameBlock(buffer, buffer.Length, sequence, (int)(last - sequence + 1), null, 0);
+            yield return new AuditFrameBlock(buffer, buffer.Length, sequence, (int)(last - sequence + 1), null, 0);
             sequence = last + 1;
             await Task.Yield();
         }

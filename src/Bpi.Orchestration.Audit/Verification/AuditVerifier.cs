@@ -254,7 +254,7 @@ public static class AuditVerifier
         return chain.Process(reader.Buffer, offsets, lengths, count, file, reader.BufferOffset);
     }
 
-    private static async Task FeedBlocksAsync(ChainVerifier chain, IAsyncEnumerable<FrameBlock> blocks)
+    private static async Task FeedBlocksAsync(ChainVerifier chain, IAsyncEnumerable<AuditFrameBlock> blocks)
     {
         var offsets = Array.Empty<int>();
         var lengths = Array.Empty<int>();

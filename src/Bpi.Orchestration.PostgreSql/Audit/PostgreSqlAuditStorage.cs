@@ -6,7 +6,7 @@ using NpgsqlTypes;
 namespace Bpi.Orchestration.PostgreSql;
 
 /// <summary>
-/// The audit engine's storage on PostgreSQL: one row per entry (its sealed frame), a head row per log (size and last
+/// The audit log's storage on PostgreSQL (through Audit's public <see cref="AuditStorage"/> extension point): one row per entry (its sealed frame), a head row per log (size and last
 /// hash) and the signed checkpoints. Several instances append to one chain: the writer locks the head row
 /// (<c>SELECT … FOR UPDATE</c>) before it sequences a batch, and the batch's rows, the new head and the commit follow in
 /// the same transaction (group commit: every entry queued meanwhile goes into one transaction, written with binary COPY).
@@ -17,10 +17,9 @@ internal sealed class PostgreSqlAuditStorage : AuditStorage
     private readonly PostgreSqlDatabase _database;
     private readonly string _log;
     private readonly string _schema;
-    private readonly List<byte[]> _pending = [];
+    private readonly List<(long Sequence, byte[] Frame)> _pending = [];
     private NpgsqlConnection? _writer;
     private NpgsqlTransaction? _transaction;
-    private long _pendingFirst;
 
     public PostgreSqlAuditStorage(PostgreSqlDatabase database, string log)
     {
@@ -42,40 +41,36 @@ internal sealed class PostgreSqlAuditStorage : AuditStorage
         }
     }
 
-    /// <summary>The stored checkpoints, oldest first (structure only; the engine's owner checks them against the tree).</summary>
-    public async Task<List<SignedCheckpoint>> ReadCheckpointsAsync(CancellationToken cancellationToken)
+    /// <inheritdoc />
+    public override async ValueTask<IReadOnlyList<string>> ReadCheckpointsAsync(CancellationToken cancellationToken)
     {
-        var checkpoints = new List<SignedCheckpoint>();
+        var notes = new List<string>();
         var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            using var command = new NpgsqlCommand($"SELECT tree_size, note FROM {_schema}.audit_checkpoints WHERE log = $1 ORDER BY tree_size", connection);
+            using var command = new NpgsqlCommand($"SELECT note FROM {_schema}.audit_checkpoints WHERE log = $1 ORDER BY tree_size", connection);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _log });
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    var checkpoint = SignedCheckpoint.Parse(reader.GetString(1), out var error)
-                        ?? throw new AuditStoreException($"The stored checkpoint at tree size {reader.GetInt64(0)} of log '{_log}' does not parse ({error}): the database was changed. Verify the log from an export.");
-                    checkpoints.Add(checkpoint);
+                    notes.Add(reader.GetString(0));
                 }
             }
         }
 
-        return checkpoints;
+        return notes;
     }
 
-    public override async ValueTask<SharedHead?> LockHeadAsync(CancellationToken cancellationToken)
+    public override async ValueTask<AuditLogHead?> LockHeadAsync(CancellationToken cancellationToken)
     {
         _writer ??= await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         _transaction = await _writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var head = await ReadHeadAsync(_writer, forUpdate: true, cancellationToken).ConfigureAwait(false);
-        _pendingFirst = head.Size;
-        return head;
+        return await ReadHeadAsync(_writer, forUpdate: true, cancellationToken).ConfigureAwait(false);
     }
 
-    public override async ValueTask<SharedHead?> ReadHeadAsync(CancellationToken cancellationToken)
+    public override async ValueTask<AuditLogHead?> ReadHeadAsync(CancellationToken cancellationToken)
     {
         var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -84,27 +79,26 @@ internal sealed class PostgreSqlAuditStorage : AuditStorage
         }
     }
 
-    public override void Append(ReadOnlySpan<byte> frame) => _pending.Add(frame.ToArray());
+    public override void Append(long sequence, ReadOnlySpan<byte> frame) => _pending.Add((sequence, frame.ToArray()));
 
-    public override async ValueTask<long> WriteAsync(CancellationToken cancellationToken)
+    public override async ValueTask<long> WriteAsync(AuditLogHead head, CancellationToken cancellationToken)
     {
         if (_transaction is null || _writer is null)
         {
             throw new InvalidOperationException("WriteAsync without LockHeadAsync.");
         }
 
-        var size = _pendingFirst + _pending.Count;
         try
         {
             var copy = await _writer.BeginBinaryImportAsync($"COPY {_schema}.audit_entries (log, sequence, frame) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
             await using (copy.ConfigureAwait(false))
             {
-                for (var i = 0; i < _pending.Count; i++)
+                foreach (var (sequence, frame) in _pending)
                 {
                     await copy.StartRowAsync(cancellationToken).ConfigureAwait(false);
                     await copy.WriteAsync(_log, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                    await copy.WriteAsync(_pendingFirst + i, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-                    await copy.WriteAsync(_pending[i], NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(sequence, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                    await copy.WriteAsync(frame, NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
                 }
 
                 await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -113,8 +107,8 @@ internal sealed class PostgreSqlAuditStorage : AuditStorage
             using (var command = new NpgsqlCommand($"UPDATE {_schema}.audit_head SET size = $2, last_hash = $3 WHERE log = $1", _writer, _transaction))
             {
                 command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _log });
-                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = size });
-                command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = LeafHashOf(_pending[^1]) });
+                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = head.Size });
+                command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = head.LastEntryHash.ToArray() });
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -131,12 +125,8 @@ internal sealed class PostgreSqlAuditStorage : AuditStorage
             _pending.Clear();
         }
 
-        return size;
-    }
-
-    public override void Sync(long token)
-    {
-        // Committed by WriteAsync: PostgreSQL's commit is the durability point.
+        // PostgreSQL's commit is the durability point: Sync (the default, nothing) has nothing left to do.
+        return head.Size;
     }
 
     public override async ValueTask WriteCheckpointAsync(SignedCheckpoint checkpoint, CancellationToken cancellationToken)
@@ -153,7 +143,7 @@ internal sealed class PostgreSqlAuditStorage : AuditStorage
         }
     }
 
-    public override async IAsyncEnumerable<FrameBlock> ReadFramesAsync(long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public override async IAsyncEnumerable<AuditFrameBlock> ReadFramesAsync(long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -217,7 +207,7 @@ internal sealed class PostgreSqlAuditStorage : AuditStorage
         }
     }
 
-    private async Task<SharedHead> ReadHeadAsync(NpgsqlConnection connection, bool forUpdate, CancellationToken cancellationToken)
+    private async Task<AuditLogHead> ReadHeadAsync(NpgsqlConnection connection, bool forUpdate, CancellationToken cancellationToken)
     {
         using var command = new NpgsqlCommand($"SELECT size, last_hash FROM {_schema}.audit_head WHERE log = $1{(forUpdate ? " FOR UPDATE" : "")}", connection, forUpdate ? _transaction : null);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _log });
@@ -229,20 +219,11 @@ internal sealed class PostgreSqlAuditStorage : AuditStorage
                 throw new AuditStoreException($"The head row of audit log '{_log}' is missing from the database: it was deleted. Stop every instance and verify the log.");
             }
 
-            return new SharedHead(reader.GetInt64(0), new AuditHash((byte[])reader.GetValue(1)));
+            return new AuditLogHead(reader.GetInt64(0), new AuditHash((byte[])reader.GetValue(1)));
         }
     }
 
-    /// <summary>The leaf hash of a sealed entry frame (hashed in a copy: the frame itself is stored as sealed).</summary>
-    private static byte[] LeafHashOf(byte[] frame)
-    {
-        var copy = (byte[])frame.Clone();
-        var leaf = new byte[AuditHash.Size];
-        RecordFraming.HashEntryInPlace(copy, leaf);
-        return leaf;
-    }
-
-    private static FrameBlock Block(List<byte[]> frames, long bytes, long first)
+    private static AuditFrameBlock Block(List<byte[]> frames, long bytes, long first)
     {
         var buffer = new byte[bytes];
         var position = 0;
@@ -252,6 +233,6 @@ internal sealed class PostgreSqlAuditStorage : AuditStorage
             position += frame.Length;
         }
 
-        return new FrameBlock(buffer, buffer.Length, first, frames.Count, null, 0);
+        return new AuditFrameBlock(buffer, buffer.Length, first, frames.Count);
     }
 }

@@ -18,29 +18,20 @@ public sealed class PostgreSqlAuditStoreOptions : AuditStoreOptions
 /// <summary>
 /// The audit store of several orchestrator instances: one hash chain in PostgreSQL (the log named by
 /// <see cref="AuditStoreOptions.Origin"/>) that every instance appends to, with the same canonical encoding, hash chain,
-/// RFC 9162 Merkle proofs, signed checkpoints, verification and export as <see cref="FileAuditStore"/> — it is the same
-/// engine on another storage. Appends are group-committed: every entry queued while a transaction runs goes into the
-/// next one. <see cref="IAuditStore.Count"/> and proofs cover this instance's appends and everything before them;
-/// <see cref="RefreshAsync"/> takes in what other instances appended since.
+/// RFC 9162 Merkle proofs, signed checkpoints, verification and export as <see cref="FileAuditStore"/> — it is an
+/// <see cref="AuditLogStore"/> on a PostgreSQL <see cref="AuditStorage"/>. Appends are group-committed: every entry
+/// queued while a transaction runs goes into the next one. <see cref="AuditLogStore.Count"/> and proofs cover this
+/// instance's appends and everything before them; <see cref="AuditLogStore.RefreshAsync"/> takes in what other
+/// instances appended since.
 /// </summary>
-public sealed class PostgreSqlAuditStore : IAuditStore, IAuditEngineOwner
+public sealed class PostgreSqlAuditStore : AuditLogStore
 {
-    private readonly AuditLogEngine _engine;
     private readonly PostgreSqlDatabase? _ownedDatabase;
 
-    private PostgreSqlAuditStore(AuditLogEngine engine, PostgreSqlDatabase? ownedDatabase)
+    private PostgreSqlAuditStore(PostgreSqlDatabase? ownedDatabase)
     {
-        _engine = engine;
         _ownedDatabase = ownedDatabase;
     }
-
-    /// <inheritdoc />
-    public long Count => _engine.Count;
-
-    /// <inheritdoc />
-    public SignedCheckpoint? LatestCheckpoint => _engine.LatestCheckpoint;
-
-    AuditLogEngine IAuditEngineOwner.Engine => _engine;
 
     /// <summary>
     /// Opens the log (creating the schema and the log when missing), reads and checks every stored entry (CRC, sequence,
@@ -90,92 +81,26 @@ public sealed class PostgreSqlAuditStore : IAuditStore, IAuditEngineOwner
     {
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<PostgreSqlAuditStore>();
         var storage = new PostgreSqlAuditStorage(database, options.Origin);
-        AuditLogEngine? engine = null;
         try
         {
             await storage.InitializeAsync(cancellationToken).ConfigureAwait(false);
-            var checkpoints = await storage.ReadCheckpointsAsync(cancellationToken).ConfigureAwait(false);
-            engine = new AuditLogEngine(options, storage, new MerkleTree(), AuditHash.Zero, checkpoints, maxBatchBytes: 8 * 1024 * 1024, timeProvider ?? TimeProvider.System, logger);
-
-            // Reads and checks every stored entry: the same catch-up the writer does before each batch.
-            try
-            {
-                await engine.RefreshAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (AuditStoreException ex) when (ex.InnerException is AuditStoreException cause)
-            {
-                // The engine stopped on what it found: say that, not "failed to write".
-                throw new AuditStoreException($"The audit log '{options.Origin}' in PostgreSQL could not be opened: {cause.Message}", cause);
-            }
-
-            foreach (var checkpoint in checkpoints)
-            {
-                if (checkpoint.TreeSize > engine.Count || engine.Tree.Root(checkpoint.TreeSize) != checkpoint.RootHash)
-                {
-                    throw new AuditStoreException($"The stored checkpoint at tree size {checkpoint.TreeSize} of log '{options.Origin}' does not match the stored entries: entries were changed or removed. Verify the log from an export.");
-                }
-            }
-
-            if (options.CheckpointSigners.Count > 0 && checkpoints.Count == 0 && engine.Count == 0)
-            {
-                // A checkpoint of the empty log before the first entry, as the file store signs one.
-                await engine.CreateCheckpointAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            return new PostgreSqlAuditStore(engine, ownsDatabase ? database : null);
         }
         catch
         {
-            if (engine is not null)
-            {
-                await engine.DisposeAsync().ConfigureAwait(false);
-            }
-            else
-            {
-                await storage.DisposeAsync().ConfigureAwait(false);
-            }
-
+            await storage.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+
+        // The store owns the storage from here: OpenStorageAsync disposes it when opening fails.
+        var store = new PostgreSqlAuditStore(ownsDatabase ? database : null);
+        await store.OpenStorageAsync(storage, options, timeProvider, logger, cancellationToken).ConfigureAwait(false);
+        return store;
     }
 
-    /// <summary>Takes in the entries and checkpoints other instances appended since this store last looked.</summary>
-    /// <param name="cancellationToken">Stops waiting.</param>
-    /// <returns>A task that completes when <see cref="Count"/> covers every entry committed before the call.</returns>
-    public ValueTask RefreshAsync(CancellationToken cancellationToken = default) => _engine.RefreshAsync(cancellationToken);
-
     /// <inheritdoc />
-    public ValueTask<AuditAppendReceipt> AppendAsync(NewAuditEntry entry, CancellationToken cancellationToken = default) =>
-        _engine.AppendAsync(entry, cancellationToken);
-
-    /// <inheritdoc />
-    public IAsyncEnumerable<AuditEntry> ReadAsync(long fromSequence = 0, long? count = null, CancellationToken cancellationToken = default) =>
-        AuditStoreOperations.ReadAsync(_engine, fromSequence, count, cancellationToken);
-
-    /// <inheritdoc />
-    public ValueTask<AuditEntry> GetEntryAsync(long sequence, CancellationToken cancellationToken = default) =>
-        AuditStoreOperations.GetEntryAsync(_engine, sequence, cancellationToken);
-
-    /// <inheritdoc />
-    public AuditHash GetRootHash(long? treeSize = null) => AuditStoreOperations.GetRootHash(_engine, treeSize);
-
-    /// <inheritdoc />
-    public InclusionProof GetInclusionProof(long sequence, long? treeSize = null) =>
-        AuditStoreOperations.GetInclusionProof(_engine, sequence, treeSize);
-
-    /// <inheritdoc />
-    public ConsistencyProof GetConsistencyProof(long fromSize, long? toSize = null) =>
-        AuditStoreOperations.GetConsistencyProof(_engine, fromSize, toSize);
-
-    /// <inheritdoc />
-    public ValueTask<SignedCheckpoint> CreateCheckpointAsync(CancellationToken cancellationToken = default) =>
-        _engine.CreateCheckpointAsync(cancellationToken);
-
-    /// <summary>Waits for queued appends, signs a final checkpoint (when there are signers) and closes the connections.</summary>
-    /// <returns>A task that completes when the store is closed.</returns>
-    public async ValueTask DisposeAsync()
+    protected override async ValueTask DisposeAsyncCore()
     {
-        await _engine.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsyncCore().ConfigureAwait(false);
         if (_ownedDatabase is not null)
         {
             await _ownedDatabase.DisposeAsync().ConfigureAwait(false);

@@ -1,5 +1,4 @@
 using Bpi.Orchestration.Audit;
-using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Ownership;
 using Bpi.Orchestration.PostgreSql;
 using Bpi.Orchestration.State;
@@ -39,19 +38,16 @@ public static class PostgreSqlOrchestrationBuilderExtensions
             options.ConnectionString = connectionString;
             configure?.Invoke(options);
         });
-        services.AddValidatedOptions<PostgreSqlAuditStoreOptions, AuditStoreOptionsValidator<PostgreSqlAuditStoreOptions>>(configureAudit);
+        services.AddValidatedOptions<PostgreSqlAuditStoreOptions, PostgreSqlAuditStoreOptionsValidator>(configureAudit);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new PostgreSqlDatabase(sp.GetRequiredService<IOptions<PostgreSqlStateOptions>>().Value));
         services.TryAddSingleton(sp => new PostgreSqlOwnership(
             sp.GetRequiredService<PostgreSqlDatabase>(),
             sp.GetRequiredService<TimeProvider>(),
             (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("Bpi.Orchestration.PostgreSql")));
-        services.TryAddSingleton(sp => OpenAuditStore(sp));
         services.Replace(ServiceDescriptor.Singleton<IDeploymentStore>(sp => new PostgreSqlDeploymentStore(sp.GetRequiredService<PostgreSqlDatabase>())));
         services.Replace(ServiceDescriptor.Singleton<IDeploymentOwnership>(sp => sp.GetRequiredService<PostgreSqlOwnership>()));
-        services.Replace(ServiceDescriptor.Singleton<IAuditStore>(sp => sp.GetRequiredService<PostgreSqlAuditStore>()));
-        services.Replace(ServiceDescriptor.Singleton<IAuditSink>(sp => new AuditSinkAdapter(sp.GetRequiredService<PostgreSqlAuditStore>())));
-        return builder;
+        return builder.UseAuditStore(OpenAuditStore);
     }
 
     private static PostgreSqlAuditStore OpenAuditStore(IServiceProvider services)
@@ -64,6 +60,16 @@ public static class PostgreSqlOrchestrationBuilderExtensions
         // A service factory cannot await: the chain is opened (read and checked) once, when the orchestrator is built.
         return PostgreSqlAuditStore.OpenAsync(database, options, services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>(), ownsDatabase: false, CancellationToken.None)
             .AsTask().GetAwaiter().GetResult();
+    }
+}
+
+/// <summary>Lists every problem of <see cref="PostgreSqlAuditStoreOptions"/> (the audit options; connection and schema are the state's).</summary>
+internal sealed class PostgreSqlAuditStoreOptionsValidator : IValidateOptions<PostgreSqlAuditStoreOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PostgreSqlAuditStoreOptions options)
+    {
+        var errors = options.Validate();
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
 
