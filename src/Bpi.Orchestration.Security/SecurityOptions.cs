@@ -40,8 +40,10 @@ public sealed class SecurityOptions
     public IDictionary<string, SecurityEnvironmentPolicy> Environments { get; } = new Dictionary<string, SecurityEnvironmentPolicy>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
-    /// The runtime defaults a spec's effective settings are derived from (<see cref="DockLockEffectiveSettings"/>). The
-    /// Security package does not depend on the Docker runtime: set these alike when you change the runtime's defaults.
+    /// The runtime defaults a spec's effective settings are derived from (<see cref="DockLockEffectiveSettings"/>). In a
+    /// host whose runtime publishes its defaults (a <see cref="DockLockDefaults"/> service, as the Docker runtime's
+    /// <c>AddDocker</c> does), <c>AddSecurity</c> takes them from there, so they are set in one place — the runtime's
+    /// options; set them here only for an assessor used without such a runtime.
     /// </summary>
     public DockLockDefaults DockLock { get; } = new();
 

@@ -1,6 +1,7 @@
 using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Components.Docker;
 using Bpi.Orchestration.Components.Docker.Engine;
+using Bpi.Orchestration.Hardening;
 using Bpi.Orchestration.Runtime;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -15,7 +16,8 @@ public static class DockerOrchestrationBuilderExtensions
     /// <summary>
     /// Runs workloads as DockLock-hardened containers on a Docker Engine: registers <see cref="IDockerWorkloadRuntime"/>
     /// and makes it the <see cref="IWorkloadRuntime"/> and the <see cref="IWorkloadInspector"/> (replacing any registered
-    /// before) and the <see cref="IDockerImageImporter"/>, and validates
+    /// before) and the <see cref="IDockerImageImporter"/>, publishes the DockLock defaults of its options as the
+    /// host's <see cref="DockLockDefaults"/> (which the Security package's assessment follows), and validates
     /// <see cref="DockerRuntimeOptions"/> when the runtime is first resolved, listing every problem. The runtime is an
     /// <see cref="IWorkloadCommandRunner"/>, so the exec health probe (<c>.AddHealthProbes()</c> of the Strategies
     /// package) runs <see cref="Bpi.Orchestration.HealthCheckKind.Exec"/> checks inside the containers.
@@ -56,6 +58,10 @@ public static class DockerOrchestrationBuilderExtensions
         services.Replace(ServiceDescriptor.Singleton<IWorkloadRuntime>(static provider => provider.GetRequiredService<IDockerWorkloadRuntime>()));
         services.Replace(ServiceDescriptor.Singleton<IWorkloadInspector>(static provider => provider.GetRequiredService<IDockerWorkloadRuntime>()));
         services.TryAddSingleton<IDockerImageImporter>(static provider => provider.GetRequiredService<IDockerWorkloadRuntime>());
+
+        // The runtime owns the DockLock defaults (they are what its containers get): it publishes them, and whoever
+        // assesses specs (the Security package) reads them from here instead of being configured a second time.
+        services.Replace(ServiceDescriptor.Singleton<DockLockDefaults>(static provider => GetValidatedOptions(provider).ToDockLockDefaults()));
         return builder;
     }
 

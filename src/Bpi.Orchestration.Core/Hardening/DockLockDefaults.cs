@@ -2,8 +2,9 @@ namespace Bpi.Orchestration.Hardening;
 
 /// <summary>
 /// The host-wide DockLock defaults (named as the Docker runtime's options name them) a component's settings are resolved over (<see cref="DockLockEffectiveSettings.Resolve"/>).
-/// The Docker runtime takes them from its options (<c>DockerRuntimeOptions</c>); the Security package, which does not
-/// depend on the runtime, from <c>SecurityOptions.DockLock</c> — set both alike when you change a default.
+/// The runtime that applies them owns them: the Docker runtime takes them from its options (<c>DockerRuntimeOptions</c>)
+/// and publishes them as the host's <see cref="DockLockDefaults"/> service, which the Security package's assessment
+/// reads (into <c>SecurityOptions.DockLock</c>), so a default is changed in one place.
 /// </summary>
 public sealed class DockLockDefaults
 {

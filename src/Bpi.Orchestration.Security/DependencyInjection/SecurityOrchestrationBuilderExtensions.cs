@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Bpi.Orchestration;
 using Bpi.Orchestration.Auditing;
+using Bpi.Orchestration.Hardening;
 using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.Security;
 using Bpi.Orchestration.Security.Assessment;
@@ -39,6 +40,19 @@ public static class SecurityOrchestrationBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         services.AddValidatedOptions<SecurityOptions, SecurityOptionsValidator>(configure);
+
+        // One owner for the DockLock defaults: the runtime that applies them publishes a DockLockDefaults service (the
+        // Docker runtime's AddDocker does); the assessment then judges specs by exactly those, whatever was set here.
+        services.AddOptions<SecurityOptions>().PostConfigure<IServiceProvider>(static (options, provider) =>
+        {
+            if (provider.GetService<DockLockDefaults>() is { } applied)
+            {
+                options.DockLock.PublishAddress = applied.PublishAddress;
+                options.DockLock.NonRootUser = applied.NonRootUser;
+                options.DockLock.DefaultPidsLimit = applied.DefaultPidsLimit;
+                options.DockLock.DefaultRestartPolicy = applied.DefaultRestartPolicy;
+            }
+        });
         services.AddValidatedOptions<AuthorizationOptions, AuthorizationOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SecurityConfiguration>();

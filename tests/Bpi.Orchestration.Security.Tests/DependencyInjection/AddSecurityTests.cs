@@ -1,3 +1,4 @@
+using Bpi.Orchestration.Security.Assessment;
 using Bpi.Orchestration.Security.Authorization;
 using Bpi.Orchestration.Security.Gate;
 using Bpi.Orchestration.Security.Monitoring;
@@ -19,6 +20,36 @@ public sealed class AddSecurityTests
         Assert.IsType<SecurityGate>(provider.GetRequiredService<ISecurityGate>());
         Assert.NotNull(provider.GetRequiredService<ISecurityMonitor>());
         Assert.Contains(provider.GetServices<IHostedService>(), s => s is SecurityMonitor);
+    }
+
+    [Fact]
+    public void The_assessment_follows_the_DockLock_defaults_the_Docker_runtime_applies_so_they_are_set_in_one_place()
+    {
+        var services = new ServiceCollection();
+        services.AddOrchestration()
+            .AddDocker(o =>
+            {
+                o.DefaultPidsLimit = 99;
+                o.NonRootUser = "1000:1000";
+                o.PublishAddress = "10.0.0.5";
+                o.DefaultRestartPolicy = "on-failure:3";
+            })
+            .AddSecurity(o => o.DockLock.DefaultPidsLimit = 5);
+        using var provider = services.BuildServiceProvider();
+        var docklock = provider.GetRequiredService<SecurityAssessor>().Options.DockLock;
+        Assert.Equal(99, docklock.DefaultPidsLimit);
+        Assert.Equal("1000:1000", docklock.NonRootUser);
+        Assert.Equal("10.0.0.5", docklock.PublishAddress);
+        Assert.Equal("on-failure:3", docklock.DefaultRestartPolicy);
+    }
+
+    [Fact]
+    public void Without_a_runtime_that_publishes_DockLock_defaults_the_security_options_keep_their_own()
+    {
+        var services = new ServiceCollection();
+        services.AddOrchestration().AddInMemoryRuntime().AddSecurity(o => o.DockLock.DefaultPidsLimit = 5);
+        using var provider = services.BuildServiceProvider();
+        Assert.Equal(5, provider.GetRequiredService<SecurityAssessor>().Options.DockLock.DefaultPidsLimit);
     }
 
     [Fact]
