@@ -31,14 +31,11 @@ internal sealed partial class RolloutRunner
                 Revisions = RevisionLists.Prune(r.Revisions, s.desired.Number, null, s.desired.Spec.Rollback.HistoryLimit),
             },
             (desired, reservation, now),
-            work.Kind == RolloutKind.Scale ? "scaled" : ServingMessage(desired.Number),
+            RunKind.Of(work.Kind).CompletedMessage(desired.Number),
             at: now).ConfigureAwait(false);
         Telemetry.RecordRolloutEnd(desired.Spec.Type, strategy, "succeeded", Time, started);
         await _recorder.AuditAsync(serving.UpdatedAt, OrchestrationActor.System.Id, "rollout.completed", entry.DeploymentId, "succeeded", new AuditData([new("revision", desired.Number.ToString(CultureInfo.InvariantCulture)), new("kind", StateNames.Of(work.Kind))])).ConfigureAwait(false);
     }
-
-    private static string ServingMessage(int revision)
-        => revision == 1 ? "revision 1 is serving" : string.Create(CultureInfo.InvariantCulture, $"revision {revision} is serving");
 
     private async Task RunRollbackAsync(RolloutWork work, RolloutPlan plan, int startIndex, RevisionSpec? stable, string reason, string strategy, long started)
     {
@@ -120,7 +117,7 @@ internal sealed partial class RolloutRunner
         var entry = work.Entry;
         var record = entry.Record;
         var reason = $"The rollout was {work.Control.AbortReason ?? "aborted"} before it started.";
-        if (work.Kind == RolloutKind.Scale && work.PreviousSpec is { } previous && record.StableRevision is { } number)
+        if (RunKind.Of(work.Kind).SpecReplacedInPlace(work) is { } previous && record.StableRevision is { } number)
         {
             var restored = new RevisionSpec(number, previous);
             _ledger.Reserve(entry.DeploymentId, previous.GetReservation());

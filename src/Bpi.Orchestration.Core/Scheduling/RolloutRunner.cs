@@ -157,15 +157,14 @@ internal sealed partial class RolloutRunner : IDisposable
         }
 
         var record = entry.Record;
+        var kind = RunKind.Of(work.Kind);
         var desired = entry.GetRevision(work.ToRevision);
-        var stable = work.Kind == RolloutKind.Scale
-            ? new RevisionSpec(work.ToRevision, work.PreviousSpec ?? desired.Spec)
-            : work.FromRevision is { } from ? record.FindRevision(from) : null;
+        var stable = kind.Previous(work, record, desired);
         var strategy = _strategies.GetValueOrDefault(desired.Spec.Strategy.Name) ?? _strategies[RecreateStrategySpec.StrategyName];
-        var context = new RolloutContext(entry.DeploymentId, work.Kind == RolloutKind.Scale ? null : stable, desired, Router is not null);
+        var context = new RolloutContext(entry.DeploymentId, stable, desired, Router is not null);
         var started = Time.GetTimestamp();
 
-        if (work.Kind == RolloutKind.Rollback)
+        if (kind.ContinuesRollback)
         {
             // Resuming an interrupted rollback.
             var failedAt = record.Cursor?.FailedAtStep ?? 0;
@@ -174,7 +173,7 @@ internal sealed partial class RolloutRunner : IDisposable
             return;
         }
 
-        var plan = work.Kind == RolloutKind.Scale ? await PlanScaleAsync(entry, desired).ConfigureAwait(false) : strategy.Plan(context);
+        var plan = await kind.PlanAsync(this, entry, strategy, context).ConfigureAwait(false);
         await entry.UpdateAsync(
             static (r, s) => r with
             {
@@ -237,17 +236,7 @@ internal sealed partial class RolloutRunner : IDisposable
         }
 
         Log.RollingBack(_recorder.Logger, entry.DeploymentId, reason);
-        RolloutPlan plan2;
-        if (work.Kind == RolloutKind.Scale)
-        {
-            // Restore the spec of the scaled revision, then converge back to it.
-            await entry.UpdateAsync(r => r with { Revisions = [.. r.Revisions.Select(x => x.Number == stable!.Number ? stable : x)] }).ConfigureAwait(false);
-            plan2 = PlanPlanner.PlanScale(desired, stable!);
-        }
-        else
-        {
-            plan2 = strategy.PlanRollback(context, failedAtStep);
-        }
+        var plan2 = await kind.PlanWayBackAsync(entry, strategy, context, failedAtStep).ConfigureAwait(false);
 
         await entry.UpdateAsync(
             r => r with
@@ -257,11 +246,11 @@ internal sealed partial class RolloutRunner : IDisposable
                 Cursor = new RolloutCursor(RolloutKind.Rollback, plan2.FromRevision, plan2.ToRevision, 0, plan2.Steps.Count, failedAtStep),
             },
             "rolling back: " + reason).ConfigureAwait(false);
-        await RunRollbackAsync(work, plan2, 0, work.Kind == RolloutKind.Scale ? stable : context.Stable, reason, strategy.Name, started).ConfigureAwait(false);
+        await RunRollbackAsync(work, plan2, 0, stable, reason, strategy.Name, started).ConfigureAwait(false);
     }
 
     /// <summary>The plan of a scale: converge each component of the serving revision from what the runtime reports.</summary>
-    private async ValueTask<RolloutPlan> PlanScaleAsync(DeploymentEntry entry, RevisionSpec desired)
+    internal async ValueTask<RolloutPlan> PlanScaleAsync(DeploymentEntry entry, RevisionSpec desired)
     {
         var observed = await RuntimePipeline.ExecuteAsync(
             static (s, ct) => s.runtime.GetInstancesAsync(s.id, cancellationToken: ct),
@@ -308,20 +297,14 @@ internal sealed partial class RolloutRunner : IDisposable
 
         var cursor = record.Cursor;
         var kind = cursor?.Kind ?? RolloutKind.Rollout;
-        var target = kind == RolloutKind.Rollback ? cursor!.FromRevision ?? record.TargetRevision : cursor?.ToRevision ?? record.TargetRevision;
-        if (target is not { } to)
+        if (RunKind.Of(kind).ResumeAt(cursor, record) is not { } resume)
         {
             await entry.UpdateAsync(r => r with { State = r.StableRevision is null ? DeploymentState.Failed : DeploymentState.Running, Cursor = null }, "recovered").ConfigureAwait(false);
             return;
         }
 
-        var from = kind == RolloutKind.Rollback ? cursor!.ToRevision == 0 ? (int?)null : cursor.ToRevision : cursor?.FromRevision ?? record.StableRevision;
-        var spec = kind == RolloutKind.Scale ? record.FindRevision(to)?.Spec : null;
-
-        // A scale is planned again from what the runtime reports, so it starts over: the steps done before drop out.
-        var startIndex = kind == RolloutKind.Scale ? 0 : cursor?.StepIndex ?? 0;
-        Log.Resuming(_recorder.Logger, kind, entry.DeploymentId, startIndex);
-        var work = entry.BeginWork(kind, from, to, startIndex, spec);
+        Log.Resuming(_recorder.Logger, kind, entry.DeploymentId, resume.StartIndex);
+        var work = entry.BeginWork(kind, resume.From, resume.To, resume.StartIndex, resume.PreviousSpec);
         Queue.Enqueue(work);
     }
 }
