@@ -36,6 +36,7 @@ smoke Bpi.Orchestration.Benchmarks "${bdn[@]}"
 smoke Bpi.Orchestration.Benchmarks memory 200
 smoke Bpi.Orchestration.Benchmarks profile 200
 smoke Bpi.Orchestration.Benchmarks idle 50 2
+smoke Bpi.Orchestration.Benchmarks idle-healing 50 2 1
 smoke Bpi.Orchestration.Audit.Benchmarks --filter '*Inclusion*' --job Dry --inProcess
 smoke Bpi.Orchestration.Audit.Benchmarks verify 10000
 smoke Bpi.Orchestration.Audit.Benchmarks latency 4 1

@@ -20,6 +20,16 @@ if (args.Length > 0 && args[0] == "idle")
         args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20);
 }
 
+if (args.Length > 0 && args[0] == "idle-healing")
+{
+    // Documented harness: self-healing's CPU cost at idle on the real clock.
+    // Usage: dotnet run -c Release -- idle-healing [deployments] [periods] [resync seconds]
+    return await IdleHealingHarness.RunRealClockAsync(
+        args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000,
+        args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 6,
+        TimeSpan.FromSeconds(args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 5));
+}
+
 if (args.Length > 0 && args[0] == "profile")
 {
     // Documented harness: engine vs direct loop, interleaved. Usage: dotnet run -c Release -- profile [rounds]

@@ -20,7 +20,7 @@ internal static class DemoCommand
         {
             var ctx = factory.For(parse, "demo");
             var explicitState = parse.GetResult(factory.Globals.StateDir) is not null || ctx.Env.GetVariable(CliEnvironment.StateDirVariable) is { Length: > 0 };
-            var state = explicitState ? ctx.State : new StateDirectory(Path.Combine(Path.GetTempPath(), "bpi-orchestration-demo-" + Guid.NewGuid().ToString("N")[..8]));
+            var state = explicitState ? ctx.State : new StateDirectory(Path.Combine(Path.GetTempPath(), KilledDemoCleanup.DirectoryPrefix + Guid.NewGuid().ToString("N")[..8]));
             var runtime = parse.GetValue(factory.Globals.Runtime) ?? ctx.Env.GetVariable(RuntimeSelection.RuntimeVariable) ?? RuntimeSelection.Process;
             if (runtime == RuntimeSelection.Kubernetes)
             {
@@ -30,6 +30,11 @@ internal static class DemoCommand
             if (ctx.Get(image) is not null)
             {
                 throw new CliException(ExitCodes.UsageError, "--image is for demo --runtime kubernetes; on process and docker the demo runs SampleService.");
+            }
+
+            if (runtime == RuntimeSelection.Process)
+            {
+                await RemoveKilledDemosAsync(ctx, ct).ConfigureAwait(false);
             }
 
             await using var demoRuntime = await OpenRuntimeAsync(runtime, ctx.Get(sample), ct).ConfigureAwait(false);
@@ -129,6 +134,19 @@ internal static class DemoCommand
         }
 
         return new ProcessDemoRuntime(dll);
+    }
+
+    /// <summary>
+    /// Before a demo on local processes starts: removes the SampleService processes (and temporary state) of earlier demos
+    /// that were killed without cleaning up (see <see cref="KilledDemoCleanup"/>); a running demo's are never touched.
+    /// </summary>
+    private static async Task RemoveKilledDemosAsync(CommandContext ctx, CancellationToken cancellationToken)
+    {
+        foreach (var line in await KilledDemoCleanup.RunAsync(Path.GetTempPath(), cancellationToken).ConfigureAwait(false))
+        {
+            // On stderr: stdout stays the demo's own output (its JSON report with --json).
+            ctx.Env.Error.WriteLine("demo: " + line);
+        }
     }
 
     private static void TryDelete(string path)

@@ -11,7 +11,7 @@ internal sealed partial class DeploymentHealer
     private const int LogLines = 20;
     private DateTimeOffset? _dueAt;
 
-    private async Task<Repair?> PlanRepairAsync(DeploymentRecord record, RevisionSpec stable, IReadOnlyList<WorkloadInstance> observed, DateTimeOffset now)
+    private async Task<Repair?> PlanRepairAsync(DeploymentRecord record, RevisionSpec stable, IReadOnlyList<WorkloadInstance> observed, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var steps = new List<RolloutStep>();
         var reasons = new List<string>();
@@ -148,7 +148,7 @@ internal sealed partial class DeploymentHealer
             reasons.Add("remove instances of revisions that should not run");
         }
 
-        await FetchLogsAsync(failed).ConfigureAwait(false);
+        await FetchLogsAsync(failed, cancellationToken).ConfigureAwait(false);
         return steps.Count == 0
             ? null
             : new Repair(new RolloutPlan(stable.Spec.Name, RolloutKind.Repair, "self-healing", number, number, steps), string.Join("; ", reasons), replaced, routed, routedTo);
@@ -171,14 +171,14 @@ internal sealed partial class DeploymentHealer
               + (instance.ExitCode is { } code ? " with exit code " + code.ToString(CultureInfo.InvariantCulture) : "")
               + (instance.Message is null ? "" : ": " + instance.Message);
 
-    private async Task FetchLogsAsync(List<(ComponentHealth Health, WorkloadInstance Instance)> failed)
+    private async Task FetchLogsAsync(List<(ComponentHealth Health, WorkloadInstance Instance)> failed, CancellationToken cancellationToken)
     {
         foreach (var (health, instance) in failed)
         {
             IReadOnlyList<string> lines;
             try
             {
-                lines = await _loop.Runtime!.GetLogTailAsync(instance.InstanceId, LogLines, CancellationToken.None).ConfigureAwait(false);
+                lines = await _loop.Runtime!.GetLogTailAsync(instance.InstanceId, LogLines, cancellationToken).ConfigureAwait(false);
             }
             catch (OrchestrationException)
             {

@@ -15,7 +15,7 @@ internal sealed partial class DeploymentHealer
     private readonly Dictionary<(string InstanceId, bool Liveness), ProbeState> _probes = [];
     private ITimer? _probeTimer;
     private int _probedRevision;
-    private int _probing;
+    private Task _probeRound = Task.CompletedTask;
 
     private bool IsNotLive(string instanceId) => _probes.TryGetValue((instanceId, true), out var state) && !state.Passing;
 
@@ -45,17 +45,8 @@ internal sealed partial class DeploymentHealer
 
             if (period != TimeSpan.MaxValue)
             {
-                _probeTimer = Time.CreateTimer(static s => _ = ((DeploymentHealer)s!).ProbeOnceAsync(), this, period, period);
+                _probeTimer = Time.CreateTimer(static s => ((DeploymentHealer)s!).StartProbeRound(), this, period, period);
             }
-        }
-    }
-
-    private void StopProbing()
-    {
-        lock (_gate)
-        {
-            _probeTimer?.Dispose();
-            _probeTimer = null;
         }
     }
 
@@ -86,14 +77,43 @@ internal sealed partial class DeploymentHealer
         return null;
     }
 
-    private async Task ProbeOnceAsync()
+    /// <summary>
+    /// Starts a probe round from the probe timer unless one runs (a slow probe does not pile rounds up). The round is
+    /// tracked (<see cref="_probeRound"/>) and its calls carry the healer's lifetime token, so stopping cancels and awaits it.
+    /// </summary>
+    private void StartProbeRound()
     {
-        // One round at a time: a slow probe does not pile rounds up.
-        if (Interlocked.Exchange(ref _probing, 1) == 1)
+        TaskCompletionSource done;
+        CancellationToken cancellationToken;
+        lock (_gate)
         {
-            return;
+            if (_stopped || !_probeRound.IsCompleted)
+            {
+                return;
+            }
+
+            done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _probeRound = done.Task;
+            cancellationToken = _lifetime.Token;
         }
 
+        _ = RunProbeRoundAsync(done, cancellationToken);
+    }
+
+    private async Task RunProbeRoundAsync(TaskCompletionSource done, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ProbeOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            done.SetResult();
+        }
+    }
+
+    private async Task ProbeOnceAsync(CancellationToken cancellationToken)
+    {
         try
         {
             if (!_loop.ShouldAct(_entry) || _entry.Record.StableRevision is not { } number || _entry.Record.FindRevision(number) is not { } stable)
@@ -101,7 +121,7 @@ internal sealed partial class DeploymentHealer
                 return;
             }
 
-            var instances = await _loop.Runtime!.GetInstancesAsync(_entry.DeploymentId, null, number).ConfigureAwait(false);
+            var instances = await _loop.Runtime!.GetInstancesAsync(_entry.DeploymentId, null, number, cancellationToken).ConfigureAwait(false);
             var changed = false;
             var now = Time.GetUtcNow();
             foreach (var component in stable.Spec.Components)
@@ -116,7 +136,7 @@ internal sealed partial class DeploymentHealer
                             continue;
                         }
 
-                        var result = await ProbeAsync(probe, instance, check).ConfigureAwait(false);
+                        var result = await ProbeAsync(probe, instance, check, cancellationToken).ConfigureAwait(false);
                         lock (_gate)
                         {
                             if (!_probes.TryGetValue((instance.InstanceId, liveness), out var state))
@@ -136,24 +156,25 @@ internal sealed partial class DeploymentHealer
                 Wake();
             }
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The healer stops.
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             Telemetry.Log.HealingPassFailed(_loop.Recorder.Logger, ex, _entry.DeploymentId);
         }
-        finally
-        {
-            Volatile.Write(ref _probing, 0);
-        }
     }
 
-    private async Task<ProbeResult> ProbeAsync(IHealthProbe probe, WorkloadInstance instance, HealthCheckSpec check)
+    private async Task<ProbeResult> ProbeAsync(IHealthProbe probe, WorkloadInstance instance, HealthCheckSpec check, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(check.Timeout, Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
         try
         {
-            return await probe.ProbeAsync(instance, check, timeout.Token).ConfigureAwait(false);
+            return await probe.ProbeAsync(instance, check, linked.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             return ProbeResult.Fail(string.Create(CultureInfo.InvariantCulture, $"timed out after {check.Timeout}"));
         }

@@ -13,6 +13,9 @@ namespace Bpi.Orchestration.Healing;
 /// runtime reports and repairs the difference with a small <see cref="RolloutKind.Repair"/> plan run by the one executor
 /// (so it is audited and visible in events like any plan). Passes run one at a time; a wake during a pass runs one more.
 /// A plan run that begins (rollout, scale, destroy) cancels the repair under way (<see cref="CancelRepair"/>).
+/// Every runtime call a pass or a probe round makes carries a token linked to the healer's lifetime, so
+/// <see cref="StopAsync"/> cancels what is in flight (an engine call that never answers included) and then awaits it:
+/// nothing of the healer outlives the orchestrator.
 /// </summary>
 internal sealed partial class DeploymentHealer : IDisposable
 {
@@ -20,7 +23,8 @@ internal sealed partial class DeploymentHealer : IDisposable
     private readonly HealingLoop _loop;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ComponentHealth> _components = new(StringComparer.Ordinal);
-    private CancellationTokenSource? _repair;
+    private readonly CancellationTokenSource _lifetime = new();
+    private CancellationTokenSource? _passCts;
     private Task _pass = Task.CompletedTask;
     private ITimer? _due;
     private int _wanted;
@@ -84,7 +88,8 @@ internal sealed partial class DeploymentHealer : IDisposable
     {
         lock (_gate)
         {
-            _repair?.Cancel();
+            // The whole pass: an observation that waits on the runtime must not hold the plan run up either.
+            _passCts?.Cancel();
         }
     }
 
@@ -97,30 +102,52 @@ internal sealed partial class DeploymentHealer : IDisposable
         }
     }
 
-    public async Task StopAsync()
+    /// <summary>
+    /// Stops the healer without waiting: no pass or probe round starts from now on, and the ones in flight are cancelled
+    /// (their runtime calls included). <see cref="StopAsync"/> then awaits them.
+    /// </summary>
+    public void RequestStop()
     {
-        Task pass;
         lock (_gate)
         {
+            if (_stopped)
+            {
+                return;
+            }
+
             _stopped = true;
-            _repair?.Cancel();
             _due?.Dispose();
             _due = null;
+            _probeTimer?.Dispose();
+            _probeTimer = null;
+
+            // Under the lock: Dispose (which disposes the source) also takes it after setting _stopped.
+            _lifetime.Cancel();
+        }
+    }
+
+    /// <summary>Stops the healer (<see cref="RequestStop"/>) and completes when its pass and probe round have unwound.</summary>
+    public async Task StopAsync()
+    {
+        RequestStop();
+        Task pass;
+        Task probeRound;
+        lock (_gate)
+        {
             pass = _pass;
+            probeRound = _probeRound;
         }
 
-        StopProbing();
         await pass.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await probeRound.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     public void Dispose()
     {
+        RequestStop();
         lock (_gate)
         {
-            _stopped = true;
-            _repair?.Cancel();
-            _due?.Dispose();
-            _probeTimer?.Dispose();
+            _lifetime.Dispose();
         }
     }
 
@@ -145,6 +172,7 @@ internal sealed partial class DeploymentHealer : IDisposable
     {
         while (true)
         {
+            CancellationTokenSource pass;
             lock (_gate)
             {
                 if (_wanted == 0 || _stopped)
@@ -154,23 +182,40 @@ internal sealed partial class DeploymentHealer : IDisposable
                 }
 
                 _wanted = 0;
+
+                // Linked to the lifetime: stopping cancels the pass; a plan run that begins cancels it alone (CancelRepair).
+                pass = _passCts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
             }
 
             try
             {
-                await PassAsync().ConfigureAwait(false);
+                await PassAsync(pass).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (pass.IsCancellationRequested)
+            {
+                // Stopping, or a plan run of the deployment's own began: it wins, and what is left is looked at after it.
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 // A pass that cannot observe the runtime (engine down) tries again on the next event or resync.
                 Log.HealingPassFailed(_loop.Recorder.Logger, ex, _entry.DeploymentId);
             }
+            finally
+            {
+                lock (_gate)
+                {
+                    // Under the lock CancelRepair takes, so it never cancels a disposed source.
+                    _passCts = null;
+                    pass.Dispose();
+                }
+            }
         }
     }
 
     /// <summary>One comparison of desired and observed state, and the repair of the difference.</summary>
-    private async Task PassAsync()
+    private async Task PassAsync(CancellationTokenSource pass)
     {
+        var cancellationToken = pass.Token;
         if (!_loop.ShouldAct(_entry) || _loop.Runtime is not { } runtime)
         {
             return;
@@ -193,30 +238,28 @@ internal sealed partial class DeploymentHealer : IDisposable
         var observed = await _loop.RuntimePipeline.ExecuteAsync(
             static (s, ct) => s.runtime.GetInstancesAsync(s.id, cancellationToken: ct),
             (runtime, id: _entry.DeploymentId),
-            CancellationToken.None).ConfigureAwait(false);
+            cancellationToken).ConfigureAwait(false);
         EnsureProbing(stable);
         var now = Time.GetUtcNow();
-        var repair = await PlanRepairAsync(record, stable, observed, now).ConfigureAwait(false);
+        var repair = await PlanRepairAsync(record, stable, observed, now, cancellationToken).ConfigureAwait(false);
         if (repair is null)
         {
             return;
         }
 
-        await RunRepairAsync(repair, stable, generation, record).ConfigureAwait(false);
+        await RunRepairAsync(repair, stable, generation, record, pass).ConfigureAwait(false);
     }
 
-    private async Task RunRepairAsync(Repair repair, RevisionSpec stable, long generation, DeploymentRecord planned)
+    private async Task RunRepairAsync(Repair repair, RevisionSpec stable, long generation, DeploymentRecord planned, CancellationTokenSource cts)
     {
-        CancellationTokenSource cts;
         lock (_gate)
         {
             // Checked again under the lock a plan run's CancelRepair takes: a run that began since the pass started wins.
-            if (_stopped || !_loop.StillCurrent(_entry, generation, planned))
+            if (_stopped || cts.IsCancellationRequested || !_loop.StillCurrent(_entry, generation, planned))
             {
                 return;
             }
 
-            cts = _repair = new CancellationTokenSource();
             _repairing = true;
         }
 
@@ -230,7 +273,7 @@ internal sealed partial class DeploymentHealer : IDisposable
         {
             var guard = new RepairGuard(this, generation, planned, cts);
             await _loop.Executor.RunAsync(guard, _entry.StepContext!, repair.Plan, 0, cts.Token).ConfigureAwait(false);
-            await AfterRepairAsync(repair, stable).ConfigureAwait(false);
+            await AfterRepairAsync(repair, stable, cts.Token).ConfigureAwait(false);
             lock (_gate)
             {
                 // One more pass finds what the repair left: healthy, or the next difference.
@@ -254,10 +297,8 @@ internal sealed partial class DeploymentHealer : IDisposable
             lock (_gate)
             {
                 _repairing = false;
-                _repair = null;
             }
 
-            cts.Dispose();
             _entry.Progress.Clear();
         }
 
@@ -273,7 +314,7 @@ internal sealed partial class DeploymentHealer : IDisposable
     }
 
     /// <summary>Counts the replacements and hands each new instance the restart count of the one it replaced.</summary>
-    private async Task AfterRepairAsync(Repair repair, RevisionSpec stable)
+    private async Task AfterRepairAsync(Repair repair, RevisionSpec stable, CancellationToken cancellationToken)
     {
         IReadOnlyList<WorkloadInstance>? after = null;
         if (repair.Replaced.Count > 0)
@@ -281,7 +322,7 @@ internal sealed partial class DeploymentHealer : IDisposable
             after = await _loop.RuntimePipeline.ExecuteAsync(
                 static (s, ct) => s.runtime.GetInstancesAsync(s.id, cancellationToken: ct),
                 (runtime: _loop.Runtime!, id: _entry.DeploymentId),
-                CancellationToken.None).ConfigureAwait(false);
+                cancellationToken).ConfigureAwait(false);
         }
 
         lock (_gate)

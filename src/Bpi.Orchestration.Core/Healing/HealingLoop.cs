@@ -11,7 +11,7 @@ namespace Bpi.Orchestration.Healing;
 /// runtime reports a change (<see cref="IWorkloadEvents"/>) and on a periodic resync, and decides in one place whether a
 /// deployment may be acted on (<see cref="ShouldAct"/>).
 /// </summary>
-internal sealed class HealingLoop : IDisposable
+internal sealed class HealingLoop : IAsyncDisposable
 {
     private readonly DeploymentRegistry _registry;
     private IDisposable? _subscription;
@@ -82,7 +82,11 @@ internal sealed class HealingLoop : IDisposable
         WakeAll();
     }
 
-    /// <summary>Stops waking healers and cancels every repair under way (what is left is repaired on the next start).</summary>
+    /// <summary>
+    /// Stops waking healers, cancels every pass, repair and probe round under way (their runtime calls included; what is
+    /// left is repaired on the next start), and completes when all of them have unwound. Every healer is cancelled first
+    /// and then all are awaited, so one that waits on a slow engine does not hold the others' cancellation up.
+    /// </summary>
     public async Task StopAsync()
     {
         _running = false;
@@ -94,20 +98,27 @@ internal sealed class HealingLoop : IDisposable
             _resync = null;
         }
 
+        var healers = new List<DeploymentHealer>();
         foreach (var entry in _registry.Entries)
         {
             if (entry.Healer is { } healer)
             {
-                await healer.StopAsync().ConfigureAwait(false);
+                healer.RequestStop();
+                healers.Add(healer);
             }
         }
+
+        var stopping = new Task[healers.Count];
+        for (var i = 0; i < healers.Count; i++)
+        {
+            stopping[i] = healers[i].StopAsync();
+        }
+
+        await Task.WhenAll(stopping).ConfigureAwait(false);
     }
 
-    public void Dispose()
-    {
-        _subscription?.Dispose();
-        _resync?.Dispose();
-    }
+    /// <summary>Stops (<see cref="StopAsync"/>): completes when nothing of self-healing runs any more.</summary>
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
     private void OnRuntimeEvent(WorkloadEvent change)
     {

@@ -60,8 +60,14 @@ public sealed class OrchestrationOptions
     /// <see cref="ComponentSpec.LivenessCheck"/>, recreates missing ones, takes instances failing their readiness check
     /// out of traffic. Woken by the runtime's events (<see cref="Runtime.IWorkloadEvents"/>) and by a periodic resync.
     /// </summary>
-    /// <value>The default value is <see langword="false"/> (opt-in while it is a preview); the CLI's <c>start</c> turns it on.</value>
-    public bool SelfHealing { get; set; } = false;
+    /// <remarks>
+    /// Every runtime call self-healing makes (observing, repairing, probing, reading log tails) is cancelled when the
+    /// orchestrator stops, and stopping or disposing it awaits them: an engine call that never answers does not keep it
+    /// (or a test host) alive. Turn it off where a deployment must stay as a test or a tool left it (a stale revision,
+    /// an instance removed on purpose).
+    /// </remarks>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool SelfHealing { get; set; } = true;
 
     /// <summary>How often self-healing compares every running deployment with what the runtime reports, in case an event was missed (or the runtime sends none).</summary>
     /// <value>The default value is 30 seconds.</value>

@@ -118,7 +118,8 @@ internal sealed partial class OrchestrationVm
     {
         await StopAsync().ConfigureAwait(false);
         _telemetry.Dispose();
-        _healing.Dispose();
+        // Stopped above when the orchestrator ran; awaited again in every case, so no pass outlives the orchestrator.
+        await _healing.DisposeAsync().ConfigureAwait(false);
         _admission.Dispose();
         _runner.Dispose();
         foreach (var entry in _registry.Entries)
