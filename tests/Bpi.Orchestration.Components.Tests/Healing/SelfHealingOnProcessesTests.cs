@@ -59,7 +59,7 @@ public sealed class SelfHealingOnProcessesTests
                 }
 
                 var replaced = await Eventually.UntilAsync(
-                    () => runtime.GetInstancesAsync(id, cancellationToken: timeout.Token),
+                    async () => await runtime.GetInstancesAsync(id, cancellationToken: timeout.Token),
                     list => list.Count(i => i.State == InstanceState.Running) == 3 && list.All(i => i.InstanceId != victim.InstanceId),
                     "a new instance replaces the killed one",
                     TimeSpan.FromSeconds(60));
