@@ -6,6 +6,7 @@ using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.Strategies.Analysis;
 using Bpi.Orchestration.Strategies.Canary;
 using Bpi.Orchestration.Traffic;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 
 namespace Bpi.Orchestration.Cli.Demo;
@@ -27,7 +28,7 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, DemoR
         TrafficGenerator? traffic = null;
         string? id = null;
         long auditEntries = 0;
-        var host = await OrchestratorHost.OpenAsync(state, stateLock, CliSecurity.BuiltIn(env), env.Time, runtime.VmId, runtime.Configure, cancellationToken).ConfigureAwait(false);
+        var host = await OrchestratorHost.OpenAsync(state, stateLock, CliSecurity.BuiltIn(env), env.Time, runtime.VmId, WithSelfHealing(runtime.Configure), cancellationToken).ConfigureAwait(false);
         try
         {
             // 1. v1
@@ -65,6 +66,7 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, DemoR
             Check("the canary of v2 passes analysis and is promoted", v2.Status is { State: DeploymentState.Running, StableRevision: 2 } && Ready(v2.Status, 2) == 3 && Instances(v2.Status, 1) == 0, $"{v2.Status.State}, stable revision {v2.Status.StableRevision}, {Ready(v2.Status, 2)} ready of revision 2, {Instances(v2.Status, 1)} of revision 1 left");
             Check("during the canary both versions served real requests", phase2.GetValueOrDefault("1.0.0") > 0 && phase2.GetValueOrDefault("2.0.0") > 0, Describe(phase2));
             PrintTraffic("canary 2.0.0", phase2);
+            await KillOneAndWatchItHealAsync(host, id, traffic, cancellationToken).ConfigureAwait(false);
 
             // 3. canary v3 with errors
             Say("3/5", "Canary to 3.0.0 with SAMPLE_ERROR_RATE=0.3: analysis must fail and roll it back");
@@ -128,6 +130,67 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, DemoR
             Image = runtime.Image,
         };
     }
+
+    /// <summary>The demo's orchestrator heals (its self-healing step needs it), whatever the host's default is.</summary>
+    private static Action<IOrchestrationBuilder> WithSelfHealing(Action<IOrchestrationBuilder>? configure) => builder =>
+    {
+        configure?.Invoke(builder);
+        builder.Services.Configure<OrchestrationOptions>(o => o.SelfHealing = true);
+    };
+
+    /// <summary>
+    /// Self-healing with traffic: kills one v2 instance (SIGKILL, no goodbye) while the traffic generator keeps sending
+    /// requests through the router, waits until a new instance replaces it and is ready, and checks that no request failed
+    /// (the router sends a request the dying instance had accepted to another one; the healer takes the dead one out of
+    /// the route before replacing it).
+    /// </summary>
+    private async Task KillOneAndWatchItHealAsync(OrchestratorHost host, string id, TrafficGenerator traffic, CancellationToken cancellationToken)
+    {
+        var before = await host.WorkloadRuntime.GetInstancesAsync(id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var victim = before.FirstOrDefault(i => i.Revision == 2 && i.State == InstanceState.Running);
+        traffic.Phase = "self-healing";
+        if (victim is null || !await runtime.KillAsync(victim, cancellationToken).ConfigureAwait(false))
+        {
+            Say("", $"Self-healing: skipped (cannot kill an instance on {runtime.Name} here).");
+            traffic.Phase = "canary 2.0.0";
+            return;
+        }
+
+        var killed = env.Time.GetTimestamp();
+        Say("", $"Self-healing: killed v2 instance {victim.InstanceId} (SIGKILL) while requests flow through the router");
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bound.CancelAfter(TimeSpan.FromSeconds(60));
+        IReadOnlyList<WorkloadInstance> now = before;
+        try
+        {
+            while (!(now.Count(i => i.Revision == 2 && i.State == InstanceState.Running && i.Health != InstanceHealth.Unhealthy) == 3 && now.All(i => i.InstanceId != victim.InstanceId)))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), env.Time, bound.Token).ConfigureAwait(false);
+                now = await host.WorkloadRuntime.GetInstancesAsync(id, cancellationToken: bound.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Not replaced within the bound: the check below fails and says what runs.
+        }
+
+        var replaced = now.All(i => i.InstanceId != victim.InstanceId) && now.Count(i => i.Revision == 2 && i.State == InstanceState.Running) == 3;
+        var seconds = env.Time.GetElapsedTime(killed).TotalSeconds;
+
+        // The replacement is in the route once the healer's last step ran: let requests flow through it, then count.
+        var status = await host.Vm.GetStatusAsync(id, cancellationToken).ConfigureAwait(false);
+        await traffic.WaitForAnswersAsync(CountOf(traffic.CountsOf("self-healing")) + 20, cancellationToken).ConfigureAwait(false);
+        var counts = traffic.CountsOf("self-healing");
+        var failed = counts.Where(c => c.Key == "failed" || c.Key.EndsWith("(error)", StringComparison.Ordinal)).Sum(c => c.Value);
+        Check(
+            "a killed v2 instance is replaced with 0 failed requests",
+            replaced && failed == 0 && status.State == DeploymentState.Running,
+            string.Create(CultureInfo.InvariantCulture, $"replaced with {failed} failed requests in {seconds:0.0} s; {Describe(counts)}; {status.State}"));
+        Say("", string.Create(CultureInfo.InvariantCulture, $"replaced with {failed} failed requests ({CountOf(counts)} requests through the router while it healed)"));
+        traffic.Phase = "canary 2.0.0";
+    }
+
+    private static int CountOf(IReadOnlyDictionary<string, int> counts) => counts.Values.Sum();
 
     private DeploymentSpec Spec(string version, double errorRate) => new()
     {

@@ -46,6 +46,12 @@ internal abstract class DemoRuntime : IAsyncDisposable
     public virtual Task<(string Name, bool Passed, string Detail)?> IsolationAsync(string deploymentId, CancellationToken cancellationToken)
         => Task.FromResult<(string, bool, string)?>(null);
 
+    /// <summary>
+    /// Kills one instance the hard way (SIGKILL: no graceful shutdown), for the demo's self-healing step; returns
+    /// <see langword="false"/> when this runtime cannot (the step is then skipped, and says so).
+    /// </summary>
+    public virtual Task<bool> KillAsync(WorkloadInstance instance, CancellationToken cancellationToken) => Task.FromResult(false);
+
     /// <summary>Removes every instance of this run's orchestrator, whatever state the demo ended in (failure, Ctrl+C).</summary>
     public virtual async Task RemoveEverythingAsync(IWorkloadRuntime runtime)
     {
@@ -78,6 +84,52 @@ internal sealed class ProcessDemoRuntime(string sampleServiceDll) : DemoRuntime
     public override string NothingLeftCheck => "no process is left";
 
     public override ComponentSpec Workload(ComponentSpec component) => component with { Command = new CommandSpec { FileName = sampleServiceDll } };
+
+    /// <summary>Finds the instance's process by the <c>BPI_INSTANCE_ID</c> the runtime gives it (in <c>/proc</c>, so Linux only) and sends it SIGKILL.</summary>
+    public override Task<bool> KillAsync(WorkloadInstance instance, CancellationToken cancellationToken)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return Task.FromResult(false);
+        }
+
+        var marker = System.Text.Encoding.UTF8.GetBytes("BPI_INSTANCE_ID=" + instance.InstanceId + "\0");
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var pid))
+            {
+                continue;
+            }
+
+            byte[] environment;
+            try
+            {
+                environment = File.ReadAllBytes(Path.Combine(directory, "environ"));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue; // ended meanwhile, or not ours
+            }
+
+            if (environment.AsSpan().IndexOf(marker) < 0 && !environment.AsSpan().StartsWith(marker.AsSpan(0, marker.Length - 1)))
+            {
+                continue;
+            }
+
+            try
+            {
+                using var process = System.Diagnostics.Process.GetProcessById(pid);
+                process.Kill(); // SIGKILL
+                return Task.FromResult(true);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                return Task.FromResult(false);
+            }
+        }
+
+        return Task.FromResult(false);
+    }
 
     public override async Task<IReadOnlyList<string>> LeftoversAsync(IWorkloadRuntime runtime, CancellationToken cancellationToken)
         => (await runtime.ListOwnedAsync(cancellationToken).ConfigureAwait(false)).Where(i => !i.IsTerminated).Select(i => i.InstanceId).ToList();

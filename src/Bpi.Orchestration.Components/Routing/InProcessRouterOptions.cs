@@ -18,6 +18,17 @@ public sealed class InProcessRouterOptions
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan BackendRetryAfter { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How many times a request whose backend closes or resets the connection before answering is sent again to another
+    /// backend, as nginx's <c>proxy_next_upstream error</c>: only an idempotent HTTP request (GET, HEAD, OPTIONS, PUT,
+    /// DELETE, TRACE) of at most 64 KiB, only before the backend's first byte (so at most the first request of a
+    /// keep-alive connection), never to a backend already tried. 0 turns retries off.
+    /// </summary>
+    /// <value>The default value is 2.</value>
+    /// <remarks>This is what keeps a replica that dies (killed, crashed) from failing the requests it had accepted but not
+    /// answered; the router skips the dead backend from then on, and self-healing takes it out of the route.</remarks>
+    public int MaxRequestRetries { get; set; } = 2;
+
     /// <summary>How long open connections may run on after <see cref="InProcessTrafficRouter.DisposeAsync"/> before they are cut.</summary>
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
@@ -61,6 +72,11 @@ internal sealed class InProcessRouterOptionsValidator : IValidateOptions<InProce
         if (options.BufferSize is < 1024 or > 1024 * 1024)
         {
             errors.Add($"{nameof(InProcessRouterOptions.BufferSize)}: {options.BufferSize} must be between 1024 and 1048576.");
+        }
+
+        if (options.MaxRequestRetries is < 0 or > 10)
+        {
+            errors.Add($"{nameof(InProcessRouterOptions.MaxRequestRetries)}: {options.MaxRequestRetries} must be between 0 and 10.");
         }
 
         if (options.ListenBacklog < 1)

@@ -24,6 +24,10 @@ namespace Bpi.Orchestration.Routing;
 /// is skipped: the connection goes to the next pick, the refusal is counted and logged, and new connections avoid the
 /// backend for <see cref="InProcessRouterOptions.BackendRetryAfter"/> unless no other is available. When no backend
 /// accepts, the client's connection is closed and counted as rejected.</para>
+/// <para>A backend that accepts a connection but closes or resets it before its first byte (a replica killed with the
+/// request in flight) is skipped the same way, and an idempotent HTTP request on that connection is sent again to another
+/// backend (<see cref="InProcessRouterOptions.MaxRequestRetries"/>, <see cref="TrafficRouteStats.RequestsRetried"/>), as
+/// nginx's <c>proxy_next_upstream error</c> does: the client sees no failure.</para>
 /// <para>The proxy works at the TCP level: it counts connections and bytes per backend (<see cref="GetStats"/>), not
 /// HTTP requests; with HTTP keep-alive, one connection carries several requests.</para>
 /// </remarks>

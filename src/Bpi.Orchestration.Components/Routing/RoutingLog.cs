@@ -31,4 +31,7 @@ internal static partial class Log
 
     [LoggerMessage(3608, LogLevel.Error, "Service {ServiceId}: a proxied connection failed unexpectedly and was closed")]
     public static partial void ConnectionFailed(ILogger logger, Exception exception, string serviceId);
+
+    [LoggerMessage(3609, LogLevel.Warning, "Service {ServiceId}: backend {Endpoint} (revision {Revision}) broke a connection before answering ({Reason}); its request was sent again to {RetriedOn} (retry {Retry})")]
+    public static partial void RequestRetried(ILogger logger, string serviceId, string endpoint, int revision, string reason, string retriedOn, int retry);
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO.Pipelines;
@@ -14,11 +15,15 @@ internal sealed class ServiceProxy
 {
     private readonly InProcessTrafficRouter _router;
     private readonly ConcurrentDictionary<(int Revision, ServiceEndpoint Endpoint), BackendState> _backends = new();
+    /// <summary>The most bytes of a request kept for a retry on another backend; a longer request is not retried.</summary>
+    private const int ReplayLimit = 64 * 1024;
+
     private WeightedRoute _route = WeightedRoute.Empty;
     private Socket? _listener;
     private long _accepted;
     private long _rejected;
     private long _active;
+    private long _retried;
 
     private ServiceProxy(string serviceId, InProcessTrafficRouter router)
     {
@@ -109,7 +114,7 @@ internal sealed class ServiceProxy
                     Interlocked.Read(ref b.BytesFromBackend));
             })
             .ToList();
-        return new TrafficRouteStats(ServiceId, Endpoint, Interlocked.Read(ref _accepted), Interlocked.Read(ref _rejected), ActiveConnections, backends);
+        return new TrafficRouteStats(ServiceId, Endpoint, Interlocked.Read(ref _accepted), Interlocked.Read(ref _rejected), ActiveConnections, backends) { RequestsRetried = RequestsRetried };
     }
 
     private static int IndexOf(IReadOnlyList<BackendState> backends, BackendState backend)
@@ -161,10 +166,10 @@ internal sealed class ServiceProxy
         var connection = new ProxyConnection(client);
         Interlocked.Increment(ref _active);
         _router.Track(connection);
-        BackendState? backend = null;
+        Exchange? exchange = null;
         try
         {
-            backend = await ConnectAsync(connection).ConfigureAwait(false);
+            var backend = await ConnectAsync(connection, tried: null).ConfigureAwait(false);
             if (backend is null)
             {
                 Interlocked.Increment(ref _rejected);
@@ -172,15 +177,15 @@ internal sealed class ServiceProxy
                 return;
             }
 
-            var upstream = connection.Upstream!;
+            exchange = new Exchange(connection.Upstream!, backend);
 
-            // Both streams exist before either pump runs: a pump can run to its end synchronously (the client's whole
-            // request already buffered) and half-close its target, and .NET then reports that socket as not connected,
-            // which a NetworkStream created afterwards refuses.
+            // The client's stream exists before either pump runs: a pump can run to its end synchronously (the client's
+            // whole request already buffered) and half-close its target, and .NET then reports that socket as not
+            // connected, which a NetworkStream created afterwards refuses. The backend side is read from its socket
+            // directly, as the socket changes when the request is retried on another backend.
             using var fromClient = new NetworkStream(client, ownsSocket: false);
-            using var fromUpstream = new NetworkStream(upstream, ownsSocket: false);
-            var toBackend = PumpAsync(fromClient, upstream, backend, toBackend: true);
-            var fromBackend = PumpAsync(fromUpstream, client, backend, toBackend: false);
+            var toBackend = PumpToBackendAsync(fromClient, exchange);
+            var fromBackend = PumpFromBackendAsync(connection, exchange);
             if (!await (await Task.WhenAny(toBackend, fromBackend).ConfigureAwait(false)).ConfigureAwait(false))
             {
                 connection.Abort(); // A reset on one side resets the other.
@@ -195,9 +200,9 @@ internal sealed class ServiceProxy
         }
         finally
         {
-            if (backend is not null)
+            if (exchange is not null)
             {
-                Interlocked.Decrement(ref backend.Active);
+                Interlocked.Decrement(ref exchange.Backend.Active);
             }
 
             connection.Abort();
@@ -206,12 +211,13 @@ internal sealed class ServiceProxy
         }
     }
 
+    public long RequestsRetried => Interlocked.Read(ref _retried);
+
     /// <summary>Connects to the next weighted pick, skipping (and reporting) backends that refuse, until one accepts or none is left.</summary>
-    private async Task<BackendState?> ConnectAsync(ProxyConnection connection)
+    private async Task<BackendState?> ConnectAsync(ProxyConnection connection, List<BackendState>? tried)
     {
         var route = Volatile.Read(ref _route);
         var time = _router.Time;
-        List<BackendState>? tried = null;
         while (route.Pick(tried, time.GetTimestamp()) is { } backend)
         {
             var upstream = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -234,14 +240,7 @@ internal sealed class ServiceProxy
                 upstream.Dispose();
                 connection.Upstream = null;
                 Interlocked.Increment(ref backend.Refused);
-                var retryAfter = _router.Options.BackendRetryAfter;
-                var until = time.GetTimestamp() + Math.Max(1, (long)(retryAfter.TotalSeconds * time.TimestampFrequency));
-                if (Interlocked.Exchange(ref backend.DownUntil, until) == 0)
-                {
-                    var reason = ex is SocketException socket ? socket.SocketErrorCode.ToString() : "timed out after " + _router.Options.ConnectTimeout;
-                    Log.BackendRefused(_router.Logger, ServiceId, backend.Endpoint.ToString(), backend.Revision, reason, retryAfter);
-                }
-
+                MarkDown(backend, ex is SocketException socket ? socket.SocketErrorCode.ToString() : "timed out after " + _router.Options.ConnectTimeout);
                 (tried ??= []).Add(backend);
             }
         }
@@ -249,11 +248,27 @@ internal sealed class ServiceProxy
         return null;
     }
 
+    /// <summary>New connections skip the backend for <see cref="InProcessRouterOptions.BackendRetryAfter"/> (unless no other is available).</summary>
+    private void MarkDown(BackendState backend, string reason)
+    {
+        var time = _router.Time;
+        var retryAfter = _router.Options.BackendRetryAfter;
+        var until = time.GetTimestamp() + Math.Max(1, (long)(retryAfter.TotalSeconds * time.TimestampFrequency));
+        if (Interlocked.Exchange(ref backend.DownUntil, until) == 0)
+        {
+            Log.BackendRefused(_router.Logger, ServiceId, backend.Endpoint.ToString(), backend.Revision, reason, retryAfter);
+        }
+    }
+
     private static EndPoint ToEndPoint(ServiceEndpoint endpoint)
         => IPAddress.TryParse(endpoint.Host, out var address) ? new IPEndPoint(address, endpoint.Port) : new DnsEndPoint(endpoint.Host, endpoint.Port);
 
-    /// <summary>Copies one direction until its end, then half-closes the other side. Returns <see langword="false"/> when the connection broke.</summary>
-    private async Task<bool> PumpAsync(NetworkStream stream, Socket to, BackendState backend, bool toBackend)
+    /// <summary>
+    /// Copies the client's bytes to the current backend until the client's end, then half-closes the backend. Until the
+    /// backend answers, the bytes are also kept for a retry (<see cref="Exchange"/>); a send that fails then waits for the
+    /// retry instead of breaking the connection. Returns <see langword="false"/> when the connection broke.
+    /// </summary>
+    private async Task<bool> PumpToBackendAsync(NetworkStream stream, Exchange exchange)
     {
         var size = _router.Options.BufferSize;
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: size, minimumReadSize: Math.Min(size, 4096), leaveOpen: true));
@@ -263,18 +278,42 @@ internal sealed class ServiceProxy
             {
                 var result = await reader.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
-                foreach (var segment in buffer)
+                Socket target;
+                BackendState backend;
+                await exchange.Gate.WaitAsync().ConfigureAwait(false);
+                try
                 {
-                    var sent = 0;
-                    while (sent < segment.Length)
+                    exchange.Keep(buffer, ReplayLimit);
+                    (target, backend) = (exchange.Upstream, exchange.Backend);
+                }
+                finally
+                {
+                    exchange.Gate.Release();
+                }
+
+                try
+                {
+                    foreach (var segment in buffer)
                     {
-                        sent += await to.SendAsync(segment[sent..], SocketFlags.None).ConfigureAwait(false);
+                        var sent = 0;
+                        while (sent < segment.Length)
+                        {
+                            sent += await target.SendAsync(segment[sent..], SocketFlags.None).ConfigureAwait(false);
+                        }
+                    }
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                {
+                    // The backend broke before it answered: the retry (if the request may be retried) sends what was kept.
+                    if (!await exchange.WaitForRetryAsync(target).ConfigureAwait(false))
+                    {
+                        return false;
                     }
                 }
 
                 if (!buffer.IsEmpty)
                 {
-                    Interlocked.Add(ref toBackend ? ref backend.BytesToBackend : ref backend.BytesFromBackend, buffer.Length);
+                    Interlocked.Add(ref backend.BytesToBackend, buffer.Length);
                 }
 
                 reader.AdvanceTo(buffer.End);
@@ -284,13 +323,15 @@ internal sealed class ServiceProxy
                 }
             }
 
+            await exchange.Gate.WaitAsync().ConfigureAwait(false);
             try
             {
-                to.Shutdown(SocketShutdown.Send);
+                exchange.ClientDone = true;
+                ShutdownSend(exchange.Upstream);
             }
-            catch (SocketException)
+            finally
             {
-                // The other side is already closed; nothing is left to tell it.
+                exchange.Gate.Release();
             }
 
             return true;
@@ -302,6 +343,294 @@ internal sealed class ServiceProxy
         finally
         {
             await reader.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Copies the backend's bytes to the client until the backend's end, then half-closes the client. When the backend
+    /// closes or resets the connection before its first byte, the request is retried on another backend
+    /// (<see cref="TryRetryAsync"/>). Returns <see langword="false"/> when the connection broke.
+    /// </summary>
+    private async Task<bool> PumpFromBackendAsync(ProxyConnection connection, Exchange exchange)
+    {
+        var buffer = new byte[_router.Options.BufferSize];
+        var client = connection.Client;
+        while (true)
+        {
+            // Only this pump replaces the upstream, so it reads it without the gate.
+            var source = exchange.Upstream;
+            int read;
+            string? failure = null;
+            try
+            {
+                read = await source.ReceiveAsync(buffer, SocketFlags.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                read = -1;
+                failure = ex is SocketException socket ? socket.SocketErrorCode.ToString() : "closed";
+            }
+
+            if (read <= 0)
+            {
+                if (!exchange.Answered && await TryRetryAsync(connection, exchange, failure ?? "closed the connection before answering").ConfigureAwait(false))
+                {
+                    continue;
+                }
+
+                if (read == 0)
+                {
+                    ShutdownSend(client);
+                    return true;
+                }
+
+                return false;
+            }
+
+            if (!exchange.Answered)
+            {
+                await exchange.Gate.WaitAsync().ConfigureAwait(false);
+                try
+                {
+                    exchange.MarkAnswered();
+                }
+                finally
+                {
+                    exchange.Gate.Release();
+                }
+            }
+
+            try
+            {
+                var sent = 0;
+                while (sent < read)
+                {
+                    sent += await client.SendAsync(buffer.AsMemory(sent, read - sent), SocketFlags.None).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                return false;
+            }
+
+            Interlocked.Add(ref exchange.Backend.BytesFromBackend, read);
+        }
+    }
+
+    /// <summary>
+    /// Retries a request whose backend broke before answering on another backend, as nginx's <c>proxy_next_upstream error</c>:
+    /// only while nothing was answered, only an idempotent HTTP method (GET, HEAD, OPTIONS, PUT, DELETE, TRACE) whose bytes
+    /// so far fit the replay buffer, at most <see cref="InProcessRouterOptions.MaxRequestRetries"/> times, never on a
+    /// backend already tried. The broken backend is skipped by new connections as one that refused.
+    /// </summary>
+    private async Task<bool> TryRetryAsync(ProxyConnection connection, Exchange exchange, string reason)
+    {
+        await exchange.Gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var failed = exchange.Backend;
+            if (exchange.Answered || exchange.Retries >= _router.Options.MaxRequestRetries || !exchange.MayReplay())
+            {
+                exchange.GiveUp();
+                return false;
+            }
+
+            MarkDown(failed, reason);
+            exchange.Tried.Add(failed);
+            while (exchange.Retries < _router.Options.MaxRequestRetries)
+            {
+                exchange.Retries++;
+                Interlocked.Decrement(ref exchange.Backend.Active);
+                exchange.Upstream.Dispose();
+                var next = await ConnectAsync(connection, exchange.Tried).ConfigureAwait(false);
+                if (next is null)
+                {
+                    // Nothing to decrement when this connection ends: it holds no backend.
+                    Interlocked.Increment(ref exchange.Backend.Active);
+                    break;
+                }
+
+                exchange.Tried.Add(next);
+                var upstream = connection.Upstream!;
+                try
+                {
+                    if (exchange.Kept.Length > 0)
+                    {
+                        var kept = exchange.Kept;
+                        var sent = 0;
+                        while (sent < kept.Length)
+                        {
+                            sent += await upstream.SendAsync(kept[sent..], SocketFlags.None).ConfigureAwait(false);
+                        }
+                    }
+
+                    if (exchange.ClientDone)
+                    {
+                        ShutdownSend(upstream);
+                    }
+                }
+                catch (SocketException)
+                {
+                    exchange.Retarget(upstream, next);
+                    MarkDown(next, "reset while the request was retried");
+                    continue;
+                }
+
+                Interlocked.Increment(ref _retried);
+                Log.RequestRetried(_router.Logger, ServiceId, failed.Endpoint.ToString(), failed.Revision, reason, next.Endpoint.ToString(), exchange.Retries);
+                exchange.Retarget(upstream, next);
+                exchange.Retried();
+                return true;
+            }
+
+            exchange.GiveUp();
+            return false;
+        }
+        finally
+        {
+            exchange.Gate.Release();
+        }
+    }
+
+    private static void ShutdownSend(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // The other side is already closed; nothing is left to tell it.
+        }
+    }
+
+    /// <summary>
+    /// One proxied connection's current backend and, until the backend's first byte, the client's bytes sent so far (for
+    /// a retry). Fields other than <see cref="Answered"/> change under <see cref="Gate"/>.
+    /// </summary>
+    private sealed class Exchange(Socket upstream, BackendState backend)
+    {
+        private static readonly string[] IdempotentMethods = ["GET ", "HEAD ", "OPTIONS ", "PUT ", "DELETE ", "TRACE "];
+        private TaskCompletionSource<bool> _retry = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private byte[]? _kept = [];
+        private int _length;
+        private volatile bool _answered;
+
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public Socket Upstream { get; private set; } = upstream;
+
+        public BackendState Backend { get; private set; } = backend;
+
+        public List<BackendState> Tried { get; } = [];
+
+        public int Retries { get; set; }
+
+        public bool ClientDone { get; set; }
+
+        /// <summary>Whether the backend sent anything: from then on the connection is never retried.</summary>
+        public bool Answered => _answered;
+
+        public ReadOnlyMemory<byte> Kept => _kept is null ? default : _kept.AsMemory(0, _length);
+
+        /// <summary>Keeps the client's bytes for a retry while nothing was answered; past <paramref name="limit"/> bytes, none are kept (no retry).</summary>
+        public void Keep(ReadOnlySequence<byte> buffer, int limit)
+        {
+            if (_kept is null || _answered || buffer.IsEmpty)
+            {
+                return;
+            }
+
+            if (_length + buffer.Length > limit)
+            {
+                _kept = null;
+                return;
+            }
+
+            if (_kept.Length < _length + buffer.Length)
+            {
+                Array.Resize(ref _kept, Math.Min(limit, Math.Max(_kept.Length * 2, _length + (int)buffer.Length)));
+            }
+
+            buffer.CopyTo(_kept.AsSpan(_length));
+            _length += (int)buffer.Length;
+        }
+
+        /// <summary>Whether what the client sent may go to another backend: nothing yet, or (the start of) an idempotent HTTP request that fits the buffer.</summary>
+        public bool MayReplay()
+        {
+            if (_kept is null)
+            {
+                return false;
+            }
+
+            var sent = _kept.AsSpan(0, _length);
+            foreach (var method in IdempotentMethods)
+            {
+                var length = Math.Min(sent.Length, method.Length);
+                var matches = true;
+                for (var i = 0; i < length && matches; i++)
+                {
+                    matches = sent[i] == method[i];
+                }
+
+                if (matches)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        public void MarkAnswered()
+        {
+            _answered = true;
+            _kept = null;
+            _retry.TrySetResult(false);
+        }
+
+        public void Retarget(Socket upstream, BackendState backend) => (Upstream, Backend) = (upstream, backend);
+
+        /// <summary>Releases a client pump waiting for the retry: the kept bytes went to the new backend.</summary>
+        public void Retried()
+        {
+            var retry = _retry;
+            _retry = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            retry.TrySetResult(true);
+        }
+
+        public void GiveUp()
+        {
+            _kept = null;
+            _retry.TrySetResult(false);
+        }
+
+        /// <summary>After a send to <paramref name="target"/> failed: whether the connection goes on on another backend.</summary>
+        public async Task<bool> WaitForRetryAsync(Socket target)
+        {
+            Task<bool> retry;
+            await Gate.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (!ReferenceEquals(Upstream, target))
+                {
+                    return true;
+                }
+
+                if (_answered || _kept is null)
+                {
+                    return false;
+                }
+
+                retry = _retry.Task;
+            }
+            finally
+            {
+                Gate.Release();
+            }
+
+            return await retry.ConfigureAwait(false);
         }
     }
 }

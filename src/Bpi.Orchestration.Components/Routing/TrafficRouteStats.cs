@@ -17,6 +17,12 @@ public sealed record TrafficRouteStats(
     long ActiveConnections,
     IReadOnlyList<TrafficBackendStats> Backends)
 {
+    /// <summary>
+    /// Requests sent again to another backend because theirs closed or reset the connection before answering
+    /// (<see cref="InProcessRouterOptions.MaxRequestRetries"/>).
+    /// </summary>
+    public long RequestsRetried { get; init; }
+
     /// <summary>The connections proxied to one revision (summed over its endpoints). With HTTP, one connection carries one or more requests (keep-alive).</summary>
     /// <param name="revision">The revision.</param>
     /// <returns>The number of connections.</returns>
