@@ -29,6 +29,9 @@ internal abstract class AuditStorage : IAsyncDisposable
     /// </summary>
     public virtual ValueTask<SharedHead?> LockHeadAsync(CancellationToken cancellationToken) => ValueTask.FromResult<SharedHead?>(null);
 
+    /// <summary>Whether several writers share this storage (a database), so a reader must refresh to see their entries.</summary>
+    public virtual bool IsShared => false;
+
     /// <summary>For shared storage: the log's head now, without locking it (to catch up before reads); otherwise <see langword="null"/>.</summary>
     public virtual ValueTask<SharedHead?> ReadHeadAsync(CancellationToken cancellationToken) => ValueTask.FromResult<SharedHead?>(null);
 

@@ -66,6 +66,9 @@ internal sealed class PostgreSqlAuditStorage : AuditStorage
         return checkpoints;
     }
 
+    public override bool IsShared => true;
+
+    /// <inheritdoc />
     public override async ValueTask<SharedHead?> LockHeadAsync(CancellationToken cancellationToken)
     {
         _writer ??= await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
