@@ -6,10 +6,74 @@ usage: check-packages.py <packages dir> <version>
 Every .nupkg: release notes, icon, README, repository URL and commit; no native executable (ELF/PE apphost) outside
 the assemblies' own folders (a tool package is framework-dependent, any platform). Every library's .snupkg (a .NET tool ships none): a portable PDB for
 each assembly, each carrying SourceLink that maps the deterministic source root (/_/) to the repository at the commit.
+Every library's XML documentation documents its public API only: each <member> names a type, or a member of a type,
+declared in the package's PublicAPI.Shipped.txt/PublicAPI.Unshipped.txt (src/<package id>/), nothing internal.
 Prints every problem and exits 1 when there is one.
 """
 import json, re, sys, zipfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
+
+
+def strip_generics(text):
+    """Ns.Type<T>.M<U> -> Ns.Type.M; Ns.Type`1.M``1 -> Ns.Type.M"""
+    previous = None
+    while previous != text:
+        previous = text
+        text = re.sub(r"<[^<>]*>", "", text)
+    return re.sub(r"`+\d+", "", text)
+
+
+def public_api_names(project_dir):
+    """Every type and member path the package declares (Ns.Type, Ns.Type.Member), generics stripped."""
+    names = set()
+    for baseline in ("PublicAPI.Shipped.txt", "PublicAPI.Unshipped.txt"):
+        path = project_dir / baseline
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8-sig").splitlines():
+            line = line.strip()
+            if not line or line.startswith("#") or line.startswith("*REMOVED*"):
+                continue
+            line = line.lstrip("~")
+            words = line.split(" ")
+            while words and words[0] in ("static", "override", "abstract", "virtual", "const", "readonly", "sealed", "new"):
+                words = words[1:]
+            line = " ".join(words).split(" -> ")[0].split(" = ")[0]
+            line = strip_generics(line.split("(")[0])
+            line = re.sub(r"\[[^\]]*\]", "", line)  # this[int i]
+            parts = line.split(".")
+            for i in range(1, len(parts) + 1):
+                names.add(".".join(parts[:i]))
+    return names
+
+
+def undeclared_doc_members(xml_text, names):
+    """The doc ids of <member>s that are not in the declared public API."""
+    bad = []
+    for member in ET.fromstring(xml_text).iter("member"):
+        doc_id = member.get("name", "")
+        kind, _, body = doc_id.partition(":")
+        body = strip_generics(body.split("(")[0])
+        if kind == "T":
+            if body not in names:
+                bad.append(doc_id)
+            continue
+        type_name, _, name = body.rpartition(".")
+        if type_name not in names:
+            bad.append(doc_id)
+            continue
+        if name == "#ctor":
+            name = type_name.rsplit(".", 1)[-1]
+        elif name == "Item":
+            name = "this" if f"{type_name}.this" in names else name
+        elif name.startswith("op_"):
+            if not any(n.startswith(type_name + ".") and "operator" in n for n in names):
+                bad.append(doc_id)
+            continue
+        if f"{type_name}.{name}" not in names:
+            bad.append(doc_id)
+    return bad
 
 problems = []
 root, version = Path(sys.argv[1]), sys.argv[2]
@@ -35,6 +99,18 @@ for nupkg in nupkgs:
             if head == b"\x7fELF" or (head[:2] == b"MZ" and not f.endswith(".dll")):
                 problems.append(f"{name}: native executable {f} (a framework-dependent package carries none)")
         dlls = [f for f in files if f.endswith(".dll") and Path(f).stem.startswith(("Bpi.Orchestration", "bpi-orchestration"))]
+        if '<packageType name="DotnetTool"' not in nuspec:
+            for dll in dlls:
+                doc = dll[:-4] + ".xml"
+                project = Path("src") / Path(dll).stem
+                if doc not in files:
+                    problems.append(f"{name}: no XML documentation {doc}")
+                elif not (project / "PublicAPI.Shipped.txt").exists():
+                    problems.append(f"{name}: no {project}/PublicAPI.Shipped.txt to check {doc} against (run from the repository root)")
+                else:
+                    bad = undeclared_doc_members(z.read(doc), public_api_names(project))
+                    if bad:
+                        problems.append(f"{name}: {doc} documents {len(bad)} member(s) outside the public API, e.g. {', '.join(bad[:3])}")
     snupkg = nupkg.with_suffix(".snupkg")
     if '<packageType name="DotnetTool"' in nuspec:
         continue  # a .NET tool is a program: no symbol package

@@ -23,7 +23,9 @@ internal static class ServerApp
         builder.Services.AddAuthorization();
         builder.Services.AddOpenApi();
 
-        var signer = LoadOrCreateSigner(state, options.VmId);
+        var signer = LoadOrCreateSigner(options.AuditSigningKeyPath, options.VmId);
+        // The keys /audit/verify trusts: this server's signer (the one every server on a shared database uses).
+        builder.Services.AddSingleton(new CheckpointVerifier([signer.VerifierKey], options.VmId));
         var orchestration = builder.Services.AddOrchestration(o => o.VmId = options.VmId);
         ServerState.Add(orchestration, options, state, signer);
         AddRuntime(orchestration, options, state);
@@ -67,6 +69,11 @@ internal static class ServerApp
         catch (InvalidOperationException ex)
         {
             throw new ServerConfigurationException([ex.Message]);
+        }
+
+        if (string.IsNullOrWhiteSpace(options.PostgreSqlConnectionString))
+        {
+            options.PostgreSqlConnectionString = configuration.GetConnectionString("Orchestration");
         }
 
         var problems = options.Validate();
@@ -120,18 +127,30 @@ internal static class ServerApp
         }
     }
 
-    /// <summary>The audit trail's checkpoint signing key, in <c>audit-signing-key.pem</c> (owner-only), created on first start.</summary>
-    private static CheckpointSigner LoadOrCreateSigner(string state, string name)
+    /// <summary>
+    /// The audit trail's checkpoint signing key (owner-only PEM), created on first start. Servers sharing a database may
+    /// start together: the first to create the file wins and the others read it.
+    /// </summary>
+    private static CheckpointSigner LoadOrCreateSigner(string file, string name)
     {
-        var file = Path.Combine(state, "audit-signing-key.pem");
-        if (File.Exists(file))
+        try
         {
+            if (!File.Exists(file))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                var created = CheckpointSigner.Generate(name);
+                if (ServerFiles.TryCreateSecret(file, created.ExportPrivateKeyPem()))
+                {
+                    return created;
+                }
+            }
+
             return CheckpointSigner.FromPem(name, File.ReadAllText(file));
         }
-
-        var signer = CheckpointSigner.Generate(name);
-        ServerFiles.WriteSecret(file, signer.ExportPrivateKeyPem());
-        return signer;
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new ServerConfigurationException([$"{ServerOptions.Section}:AuditSigningKeyFile: '{file}' cannot be read or created as a PEM signing key ({ex.Message}); point it at a readable PKCS#8 PEM key, or at a path the server may create."]);
+        }
     }
 }
 
@@ -161,6 +180,6 @@ internal sealed class StateLock : IDisposable
 /// <summary>The server's log messages.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(1, LogLevel.Information, "Orchestration server on {Urls}: runtime {Runtime}, state {State} in {StateDirectory}; API key in {KeySource}.")]
+    [LoggerMessage(1, LogLevel.Information, "Orchestration server on {Urls}: runtime {Runtime}, state {State} (local files in {StateDirectory}); API key in {KeySource}.")]
     public static partial void Started(ILogger logger, string urls, string runtime, string state, string stateDirectory, string keySource);
 }

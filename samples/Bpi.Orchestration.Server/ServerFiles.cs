@@ -5,7 +5,16 @@ internal static class ServerFiles
 {
     public static void WriteSecret(string path, string content)
     {
-        var temporary = path + ".tmp";
+        if (!TryCreateSecret(path, content))
+        {
+            throw new IOException($"'{path}' already exists.");
+        }
+    }
+
+    /// <summary>Creates <paramref name="path"/> with <paramref name="content"/>; <see langword="false"/> when another process created it first.</summary>
+    public static bool TryCreateSecret(string path, string content)
+    {
+        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {
@@ -18,6 +27,15 @@ internal static class ServerFiles
             writer.Write(content);
         }
 
-        File.Move(temporary, path, overwrite: false);
+        try
+        {
+            File.Move(temporary, path, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            File.Delete(temporary);
+            return false;
+        }
     }
 }

@@ -14,8 +14,15 @@ internal sealed class ServerOptions
     /// <summary>Where deployment records are kept: <c>File</c> (in the state directory) or <c>PostgreSql</c>.</summary>
     public string State { get; set; } = "File";
 
-    /// <summary>The PostgreSQL connection string, for <c>State: PostgreSql</c>.</summary>
+    /// <summary>The PostgreSQL connection string, for <c>State: PostgreSql</c>; empty: <c>ConnectionStrings:Orchestration</c>.</summary>
     public string? PostgreSqlConnectionString { get; set; }
+
+    /// <summary>
+    /// The audit trail's checkpoint signing key (PKCS#8 PEM), created owner-only when missing; empty:
+    /// <c>audit-signing-key.pem</c> in the state directory. Servers sharing a PostgreSQL database sign one audit chain,
+    /// so they must name the same key (required with <c>State: PostgreSql</c>).
+    /// </summary>
+    public string? AuditSigningKeyFile { get; set; }
 
     /// <summary>What runs the instances: <c>Process</c> (local processes), <c>Docker</c>, or <c>InMemory</c> (nothing runs: demos, load tests).</summary>
     public string Runtime { get; set; } = "Process";
@@ -55,6 +62,9 @@ internal sealed class ServerOptions
             ? Path.Combine(xdg, "bpi-orchestration-server")
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state", "bpi-orchestration-server");
 
+    /// <summary>The audit signing key file in use.</summary>
+    public string AuditSigningKeyPath => string.IsNullOrWhiteSpace(AuditSigningKeyFile) ? Path.Combine(StatePath, "audit-signing-key.pem") : Path.GetFullPath(AuditSigningKeyFile);
+
     /// <summary>The state directory in use.</summary>
     public string StatePath => Path.GetFullPath(string.IsNullOrWhiteSpace(StateDirectory) ? DefaultStateDirectory : StateDirectory);
 
@@ -71,9 +81,17 @@ internal sealed class ServerOptions
         {
             problems.Add($"{Section}:State: '{State}' is not a state store; use File or PostgreSql.");
         }
-        else if (IsOneOf(State, "PostgreSql") && string.IsNullOrWhiteSpace(PostgreSqlConnectionString))
+        else if (IsOneOf(State, "PostgreSql"))
         {
-            problems.Add($"{Section}:PostgreSqlConnectionString: required with State PostgreSql.");
+            if (string.IsNullOrWhiteSpace(PostgreSqlConnectionString))
+            {
+                problems.Add($"{Section}:PostgreSqlConnectionString: required with State PostgreSql; set it, or ConnectionStrings:Orchestration, to the Npgsql connection string of the database the servers share.");
+            }
+
+            if (string.IsNullOrWhiteSpace(AuditSigningKeyFile))
+            {
+                problems.Add($"{Section}:AuditSigningKeyFile: required with State PostgreSql; every server on the database signs the one audit chain, so give them the path of the same PEM key (created when missing).");
+            }
         }
 
         if (!IsOneOf(Runtime, "Process", "Docker", "InMemory"))

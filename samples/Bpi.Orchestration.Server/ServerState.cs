@@ -5,8 +5,7 @@ namespace Bpi.Orchestration.Server;
 
 /// <summary>
 /// Where the server keeps its deployment records and its audit trail: the one place that chooses between the file
-/// stores in the state directory and PostgreSQL, so plugging the PostgreSql package's host extension in is a change
-/// here only.
+/// stores in the state directory and the PostgreSql package's shared state.
 /// </summary>
 internal static class ServerState
 {
@@ -14,17 +13,14 @@ internal static class ServerState
     {
         if (ServerOptions.IsOneOf(options.State, "PostgreSql"))
         {
-            // Bpi.Orchestration.PostgreSql has its shared store and audit chain, but no public host extension yet
-            // (AddPostgreSqlState is being added, see its README's Status): refused at start rather than silently
-            // falling back to the file store. With it, this branch becomes:
-            //   orchestration.AddPostgreSqlState(options.PostgreSqlConnectionString!, configureAudit: o =>
-            //   {
-            //       o.Origin = options.VmId;
-            //       o.CheckpointSigners.Add(signer);
-            //   });
-            //   return;
-            throw new ServerConfigurationException([
-                $"{ServerOptions.Section}:State: PostgreSql needs Bpi.Orchestration.PostgreSql's AddPostgreSqlState, which this build does not have yet; use State File (the default)."]);
+            // One orchestrator over several servers: the deployment store, the ownership leases and one audit chain
+            // (named by the VmId, signed with the shared key) in the database every server names.
+            orchestration.AddPostgreSqlState(options.PostgreSqlConnectionString!, configureAudit: o =>
+            {
+                o.Origin = options.VmId;
+                o.CheckpointSigners.Add(signer);
+            });
+            return;
         }
 
         orchestration

@@ -79,7 +79,7 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>Waits until the server answers its health endpoint (fails early, with its output, when it exits).</summary>
     public async Task WaitUntilReadyAsync()
     {
-        using var probe = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(5) };
+        using var probe = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(10) };
         await Eventually.UntilAsync(
             async () =>
             {
@@ -89,8 +89,10 @@ internal sealed class ServerProcess : IAsyncDisposable
                     using var response = await probe.GetAsync("/health/orchestration");
                     return response.StatusCode;
                 }
-                catch (HttpRequestException)
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
+                    // Not listening yet, or a first answer slower than the probe's timeout (a loaded machine, a database
+                    // schema being created): not ready yet.
                     return HttpStatusCode.ServiceUnavailable;
                 }
             },

@@ -73,12 +73,21 @@ internal static class AuditEndpoints
         => http.RequestServices.GetService<IAuditStore>() ?? throw new ApiProblemException(
             StatusCodes.Status501NotImplemented,
             "No audit store is configured.",
-            ["audit: no durable audit store is registered; the host adds one with AddFileAuditStore(path) or AddInMemoryAuditStore()."],
+            ["audit: no durable audit store is registered; the host adds one with AddFileAuditStore(path), AddInMemoryAuditStore() or AddPostgreSqlState(connectionString)."],
             OrchestrationErrorKind.NotFound);
 
-    /// <summary>The verifier keys of the store's own signers, when it has any (else signatures are not checked, and the result says so).</summary>
+    /// <summary>
+    /// The <see cref="CheckpointVerifier"/> the host registered (the keys it trusts: with shared state, the one key every
+    /// instance signs the shared chain with); else the verifier keys of the file or in-memory store's own signers, when
+    /// it has any (else signatures are not checked, and the result says so).
+    /// </summary>
     private static CheckpointVerifier? Verifier(HttpContext http)
     {
+        if (http.RequestServices.GetService<CheckpointVerifier>() is { } registered)
+        {
+            return registered;
+        }
+
         AuditStoreOptions? options = http.RequestServices.GetService<IOptions<FileAuditStoreOptions>>()?.Value;
         if (options is null || options.CheckpointSigners.Count == 0)
         {

@@ -33,7 +33,7 @@ public static class AuditExport
     public static async Task<SignedCheckpoint> WriteAsync(IAuditStore store, Stream destination, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        var engine = AuditVerifier.EngineOf(store);
+        var engine = await AuditVerifier.CurrentEngineOfAsync(store, cancellationToken).ConfigureAwait(false);
         var checkpoint = engine.HasSigners
             ? await store.CreateCheckpointAsync(cancellationToken).ConfigureAwait(false)
             : store.LatestCheckpoint ?? throw new AuditStoreException("The store has no signed checkpoint to anchor an export to; add a CheckpointSigner to the store options.");

@@ -74,6 +74,9 @@ public abstract class AuditStorage : IAsyncDisposable
     /// <returns>The head, or <see langword="null"/> when the storage does not report one.</returns>
     public virtual ValueTask<AuditLogHead?> ReadHeadAsync(CancellationToken cancellationToken) => ValueTask.FromResult<AuditLogHead?>(null);
 
+    /// <summary>Whether several writers share this storage (a database), so a reader must refresh to see the entries others appended.</summary>
+    public virtual bool IsShared => false;
+
     /// <summary>Stores a signed checkpoint durably (keep <see cref="SignedCheckpoint.NoteText"/>; two writers may store one tree size twice, keep either).</summary>
     /// <param name="checkpoint">The checkpoint.</param>
     /// <param name="cancellationToken">Cancels the write.</param>

@@ -46,13 +46,13 @@ public static class AuditVerifier
     /// Verifies every committed entry of a live store, read back from its files, against its checkpoints and against
     /// the tree the store serves proofs from.
     /// </summary>
-    /// <param name="store">A <see cref="FileAuditStore"/> or <see cref="InMemoryAuditStore"/>.</param>
+    /// <param name="store">A <see cref="FileAuditStore"/>, <see cref="InMemoryAuditStore"/> or the PostgreSql package's shared store (refreshed first, so entries other instances appended are verified too).</param>
     /// <param name="checkpointVerifier">The trusted public keys; without it, signatures are not checked.</param>
     /// <param name="cancellationToken">Cancels the verification.</param>
     /// <returns>The result.</returns>
     public static async Task<AuditVerificationResult> VerifyAsync(IAuditStore store, CheckpointVerifier? checkpointVerifier = null, CancellationToken cancellationToken = default)
     {
-        var engine = EngineOf(store);
+        var engine = await CurrentEngineOfAsync(store, cancellationToken).ConfigureAwait(false);
         var committed = engine.Count;
         var expectations = new List<Expectation>();
         var signaturesChecked = checkpointVerifier is not null;
@@ -77,7 +77,7 @@ public static class AuditVerifier
     /// the consistency proof from the trusted one to it, and then only the entries added since (CRC, encoding, sequence,
     /// chain, and the recomputed root), anchored to the trusted root by the compact range and an inclusion proof.
     /// </summary>
-    /// <param name="store">A <see cref="FileAuditStore"/> or <see cref="InMemoryAuditStore"/>.</param>
+    /// <param name="store">A <see cref="FileAuditStore"/>, <see cref="InMemoryAuditStore"/> or the PostgreSql package's shared store (refreshed first, so entries other instances appended are verified too).</param>
     /// <param name="trustedCheckpoint">A checkpoint verified earlier (for example the one of the last audit).</param>
     /// <param name="checkpointVerifier">The trusted public keys.</param>
     /// <param name="cancellationToken">Cancels the verification.</param>
@@ -86,7 +86,7 @@ public static class AuditVerifier
     {
         ArgumentNullException.ThrowIfNull(trustedCheckpoint);
         ArgumentNullException.ThrowIfNull(checkpointVerifier);
-        var engine = EngineOf(store);
+        var engine = await CurrentEngineOfAsync(store, cancellationToken).ConfigureAwait(false);
         if (!checkpointVerifier.TryVerify(trustedCheckpoint.NoteText, out var trusted, out var trustedError))
         {
             return Failed(AuditVerificationFailure.InvalidCheckpoint, "The trusted checkpoint does not verify: " + trustedError, true);
@@ -179,6 +179,18 @@ public static class AuditVerifier
         return store is IAuditEngineOwner owner
             ? owner.Engine
             : throw new ArgumentException("Only the stores of the Audit and PostgreSql packages can be verified this way; verify other logs through their exports.", nameof(store));
+    }
+
+    /// <summary>The store's engine, refreshed first when its storage is shared, so the result covers what other instances appended.</summary>
+    internal static async ValueTask<AuditLogEngine> CurrentEngineOfAsync(IAuditStore store, CancellationToken cancellationToken)
+    {
+        var engine = EngineOf(store);
+        if (engine.Storage.IsShared)
+        {
+            await engine.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return engine;
     }
 
     internal static AuditVerificationResult Failed(AuditVerificationFailure failure, string message, bool signaturesChecked, string? file = null, long? offset = null) =>

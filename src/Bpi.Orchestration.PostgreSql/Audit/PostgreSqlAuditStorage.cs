@@ -63,6 +63,9 @@ internal sealed class PostgreSqlAuditStorage : AuditStorage
         return notes;
     }
 
+    /// <inheritdoc />
+    public override bool IsShared => true;
+
     public override async ValueTask<AuditLogHead?> LockHeadAsync(CancellationToken cancellationToken)
     {
         _writer ??= await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
