@@ -61,6 +61,7 @@ public sealed class MultiInstanceCrashTests(ITestOutputHelper output) : IAsyncLi
             // Paused inside a runtime call of the rollout: its step completes, and its cursor is written, only after SIGCONT.
             await stale.WaitForLineAsync("calling " + id);
             stale.Signal("STOP");
+            var lastStaleCall = await MaxCallIdAsync(connectionString, schema);
             var (newOwner, newToken, _) = await Eventually.UntilAsync(
                 () => LeaseAsync(connectionString, schema, id),
                 l => l.Owner != owner && l.Token > token,
@@ -87,6 +88,13 @@ public sealed class MultiInstanceCrashTests(ITestOutputHelper output) : IAsyncLi
             {
                 Assert.Equal(0, await host.ExitAsync());
             }
+
+            // Stopped cleanly (every run ended): the call in flight at SIGSTOP completed, and after it the stale owner
+            // confirmed its ownership before acting on the runtime, found it lost, and made no call of its own.
+            var staleCalls = (await CallsAsync(connectionString, schema, id, lastStaleCall)).Where(c => c.Instance == owner).ToList();
+            Assert.True(staleCalls.Count == 0, $"the stale owner called the runtime after it resumed: {string.Join(", ", staleCalls.Select(c => c.Step))}");
+            var byNewOwner = (await CallsAsync(connectionString, schema, id, lastStaleCall)).Where(c => c.Instance == newOwner).ToList();
+            Assert.NotEmpty(byNewOwner);
         }
         finally
         {
