@@ -444,7 +444,7 @@ internal sealed class PostgreSqlOwnership : IDeploymentOwnership, IAsyncDisposab
         var claimed = await _commands.ClaimAsync(deploymentId, cancellationToken).ConfigureAwait(false);
         foreach (var group in claimed.GroupBy(c => c.Command.DeploymentId, StringComparer.Ordinal))
         {
-            Task? run = null;
+            Task run;
             using (ExecutionContext.SuppressFlow())
             {
                 run = Task.Run(() => RunCommandsAsync([.. group], _stopping.Token), CancellationToken.None);

@@ -130,7 +130,7 @@ public sealed class CommandsToOwnerTests : IClassFixture<PostgresDatabaseFixture
         _runtime.Dispose();
     }
 
-    private async Task<(IOrchestrationVm Vm, IDeploymentOwnership Ownership)> InstanceAsync(string schema, string name, TimeSpan? lease = null, TimeSpan? commandTimeout = null)
+    private async Task<(IOrchestrationVm Vm, PostgreSqlOwnership Ownership)> InstanceAsync(string schema, string name, TimeSpan? lease = null, TimeSpan? commandTimeout = null)
     {
         var connectionString = await _fixture.GetConnectionStringAsync("commands");
         var services = new ServiceCollection();
@@ -160,7 +160,7 @@ public sealed class CommandsToOwnerTests : IClassFixture<PostgresDatabaseFixture
         _providers.Add(provider);
         var vm = provider.GetRequiredService<IOrchestrationVm>();
         await vm.StartAsync(Timeout());
-        return (vm, provider.GetRequiredService<IDeploymentOwnership>());
+        return (vm, provider.GetRequiredService<PostgreSqlOwnership>());
     }
 
     private async Task<object?> ScalarAsync(string label, string sql)
