@@ -17,6 +17,21 @@ internal sealed partial class OrchestrationVm : IOwnedDeploymentsHost
             return;
         }
 
+        if (_registry.TryGet(deploymentId, out var known) && known.Work is { Control.IsLost: true } lost)
+        {
+            // This instance lost the deployment before and that run still unwinds (a runtime call in flight cannot be
+            // taken back): resume once it ended, from what is stored then, without holding up the ownership's loop.
+            using var noFlow = ExecutionContext.SuppressFlow();
+            _ = Task.Run(
+                async () =>
+                {
+                    await lost.Completion.ConfigureAwait(false);
+                    await AcquiredAsync(deploymentId, CancellationToken.None).ConfigureAwait(false);
+                },
+                CancellationToken.None);
+            return;
+        }
+
         try
         {
             // The previous owner may have gone on after this instance last read the record: continue from what is stored.

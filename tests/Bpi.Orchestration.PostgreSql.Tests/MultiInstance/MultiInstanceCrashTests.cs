@@ -48,7 +48,8 @@ public sealed class MultiInstanceCrashTests(ITestOutputHelper output) : IAsyncLi
     {
         var connectionString = await DatabaseAsync();
         const string schema = "stale";
-        var hosts = StartHosts(connectionString, schema, stepDelayMs: 400);
+        // A longer lease than the crash rounds': the new owner must keep the deployment while the stale one resumes.
+        var hosts = StartHosts(connectionString, schema, stepDelayMs: 400, leaseMs: 2 * LeaseMs);
         try
         {
             await Task.WhenAll(hosts.Select(h => h.WaitForLineAsync("ready")));
@@ -66,7 +67,7 @@ public sealed class MultiInstanceCrashTests(ITestOutputHelper output) : IAsyncLi
                 () => LeaseAsync(connectionString, schema, id),
                 l => l.Owner != owner && l.Token > token,
                 "another instance took the paused owner's lease",
-                TimeSpan.FromMilliseconds(LeaseMs * 5));
+                TimeSpan.FromMilliseconds(LeaseMs * 10));
             stale.Signal("CONT");
 
             // Resumed, it finds it lost the lease and stops acting; any write it still makes carries its old token.
@@ -185,8 +186,8 @@ public sealed class MultiInstanceCrashTests(ITestOutputHelper output) : IAsyncLi
         return _database.ConnectionString;
     }
 
-    private static CrashHostProcess[] StartHosts(string connectionString, string schema, int stepDelayMs)
-        => [.. new[] { "a", "b", "c" }.Select(name => CrashHostProcess.Start(connectionString, schema, schema + "-" + name, LeaseMs, stepDelayMs))];
+    private static CrashHostProcess[] StartHosts(string connectionString, string schema, int stepDelayMs, int leaseMs = LeaseMs)
+        => [.. new[] { "a", "b", "c" }.Select(name => CrashHostProcess.Start(connectionString, schema, schema + "-" + name, leaseMs, stepDelayMs))];
 
     private static async Task<string> DeployAsync(CrashHostProcess host, string connectionString, string schema)
     {
