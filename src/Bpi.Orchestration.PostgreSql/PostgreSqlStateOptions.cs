@@ -38,6 +38,27 @@ public sealed partial class PostgreSqlStateOptions
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a confirmation that this instance still owns a deployment (checked against the lease row before each
+    /// step and each runtime call of a rollout or repair) is reused before the next check reads the database again; never
+    /// past the moment the instance stops acting on its lease (expiry minus <see cref="LeaseSafetyMargin"/>). Zero checks
+    /// every time.
+    /// </summary>
+    /// <value>The default value is 1 second.</value>
+    public TimeSpan OwnershipConfirmationCache { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long an instance that received a command (pause, resume, abort, promote, approve, reject, scale, destroy) for a
+    /// deployment another instance owns waits for the owner to run it and report the outcome; after it the caller gets
+    /// <see cref="OrchestrationErrorKind.Timeout"/> (the command stays queued and may still run).
+    /// </summary>
+    /// <value>The default value is 30 seconds.</value>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long commands sent to an owner are kept in the <c>commands</c> table (their outcome, for retries with the same idempotency key); older ones are deleted.</summary>
+    /// <value>The default value is 1 day.</value>
+    public TimeSpan CommandRetention { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>Every problem with the options, or an empty list.</summary>
     /// <returns>The problems.</returns>
     public IReadOnlyList<string> Validate()
@@ -71,6 +92,21 @@ public sealed partial class PostgreSqlStateOptions
         if (InstanceId is null || InstanceId.Length > 200)
         {
             errors.Add("InstanceId must be at most 200 characters (empty: one is made per process).");
+        }
+
+        if (OwnershipConfirmationCache < TimeSpan.Zero || OwnershipConfirmationCache >= LeaseDuration)
+        {
+            errors.Add($"OwnershipConfirmationCache must be at least zero and below LeaseDuration (is {OwnershipConfirmationCache}, LeaseDuration {LeaseDuration}).");
+        }
+
+        if (CommandTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"CommandTimeout must be positive (is {CommandTimeout}).");
+        }
+
+        if (CommandRetention < CommandTimeout)
+        {
+            errors.Add($"CommandRetention must be at least CommandTimeout, so an outcome is kept while its sender waits (are {CommandRetention} and {CommandTimeout}).");
         }
 
         if (PollInterval <= TimeSpan.Zero)

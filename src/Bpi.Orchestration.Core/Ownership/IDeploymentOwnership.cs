@@ -21,6 +21,19 @@ public interface IDeploymentOwnership
     long GetFencingToken(string deploymentId);
 
     /// <summary>
+    /// Confirms, before this instance acts on the runtime for the deployment (a step of a rollout or repair, a scale, a
+    /// removal, a route change), that it still owns the deployment with a valid fencing token. Fencing refuses the record
+    /// writes of an instance that lost the deployment, but an engine call cannot be refused afterwards: an instance that
+    /// was paused past its lease must find out before it calls. Shared implementations check the lease against the
+    /// database (a cheap statement, its answer cached for a short time within the lease's remaining validity). With one
+    /// instance this is <see cref="ShouldAct"/> and costs nothing.
+    /// </summary>
+    /// <param name="deploymentId">The deployment id.</param>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns><see langword="true"/> when this instance still owns the deployment; <see langword="false"/> when it must stop acting on it.</returns>
+    ValueTask<bool> ConfirmAsync(string deploymentId, CancellationToken cancellationToken = default) => ValueTask.FromResult(ShouldAct(deploymentId));
+
+    /// <summary>
     /// Takes ownership of a deployment this instance just created (before its record is first saved), so the instance
     /// that accepted it runs it. With one instance this does nothing.
     /// </summary>
@@ -29,6 +42,22 @@ public interface IDeploymentOwnership
     /// <returns>A task that completes when the deployment is owned.</returns>
     /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.Conflict"/>: another instance owns it.</exception>
     ValueTask ClaimNewAsync(string deploymentId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Hands a command on a deployment that another instance owns (<see cref="ShouldAct"/> is false here) to that owner
+    /// and waits for the owner's outcome: it completes when the owner ran the command, throws the owner's
+    /// <see cref="OrchestrationException"/> when the command failed there, and throws
+    /// <see cref="OrchestrationErrorKind.Timeout"/> when no owner reported an outcome in time. With one instance the
+    /// orchestrator never calls it (it owns every deployment).
+    /// </summary>
+    /// <param name="command">The command.</param>
+    /// <param name="cancellationToken">Cancels waiting for the outcome (the command may still run).</param>
+    /// <returns>A task that completes when the owner ran the command.</returns>
+    /// <exception cref="OrchestrationException">The owner's error, <see cref="OrchestrationErrorKind.NotFound"/> for an unknown deployment, or <see cref="OrchestrationErrorKind.Timeout"/>.</exception>
+    ValueTask SendToOwnerAsync(DeploymentCommand command, CancellationToken cancellationToken = default)
+        => throw new OrchestrationException(
+            OrchestrationErrorKind.Conflict,
+            $"Deployment '{command?.DeploymentId}' is owned by another orchestrator instance and this ownership cannot send commands to it; send the command to the instance that owns it.");
 
     /// <summary>
     /// Called by the orchestrator once it has loaded its deployments and started: from now on the ownership tells
@@ -81,6 +110,17 @@ public interface IOwnedDeploymentsHost
     /// <param name="cancellationToken">Cancels the refresh.</param>
     /// <returns>A task that completes when the record is refreshed.</returns>
     Task RefreshAsync(string deploymentId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Runs a command another instance received for a deployment this instance owns (see
+    /// <see cref="IDeploymentOwnership.SendToOwnerAsync"/>): as the command's actor, authorized and audited as if it had
+    /// been received here.
+    /// </summary>
+    /// <param name="command">The command.</param>
+    /// <param name="cancellationToken">Cancels running it.</param>
+    /// <returns>A task that completes when the command ran.</returns>
+    /// <exception cref="OrchestrationException">The command failed (its error is the outcome the sender receives).</exception>
+    Task ExecuteCommandAsync(DeploymentCommand command, CancellationToken cancellationToken = default);
 }
 
 /// <summary>One orchestrator instance: it acts on every deployment and writes unfenced (token 0).</summary>

@@ -17,6 +17,7 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
     private readonly Lock _gate = new();
     private bool _userPaused;
     private int _waiting;
+    private object? _fencedWork;
 
     public StepRecorder(DeploymentEntry entry, DeploymentRecorder recorder)
     {
@@ -89,6 +90,67 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
         {
             _ = SetStateSafeAsync(waiting ? DeploymentState.Paused : DeploymentState.Deploying, reason);
         }
+    }
+
+    public ValueTask EnsureOwnedAsync(CancellationToken cancellationToken)
+    {
+        var confirm = _recorder.Ownership.ConfirmAsync(DeploymentId, cancellationToken);
+        if (!confirm.IsCompletedSuccessfully)
+        {
+            return AwaitConfirmAsync(confirm);
+        }
+
+        return confirm.Result ? ValueTask.CompletedTask : StopFencedAsync();
+    }
+
+    private async ValueTask AwaitConfirmAsync(ValueTask<bool> confirm)
+    {
+        if (!await confirm.ConfigureAwait(false))
+        {
+            await StopFencedAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask StopFencedAsync()
+    {
+        var message = await ReportLostAsync().ConfigureAwait(false);
+        throw new OperationCanceledException(message);
+    }
+
+    /// <summary>
+    /// This instance lost the deployment (found before acting, or its lease could not be renewed): stops what runs for
+    /// it and records the loss once per plan run (event <see cref="DeploymentEventKind.OwnershipFenced"/>, audit
+    /// <c>ownership.fenced</c>).
+    /// </summary>
+    /// <returns>The message recorded.</returns>
+    public async ValueTask<string> ReportLostAsync()
+    {
+        // Stop acting: the running plan (a rollout, rollback or destroy) stops where it stands, its cursor stays stored
+        // for the new owner; a repair is cancelled. Reported once per plan run.
+        var work = _entry.Work;
+        bool report;
+        lock (_gate)
+        {
+            report = work is null || !ReferenceEquals(_fencedWork, work);
+            _fencedWork = work;
+        }
+
+        work?.Control.StopLost();
+        _entry.Healer?.CancelRepair();
+        var message = $"This orchestrator instance no longer owns deployment '{DeploymentId}' (another instance holds its lease): it stopped acting on it and leaves it to the new owner.";
+        if (report)
+        {
+            Telemetry.Log.OwnershipLost(_recorder.Logger, null, DeploymentId);
+            _recorder.Events.Publish(DeploymentId, DeploymentEventKind.OwnershipFenced, _entry.Record.State, message);
+            var data = new AuditData(
+            [
+                new("fencingToken", _recorder.Ownership.GetFencingToken(DeploymentId).ToString(CultureInfo.InvariantCulture)),
+                new("step", _entry.Record.Cursor is { } cursor ? cursor.StepIndex.ToString(CultureInfo.InvariantCulture) : null),
+            ]);
+            await _recorder.AuditAsync(OrchestrationActor.System.Id, RolloutStepContext.OwnershipFencedEventName, DeploymentId, "stopped", data).ConfigureAwait(false);
+        }
+
+        return message;
     }
 
     public ValueTask OnPlanStartedAsync(RolloutPlan plan, int startIndex, CancellationToken cancellationToken)

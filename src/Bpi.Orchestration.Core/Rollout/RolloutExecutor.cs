@@ -40,6 +40,9 @@ internal sealed class RolloutExecutor
         for (var i = startIndex; i < plan.Steps.Count; i++)
         {
             await context.WaitWhilePausedAsync(cancellationToken).ConfigureAwait(false);
+
+            // A step boundary: an instance that lost the deployment (paused past its lease) stops here, before the step.
+            await context.EnsureOwnedAsync(cancellationToken).ConfigureAwait(false);
             var step = plan.Steps[i];
             if (!_handlers.TryGetValue(step.GetType(), out var handler))
             {

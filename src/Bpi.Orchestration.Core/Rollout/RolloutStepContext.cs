@@ -112,13 +112,46 @@ public sealed class RolloutStepContext
     /// <param name="replicas">The instance count to converge to.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the runtime converged.</returns>
+    /// <remarks>Confirms first (<see cref="EnsureOwnedAsync"/>) that this instance still owns the deployment.</remarks>
     public ValueTask EnsureReplicasAsync(string componentId, int revision, int replicas, CancellationToken cancellationToken = default)
     {
         var workload = replicas == 0 && RetiringWorkload is { } retiring ? retiring(componentId, revision) : GetWorkload(componentId, revision);
+        var owned = EnsureOwnedAsync(cancellationToken);
+        if (!owned.IsCompletedSuccessfully)
+        {
+            return ConfirmedThenEnsureAsync(owned, workload, replicas, cancellationToken);
+        }
+
         return _runtimePipeline.ExecuteAsync(
             static (state, ct) => state.Runtime.EnsureReplicasAsync(state.workload, state.replicas, ct),
             (Runtime, workload, replicas),
             cancellationToken);
+    }
+
+    /// <summary>
+    /// Confirms that this orchestrator instance still owns the deployment (<see cref="Ownership.IDeploymentOwnership.ConfirmAsync"/>)
+    /// before a handler acts on the runtime or the router. The executor calls it before every step and
+    /// <see cref="EnsureReplicasAsync"/> before its runtime call; a handler that calls <see cref="Runtime"/> or
+    /// <see cref="Router"/> directly to change something calls it first. When another instance holds the deployment's
+    /// lease now, the run stops (an <see cref="OwnershipFencedEventName"/> event and audit entry record it) and this
+    /// throws <see cref="OperationCanceledException"/>: the new owner continues from the stored cursor. With one
+    /// instance it returns at once.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>A task that completes when the deployment is confirmed owned.</returns>
+    /// <exception cref="OperationCanceledException">This instance no longer owns the deployment.</exception>
+    public ValueTask EnsureOwnedAsync(CancellationToken cancellationToken = default) => _host.EnsureOwnedAsync(cancellationToken);
+
+    /// <summary>The audit action (and event) recorded when <see cref="EnsureOwnedAsync"/> finds the deployment owned by another instance.</summary>
+    public const string OwnershipFencedEventName = "ownership.fenced";
+
+    private async ValueTask ConfirmedThenEnsureAsync(ValueTask owned, WorkloadRevision workload, int replicas, CancellationToken cancellationToken)
+    {
+        await owned.ConfigureAwait(false);
+        await _runtimePipeline.ExecuteAsync(
+            static (state, ct) => state.Runtime.EnsureReplicasAsync(state.workload, state.replicas, ct),
+            (Runtime, workload, replicas),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Calls <see cref="IWorkloadRuntime.GetInstancesAsync"/>, retrying transient failures.</summary>
@@ -236,4 +269,7 @@ internal interface IRolloutHost
     void RecordTraffic(string componentId, IReadOnlyDictionary<int, int> weights, bool approximated);
 
     void SetWaiting(bool waiting, string reason);
+
+    /// <summary>Confirms this instance still owns the deployment; stops the run and throws <see cref="OperationCanceledException"/> when it does not.</summary>
+    ValueTask EnsureOwnedAsync(CancellationToken cancellationToken);
 }

@@ -54,4 +54,10 @@ public enum DeploymentEventKind
 
     /// <summary>A person acted on the rollout (pause, resume, promote, approve, reject, abort).</summary>
     Intervention,
+
+    /// <summary>
+    /// This orchestrator instance found, before acting on the runtime, that it no longer owns the deployment (another
+    /// instance holds its lease): it stopped acting and leaves the deployment to the new owner.
+    /// </summary>
+    OwnershipFenced,
 }

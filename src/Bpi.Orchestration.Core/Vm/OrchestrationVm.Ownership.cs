@@ -17,6 +17,21 @@ internal sealed partial class OrchestrationVm : IOwnedDeploymentsHost
             return;
         }
 
+        if (_registry.TryGet(deploymentId, out var known) && known.Work is { Control.IsLost: true } lost)
+        {
+            // This instance lost the deployment before and that run still unwinds (a runtime call in flight cannot be
+            // taken back): resume once it ended, from what is stored then, without holding up the ownership's loop.
+            using var noFlow = ExecutionContext.SuppressFlow();
+            _ = Task.Run(
+                async () =>
+                {
+                    await lost.Completion.ConfigureAwait(false);
+                    await AcquiredAsync(deploymentId, CancellationToken.None).ConfigureAwait(false);
+                },
+                CancellationToken.None);
+            return;
+        }
+
         try
         {
             // The previous owner may have gone on after this instance last read the record: continue from what is stored.
@@ -42,16 +57,13 @@ internal sealed partial class OrchestrationVm : IOwnedDeploymentsHost
         }
     }
 
-    public Task LostAsync(string deploymentId)
+    public async Task LostAsync(string deploymentId)
     {
         if (_registry.TryGet(deploymentId, out var entry))
         {
-            Log.OwnershipLost(Logger, null, deploymentId);
-            entry.Work?.Control.StopLost();
-            entry.Healer?.CancelRepair();
+            // Stops the run and the repair, and records the loss as a fencing found before acting would.
+            await entry.Steps.ReportLostAsync().ConfigureAwait(false);
         }
-
-        return Task.CompletedTask;
     }
 
     public async Task RefreshAsync(string deploymentId, CancellationToken cancellationToken = default)
@@ -66,6 +78,70 @@ internal sealed partial class OrchestrationVm : IOwnedDeploymentsHost
         {
             await AdoptRecordAsync(stored, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    public async Task ExecuteCommandAsync(DeploymentCommand command, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var id = command.DeploymentId;
+        var arguments = command.Arguments;
+        using var actor = OrchestrationActor.BeginScope(command.Actor);
+        switch (command.Verb)
+        {
+            case DeploymentCommandVerbs.Pause:
+                await _interventions.PauseAsync(id, cancellationToken).ConfigureAwait(false);
+                break;
+            case DeploymentCommandVerbs.Resume:
+                await _interventions.ResumeAsync(id, cancellationToken).ConfigureAwait(false);
+                break;
+            case DeploymentCommandVerbs.Abort:
+                await _interventions.AbortAsync(id, cancellationToken).ConfigureAwait(false);
+                break;
+            case DeploymentCommandVerbs.Promote:
+                await _interventions.PromoteAsync(id, cancellationToken).ConfigureAwait(false);
+                break;
+            case DeploymentCommandVerbs.Approve or DeploymentCommandVerbs.Reject:
+                await _interventions.DecideAsync(id, Argument(command, "gate") ?? "", command.Verb == DeploymentCommandVerbs.Approve, arguments.GetValueOrDefault("comment"), cancellationToken).ConfigureAwait(false);
+                break;
+            case DeploymentCommandVerbs.Scale:
+                if (!int.TryParse(Argument(command, "replicas"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var replicas))
+                {
+                    throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"The scale command on '{id}' has no valid 'replicas' argument (a whole number ≥ 0).");
+                }
+
+                await _admission.ScaleAsync(id, replicas, arguments.GetValueOrDefault("component"), cancellationToken).ConfigureAwait(false);
+                break;
+            case DeploymentCommandVerbs.Destroy:
+                await _interventions.DestroyAsync(id, string.Equals(arguments.GetValueOrDefault("force"), "true", StringComparison.Ordinal), cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"Unknown command '{command.Verb}' on deployment '{id}'; known: {string.Join(", ", DeploymentCommandVerbs.All)}.");
+        }
+
+        static string? Argument(DeploymentCommand command, string name) => command.Arguments.GetValueOrDefault(name);
+    }
+
+    /// <summary>
+    /// Whether another instance owns the deployment, so a command on it is sent to that owner rather than run here: only
+    /// with shared ownership, once this instance runs (before, the command runs here and starts it).
+    /// </summary>
+    private bool OwnedElsewhere(string deploymentId)
+        => _recorder.Ownership is not SingleInstanceOwnership
+           && _status == VmStatus.Running
+           && !string.IsNullOrWhiteSpace(deploymentId)
+           && !_recorder.Ownership.ShouldAct(deploymentId);
+
+    private async Task SendToOwnerAsync(string deploymentId, string verb, CancellationToken cancellationToken, params (string Name, string? Value)[] arguments)
+    {
+        DeploymentIds.ThrowIfInvalid(deploymentId);
+        var command = new DeploymentCommand
+        {
+            DeploymentId = deploymentId,
+            Verb = verb,
+            Actor = OrchestrationActor.Current,
+            Arguments = arguments.ToDictionary(a => a.Name, a => a.Value, StringComparer.Ordinal),
+        };
+        await _recorder.Ownership.SendToOwnerAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Makes the stored record the one this instance knows: a new entry, or the known entry's record replaced.</summary>

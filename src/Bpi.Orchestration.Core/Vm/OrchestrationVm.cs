@@ -130,28 +130,36 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         => _admission.RollbackAsync(deploymentId, toRevision, cancellationToken);
 
     public Task ScaleAsync(string deploymentId, int replicas, string? componentId = null, CancellationToken cancellationToken = default)
-        => _admission.ScaleAsync(deploymentId, replicas, componentId, cancellationToken);
+        => OwnedElsewhere(deploymentId)
+            ? SendToOwnerAsync(deploymentId, DeploymentCommandVerbs.Scale, cancellationToken, ("replicas", replicas.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("component", componentId))
+            : _admission.ScaleAsync(deploymentId, replicas, componentId, cancellationToken);
 
     public Task DestroyAsync(string deploymentId, bool force = false, CancellationToken cancellationToken = default)
-        => _interventions.DestroyAsync(deploymentId, force, cancellationToken);
+        => OwnedElsewhere(deploymentId)
+            ? SendToOwnerAsync(deploymentId, DeploymentCommandVerbs.Destroy, cancellationToken, ("force", force ? "true" : "false"))
+            : _interventions.DestroyAsync(deploymentId, force, cancellationToken);
 
     public Task PauseAsync(string deploymentId, CancellationToken cancellationToken = default)
-        => _interventions.PauseAsync(deploymentId, cancellationToken);
+        => OwnedElsewhere(deploymentId) ? SendToOwnerAsync(deploymentId, DeploymentCommandVerbs.Pause, cancellationToken) : _interventions.PauseAsync(deploymentId, cancellationToken);
 
     public Task ResumeAsync(string deploymentId, CancellationToken cancellationToken = default)
-        => _interventions.ResumeAsync(deploymentId, cancellationToken);
+        => OwnedElsewhere(deploymentId) ? SendToOwnerAsync(deploymentId, DeploymentCommandVerbs.Resume, cancellationToken) : _interventions.ResumeAsync(deploymentId, cancellationToken);
 
     public Task AbortAsync(string deploymentId, CancellationToken cancellationToken = default)
-        => _interventions.AbortAsync(deploymentId, cancellationToken);
+        => OwnedElsewhere(deploymentId) ? SendToOwnerAsync(deploymentId, DeploymentCommandVerbs.Abort, cancellationToken) : _interventions.AbortAsync(deploymentId, cancellationToken);
 
     public Task PromoteAsync(string deploymentId, CancellationToken cancellationToken = default)
-        => _interventions.PromoteAsync(deploymentId, cancellationToken);
+        => OwnedElsewhere(deploymentId) ? SendToOwnerAsync(deploymentId, DeploymentCommandVerbs.Promote, cancellationToken) : _interventions.PromoteAsync(deploymentId, cancellationToken);
 
     public Task ApproveAsync(string deploymentId, string gate, string? comment = null, CancellationToken cancellationToken = default)
-        => _interventions.DecideAsync(deploymentId, gate, approve: true, comment, cancellationToken);
+        => OwnedElsewhere(deploymentId)
+            ? SendToOwnerAsync(deploymentId, DeploymentCommandVerbs.Approve, cancellationToken, ("gate", gate), ("comment", comment))
+            : _interventions.DecideAsync(deploymentId, gate, approve: true, comment, cancellationToken);
 
     public Task RejectAsync(string deploymentId, string gate, string? comment = null, CancellationToken cancellationToken = default)
-        => _interventions.DecideAsync(deploymentId, gate, approve: false, comment, cancellationToken);
+        => OwnedElsewhere(deploymentId)
+            ? SendToOwnerAsync(deploymentId, DeploymentCommandVerbs.Reject, cancellationToken, ("gate", gate), ("comment", comment))
+            : _interventions.DecideAsync(deploymentId, gate, approve: false, comment, cancellationToken);
 
     public Task<RolloutPlan> PlanAsync(DeploymentSpec spec, string? deploymentId = null, CancellationToken cancellationToken = default)
         => _queries.PlanAsync(spec, deploymentId, cancellationToken);

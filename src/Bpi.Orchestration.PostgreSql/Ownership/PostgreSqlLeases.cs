@@ -15,6 +15,7 @@ namespace Bpi.Orchestration.PostgreSql;
 internal sealed class PostgreSqlLeases(PostgreSqlDatabase database, string owner, TimeProvider time) : IDeploymentOwnership
 {
     private readonly ConcurrentDictionary<string, Lease> _held = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Confirmation> _confirmed = new(StringComparer.Ordinal);
     private readonly string _table = database.Schema + ".leases";
     private readonly string _deployments = database.Schema + ".deployments";
 
@@ -34,6 +35,65 @@ internal sealed class PostgreSqlLeases(PostgreSqlDatabase database, string owner
 
     /// <summary>The token of the lease this instance holds or last held (its writes then fail fenced instead of unfenced).</summary>
     public long GetFencingToken(string deploymentId) => _held.TryGetValue(deploymentId, out var lease) ? lease.FencingToken : 0;
+
+    /// <summary>
+    /// Whether this instance still owns the deployment with the token it holds: no when its lease is within the safety
+    /// margin of expiry (by this instance's clock, which has moved on when the process was paused); otherwise one
+    /// statement checks the lease row (owner, token, expiry), its answer cached for
+    /// <see cref="PostgreSqlStateOptions.OwnershipConfirmationCache"/> but never past the point this instance stops acting.
+    /// A database that cannot be reached leaves the answer to the lease this instance holds: nobody may take it before it
+    /// expires, and this instance stops acting a safety margin earlier.
+    /// </summary>
+    public async ValueTask<bool> ConfirmAsync(string deploymentId, CancellationToken cancellationToken = default)
+    {
+        if (!_held.TryGetValue(deploymentId, out var lease))
+        {
+            return false;
+        }
+
+        var now = time.GetUtcNow();
+        var actUntil = lease.ExpiresAt - database.Options.LeaseSafetyMargin;
+        if (now >= actUntil)
+        {
+            return false;
+        }
+
+        if (_confirmed.TryGetValue(deploymentId, out var confirmed) && confirmed.FencingToken == lease.FencingToken && now < confirmed.Until)
+        {
+            return true;
+        }
+
+        bool owned;
+        try
+        {
+            var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                using var command = new NpgsqlCommand($"SELECT 1 FROM {_table} WHERE deployment_id = $1 AND owner = $2 AND fencing_token = $3 AND expires_at > $4", connection);
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = deploymentId });
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = owner });
+                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = lease.FencingToken });
+                command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+                owned = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OrchestrationException)
+        {
+            return time.GetUtcNow() < actUntil;
+        }
+
+        if (!owned)
+        {
+            // Taken over: keep the token so a late write fails fenced, but never act again.
+            _confirmed.TryRemove(deploymentId, out _);
+            _held.TryUpdate(deploymentId, lease with { ExpiresAt = DateTimeOffset.MinValue + database.Options.LeaseDuration }, lease);
+            return false;
+        }
+
+        var until = now + database.Options.OwnershipConfirmationCache;
+        _confirmed[deploymentId] = new Confirmation(lease.FencingToken, until < actUntil ? until : actUntil);
+        return true;
+    }
 
     public async ValueTask ClaimNewAsync(string deploymentId, CancellationToken cancellationToken = default)
     {
@@ -161,4 +221,6 @@ internal sealed class PostgreSqlLeases(PostgreSqlDatabase database, string owner
     }
 
     private readonly record struct Lease(long FencingToken, DateTimeOffset ExpiresAt);
+
+    private readonly record struct Confirmation(long FencingToken, DateTimeOffset Until);
 }

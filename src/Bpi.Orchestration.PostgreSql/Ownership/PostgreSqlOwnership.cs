@@ -26,6 +26,8 @@ internal sealed class PostgreSqlOwnership : IDeploymentOwnership, IAsyncDisposab
     private readonly HashSet<string> _lostReported = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _seenVersions = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly PostgreSqlCommands _commands;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, bool> _runningCommands = new();
     private IOwnedDeploymentsHost? _host;
     private Task? _loop;
     private Task? _listener;
@@ -37,6 +39,7 @@ internal sealed class PostgreSqlOwnership : IDeploymentOwnership, IAsyncDisposab
         _time = time;
         _logger = logger;
         _leases = new PostgreSqlLeases(database, _options.ResolveInstanceId(), time);
+        _commands = new PostgreSqlCommands(database, _leases.Owner, time);
     }
 
     /// <summary>This instance's name in the lease table.</summary>
@@ -47,6 +50,10 @@ internal sealed class PostgreSqlOwnership : IDeploymentOwnership, IAsyncDisposab
     public bool ShouldAct(string deploymentId) => _leases.ShouldAct(deploymentId);
 
     public long GetFencingToken(string deploymentId) => _leases.GetFencingToken(deploymentId);
+
+    public ValueTask<bool> ConfirmAsync(string deploymentId, CancellationToken cancellationToken = default) => _leases.ConfirmAsync(deploymentId, cancellationToken);
+
+    public ValueTask SendToOwnerAsync(DeploymentCommand command, CancellationToken cancellationToken = default) => _commands.SendAsync(command, cancellationToken);
 
     public async ValueTask ClaimNewAsync(string deploymentId, CancellationToken cancellationToken = default)
     {
@@ -77,8 +84,12 @@ internal sealed class PostgreSqlOwnership : IDeploymentOwnership, IAsyncDisposab
 
     public async ValueTask StopAsync(CancellationToken cancellationToken = default)
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        foreach (var task in new[] { _loop, _listener })
+        if (!_stopping.IsCancellationRequested)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+
+        foreach (var task in new[] { _loop, _listener }.Concat(_runningCommands.Keys))
         {
             if (task is not null)
             {
@@ -156,6 +167,15 @@ internal sealed class PostgreSqlOwnership : IDeploymentOwnership, IAsyncDisposab
                     if (message.StartsWith("changed:", StringComparison.Ordinal))
                     {
                         await _host!.RefreshAsync(message["changed:".Length..], cancellationToken).ConfigureAwait(false);
+                    }
+                    else if (message.StartsWith("command:", StringComparison.Ordinal))
+                    {
+                        // A command sent to the owner: run it when this instance is the owner (the others ignore it).
+                        var deploymentId = message["command:".Length..];
+                        if (_leases.ShouldAct(deploymentId))
+                        {
+                            await PickUpCommandsAsync(deploymentId, cancellationToken).ConfigureAwait(false);
+                        }
                     }
                     else
                     {
@@ -361,6 +381,10 @@ internal sealed class PostgreSqlOwnership : IDeploymentOwnership, IAsyncDisposab
             }
         }
 
+        // Commands sent to this instance while no notification reached it, or to a previous owner that died before it
+        // ran them; and the outcomes kept past their retention.
+        await PickUpCommandsAsync(null, cancellationToken).ConfigureAwait(false);
+        await _commands.PurgeAsync(cancellationToken).ConfigureAwait(false);
         return next;
     }
 
@@ -374,7 +398,18 @@ internal sealed class PostgreSqlOwnership : IDeploymentOwnership, IAsyncDisposab
                 var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 await using (connection.ConfigureAwait(false))
                 {
-                    connection.Notification += (_, e) => _wake.Writer.TryWrite(e.Payload);
+                    connection.Notification += (_, e) =>
+                    {
+                        if (e.Payload.StartsWith("done:", StringComparison.Ordinal))
+                        {
+                            // A command's outcome: wakes its sender here at once, not through the ownership loop.
+                            _commands.Signal(e.Payload);
+                        }
+                        else
+                        {
+                            _wake.Writer.TryWrite(e.Payload);
+                        }
+                    };
                     using (var listen = new NpgsqlCommand($"LISTEN {_database.Channel}", connection))
                     {
                         await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -396,6 +431,61 @@ internal sealed class PostgreSqlOwnership : IDeploymentOwnership, IAsyncDisposab
             {
                 Log.ListenFailed(_logger, ex, Owner, _options.PollInterval);
                 await Task.Delay(_options.PollInterval, _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Claims the commands sent for the deployments this instance owns (one, or all) and runs them off the ownership loop
+    /// (a destroy may take long; renewals must not wait): one deployment's commands one after another, in the order sent.
+    /// </summary>
+    private async Task PickUpCommandsAsync(string? deploymentId, CancellationToken cancellationToken)
+    {
+        var claimed = await _commands.ClaimAsync(deploymentId, cancellationToken).ConfigureAwait(false);
+        foreach (var group in claimed.GroupBy(c => c.Command.DeploymentId, StringComparer.Ordinal))
+        {
+            Task run;
+            using (ExecutionContext.SuppressFlow())
+            {
+                run = Task.Run(() => RunCommandsAsync([.. group], _stopping.Token), CancellationToken.None);
+            }
+
+            _runningCommands[run] = true;
+            _ = run.ContinueWith(static (t, state) => ((System.Collections.Concurrent.ConcurrentDictionary<Task, bool>)state!).TryRemove(t, out _), _runningCommands, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private async Task RunCommandsAsync(IReadOnlyList<PostgreSqlCommands.Claimed> commands, CancellationToken cancellationToken)
+    {
+        foreach (var (id, command) in commands)
+        {
+            OrchestrationException? error = null;
+            try
+            {
+                await _host!.ExecuteCommandAsync(command, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Stopping: no outcome written; the next owner (a higher fencing token) runs it.
+                return;
+            }
+            catch (OrchestrationException ex)
+            {
+                error = ex;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                error = new OrchestrationException(OrchestrationErrorKind.Unknown, $"The {command.Verb} command on deployment '{command.DeploymentId}' failed on its owner {Owner}: {ex.Message}", ex);
+            }
+
+            try
+            {
+                await _commands.CompleteAsync(id, error, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OrchestrationException or OperationCanceledException)
+            {
+                // The outcome is lost: the sender times out; the command is not run again by this instance.
+                Log.CommandFailed(_logger, ex, Owner);
             }
         }
     }

@@ -57,6 +57,26 @@ internal static class PostgreSqlSchema
             expires_at timestamptz NOT NULL
         );
         """,
+
+        // 3: commands an instance received for a deployment another instance owns, picked up and run by the owner.
+        """
+        CREATE TABLE {0}.commands (
+            id bigserial PRIMARY KEY,
+            deployment_id text NOT NULL,
+            idempotency_key text NOT NULL UNIQUE,
+            verb text NOT NULL,
+            body jsonb NOT NULL,
+            sent_by text NOT NULL,
+            created_at timestamptz NOT NULL,
+            claimed_by text NULL,
+            claimed_token bigint NOT NULL DEFAULT 0,
+            done_at timestamptz NULL,
+            outcome text NULL,
+            message text NULL
+        );
+        CREATE INDEX commands_pending ON {0}.commands (deployment_id, id) WHERE done_at IS NULL;
+        CREATE INDEX commands_created ON {0}.commands (created_at);
+        """,
     ];
 
     /// <summary>The schema version this package writes and reads.</summary>

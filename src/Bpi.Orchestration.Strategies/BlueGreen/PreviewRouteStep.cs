@@ -43,6 +43,7 @@ internal sealed class PreviewRouteHandler : RolloutStepHandler<PreviewRouteStep>
 
         if (step.Revision is not { } revision)
         {
+            await context.EnsureOwnedAsync(cancellationToken).ConfigureAwait(false);
             await router.RemoveAsync(serviceId, cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -54,6 +55,7 @@ internal sealed class PreviewRouteHandler : RolloutStepHandler<PreviewRouteStep>
 
         var instances = await context.GetInstancesAsync(step.ComponentId, revision, cancellationToken).ConfigureAwait(false);
         var endpoints = instances.Where(i => i.State == InstanceState.Running && i.Health != InstanceHealth.Unhealthy && i.Endpoint is not null).Select(i => i.Endpoint!).ToList();
+        await context.EnsureOwnedAsync(cancellationToken).ConfigureAwait(false);
         var endpoint = await router.ApplyAsync(new TrafficRoute(serviceId, [new TrafficBackend(revision, 100, endpoints)]), cancellationToken).ConfigureAwait(false);
         context.ReportProgress($"{step.ComponentId} revision {revision.ToString(CultureInfo.InvariantCulture)} preview at {endpoint?.ToString() ?? serviceId}");
     }

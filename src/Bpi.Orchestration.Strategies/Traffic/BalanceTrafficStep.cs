@@ -71,6 +71,7 @@ internal sealed class BalanceTrafficHandler : RolloutStepHandler<BalanceTrafficS
             weights = rescaled;
         }
 
+        await context.EnsureOwnedAsync(cancellationToken).ConfigureAwait(false);
         await router.ApplyAsync(new TrafficRoute(TrafficRoute.ForComponent(context.DeploymentId, step.ComponentId), backends), cancellationToken).ConfigureAwait(false);
         context.RecordTraffic(step.ComponentId, weights, approximated: false);
     }

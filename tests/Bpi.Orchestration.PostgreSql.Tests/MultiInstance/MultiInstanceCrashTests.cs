@@ -48,7 +48,8 @@ public sealed class MultiInstanceCrashTests(ITestOutputHelper output) : IAsyncLi
     {
         var connectionString = await DatabaseAsync();
         const string schema = "stale";
-        var hosts = StartHosts(connectionString, schema, stepDelayMs: 400);
+        // A longer lease than the crash rounds': the new owner must keep the deployment while the stale one resumes.
+        var hosts = StartHosts(connectionString, schema, stepDelayMs: 400, leaseMs: 2 * LeaseMs);
         try
         {
             await Task.WhenAll(hosts.Select(h => h.WaitForLineAsync("ready")));
@@ -61,11 +62,12 @@ public sealed class MultiInstanceCrashTests(ITestOutputHelper output) : IAsyncLi
             // Paused inside a runtime call of the rollout: its step completes, and its cursor is written, only after SIGCONT.
             await stale.WaitForLineAsync("calling " + id);
             stale.Signal("STOP");
+            var lastStaleCall = await MaxCallIdAsync(connectionString, schema);
             var (newOwner, newToken, _) = await Eventually.UntilAsync(
                 () => LeaseAsync(connectionString, schema, id),
                 l => l.Owner != owner && l.Token > token,
                 "another instance took the paused owner's lease",
-                TimeSpan.FromMilliseconds(LeaseMs * 5));
+                TimeSpan.FromMilliseconds(LeaseMs * 10));
             stale.Signal("CONT");
 
             // Resumed, it finds it lost the lease and stops acting; any write it still makes carries its old token.
@@ -87,6 +89,13 @@ public sealed class MultiInstanceCrashTests(ITestOutputHelper output) : IAsyncLi
             {
                 Assert.Equal(0, await host.ExitAsync());
             }
+
+            // Stopped cleanly (every run ended): the call in flight at SIGSTOP completed, and after it the stale owner
+            // confirmed its ownership before acting on the runtime, found it lost, and made no call of its own.
+            var staleCalls = (await CallsAsync(connectionString, schema, id, lastStaleCall)).Where(c => c.Instance == owner).ToList();
+            Assert.True(staleCalls.Count == 0, $"the stale owner called the runtime after it resumed: {string.Join(", ", staleCalls.Select(c => c.Step))}");
+            var byNewOwner = (await CallsAsync(connectionString, schema, id, lastStaleCall)).Where(c => c.Instance == newOwner).ToList();
+            Assert.NotEmpty(byNewOwner);
         }
         finally
         {
@@ -177,8 +186,8 @@ public sealed class MultiInstanceCrashTests(ITestOutputHelper output) : IAsyncLi
         return _database.ConnectionString;
     }
 
-    private static CrashHostProcess[] StartHosts(string connectionString, string schema, int stepDelayMs)
-        => [.. new[] { "a", "b", "c" }.Select(name => CrashHostProcess.Start(connectionString, schema, schema + "-" + name, LeaseMs, stepDelayMs))];
+    private static CrashHostProcess[] StartHosts(string connectionString, string schema, int stepDelayMs, int leaseMs = LeaseMs)
+        => [.. new[] { "a", "b", "c" }.Select(name => CrashHostProcess.Start(connectionString, schema, schema + "-" + name, leaseMs, stepDelayMs))];
 
     private static async Task<string> DeployAsync(CrashHostProcess host, string connectionString, string schema)
     {

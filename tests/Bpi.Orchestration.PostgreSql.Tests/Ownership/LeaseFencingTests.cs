@@ -78,6 +78,35 @@ public sealed class LeaseFencingTests : IClassFixture<PostgresDatabaseFixture>, 
         Assert.Equal(2, b.GetFencingToken("web-00000a03"));
     }
 
+    [SkippableFact]
+    public async Task Confirming_ownership_reads_the_lease_row_at_most_once_per_cache_period_and_never_past_the_safety_margin()
+    {
+        var (a, _) = await InstanceAsync("a");
+        await a.ClaimNewAsync("web-00000a04");
+        Assert.True(await a.ConfirmAsync("web-00000a04"));
+
+        // The lease taken behind A's back (a clock A does not share): the cached confirmation holds for its period only.
+        await using (var connection = new Npgsql.NpgsqlConnection(await _fixture.GetConnectionStringAsync("leases")))
+        {
+            await connection.OpenAsync();
+            await using var steal = new Npgsql.NpgsqlCommand("UPDATE bpi_orchestration.leases SET owner = 'b', fencing_token = fencing_token + 1 WHERE deployment_id = 'web-00000a04'", connection);
+            Assert.Equal(1, await steal.ExecuteNonQueryAsync());
+        }
+
+        Assert.True(await a.ConfirmAsync("web-00000a04"));
+        _clock.Advance(TimeSpan.FromSeconds(1.1));
+        Assert.False(await a.ConfirmAsync("web-00000a04"));
+        Assert.False(a.ShouldAct("web-00000a04"));
+
+        // Without any database read: a lease within its safety margin of expiry is not confirmed (a process paused past it).
+        var (c, _) = await InstanceAsync("c");
+        await c.ClaimNewAsync("web-00000a05");
+        Assert.True(await c.ConfirmAsync("web-00000a05"));
+        _clock.Advance(TimeSpan.FromSeconds(12.5));
+        Assert.False(await c.ConfirmAsync("web-00000a05"));
+        Assert.False(await (await InstanceAsync("d")).Leases.ConfirmAsync("web-00000a05"));
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()

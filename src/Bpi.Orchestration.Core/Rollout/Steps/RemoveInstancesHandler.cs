@@ -21,6 +21,7 @@ internal sealed class RemoveInstancesHandler : RolloutStepHandler<RemoveInstance
         {
             foreach (var instance in present)
             {
+                await context.EnsureOwnedAsync(cancellationToken).ConfigureAwait(false);
                 await remover.RemoveInstanceAsync(context.DeploymentId, instance.InstanceId, cancellationToken).ConfigureAwait(false);
             }
 

@@ -14,6 +14,7 @@ internal sealed class SetTrafficHandler : RolloutStepHandler<SetTrafficStep>
         {
             if (router is not null)
             {
+                await context.EnsureOwnedAsync(cancellationToken).ConfigureAwait(false);
                 await router.RemoveAsync(serviceId, cancellationToken).ConfigureAwait(false);
             }
 
@@ -68,6 +69,7 @@ internal sealed class SetTrafficHandler : RolloutStepHandler<SetTrafficStep>
             backends.Add(new TrafficBackend(revision, weight, endpoints));
         }
 
+        await context.EnsureOwnedAsync(cancellationToken).ConfigureAwait(false);
         await router.ApplyAsync(new TrafficRoute(serviceId, backends), cancellationToken).ConfigureAwait(false);
         context.RecordTraffic(step.ComponentId, step.Weights, approximated: false);
     }
