@@ -53,7 +53,8 @@ internal sealed partial class ComposeReader
 
         if (spec is not null && reader._errors.Count == 0)
         {
-            ProblemList.AddSpecProblems(problems, spec.Validate());
+            // The spec names a component by place and id (`components[0] (db).replicas`); the file's reader knows it as a service.
+            ProblemList.AddSpecProblems(problems, spec.Validate().Select(p => SpecComponent().Replace(p, m => "services." + m.Groups["id"].Value)).ToList());
         }
 
         if (problems.Count > 0 || spec is null)
@@ -983,6 +984,12 @@ internal sealed partial class ComposeReader
             }
         }
 
+        if (spec.Timeout > spec.Period)
+        {
+            Unsupported(path + ".timeout", $"a timeout ({spec.Timeout:c}) longer than the interval ({spec.Period:c}) is not supported: a probe must end before the next one starts; the interval is used as the timeout.");
+            spec = spec with { Timeout = spec.Period };
+        }
+
         if (command is null)
         {
             Error(path + ".test", "is required (the image's own HEALTHCHECK is not read).");
@@ -1299,6 +1306,9 @@ internal sealed partial class ComposeReader
 
         return ordered;
     }
+
+    [GeneratedRegex(@"^components\[\d+\] \((?<id>[^)]*)\)", RegexOptions.CultureInvariant)]
+    private static partial Regex SpecComponent();
 
     [GeneratedRegex("^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
     private static partial Regex DnsLabel();

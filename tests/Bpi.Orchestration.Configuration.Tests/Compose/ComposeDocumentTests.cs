@@ -265,6 +265,24 @@ public sealed class ComposeDocumentTests
     }
 
     [Fact]
+    public void A_healthcheck_timeout_longer_than_its_interval_is_reported_at_its_path_and_lenient_mode_uses_the_interval()
+    {
+        const string yaml = "services:\n  db:\n    image: d:1\n    healthcheck: { test: [CMD, true], interval: 1s, timeout: 5s }\n";
+
+        Assert.Contains(Refused(yaml).Errors, e => e.StartsWith("services.db.healthcheck.timeout: ", StringComparison.Ordinal));
+        Assert.Equal(TimeSpan.FromSeconds(1), Read(yaml, strict: false).Spec.Components[0].HealthCheck!.Timeout);
+    }
+
+    [Fact]
+    public void The_specs_own_checks_name_the_service()
+    {
+        var ex = Refused("services:\n  web: { image: 'w:1', deploy: { resources: { limits: { memory: 2M } } } }\n");
+
+        Assert.Contains(ex.Errors, e => e.StartsWith("services.web", StringComparison.Ordinal));
+        Assert.DoesNotContain(ex.Errors, e => e.StartsWith("components[", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_dependency_cycle_is_refused_naming_its_services()
     {
         var ex = Refused("""
