@@ -44,7 +44,7 @@ internal sealed class GlobalOptions
 
     public Option<string?> Runtime { get; } = new("--runtime")
     {
-        Description = $"Where instances run: process (local processes, the default) or kubernetes (a cluster, through a kubeconfig); demo also takes docker. Default: ${Hosting.RuntimeSelection.RuntimeVariable}, else what the state directory recorded (runtime.json), else process.",
+        Description = $"Where instances run: process (local processes, the default), docker (DockLock-hardened containers on the Docker Engine of DOCKER_HOST) or kubernetes (a cluster, through a kubeconfig). Default: ${Hosting.RuntimeSelection.RuntimeVariable}, else what the state directory recorded (runtime.json), else the config's `runtime:` (docker for --compose), else process.",
         Recursive = true,
     };
 

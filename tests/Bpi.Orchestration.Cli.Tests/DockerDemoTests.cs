@@ -99,7 +99,7 @@ public sealed class DockerDemoTests : IDisposable
     }
 
     /// <summary>A few read-only calls of the Engine API over its unix socket, independent of the SDK's client.</summary>
-    private sealed class DockerApi : IDisposable
+    internal sealed class DockerApi : IDisposable
     {
         private readonly HttpClient _http;
 

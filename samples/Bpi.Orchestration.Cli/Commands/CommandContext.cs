@@ -94,7 +94,10 @@ internal sealed class CommandContext
     public StateDirectory State { get; }
 
     /// <summary>Where the state directory's deployments run (<c>--runtime</c>, <c>--kubeconfig</c>, … or what the state directory recorded).</summary>
-    public RuntimeSelection Runtime => _runtime ??= RuntimeSelection.Resolve(State, Parse.GetValue(_globals.Runtime), Parse.GetValue(_globals.Kubeconfig), Parse.GetValue(_globals.KubeContext), Parse.GetValue(_globals.KubeGateway), Env.GetVariable);
+    public RuntimeSelection Runtime => _runtime ??= RuntimeSelection.Resolve(State, Parse.GetValue(_globals.Runtime), Parse.GetValue(_globals.Kubeconfig), Parse.GetValue(_globals.KubeContext), Parse.GetValue(_globals.KubeGateway), Env.GetVariable, RuntimeFallback);
+
+    /// <summary>The runtime the command's input names (a config's <c>runtime:</c>, docker for a compose file), when neither <c>--runtime</c> nor the environment does; set before <see cref="Runtime"/> is first read.</summary>
+    public string? RuntimeFallback { get; set; }
 
     /// <summary>Whether <c>--output json</c> was given.</summary>
     public bool Json { get; }
@@ -115,11 +118,6 @@ internal sealed class CommandContext
     public async Task<OrchestratorHost> OpenHostAsync(CancellationToken cancellationToken, Action<StateDirectory>? whileLocked = null, Action<IOrchestrationBuilder>? configure = null)
     {
         var runtime = Runtime;
-        if (runtime.Runtime == RuntimeSelection.Docker)
-        {
-            throw new CliException(ExitCodes.UsageError, $"--runtime docker is for demo only; {Command} runs on process or kubernetes.");
-        }
-
         var stateLock = await LockAsync(cancellationToken).ConfigureAwait(false);
         CliSecurity security;
         try

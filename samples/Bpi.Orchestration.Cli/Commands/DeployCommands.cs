@@ -15,7 +15,11 @@ internal static class DeployCommands
 
     private sealed class SpecOptions
     {
-        public Option<string> Config { get; } = new("--config", "-c") { Description = "The deployment config: YAML, or JSON when the file ends in .json.", Required = true };
+        public Option<string?> Config { get; } = new("--config", "-c") { Description = "The deployment config: YAML, or JSON when the file ends in .json (a top-level `runtime: docker|process|kubernetes` chooses the runtime when --runtime does not)." };
+
+        public Option<string?> Compose { get; } = new("--compose") { Description = "A Docker Compose file instead of --config: its services become the components of one deployment of DockLock containers (runtime docker unless --runtime says otherwise)." };
+
+        public Option<bool> Lenient { get; } = new("--lenient") { Description = "With --compose: drop the keys the orchestrator cannot honour (listed as warnings) instead of refusing the file." };
 
         public Option<DeploymentType?> Type { get; } = new("--type") { Description = "The deployment type (overrides the config's `type`): DockLockContainer, EncCluster, HttpCage, CueNginx, HybridInfrastructure." };
 
@@ -28,15 +32,49 @@ internal static class DeployCommands
         public void AddTo(Command command)
         {
             Config.Validators.Add(Parsing.NonEmptyPath);
+            Compose.Validators.Add(Parsing.NonEmptyPath);
             command.Add(Config);
+            command.Add(Compose);
+            command.Add(Lenient);
+            command.Validators.Add(result =>
+            {
+                var config = result.GetValue(Config) is not null;
+                var compose = result.GetValue(Compose) is not null;
+                if (config == compose)
+                {
+                    result.AddError(config ? "give --config or --compose, not both." : "give the deployment with --config <file> or --compose <file>.");
+                }
+                else if (result.GetValue(Lenient) && !compose)
+                {
+                    result.AddError("--lenient applies to --compose only.");
+                }
+            });
             command.Add(Type);
             command.Add(AppId);
             command.Add(Name);
             command.Add(Strategy);
         }
 
-        public Task<DeploymentSpec> LoadAsync(CommandContext ctx, CancellationToken cancellationToken)
-            => DeploymentConfigLoader.LoadFileAsync(ctx.Get(Config)!, new ConfigOverrides { Name = ctx.Get(Name), AppId = ctx.Get(AppId), Type = ctx.Get(Type), Strategy = ctx.Get(Strategy) }, cancellationToken);
+        /// <summary>The spec of --config or --compose; sets the runtime the file names as the command's fallback.</summary>
+        public async Task<DeploymentSpec> LoadAsync(CommandContext ctx, CancellationToken cancellationToken)
+        {
+            var overrides = new ConfigOverrides { Name = ctx.Get(Name), AppId = ctx.Get(AppId), Type = ctx.Get(Type), Strategy = ctx.Get(Strategy) };
+            if (ctx.Get(Compose) is { } compose)
+            {
+                var (spec, warnings) = await ComposeLoader.LoadAsync(compose, lenient: ctx.Get(Lenient), overrides, ctx.Env.GetVariable, cancellationToken).ConfigureAwait(false);
+                foreach (var warning in warnings)
+                {
+                    ctx.Env.WriteWarning(warning);
+                }
+
+                ctx.RuntimeFallback = Hosting.RuntimeSelection.Docker;
+                return spec;
+            }
+
+            var (loaded, runtime) = await DeploymentConfigLoader.LoadFileWithRuntimeAsync(ctx.Get(Config)!, overrides, cancellationToken).ConfigureAwait(false);
+            ctx.RuntimeFallback = runtime;
+            return loaded;
+        }
     }
 
     private static Command Deploy(CommandContextFactory factory)

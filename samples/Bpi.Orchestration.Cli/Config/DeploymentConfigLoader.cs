@@ -22,7 +22,14 @@ internal sealed record ConfigOverrides
 /// </summary>
 internal static class DeploymentConfigLoader
 {
-    public static Task<DeploymentSpec> LoadFileAsync(string path, ConfigOverrides overrides, CancellationToken cancellationToken)
+    public static async Task<DeploymentSpec> LoadFileAsync(string path, ConfigOverrides overrides, CancellationToken cancellationToken)
+        => (await LoadFileWithRuntimeAsync(path, overrides, cancellationToken).ConfigureAwait(false)).Spec;
+
+    /// <summary>
+    /// Loads a config file and the runtime its top-level <c>runtime:</c> names (<c>process</c>, <c>docker</c> or
+    /// <c>kubernetes</c>; <see langword="null"/> when absent). The key belongs to the CLI, not to the deployment document.
+    /// </summary>
+    public static Task<(DeploymentSpec Spec, string? Runtime)> LoadFileWithRuntimeAsync(string path, ConfigOverrides overrides, CancellationToken cancellationToken)
     {
         string text;
         try
@@ -36,9 +43,34 @@ internal static class DeploymentConfigLoader
             throw OrchestrationException.InvalidConfiguration($"Config file '{path}'", ["the file does not exist."]);
         }
 
-        var json = DeploymentDocument.FormatOf(path) == DeploymentDocumentFormat.Json;
-        return Task.FromResult(Load(text, json, path, Path.GetDirectoryName(Path.GetFullPath(path))!, overrides));
+        var format = DeploymentDocument.FormatOf(path);
+        var tree = DeploymentDocument.ReadTree(text, format, path);
+        string? runtime = null;
+        if (tree is System.Text.Json.Nodes.JsonObject root && root.ContainsKey("runtime"))
+        {
+            var node = root["runtime"];
+            runtime = node is System.Text.Json.Nodes.JsonValue value && value.TryGetValue<string>(out var name) ? name : null;
+            if (runtime is not (Hosting.RuntimeSelection.Process or Hosting.RuntimeSelection.Docker or Hosting.RuntimeSelection.Kubernetes))
+            {
+                throw OrchestrationException.InvalidConfiguration($"Deployment document '{path}'", [$"runtime: '{node?.ToJsonString()}' is not a runtime; use process, docker or kubernetes."]);
+            }
+
+            root.Remove("runtime");
+        }
+
+        var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var spec = DeploymentDocument.Parse(tree, path, Options(overrides, baseDirectory));
+        return Task.FromResult((spec, runtime));
     }
+
+    private static DeploymentDocumentOptions Options(ConfigOverrides overrides, string baseDirectory) => new()
+    {
+        Name = overrides.Name,
+        AppId = overrides.AppId,
+        Type = overrides.Type,
+        Strategy = overrides.Strategy,
+        ResolveCommand = command => Resolve(command, baseDirectory),
+    };
 
     /// <summary>Parses and maps a config document; <paramref name="baseDirectory"/> resolves relative <c>.dll</c>/<c>.csproj</c> commands.</summary>
     public static DeploymentSpec Load(string text, bool json, string source, string baseDirectory, ConfigOverrides overrides)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Bpi.Orchestration.Components.Docker;
 using Bpi.Orchestration.Processes;
 using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.State;
@@ -11,9 +12,10 @@ using Microsoft.Extensions.Options;
 namespace Bpi.Orchestration.Cli.Hosting;
 
 /// <summary>
-/// Where a state directory's deployments run: local processes (the default) or a Kubernetes cluster (<c>--runtime
-/// kubernetes</c>, through <c>AddKubernetes</c>). The first command that uses Kubernetes records the choice, with its
-/// kubeconfig, context and Gateway, in <c>runtime.json</c> of the state directory, so later commands (status, rollback,
+/// Where a state directory's deployments run: local processes (the default), DockLock-hardened containers on the Docker
+/// Engine (<c>--runtime docker</c>, through <c>AddDocker</c>) or a Kubernetes cluster (<c>--runtime kubernetes</c>,
+/// through <c>AddKubernetes</c>). The first command that uses Docker or Kubernetes records the choice (for Kubernetes with
+/// its kubeconfig, context and Gateway) in <c>runtime.json</c> of the state directory, so later commands (status, rollback,
 /// destroy, start) reach the same cluster without repeating the options; an option given again overrides the recorded
 /// value, and asking for another runtime than the recorded one is refused, since the deployments live there.
 /// </summary>
@@ -31,12 +33,14 @@ internal sealed record RuntimeSelection(string Runtime, string? Kubeconfig, stri
     public bool IsKubernetes => Runtime == Kubernetes;
 
     /// <summary>Resolves the selection of a command from its options, the environment and what the state directory recorded.</summary>
-    public static RuntimeSelection Resolve(StateDirectory state, string? runtime, string? kubeconfig, string? context, string? gateway, Func<string, string?> getVariable)
+    /// <remarks>fallback: the runtime the command's input names (a config's <c>runtime:</c>, docker for a compose file), used when neither the option, the environment nor runtime.json names one.</remarks>
+    public static RuntimeSelection Resolve(StateDirectory state, string? runtime, string? kubeconfig, string? context, string? gateway, Func<string, string?> getVariable, string? fallback = null)
     {
-        var requested = runtime ?? getVariable(RuntimeVariable);
+        var recordedRuntime = Read(state)?.Runtime;
+        var requested = runtime ?? getVariable(RuntimeVariable) ?? (recordedRuntime is null ? fallback : null);
         if (requested is not null and not (Process or Kubernetes or Docker))
         {
-            throw new CliException(ExitCodes.UsageError, $"--runtime: '{requested}' is not a runtime; use process or kubernetes (docker for demo).");
+            throw new CliException(ExitCodes.UsageError, $"--runtime: '{requested}' is not a runtime; use process, docker or kubernetes.");
         }
 
         var recorded = Read(state);
@@ -51,10 +55,10 @@ internal sealed record RuntimeSelection(string Runtime, string? Kubeconfig, stri
             : new RuntimeSelection(effective, null, null, null);
     }
 
-    /// <summary>Records a Kubernetes selection (a process selection records nothing). Refuses to move a state directory's existing process deployments to a cluster.</summary>
+    /// <summary>Records a Docker or Kubernetes selection (a process selection records nothing). Refuses to move a state directory's existing process deployments elsewhere.</summary>
     public void Record(StateDirectory state)
     {
-        if (!IsKubernetes)
+        if (Runtime == Process)
         {
             return;
         }
@@ -62,7 +66,7 @@ internal sealed record RuntimeSelection(string Runtime, string? Kubeconfig, stri
         var file = FileOf(state);
         if (!File.Exists(file) && Directory.Exists(state.Deployments) && Directory.EnumerateFileSystemEntries(state.Deployments).Any())
         {
-            throw new CliException(ExitCodes.UsageError, $"state directory {state.Path} already holds deployments on local processes; use another --state-dir for Kubernetes.");
+            throw new CliException(ExitCodes.UsageError, $"state directory {state.Path} already holds deployments on local processes; use another --state-dir for {Runtime}.");
         }
 
         var json = new JsonObject { ["runtime"] = Runtime, ["kubeconfig"] = Kubeconfig, ["context"] = Context, ["gateway"] = Gateway };
@@ -83,16 +87,28 @@ internal sealed record RuntimeSelection(string Runtime, string? Kubeconfig, stri
                 builder.Services.RemoveAll<ITrafficRouter>();
             }
         },
+        Docker => builder => builder.AddDocker(ApplyDocker),
         _ => null,
     };
+
+    /// <summary>How the CLI's Docker runtime is set: stop timeout from <c>BPI_DOCKER_STOP_TIMEOUT</c> (seconds), default 10 s.</summary>
+    private static void ApplyDocker(Bpi.Orchestration.Components.Docker.DockerRuntimeOptions o)
+    {
+        if (Environment.GetEnvironmentVariable("BPI_DOCKER_STOP_TIMEOUT") is { Length: > 0 } seconds
+            && int.TryParse(seconds, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value))
+        {
+            o.StopTimeout = TimeSpan.FromSeconds(value);
+        }
+    }
 
     /// <summary>A runtime to read instances with, for the read-only commands (they never start the orchestrator).</summary>
     public async Task<(IWorkloadRuntime Runtime, IAsyncDisposable Owner)> OpenReaderAsync(StateDirectory state)
     {
-        if (IsKubernetes)
+        if (IsKubernetes || Runtime == Docker)
         {
             var services = new ServiceCollection();
-            services.AddOrchestration(o => o.VmId = StateDirectory.VmId).AddKubernetes(Apply);
+            var builder = services.AddOrchestration(o => o.VmId = StateDirectory.VmId);
+            _ = IsKubernetes ? builder.AddKubernetes(Apply) : builder.AddDocker(ApplyDocker);
             var provider = services.BuildServiceProvider();
             try
             {
@@ -132,6 +148,7 @@ internal sealed record RuntimeSelection(string Runtime, string? Kubeconfig, stri
             var runtime = (string?)json?["runtime"];
             return runtime is Kubernetes
                 ? new RuntimeSelection(runtime, (string?)json?["kubeconfig"], (string?)json?["context"], (string?)json?["gateway"])
+                : runtime is Docker ? new RuntimeSelection(Docker, null, null, null)
                 : throw new CliException(ExitCodes.Failed, $"{file} names no runtime this CLI knows ('{runtime}'); repair or remove it.");
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
