@@ -163,7 +163,7 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, DemoR
         IReadOnlyList<WorkloadInstance> now = before;
         try
         {
-            while (!(now.Count(i => i.Revision == 2 && i.State == InstanceState.Running && i.Health != InstanceHealth.Unhealthy) == 3 && now.All(i => i.InstanceId != victim.InstanceId)))
+            while (!Healed(host, id, victim, now))
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(100), env.Time, bound.Token).ConfigureAwait(false);
                 now = await host.WorkloadRuntime.GetInstancesAsync(id, cancellationToken: bound.Token).ConfigureAwait(false);
@@ -174,7 +174,7 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, DemoR
             // Not replaced within the bound: the check below fails and says what runs.
         }
 
-        var replaced = now.All(i => i.InstanceId != victim.InstanceId) && now.Count(i => i.Revision == 2 && i.State == InstanceState.Running) == 3;
+        var replaced = Healed(host, id, victim, now);
         var seconds = env.Time.GetElapsedTime(killed).TotalSeconds;
 
         // The replacement is in the route once the healer's last step ran: let requests flow through it, then count.
@@ -188,6 +188,17 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, DemoR
             string.Create(CultureInfo.InvariantCulture, $"replaced with {failed} failed requests in {seconds:0.0} s; {Describe(counts)}; {status.State}"));
         Say("", string.Create(CultureInfo.InvariantCulture, $"replaced with {failed} failed requests ({CountOf(counts)} requests through the router while it healed)"));
         traffic.Phase = "canary 2.0.0";
+    }
+
+    /// <summary>Three v2 instances run, the killed one is gone, and the router's route holds exactly the running ones (the repair's last step ran).</summary>
+    private static bool Healed(OrchestratorHost host, string id, WorkloadInstance victim, IReadOnlyList<WorkloadInstance> now)
+    {
+        var running = now.Where(i => i.Revision == 2 && i.State == InstanceState.Running && i.Health != InstanceHealth.Unhealthy).ToList();
+        var routed = host.Router.GetStats(TrafficRoute.ForComponent(id, Component))?.Backends.Where(b => b.InRoute).Select(b => b.Endpoint).ToHashSet();
+        return running.Count == 3
+            && now.All(i => i.InstanceId != victim.InstanceId)
+            && routed is not null
+            && routed.SetEquals(running.Select(i => i.Endpoint!));
     }
 
     private static int CountOf(IReadOnlyDictionary<string, int> counts) => counts.Values.Sum();
