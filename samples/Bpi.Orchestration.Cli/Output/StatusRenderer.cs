@@ -69,7 +69,7 @@ internal static class StatusRenderer
         Row("Created", d.CreatedAt.ToString("u", CultureInfo.InvariantCulture) + (d.CompletedAt is { } done ? $", last rollout ended {done.ToString("u", CultureInfo.InvariantCulture)}" : ""));
         if (d.Source == DeploymentView.Sources.Store)
         {
-            Row("Note", "no orchestrator runs now, so traffic weights are not known; instances are as the process runtime reports them.");
+            Row("Note", "no orchestrator runs now, so traffic weights are not known; instances are as the runtime reports them.");
         }
         else if (d.Source == DeploymentView.Sources.Record)
         {
