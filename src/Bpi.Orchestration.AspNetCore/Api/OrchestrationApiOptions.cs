@@ -40,12 +40,12 @@ public sealed class OrchestrationApiOptions
         var errors = new List<string>();
         if (MaxRequestBodyBytes is < 1024 or > 64L * 1024 * 1024)
         {
-            errors.Add($"MaxRequestBodyBytes: {MaxRequestBodyBytes} is outside 1024..67108864; use a size between 1 KiB and 64 MiB.");
+            errors.Add($"{nameof(OrchestrationApiOptions)}.{nameof(MaxRequestBodyBytes)}: {MaxRequestBodyBytes} is outside 1024..67108864; use a size between 1 KiB and 64 MiB.");
         }
 
         if (UserIdClaimTypes.Count == 0 && ActorFactory is null)
         {
-            errors.Add("UserIdClaimTypes: empty; name at least one claim type for the actor's id, or set ActorFactory.");
+            errors.Add($"{nameof(OrchestrationApiOptions)}.{nameof(UserIdClaimTypes)}: empty; name at least one claim type for the actor's id, or set ActorFactory.");
         }
 
         return errors;

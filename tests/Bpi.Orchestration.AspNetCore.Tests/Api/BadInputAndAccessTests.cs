@@ -78,6 +78,24 @@ public sealed class BadInputAndAccessTests
     }
 
     [Fact]
+    public async Task Invalid_API_options_stop_the_host_at_start_with_every_problem_named_by_type_and_property()
+    {
+        var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => ApiHost.StartAsync(configure: b =>
+            Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<OrchestrationApiOptions>(b.Services, o =>
+            {
+                o.MaxRequestBodyBytes = 1;
+                o.UserIdClaimTypes.Clear();
+            })));
+
+        Assert.Equal(
+            [
+                "OrchestrationApiOptions.MaxRequestBodyBytes: 1 is outside 1024..67108864; use a size between 1 KiB and 64 MiB.",
+                "OrchestrationApiOptions.UserIdClaimTypes: empty; name at least one claim type for the actor's id, or set ActorFactory.",
+            ],
+            failure.Failures);
+    }
+
+    [Fact]
     public async Task An_unknown_deployment_is_a_404_problem()
     {
         await using var host = await ApiHost.StartAsync();

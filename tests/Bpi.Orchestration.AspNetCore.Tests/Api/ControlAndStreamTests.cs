@@ -141,6 +141,41 @@ public sealed class ControlAndStreamTests
     }
 
     [Fact]
+    public async Task A_rollout_rejected_at_its_approval_gate_over_HTTP_keeps_the_previous_revision_with_the_rejecters_comment()
+    {
+        await using var host = await ApiHost.StartAsync();
+        using var client = host.Deployer();
+        using var rejecter = host.As("frank", "deployer");
+        JsonObject Gated(string image)
+        {
+            var document = Documents.Canary("gated", image);
+            document["strategy"]!["steps"] = new JsonArray(
+                new JsonObject { ["setWeight"] = 25 },
+                new JsonObject { ["approval"] = new JsonObject { ["name"] = "qa", ["timeout"] = "1h" } },
+                new JsonObject { ["setWeight"] = 50 });
+            return document;
+        }
+
+        var id = await client.DeployAsync(Gated("registry.local/web:1.0"));
+        await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Running, TestContext.Timeout);
+        var path = $"/api/v1/orchestration/deployment/{id}";
+        using (var update = await client.PutAsync(path, Documents.Json(Gated("registry.local/web:2.0"))))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, update.StatusCode);
+        }
+
+        await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.CurrentStep?.Contains("qa", StringComparison.Ordinal) == true, "the rollout waits at gate qa");
+        using (var rejected = await rejecter.PostAsync(path + "/approvals/qa/reject", Documents.Json("""{"comment": "not during the sale"}""")))
+        {
+            Assert.True(rejected.StatusCode == HttpStatusCode.Accepted, $"reject answered {(int)rejected.StatusCode}: {await rejected.Content.ReadAsStringAsync()}");
+        }
+
+        var done = await host.Vm.WaitForStateAsync(id, s => s.IsSettled(), TestContext.Timeout);
+        Assert.Equal(1, done.StableRevision);
+        Assert.Contains("rejected by frank: not during the sale", done.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Pause_holds_a_rollout_in_progress_and_resume_takes_it_to_Running()
     {
         // Instances take 2 s to start on the in-memory runtime, so the first rollout is still in progress when paused.

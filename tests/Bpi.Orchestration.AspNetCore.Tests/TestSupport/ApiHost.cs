@@ -71,7 +71,16 @@ internal sealed class ApiHost : IAsyncDisposable
             map(app);
         }
 
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync(); // a host refused at start (invalid options) leaves nothing behind
+            throw;
+        }
+
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new ApiHost(app, new Uri(address));
     }
