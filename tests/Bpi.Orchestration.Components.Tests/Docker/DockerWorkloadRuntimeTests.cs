@@ -101,11 +101,11 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
             Assert.Contains("no-new-privileges:true", host.SecurityOpt!);
             Assert.Equal(256, host.PidsLimit);
             Assert.Equal(64L * 1024 * 1024, host.Memory);
-            Assert.Equal(500_000_000, host.NanoCpus);
+            Assert.Equal(500_000_000, host.NanoCPUs);
             Assert.False(host.Privileged);
             Assert.StartsWith("rw,noexec,nosuid", host.Tmpfs!["/tmp"], StringComparison.Ordinal);
-            Assert.Equal("127.0.0.1", host.PortBindings!["8080/tcp"]![0].HostIp);
-            Assert.Equal("no", host.RestartPolicy!.Name);
+            Assert.Equal("127.0.0.1", host.PortBindings!["8080/tcp"]![0].HostIP);
+            Assert.Equal(global::Docker.DotNet.Models.RestartPolicyKind.No, host.RestartPolicy!.Name);
             Assert.Equal("65534:65534", inspect.Config!.User);
             Assert.Equal("none", inspect.Config.Labels![DockerNaming.RelaxationsLabel]);
 
@@ -239,7 +239,7 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
             Assert.Contains("restart", error.Reason, StringComparison.Ordinal);
             Assert.Contains("crashing", error.LogTail);
             var inspect = await fixture.Client.InspectContainerAsync(error.InstanceId);
-            Assert.Equal(("on-failure", 3), (inspect.HostConfig!.RestartPolicy!.Name, inspect.HostConfig.RestartPolicy.MaximumRetryCount));
+            Assert.Equal(("on-failure", 3), (Bpi.Orchestration.Components.Docker.DockLock.DockLockPolicy.RestartWord(inspect.HostConfig!.RestartPolicy!.Name), (int)inspect.HostConfig.RestartPolicy.MaximumRetryCount));
         }
         finally
         {
@@ -580,7 +580,7 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
         var containers = await fixture.Client.ListContainersAsync(filter, all: true);
         var networks = await fixture.Client.ListNetworksAsync(filter);
         var volumes = await fixture.Client.ListVolumesAsync(filter);
-        return [.. containers.Select(c => "container " + c.Id), .. networks.Select(n => "network " + n.Name), .. volumes.Select(v => "volume " + v.Name)];
+        return [.. containers.Select(c => "container " + c.ID), .. networks.Select(n => "network " + n.Name), .. volumes.Select(v => "volume " + v.Name)];
     }
 
     private static async Task<IReadOnlyList<WorkloadInstance>> WaitForRunningAsync(DockerWorkloadRuntime runtime, WorkloadRevision revision, int count) =>
