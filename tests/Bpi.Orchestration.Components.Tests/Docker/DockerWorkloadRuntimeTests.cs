@@ -291,17 +291,22 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
     }
 
     [SkippableFact]
-    public async Task A_missing_image_is_reported_as_not_found_with_what_to_do()
+    public async Task A_missing_image_whose_registry_does_not_answer_fails_as_ImagePullFailed_naming_image_and_registry()
     {
         await fixture.RequireEngineAsync();
         await using var runtime = fixture.CreateRuntime();
-        var revision = fixture.Revision(DockerEngineFixture.HttpComponent(image: "bpi-test/does-not-exist:1"));
+
+        // A loopback port nothing listens on: the engine tries to pull and the registry cannot be reached.
+        var image = "127.0.0.1:9/bpi-test/does-not-exist:1";
+        var revision = fixture.Revision(DockerEngineFixture.HttpComponent(image: image));
         try
         {
             var error = await Assert.ThrowsAsync<DockerEngineException>(async () => await runtime.EnsureReplicasAsync(revision, 1));
 
-            Assert.Equal(OrchestrationErrorKind.NotFound, error.Kind);
-            Assert.Contains("Pull, load or import it", error.Message, StringComparison.Ordinal);
+            Assert.Equal(OrchestrationErrorKind.ImagePullFailed, error.Kind);
+            Assert.Contains($"Could not pull image '{image}' from 127.0.0.1:9", error.Message, StringComparison.Ordinal);
+            Assert.Contains("connection refused", error.Message, StringComparison.OrdinalIgnoreCase);
+            Assert.Empty(await fixture.Client.ListContainersAsync(new Dictionary<string, string?> { [WorkloadLabels.Deployment] = revision.DeploymentId }));
         }
         finally
         {

@@ -454,6 +454,16 @@ internal sealed partial class DockerEngine
     public async Task<string> CreateNetworkAsync(NetworksCreateParameters request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+
+        // Engines before API 1.44 create a second network of the same name unless asked not to (CheckDuplicate), which
+        // the library no longer sends: refuse a taken name here, as newer engines do.
+        var byName = new NetworksListParameters { Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = new Dictionary<string, bool> { [request.Name] = true } } };
+        var existing = await CallAsync(new EngineCall("GET", "/networks"), (c, t) => c.Networks.ListNetworksAsync(byName, t), cancellationToken).ConfigureAwait(false);
+        if (existing.Any(n => n.Name == request.Name))
+        {
+            throw DockerEngineErrors.FromResponse(System.Net.HttpStatusCode.Conflict, $"network with name {request.Name} already exists", "POST", "/networks/create", "network", request.Name);
+        }
+
         var response = await CallAsync(
             new EngineCall("POST", "/networks/create") { ResourceKind = "network", ResourceName = request.Name },
             (c, t) => c.Networks.CreateNetworkAsync(request, t),
