@@ -23,8 +23,8 @@ internal static class BenchmarkEngine
         StartupCheckWindow = startupCheckWindow,
     };
 
-    public static DockerEngineClient CreateClient(DockerRuntimeOptions options) =>
-        new(DockerEngineClientOptions.From(options), TimeProvider.System, NullLogger.Instance);
+    public static DockerEngine CreateClient(DockerRuntimeOptions options) =>
+        new(DockerEngineOptions.From(options), TimeProvider.System, NullLogger.Instance);
 
     public static DockerWorkloadRuntime CreateRuntime(DockerRuntimeOptions options) =>
         new(CreateClient(options), options, TimeProvider.System, NullLogger.Instance, audit: null, ownsClient: true);
@@ -49,7 +49,7 @@ internal static class BenchmarkEngine
     };
 
     /// <summary>Imports the busybox httpd image through the client (no registry is reachable).</summary>
-    public static async Task BuildImageAsync(DockerEngineClient client)
+    public static async Task BuildImageAsync(DockerEngine client)
     {
         using var tar = new MemoryStream();
         await using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))

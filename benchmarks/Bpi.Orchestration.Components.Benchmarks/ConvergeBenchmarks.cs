@@ -17,7 +17,7 @@ public class ConvergeBenchmarks
 {
     private DockerRuntimeOptions _options = null!;
     private DockerWorkloadRuntime _runtime = null!;
-    private DockerEngineClient _client = null!;
+    private DockerEngine _client = null!;
     private string _deploymentId = "";
     private string _network = "";
     private List<string> _old = [];

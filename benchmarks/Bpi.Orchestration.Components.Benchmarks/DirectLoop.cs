@@ -12,7 +12,7 @@ namespace Bpi.Orchestration.Components.Benchmarks;
 /// </summary>
 internal static class DirectLoop
 {
-    public static async Task<List<string>> StartAsync(DockerEngineClient client, DockerRuntimeOptions options, WorkloadRevision revision, string network)
+    public static async Task<List<string>> StartAsync(DockerEngine client, DockerRuntimeOptions options, WorkloadRevision revision, string network)
     {
         var policy = DockLockPolicy.Resolve(revision.Component, options);
         var ids = new System.Collections.Concurrent.ConcurrentBag<string>();
@@ -23,14 +23,14 @@ internal static class DirectLoop
             {
                 var name = DockerNaming.NewContainerName(revision);
                 var request = DockerContainerRequestBuilder.Build(revision, policy, options, name, options.NonRootUser, network, []);
-                var created = await client.CreateContainerAsync(name, request, token);
-                await client.StartContainerAsync(created.Id, token);
-                ids.Add(created.Id);
+                var created = await client.CreateContainerAsync(request, token);
+                await client.StartContainerAsync(created.ID, token);
+                ids.Add(created.ID);
             });
         return [.. ids];
     }
 
-    public static async Task WaitRunningAsync(DockerEngineClient client, IReadOnlyList<string> ids)
+    public static async Task WaitRunningAsync(DockerEngine client, IReadOnlyList<string> ids)
     {
         while (true)
         {
@@ -44,7 +44,7 @@ internal static class DirectLoop
         }
     }
 
-    public static async Task RemoveAsync(DockerEngineClient client, DockerRuntimeOptions options, IReadOnlyList<string> ids)
+    public static async Task RemoveAsync(DockerEngine client, DockerRuntimeOptions options, IReadOnlyList<string> ids)
     {
         await Parallel.ForEachAsync(
             ids,

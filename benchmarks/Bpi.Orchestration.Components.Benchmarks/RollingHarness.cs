@@ -116,7 +116,7 @@ internal static class RollingHarness
     }
 
     /// <summary>Executes a rollout plan's engine work and nothing else: no store, audit, events or traffic.</summary>
-    private sealed class PlanReplay(DockerEngineClient client, DockerRuntimeOptions options, string deploymentId, List<string> v1)
+    private sealed class PlanReplay(DockerEngine client, DockerRuntimeOptions options, string deploymentId, List<string> v1)
     {
         private readonly Dictionary<int, List<string>> _containers = new() { [1] = v1 };
 

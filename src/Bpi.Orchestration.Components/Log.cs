@@ -47,6 +47,15 @@ internal static partial class Log
     [LoggerMessage(3200, LogLevel.Warning, "DockLock default {Setting} relaxed for {DeploymentId}/{ComponentId} revision {Revision}: {Reason}")]
     public static partial void DockLockRelaxed(ILogger logger, string setting, string deploymentId, string componentId, int revision, string reason);
 
+    [LoggerMessage(3010, LogLevel.Information, "Pulling image {Image} from {Registry} ({Reason})")]
+    public static partial void PullingImage(ILogger logger, string image, string registry, string reason);
+
+    [LoggerMessage(3011, LogLevel.Information, "Pulled image {Image} in {Elapsed}")]
+    public static partial void PulledImage(ILogger logger, string image, TimeSpan elapsed);
+
+    [LoggerMessage(3012, LogLevel.Warning, "Could not read the Docker config {Path}: {Reason}; pulling without its credentials")]
+    public static partial void DockerConfigUnreadable(ILogger logger, string path, string reason);
+
     [LoggerMessage(3201, LogLevel.Information, "DockLock adds capabilities {Capabilities} to {DeploymentId}/{ComponentId}")]
     public static partial void DockLockCapabilitiesAdded(ILogger logger, string capabilities, string deploymentId, string componentId);
 }

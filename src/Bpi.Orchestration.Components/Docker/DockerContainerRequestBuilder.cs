@@ -1,5 +1,5 @@
 using Bpi.Orchestration.Components.Docker.DockLock;
-using Bpi.Orchestration.Components.Docker.Engine.Models;
+using Docker.DotNet.Models;
 using Bpi.Orchestration.Runtime;
 
 namespace Bpi.Orchestration.Components.Docker;
@@ -8,14 +8,14 @@ namespace Bpi.Orchestration.Components.Docker;
 internal static class DockerContainerRequestBuilder
 {
     /// <summary>The request. It carries the component's secrets as environment values: never log it.</summary>
-    public static ContainerCreateRequest Build(
+    public static CreateContainerParameters Build(
         WorkloadRevision revision,
         DockLockPolicy policy,
         DockerRuntimeOptions options,
         string containerName,
         string? user,
         string networkName,
-        IReadOnlyList<MountPoint> mounts)
+        IReadOnlyList<Mount> mounts)
     {
         var component = revision.Component;
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -29,37 +29,35 @@ internal static class DockerContainerRequestBuilder
             environment[key] = value;
         }
 
-        var portBindings = new Dictionary<string, IReadOnlyList<PortBinding>?>(StringComparer.Ordinal);
-        var exposed = new Dictionary<string, EmptyObject>(StringComparer.Ordinal);
+        var portBindings = new Dictionary<string, IList<PortBinding>>(StringComparer.Ordinal);
+        var exposed = new Dictionary<string, EmptyStruct>(StringComparer.Ordinal);
         foreach (var port in component.Ports)
         {
             var key = DockerNaming.PortKey(port);
-            exposed[key] = EmptyObject.Instance;
+            exposed[key] = default;
 
             // An empty host port lets the engine choose a free one; it is read back from inspect as the endpoint.
-            portBindings[key] = [new PortBinding { HostIp = options.PublishAddress, HostPort = "" }];
+            portBindings[key] = [new PortBinding { HostIP = options.PublishAddress, HostPort = "" }];
         }
 
-        var hostConfig = policy.ToHostConfig(component.Resources, options) with
-        {
-            PortBindings = portBindings.Count > 0 ? portBindings : null,
-            NetworkMode = networkName,
-            Mounts = mounts.Count > 0 ? mounts : null,
-            Init = options.UseInit ? true : null,
-        };
+        var hostConfig = policy.ToHostConfig(component.Resources, options);
+        hostConfig.PortBindings = portBindings.Count > 0 ? portBindings : null;
+        hostConfig.NetworkMode = networkName;
+        hostConfig.Mounts = mounts.Count > 0 ? [.. mounts] : null;
+        hostConfig.Init = options.UseInit ? true : null;
 
-        return new ContainerCreateRequest
+        return new CreateContainerParameters
         {
+            Name = containerName,
             Image = component.Image!,
             Entrypoint = component.Command is { } command ? [command.FileName] : null,
 
             // With an entry point set, the image's CMD is not appended, so an empty argument list means "no arguments".
-            Cmd = component.Command is { } withArguments ? withArguments.Arguments : null,
-            WorkingDir = component.Command?.WorkingDirectory,
+            Cmd = component.Command is { } withArguments ? [.. withArguments.Arguments] : null,
+            WorkingDir = component.Command?.WorkingDirectory!,
             Env = environment.Count > 0 ? environment.Select(e => e.Key + "=" + e.Value).ToList() : null,
             Labels = DockerNaming.ContainerLabels(revision, containerName, policy.Settings.Relaxations.Select(r => r.Setting).ToList()),
-            User = user,
-            Hostname = null,
+            User = user!,
             ExposedPorts = exposed.Count > 0 ? exposed : null,
             HostConfig = hostConfig,
             NetworkingConfig = new NetworkingConfig

@@ -1,5 +1,7 @@
 using System.Globalization;
-using Bpi.Orchestration.Components.Docker.Engine.Models;
+using Docker.DotNet.Models;
+using ContainerState = Docker.DotNet.Models.State;
+using ContainerHealth = Docker.DotNet.Models.Health;
 using Bpi.Orchestration.Components.Docker.Engine.Streams;
 using Bpi.Orchestration.Runtime;
 
@@ -24,18 +26,18 @@ internal static class DockerInstanceMapper
 
         var state = container.State ?? new ContainerState();
         var (instanceState, health, message) = MapState(state);
-        int? exitCode = instanceState is InstanceState.Exited or InstanceState.Failed ? state.ExitCode : null;
+        int? exitCode = instanceState is InstanceState.Exited or InstanceState.Failed ? (int)state.ExitCode : null;
 
         return new WorkloadInstance
         {
-            InstanceId = (container.Name ?? container.Id).TrimStart('/'),
+            InstanceId = (container.Name ?? container.ID).TrimStart('/'),
             DeploymentId = deploymentId,
             ComponentId = componentId,
             Revision = revision,
-            OwnerId = labels.GetValueOrDefault(WorkloadLabels.Owner),
+            OwnerId = labels.Label(WorkloadLabels.Owner),
             State = instanceState,
             Health = health,
-            Endpoints = state.Running ? MapEndpoints(labels.GetValueOrDefault(DockerNaming.PortsLabel), container.NetworkSettings, publishAddress) : [],
+            Endpoints = state.Running ? MapEndpoints(labels.Label(DockerNaming.PortsLabel), container.NetworkSettings, publishAddress) : [],
             StartedAt = ParseTime(state.StartedAt),
             ExitCode = exitCode,
             Message = message,
@@ -105,7 +107,7 @@ internal static class DockerInstanceMapper
                 continue;
             }
 
-            var host = string.IsNullOrEmpty(binding.HostIp) || binding.HostIp is "0.0.0.0" or "::" ? publishAddress : binding.HostIp;
+            var host = string.IsNullOrEmpty(binding.HostIP) || binding.HostIP is "0.0.0.0" or "::" ? publishAddress : binding.HostIP;
             endpoints.Add(new ServiceEndpoint(host, int.Parse(binding.HostPort!, CultureInfo.InvariantCulture), name));
         }
 

@@ -8,6 +8,10 @@ namespace Bpi.Orchestration.Components.Docker;
 /// <summary>Names and labels of what the Docker runtime creates.</summary>
 internal static class DockerNaming
 {
+    /// <summary>A label's value, or <see langword="null"/> when the object has no labels or not that one.</summary>
+    public static string? Label(this IDictionary<string, string>? labels, string key) =>
+        labels is not null && labels.TryGetValue(key, out var value) ? value : null;
+
     /// <summary>The ports of a container, <c>name=port/protocol</c> joined by ';', so endpoints can be named without the spec.</summary>
     public const string PortsLabel = WorkloadLabels.Prefix + "ports";
 

@@ -40,8 +40,8 @@ public static class DockerOrchestrationBuilderExtensions
         {
             var runtimeOptions = GetValidatedOptions(provider);
             var loggerFactory = provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
-            return new DockerEngineClient(
-                DockerEngineClientOptions.From(runtimeOptions),
+            return new DockerEngine(
+                DockerEngineOptions.From(runtimeOptions),
                 provider.GetRequiredService<TimeProvider>(),
                 loggerFactory.CreateLogger("Bpi.Orchestration.Components.Docker.Engine"));
         });
@@ -49,7 +49,7 @@ public static class DockerOrchestrationBuilderExtensions
         {
             var loggerFactory = provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
             return new DockerWorkloadRuntime(
-                provider.GetRequiredService<DockerEngineClient>(),
+                provider.GetRequiredService<DockerEngine>(),
                 GetValidatedOptions(provider),
                 provider.GetRequiredService<TimeProvider>(),
                 loggerFactory.CreateLogger("Bpi.Orchestration.Components.Docker"),

@@ -73,6 +73,24 @@ public sealed class DockerRuntimeOptions
     /// <value>The default value is <see langword="true"/>.</value>
     public bool UseInit { get; set; } = true;
 
+    /// <summary>
+    /// The Docker CLI config whose <c>auths</c> give registry credentials for pulls (<c>auth</c> as base64
+    /// <c>user:password</c>, or <c>username</c>/<c>password</c>). When <see langword="null"/>, <c>$DOCKER_CONFIG/config.json</c>,
+    /// else <c>~/.docker/config.json</c>; a missing file means no credentials. Credential helpers are not run.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? DockerConfigPath { get; set; }
+
+    /// <summary>
+    /// Registry credentials by registry host (<c>registry.example.com:5000</c>; <c>docker.io</c> for Docker Hub). They take
+    /// precedence over the Docker config's.
+    /// </summary>
+    public IDictionary<string, RegistryCredential> RegistryCredentials { get; } = new Dictionary<string, RegistryCredential>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Called with each progress message of an image pull (layer downloads, extraction), on the pulling thread; keep it quick.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public Action<ImagePullProgress>? OnPullProgress { get; set; }
+
     /// <summary>The DockLock defaults these options set, for <see cref="DockLockEffectiveSettings.Resolve"/>.</summary>
     internal DockLockDefaults ToDockLockDefaults() => new()
     {

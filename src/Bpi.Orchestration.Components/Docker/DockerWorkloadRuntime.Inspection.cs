@@ -1,3 +1,4 @@
+using Docker.DotNet.Models;
 using System.Globalization;
 using Bpi.Orchestration.Runtime;
 
@@ -18,7 +19,7 @@ internal sealed partial class DockerWorkloadRuntime
             string document;
             try
             {
-                document = await _client.InspectContainerJsonAsync(container.Id, cancellationToken).ConfigureAwait(false);
+                document = await _client.InspectContainerJsonAsync(container.ID, cancellationToken).ConfigureAwait(false);
             }
             catch (DockerEngineException ex) when (ex.Kind == OrchestrationErrorKind.NotFound)
             {
@@ -27,8 +28,8 @@ internal sealed partial class DockerWorkloadRuntime
             }
 
             var labels = container.Labels;
-            var revision = labels?.GetValueOrDefault(WorkloadLabels.Revision) is { } text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 0;
-            inspections.Add(new WorkloadInspection(labels?.GetValueOrDefault(WorkloadLabels.Component) ?? "", revision, instanceId, WorkloadInspection.DockerEngine, document));
+            var revision = labels.Label(WorkloadLabels.Revision) is { } text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 0;
+            inspections.Add(new WorkloadInspection(labels.Label(WorkloadLabels.Component) ?? "", revision, instanceId, WorkloadInspection.DockerEngine, document));
         }
 
         return inspections;
@@ -44,7 +45,7 @@ internal sealed partial class DockerWorkloadRuntime
         var volumes = await _client.ListVolumesAsync(owned, cancellationToken).ConfigureAwait(false);
         return new DockerOwnedObjects(
             [.. containers.Select(InstanceId).Order(StringComparer.Ordinal)],
-            [.. networks.Select(n => n.Name ?? n.Id).Order(StringComparer.Ordinal)],
+            [.. networks.Select(n => n.Name ?? n.ID).Order(StringComparer.Ordinal)],
             [.. volumes.Select(v => v.Name).Order(StringComparer.Ordinal)]);
     }
 
@@ -70,6 +71,6 @@ internal sealed partial class DockerWorkloadRuntime
     }
 
     /// <summary>The instance id <see cref="DockerInstanceMapper"/> reports: the container's name.</summary>
-    private static string InstanceId(Engine.Models.ContainerSummary container)
-        => container.Names is { Count: > 0 } names ? names[0].TrimStart('/') : container.Id;
+    private static string InstanceId(ContainerListResponse container)
+        => container.Names is { Count: > 0 } names ? names[0].TrimStart('/') : container.ID;
 }

@@ -1,5 +1,5 @@
 using Bpi.Orchestration.Components.Docker.DockLock;
-using Bpi.Orchestration.Components.Docker.Engine.Models;
+using Docker.DotNet.Models;
 using Bpi.Orchestration.Runtime;
 
 namespace Bpi.Orchestration.Components.Docker;
@@ -27,7 +27,7 @@ internal sealed partial class DockerWorkloadRuntime
         var deployments = containers.Select(c => c.Labels)
             .Concat(networks.Select(n => n.Labels))
             .Concat(volumes.Select(v => v.Labels))
-            .Select(labels => labels?.GetValueOrDefault(WorkloadLabels.Deployment) ?? "")
+            .Select(labels => labels.Label(WorkloadLabels.Deployment) ?? "")
             .Where(id => !liveDeploymentIds.Contains(id))
             .Distinct(StringComparer.Ordinal)
             .Order(StringComparer.Ordinal)
@@ -63,7 +63,7 @@ internal sealed partial class DockerWorkloadRuntime
                 filter[WorkloadLabels.Owner] = ownerId;
             }
 
-            bool Belongs(IReadOnlyDictionary<string, string>? labels) =>
+            bool Belongs(IDictionary<string, string>? labels) =>
                 deploymentId.Length > 0 || labels?.ContainsKey(WorkloadLabels.Deployment) != true;
 
             if (deploymentId.Length > 0)
@@ -72,13 +72,13 @@ internal sealed partial class DockerWorkloadRuntime
             }
 
             var containers = (await _client.ListContainersAsync(filter, all: true, cancellationToken).ConfigureAwait(false)).Where(c => Belongs(c.Labels)).ToList();
-            await RemoveContainersAsync(containers.Select(c => c.Id).ToList(), deploymentId, cancellationToken).ConfigureAwait(false);
+            await RemoveContainersAsync(containers.Select(c => c.ID).ToList(), deploymentId, cancellationToken).ConfigureAwait(false);
 
             var networks = (await _client.ListNetworksAsync(filter, cancellationToken).ConfigureAwait(false)).Where(n => Belongs(n.Labels)).ToList();
             var removedNetworks = 0;
             foreach (var network in networks)
             {
-                if (await TryRemoveAsync("network", network.Name ?? network.Id, deploymentId, token => _client.RemoveNetworkAsync(network.Id, token), cancellationToken).ConfigureAwait(false))
+                if (await TryRemoveAsync("network", network.Name ?? network.ID, deploymentId, token => _client.RemoveNetworkAsync(network.ID, token), cancellationToken).ConfigureAwait(false))
                 {
                     removedNetworks++;
                 }
@@ -172,7 +172,7 @@ internal sealed partial class DockerWorkloadRuntime
             try
             {
                 var existing = await _client.InspectNetworkAsync(name, cancellationToken).ConfigureAwait(false);
-                if (existing.Labels?.GetValueOrDefault(WorkloadLabels.Deployment) != revision.DeploymentId)
+                if (existing.Labels.Label(WorkloadLabels.Deployment) != revision.DeploymentId)
                 {
                     throw new OrchestrationException(
                         OrchestrationErrorKind.NetworkSetupFailed,
@@ -189,7 +189,7 @@ internal sealed partial class DockerWorkloadRuntime
             try
             {
                 await _client.CreateNetworkAsync(
-                    new NetworkCreateRequest { Name = name, Driver = "bridge", Labels = DockerNaming.DeploymentLabels(revision) },
+                    new NetworksCreateParameters { Name = name, Driver = "bridge", Labels = DockerNaming.DeploymentLabels(revision) },
                     cancellationToken).ConfigureAwait(false);
                 Log.NetworkCreated(_logger, name, revision.DeploymentId);
             }
@@ -213,14 +213,14 @@ internal sealed partial class DockerWorkloadRuntime
         }
     }
 
-    private async Task<IReadOnlyList<MountPoint>> EnsureVolumesAsync(WorkloadRevision revision, DockLockPolicy policy, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<Mount>> EnsureVolumesAsync(WorkloadRevision revision, DockLockPolicy policy, CancellationToken cancellationToken)
     {
         if (policy.Settings.Volumes.Count == 0)
         {
             return [];
         }
 
-        var mounts = new List<MountPoint>(policy.Settings.Volumes.Count);
+        var mounts = new List<Mount>(policy.Settings.Volumes.Count);
         foreach (var volume in policy.Settings.Volumes)
         {
             var name = DockerNaming.VolumeName(revision.DeploymentId, revision.Component.Id, volume.Name);
@@ -228,8 +228,8 @@ internal sealed partial class DockerWorkloadRuntime
             labels[WorkloadLabels.Component] = revision.Component.Id;
 
             // Creating an existing volume returns it unchanged.
-            await _client.CreateVolumeAsync(new VolumeCreateRequest { Name = name, Labels = labels }, cancellationToken).ConfigureAwait(false);
-            mounts.Add(new MountPoint { Type = "volume", Source = name, Target = volume.Target, ReadOnly = volume.ReadOnly });
+            await _client.CreateVolumeAsync(new VolumesCreateParameters { Name = name, Labels = labels }, cancellationToken).ConfigureAwait(false);
+            mounts.Add(new Mount { Type = "volume", Source = name, Target = volume.Target, ReadOnly = volume.ReadOnly });
         }
 
         return mounts;

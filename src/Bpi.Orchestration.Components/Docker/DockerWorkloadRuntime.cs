@@ -1,8 +1,9 @@
+using EngineRestartKind = Docker.DotNet.Models.RestartPolicyKind;
 using System.Collections.Concurrent;
 using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Components.Docker.DockLock;
 using Bpi.Orchestration.Components.Docker.Engine;
-using Bpi.Orchestration.Components.Docker.Engine.Models;
+using Docker.DotNet.Models;
 using Bpi.Orchestration.Hardening;
 using Bpi.Orchestration.Runtime;
 using Microsoft.Extensions.Logging;
@@ -22,18 +23,19 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
 
     private static readonly TimeSpan DependencyPollInterval = TimeSpan.FromMilliseconds(250);
 
-    private readonly DockerEngineClient _client;
+    private readonly DockerEngine _client;
     private readonly bool _ownsClient;
     private readonly DockerRuntimeOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly IAuditSink? _audit;
+    private readonly DockerImagePuller _puller;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _revisionGates = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _deploymentGates = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _auditedRevisions = new(StringComparer.Ordinal);
     private int _disposed;
 
-    public DockerWorkloadRuntime(DockerEngineClient client, DockerRuntimeOptions options, TimeProvider timeProvider, ILogger logger, IAuditSink? audit = null, bool ownsClient = false)
+    public DockerWorkloadRuntime(DockerEngine client, DockerRuntimeOptions options, TimeProvider timeProvider, ILogger logger, IAuditSink? audit = null, bool ownsClient = false)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
@@ -45,11 +47,12 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
         _logger = logger;
         _audit = audit;
         _ownsClient = ownsClient;
+        _puller = new DockerImagePuller(client, options, timeProvider, logger);
     }
 
     public string Name => "docker";
 
-    internal DockerEngineClient Client => _client;
+    internal DockerEngine Client => _client;
 
     public async ValueTask EnsureReplicasAsync(WorkloadRevision revision, int replicas, CancellationToken cancellationToken = default)
     {
@@ -75,7 +78,7 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
             if (existing.Count > replicas)
             {
                 var surplus = replicas == 0 ? existing : await ChooseSurplusAsync(existing, existing.Count - replicas, cancellationToken).ConfigureAwait(false);
-                await RemoveContainersAsync(surplus.Select(c => c.Id).ToList(), revision.DeploymentId, cancellationToken).ConfigureAwait(false);
+                await RemoveContainersAsync(surplus.Select(c => c.ID).ToList(), revision.DeploymentId, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -122,7 +125,7 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
         }
 
         var container = await _client.InspectContainerAsync(instanceId, cancellationToken).ConfigureAwait(false);
-        return await ReadLogTailAsync(container.Id, container.Config?.Tty ?? false, lines, cancellationToken).ConfigureAwait(false);
+        return await ReadLogTailAsync(container.ID, container.Config?.Tty ?? false, lines, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<CommandResult> ExecAsync(WorkloadInstance instance, IReadOnlyList<string> command, CancellationToken cancellationToken = default)
@@ -162,7 +165,7 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
     private async Task CreateMissingAsync(WorkloadRevision revision, DockLockPolicy policy, int count, CancellationToken cancellationToken)
     {
         var component = revision.Component;
-        var image = await InspectImageAsync(component.Image!, cancellationToken).ConfigureAwait(false);
+        var image = await _puller.EnsureAsync(component.Image!, component.PullPolicy, cancellationToken).ConfigureAwait(false);
         var network = await EnsureNetworkAsync(revision, cancellationToken).ConfigureAwait(false);
         var mounts = await EnsureVolumesAsync(revision, policy, cancellationToken).ConfigureAwait(false);
         await WaitForDependenciesAsync(revision, cancellationToken).ConfigureAwait(false);
@@ -176,11 +179,11 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
             async (name, token) =>
             {
                 var request = DockerContainerRequestBuilder.Build(revision, policy, _options, name, user, network, mounts);
-                var created = await _client.CreateContainerAsync(name, request, token).ConfigureAwait(false);
-                Log.ContainerCreated(_logger, name, created.Id, component.Image!);
+                var created = await _client.CreateContainerAsync(request, token).ConfigureAwait(false);
+                Log.ContainerCreated(_logger, name, created.ID, component.Image!);
                 try
                 {
-                    await _client.StartContainerAsync(created.Id, token).ConfigureAwait(false);
+                    await _client.StartContainerAsync(created.ID, token).ConfigureAwait(false);
                 }
                 catch (DockerEngineException exception) when (!exception.IsTransient && exception.Kind != OrchestrationErrorKind.NotFound)
                 {
@@ -191,21 +194,6 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
             }).ConfigureAwait(false);
 
         await CheckStartupAsync(revision, policy, started.ToList(), cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<ImageInspectResponse> InspectImageAsync(string image, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await _client.InspectImageAsync(image, cancellationToken).ConfigureAwait(false);
-        }
-        catch (DockerEngineException exception) when (exception.Kind == OrchestrationErrorKind.NotFound)
-        {
-            throw new DockerEngineException(
-                OrchestrationErrorKind.NotFound,
-                $"Image '{image}' is not present on the Docker Engine at {_client.Endpoint}. Pull, load or import it before deploying (the runtime does not pull images).",
-                exception.StatusCode, exception.EngineMessage, "image", innerException: exception);
-        }
     }
 
     /// <summary>Watches newly started containers for <see cref="DockerRuntimeOptions.StartupCheckWindow"/>; the first that exits fails the call.</summary>
@@ -229,14 +217,14 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
                     using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, windowSource.Token);
                     try
                     {
-                        await _client.WaitContainerAsync(name, "not-running", linked.Token).ConfigureAwait(false);
+                        await _client.WaitContainerAsync(name, linked.Token).ConfigureAwait(false);
                         failures.Add(name);
                         return;
                     }
                     catch (OperationCanceledException) when (windowSource.IsCancellationRequested && !token.IsCancellationRequested)
                     {
                         // Still running when the window closed. With a restart policy an exit shows as a restart instead.
-                        if (policy.RestartPolicy.Name == "no")
+                        if (policy.RestartPolicy.Name == EngineRestartKind.No)
                         {
                             return;
                         }
@@ -274,7 +262,7 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
         {
             var inspect = await _client.InspectContainerAsync(container, cancellationToken).ConfigureAwait(false);
             var state = inspect.State;
-            exitCode = state is { Running: false } || state?.Restarting == true ? state.ExitCode : null;
+            exitCode = state is { Running: false } || state?.Restarting == true ? (int)state.ExitCode : null;
             if (reason is null && inspect.RestartCount > 0 && state is { Running: true, Restarting: false })
             {
                 // Running again after a restart: the engine has reset the exit code, the restart count tells what happened.
@@ -286,7 +274,7 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
             {
                 reason += string.Create(System.Globalization.CultureInfo.InvariantCulture, $" (after {inspect.RestartCount} restart(s) by its restart policy)");
             }
-            logTail = await ReadLogTailAsync(inspect.Id, inspect.Config?.Tty ?? false, _options.StartupFailureLogLines, cancellationToken).ConfigureAwait(false);
+            logTail = await ReadLogTailAsync(inspect.ID, inspect.Config?.Tty ?? false, _options.StartupFailureLogLines, cancellationToken).ConfigureAwait(false);
         }
         catch (DockerEngineException exception)
         {
@@ -304,7 +292,7 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
     private async Task<IReadOnlyList<string>> ReadLogTailAsync(string containerId, bool tty, int lines, CancellationToken cancellationToken)
     {
         var tail = new Queue<string>(lines);
-        await foreach (var line in _client.StreamLogsAsync(containerId, follow: false, timestamps: false, tail: lines, tty: tty, cancellationToken).ConfigureAwait(false))
+        await foreach (var line in _client.StreamLogsAsync(containerId, follow: false, timestamps: false, tail: lines, cancellationToken).ConfigureAwait(false))
         {
             if (tail.Count == lines)
             {
@@ -357,7 +345,7 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
 
         foreach (var summary in containers.Where(c => c.State == "running"))
         {
-            var state = (await _client.InspectContainerAsync(summary.Id, cancellationToken).ConfigureAwait(false)).State;
+            var state = (await _client.InspectContainerAsync(summary.ID, cancellationToken).ConfigureAwait(false)).State;
             if (state is { Running: true, Restarting: false } && (state.Health is null || state.Health.Status is "healthy" or "none" or null))
             {
                 return true;
@@ -405,10 +393,10 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
         }
     }
 
-    private async Task<IReadOnlyList<ContainerSummary>> ChooseSurplusAsync(IReadOnlyList<ContainerSummary> containers, int count, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<ContainerListResponse>> ChooseSurplusAsync(IReadOnlyList<ContainerListResponse> containers, int count, CancellationToken cancellationToken)
     {
         // Failed and not-ready containers go first, then the newest.
-        var ranked = new List<(ContainerSummary Container, int Rank)>();
+        var ranked = new List<(ContainerListResponse Container, int Rank)>();
         foreach (var container in containers)
         {
             var rank = 2;
@@ -420,7 +408,7 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
             {
                 try
                 {
-                    var health = (await _client.InspectContainerAsync(container.Id, cancellationToken).ConfigureAwait(false)).State?.Health?.Status;
+                    var health = (await _client.InspectContainerAsync(container.ID, cancellationToken).ConfigureAwait(false)).State?.Health?.Status;
                     rank = health is "unhealthy" or "starting" ? 1 : 2;
                 }
                 catch (DockerEngineException exception) when (exception.Kind == OrchestrationErrorKind.NotFound)
@@ -446,7 +434,7 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
             {
                 try
                 {
-                    var inspect = await _client.InspectContainerAsync(containers[index].Id, token).ConfigureAwait(false);
+                    var inspect = await _client.InspectContainerAsync(containers[index].ID, token).ConfigureAwait(false);
                     instances[index] = DockerInstanceMapper.ToInstance(inspect, _options.PublishAddress);
                 }
                 catch (DockerEngineException exception) when (exception.Kind == OrchestrationErrorKind.NotFound)

@@ -41,4 +41,10 @@ public enum OrchestrationErrorKind
 
     /// <summary>The orchestrator is not started, or has been stopped or disposed.</summary>
     NotRunning,
+
+    /// <summary>
+    /// A workload's image could not be pulled from its registry (unknown image or tag, credentials refused, registry
+    /// unreachable), or is absent and the pull policy forbids pulling. The message names the image and the registry's answer.
+    /// </summary>
+    ImagePullFailed,
 }

@@ -9,6 +9,10 @@ public sealed record ComponentSpec
     /// <summary>The container image to run (for container runtimes). Either this or <see cref="Command"/> is required.</summary>
     public string? Image { get; init; }
 
+    /// <summary>When a container runtime pulls <see cref="Image"/> from its registry.</summary>
+    /// <value>The default value is <see cref="ImagePullPolicy.IfNotPresent"/>.</value>
+    public ImagePullPolicy PullPolicy { get; init; } = ImagePullPolicy.IfNotPresent;
+
     /// <summary>The command to run (for the local-process runtime, or to override an image's entry point).</summary>
     public CommandSpec? Command { get; init; }
 

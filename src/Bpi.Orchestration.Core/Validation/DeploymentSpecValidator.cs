@@ -124,6 +124,11 @@ internal static partial class DeploymentSpecValidator
                 errors.Add($"{at}.command.fileName: is required.");
             }
 
+            if (!Enum.IsDefined(c.PullPolicy))
+            {
+                errors.Add($"{at}.pullPolicy: {(int)c.PullPolicy} is not a pull policy; use IfNotPresent, Always or Never.");
+            }
+
             if (c.Replicas < 0 || c.Replicas > MaxReplicas)
             {
                 errors.Add($"{at}.replicas: {c.Replicas} is out of range; use 0 to {MaxReplicas}.");

@@ -31,7 +31,7 @@ public sealed class DockerContainerRequestBuilderTests
         Assert.Equal(["MODE=prod", "DB_PASSWORD=hunter2"], request.Env);
         Assert.Equal("65534:65534", request.User);
         Assert.Equal(["8080/tcp", "53/udp"], request.ExposedPorts!.Keys);
-        Assert.All(request.HostConfig!.PortBindings!.Values, b => Assert.Equal(("127.0.0.1", ""), (b![0].HostIp, b[0].HostPort)));
+        Assert.All(request.HostConfig!.PortBindings!.Values, b => Assert.Equal(("127.0.0.1", ""), (b![0].HostIP, b[0].HostPort)));
         Assert.Equal("bpi-dep", request.HostConfig.NetworkMode);
         Assert.True(request.HostConfig.Init);
         Assert.Equal(["api"], request.NetworkingConfig!.EndpointsConfig!["bpi-dep"].Aliases);

@@ -1,5 +1,7 @@
 using Bpi.Orchestration.Components.Docker;
-using Bpi.Orchestration.Components.Docker.Engine.Models;
+using Docker.DotNet.Models;
+using ContainerState = Docker.DotNet.Models.State;
+using ContainerHealth = Docker.DotNet.Models.Health;
 using Bpi.Orchestration.Runtime;
 
 namespace Bpi.Orchestration.Components.Tests.Docker;
@@ -27,8 +29,8 @@ public sealed class DockerInstanceMapperTests
             Running = status is "running",
             Restarting = status is "restarting",
             ExitCode = exitCode,
-            Error = error,
-            Health = health is null ? null : new ContainerHealth { Status = health, FailingStreak = 2, Log = [new HealthLogEntry { ExitCode = 1, Output = "connection refused\n" }] },
+            Error = error!,
+            Health = health is null ? null : new ContainerHealth { Status = health, FailingStreak = 2, Log = [new HealthcheckResult { ExitCode = 1, Output = "connection refused\n" }] },
         });
 
         Assert.Equal(state, mapped.State);
@@ -53,7 +55,7 @@ public sealed class DockerInstanceMapperTests
     {
         var inspect = new ContainerInspectResponse
         {
-            Id = "abc",
+            ID = "abc",
             Name = "/bpi-dep-web-r2-0001",
             State = new ContainerState { Status = "running", Running = true, StartedAt = "2026-11-22T07:57:25.167564421Z" },
             Config = new ContainerConfig
@@ -69,11 +71,11 @@ public sealed class DockerInstanceMapperTests
             },
             NetworkSettings = new NetworkSettings
             {
-                Ports = new Dictionary<string, IReadOnlyList<PortBinding>?>
+                Ports = new Dictionary<string, IList<PortBinding>>
                 {
-                    ["8080/tcp"] = [new PortBinding { HostIp = "127.0.0.1", HostPort = "49153" }],
-                    ["9090/tcp"] = [new PortBinding { HostIp = "0.0.0.0", HostPort = "49154" }],
-                    ["53/udp"] = null,
+                    ["8080/tcp"] = [new PortBinding { HostIP = "127.0.0.1", HostPort = "49153" }],
+                    ["9090/tcp"] = [new PortBinding { HostIP = "0.0.0.0", HostPort = "49154" }],
+                    ["53/udp"] = null!,
                 },
             },
         };
@@ -90,6 +92,6 @@ public sealed class DockerInstanceMapperTests
     [Fact]
     public void A_container_without_the_sdk_labels_is_not_an_instance()
     {
-        Assert.Null(DockerInstanceMapper.ToInstance(new ContainerInspectResponse { Id = "x", Config = new ContainerConfig { Labels = new Dictionary<string, string>() } }, "127.0.0.1"));
+        Assert.Null(DockerInstanceMapper.ToInstance(new ContainerInspectResponse { ID = "x", Config = new ContainerConfig { Labels = new Dictionary<string, string>() } }, "127.0.0.1"));
     }
 }

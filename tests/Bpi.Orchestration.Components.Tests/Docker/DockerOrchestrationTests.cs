@@ -265,7 +265,7 @@ public sealed class DockerOrchestrationTests(DockerEngineFixture fixture)
         var containers = await fixture.Client.ListContainersAsync(filter, all: true);
         var networks = await fixture.Client.ListNetworksAsync(filter);
         var volumes = await fixture.Client.ListVolumesAsync(filter);
-        return [.. containers.Select(c => "container " + c.Id), .. networks.Select(n => "network " + n.Name), .. volumes.Select(v => "volume " + v.Name)];
+        return [.. containers.Select(c => "container " + c.ID), .. networks.Select(n => "network " + n.Name), .. volumes.Select(v => "volume " + v.Name)];
     }
 
     /// <summary>A VM on Docker with its own owner id (the fixture removes whatever that owner leaves behind).</summary>

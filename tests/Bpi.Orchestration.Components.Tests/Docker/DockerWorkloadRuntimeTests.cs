@@ -101,11 +101,11 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
             Assert.Contains("no-new-privileges:true", host.SecurityOpt!);
             Assert.Equal(256, host.PidsLimit);
             Assert.Equal(64L * 1024 * 1024, host.Memory);
-            Assert.Equal(500_000_000, host.NanoCpus);
+            Assert.Equal(500_000_000, host.NanoCPUs);
             Assert.False(host.Privileged);
             Assert.StartsWith("rw,noexec,nosuid", host.Tmpfs!["/tmp"], StringComparison.Ordinal);
-            Assert.Equal("127.0.0.1", host.PortBindings!["8080/tcp"]![0].HostIp);
-            Assert.Equal("no", host.RestartPolicy!.Name);
+            Assert.Equal("127.0.0.1", host.PortBindings!["8080/tcp"]![0].HostIP);
+            Assert.Equal(global::Docker.DotNet.Models.RestartPolicyKind.No, host.RestartPolicy!.Name);
             Assert.Equal("65534:65534", inspect.Config!.User);
             Assert.Equal("none", inspect.Config.Labels![DockerNaming.RelaxationsLabel]);
 
@@ -239,7 +239,7 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
             Assert.Contains("restart", error.Reason, StringComparison.Ordinal);
             Assert.Contains("crashing", error.LogTail);
             var inspect = await fixture.Client.InspectContainerAsync(error.InstanceId);
-            Assert.Equal(("on-failure", 3), (inspect.HostConfig!.RestartPolicy!.Name, inspect.HostConfig.RestartPolicy.MaximumRetryCount));
+            Assert.Equal(("on-failure", 3), (Bpi.Orchestration.Components.Docker.DockLock.DockLockPolicy.RestartWord(inspect.HostConfig!.RestartPolicy!.Name), (int)inspect.HostConfig.RestartPolicy.MaximumRetryCount));
         }
         finally
         {
@@ -291,17 +291,22 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
     }
 
     [SkippableFact]
-    public async Task A_missing_image_is_reported_as_not_found_with_what_to_do()
+    public async Task A_missing_image_whose_registry_does_not_answer_fails_as_ImagePullFailed_naming_image_and_registry()
     {
         await fixture.RequireEngineAsync();
         await using var runtime = fixture.CreateRuntime();
-        var revision = fixture.Revision(DockerEngineFixture.HttpComponent(image: "bpi-test/does-not-exist:1"));
+
+        // A loopback port nothing listens on: the engine tries to pull and the registry cannot be reached.
+        var image = "127.0.0.1:9/bpi-test/does-not-exist:1";
+        var revision = fixture.Revision(DockerEngineFixture.HttpComponent(image: image));
         try
         {
             var error = await Assert.ThrowsAsync<DockerEngineException>(async () => await runtime.EnsureReplicasAsync(revision, 1));
 
-            Assert.Equal(OrchestrationErrorKind.NotFound, error.Kind);
-            Assert.Contains("Pull, load or import it", error.Message, StringComparison.Ordinal);
+            Assert.Equal(OrchestrationErrorKind.ImagePullFailed, error.Kind);
+            Assert.Contains($"Could not pull image '{image}' from 127.0.0.1:9", error.Message, StringComparison.Ordinal);
+            Assert.Contains("connection refused", error.Message, StringComparison.OrdinalIgnoreCase);
+            Assert.Empty(await fixture.Client.ListContainersAsync(new Dictionary<string, string?> { [WorkloadLabels.Deployment] = revision.DeploymentId }));
         }
         finally
         {
@@ -580,7 +585,7 @@ public sealed class DockerWorkloadRuntimeTests(DockerEngineFixture fixture)
         var containers = await fixture.Client.ListContainersAsync(filter, all: true);
         var networks = await fixture.Client.ListNetworksAsync(filter);
         var volumes = await fixture.Client.ListVolumesAsync(filter);
-        return [.. containers.Select(c => "container " + c.Id), .. networks.Select(n => "network " + n.Name), .. volumes.Select(v => "volume " + v.Name)];
+        return [.. containers.Select(c => "container " + c.ID), .. networks.Select(n => "network " + n.Name), .. volumes.Select(v => "volume " + v.Name)];
     }
 
     private static async Task<IReadOnlyList<WorkloadInstance>> WaitForRunningAsync(DockerWorkloadRuntime runtime, WorkloadRevision revision, int count) =>

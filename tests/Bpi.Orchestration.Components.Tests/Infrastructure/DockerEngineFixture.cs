@@ -19,9 +19,9 @@ public sealed class DockerEngineCollection : ICollectionFixture<DockerEngineFixt
 /// </summary>
 public sealed class DockerEngineFixture() : DockerEngineFixtureBase("bpi-test-")
 {
-    private DockerEngineClient? _client;
+    private DockerEngine? _client;
 
-    internal DockerEngineClient Client => _client ??= new DockerEngineClient(DockerEngineClientOptions.From(new DockerRuntimeOptions()), TimeProvider.System, NullLogger.Instance);
+    internal DockerEngine Client => _client ??= new DockerEngine(DockerEngineOptions.From(new DockerRuntimeOptions()), TimeProvider.System, NullLogger.Instance);
 
     protected override bool Started => _client is not null;
 
@@ -29,7 +29,7 @@ public sealed class DockerEngineFixture() : DockerEngineFixtureBase("bpi-test-")
     {
         var options = new DockerRuntimeOptions { StopTimeout = TimeSpan.FromSeconds(5) };
         configure?.Invoke(options);
-        var client = new DockerEngineClient(DockerEngineClientOptions.From(options), TimeProvider.System, NullLogger.Instance);
+        var client = new DockerEngine(DockerEngineOptions.From(options), TimeProvider.System, NullLogger.Instance);
         return new DockerWorkloadRuntime(client, options, TimeProvider.System, NullLogger.Instance, audit, ownsClient: true);
     }
 

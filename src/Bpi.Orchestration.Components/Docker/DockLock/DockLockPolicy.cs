@@ -1,5 +1,6 @@
+using EngineRestartKind = Docker.DotNet.Models.RestartPolicyKind;
 using System.Globalization;
-using Bpi.Orchestration.Components.Docker.Engine.Models;
+using Docker.DotNet.Models;
 using Bpi.Orchestration.Hardening;
 
 namespace Bpi.Orchestration.Components.Docker.DockLock;
@@ -58,13 +59,13 @@ internal sealed record DockLockPolicy(DockLockEffectiveSettings Settings, Restar
         {
             SecurityOpt = Settings.NoNewPrivileges ? ["no-new-privileges:true"] : null,
             CapDrop = Settings.DropAllCapabilities ? ["ALL"] : null,
-            CapAdd = Settings.AddCapabilities.Count > 0 ? Settings.AddCapabilities : null,
+            CapAdd = Settings.AddCapabilities.Count > 0 ? [.. Settings.AddCapabilities] : null,
             ReadonlyRootfs = Settings.ReadOnlyRootFilesystem,
             Tmpfs = Settings.ReadOnlyRootFilesystem
                 ? new Dictionary<string, string> { ["/tmp"] = string.Create(CultureInfo.InvariantCulture, $"rw,noexec,nosuid,nodev,size={options.TmpfsSizeMb}m") }
                 : null,
             PidsLimit = Settings.PidsLimit ?? -1,
-            NanoCpus = Settings.EnforceResourceLimits ? (long)Math.Round(resources.CpuCores * 1_000_000_000d) : 0,
+            NanoCPUs = Settings.EnforceResourceLimits ? (long)Math.Round(resources.CpuCores * 1_000_000_000d) : 0,
             Memory = memory,
 
             // Swap equal to the memory limit means no swap on top of it.
@@ -83,7 +84,24 @@ internal sealed record DockLockPolicy(DockLockEffectiveSettings Settings, Restar
         var value = DockLockEffectiveSettings.NormalizeRestartPolicy(text, out error);
         var colon = value.IndexOf(':', StringComparison.Ordinal);
         return colon < 0
-            ? new RestartPolicy { Name = value }
-            : new RestartPolicy { Name = value[..colon], MaximumRetryCount = int.Parse(value[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture) };
+            ? new RestartPolicy { Name = RestartKind(value) }
+            : new RestartPolicy { Name = RestartKind(value[..colon]), MaximumRetryCount = int.Parse(value[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture) };
     }
+
+    /// <summary>The engine's word for a restart policy kind (<c>no</c>, <c>on-failure</c>, …).</summary>
+    internal static string RestartWord(EngineRestartKind kind) => kind switch
+    {
+        EngineRestartKind.Always => "always",
+        EngineRestartKind.OnFailure => "on-failure",
+        EngineRestartKind.UnlessStopped => "unless-stopped",
+        _ => "no",
+    };
+
+    private static EngineRestartKind RestartKind(string name) => name switch
+    {
+        "always" => EngineRestartKind.Always,
+        "on-failure" => EngineRestartKind.OnFailure,
+        "unless-stopped" => EngineRestartKind.UnlessStopped,
+        _ => EngineRestartKind.No,
+    };
 }

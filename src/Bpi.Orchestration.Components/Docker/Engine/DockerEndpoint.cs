@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-
 namespace Bpi.Orchestration.Components.Docker.Engine;
 
 /// <summary>Where the Docker Engine listens: a unix socket or a TCP address, parsed from a <c>DOCKER_HOST</c>-style URI.</summary>
@@ -94,31 +92,8 @@ internal sealed record DockerEndpoint
         return false;
     }
 
-    /// <summary>Opens a connection to the engine (used by the HTTP handler's ConnectCallback).</summary>
-    public async ValueTask<Stream> ConnectAsync(CancellationToken cancellationToken)
-    {
-        Socket socket = IsUnixSocket
-            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
-            : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            if (IsUnixSocket)
-            {
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(UnixSocketPath!), cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await socket.ConnectAsync(Host!, Port, cancellationToken).ConfigureAwait(false);
-            }
-
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    /// <summary>The endpoint as Docker.DotNet takes it: <c>unix:///path</c> or <c>http://host:port</c>.</summary>
+    public Uri LibraryUri => IsUnixSocket ? new Uri("unix://" + UnixSocketPath) : BaseAddress;
 
     public override string ToString() => Original;
 }

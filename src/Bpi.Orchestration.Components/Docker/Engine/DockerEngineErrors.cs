@@ -14,7 +14,7 @@ internal static class DockerEngineErrors
     public static bool IsTransientEngineFault(Exception exception) => exception is DockerEngineException { IsTransient: true };
 
     /// <summary>Builds the exception for an error answer (status ≥ 400).</summary>
-    public static DockerEngineException FromResponse(HttpStatusCode status, string? engineMessage, string method, string path, string? resourceKind, string? resourceName)
+    public static DockerEngineException FromResponse(HttpStatusCode status, string? engineMessage, string method, string path, string? resourceKind, string? resourceName, Exception? cause = null)
     {
         var code = (int)status;
         var what = DescribeResource(resourceKind, resourceName);
@@ -24,31 +24,31 @@ internal static class DockerEngineErrors
             404 => new DockerEngineException(
                 OrchestrationErrorKind.NotFound,
                 $"The Docker Engine has no {what}{said}. Check the name, or create it first.",
-                code, engineMessage, resourceKind),
+                code, engineMessage, resourceKind, innerException: cause),
             409 => new DockerEngineException(
                 OrchestrationErrorKind.Conflict,
                 $"The Docker Engine refused to {Verb(method)} {what} because it conflicts with the current state{said}.",
-                code, engineMessage, resourceKind),
+                code, engineMessage, resourceKind, innerException: cause),
             400 => new DockerEngineException(
                 OrchestrationErrorKind.InvalidConfiguration,
                 $"The Docker Engine rejected {method} {path} as invalid{said}. Fix the request (image, command or settings) and try again.",
-                code, engineMessage, resourceKind),
+                code, engineMessage, resourceKind, innerException: cause),
             401 or 403 => new DockerEngineException(
                 OrchestrationErrorKind.Unauthorized,
                 $"The Docker Engine refused {method} {path} (HTTP {code}){said}. Check the daemon's authorization plugins.",
-                code, engineMessage, resourceKind),
+                code, engineMessage, resourceKind, innerException: cause),
             >= 500 when IsPermanentServerError(engineMessage) => new DockerEngineException(
                 OrchestrationErrorKind.ContainerStartupFailed,
                 $"The Docker Engine could not run {what}{said}.",
-                code, engineMessage, resourceKind),
+                code, engineMessage, resourceKind, innerException: cause),
             >= 500 => new DockerEngineException(
                 OrchestrationErrorKind.RuntimeUnavailable,
                 $"The Docker Engine failed {method} {path} (HTTP {code}){said}. The call is retried; if it keeps failing, check the daemon's log.",
-                code, engineMessage, resourceKind, isTransient: true),
+                code, engineMessage, resourceKind, isTransient: true, innerException: cause),
             _ => new DockerEngineException(
                 OrchestrationErrorKind.Unknown,
                 $"The Docker Engine answered {method} {path} with HTTP {code}{said}.",
-                code, engineMessage, resourceKind),
+                code, engineMessage, resourceKind, innerException: cause),
         };
     }
 
@@ -68,6 +68,16 @@ internal static class DockerEngineErrors
         OrchestrationErrorKind.Timeout,
         $"The Docker Engine at {endpoint} did not answer {method} {path} within {timeout.TotalSeconds:0.###} s. Raise DockerRuntimeOptions.RequestTimeout if the engine is slow.",
         statusCode: null, engineMessage: null);
+
+    /// <summary>An image could not be pulled: names the image and what the registry (through the engine) answered.</summary>
+    public static DockerEngineException PullFailed(string reference, string? registryAnswer, int? statusCode, Exception? cause)
+    {
+        var answer = string.IsNullOrWhiteSpace(registryAnswer) ? "no reason given" : registryAnswer.Trim();
+        return new DockerEngineException(
+            OrchestrationErrorKind.ImagePullFailed,
+            $"Could not pull image '{reference}' from {ImageReference.RegistryHost(reference)}: {answer}. Check the image name and tag (or digest), and the registry credentials (~/.docker/config.json or DockerRuntimeOptions.RegistryCredentials).",
+            statusCode, answer, "image", isTransient: false, innerException: cause);
+    }
 
     public static DockerEngineException MalformedStream(string detail) => new(
         OrchestrationErrorKind.Unknown,

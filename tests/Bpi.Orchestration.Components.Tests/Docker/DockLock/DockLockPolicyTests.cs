@@ -19,11 +19,11 @@ public sealed class DockLockPolicyTests
         Assert.True(host.ReadonlyRootfs);
         Assert.Equal("rw,noexec,nosuid,nodev,size=64m", host.Tmpfs!["/tmp"]);
         Assert.Equal(256, host.PidsLimit);
-        Assert.Equal(500_000_000, host.NanoCpus);
+        Assert.Equal(500_000_000, host.NanoCPUs);
         Assert.Equal(128L * 1024 * 1024, host.Memory);
         Assert.Equal(host.Memory, host.MemorySwap);
         Assert.False(host.Privileged);
-        Assert.Equal("no", host.RestartPolicy!.Name);
+        Assert.Equal(global::Docker.DotNet.Models.RestartPolicyKind.No, host.RestartPolicy!.Name);
         Assert.Empty(policy.Settings.Relaxations);
     }
 
@@ -67,7 +67,7 @@ public sealed class DockLockPolicyTests
         Assert.Null(host.Tmpfs);
         Assert.Equal(-1, host.PidsLimit);
         Assert.Equal(0, host.Memory);
-        Assert.Equal(0, host.NanoCpus);
+        Assert.Equal(0, host.NanoCPUs);
         Assert.Null(policy.ResolveUser(null, Options));
         Assert.Equal(6, policy.Settings.Relaxations.Count);
         Assert.Contains(policy.Settings.Relaxations, r => r.Setting == DockLockSettings.ReadOnlyRootFilesystem && r.Reason == "writes its cache under /var/cache");
@@ -149,7 +149,7 @@ public sealed class DockLockPolicyTests
     {
         var policy = DockLockPolicy.Resolve(Component(new() { [DockLockSettings.RestartPolicy] = text }), Options);
 
-        Assert.Equal(name, policy.RestartPolicy.Name);
+        Assert.Equal(name, DockLockPolicy.RestartWord(policy.RestartPolicy.Name));
         Assert.Equal(retries, policy.RestartPolicy.MaximumRetryCount);
     }
 

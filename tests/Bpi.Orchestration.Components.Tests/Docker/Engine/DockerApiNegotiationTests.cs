@@ -44,7 +44,6 @@ public sealed class DockerApiNegotiationTests
 
         await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => client.GetInfoAsync()));
 
-        Assert.Equal(1, engine.Count("/_ping"));
         Assert.Equal(1, engine.Count("/version"));
         Assert.Equal(5, engine.Requests.Count(r => r.Path == "/v1.41/info"));
     }
@@ -88,7 +87,7 @@ public sealed class DockerApiNegotiationTests
 
         Assert.Equal("fake", info.ID);
         Assert.Equal(DockerApiVersion.MaximumSupported, await client.GetApiVersionAsync());
-        Assert.Equal(2, engine.Count("/_ping"));
+        Assert.Equal(2, engine.Count("/version"));
         Assert.Equal(["/v1.41/info", "/v1.41/info", "/v" + DockerApiVersion.MaximumSupported + "/info"], engine.Requests.Select(r => r.Path).Where(p => p.EndsWith("/info", StringComparison.Ordinal)));
     }
 
@@ -109,7 +108,7 @@ public sealed class DockerApiNegotiationTests
         Assert.Equal(OrchestrationErrorKind.RuntimeUnavailable, error.Kind);
         Assert.False(error.IsTransient);
         Assert.Contains("rejects API version 1.41 even after renegotiating", error.Message, StringComparison.Ordinal);
-        Assert.Equal(2, engine.Count("/_ping"));
+        Assert.Equal(2, engine.Count("/version"));
         Assert.Equal(1, engine.Requests.Count(r => r.Path == "/v1.41/info"));
     }
 
@@ -129,8 +128,8 @@ public sealed class DockerApiNegotiationTests
     public async Task The_engine_named_by_DOCKER_HOST_is_used_when_no_host_is_configured()
     {
         await using var engine = FakeDockerEngine.StartUnix(FakeDockerEngine.Versioned(() => ("1.12", "1.41"), InfoHandler));
-        var options = DockerEngineClientOptions.From(new DockerRuntimeOptions(), name => name == "DOCKER_HOST" ? engine.Endpoint : null);
-        await using var client = new DockerEngineClient(options, TimeProvider.System, NullLogger.Instance);
+        var options = DockerEngineOptions.From(new DockerRuntimeOptions(), name => name == "DOCKER_HOST" ? engine.Endpoint : null);
+        await using var client = new DockerEngine(options, TimeProvider.System, NullLogger.Instance);
 
         await client.GetInfoAsync();
 
@@ -140,10 +139,10 @@ public sealed class DockerApiNegotiationTests
     private static FakeResponse InfoHandler(FakeRequest request) =>
         request.PathWithoutQuery == "/info" ? FakeResponse.Json(200, InfoJson) : FakeDockerEngine.Unhandled(request);
 
-    private static DockerEngineClient CreateClient(FakeDockerEngine engine, DockerApiVersion? maximum = null)
+    private static DockerEngine CreateClient(FakeDockerEngine engine, DockerApiVersion? maximum = null)
     {
-        var options = DockerEngineClientOptions.From(new DockerRuntimeOptions { Host = engine.Endpoint, RetryBaseDelay = TimeSpan.FromMilliseconds(1) })
+        var options = DockerEngineOptions.From(new DockerRuntimeOptions { Host = engine.Endpoint, RetryBaseDelay = TimeSpan.FromMilliseconds(1) })
             with { MaximumApiVersion = maximum ?? DockerApiVersion.MaximumSupported };
-        return new DockerEngineClient(options, TimeProvider.System, NullLogger.Instance);
+        return new DockerEngine(options, TimeProvider.System, NullLogger.Instance);
     }
 }

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Bpi.Orchestration.Components.Docker;
 using Bpi.Orchestration.Components.Docker.Engine;
-using Bpi.Orchestration.Components.Docker.Engine.Models;
+using Docker.DotNet.Models;
 using Bpi.Orchestration.Components.Docker.Engine.Streams;
 using Bpi.Orchestration.Components.Tests.Infrastructure;
 using Bpi.Orchestration.Runtime;
@@ -14,20 +14,19 @@ namespace Bpi.Orchestration.Components.Tests.Docker.Engine;
 [Collection(DockerEngineCollection.Name)]
 public sealed class DockerEngineClientTests(DockerEngineFixture fixture)
 {
-    private DockerEngineClient Client => fixture.Client;
+    private DockerEngine Client => fixture.Client;
 
     [SkippableFact]
     public async Task Ping_version_and_info_describe_the_engine()
     {
         await fixture.RequireEngineAsync();
 
-        var pinged = await Client.PingAsync();
         var version = await Client.GetVersionAsync();
         var info = await Client.GetInfoAsync();
 
-        Assert.NotNull(pinged);
-        Assert.True(pinged >= DockerApiVersion.MinimumSupported);
-        Assert.Equal(DockerApiVersion.Min(pinged!.Value, DockerApiVersion.MaximumSupported), await Client.GetApiVersionAsync());
+        Assert.True(DockerApiVersion.TryParse(version.APIVersion, out var engineMax));
+        Assert.True(engineMax >= DockerApiVersion.MinimumSupported);
+        Assert.Equal(DockerApiVersion.Min(engineMax, DockerApiVersion.MaximumSupported), await Client.GetApiVersionAsync());
         Assert.False(string.IsNullOrEmpty(version.Version));
         Assert.True(info.NCPU > 0);
         Assert.True(info.MemTotal > 0);
@@ -45,7 +44,7 @@ public sealed class DockerEngineClientTests(DockerEngineFixture fixture)
         Assert.Equal(["/bin/httpd", "-f", "-p", "8080", "-h", "/www"], plain.Config!.Cmd);
         Assert.Null(plain.Config.Healthcheck);
         Assert.Equal("CMD-SHELL", withHealthcheck.Config!.Healthcheck!.Test![0]);
-        Assert.Equal(1_000_000_000, withHealthcheck.Config.Healthcheck.Interval);
+        Assert.Equal(TimeSpan.FromSeconds(1), withHealthcheck.Config.Healthcheck.Interval);
         Assert.Contains(images, i => i.RepoTags?.Contains(TestImages.Plain) == true);
     }
 
@@ -202,7 +201,7 @@ public sealed class DockerEngineClientTests(DockerEngineFixture fixture)
 
             Assert.Equal(48UL * 1024 * 1024, stats.MemoryStats!.Limit);
             Assert.True(stats.PidsStats!.Current >= 1);
-            Assert.True(stats.CpuStats!.CpuUsage!.TotalUsage > 0);
+            Assert.True(stats.CPUStats!.CPUUsage!.TotalUsage > 0);
         }
         finally
         {
@@ -216,14 +215,14 @@ public sealed class DockerEngineClientTests(DockerEngineFixture fixture)
         await fixture.RequireEngineAsync();
         var name = "bpi-test-net-" + Guid.NewGuid().ToString("N")[..8];
         var labels = OwnerLabels();
-        var networkId = await Client.CreateNetworkAsync(new NetworkCreateRequest { Name = name, Labels = labels });
+        var networkId = await Client.CreateNetworkAsync(new NetworksCreateParameters { Name = name, Labels = labels });
         var containerId = await CreateAsync(["/bin/sleep", "300"]);
         try
         {
-            var duplicate = await Assert.ThrowsAsync<DockerEngineException>(() => Client.CreateNetworkAsync(new NetworkCreateRequest { Name = name }));
+            var duplicate = await Assert.ThrowsAsync<DockerEngineException>(() => Client.CreateNetworkAsync(new NetworksCreateParameters { Name = name }));
             Assert.Equal(OrchestrationErrorKind.Conflict, duplicate.Kind);
 
-            Assert.Contains(await Client.ListNetworksAsync(labels.ToDictionary(l => l.Key, l => (string?)l.Value)), n => n.Id == networkId);
+            Assert.Contains(await Client.ListNetworksAsync(labels.ToDictionary(l => l.Key, l => (string?)l.Value)), n => n.ID == networkId);
             await Client.ConnectNetworkAsync(name, containerId, ["alias-one"]);
             await Client.StartContainerAsync(containerId);
 
@@ -252,8 +251,8 @@ public sealed class DockerEngineClientTests(DockerEngineFixture fixture)
         var labels = OwnerLabels();
         var filter = labels.ToDictionary(l => l.Key, l => (string?)l.Value);
 
-        var created = await Client.CreateVolumeAsync(new VolumeCreateRequest { Name = name, Labels = labels });
-        var again = await Client.CreateVolumeAsync(new VolumeCreateRequest { Name = name, Labels = labels });
+        var created = await Client.CreateVolumeAsync(new VolumesCreateParameters { Name = name, Labels = labels });
+        var again = await Client.CreateVolumeAsync(new VolumesCreateParameters { Name = name, Labels = labels });
 
         Assert.Equal(name, created.Name);
         Assert.Equal(created.Mountpoint, again.Mountpoint);
@@ -310,7 +309,7 @@ public sealed class DockerEngineClientTests(DockerEngineFixture fixture)
             labels[key] = value;
         }
 
-        var response = await Client.CreateContainerAsync(null, new ContainerCreateRequest
+        var response = await Client.CreateContainerAsync(new CreateContainerParameters
         {
             Image = TestImages.Plain,
             Entrypoint = [command[0]],
@@ -319,7 +318,7 @@ public sealed class DockerEngineClientTests(DockerEngineFixture fixture)
             Labels = labels,
             HostConfig = new HostConfig { Memory = memory, MemorySwap = memory, Init = true },
         });
-        return response.Id;
+        return response.ID;
     }
 
     private static async Task<List<T>> CollectAsync<T>(IAsyncEnumerable<T> items)

@@ -31,7 +31,7 @@ public sealed class DockerEngineErrorTests
         await using var engine = Engine(_ => FakeResponse.Error(409, "Conflict. The container name \"/web\" is already in use"));
         await using var client = CreateClient(engine);
 
-        var error = await Assert.ThrowsAsync<DockerEngineException>(() => client.CreateContainerAsync("web", new() { Image = "busybox" }));
+        var error = await Assert.ThrowsAsync<DockerEngineException>(() => client.CreateContainerAsync(new() { Name = "web", Image = "busybox" }));
 
         Assert.Equal(OrchestrationErrorKind.Conflict, error.Kind);
         Assert.Equal(409, error.StatusCode);
@@ -104,7 +104,7 @@ public sealed class DockerEngineErrorTests
         await using var engine = Engine(_ => FakeResponse.Error(400, "invalid reference format"));
         await using var client = CreateClient(engine);
 
-        var error = await Assert.ThrowsAsync<DockerEngineException>(() => client.CreateContainerAsync(null, new() { Image = "Not Valid" }));
+        var error = await Assert.ThrowsAsync<DockerEngineException>(() => client.CreateContainerAsync(new() { Image = "Not Valid" }));
 
         Assert.Equal(OrchestrationErrorKind.InvalidConfiguration, error.Kind);
         Assert.Contains("invalid reference format", error.Message, StringComparison.Ordinal);
@@ -114,8 +114,8 @@ public sealed class DockerEngineErrorTests
     public async Task An_engine_that_is_not_there_is_transient_and_says_where_it_was_looked_for()
     {
         var path = Path.Combine(Path.GetTempPath(), "bpi-no-engine-" + Guid.NewGuid().ToString("N")[..8] + ".sock");
-        var options = DockerEngineClientOptions.From(new DockerRuntimeOptions { Host = "unix://" + path, MaxRetryAttempts = 1, RetryBaseDelay = TimeSpan.FromMilliseconds(1) });
-        await using var client = new DockerEngineClient(options, TimeProvider.System, NullLogger.Instance);
+        var options = DockerEngineOptions.From(new DockerRuntimeOptions { Host = "unix://" + path, MaxRetryAttempts = 1, RetryBaseDelay = TimeSpan.FromMilliseconds(1) });
+        await using var client = new DockerEngine(options, TimeProvider.System, NullLogger.Instance);
 
         var error = await Assert.ThrowsAsync<DockerEngineException>(() => client.GetInfoAsync());
 
@@ -131,8 +131,8 @@ public sealed class DockerEngineErrorTests
         var neverAnswer = new TaskCompletionSource<FakeResponse>();
         var versioned = FakeDockerEngine.Versioned(() => ("1.12", "1.41"));
         await using var engine = FakeDockerEngine.StartTcp(request => request.PathWithoutQuery.EndsWith("/info", StringComparison.Ordinal) ? neverAnswer.Task : versioned(request));
-        var options = DockerEngineClientOptions.From(new DockerRuntimeOptions { Host = engine.Endpoint, RequestTimeout = TimeSpan.FromMilliseconds(300) });
-        await using var client = new DockerEngineClient(options, TimeProvider.System, NullLogger.Instance);
+        var options = DockerEngineOptions.From(new DockerRuntimeOptions { Host = engine.Endpoint, RequestTimeout = TimeSpan.FromMilliseconds(300) });
+        await using var client = new DockerEngine(options, TimeProvider.System, NullLogger.Instance);
 
         var error = await Assert.ThrowsAsync<DockerEngineException>(() => client.GetInfoAsync());
 
@@ -170,8 +170,8 @@ public sealed class DockerEngineErrorTests
     private static FakeDockerEngine Engine(Func<FakeRequest, FakeResponse> handler) =>
         FakeDockerEngine.StartTcp(FakeDockerEngine.Versioned(() => ("1.12", "1.41"), handler));
 
-    private static DockerEngineClient CreateClient(FakeDockerEngine engine, int retries = 0) => new(
-        DockerEngineClientOptions.From(new DockerRuntimeOptions { Host = engine.Endpoint, MaxRetryAttempts = retries, RetryBaseDelay = TimeSpan.FromMilliseconds(1) }),
+    private static DockerEngine CreateClient(FakeDockerEngine engine, int retries = 0) => new(
+        DockerEngineOptions.From(new DockerRuntimeOptions { Host = engine.Endpoint, MaxRetryAttempts = retries, RetryBaseDelay = TimeSpan.FromMilliseconds(1) }),
         TimeProvider.System,
         NullLogger.Instance);
 }

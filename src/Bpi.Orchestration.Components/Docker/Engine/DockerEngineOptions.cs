@@ -1,7 +1,7 @@
 namespace Bpi.Orchestration.Components.Docker.Engine;
 
-/// <summary>What the Engine API client needs; derived from <see cref="DockerRuntimeOptions"/>.</summary>
-internal sealed record DockerEngineClientOptions
+/// <summary>What <see cref="DockerEngine"/> needs; derived from <see cref="DockerRuntimeOptions"/>.</summary>
+internal sealed record DockerEngineOptions
 {
     public required DockerEndpoint Endpoint { get; init; }
 
@@ -13,15 +13,13 @@ internal sealed record DockerEngineClientOptions
 
     public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(200);
 
-    public int MaxFrameSize { get; init; } = Streams.DockerStreamDemultiplexer.DefaultMaxFrameSize;
-
     /// <summary>The newest API version the client will speak; lowered only by tests to simulate older SDKs.</summary>
     public DockerApiVersion MaximumApiVersion { get; init; } = DockerApiVersion.MaximumSupported;
 
-    public static DockerEngineClientOptions From(DockerRuntimeOptions options, Func<string, string?>? getEnvironmentVariable = null)
+    public static DockerEngineOptions From(DockerRuntimeOptions options, Func<string, string?>? getEnvironmentVariable = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new DockerEngineClientOptions
+        return new DockerEngineOptions
         {
             Endpoint = DockerEndpoint.Resolve(options.Host, getEnvironmentVariable),
             RequestTimeout = options.RequestTimeout,
