@@ -140,6 +140,10 @@ internal static class Harnesses
 
         public Task RefreshAsync(string deploymentId, CancellationToken cancellationToken = default) => Task.CompletedTask;
 
+        // The takeover harness sends no commands: any that arrived would be a harness bug.
+        public Task ExecuteCommandAsync(DeploymentCommand command, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException("The takeover harness sends no commands.");
+
         public Task<DateTimeOffset> WaitAsync(string deploymentId) => Get(deploymentId).Task.WaitAsync(TimeSpan.FromSeconds(60));
 
         private TaskCompletionSource<DateTimeOffset> Get(string deploymentId)

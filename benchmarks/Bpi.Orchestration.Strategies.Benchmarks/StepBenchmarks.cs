@@ -94,6 +94,9 @@ public class StepBenchmarks
         {
         }
 
+        // One instance owns everything in the benchmark.
+        public ValueTask EnsureOwnedAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
         public ValueTask OnPlanStartedAsync(RolloutPlan plan, int startIndex, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
         public ValueTask OnStepStartedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken) => ValueTask.CompletedTask;

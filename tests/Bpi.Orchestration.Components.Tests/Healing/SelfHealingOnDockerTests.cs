@@ -80,7 +80,7 @@ public sealed class SelfHealingOnDockerTests(DockerEngineFixture fixture)
                 Assert.Contains("no-new-privileges:true", host.SecurityOpt!);
                 Assert.False(host.Privileged);
                 Assert.Equal(256, host.PidsLimit);
-                Assert.Equal("no", host.RestartPolicy!.Name);
+                Assert.Equal(global::Docker.DotNet.Models.RestartPolicyKind.No, host.RestartPolicy!.Name);
                 Assert.Equal("65534:65534", inspect.Config!.User);
                 Assert.Equal("none", inspect.Config.Labels![DockerNaming.RelaxationsLabel]);
             }
