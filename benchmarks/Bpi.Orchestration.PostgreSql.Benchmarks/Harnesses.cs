@@ -84,6 +84,8 @@ internal static class Harnesses
             LeaseRenewInterval = lease / 3,
             LeaseSafetyMargin = lease / 4,
             PollInterval = lease,
+            // Must stay below the lease (the default 1 s equals the 1 s lease the CI smoke uses).
+            OwnershipConfirmationCache = lease / 10,
         };
 
         var delays = new List<double>();
