@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using Bpi.Orchestration.Components.Docker;
+using Bpi.Orchestration.Components.Docker.Engine;
 using Bpi.Orchestration.Components.Tests.Infrastructure;
 using Bpi.Orchestration.Runtime;
 using Docker.DotNet.Models;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Bpi.Orchestration.Components.Tests.Docker;
 
@@ -72,6 +74,36 @@ public sealed class DockerWorkloadEventsTests(DockerEngineFixture fixture)
 
         Assert.True(watch.IsCompleted, "disposing the runtime cancels the watch and awaits it");
         Assert.Throws<ObjectDisposedException>(() => runtime.Subscribe(_ => { }));
+    }
+
+    [Fact]
+    public async Task SelfHealing_events_a_lost_stream_is_reopened_with_back_off_and_reported_as_reconnected()
+    {
+        // A fake engine: the first /events fails (the engine is restarting), the second delivers one "die" and closes
+        // (the engine went away again), later ones fail until the test ends.
+        var calls = 0;
+        const string Die = "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"c1\",\"Attributes\":{\"bpi.orchestration/deployment\":\"dep-1\",\"bpi.orchestration/instance\":\"i-1\",\"exitCode\":\"137\"}},\"time\":1,\"timeNano\":1}\n";
+        await using var engine = FakeDockerEngine.StartTcp(FakeDockerEngine.Versioned(() => ("1.24", "1.45"), request =>
+            request.PathWithoutQuery != "/events" ? FakeDockerEngine.Unhandled(request)
+            : Interlocked.Increment(ref calls) == 2 ? FakeResponse.Json(200, Die)
+            : FakeResponse.Error(500, "engine restarting")));
+        var options = new DockerRuntimeOptions { Host = engine.Endpoint, RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
+        var client = new DockerEngine(DockerEngineOptions.From(options), TimeProvider.System, NullLogger.Instance);
+        await using var runtime = new DockerWorkloadRuntime(client, options, TimeProvider.System, NullLogger.Instance, ownsClient: true);
+        var events = new ConcurrentQueue<WorkloadEvent>();
+        using var subscription = runtime.Subscribe(events.Enqueue);
+
+        await Eventually.UntilAsync(() => events.Count(e => e.Kind == WorkloadEventKind.Reconnected) >= 2, "the watch reconnects after each loss");
+
+        var seen = events.ToList();
+        Assert.Equal(WorkloadEventKind.Reconnected, seen[0].Kind);
+        Assert.Equal(new WorkloadEvent("dep-1", "i-1", WorkloadEventKind.Exited, 137), seen[1]);
+        Assert.Equal(WorkloadEventKind.Reconnected, seen[2].Kind);
+        var streams = engine.Requests.Where(r => r.PathWithoutQuery.EndsWith("/events", StringComparison.Ordinal)).Select(r => Uri.UnescapeDataString(r.Path)).ToList();
+        Assert.All(streams, path => Assert.Contains("\"type\":{\"container\":true}", path, StringComparison.Ordinal));
+        Assert.All(streams, path => Assert.Contains("\"bpi.orchestration/owner\":true", path, StringComparison.Ordinal));
+        Assert.DoesNotContain("since=", streams[0], StringComparison.Ordinal);
+        Assert.Contains("since=", streams[1], StringComparison.Ordinal);
     }
 
     [Theory]
