@@ -43,6 +43,15 @@ internal static partial class Log
     [LoggerMessage(3108, LogLevel.Warning, "Could not remove {Kind} {Name} of deployment {DeploymentId}: {Reason}")]
     public static partial void CleanupFailed(ILogger logger, string kind, string name, string deploymentId, string reason);
 
+    [LoggerMessage(3109, LogLevel.Warning, "The Docker events stream at {Endpoint} ended or failed ({Reason}); reconnecting in {Delay}")]
+    public static partial void EventStreamLost(ILogger logger, string endpoint, string reason, TimeSpan delay);
+
+    [LoggerMessage(3110, LogLevel.Information, "The Docker events stream at {Endpoint} is back; comparing every deployment again")]
+    public static partial void EventStreamReconnected(ILogger logger, string endpoint);
+
+    [LoggerMessage(3111, LogLevel.Error, "A subscriber to the Docker runtime's events threw; the watch goes on")]
+    public static partial void EventSubscriberFailed(ILogger logger, Exception exception);
+
     // 3200–3299: DockLock hardening
     [LoggerMessage(3200, LogLevel.Warning, "DockLock default {Setting} relaxed for {DeploymentId}/{ComponentId} revision {Revision}: {Reason}")]
     public static partial void DockLockRelaxed(ILogger logger, string setting, string deploymentId, string componentId, int revision, string reason);

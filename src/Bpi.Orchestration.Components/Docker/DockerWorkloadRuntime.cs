@@ -137,17 +137,29 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
         return new CommandResult(result.ExitCode, result.Output);
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>Stops the events watch (awaiting it) and disposes the engine client when the runtime owns it.</summary>
+    public async ValueTask DisposeAsync()
     {
-        Dispose();
-        return ValueTask.CompletedTask;
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            await StopEventWatch().ConfigureAwait(false);
+            if (_ownsClient)
+            {
+                await _client.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
+    /// <summary>Stops the events watch (waiting for it) and disposes the engine client when the runtime owns it.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _ownsClient)
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            _client.Dispose();
+            WaitForWatch(StopEventWatch());
+            if (_ownsClient)
+            {
+                _client.Dispose();
+            }
         }
     }
 

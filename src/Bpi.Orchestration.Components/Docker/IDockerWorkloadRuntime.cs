@@ -8,7 +8,8 @@ namespace Bpi.Orchestration.Components.Docker;
 /// <c>docker inspect</c> document (<see cref="IWorkloadInspector"/>, used by the Security package's runtime assessment),
 /// imports images (<see cref="IDockerImageImporter"/>), and reconciles orphans. Resolve it from DI after
 /// <c>AddDocker()</c> (it is also registered as <see cref="IWorkloadRuntime"/>, <see cref="IWorkloadInspector"/> and
-/// <see cref="IDockerImageImporter"/>).
+/// <see cref="IDockerImageImporter"/>). The instance also implements <see cref="IWorkloadEvents"/> (from the engine's
+/// events stream), which is how self-healing learns of a container that died or was removed.
 /// </summary>
 public interface IDockerWorkloadRuntime : IWorkloadRuntime, IWorkloadCommandRunner, IWorkloadInspector, IDockerImageImporter, IAsyncDisposable
 {

@@ -8,12 +8,35 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Bpi.Orchestration.Components.Tests.Healing;
 
-/// <summary>Self-healing on the real Docker Engine: a container killed with <c>docker kill</c> is replaced, still DockLock-hardened.</summary>
+/// <summary>
+/// Self-healing on the real Docker Engine: a container killed with <c>docker kill</c> is replaced, still DockLock-hardened,
+/// woken by the runtime's events (the engine's events stream) with the periodic resync as the safety net.
+/// </summary>
 [Collection(DockerEngineCollection.Name)]
 public sealed class SelfHealingOnDockerTests(DockerEngineFixture fixture)
 {
     [SkippableFact]
     public async Task SelfHealing_replaces_a_killed_container_still_docklock_hardened_with_zero_failed_requests_through_the_router()
+    {
+        // A short resync: whichever of the event and the resync comes first repairs the kill.
+        await KillOneAndExpectReplacementAsync(TimeSpan.FromSeconds(2), events: null);
+    }
+
+    [SkippableFact]
+    public async Task SelfHealing_on_docker_is_woken_by_the_engine_events_stream_not_the_resync()
+    {
+        // A resync far beyond the test's time-outs: only the runtime's event (the engine's "die") can wake the healer.
+        var events = new System.Collections.Concurrent.ConcurrentQueue<WorkloadEvent>();
+        var victim = await KillOneAndExpectReplacementAsync(TimeSpan.FromMinutes(10), events);
+        Assert.Contains(events, e => e.InstanceId == victim.InstanceId && e.Kind == WorkloadEventKind.Exited && e.ExitCode == 137);
+    }
+
+    /// <summary>
+    /// Deploys three replicas with load through the in-process router, kills one container with SIGKILL and waits until a
+    /// DockLock-hardened replacement serves with zero failed requests; destroys the deployment and checks nothing is left.
+    /// With <paramref name="events"/>, also records the runtime's events from before the kill.
+    /// </summary>
+    private async Task<WorkloadInstance> KillOneAndExpectReplacementAsync(TimeSpan resyncInterval, System.Collections.Concurrent.ConcurrentQueue<WorkloadEvent>? events)
     {
         await fixture.RequireEngineAsync();
         var vmId = fixture.NewOwnerId();
@@ -22,9 +45,7 @@ public sealed class SelfHealingOnDockerTests(DockerEngineFixture fixture)
             {
                 o.VmId = vmId;
                 o.SelfHealing = true;
-
-                // The Docker runtime reports no events (yet): the periodic resync is what notices the kill.
-                o.HealingResyncInterval = TimeSpan.FromSeconds(2);
+                o.HealingResyncInterval = resyncInterval;
             })
             .AddDocker(o => o.StopTimeout = TimeSpan.FromSeconds(2))
             .AddInProcessRouter();
@@ -32,8 +53,10 @@ public sealed class SelfHealingOnDockerTests(DockerEngineFixture fixture)
         var vm = provider.GetRequiredService<IOrchestrationVm>();
         var router = provider.GetRequiredService<InProcessTrafficRouter>();
         var runtime = provider.GetRequiredService<IDockerWorkloadRuntime>();
+        using var subscription = events is null ? null : Assert.IsAssignableFrom<IWorkloadEvents>(runtime).Subscribe(events.Enqueue);
         await vm.StartAsync();
         string? id = null;
+        WorkloadInstance victim;
         try
         {
             id = await vm.DeployAsync(Spec());
@@ -48,7 +71,7 @@ public sealed class SelfHealingOnDockerTests(DockerEngineFixture fixture)
             {
                 await using var load = new RequestLoop(endpoint, "/cgi-bin/version");
                 await load.WaitForSuccessesAsync(30, "requests flow through the router before the kill", TimeSpan.FromSeconds(60));
-                var victim = before[1];
+                victim = before[1];
                 var killedAt = Stopwatch.GetTimestamp();
                 await fixture.Client.KillContainerAsync(victim.InstanceId, "SIGKILL", timeout.Token);
 
@@ -99,6 +122,8 @@ public sealed class SelfHealingOnDockerTests(DockerEngineFixture fixture)
                 await runtime.RemoveDeploymentAsync(id);
             }
         }
+
+        return victim;
     }
 
     private static DeploymentSpec Spec() => new()

@@ -37,11 +37,17 @@ internal sealed partial class DockerEngine
     /// <param name="labels">Only events of objects carrying these labels (value <see langword="null"/>: any value).</param>
     /// <param name="since">Replay events from this moment on.</param>
     /// <param name="until">Stop at this moment.</param>
+    /// <param name="type">Only events of this object type (<c>container</c>, <c>network</c>, …); all types when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Ends the stream.</param>
+    /// <remarks>
+    /// The stream ends normally when the engine closes it (for example when it restarts) and throws
+    /// <see cref="DockerEngineException"/> when it cannot be opened; callers that watch for good reconnect.
+    /// </remarks>
     public async IAsyncEnumerable<Message> StreamEventsAsync(
         IReadOnlyDictionary<string, string?>? labels = null,
         DateTimeOffset? since = null,
         DateTimeOffset? until = null,
+        string? type = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var parameters = new ContainerEventsParameters
@@ -50,6 +56,12 @@ internal sealed partial class DockerEngine
             Until = until?.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
             Filters = labels is { Count: > 0 } ? LabelFilters(labels) : null,
         };
+        if (type is not null)
+        {
+            parameters.Filters ??= new Dictionary<string, IDictionary<string, bool>>(StringComparer.Ordinal);
+            parameters.Filters["type"] = new Dictionary<string, bool>(StringComparer.Ordinal) { [type] = true };
+        }
+
         var channel = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var pump = CallAsync(
