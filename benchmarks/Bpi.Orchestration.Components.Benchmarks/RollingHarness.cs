@@ -23,7 +23,13 @@ internal static class RollingHarness
     {
         var options = BenchmarkEngine.Options(TimeSpan.FromMilliseconds(windowMs));
         var services = new ServiceCollection();
-        services.AddOrchestration(o => o.VmId = BenchmarkEngine.OwnerId)
+        services.AddOrchestration(o =>
+            {
+                o.VmId = BenchmarkEngine.OwnerId;
+                // The direct loop replays the plan on this deployment's own containers: a healer would see them as drift
+                // and remove them, so this VM does not heal (the SDK's side measures the rollout alone, as before).
+                o.SelfHealing = false;
+            })
             .AddDocker(o =>
             {
                 o.StopTimeout = options.StopTimeout;
