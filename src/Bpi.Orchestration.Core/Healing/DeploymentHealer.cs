@@ -274,6 +274,11 @@ internal sealed partial class DeploymentHealer : IDisposable
             var guard = new RepairGuard(this, generation, planned, cts);
             await _loop.Executor.RunAsync(guard, _entry.StepContext!, repair.Plan, 0, cts.Token).ConfigureAwait(false);
             await AfterRepairAsync(repair, stable, cts.Token).ConfigureAwait(false);
+            if (HealingLoop.IsLeftByAFailedRollback(planned))
+            {
+                await CompleteFailedRollbackAsync(stable, generation, planned).ConfigureAwait(false);
+            }
+
             lock (_gate)
             {
                 // One more pass finds what the repair left: healthy, or the next difference.
@@ -311,6 +316,33 @@ internal sealed partial class DeploymentHealer : IDisposable
         ]);
         await recorder.AuditAsync(OrchestrationActor.System.Id, "deployment.repaired", deploymentId, outcome, data).ConfigureAwait(false);
         recorder.Events.Publish(deploymentId, DeploymentEventKind.Progress, _entry.Record.State, $"self-healing {outcome}: {repair.Reason}" + (error is null ? "" : $" ({error})"));
+    }
+
+    /// <summary>
+    /// After a repair brought the stable revision of a deployment left <see cref="DeploymentState.Failed"/> by a failed
+    /// rollback back: records the rollback as done (<see cref="DeploymentState.RolledBack"/>, no target revision, so the
+    /// next pass removes what is left of the failed revision) and audits it — unless a plan run began meanwhile.
+    /// </summary>
+    private async Task CompleteFailedRollbackAsync(RevisionSpec stable, long generation, DeploymentRecord planned)
+    {
+        if (!_loop.StillCurrent(_entry, generation, planned))
+        {
+            return;
+        }
+
+        var message = string.Create(CultureInfo.InvariantCulture, $"Self-healing brought revision {stable.Number} back after the rollback had failed.");
+        var after = await _entry.UpdateAsync(
+            static (r, s) => r is { State: DeploymentState.Failed } && r.StableRevision == s.Number
+                ? r with { State = DeploymentState.RolledBack, TargetRevision = null, Message = s.Message + " " + r.Message, RollbackCount = r.RollbackCount + 1 }
+                : r,
+            (stable.Number, Message: message),
+            message).ConfigureAwait(false);
+        if (after.State == DeploymentState.RolledBack)
+        {
+            await _loop.Recorder.AuditAsync(
+                OrchestrationActor.System.Id, "rollout.rolled_back", _entry.DeploymentId, "rolled_back",
+                new AuditData([new("reason", message), new("stable.revision", stable.Number.ToString(CultureInfo.InvariantCulture))])).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Counts the replacements and hands each new instance the restart count of the one it replaced.</summary>

@@ -51,8 +51,18 @@ internal sealed class HealingLoop : IAsyncDisposable
     public bool ShouldAct(DeploymentEntry entry)
         => _running
            && entry.Work is null
-           && entry.Record is { State: DeploymentState.Running or DeploymentState.RolledBack, StableRevision: not null }
+           && entry.Record is { StableRevision: not null } record
+           && (record.State is DeploymentState.Running or DeploymentState.RolledBack || IsLeftByAFailedRollback(record))
            && Recorder.Ownership.ShouldAct(entry.DeploymentId);
+
+    /// <summary>
+    /// A rollout whose automatic rollback could not finish (the engine went away mid-rollout, say) leaves the deployment
+    /// <see cref="DeploymentState.Failed"/> with its stable revision still recorded: self-healing brings that revision back,
+    /// which is the rollback the spec asked for. With automatic rollback off, a failed deployment is the user's to resolve
+    /// and is left as it is.
+    /// </summary>
+    public static bool IsLeftByAFailedRollback(DeploymentRecord record)
+        => record is { State: DeploymentState.Failed, Cursor: null, StableRevision: not null } && record.CurrentSpec.Rollback.Automatic;
 
     /// <summary>
     /// Whether a repair planned from <paramref name="planned"/> may still act: <see cref="ShouldAct"/>, no plan run of the

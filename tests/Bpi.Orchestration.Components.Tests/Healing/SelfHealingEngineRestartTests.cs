@@ -88,6 +88,87 @@ public sealed class SelfHealingEngineRestartTests(DockerEngineFixture fixture)
         }
     }
 
+    [SkippableFact]
+    public async Task SelfHealing_after_the_engine_restarts_mid_rollout_and_the_rollback_fails_brings_the_serving_revision_back()
+    {
+        await fixture.RequireEngineAsync();
+        DockerTestEnvironment.RequirePrerequisite(PrivateDockerd.MissingPrerequisite);
+        await using var engine = new PrivateDockerd();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await engine.StartAsync(timeout.Token);
+        await using var provider = Services(engine.Host);
+        var vm = provider.GetRequiredService<IOrchestrationVm>();
+        var runtime = provider.GetRequiredService<IDockerWorkloadRuntime>();
+        var importer = provider.GetRequiredService<IDockerImageImporter>();
+        await TestImages.BuildAsync((tar, repository, tag, changes) => importer.ImportImageAsync(tar, repository, tag, changes, timeout.Token).AsTask());
+
+        await vm.StartAsync(timeout.Token);
+        try
+        {
+            var id = await vm.DeployAsync(Spec(), cancellationToken: timeout.Token);
+            var status = await vm.WaitUntilSettledAsync(id, timeout.Token);
+            Assert.True(status.State == DeploymentState.Running, $"{status.State}: {status.Message}");
+
+            // v2 never becomes ready (its check answers 404), so the rollout waits in its readiness step; the engine
+            // stops under it: the step fails, and the rollback fails too while the engine is away.
+            await vm.UpdateAsync(id, Spec() with
+            {
+                Components =
+                [
+                    DockerEngineFixture.HttpComponent(version: "v2") with
+                    {
+                        Replicas = 2,
+                        HealthCheck = new HealthCheckSpec { Kind = HealthCheckKind.Http, Path = "/cgi-bin/nope", Period = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1), FailureThreshold = 1000 },
+                    },
+                ],
+            }, timeout.Token);
+            await Eventually.UntilAsync(
+                async () => await runtime.GetInstancesAsync(id, cancellationToken: timeout.Token),
+                list => list.Any(i => i.Revision == 2 && i.State == InstanceState.Running),
+                "a v2 container runs (the rollout waits for it to become ready)",
+                TimeSpan.FromSeconds(60));
+            await engine.StopAsync(timeout.Token);
+            var failed = await vm.WaitForStateAsync(id, s => s == DeploymentState.Failed, timeout.Token);
+            Assert.Contains("rollback failed too", failed.Message, StringComparison.Ordinal);
+
+            // The engine is back: its events watch reports Reconnected, the healer brings revision 1 back.
+            await engine.StartAsync(timeout.Token);
+            await vm.WaitForStateAsync(id, s => s == DeploymentState.RolledBack, timeout.Token);
+            await Eventually.UntilAsync(
+                async () => await runtime.GetInstancesAsync(id, cancellationToken: timeout.Token),
+                list => list.Count(i => i.Revision == 1 && i.State == InstanceState.Running) == 2 && list.All(i => i.Revision == 1),
+                "two running instances of revision 1 and nothing of revision 2",
+                TimeSpan.FromSeconds(120));
+            Assert.Equal(1, (await vm.GetStatusAsync(id, timeout.Token)).StableRevision);
+
+            await vm.DestroyAsync(id, cancellationToken: timeout.Token);
+            await vm.WaitForStateAsync(id, s => s == DeploymentState.Destroyed, timeout.Token);
+            Assert.Empty(await runtime.GetInstancesAsync(id, cancellationToken: timeout.Token));
+        }
+        finally
+        {
+            await vm.StopAsync();
+        }
+    }
+
+    private ServiceProvider Services(string host)
+    {
+        var services = new ServiceCollection();
+        services.AddOrchestration(o =>
+            {
+                o.VmId = fixture.NewOwnerId();
+                o.SelfHealing = true;
+                // Far beyond the test: only the runtime's Reconnected event can bring the deployment back.
+                o.HealingResyncInterval = TimeSpan.FromMinutes(10);
+            })
+            .AddDocker(o =>
+            {
+                o.Host = host;
+                o.StopTimeout = TimeSpan.FromSeconds(2);
+            });
+        return services.BuildServiceProvider();
+    }
+
     private static DeploymentSpec Spec() => new()
     {
         Name = "engine-restart",
@@ -147,7 +228,7 @@ public sealed class SelfHealingEngineRestartTests(DockerEngineFixture fixture)
             await StartAsync(cancellationToken);
         }
 
-        private async Task StopAsync(CancellationToken cancellationToken)
+        public async Task StopAsync(CancellationToken cancellationToken)
         {
             if (_process is null)
             {

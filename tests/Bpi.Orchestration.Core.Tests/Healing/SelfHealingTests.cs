@@ -247,6 +247,71 @@ public sealed class SelfHealingTests
         Assert.Contains("on-failure:N", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task SelfHealing_brings_the_stable_revision_back_after_a_rollout_and_its_rollback_failed_while_the_engine_was_away()
+    {
+        await using var host = new TestHost(options: o => o.SelfHealing = true);
+        var id = await host.Vm.DeployAsync(Specs.Web(replicas: 2));
+        await host.SettleAsync(id);
+
+        // Recreate removes v1, then v2 fails to start and the engine goes away at that moment: the rollback fails too.
+        host.Runtime.Faults.FailStart(r =>
+        {
+            if (r.Revision != 2)
+            {
+                return false;
+            }
+
+            host.Runtime.Faults.FailNextCalls(1_000_000);
+            return true;
+        }, exitCode: 1, message: "exec format error");
+        await host.Vm.UpdateAsync(id, Specs.Web(replicas: 2, image: "web:2"));
+        var failed = await host.SettleAsync(id);
+        Assert.Equal(DeploymentState.Failed, failed.State);
+        Assert.Contains("rollback failed too", failed.Message, StringComparison.Ordinal);
+        Assert.Empty(Running(host.Runtime, id));
+
+        // The engine is back: the next resync finds the deployment with nothing serving and brings revision 1 back.
+        host.Runtime.Faults.Clear();
+        host.Clock.Advance(TimeSpan.FromSeconds(30));
+        await host.DriveAsync(host.Vm.WaitForStateAsync(id, s => s == DeploymentState.RolledBack, TestHost.Timeout()));
+        var healed = await host.DriveAsync(Eventually.UntilAsync(
+            () => host.Vm.GetStatusAsync(id),
+            s => s.Healing == HealingState.Healthy && Running(host.Runtime, id).Count == 2 && host.Runtime.Snapshot().All(i => i.DeploymentId != id || i.Revision == 1),
+            "two instances of revision 1 run, healthy, and nothing of revision 2 is left"));
+        Assert.Equal(1, healed.StableRevision);
+        Assert.Null(healed.TargetRevision);
+        Assert.StartsWith("Self-healing brought revision 1 back after the rollback had failed.", healed.Message, StringComparison.Ordinal);
+        Assert.Equal(new Dictionary<int, int> { [1] = 100 }, host.Router.GetWeights(TrafficRoute.ForComponent(id, "web")));
+        Assert.Contains(host.Audit.Snapshot(), e => e.Action == "rollout.rolled_back" && e.Target == id && e.Data!["reason"]!.StartsWith("Self-healing", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SelfHealing_leaves_a_failed_deployment_alone_when_its_automatic_rollback_is_off()
+    {
+        await using var host = new TestHost(options: o => o.SelfHealing = true);
+        var spec = Specs.Web(replicas: 2) with { Rollback = new RollbackSettings { Automatic = false } };
+        var id = await host.Vm.DeployAsync(spec);
+        await host.SettleAsync(id);
+        host.Runtime.Faults.FailStart(r => r.Revision == 2, exitCode: 1, message: "exec format error");
+
+        await host.Vm.UpdateAsync(id, spec with { Components = [spec.Components[0] with { Image = "web:2" }] });
+        var failed = await host.SettleAsync(id);
+        Assert.Equal(DeploymentState.Failed, failed.State);
+        var before = host.Runtime.Snapshot().Where(i => i.DeploymentId == id).Select(i => (i.InstanceId, i.State)).ToList();
+
+        // Several resyncs pass: the failed state is the user's to resolve, nothing is repaired or removed.
+        for (var i = 0; i < 4; i++)
+        {
+            host.Clock.Advance(TimeSpan.FromSeconds(30));
+        }
+
+        var status = await host.Vm.GetStatusAsync(id);
+        Assert.Equal(DeploymentState.Failed, status.State);
+        Assert.Equal(before, host.Runtime.Snapshot().Where(i => i.DeploymentId == id).Select(i => (i.InstanceId, i.State)).ToList());
+        Assert.DoesNotContain(host.Audit.Snapshot(), e => e.Action == "deployment.repaired" && e.Target == id);
+    }
+
     private static async Task<WorkloadInstance> ReplacementOf(TestHost host, string id, string replaced)
     {
         await Eventually.UntilAsync(
