@@ -246,8 +246,12 @@ public sealed class ProcessWorkloadRuntimeTests
         await scope.Runtime.EnsureReplicasAsync(scope.Shell(RunForever), 2);
         await scope.Runtime.EnsureReplicasAsync(scope.Shell(RunForever, component: "worker", deployment: scope.Id + "-other"), 1);
         var before = await scope.WaitForAsync(i => i.Count == 2 && i.All(x => x.State == InstanceState.Running), "2 running instances");
-        var other = ProcFs.WithEnvironment("BPI_DEPLOYMENT_ID=" + scope.Id + "-other");
-        Assert.Single(other);
+        // A process just started inside its shell's exec shows no environment for an instant: wait until it does.
+        var other = await Eventually.UntilAsync(
+            () => Task.FromResult(ProcFs.WithEnvironment("BPI_DEPLOYMENT_ID=" + scope.Id + "-other")),
+            pids => pids.Count == 1,
+            "the other deployment's process shows its environment");
+        await Eventually.UntilAsync(() => ProcFs.WithEnvironment("BPI_DEPLOYMENT_ID=" + scope.Id).Count == 2, "both processes of the deployment show their environment");
 
         var restarted = await scope.RestartAsync(); // the first runtime is disposed: it stops nothing
 
