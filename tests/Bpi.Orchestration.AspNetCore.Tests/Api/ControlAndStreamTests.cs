@@ -44,6 +44,27 @@ public sealed class ControlAndStreamTests
         await allEvents.NextAsync(e => e.Name == "state_changed" && e.Data["deployment_id"]!.GetValue<string>() == id && e.Data["state"]!.GetValue<string>() == "running", TestContext.Timeout);
     }
 
+    /// <summary>Deploys a canary with an approval gate "qa" after 25 %, then updates it over HTTP (202): the update runs to the gate.</summary>
+    private static async Task<(string Id, string Path)> UpdateThroughAnApprovalGateAsync(ApiHost host, HttpClient client)
+    {
+        static JsonObject Gated(string image)
+        {
+            var document = Documents.Canary("gated", image);
+            document["strategy"]!["steps"] = new JsonArray(
+                new JsonObject { ["setWeight"] = 25 },
+                new JsonObject { ["approval"] = new JsonObject { ["name"] = "qa", ["timeout"] = "1h" } },
+                new JsonObject { ["setWeight"] = 50 });
+            return document;
+        }
+
+        var id = await client.DeployAsync(Gated("registry.local/web:1.0"));
+        await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Running, TestContext.Timeout);
+        var path = $"/api/v1/orchestration/deployment/{id}";
+        using var update = await client.PutAsync(path, Documents.Json(Gated("registry.local/web:2.0")));
+        Assert.Equal(HttpStatusCode.Accepted, update.StatusCode);
+        return (id, path);
+    }
+
     private static int? Weight(JsonObject status, int revision)
         => status["components"]![0]!["traffic_weights"]![revision.ToString(System.Globalization.CultureInfo.InvariantCulture)]?.GetValue<int>();
 
@@ -108,23 +129,7 @@ public sealed class ControlAndStreamTests
         await using var host = await ApiHost.StartAsync();
         using var client = host.Deployer();
         using var approver = host.As("erin", "deployer");
-        JsonObject Gated(string image)
-        {
-            var document = Documents.Canary("gated", image);
-            document["strategy"]!["steps"] = new JsonArray(
-                new JsonObject { ["setWeight"] = 25 },
-                new JsonObject { ["approval"] = new JsonObject { ["name"] = "qa", ["timeout"] = "1h" } },
-                new JsonObject { ["setWeight"] = 50 });
-            return document;
-        }
-
-        var id = await client.DeployAsync(Gated("registry.local/web:1.0"));
-        await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Running, TestContext.Timeout);
-        var path = $"/api/v1/orchestration/deployment/{id}";
-        using (var update = await client.PutAsync(path, Documents.Json(Gated("registry.local/web:2.0"))))
-        {
-            Assert.Equal(HttpStatusCode.Accepted, update.StatusCode);
-        }
+        var (id, path) = await UpdateThroughAnApprovalGateAsync(host, client);
 
         var waiting = await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.CurrentStep?.Contains("qa", StringComparison.Ordinal) == true && s.Components[0].TrafficWeights.GetValueOrDefault(2) == 25, "the rollout waits at gate qa with 25 %");
 
@@ -146,23 +151,7 @@ public sealed class ControlAndStreamTests
         await using var host = await ApiHost.StartAsync();
         using var client = host.Deployer();
         using var rejecter = host.As("frank", "deployer");
-        JsonObject Gated(string image)
-        {
-            var document = Documents.Canary("gated", image);
-            document["strategy"]!["steps"] = new JsonArray(
-                new JsonObject { ["setWeight"] = 25 },
-                new JsonObject { ["approval"] = new JsonObject { ["name"] = "qa", ["timeout"] = "1h" } },
-                new JsonObject { ["setWeight"] = 50 });
-            return document;
-        }
-
-        var id = await client.DeployAsync(Gated("registry.local/web:1.0"));
-        await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Running, TestContext.Timeout);
-        var path = $"/api/v1/orchestration/deployment/{id}";
-        using (var update = await client.PutAsync(path, Documents.Json(Gated("registry.local/web:2.0"))))
-        {
-            Assert.Equal(HttpStatusCode.Accepted, update.StatusCode);
-        }
+        var (id, path) = await UpdateThroughAnApprovalGateAsync(host, client);
 
         await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.CurrentStep?.Contains("qa", StringComparison.Ordinal) == true, "the rollout waits at gate qa");
         using (var rejected = await rejecter.PostAsync(path + "/approvals/qa/reject", Documents.Json("""{"comment": "not during the sale"}""")))
