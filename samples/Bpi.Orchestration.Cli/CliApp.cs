@@ -156,6 +156,8 @@ internal static class CliApp
             OrchestrationException o => (o.Message, o.Kind.ToString(), ExitCodes.For(o.Kind), o.Errors),
             CliException c => (c.Message, c.ExitCode switch { ExitCodes.Conflict => "Conflict", ExitCodes.NotFound => "NotFound", ExitCodes.UsageError => "UsageError", ExitCodes.InvalidConfig => "InvalidConfiguration", ExitCodes.RuntimeUnavailable => "RuntimeUnavailable", _ => "Failed" }, c.ExitCode, []),
             AuditStoreException a => (a.Message, "AuditStore", ExitCodes.Failed, a.Errors),
+            // The SDK's one exception for bad options (a runtime's, the router's, the audit store's …): every problem listed.
+            Microsoft.Extensions.Options.OptionsValidationException v => ($"The {v.OptionsType.Name} are invalid; fix every item:", "InvalidConfiguration", ExitCodes.InvalidConfig, [.. v.Failures]),
             FileNotFoundException or DirectoryNotFoundException => (ex.Message, "NotFound", ExitCodes.NotFound, []),
             UnauthorizedAccessException => ($"permission denied: {ex.Message}", "Failed", ExitCodes.Failed, []),
             IOException or JsonException => (ex.Message, "Failed", ExitCodes.Failed, []),

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
 
 namespace Bpi.Orchestration.PostgreSql;
 
@@ -63,55 +64,56 @@ public sealed partial class PostgreSqlStateOptions
     /// <returns>The problems.</returns>
     public IReadOnlyList<string> Validate()
     {
+        const string T = nameof(PostgreSqlStateOptions);
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(ConnectionString))
         {
-            errors.Add("ConnectionString is required: the Npgsql connection string of the shared database (for example Host=db;Username=bpi;Password=…;Database=bpi).");
+            errors.Add($"{T}.ConnectionString: empty; give the Npgsql connection string of the shared database (for example Host=db;Username=bpi;Password=…;Database=bpi).");
         }
 
         if (!SchemaName().IsMatch(Schema ?? ""))
         {
-            errors.Add($"Schema '{Schema}' must be a lowercase SQL identifier: a letter or '_' then letters, digits or '_', at most 63 characters.");
+            errors.Add($"{T}.Schema: '{Schema}' is not a lowercase SQL identifier; use a letter or '_' then letters, digits or '_', at most 63 characters.");
         }
 
         if (LeaseDuration < TimeSpan.FromSeconds(1))
         {
-            errors.Add($"LeaseDuration must be at least 1 second (is {LeaseDuration}).");
+            errors.Add($"{T}.LeaseDuration: {LeaseDuration} is under 1 second; use 1 second or more.");
         }
 
         if (LeaseRenewInterval <= TimeSpan.Zero || LeaseRenewInterval * 2 > LeaseDuration)
         {
-            errors.Add($"LeaseRenewInterval must be positive and at most half of LeaseDuration (is {LeaseRenewInterval}, LeaseDuration {LeaseDuration}).");
+            errors.Add($"{T}.LeaseRenewInterval: {LeaseRenewInterval} is not within (0, LeaseDuration / 2] (LeaseDuration is {LeaseDuration}); renew at least twice per lease.");
         }
 
         if (LeaseSafetyMargin < TimeSpan.Zero || LeaseSafetyMargin + LeaseRenewInterval >= LeaseDuration)
         {
-            errors.Add($"LeaseSafetyMargin must be at least zero and leave room for a renewal: LeaseSafetyMargin + LeaseRenewInterval must be below LeaseDuration (are {LeaseSafetyMargin} + {LeaseRenewInterval}, LeaseDuration {LeaseDuration}).");
+            errors.Add($"{T}.LeaseSafetyMargin: {LeaseSafetyMargin} is negative or leaves no room for a renewal (LeaseRenewInterval {LeaseRenewInterval}, LeaseDuration {LeaseDuration}); keep LeaseSafetyMargin + LeaseRenewInterval below LeaseDuration.");
         }
 
         if (InstanceId is null || InstanceId.Length > 200)
         {
-            errors.Add("InstanceId must be at most 200 characters (empty: one is made per process).");
+            errors.Add($"{T}.InstanceId: longer than 200 characters; use at most 200 (or leave it empty to get one per process).");
         }
 
         if (OwnershipConfirmationCache < TimeSpan.Zero || OwnershipConfirmationCache >= LeaseDuration)
         {
-            errors.Add($"OwnershipConfirmationCache must be at least zero and below LeaseDuration (is {OwnershipConfirmationCache}, LeaseDuration {LeaseDuration}).");
+            errors.Add($"{T}.OwnershipConfirmationCache: {OwnershipConfirmationCache} is not within [0, LeaseDuration) (LeaseDuration is {LeaseDuration}); use zero or a span shorter than the lease.");
         }
 
         if (CommandTimeout <= TimeSpan.Zero)
         {
-            errors.Add($"CommandTimeout must be positive (is {CommandTimeout}).");
+            errors.Add($"{T}.CommandTimeout: {CommandTimeout} is not positive; use a duration greater than zero.");
         }
 
         if (CommandRetention < CommandTimeout)
         {
-            errors.Add($"CommandRetention must be at least CommandTimeout, so an outcome is kept while its sender waits (are {CommandRetention} and {CommandTimeout}).");
+            errors.Add($"{T}.CommandRetention: {CommandRetention} is shorter than CommandTimeout ({CommandTimeout}); keep outcomes at least as long as a sender waits.");
         }
 
         if (PollInterval <= TimeSpan.Zero)
         {
-            errors.Add($"PollInterval must be positive (is {PollInterval}).");
+            errors.Add($"{T}.PollInterval: {PollInterval} is not positive; use a duration greater than zero.");
         }
 
         return errors;
@@ -123,12 +125,12 @@ public sealed partial class PostgreSqlStateOptions
             ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Environment.MachineName}-{Environment.ProcessId}-{Random.Shared.Next():x8}")
             : InstanceId;
 
-    /// <summary>Throws with every problem listed when the options are invalid.</summary>
+    /// <summary>Throws the <see cref="OptionsValidationException"/> listing every problem when the options are invalid.</summary>
     internal void ThrowIfInvalid()
     {
         if (Validate() is { Count: > 0 } errors)
         {
-            throw OrchestrationException.InvalidConfiguration("PostgreSQL state options", errors);
+            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(PostgreSqlStateOptions), errors);
         }
     }
 

@@ -18,39 +18,26 @@ internal sealed class SecurityOptionsValidator : IValidateOptions<SecurityOption
 
     /// <summary>Reads the options (running registered validators) and validates them again directly, so options built without DI are checked too.</summary>
     public static SecurityOptions GetValidated(IOptions<SecurityOptions> options)
-    {
-        SecurityOptions value;
-        try
-        {
-            value = options.Value;
-        }
-        catch (OptionsValidationException ex)
-        {
-            throw OrchestrationException.InvalidConfiguration("Security options", [.. ex.Failures]);
-        }
-
-        var errors = Collect(value);
-        return errors.Count == 0 ? value : throw OrchestrationException.InvalidConfiguration("Security options", errors);
-    }
+        => ValidatedOptions.Ensure(options.Value, new SecurityOptionsValidator());
 
     internal static List<string> Collect(SecurityOptions options)
     {
         var errors = new List<string>();
-        CheckPolicy("DefaultPolicy", options.DefaultPolicy, options, errors);
+        CheckPolicy("SecurityOptions.DefaultPolicy", options.DefaultPolicy, options, errors);
         foreach (var (environment, policy) in options.Environments.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
             if (string.IsNullOrWhiteSpace(environment))
             {
-                errors.Add("Environments has an entry with an empty name; name the environment it applies to.");
+                errors.Add("SecurityOptions.Environments: an entry has an empty name; name the environment it applies to.");
             }
 
             if (policy is null)
             {
-                errors.Add($"Environments['{environment}'] is null; give it a SecurityEnvironmentPolicy or remove it.");
+                errors.Add($"SecurityOptions.Environments['{environment}']: null; give it a SecurityEnvironmentPolicy or remove it.");
                 continue;
             }
 
-            CheckPolicy($"Environments['{environment}']", policy, options, errors);
+            CheckPolicy($"SecurityOptions.Environments['{environment}']", policy, options, errors);
         }
 
         try
@@ -58,40 +45,40 @@ internal sealed class SecurityOptionsValidator : IValidateOptions<SecurityOption
             _ = new Regex(options.SecretNamePattern ?? "", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
             if (string.IsNullOrWhiteSpace(options.SecretNamePattern))
             {
-                errors.Add("SecretNamePattern is empty; it would mark every variable as a secret. Use SecurityOptions.DefaultSecretNamePattern or your own expression.");
+                errors.Add("SecurityOptions.SecretNamePattern: empty, which would mark every variable as a secret; use SecurityOptions.DefaultSecretNamePattern or your own expression.");
             }
         }
         catch (ArgumentException ex)
         {
-            errors.Add($"SecretNamePattern is not a valid regular expression: {ex.Message}");
+            errors.Add($"SecurityOptions.SecretNamePattern: not a valid regular expression ({ex.Message}); fix the expression.");
         }
 
         for (var i = 0; i < options.TrustedSigningKeys.Count; i++)
         {
             if (!CosignSignatureVerifier.IsValidPublicKey(options.TrustedSigningKeys[i] ?? "", out var error))
             {
-                errors.Add(string.Create(CultureInfo.InvariantCulture, $"TrustedSigningKeys[{i}] is {error}; give the PEM text of a cosign.pub (ECDSA P-256)."));
+                errors.Add(string.Create(CultureInfo.InvariantCulture, $"SecurityOptions.TrustedSigningKeys[{i}]: {error}; give the PEM text of a cosign.pub (ECDSA P-256)."));
             }
         }
 
         if (options.ReassessmentInterval != Timeout.InfiniteTimeSpan && options.ReassessmentInterval < TimeSpan.FromSeconds(1))
         {
-            errors.Add($"ReassessmentInterval is {options.ReassessmentInterval}; use at least 1 second, or Timeout.InfiniteTimeSpan to turn re-assessment off.");
+            errors.Add($"SecurityOptions.ReassessmentInterval: {options.ReassessmentInterval} is under 1 second; use at least 1 second, or Timeout.InfiniteTimeSpan to turn re-assessment off.");
         }
 
         if (string.IsNullOrWhiteSpace(options.DockLock.NonRootUser))
         {
-            errors.Add("DockLock.NonRootUser is empty; set it to the Docker runtime's NonRootUser (default 65534:65534).");
+            errors.Add("SecurityOptions.DockLock.NonRootUser: empty; set it to the Docker runtime's NonRootUser (default 65534:65534).");
         }
 
         if (options.DockLock.DefaultPidsLimit <= 0)
         {
-            errors.Add($"DockLock.DefaultPidsLimit is {options.DockLock.DefaultPidsLimit}; set it to the Docker runtime's DefaultPidsLimit (a positive number).");
+            errors.Add($"SecurityOptions.DockLock.DefaultPidsLimit: {options.DockLock.DefaultPidsLimit} is not positive; set it to the Docker runtime's DefaultPidsLimit (a positive number).");
         }
 
         if (!options.IncludeBuiltInComplianceMappings && options.ComplianceMappings.Count == 0)
         {
-            errors.Add("IncludeBuiltInComplianceMappings is false and ComplianceMappings is empty; give at least one mapping document.");
+            errors.Add("SecurityOptions.ComplianceMappings: empty while IncludeBuiltInComplianceMappings is false; give at least one mapping document.");
         }
 
         for (var i = 0; i < options.ComplianceMappings.Count; i++)
@@ -102,7 +89,7 @@ internal sealed class SecurityOptionsValidator : IValidateOptions<SecurityOption
             }
             catch (OrchestrationException ex)
             {
-                errors.AddRange(ex.Errors.Select(e => string.Create(CultureInfo.InvariantCulture, $"ComplianceMappings[{i}]: {e}")));
+                errors.AddRange(ex.Errors.Select(e => string.Create(CultureInfo.InvariantCulture, $"SecurityOptions.ComplianceMappings[{i}]: {e}")));
             }
         }
 
@@ -113,30 +100,30 @@ internal sealed class SecurityOptionsValidator : IValidateOptions<SecurityOption
     {
         if (double.IsNaN(policy.MinimumScore) || policy.MinimumScore is < 0 or > 10)
         {
-            errors.Add(string.Create(CultureInfo.InvariantCulture, $"{name}.MinimumScore is {policy.MinimumScore}; use a score between 0 and 10."));
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"{name}.MinimumScore: {policy.MinimumScore} is out of range; use a score between 0 and 10."));
         }
 
         if (policy.BlockingSeverity is { } severity && !Enum.IsDefined(severity))
         {
-            errors.Add($"{name}.BlockingSeverity is {(int)severity}, which is not a severity.");
+            errors.Add($"{name}.BlockingSeverity: {(int)severity} is not a severity; use one of {string.Join(", ", Enum.GetNames<Bpi.Orchestration.Security.Checks.SecuritySeverity>())}.");
         }
 
         if (!Enum.IsDefined(policy.MinimumEncryptionLevel))
         {
-            errors.Add($"{name}.MinimumEncryptionLevel is {(int)policy.MinimumEncryptionLevel}, which is not an encryption level.");
+            errors.Add($"{name}.MinimumEncryptionLevel: {(int)policy.MinimumEncryptionLevel} is not an encryption level; use one of {string.Join(", ", Enum.GetNames<EncryptionLevel>())}.");
         }
 
         foreach (var registry in policy.AllowedRegistries)
         {
             if (string.IsNullOrWhiteSpace(registry) || registry.Contains(' ', StringComparison.Ordinal) || registry.Contains('@', StringComparison.Ordinal))
             {
-                errors.Add($"{name}.AllowedRegistries has '{registry}'; give a registry host (ghcr.io) or a repository prefix (docker.io/library).");
+                errors.Add($"{name}.AllowedRegistries: '{registry}' is not a registry; give a registry host (ghcr.io) or a repository prefix (docker.io/library).");
             }
         }
 
         if (policy.RequireSignedImages && options.TrustedSigningKeys.Count == 0)
         {
-            errors.Add($"{name}.RequireSignedImages is true but TrustedSigningKeys is empty; add the public key images are signed with.");
+            errors.Add($"{name}.RequireSignedImages: true but SecurityOptions.TrustedSigningKeys is empty; add the public key images are signed with.");
         }
     }
 }

@@ -89,7 +89,8 @@ public abstract class AuditLogStore : IAuditStore, IAuditEngineOwner
     /// <param name="logger">Where to log; nowhere when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels opening.</param>
     /// <returns>A task that completes when the store is open.</returns>
-    /// <exception cref="AuditStoreException">The options are invalid, or the stored log does not verify.</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid (every problem is listed).</exception>
+    /// <exception cref="AuditStoreException">The stored log does not verify.</exception>
     /// <exception cref="InvalidOperationException">The store is already open.</exception>
     protected async ValueTask OpenStorageAsync(
         AuditStorage storage,
@@ -108,11 +109,7 @@ public abstract class AuditLogStore : IAuditStore, IAuditEngineOwner
         AuditLogEngine? engine = null;
         try
         {
-            var errors = options.Validate();
-            if (errors.Count > 0)
-            {
-                throw new AuditStoreException("The audit store options are invalid; fix every item:", errors);
-            }
+            options.ThrowIfInvalid();
 
             if (await storage.ReadHeadAsync(cancellationToken).ConfigureAwait(false) is null)
             {

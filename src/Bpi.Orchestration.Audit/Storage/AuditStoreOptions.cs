@@ -54,24 +54,36 @@ public abstract class AuditStoreOptions
         return errors;
     }
 
-    /// <summary>Adds every problem of these options to <paramref name="errors"/>.</summary>
+    /// <summary>The start of every problem, naming the options type and a property: "<c>FileAuditStoreOptions.</c>".</summary>
+    private protected string P => GetType().Name + ".";
+
+    /// <summary>Throws the <see cref="Microsoft.Extensions.Options.OptionsValidationException"/> listing every problem when these options are invalid.</summary>
+    internal void ThrowIfInvalid()
+    {
+        if (Validate() is { Count: > 0 } errors)
+        {
+            throw new Microsoft.Extensions.Options.OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, GetType(), errors);
+        }
+    }
+
+    /// <summary>Adds every problem of these options to <paramref name="errors"/>, each as "<c>OptionsType.Property: problem; what to do</c>".</summary>
     /// <param name="errors">The list to add to.</param>
     private protected virtual void ValidateCore(List<string> errors)
     {
         if (string.IsNullOrWhiteSpace(Origin))
         {
-            errors.Add("Origin is empty; set a unique log name such as 'example.com/deployments/audit'.");
+            errors.Add($"{P}Origin: empty; set a unique log name such as 'example.com/deployments/audit'.");
         }
         else if (Origin.Any(char.IsControl) || Origin != Origin.Trim())
         {
-            errors.Add("Origin must be one line without control characters or surrounding spaces.");
+            errors.Add($"{P}Origin: '{Origin}' has control characters or surrounding spaces; use one line without them.");
         }
 
         for (var i = 0; i < CheckpointSigners.Count; i++)
         {
             if (CheckpointSigners[i] is null)
             {
-                errors.Add($"CheckpointSigners[{i}] is null; remove it or set a signer.");
+                errors.Add($"{P}CheckpointSigners[{i}]: null; remove it or set a signer.");
             }
         }
 
@@ -79,34 +91,34 @@ public abstract class AuditStoreOptions
         {
             if (Witnesses[i] is null)
             {
-                errors.Add($"Witnesses[{i}] is null; remove it or set a witness.");
+                errors.Add($"{P}Witnesses[{i}]: null; remove it or set a witness.");
             }
         }
 
         var names = CheckpointSigners.Where(s => s is not null).GroupBy(s => (s.KeyName, s.KeyId)).Where(g => g.Count() > 1);
         foreach (var duplicate in names)
         {
-            errors.Add($"The signer '{duplicate.Key.KeyName}' (key id {duplicate.Key.KeyId:x8}) is listed more than once.");
+            errors.Add($"{P}CheckpointSigners: the signer '{duplicate.Key.KeyName}' (key id {duplicate.Key.KeyId:x8}) is listed more than once; list each signer once.");
         }
 
         if (CheckpointEveryEntries < 0)
         {
-            errors.Add($"CheckpointEveryEntries is {CheckpointEveryEntries}; use 0 (off) or a positive count.");
+            errors.Add($"{P}CheckpointEveryEntries: {CheckpointEveryEntries} is negative; use 0 (off) or a positive count.");
         }
 
         if (CheckpointInterval < TimeSpan.Zero)
         {
-            errors.Add($"CheckpointInterval is {CheckpointInterval}; use TimeSpan.Zero (off) or a positive interval.");
+            errors.Add($"{P}CheckpointInterval: {CheckpointInterval} is negative; use TimeSpan.Zero (off) or a positive interval.");
         }
 
         if (MaxPayloadBytes < 0 || MaxPayloadBytes > AuditEntryEncoding.MaxPayloadBytes)
         {
-            errors.Add($"MaxPayloadBytes is {MaxPayloadBytes}; it must be between 0 and {AuditEntryEncoding.MaxPayloadBytes}.");
+            errors.Add($"{P}MaxPayloadBytes: {MaxPayloadBytes} is out of range; use 0 to {AuditEntryEncoding.MaxPayloadBytes}.");
         }
 
         if (MaxBatchEntries < 1 || MaxBatchEntries > 1_000_000)
         {
-            errors.Add($"MaxBatchEntries is {MaxBatchEntries}; it must be between 1 and 1,000,000.");
+            errors.Add($"{P}MaxBatchEntries: {MaxBatchEntries} is out of range; use 1 to 1,000,000.");
         }
     }
 }
@@ -141,11 +153,11 @@ public sealed class FileAuditStoreOptions : AuditStoreOptions
         base.ValidateCore(errors);
         if (string.IsNullOrWhiteSpace(Path))
         {
-            errors.Add("Path is empty; set the directory that holds the audit log.");
+            errors.Add($"{P}Path: empty; set the directory that holds the audit log.");
         }
         else if (Path.IndexOfAny(System.IO.Path.GetInvalidPathChars()) >= 0)
         {
-            errors.Add($"Path '{Path}' contains characters that are not valid in a path.");
+            errors.Add($"{P}Path: '{Path}' contains characters that are not valid in a path; use a valid directory path.");
         }
 
         else
@@ -155,19 +167,19 @@ public sealed class FileAuditStoreOptions : AuditStoreOptions
             {
                 if (witness.Path.StartsWith(directory, StringComparison.Ordinal))
                 {
-                    errors.Add($"The witness file {witness.Path} is inside the store directory, where it protects nothing: put it where whoever can write the store cannot.");
+                    errors.Add($"{P}Witnesses: the witness file {witness.Path} is inside the store directory, where it protects nothing; put it where whoever can write the store cannot.");
                 }
             }
         }
 
         if (SegmentSize < 64 * 1024)
         {
-            errors.Add($"SegmentSize is {SegmentSize}; it must be at least 65,536 bytes.");
+            errors.Add($"{P}SegmentSize: {SegmentSize} is under 65,536 bytes; use 65,536 or more.");
         }
 
         if (MaxBatchBytes < 64 * 1024)
         {
-            errors.Add($"MaxBatchBytes is {MaxBatchBytes}; it must be at least 65,536 bytes.");
+            errors.Add($"{P}MaxBatchBytes: {MaxBatchBytes} is under 65,536 bytes; use 65,536 or more.");
         }
     }
 }

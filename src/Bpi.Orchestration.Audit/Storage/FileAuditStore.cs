@@ -40,7 +40,8 @@ public sealed class FileAuditStore : IAuditStore, IAuditEngineOwner
     /// <param name="loggerFactory">Where to log; nowhere when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels opening.</param>
     /// <returns>The open store.</returns>
-    /// <exception cref="AuditStoreException">The options are invalid, the directory is in use, or the log is damaged.</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid (every problem is listed).</exception>
+    /// <exception cref="AuditStoreException">The directory is in use, or the log is damaged.</exception>
     public static async ValueTask<FileAuditStore> OpenAsync(
         FileAuditStoreOptions options,
         TimeProvider? timeProvider = null,
@@ -54,11 +55,7 @@ public sealed class FileAuditStore : IAuditStore, IAuditEngineOwner
     /// <summary>Opens synchronously (for dependency-injection factories, which cannot await).</summary>
     internal static FileAuditStore Open(FileAuditStoreOptions options, TimeProvider? timeProvider, ILoggerFactory? loggerFactory)
     {
-        var errors = options.Validate();
-        if (errors.Count > 0)
-        {
-            throw new AuditStoreException("The file audit store options are invalid; fix every item:", errors);
-        }
+        options.ThrowIfInvalid();
 
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<FileAuditStore>();
         var tree = new MerkleTree();

@@ -12,15 +12,11 @@ public sealed class InMemoryAuditStore : IAuditStore, IAuditEngineOwner
     /// <summary>Creates an empty store.</summary>
     /// <param name="options">The options; defaults when <see langword="null"/>. Every problem is listed when they are invalid.</param>
     /// <param name="timeProvider">The clock for timestamps and the checkpoint timer; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
-    /// <exception cref="AuditStoreException">The options are invalid.</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid (every problem is listed).</exception>
     public InMemoryAuditStore(InMemoryAuditStoreOptions? options = null, TimeProvider? timeProvider = null)
     {
         options ??= new InMemoryAuditStoreOptions();
-        var errors = options.Validate();
-        if (errors.Count > 0)
-        {
-            throw new AuditStoreException("The in-memory audit store options are invalid; fix every item:", errors);
-        }
+        options.ThrowIfInvalid();
 
         _engine = new AuditLogEngine(
             options, new MemoryAuditStorage(), new MerkleTree(), AuditHash.Zero, [], maxBatchBytes: 8 * 1024 * 1024,

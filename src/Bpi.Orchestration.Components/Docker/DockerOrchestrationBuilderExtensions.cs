@@ -66,14 +66,5 @@ public static class DockerOrchestrationBuilderExtensions
     }
 
     private static DockerRuntimeOptions GetValidatedOptions(IServiceProvider provider)
-    {
-        try
-        {
-            return provider.GetRequiredService<IOptions<DockerRuntimeOptions>>().Value;
-        }
-        catch (OptionsValidationException exception)
-        {
-            throw Bpi.Orchestration.OrchestrationException.InvalidConfiguration("DockerRuntimeOptions", exception.Failures.ToList());
-        }
-    }
+        => provider.GetRequiredService<IOptions<DockerRuntimeOptions>>().Value;
 }

@@ -11,6 +11,9 @@ internal sealed class CueNginxOptionsValidator : IValidateOptions<CueNginxOption
     /// <summary>The longest path of a unix socket (<c>sun_path</c> holds 108 bytes with the terminating zero).</summary>
     private const int MaxSocketPath = 107;
 
+    /// <summary>The start of every problem's path: the options type, as in "CueNginxOptions.ListenAddress: …".</summary>
+    private const string Type = nameof(CueNginxOptions) + ".";
+
     private static readonly HashSet<string> TlsProtocols = new(["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"], StringComparer.Ordinal);
 
     public ValidateOptionsResult Validate(string? name, CueNginxOptions options)
@@ -19,64 +22,64 @@ internal sealed class CueNginxOptionsValidator : IValidateOptions<CueNginxOption
         var errors = new List<string>();
         if (options.NginxPath is { } nginx && string.IsNullOrWhiteSpace(nginx))
         {
-            errors.Add($"{nameof(CueNginxOptions.NginxPath)}: must not be blank; leave it null to find nginx on PATH.");
+            errors.Add($"{nameof(CueNginxOptions)}.{nameof(CueNginxOptions.NginxPath)}: blank; leave it null to find nginx on PATH.");
         }
 
         if (options.StateDirectory is { } directory)
         {
             if (string.IsNullOrWhiteSpace(directory) || !IsSafeText(directory))
             {
-                errors.Add($"{nameof(CueNginxOptions.StateDirectory)}: '{directory}' must be a path without quotes, backslashes, '$' or control characters.");
+                errors.Add($"{nameof(CueNginxOptions)}.{nameof(CueNginxOptions.StateDirectory)}: '{directory}' must be a path without quotes, backslashes, '$' or control characters.");
             }
             else if (Encoding.UTF8.GetByteCount(Path.Combine(Path.GetFullPath(directory), NginxConfigRenderer.ControlSocketName)) > MaxSocketPath)
             {
-                errors.Add($"{nameof(CueNginxOptions.StateDirectory)}: '{directory}' is too long for nginx's control socket ({NginxConfigRenderer.ControlSocketName} inside it must fit in {MaxSocketPath} bytes); choose a shorter path.");
+                errors.Add($"{nameof(CueNginxOptions)}.{nameof(CueNginxOptions.StateDirectory)}: '{directory}' is too long for nginx's control socket ({NginxConfigRenderer.ControlSocketName} inside it must fit in {MaxSocketPath} bytes); choose a shorter path.");
             }
         }
 
         if (!IPAddress.TryParse(options.ListenAddress, out _))
         {
-            errors.Add($"{nameof(CueNginxOptions.ListenAddress)}: '{options.ListenAddress}' is not an IP address; use for example 127.0.0.1, 0.0.0.0 or ::1.");
+            errors.Add($"{nameof(CueNginxOptions)}.{nameof(CueNginxOptions.ListenAddress)}: '{options.ListenAddress}' is not an IP address; use for example 127.0.0.1, 0.0.0.0 or ::1.");
         }
 
         if (options.WorkerProcesses < 0)
         {
-            errors.Add($"{nameof(CueNginxOptions.WorkerProcesses)}: {Number(options.WorkerProcesses)} must be 0 (one per core) or more.");
+            errors.Add($"{nameof(CueNginxOptions)}.{nameof(CueNginxOptions.WorkerProcesses)}: {Number(options.WorkerProcesses)} must be 0 (one per core) or more.");
         }
 
         if (options.WorkerConnections is < 16 or > 1_000_000)
         {
-            errors.Add($"{nameof(CueNginxOptions.WorkerConnections)}: {Number(options.WorkerConnections)} must be between 16 and 1000000.");
+            errors.Add($"{nameof(CueNginxOptions)}.{nameof(CueNginxOptions.WorkerConnections)}: {Number(options.WorkerConnections)} must be between 16 and 1000000.");
         }
 
         if (options.WorkerShutdownTimeout is { } shutdown && shutdown <= TimeSpan.Zero)
         {
-            errors.Add($"{nameof(CueNginxOptions.WorkerShutdownTimeout)}: must be greater than zero, or null to let open connections finish.");
+            errors.Add($"{nameof(CueNginxOptions)}.{nameof(CueNginxOptions.WorkerShutdownTimeout)}: must be greater than zero, or null to let open connections finish.");
         }
 
-        Positive(errors, nameof(CueNginxOptions.CommandTimeout), options.CommandTimeout);
-        Positive(errors, nameof(CueNginxOptions.ReloadTimeout), options.ReloadTimeout);
-        Positive(errors, nameof(CueNginxOptions.ShutdownTimeout), options.ShutdownTimeout);
+        Positive(errors, Type + nameof(CueNginxOptions.CommandTimeout), options.CommandTimeout);
+        Positive(errors, Type + nameof(CueNginxOptions.ReloadTimeout), options.ReloadTimeout);
+        Positive(errors, Type + nameof(CueNginxOptions.ShutdownTimeout), options.ShutdownTimeout);
         if (options.DefaultService is null)
         {
-            errors.Add($"{nameof(CueNginxOptions.DefaultService)}: must not be null.");
+            errors.Add($"{nameof(CueNginxOptions)}.{nameof(CueNginxOptions.DefaultService)}: null; set the settings every service without its own entry uses (or leave the default).");
         }
         else
         {
-            ValidateService(errors, nameof(CueNginxOptions.DefaultService), options.DefaultService);
+            ValidateService(errors, Type + nameof(CueNginxOptions.DefaultService), options.DefaultService);
         }
 
         foreach (var (serviceId, service) in options.Services)
         {
-            var path = $"{nameof(CueNginxOptions.Services)}[{serviceId}]";
+            var path = $"{Type}{nameof(CueNginxOptions.Services)}[{serviceId}]";
             if (string.IsNullOrWhiteSpace(serviceId))
             {
-                errors.Add($"{path}: the service id must not be empty.");
+                errors.Add($"{path}: the service id is empty; key each entry by the service id it configures.");
             }
 
             if (service is null)
             {
-                errors.Add($"{path}: must not be null.");
+                errors.Add($"{path}: null; give the service its settings, or remove the entry to use DefaultService.");
                 continue;
             }
 
@@ -203,7 +206,7 @@ internal sealed class CueNginxOptionsValidator : IValidateOptions<CueNginxOption
     {
         if (value <= TimeSpan.Zero)
         {
-            errors.Add($"{path}: must be greater than zero.");
+            errors.Add($"{path}: {value} is not positive; use a duration greater than zero.");
         }
     }
 

@@ -56,23 +56,10 @@ public sealed class CueNginxRouter : ITrafficRouter, IAsyncDisposable
     /// <param name="options">The options; defaults when <see langword="null"/>.</param>
     /// <param name="timeProvider">The clock for command, reload and shutdown timeouts; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     /// <param name="loggerFactory">Where log messages go; none when <see langword="null"/>.</param>
-    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>: the options are invalid (every problem is listed).</exception>
+    /// <exception cref="OptionsValidationException">The options are invalid (every problem is listed).</exception>
     public CueNginxRouter(IOptions<CueNginxOptions>? options = null, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
     {
-        try
-        {
-            Options = options?.Value ?? new CueNginxOptions();
-        }
-        catch (OptionsValidationException ex)
-        {
-            throw OrchestrationException.InvalidConfiguration("CueNginx options", [.. ex.Failures]);
-        }
-
-        var validation = new CueNginxOptionsValidator().Validate(null, Options);
-        if (validation.Failed)
-        {
-            throw OrchestrationException.InvalidConfiguration("CueNginx options", [.. validation.Failures]);
-        }
+        Options = ValidatedOptions.Ensure(options?.Value ?? new CueNginxOptions(), new CueNginxOptionsValidator());
 
         StateDirectory = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Options.StateDirectory ?? DefaultStateDirectory(null)));
         _stateFile = new NginxStateFile(StateDirectory);

@@ -63,32 +63,32 @@ internal sealed class ProcessRuntimeOptionsValidator : IValidateOptions<ProcessR
         var errors = new List<string>();
         if (options.StateDirectory is { } dir && (string.IsNullOrWhiteSpace(dir) || dir.IndexOfAny(Path.GetInvalidPathChars()) >= 0))
         {
-            errors.Add($"{nameof(ProcessRuntimeOptions.StateDirectory)}: '{dir}' is not a valid path; set a writable directory or leave it null for the default.");
+            errors.Add($"{nameof(ProcessRuntimeOptions)}.{nameof(ProcessRuntimeOptions.StateDirectory)}: '{dir}' is not a valid path; set a writable directory or leave it null for the default.");
         }
 
         if (options.GracePeriod < TimeSpan.Zero)
         {
-            errors.Add($"{nameof(ProcessRuntimeOptions.GracePeriod)}: {options.GracePeriod} must be zero or more.");
+            errors.Add($"{nameof(ProcessRuntimeOptions)}.{nameof(ProcessRuntimeOptions.GracePeriod)}: {options.GracePeriod} is negative; use zero (stop at once) or more.");
         }
 
         if (options.LogLines < 0)
         {
-            errors.Add($"{nameof(ProcessRuntimeOptions.LogLines)}: {options.LogLines} must be zero or more.");
+            errors.Add($"{nameof(ProcessRuntimeOptions)}.{nameof(ProcessRuntimeOptions.LogLines)}: {options.LogLines} is negative; use zero (keep no lines) or more.");
         }
 
         if (options.MaxLineLength < 16)
         {
-            errors.Add($"{nameof(ProcessRuntimeOptions.MaxLineLength)}: {options.MaxLineLength} must be at least 16.");
+            errors.Add($"{nameof(ProcessRuntimeOptions)}.{nameof(ProcessRuntimeOptions.MaxLineLength)}: {options.MaxLineLength} is less than 16; use 16 or more characters.");
         }
 
         if (options.PortCheckInterval <= TimeSpan.Zero)
         {
-            errors.Add($"{nameof(ProcessRuntimeOptions.PortCheckInterval)}: must be greater than zero.");
+            errors.Add($"{nameof(ProcessRuntimeOptions)}.{nameof(ProcessRuntimeOptions.PortCheckInterval)}: {options.PortCheckInterval} is not positive; use a duration greater than zero.");
         }
 
         if (options.DotnetHostPath is { } host && string.IsNullOrWhiteSpace(host))
         {
-            errors.Add($"{nameof(ProcessRuntimeOptions.DotnetHostPath)}: must not be blank; leave it null to find dotnet automatically.");
+            errors.Add($"{nameof(ProcessRuntimeOptions)}.{nameof(ProcessRuntimeOptions.DotnetHostPath)}: blank; leave it null to find dotnet automatically.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

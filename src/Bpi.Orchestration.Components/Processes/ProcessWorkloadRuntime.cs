@@ -78,23 +78,10 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkload
     /// <param name="options">The options; defaults when <see langword="null"/>. Without a <see cref="ProcessRuntimeOptions.StateDirectory"/>, <c>{temp}/bpi-orchestration/process-runtime</c> is used.</param>
     /// <param name="timeProvider">The clock for grace periods and readiness checks; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     /// <param name="loggerFactory">Where log messages go; none when <see langword="null"/>.</param>
-    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>: the options are invalid (every problem is listed).</exception>
+    /// <exception cref="OptionsValidationException">The options are invalid (every problem is listed).</exception>
     public ProcessWorkloadRuntime(IOptions<ProcessRuntimeOptions>? options = null, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
     {
-        try
-        {
-            _options = options?.Value ?? new ProcessRuntimeOptions();
-        }
-        catch (OptionsValidationException ex)
-        {
-            throw OrchestrationException.InvalidConfiguration("Process runtime options", [.. ex.Failures]);
-        }
-
-        var validation = new ProcessRuntimeOptionsValidator().Validate(null, _options);
-        if (validation.Failed)
-        {
-            throw OrchestrationException.InvalidConfiguration("Process runtime options", [.. validation.Failures]);
-        }
+        _options = ValidatedOptions.Ensure(options?.Value ?? new ProcessRuntimeOptions(), new ProcessRuntimeOptionsValidator());
 
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)loggerFactory?.CreateLogger("Bpi.Orchestration.Processes") ?? NullLogger.Instance;

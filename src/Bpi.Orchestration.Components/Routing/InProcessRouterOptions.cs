@@ -51,37 +51,37 @@ internal sealed class InProcessRouterOptionsValidator : IValidateOptions<InProce
         var errors = new List<string>();
         if (!IPAddress.TryParse(options.ListenAddress, out _))
         {
-            errors.Add($"{nameof(InProcessRouterOptions.ListenAddress)}: '{options.ListenAddress}' is not an IP address; use for example 127.0.0.1 or ::1.");
+            errors.Add($"{nameof(InProcessRouterOptions)}.{nameof(InProcessRouterOptions.ListenAddress)}: '{options.ListenAddress}' is not an IP address; use for example 127.0.0.1 or ::1.");
         }
 
         if (options.ConnectTimeout <= TimeSpan.Zero)
         {
-            errors.Add($"{nameof(InProcessRouterOptions.ConnectTimeout)}: must be greater than zero.");
+            errors.Add($"{nameof(InProcessRouterOptions)}.{nameof(InProcessRouterOptions.ConnectTimeout)}: {options.ConnectTimeout} is not positive; use a duration greater than zero.");
         }
 
         if (options.BackendRetryAfter < TimeSpan.Zero)
         {
-            errors.Add($"{nameof(InProcessRouterOptions.BackendRetryAfter)}: must be zero or more.");
+            errors.Add($"{nameof(InProcessRouterOptions)}.{nameof(InProcessRouterOptions.BackendRetryAfter)}: {options.BackendRetryAfter} is negative; use zero or more.");
         }
 
         if (options.ShutdownTimeout < TimeSpan.Zero)
         {
-            errors.Add($"{nameof(InProcessRouterOptions.ShutdownTimeout)}: must be zero or more.");
+            errors.Add($"{nameof(InProcessRouterOptions)}.{nameof(InProcessRouterOptions.ShutdownTimeout)}: {options.ShutdownTimeout} is negative; use zero or more.");
         }
 
         if (options.BufferSize is < 1024 or > 1024 * 1024)
         {
-            errors.Add($"{nameof(InProcessRouterOptions.BufferSize)}: {options.BufferSize} must be between 1024 and 1048576.");
+            errors.Add($"{nameof(InProcessRouterOptions)}.{nameof(InProcessRouterOptions.BufferSize)}: {options.BufferSize} is outside 1024..1048576; use a buffer of 1 KiB to 1 MiB.");
         }
 
         if (options.MaxRequestRetries is < 0 or > 10)
         {
-            errors.Add($"{nameof(InProcessRouterOptions.MaxRequestRetries)}: {options.MaxRequestRetries} must be between 0 and 10.");
+            errors.Add($"{nameof(InProcessRouterOptions)}.{nameof(InProcessRouterOptions.MaxRequestRetries)}: {options.MaxRequestRetries} is outside 0..10; use 0 (no retries) to 10.");
         }
 
         if (options.ListenBacklog < 1)
         {
-            errors.Add($"{nameof(InProcessRouterOptions.ListenBacklog)}: {options.ListenBacklog} must be at least 1.");
+            errors.Add($"{nameof(InProcessRouterOptions)}.{nameof(InProcessRouterOptions.ListenBacklog)}: {options.ListenBacklog} is less than 1; use 1 or more.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

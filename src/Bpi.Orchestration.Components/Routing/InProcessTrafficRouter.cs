@@ -45,23 +45,10 @@ public sealed class InProcessTrafficRouter : ITrafficRouter, IAsyncDisposable
     /// <param name="options">The options; defaults when <see langword="null"/>.</param>
     /// <param name="timeProvider">The clock for connect timeouts, backend retry and shutdown; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     /// <param name="loggerFactory">Where log messages go; none when <see langword="null"/>.</param>
-    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InvalidConfiguration"/>: the options are invalid (every problem is listed).</exception>
+    /// <exception cref="OptionsValidationException">The options are invalid (every problem is listed).</exception>
     public InProcessTrafficRouter(IOptions<InProcessRouterOptions>? options = null, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
     {
-        try
-        {
-            Options = options?.Value ?? new InProcessRouterOptions();
-        }
-        catch (OptionsValidationException ex)
-        {
-            throw OrchestrationException.InvalidConfiguration("In-process router options", [.. ex.Failures]);
-        }
-
-        var validation = new InProcessRouterOptionsValidator().Validate(null, Options);
-        if (validation.Failed)
-        {
-            throw OrchestrationException.InvalidConfiguration("In-process router options", [.. validation.Failures]);
-        }
+        Options = ValidatedOptions.Ensure(options?.Value ?? new InProcessRouterOptions(), new InProcessRouterOptionsValidator());
 
         _address = IPAddress.Parse(Options.ListenAddress);
         Time = timeProvider ?? TimeProvider.System;

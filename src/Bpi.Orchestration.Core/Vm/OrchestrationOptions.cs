@@ -95,72 +95,66 @@ public sealed class OrchestrationOptions
     public HostStopAction OnHostStop { get; set; } = HostStopAction.Leave;
 }
 
-/// <summary>Checks <see cref="OrchestrationOptions"/> and lists every problem.</summary>
+/// <summary>Checks <see cref="OrchestrationOptions"/> and lists every problem, each as "<c>OrchestrationOptions.Property: problem; what to do</c>".</summary>
 internal sealed class OrchestrationOptionsValidator : IValidateOptions<OrchestrationOptions>
 {
+    private const string Type = nameof(OrchestrationOptions);
+
     public ValidateOptionsResult Validate(string? name, OrchestrationOptions options)
     {
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(options.VmId) || options.VmId.Length > 63)
         {
-            errors.Add($"{nameof(OrchestrationOptions.VmId)}: must be 1-63 characters.");
+            errors.Add($"{Type}.{nameof(OrchestrationOptions.VmId)}: '{options.VmId}' is not 1-63 characters; name this orchestrator with 1 to 63 characters (letters, digits, '-').");
         }
 
         if (options.MaxConcurrentDeployments < 1)
         {
-            errors.Add($"{nameof(OrchestrationOptions.MaxConcurrentDeployments)}: {options.MaxConcurrentDeployments} must be at least 1.");
+            errors.Add($"{Type}.{nameof(OrchestrationOptions.MaxConcurrentDeployments)}: {options.MaxConcurrentDeployments} is less than 1; allow at least one deployment at a time.");
         }
 
         if (options.Capacity is { } c && (c.CpuCores < 0 || c.MemoryMb < 0 || c.StorageGb < 0 || c.NetworkBandwidthMbps < 0))
         {
-            errors.Add($"{nameof(OrchestrationOptions.Capacity)}: every amount must be zero or more.");
+            errors.Add($"{Type}.{nameof(OrchestrationOptions.Capacity)}: an amount is negative; give every amount as zero or more (or leave Capacity null for no limit).");
         }
 
         if (options.RolloutHistoryLimit < 1)
         {
-            errors.Add($"{nameof(OrchestrationOptions.RolloutHistoryLimit)}: {options.RolloutHistoryLimit} must be at least 1.");
+            errors.Add($"{Type}.{nameof(OrchestrationOptions.RolloutHistoryLimit)}: {options.RolloutHistoryLimit} is less than 1; keep at least the last rollout.");
         }
 
         if (options.DestroyedDeploymentsRetained < 0)
         {
-            errors.Add($"{nameof(OrchestrationOptions.DestroyedDeploymentsRetained)}: {options.DestroyedDeploymentsRetained} must be zero or more.");
+            errors.Add($"{Type}.{nameof(OrchestrationOptions.DestroyedDeploymentsRetained)}: {options.DestroyedDeploymentsRetained} is negative; use zero or more.");
         }
 
-        if (options.DoraWindow <= TimeSpan.Zero)
-        {
-            errors.Add($"{nameof(OrchestrationOptions.DoraWindow)}: must be greater than zero.");
-        }
-
+        Positive(options.DoraWindow, nameof(OrchestrationOptions.DoraWindow));
         if (!Enum.IsDefined(options.OnHostStop))
         {
-            errors.Add($"{nameof(OrchestrationOptions.OnHostStop)}: {(int)options.OnHostStop} is not a {nameof(HostStopAction)} (Leave, StopWorkloads or Destroy).");
+            errors.Add($"{Type}.{nameof(OrchestrationOptions.OnHostStop)}: {(int)options.OnHostStop} is not a {nameof(HostStopAction)}; use Leave, StopWorkloads or Destroy.");
         }
 
         if (options.RuntimeRetryAttempts < 0)
         {
-            errors.Add($"{nameof(OrchestrationOptions.RuntimeRetryAttempts)}: {options.RuntimeRetryAttempts} must be zero or more.");
+            errors.Add($"{Type}.{nameof(OrchestrationOptions.RuntimeRetryAttempts)}: {options.RuntimeRetryAttempts} is negative; use zero (no retries) or more.");
         }
 
-        if (options.RuntimeRetryDelay <= TimeSpan.Zero)
-        {
-            errors.Add($"{nameof(OrchestrationOptions.RuntimeRetryDelay)}: must be greater than zero.");
-        }
-
-        if (options.HealingResyncInterval <= TimeSpan.Zero)
-        {
-            errors.Add($"{nameof(OrchestrationOptions.HealingResyncInterval)}: must be greater than zero.");
-        }
-
+        Positive(options.RuntimeRetryDelay, nameof(OrchestrationOptions.RuntimeRetryDelay));
+        Positive(options.HealingResyncInterval, nameof(OrchestrationOptions.HealingResyncInterval));
         if (options.CrashLoopBackoff <= TimeSpan.Zero || options.CrashLoopMaxBackoff < options.CrashLoopBackoff)
         {
-            errors.Add($"{nameof(OrchestrationOptions.CrashLoopBackoff)}: must be greater than zero and at most {nameof(OrchestrationOptions.CrashLoopMaxBackoff)}.");
+            errors.Add($"{Type}.{nameof(OrchestrationOptions.CrashLoopBackoff)}: {options.CrashLoopBackoff} is not within (0, {nameof(OrchestrationOptions.CrashLoopMaxBackoff)} = {options.CrashLoopMaxBackoff}]; use a positive duration no longer than the maximum back-off.");
         }
 
-        if (options.CrashLoopResetAfter <= TimeSpan.Zero)
-        {
-            errors.Add($"{nameof(OrchestrationOptions.CrashLoopResetAfter)}: must be greater than zero.");
-        }
-
+        Positive(options.CrashLoopResetAfter, nameof(OrchestrationOptions.CrashLoopResetAfter));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+
+        void Positive(TimeSpan value, string property)
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                errors.Add($"{Type}.{property}: {value} is not positive; use a duration greater than zero.");
+            }
+        }
     }
 }

@@ -56,14 +56,8 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         IDeploymentOwnership? ownership = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        try
-        {
-            Options = options.Value;
-        }
-        catch (OptionsValidationException ex)
-        {
-            throw OrchestrationException.InvalidConfiguration("Orchestration options", [.. ex.Failures]);
-        }
+        // Bad options surface as the OptionsValidationException that lists them, here as at host start.
+        Options = options.Value;
 
         var byName = new Dictionary<string, IRolloutStrategy>(StringComparer.Ordinal);
         foreach (var strategy in strategies)

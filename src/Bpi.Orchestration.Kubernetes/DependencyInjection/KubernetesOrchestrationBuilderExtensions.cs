@@ -79,14 +79,5 @@ public static class KubernetesOrchestrationBuilderExtensions
     }
 
     private static KubernetesRuntimeOptions GetValidatedOptions(IServiceProvider provider)
-    {
-        try
-        {
-            return provider.GetRequiredService<IOptions<KubernetesRuntimeOptions>>().Value;
-        }
-        catch (OptionsValidationException exception)
-        {
-            throw Bpi.Orchestration.OrchestrationException.InvalidConfiguration("KubernetesRuntimeOptions", exception.Failures.ToList());
-        }
-    }
+        => provider.GetRequiredService<IOptions<KubernetesRuntimeOptions>>().Value;
 }

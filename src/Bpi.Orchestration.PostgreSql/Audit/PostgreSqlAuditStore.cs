@@ -1,6 +1,7 @@
 using Bpi.Orchestration.Audit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Bpi.Orchestration.PostgreSql;
 
@@ -42,7 +43,8 @@ public sealed class PostgreSqlAuditStore : AuditLogStore
     /// <param name="loggerFactory">Where to log; nowhere when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels opening.</param>
     /// <returns>The open store.</returns>
-    /// <exception cref="AuditStoreException">The options are invalid, or the stored log does not verify.</exception>
+    /// <exception cref="OptionsValidationException">The options are invalid (every problem is listed).</exception>
+    /// <exception cref="AuditStoreException">The stored log does not verify.</exception>
     public static async ValueTask<PostgreSqlAuditStore> OpenAsync(
         PostgreSqlAuditStoreOptions options,
         TimeProvider? timeProvider = null,
@@ -52,10 +54,11 @@ public sealed class PostgreSqlAuditStore : AuditLogStore
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>(options.Validate());
         var state = new PostgreSqlStateOptions { ConnectionString = options.ConnectionString, Schema = options.Schema };
-        errors.AddRange(state.Validate());
+        // The connection and schema are checked as the state's are, but reported under the options the caller gave.
+        errors.AddRange(state.Validate().Select(e => e.Replace(nameof(PostgreSqlStateOptions) + ".", nameof(PostgreSqlAuditStoreOptions) + ".", StringComparison.Ordinal)));
         if (errors.Count > 0)
         {
-            throw new AuditStoreException("The PostgreSQL audit store options are invalid; fix every item:", errors);
+            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(PostgreSqlAuditStoreOptions), errors);
         }
 
         var database = new PostgreSqlDatabase(state);

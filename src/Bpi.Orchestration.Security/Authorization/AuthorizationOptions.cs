@@ -44,7 +44,7 @@ public sealed class AuthorizationOptions
             }
             catch (OrchestrationException ex)
             {
-                errors.AddRange(ex.Errors);
+                errors.AddRange(ex.Errors.Select(e => $"{nameof(PolicyTexts)}[{i}]: {e}"));
             }
         }
 
@@ -56,7 +56,7 @@ public sealed class AuthorizationOptions
             }
             catch (OrchestrationException ex)
             {
-                errors.AddRange(ex.Errors.Select(e => $"PolicyJson[{i}]: {e}"));
+                errors.AddRange(ex.Errors.Select(e => $"{nameof(PolicyJson)}[{i}]: {e}"));
             }
         }
 
@@ -71,7 +71,7 @@ public sealed class AuthorizationOptions
         }
         catch (OrchestrationException ex)
         {
-            throw OrchestrationException.InvalidConfiguration("Authorization options", ex.Errors);
+            throw OrchestrationException.InvalidConfiguration("Authorization options", [.. ex.Errors.Select(e => $"{nameof(Rules)}: {e}")]);
         }
     }
 }

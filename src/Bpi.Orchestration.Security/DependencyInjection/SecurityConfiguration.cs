@@ -36,12 +36,15 @@ internal sealed class SecurityConfiguration
         }
         catch (OrchestrationException ex)
         {
-            errors.AddRange(ex.Errors.Select(e => "Authorization: " + e));
+            errors.AddRange(AuthorizationOptionsValidator.Problems(ex));
         }
 
         if (errors.Count > 0)
         {
-            throw OrchestrationException.InvalidConfiguration("Security options", [.. errors.Distinct(StringComparer.Ordinal)]);
+            // One exception lists the problems of both option sets; it names SecurityOptions unless only the authorization
+            // options are wrong (each problem names its own type either way).
+            var type = errors.Exists(e => e.StartsWith(nameof(SecurityOptions) + ".", StringComparison.Ordinal)) ? typeof(SecurityOptions) : typeof(AuthorizationOptions);
+            throw new OptionsValidationException(Options.DefaultName, type, [.. errors.Distinct(StringComparer.Ordinal)]);
         }
 
         Security = securityOptions!;
@@ -71,7 +74,10 @@ internal sealed class AuthorizationOptionsValidator : IValidateOptions<Authoriza
         }
         catch (OrchestrationException ex)
         {
-            return ValidateOptionsResult.Fail(ex.Errors.Select(e => "Authorization: " + e));
+            return ValidateOptionsResult.Fail(Problems(ex));
         }
     }
+
+    /// <summary>The policy's problems as options problems: "<c>AuthorizationOptions.PolicyTexts[0]: …</c>".</summary>
+    internal static IEnumerable<string> Problems(OrchestrationException error) => error.Errors.Select(e => $"{nameof(AuthorizationOptions)}.{e}");
 }

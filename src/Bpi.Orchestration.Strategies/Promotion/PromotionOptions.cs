@@ -27,12 +27,12 @@ public sealed record Lifecycle
     {
         if (string.IsNullOrWhiteSpace(Name))
         {
-            yield return $"{at}.name: is required.";
+            yield return $"{at}.{nameof(Name)}: empty; name the lifecycle.";
         }
 
         if (Environments is null || Environments.Count == 0)
         {
-            yield return $"{at}.environments: at least one environment is required.";
+            yield return $"{at}.{nameof(Environments)}: empty; list at least one environment, in promotion order.";
             yield break;
         }
 
@@ -40,21 +40,21 @@ public sealed record Lifecycle
         for (var i = 0; i < Environments.Count; i++)
         {
             var stage = Environments[i];
-            var where = string.Create(CultureInfo.InvariantCulture, $"{at}.environments[{i}]");
+            var where = string.Create(CultureInfo.InvariantCulture, $"{at}.{nameof(Environments)}[{i}]");
             if (stage is null || string.IsNullOrWhiteSpace(stage.Name))
             {
-                yield return $"{where}.name: is required.";
+                yield return $"{where}.{nameof(EnvironmentStage.Name)}: empty; name the environment (a deployment spec's Environment).";
                 continue;
             }
 
             if (!names.Add(stage.Name))
             {
-                yield return $"{where}.name: '{stage.Name}' appears twice.";
+                yield return $"{where}.{nameof(EnvironmentStage.Name)}: '{stage.Name}' appears twice; list each environment once.";
             }
 
             if (stage.RequiredApprovals < 0)
             {
-                yield return $"{where}.requiredApprovals: must not be negative.";
+                yield return $"{where}.{nameof(EnvironmentStage.RequiredApprovals)}: {stage.RequiredApprovals} is negative; use zero or more.";
             }
         }
     }
@@ -96,11 +96,11 @@ internal sealed class PromotionOptionsValidator : IValidateOptions<PromotionOpti
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < options.Lifecycles.Count; i++)
         {
-            var at = string.Create(CultureInfo.InvariantCulture, $"lifecycles[{i}]");
+            var at = string.Create(CultureInfo.InvariantCulture, $"{nameof(PromotionOptions)}.{nameof(PromotionOptions.Lifecycles)}[{i}]");
             errors.AddRange(options.Lifecycles[i].Validate(at));
             if (!string.IsNullOrEmpty(options.Lifecycles[i].Name) && !names.Add(options.Lifecycles[i].Name))
             {
-                errors.Add($"{at}.name: '{options.Lifecycles[i].Name}' is used twice.");
+                errors.Add($"{at}.Name: '{options.Lifecycles[i].Name}' is used twice; give each lifecycle its own name.");
             }
         }
 

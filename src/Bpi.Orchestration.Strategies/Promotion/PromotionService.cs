@@ -31,21 +31,7 @@ internal sealed class PromotionService : IPromotionService
         _audit = audit;
         _time = time ?? TimeProvider.System;
         _logger = (ILogger?)loggerFactory?.CreateLogger("Bpi.Orchestration.Strategies.Promotion") ?? NullLogger.Instance;
-        PromotionOptions value;
-        try
-        {
-            value = options.Value;
-        }
-        catch (OptionsValidationException ex)
-        {
-            throw OrchestrationException.InvalidConfiguration("Promotion options", [.. ex.Failures]);
-        }
-
-        var errors = new PromotionOptionsValidator().Validate(null, value);
-        if (errors.Failed)
-        {
-            throw OrchestrationException.InvalidConfiguration("Promotion options", [.. errors.Failures]);
-        }
+        var value = ValidatedOptions.Ensure(options.Value, new PromotionOptionsValidator());
 
         _lifecycles = value.Lifecycles.ToDictionary(l => l.Name, StringComparer.Ordinal);
     }

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Bpi.Orchestration.Audit.Tests.DependencyInjection;
 
@@ -18,20 +17,12 @@ public sealed class AuditOptionsAtHostStartTests
         });
         using var host = builder.Build();
 
-        var problems = Problems(await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync()));
+        var problems = OptionsProblems.Of(await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync()), typeof(InMemoryAuditStoreOptions));
 
         Assert.Equal(2, problems.Count);
-        Assert.Contains(problems, f => f.StartsWith("Origin is empty", StringComparison.Ordinal));
-        Assert.Contains(problems, f => f.StartsWith("CheckpointEveryEntries is -1", StringComparison.Ordinal));
+        Assert.Contains(problems, f => f.StartsWith("InMemoryAuditStoreOptions.Origin: empty; ", StringComparison.Ordinal));
+        Assert.Contains(problems, f => f.StartsWith("InMemoryAuditStoreOptions.CheckpointEveryEntries: -1 is negative; use ", StringComparison.Ordinal));
     }
-
-    /// <summary>Every problem the host reported: from options validation at start, or from a component that validated its options when the host built it.</summary>
-    private static IReadOnlyList<string> Problems(Exception error) => error switch
-    {
-        OptionsValidationException options => [.. options.Failures],
-        OrchestrationException { Kind: OrchestrationErrorKind.InvalidConfiguration } orchestration => orchestration.Errors,
-        _ => throw new Xunit.Sdk.XunitException($"The host failed with {error.GetType().Name}, not with the options problems: {error}"),
-    };
 
     private sealed class Builder(IServiceCollection services) : IOrchestrationBuilder
     {

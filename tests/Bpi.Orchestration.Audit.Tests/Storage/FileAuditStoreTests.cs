@@ -213,10 +213,10 @@ public sealed class FileAuditStoreTests : IDisposable
     public async Task Invalid_options_are_refused_with_every_problem_listed()
     {
         var options = new FileAuditStoreOptions { Path = "", Origin = "", SegmentSize = 10, MaxBatchBytes = 1, MaxBatchEntries = 0, CheckpointEveryEntries = -1, CheckpointInterval = TimeSpan.FromSeconds(-1), MaxPayloadBytes = -5 };
-        var error = await Assert.ThrowsAsync<AuditStoreException>(async () => await FileAuditStore.OpenAsync(options));
-        Assert.Equal(8, error.Errors.Count);
-        Assert.Contains(error.Errors, e => e.StartsWith("Path", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.StartsWith("SegmentSize", StringComparison.Ordinal));
+        var problems = OptionsProblems.Of(await Assert.ThrowsAnyAsync<Exception>(async () => await FileAuditStore.OpenAsync(options)), typeof(FileAuditStoreOptions));
+        Assert.Equal(8, problems.Count);
+        Assert.Contains(problems, e => e.StartsWith("FileAuditStoreOptions.Path: empty; ", StringComparison.Ordinal));
+        Assert.Contains(problems, e => e.StartsWith("FileAuditStoreOptions.SegmentSize: 10 is under 65,536 bytes; ", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed class InMemoryAuditStoreTests
     [Fact]
     public void Invalid_in_memory_options_are_refused_with_every_problem()
     {
-        var error = Assert.Throws<AuditStoreException>(() => new InMemoryAuditStore(new InMemoryAuditStoreOptions { Origin = "two\nlines", MaxBatchEntries = 0 }));
-        Assert.Equal(2, error.Errors.Count);
+        var problems = OptionsProblems.Of(Assert.ThrowsAny<Exception>(() => new InMemoryAuditStore(new InMemoryAuditStoreOptions { Origin = "two\nlines", MaxBatchEntries = 0 })), typeof(InMemoryAuditStoreOptions));
+        Assert.Equal(2, problems.Count);
     }
 }

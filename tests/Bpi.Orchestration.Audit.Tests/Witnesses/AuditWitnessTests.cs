@@ -140,8 +140,8 @@ public sealed class AuditWitnessTests : IDisposable
     public async Task A_witness_file_inside_the_store_directory_is_refused()
     {
         var options = TestLog.FileOptions(_dir.Path, _signer, o => o.Witnesses.Add(new FileAuditCheckpointWitness(_dir.Combine("witness.log"))));
-        var error = await Assert.ThrowsAsync<AuditStoreException>(async () => await FileAuditStore.OpenAsync(options));
-        Assert.Contains("inside the store directory", error.Message);
+        var problems = OptionsProblems.Of(await Assert.ThrowsAnyAsync<Exception>(async () => await FileAuditStore.OpenAsync(options)), typeof(FileAuditStoreOptions));
+        Assert.Contains(problems, p => p.StartsWith("FileAuditStoreOptions.Witnesses: ", StringComparison.Ordinal) && p.Contains("inside the store directory", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -67,10 +67,11 @@ public sealed class DockerRuntimeOptionsTests
         });
         using var provider = services.BuildServiceProvider();
 
-        var error = Assert.Throws<OrchestrationException>(() => provider.GetRequiredService<IWorkloadRuntime>());
+        var problems = OptionsProblems.Of(Assert.ThrowsAny<Exception>(() => provider.GetRequiredService<IWorkloadRuntime>()), typeof(DockerRuntimeOptions));
 
-        Assert.Equal(OrchestrationErrorKind.InvalidConfiguration, error.Kind);
-        Assert.Equal(2, error.Errors.Count);
+        Assert.Equal(2, problems.Count);
+        Assert.Contains(problems, p => p.StartsWith("DockerRuntimeOptions.PublishAddress: 'nowhere' is not an IP address; use ", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("DockerRuntimeOptions.DefaultPidsLimit: -1 is not positive; use ", StringComparison.Ordinal));
     }
 
     [Fact]

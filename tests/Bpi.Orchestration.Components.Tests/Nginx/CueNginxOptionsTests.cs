@@ -42,13 +42,12 @@ public sealed class CueNginxOptionsTests
             },
         };
 
-        var error = Assert.Throws<OrchestrationException>(() => new CueNginxRouter(Options.Create(options)));
+        var errors = OptionsProblems.Of(Assert.ThrowsAny<Exception>(() => new CueNginxRouter(Options.Create(options))), typeof(CueNginxOptions));
 
-        Assert.Equal(OrchestrationErrorKind.InvalidConfiguration, error.Kind);
-        Assert.Equal(21, error.Errors.Count);
-        Assert.Contains(error.Errors, e => e.StartsWith("Services[shop/web].HttpCage.RequestsPerSecond:", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.StartsWith("DefaultService.FailTimeout:", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.StartsWith("StateDirectory:", StringComparison.Ordinal) && e.Contains("control socket", StringComparison.Ordinal));
+        Assert.Equal(21, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("CueNginxOptions.Services[shop/web].HttpCage.RequestsPerSecond:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("CueNginxOptions.DefaultService.FailTimeout:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("CueNginxOptions.StateDirectory:", StringComparison.Ordinal) && e.Contains("control socket", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -107,8 +106,7 @@ public sealed class CueNginxOptionsTests
         var invalid = new ServiceCollection();
         invalid.AddOrchestration().AddCueNginx(o => o.ListenAddress = "nowhere");
         await using var invalidProvider = invalid.BuildServiceProvider();
-        var error = Assert.Throws<OrchestrationException>(() => invalidProvider.GetRequiredService<ITrafficRouter>());
-        Assert.Equal(OrchestrationErrorKind.InvalidConfiguration, error.Kind);
-        Assert.Contains(error.Errors, e => e.StartsWith("ListenAddress:", StringComparison.Ordinal));
+        var problems = OptionsProblems.Of(Assert.ThrowsAny<Exception>(() => invalidProvider.GetRequiredService<ITrafficRouter>()), typeof(CueNginxOptions));
+        Assert.Contains(problems, e => e.StartsWith("CueNginxOptions.ListenAddress: 'nowhere' is not an IP address; ", StringComparison.Ordinal));
     }
 }

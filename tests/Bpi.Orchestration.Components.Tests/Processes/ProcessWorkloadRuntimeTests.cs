@@ -334,10 +334,9 @@ public sealed class ProcessWorkloadRuntimeTests
     {
         var options = new ProcessRuntimeOptions { GracePeriod = TimeSpan.FromSeconds(-1), LogLines = -1, MaxLineLength = 1, PortCheckInterval = TimeSpan.Zero, DotnetHostPath = " " };
 
-        var error = Assert.Throws<OrchestrationException>(() => new ProcessWorkloadRuntime(Options.Create(options)));
+        var problems = OptionsProblems.Of(Assert.ThrowsAny<Exception>(() => new ProcessWorkloadRuntime(Options.Create(options))), typeof(ProcessRuntimeOptions));
 
-        Assert.Equal(OrchestrationErrorKind.InvalidConfiguration, error.Kind);
-        Assert.Equal(5, error.Errors.Count);
+        Assert.Equal(5, problems.Count);
     }
 
     [Fact]

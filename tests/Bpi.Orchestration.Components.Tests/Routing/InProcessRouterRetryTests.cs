@@ -61,8 +61,8 @@ public sealed class InProcessRouterRetryTests
     [Fact]
     public void SelfHealing_router_options_reject_a_negative_retry_count()
     {
-        var error = Assert.Throws<OrchestrationException>(() => new InProcessTrafficRouter(Options.Create(new InProcessRouterOptions { MaxRequestRetries = -1 })));
-        Assert.Contains(nameof(InProcessRouterOptions.MaxRequestRetries), error.Message, StringComparison.Ordinal);
+        var problems = OptionsProblems.Of(Assert.ThrowsAny<Exception>(() => new InProcessTrafficRouter(Options.Create(new InProcessRouterOptions { MaxRequestRetries = -1 }))), typeof(InProcessRouterOptions));
+        Assert.Equal(["InProcessRouterOptions.MaxRequestRetries: -1 is outside 0..10; use 0 (no retries) to 10."], problems);
     }
 
     /// <summary>Sends raw bytes on a new connection and returns what came back, or null when nothing did.</summary>

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using Xunit;
 
 namespace Bpi.Orchestration.Tests.DependencyInjection;
@@ -19,18 +18,10 @@ public sealed class OptionsAtHostStartTests
         });
         using var host = builder.Build();
 
-        var problems = Problems(await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync()));
+        var problems = OptionsProblems.Of(await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync()), typeof(OrchestrationOptions));
 
         Assert.Equal(2, problems.Count);
-        Assert.Contains(problems, f => f.StartsWith("MaxConcurrentDeployments:", StringComparison.Ordinal));
-        Assert.Contains(problems, f => f.StartsWith("RolloutHistoryLimit:", StringComparison.Ordinal));
+        Assert.Contains(problems, f => f.StartsWith("OrchestrationOptions.MaxConcurrentDeployments: 0 is less than 1; ", StringComparison.Ordinal));
+        Assert.Contains(problems, f => f.StartsWith("OrchestrationOptions.RolloutHistoryLimit: 0 is less than 1; ", StringComparison.Ordinal));
     }
-
-    /// <summary>Every problem the host reported: from options validation at start, or from a component that validated its options when the host built it.</summary>
-    private static IReadOnlyList<string> Problems(Exception error) => error switch
-    {
-        OptionsValidationException options => [.. options.Failures],
-        OrchestrationException { Kind: OrchestrationErrorKind.InvalidConfiguration } orchestration => orchestration.Errors,
-        _ => throw new Xunit.Sdk.XunitException($"The host failed with {error.GetType().Name}, not with the options problems: {error}"),
-    };
 }

@@ -107,11 +107,12 @@ public sealed class AdmissionTests
         }).AddInMemoryRuntime();
         using var provider = services.BuildServiceProvider();
 
-        var ex = Assert.Throws<OrchestrationException>(() => provider.GetRequiredService<IOrchestrationVm>());
+        var problems = OptionsProblems.Of(Assert.ThrowsAny<Exception>(() => provider.GetRequiredService<IOrchestrationVm>()), typeof(OrchestrationOptions));
 
-        Assert.Equal(OrchestrationErrorKind.InvalidConfiguration, ex.Kind);
-        Assert.Equal(3, ex.Errors.Count);
-        Assert.Contains(ex.Errors, e => e.StartsWith("MaxConcurrentDeployments", StringComparison.Ordinal));
+        Assert.Equal(3, problems.Count);
+        Assert.Contains(problems, e => e.StartsWith("OrchestrationOptions.VmId: '' is not 1-63 characters; ", StringComparison.Ordinal));
+        Assert.Contains(problems, e => e.StartsWith("OrchestrationOptions.MaxConcurrentDeployments: 0 is less than 1; ", StringComparison.Ordinal));
+        Assert.Contains(problems, e => e.StartsWith("OrchestrationOptions.RuntimeRetryAttempts: -1 is negative; ", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -110,11 +110,10 @@ public sealed class RolloutHistoryTests
         }).AddInMemoryRuntime();
         using var provider = services.BuildServiceProvider();
 
-        var error = Assert.Throws<OrchestrationException>(() => provider.GetRequiredService<IOrchestrationVm>());
+        var problems = OptionsProblems.Of(Assert.ThrowsAny<Exception>(() => provider.GetRequiredService<IOrchestrationVm>()), typeof(OrchestrationOptions));
 
-        Assert.Equal(OrchestrationErrorKind.InvalidConfiguration, error.Kind);
-        Assert.Contains(error.Errors, f => f.Contains("RolloutHistoryLimit", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, f => f.Contains("DoraWindow", StringComparison.Ordinal));
+        Assert.Contains(problems, f => f.StartsWith("OrchestrationOptions.RolloutHistoryLimit: ", StringComparison.Ordinal));
+        Assert.Contains(problems, f => f.StartsWith("OrchestrationOptions.DoraWindow: ", StringComparison.Ordinal));
     }
 
     private static ServiceProvider Build(ManualTimeProvider clock, IDeploymentStore store, InMemoryWorkloadRuntime runtime)

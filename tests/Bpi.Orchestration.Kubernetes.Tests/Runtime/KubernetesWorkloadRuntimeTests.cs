@@ -120,10 +120,10 @@ public sealed class KubernetesWorkloadRuntimeTests : IAsyncLifetime
         });
         using var host = builder.Build();
 
-        var error = await Assert.ThrowsAsync<OrchestrationException>(() => host.StartAsync());
+        var problems = OptionsProblems.Of(await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync()), typeof(KubernetesRuntimeOptions));
 
-        Assert.Equal(OrchestrationErrorKind.InvalidConfiguration, error.Kind);
-        Assert.Equal(3, error.Errors.Count);
+        Assert.Equal(3, problems.Count);
+        Assert.Contains(problems, p => p.StartsWith("KubernetesRuntimeOptions.GatewayParentRef: 'a/b/c' is not a Gateway reference; ", StringComparison.Ordinal));
     }
 
     private static WorkloadRevision Revision(string image) => new()

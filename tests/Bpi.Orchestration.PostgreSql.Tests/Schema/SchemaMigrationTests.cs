@@ -56,8 +56,12 @@ public sealed class SchemaMigrationTests : IClassFixture<PostgresDatabaseFixture
     [Fact]
     public void Invalid_options_are_refused_with_every_problem()
     {
-        var errors = new PostgreSqlStateOptions { ConnectionString = "", Schema = "Bad-Name", LeaseDuration = TimeSpan.FromSeconds(4), LeaseRenewInterval = TimeSpan.FromSeconds(3) }.Validate();
+        var options = new PostgreSqlStateOptions { ConnectionString = "", Schema = "Bad-Name", LeaseDuration = TimeSpan.FromSeconds(4), LeaseRenewInterval = TimeSpan.FromSeconds(3) };
 
-        Assert.Equal(4, errors.Count);
+        Assert.Equal(4, options.Validate().Count);
+        // Used without a host (a database opened directly), the same problems come as the one options exception.
+        var problems = OptionsProblems.Of(Assert.ThrowsAny<Exception>(() => new PostgreSqlDatabase(options)), typeof(PostgreSqlStateOptions));
+        Assert.Equal(4, problems.Count);
+        Assert.Contains(problems, p => p.StartsWith("PostgreSqlStateOptions.Schema: 'Bad-Name' is not a lowercase SQL identifier; ", StringComparison.Ordinal));
     }
 }

@@ -68,15 +68,16 @@ public sealed class AddSecurityTests
             })
             .ConfigureAuthorization(o => o.PolicyTexts.Add("allow role:x fly * *"));
         using var provider = services.BuildServiceProvider();
-        var error = Assert.Throws<OrchestrationException>(() => provider.GetRequiredService<IOrchestrationVm>());
-        Assert.Equal(OrchestrationErrorKind.InvalidConfiguration, error.Kind);
-        Assert.Contains(error.Errors, e => e.Contains("DefaultPolicy.MinimumScore is 11", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.Contains("Environments['production'].AllowedRegistries", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.Contains("SecretNamePattern", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.Contains("TrustedSigningKeys[0]", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.Contains("ReassessmentInterval", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.Contains("ComplianceMappings[0]", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.Contains("'fly'", StringComparison.Ordinal));
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => provider.GetRequiredService<IOrchestrationVm>());
+        var errors = error.Failures.ToList();
+        Assert.Equal(typeof(SecurityOptions), error.OptionsType);
+        Assert.Contains(errors, e => e.StartsWith("SecurityOptions.DefaultPolicy.MinimumScore: 11 is out of range; use ", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("SecurityOptions.Environments['production'].AllowedRegistries: 'bad registry' ", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("SecurityOptions.SecretNamePattern: ", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("SecurityOptions.TrustedSigningKeys[0]: ", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("SecurityOptions.ReassessmentInterval: ", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("SecurityOptions.ComplianceMappings[0]: ", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("AuthorizationOptions.PolicyTexts[0]: ", StringComparison.Ordinal) && e.Contains("'fly'", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -94,7 +95,7 @@ public sealed class AddSecurityTests
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddOrchestration().AddInMemoryRuntime().AddSecurity(o => o.DefaultPolicy.MinimumScore = -1);
         using var host = builder.Build();
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
-        Assert.Contains("MinimumScore is -1", error.ToString(), StringComparison.Ordinal);
+        var problems = OptionsProblems.Of(await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync()), typeof(SecurityOptions));
+        Assert.Equal(["SecurityOptions.DefaultPolicy.MinimumScore: -1 is out of range; use a score between 0 and 10."], problems);
     }
 }

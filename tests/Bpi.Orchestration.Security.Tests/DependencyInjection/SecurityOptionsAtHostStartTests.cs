@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using Xunit;
 
 namespace Bpi.Orchestration.Security.Tests.DependencyInjection;
@@ -19,18 +18,10 @@ public sealed class SecurityOptionsAtHostStartTests
         });
         using var host = builder.Build();
 
-        var problems = Problems(await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync()));
+        var problems = OptionsProblems.Of(await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync()), typeof(SecurityOptions));
 
         Assert.Equal(2, problems.Count);
-        Assert.Contains(problems, f => f.StartsWith("SecretNamePattern is empty", StringComparison.Ordinal));
-        Assert.Contains(problems, f => f.StartsWith("Environments['production'] is null", StringComparison.Ordinal));
+        Assert.Contains(problems, f => f.StartsWith("SecurityOptions.SecretNamePattern: empty, ", StringComparison.Ordinal));
+        Assert.Contains(problems, f => f.StartsWith("SecurityOptions.Environments['production']: null; ", StringComparison.Ordinal));
     }
-
-    /// <summary>Every problem the host reported: from options validation at start, or from a component that validated its options when the host built it.</summary>
-    private static IReadOnlyList<string> Problems(Exception error) => error switch
-    {
-        OptionsValidationException options => [.. options.Failures],
-        OrchestrationException { Kind: OrchestrationErrorKind.InvalidConfiguration } orchestration => orchestration.Errors,
-        _ => throw new Xunit.Sdk.XunitException($"The host failed with {error.GetType().Name}, not with the options problems: {error}"),
-    };
 }

@@ -1,7 +1,6 @@
 using Bpi.Orchestration.Strategies.Promotion;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using Xunit;
 
 namespace Bpi.Orchestration.Strategies.Tests.Promotion;
@@ -16,18 +15,10 @@ public sealed class PromotionOptionsAtHostStartTests
         builder.Services.AddOrchestration().AddPromotion(o => o.Lifecycles.Add(new Lifecycle { Name = " ", Environments = [] }));
         using var host = builder.Build();
 
-        var problems = Problems(await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync()));
+        var problems = OptionsProblems.Of(await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync()), typeof(PromotionOptions));
 
-        Assert.True(problems.Count >= 2, string.Join(" | ", problems));
-        Assert.Contains(problems, f => f.Contains("name", StringComparison.OrdinalIgnoreCase));
-        Assert.Contains(problems, f => f.Contains("environments", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(2, problems.Count);
+        Assert.Contains(problems, f => f.StartsWith("PromotionOptions.Lifecycles[0].Name: empty; ", StringComparison.Ordinal));
+        Assert.Contains(problems, f => f.StartsWith("PromotionOptions.Lifecycles[0].Environments: empty; ", StringComparison.Ordinal));
     }
-
-    /// <summary>Every problem the host reported: from options validation at start, or from a component that validated its options when the host built it.</summary>
-    private static IReadOnlyList<string> Problems(Exception error) => error switch
-    {
-        OptionsValidationException options => [.. options.Failures],
-        OrchestrationException { Kind: OrchestrationErrorKind.InvalidConfiguration } orchestration => orchestration.Errors,
-        _ => throw new Xunit.Sdk.XunitException($"The host failed with {error.GetType().Name}, not with the options problems: {error}"),
-    };
 }
