@@ -20,8 +20,11 @@ internal sealed class DeploymentQueries(
     OrchestrationOptions options)
 {
     private static readonly IReadOnlyDictionary<int, int> NoWeights = System.Collections.ObjectModel.ReadOnlyDictionary<int, int>.Empty;
-    private readonly RuntimeObservations _observations = new(time);
+    private readonly RuntimeObservations _observations = ObserveUntilDestroyed(registry, time);
     private int _lastManagedInstances;
+
+    /// <summary>How many deployments have a runtime observation kept (destroyed ones are dropped).</summary>
+    internal int ObservedDeployments => _observations.Count;
 
     public async Task<DeploymentStatus> GetStatusAsync(string deploymentId, CancellationToken cancellationToken)
     {
@@ -254,5 +257,12 @@ internal sealed class DeploymentQueries(
             Healing = healing.State,
             HealingDetails = healing.Components,
         };
+    }
+
+    private static RuntimeObservations ObserveUntilDestroyed(DeploymentRegistry registry, TimeProvider time)
+    {
+        var observations = new RuntimeObservations(time);
+        registry.Destroyed += observations.Forget;
+        return observations;
     }
 }

@@ -49,6 +49,18 @@ internal sealed class RuntimeObservations(TimeProvider time)
         return Current(deploymentId, stillReading: false);
     }
 
+    /// <summary>How many deployments have an observation kept.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _last.Count;
+            }
+        }
+    }
+
     /// <summary>Forgets a deployment that is no longer live.</summary>
     public void Forget(string deploymentId)
     {

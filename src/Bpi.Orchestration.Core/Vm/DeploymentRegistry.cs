@@ -54,10 +54,14 @@ internal sealed class DeploymentRegistry(IDeploymentStore store, ILogger logger,
         Interlocked.Increment(ref _destroyedCount);
     }
 
+    /// <summary>Raised with a deployment's id when it is destroyed, so what is kept only for live deployments is dropped.</summary>
+    public event Action<string>? Destroyed;
+
     /// <summary>Frees the deployment's name and remembers it as destroyed, forgetting the oldest beyond the retention.</summary>
     public ValueTask OnDestroyedAsync(DeploymentRecord record)
     {
         _liveNames.TryRemove(KeyValuePair.Create(LiveNameKey(record.CurrentSpec), record.Id));
+        Destroyed?.Invoke(record.Id);
         _destroyed.Enqueue(record.Id);
         return Interlocked.Increment(ref _destroyedCount) > destroyedRetained ? ForgetOldDestroyedAsync() : ValueTask.CompletedTask;
     }

@@ -108,6 +108,8 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
 
     internal RolloutQueue QueueForTests => _runner.Queue;
 
+    internal DeploymentQueries QueriesForTests => _queries;
+
     public Task<string> DeployAsync(DeploymentSpec spec, CancellationToken cancellationToken = default)
         => _admission.DeployAsync(spec, cancellationToken);
 
