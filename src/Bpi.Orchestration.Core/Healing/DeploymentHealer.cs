@@ -59,9 +59,18 @@ internal sealed partial class DeploymentHealer : IDisposable
         }
     }
 
-    /// <summary>Asks for a pass; runs one now unless one runs (then it runs one more after it).</summary>
+    /// <summary>
+    /// Asks for a pass; runs one now unless one runs (then it runs one more after it). A deployment self-healing may not
+    /// act on now (destroyed, mid-plan, not owned) gets no pass: the pass would find that first and stop, and whatever
+    /// makes it actionable again (a plan run ending, the lease won, the resync) wakes it.
+    /// </summary>
     public void Wake()
     {
+        if (!_loop.ShouldAct(_entry))
+        {
+            return;
+        }
+
         lock (_gate)
         {
             if (_stopped)
@@ -80,6 +89,23 @@ internal sealed partial class DeploymentHealer : IDisposable
             {
                 _pass = Task.Run(RunPassesAsync);
             }
+        }
+    }
+
+    /// <summary>
+    /// How long after a plan run ends the healer first looks at what it left. The run has just converged and observed the
+    /// deployment, so nothing is lost by waiting a moment, and a plan that follows at once (an update, a destroy) finds no
+    /// pass to cancel and wait out.
+    /// </summary>
+    internal static readonly TimeSpan AfterRunDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>Asks for a pass <see cref="AfterRunDelay"/> after a plan run of the deployment ended.</summary>
+    public void WakeAfterRun()
+    {
+        lock (_gate)
+        {
+            var now = Time.GetUtcNow();
+            ScheduleWakeAt(now + AfterRunDelay, now);
         }
     }
 

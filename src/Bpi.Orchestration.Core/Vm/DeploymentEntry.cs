@@ -106,8 +106,8 @@ internal sealed class DeploymentEntry : IDisposable
         work.End();
         if (ended)
         {
-            // Between plan runs self-healing takes over: look at what the run left.
-            Healer?.Wake();
+            // Between plan runs self-healing takes over: it looks at what the run left a moment later.
+            Healer?.WakeAfterRun();
         }
     }
 
