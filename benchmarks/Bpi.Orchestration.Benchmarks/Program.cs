@@ -36,6 +36,23 @@ if (args.Length > 0 && args[0] == "profile")
     await ProfileHarness.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5000);
     return 0;
 }
+if (args.Length > 0 && args[0] == "allocs")
+{
+    // Documented harness: thread switches and the top allocated types of the engine's deploy + destroy.
+    // Usage: dotnet run -c Release -- allocs [rounds]
+    await AllocationHarness.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20_000);
+    return 0;
+}
+
+if (args.Length > 0 && args[0] == "cpu")
+{
+    // Documented harness: engine vs direct loop by thread CPU time (robust on a busy machine).
+    // Usage: dotnet run -c Release -- cpu [rounds per batch] [batches]
+    return await CpuTimeHarness.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20_000,
+        args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 7);
+}
+
 if (args.Length > 0 && args[0] == "loop")
 {
     // For a profiler (dotnet-trace, perf): the engine's deploy + destroy alone, N times. Usage: dotnet run -c Release -- loop [rounds]
@@ -48,7 +65,7 @@ if (args.Length > 0 && args[0] == "loop")
         await bench.Engine();
     }
 
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"engine: {watch.Elapsed.TotalMicroseconds / rounds:0.0} us per deployment over {rounds} rounds; {GC.GetTotalAllocatedBytes() / rounds:N0} B each; GCs gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}; pause {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"engine: {watch.Elapsed.TotalMicroseconds / rounds:0.0} us per deployment over {rounds} rounds; {GC.GetTotalAllocatedBytes() / rounds:N0} B each; GCs gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}; pause {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms; heap held afterwards {GC.GetTotalMemory(forceFullCollection: true) / 1024.0 / 1024.0:0.0} MB"));
     bench.Cleanup();
     return 0;
 }

@@ -102,6 +102,12 @@ internal sealed partial class DeploymentHealer : IDisposable
     /// <summary>Asks for a pass <see cref="AfterRunDelay"/> after a plan run of the deployment ended.</summary>
     public void WakeAfterRun()
     {
+        if (!_loop.ShouldAct(_entry))
+        {
+            // Nothing to look at (a destroy, say, just ended): no timer that keeps the deployment alive for nothing.
+            return;
+        }
+
         lock (_gate)
         {
             var now = Time.GetUtcNow();

@@ -18,8 +18,9 @@ public sealed class InMemoryDeploymentStore : IDeploymentStore
             DeploymentStoreWrites.EnsureCanReplace(record, stored?.Version ?? 0, stored?.FencingToken ?? 0);
             var version = record.Version + 1;
 
-            // A copy of its own: the caller stamps its instance with the new version after this returns.
-            _records[record.Id] = record with { Version = version };
+            // The caller's instance itself, stamped with its new version here (the caller stamps it again, to the same
+            // value, after this returns): a record is immutable but for that stamp, so no copy is needed to keep it.
+            _records[record.Id] = record.StoredAs(version);
             return ValueTask.FromResult(version);
         }
     }

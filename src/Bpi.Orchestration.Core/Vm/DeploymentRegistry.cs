@@ -61,6 +61,13 @@ internal sealed class DeploymentRegistry(IDeploymentStore store, ILogger logger,
     public ValueTask OnDestroyedAsync(DeploymentRecord record)
     {
         _liveNames.TryRemove(KeyValuePair.Create(LiveNameKey(record.CurrentSpec), record.Id));
+        if (_entries.TryGetValue(record.Id, out var entry))
+        {
+            // A destroyed deployment is never healed again: stopping its healer now drops the timers that would keep the
+            // entry (and everything it references) alive until they fire.
+            entry.Healer?.RequestStop();
+        }
+
         Destroyed?.Invoke(record.Id);
         _destroyed.Enqueue(record.Id);
         return Interlocked.Increment(ref _destroyedCount) > destroyedRetained ? ForgetOldDestroyedAsync() : ValueTask.CompletedTask;
