@@ -140,7 +140,8 @@ public sealed class DockerRuntimeCliTests : IDisposable
         return (await engine.GetAsync($"{path}{(path.Contains('?', StringComparison.Ordinal) ? "&" : "?")}filters={filter}")).GetArrayLength();
     }
 
-    private static async Task BuildTestImagesAsync()
+    /// <summary>Imports the test images (<see cref="TestImages"/>) through the Docker runtime's importer.</summary>
+    internal static async Task BuildTestImagesAsync()
     {
         var services = new ServiceCollection();
         services.AddOrchestration().AddDocker();

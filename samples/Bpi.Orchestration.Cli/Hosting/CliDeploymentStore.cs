@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Bpi.Orchestration.State;
 
 namespace Bpi.Orchestration.Cli.Hosting;
@@ -10,6 +11,13 @@ namespace Bpi.Orchestration.Cli.Hosting;
 /// </summary>
 internal sealed class CliDeploymentStore(string directory) : IDeploymentStore
 {
+    /// <summary>
+    /// A record names its strategy (<c>canary</c>, <c>blue-green</c>, …), which the Strategies package registers when it
+    /// is loaded. Commands that only read records (<c>status</c>, <c>list-deployments</c>) never build an orchestrator,
+    /// so nothing else loads the package in their process: load it here, before the first record is read.
+    /// </summary>
+    static CliDeploymentStore() => RuntimeHelpers.RunModuleConstructor(typeof(Strategies.Canary.CanaryStrategySpec).Module.ModuleHandle);
+
     private readonly FileDeploymentStore _files = new(directory);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private bool _closed;

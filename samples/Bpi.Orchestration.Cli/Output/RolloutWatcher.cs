@@ -41,7 +41,7 @@ internal static class RolloutWatcher
                         var components = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
                         await FollowCoreAsync(vm, deploymentId, events, tracker, async (e, status) =>
                         {
-                            if (e is not null && e.Kind is DeploymentEventKind.StateChanged or DeploymentEventKind.StepFailed or DeploymentEventKind.Intervention)
+                            if (e is not null && (e.Kind is DeploymentEventKind.StateChanged or DeploymentEventKind.StepFailed or DeploymentEventKind.Intervention || IsPull(e)))
                             {
                                 env.Console.MarkupLine($"[grey]{Time(e)}[/] {TerminalText.Markup(Describe(e))}");
                             }
@@ -180,6 +180,9 @@ internal static class RolloutWatcher
         DeploymentEventKind.Intervention => $"action   {e.Message}",
         _ => $"         {e.Message}",
     };
+
+    /// <summary>Whether an event is an image pull's progress (<c>pull &lt;image&gt;: …</c>), which a terminal shows too.</summary>
+    private static bool IsPull(DeploymentEvent e) => e.Kind == DeploymentEventKind.Progress && e.Message.StartsWith("pull ", StringComparison.Ordinal);
 
     /// <summary>Tells, from the event stream, whether the rollout waits for a person rather than for a timer.</summary>
     private sealed class Tracker

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -15,12 +16,16 @@ namespace Bpi.Orchestration.Components.Docker;
 internal sealed class DockerImagePuller(DockerEngine client, DockerRuntimeOptions options, TimeProvider timeProvider, ILogger logger)
 {
     /// <summary>The image, pulled first when the policy asks for it.</summary>
+    /// <param name="image">The image reference, as the component names it.</param>
+    /// <param name="policy">When to pull.</param>
+    /// <param name="progress">Where a pull's progress goes as <c>pull &lt;image&gt;: …</c> lines (the deployment's progress events), or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the inspection and the pull.</param>
     /// <exception cref="DockerEngineException"><see cref="OrchestrationErrorKind.ImagePullFailed"/>: the pull failed, or the image is absent and the policy is <see cref="ImagePullPolicy.Never"/>.</exception>
-    public async Task<ImageInspectResponse> EnsureAsync(string image, ImagePullPolicy policy, CancellationToken cancellationToken)
+    public async Task<ImageInspectResponse> EnsureAsync(string image, ImagePullPolicy policy, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         if (policy == ImagePullPolicy.Always)
         {
-            await PullAsync(image, "pullPolicy Always", cancellationToken).ConfigureAwait(false);
+            await PullAsync(image, "pullPolicy Always", progress, cancellationToken).ConfigureAwait(false);
             return await client.InspectImageAsync(image, cancellationToken).ConfigureAwait(false);
         }
 
@@ -39,34 +44,56 @@ internal sealed class DockerImagePuller(DockerEngine client, DockerRuntimeOption
             }
         }
 
-        await PullAsync(image, "not present", cancellationToken).ConfigureAwait(false);
+        await PullAsync(image, "not present", progress, cancellationToken).ConfigureAwait(false);
         return await client.InspectImageAsync(image, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task PullAsync(string image, string reason, CancellationToken cancellationToken)
+    private async Task PullAsync(string image, string reason, IProgress<string>? lines, CancellationToken cancellationToken)
     {
         var registry = ImageReference.RegistryHost(image);
         Log.PullingImage(logger, image, registry, reason);
+        lines?.Report($"pull {image}: pulling from {registry} ({reason})");
         var started = timeProvider.GetTimestamp();
         var callback = options.OnPullProgress;
-        var progress = callback is null
+        var said = new HashSet<(string?, string)>();
+        var progress = callback is null && lines is null
             ? null
             : new Relay(message =>
             {
-                if (message.Error is null && (message.Status is { Length: > 0 } || message.Progress is not null))
+                if (message.Error is not null || (message.Status is not { Length: > 0 } && message.Progress is null))
                 {
-                    callback(new ImagePullProgress
-                    {
-                        Image = image,
-                        Layer = message.ID,
-                        Status = message.Status ?? "",
-                        Current = message.Progress?.Current,
-                        Total = message.Progress?.Total,
-                    });
+                    return;
+                }
+
+                callback?.Invoke(new ImagePullProgress
+                {
+                    Image = image,
+                    Layer = message.ID,
+                    Status = message.Status ?? "",
+                    Current = message.Progress?.Current,
+                    Total = message.Progress?.Total,
+                });
+
+                // One line per layer and status (not one per chunk downloaded): "pull <image>: <layer>: Downloading 1234 bytes".
+                var status = message.Status ?? "";
+                bool first;
+                lock (said)
+                {
+                    first = said.Add((message.ID, status));
+                }
+
+                if (lines is not null && first && status.Length > 0)
+                {
+                    var size = message.Progress?.Total is > 0 and var total ? string.Create(CultureInfo.InvariantCulture, $" {total} bytes") : "";
+                    lines.Report(message.ID is { Length: > 0 } layer && !status.Contains(layer, StringComparison.Ordinal)
+                        ? $"pull {image}: {layer}: {status}{size}"
+                        : $"pull {image}: {status}{size}");
                 }
             });
         await client.PullImageAsync(image, FindCredentials(registry), progress, cancellationToken).ConfigureAwait(false);
-        Log.PulledImage(logger, image, timeProvider.GetElapsedTime(started));
+        var elapsed = timeProvider.GetElapsedTime(started);
+        Log.PulledImage(logger, image, elapsed);
+        lines?.Report(string.Create(CultureInfo.InvariantCulture, $"pull {image}: done in {elapsed.TotalSeconds:0.0} s"));
     }
 
     /// <summary>The credentials for a registry host: the options' first, then the Docker config's <c>auths</c>.</summary>

@@ -177,7 +177,7 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
     private async Task CreateMissingAsync(WorkloadRevision revision, DockLockPolicy policy, int count, CancellationToken cancellationToken)
     {
         var component = revision.Component;
-        var image = await _puller.EnsureAsync(component.Image!, component.PullPolicy, cancellationToken).ConfigureAwait(false);
+        var image = await _puller.EnsureAsync(component.Image!, component.PullPolicy, revision.Progress, cancellationToken).ConfigureAwait(false);
         var network = await EnsureNetworkAsync(revision, cancellationToken).ConfigureAwait(false);
         var mounts = await EnsureVolumesAsync(revision, policy, cancellationToken).ConfigureAwait(false);
         await WaitForDependenciesAsync(revision, cancellationToken).ConfigureAwait(false);

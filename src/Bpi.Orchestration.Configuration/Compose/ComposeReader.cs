@@ -933,6 +933,7 @@ internal sealed partial class ComposeReader
         }
 
         List<string>? command = null;
+        var timeoutGiven = false;
         var spec = new HealthCheckSpec { Kind = HealthCheckKind.Exec, Period = TimeSpan.FromSeconds(30), Timeout = TimeSpan.FromSeconds(30), FailureThreshold = 3 };
         foreach (var (key, setting) in settings)
         {
@@ -968,6 +969,7 @@ internal sealed partial class ComposeReader
                     spec = spec with { Period = Duration(setting, at) ?? spec.Period };
                     break;
                 case "timeout":
+                    timeoutGiven = true;
                     spec = spec with { Timeout = Duration(setting, at) ?? spec.Timeout };
                     break;
                 case "start_period":
@@ -984,7 +986,12 @@ internal sealed partial class ComposeReader
             }
         }
 
-        if (spec.Timeout > spec.Period)
+        if (spec.Timeout > spec.Period && !timeoutGiven)
+        {
+            // Compose's default timeout (30 s) with a shorter interval the file gives: the probe ends by the next one.
+            spec = spec with { Timeout = spec.Period };
+        }
+        else if (spec.Timeout > spec.Period)
         {
             Unsupported(path + ".timeout", $"a timeout ({spec.Timeout:c}) longer than the interval ({spec.Period:c}) is not supported: a probe must end before the next one starts; the interval is used as the timeout.");
             spec = spec with { Timeout = spec.Period };

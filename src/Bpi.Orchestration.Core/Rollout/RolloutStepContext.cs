@@ -11,6 +11,7 @@ public sealed class RolloutStepContext
 {
     private readonly IRolloutHost _host;
     private readonly RuntimeRetry _runtimePipeline;
+    private readonly IProgress<string> _progress;
 
     internal RolloutStepContext(
         IRolloutHost host,
@@ -30,6 +31,7 @@ public sealed class RolloutStepContext
         TimeProvider = timeProvider;
         Logger = logger;
         _runtimePipeline = runtimePipeline;
+        _progress = new HostProgress(host);
     }
 
     /// <summary>
@@ -103,6 +105,7 @@ public sealed class RolloutStepContext
             Revision = revision,
             Component = GetComponent(componentId, revision),
             Labels = spec.Labels,
+            Progress = _progress,
         };
     }
 
@@ -272,4 +275,10 @@ internal interface IRolloutHost
 
     /// <summary>Confirms this instance still owns the deployment; stops the run and throws <see cref="OperationCanceledException"/> when it does not.</summary>
     ValueTask EnsureOwnedAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Runtime progress (<see cref="WorkloadRevision.Progress"/>) as the deployment's progress events.</summary>
+file sealed class HostProgress(IRolloutHost host) : IProgress<string>
+{
+    public void Report(string value) => host.ReportProgress(value);
 }

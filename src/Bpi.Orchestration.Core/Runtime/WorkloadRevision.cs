@@ -27,6 +27,13 @@ public sealed record WorkloadRevision
     /// <summary>The user's labels from the spec.</summary>
     public IReadOnlyDictionary<string, string> Labels { get; init; } = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
 
+    /// <summary>
+    /// Where the runtime reports slow work it does for this revision before instances exist (an image pull, say) as
+    /// one-line messages; the orchestrator passes the deployment's <see cref="DeploymentEventKind.Progress"/> events.
+    /// <see langword="null"/> when nobody listens.
+    /// </summary>
+    public IProgress<string>? Progress { get; init; }
+
     /// <summary>The <c>bpi.orchestration/*</c> labels identifying this revision (owner, deployment, component, revision).</summary>
     /// <returns>A new dictionary the caller may extend (for example with the instance label).</returns>
     public Dictionary<string, string> GetOwnershipLabels() => new(StringComparer.Ordinal)

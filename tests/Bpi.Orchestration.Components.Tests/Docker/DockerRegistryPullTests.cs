@@ -26,7 +26,8 @@ public sealed class DockerRegistryPullTests(DockerEngineFixture fixture)
             o.RegistryCredentials[registry] = new RegistryCredential(RegistryTestEnvironment.User, RegistryTestEnvironment.Password);
             o.OnPullProgress = p => { lock (progress) { progress.Add(p); } };
         });
-        var revision = fixture.Revision(DockerEngineFixture.HttpComponent(image: image));
+        var lines = new Lines();
+        var revision = fixture.Revision(DockerEngineFixture.HttpComponent(image: image)) with { Progress = lines };
         try
         {
             await runtime.EnsureReplicasAsync(revision, 1);
@@ -34,6 +35,12 @@ public sealed class DockerRegistryPullTests(DockerEngineFixture fixture)
             var instance = Assert.Single(await runtime.GetInstancesAsync(revision.DeploymentId, revision.Component.Id, revision.Revision));
             Assert.Equal(InstanceState.Running, instance.State);
             Assert.NotEmpty(progress);
+            var reported = lines.Snapshot();
+            Assert.All(reported, l => Assert.StartsWith($"pull {image}: ", l, StringComparison.Ordinal));
+            Assert.StartsWith($"pull {image}: pulling from {registry} (not present)", reported[0], StringComparison.Ordinal);
+            Assert.Matches(@": done in \d+\.\d s$", reported[^1]);
+            Assert.Contains(reported, l => l.StartsWith($"pull {image}: Digest: sha256:", StringComparison.Ordinal));
+            Assert.Equal(reported.Count, reported.Distinct(StringComparer.Ordinal).Count());
             Assert.All(progress, p => Assert.Equal(image, p.Image));
             Assert.Contains(progress, p => p.Status.Contains("Digest: sha256:", StringComparison.Ordinal) || p.Status.Contains("Downloaded newer image", StringComparison.Ordinal));
         }
@@ -162,6 +169,28 @@ public sealed class DockerRegistryPullTests(DockerEngineFixture fixture)
         }
         catch (DockerEngineException exception) when (exception.Kind == OrchestrationErrorKind.NotFound)
         {
+        }
+    }
+
+    /// <summary>The lines the runtime reports through <see cref="WorkloadRevision.Progress"/>, in order.</summary>
+    private sealed class Lines : IProgress<string>
+    {
+        private readonly List<string> _lines = [];
+
+        public void Report(string value)
+        {
+            lock (_lines)
+            {
+                _lines.Add(value);
+            }
+        }
+
+        public List<string> Snapshot()
+        {
+            lock (_lines)
+            {
+                return [.. _lines];
+            }
         }
     }
 }

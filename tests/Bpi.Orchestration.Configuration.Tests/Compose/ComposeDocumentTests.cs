@@ -274,6 +274,16 @@ public sealed class ComposeDocumentTests
     }
 
     [Fact]
+    public void A_short_interval_without_a_timeout_is_accepted_with_the_interval_as_timeout_and_a_longer_one_keeps_compose_s_30_s_default()
+    {
+        var short_ = Read("services:\n  db:\n    image: d:1\n    healthcheck: { test: [CMD, true], interval: 2s }\n").Spec.Components[0].HealthCheck!;
+        var long_ = Read("services:\n  db:\n    image: d:1\n    healthcheck: { test: [CMD, true], interval: 1m }\n").Spec.Components[0].HealthCheck!;
+
+        Assert.Equal((TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2)), (short_.Period, short_.Timeout));
+        Assert.Equal((TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(30)), (long_.Period, long_.Timeout));
+    }
+
+    [Fact]
     public void The_specs_own_checks_name_the_service()
     {
         var ex = Refused("services:\n  web: { image: 'w:1', deploy: { resources: { limits: { memory: 2M } } } }\n");
