@@ -38,7 +38,7 @@ public sealed class NotificationOptions
     /// <value>The default value is 1 minute.</value>
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>How long one attempt may take (connect, send, answer).</summary>
+    /// <summary>How long one attempt may take (connect, send, answer), in real time (it bounds network I/O, so a manual clock of the host does not move it).</summary>
     /// <value>The default value is 10 seconds.</value>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

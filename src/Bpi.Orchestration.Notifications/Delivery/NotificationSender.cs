@@ -3,15 +3,19 @@ using System.Net.Http.Headers;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
-using Polly.Timeout;
 
 namespace Bpi.Orchestration.Notifications;
 
 /// <summary>
-/// Sends one delivery over HTTP through the <c>bpi-orchestration-notifications</c> pipeline: a timeout per attempt,
-/// retried with jittered exponential back-off on the orchestrator's <see cref="TimeProvider"/> while the receiver fails
-/// transiently, then given up. Every outcome is counted and logged; nothing is thrown to the caller but cancellation.
+/// Sends one delivery over HTTP through the <c>bpi-orchestration-notifications</c> pipeline: retried with jittered
+/// exponential back-off on the orchestrator's <see cref="TimeProvider"/> while the receiver fails transiently, then given
+/// up. Every outcome is counted and logged; nothing is thrown to the caller but cancellation.
 /// </summary>
+/// <remarks>
+/// The timeout of one attempt (<see cref="NotificationOptions.AttemptTimeout"/>) bounds real network I/O, so it runs on
+/// the system clock, not on the orchestrator's: a host that drives a manual clock (a test moving it a day ahead in a
+/// loop) must not cut off a request that is in flight. The back-off between attempts is the orchestrator's time.
+/// </remarks>
 internal sealed class NotificationSender
 {
     public const string PipelineName = "bpi-orchestration-notifications";
@@ -24,6 +28,7 @@ internal sealed class NotificationSender
     private readonly NotificationTelemetry _telemetry;
     private readonly ILogger _logger;
     private readonly string _cloudEventsSource;
+    private readonly TimeSpan _attemptTimeout;
 
     public NotificationSender(NotificationOptions options, IHttpClientFactory clients, TimeProvider time, NotificationTelemetry telemetry, ILogger logger, string cloudEventsSource)
     {
@@ -51,13 +56,14 @@ internal sealed class NotificationSender
             });
         }
 
-        _pipeline = builder.AddTimeout(options.AttemptTimeout).Build();
+        _attemptTimeout = options.AttemptTimeout;
+        _pipeline = builder.Build();
     }
 
     /// <summary>A failure worth another attempt: no answer (connection, timeout), or an answer that says "later" (408, 429, 5xx).</summary>
     internal static bool IsTransientReceiverFault(Outcome<HttpResponseMessage> outcome) => outcome switch
     {
-        { Exception: HttpRequestException or TimeoutRejectedException } => true,
+        { Exception: HttpRequestException or TimeoutException } => true,
         { Result: { } response } => response.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500,
         _ => false,
     };
@@ -66,7 +72,7 @@ internal sealed class NotificationSender
     {
         var (body, mediaType) = NotificationPayload.Build(delivery.Notification, delivery.Channel.Kind, _cloudEventsSource);
         var signature = string.IsNullOrEmpty(delivery.Channel.Secret) ? null : NotificationPayload.Sign(delivery.Channel.Secret, body);
-        var state = new AttemptState(delivery, body, mediaType, signature, _clients.CreateClient(HttpClientName));
+        var state = new AttemptState(delivery, body, mediaType, signature, _clients.CreateClient(HttpClientName), _attemptTimeout);
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(DeliveryKey, delivery);
         Outcome<HttpResponseMessage> outcome;
@@ -94,7 +100,7 @@ internal sealed class NotificationSender
 
     private static string Describe(Outcome<HttpResponseMessage> outcome) => outcome switch
     {
-        { Exception: TimeoutRejectedException } => "no answer within the attempt timeout",
+        { Exception: TimeoutException } => "no answer within NotificationOptions.AttemptTimeout",
         { Exception: { } ex } => ex.Message,
         { Result: { } r } => $"HTTP {(int)r.StatusCode} {r.ReasonPhrase}",
         _ => "no answer",
@@ -103,13 +109,15 @@ internal sealed class NotificationSender
     /// <summary>The URL without its path and query: Slack and Teams webhook URLs carry their secret there.</summary>
     private static string Redacted(Uri url) => url.GetLeftPart(UriPartial.Authority) + "/…";
 
-    private sealed class AttemptState(Delivery delivery, byte[] body, string mediaType, string? signature, HttpClient client)
+    private sealed class AttemptState(Delivery delivery, byte[] body, string mediaType, string? signature, HttpClient client, TimeSpan timeout)
     {
         public int Attempts { get; private set; }
 
         public async ValueTask<Outcome<HttpResponseMessage>> AttemptAsync(CancellationToken cancellationToken)
         {
             Attempts++;
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(timeout);
             try
             {
                 using var request = new HttpRequestMessage(HttpMethod.Post, delivery.Channel.Url) { Content = new ByteArrayContent(body) };
@@ -120,8 +128,12 @@ internal sealed class NotificationSender
                     request.Headers.TryAddWithoutValidation(NotificationPayload.SignatureHeader, signature);
                 }
 
-                var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
                 return Outcome.FromResult(response);
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                return Outcome.FromException<HttpResponseMessage>(new TimeoutException($"No answer within {timeout}."));
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
