@@ -91,6 +91,9 @@ public sealed class DeliveryTests
             Assert.Equal(0, host.Deliveries(channel, "failed"));
         }
 
+        // Webhook URLs (Slack's and Teams' carry their secret) and secrets are never logged.
+        Assert.DoesNotContain(host.Logs.Messages, m => m.Contains("/slack", StringComparison.Ordinal) || m.Contains("/teams", StringComparison.Ordinal) || m.Contains("secret-0123456789", StringComparison.Ordinal));
+
         // The generic webhook: the notification itself.
         var failed = webhook.Single(r => triggerOf[r.NotificationId!] == "rollout.failed").Json;
         Assert.Equal(web, failed.GetProperty("deploymentId").GetString());

@@ -27,7 +27,9 @@ public static class NotificationsOrchestrationBuilderExtensions
         {
             // Each attempt has its own timeout on the orchestrator's clock (NotificationOptions.AttemptTimeout).
             client.Timeout = Timeout.InfiniteTimeSpan;
-        });
+        })
+        // The factory's default request logging writes each URL at Information, and Slack and Teams webhook URLs carry their secret.
+        .RemoveAllLoggers();
         services.TryAddSingleton<NotificationDispatcher>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, NotificationDispatcher>(sp => sp.GetRequiredService<NotificationDispatcher>()));
         return builder;
