@@ -20,6 +20,12 @@ internal static class AuditEndpoints
             await AuthorizeReadAsync(http).ConfigureAwait(false);
             var store = RequireStore(http);
             var result = await AuditVerifier.VerifyAsync(store, Verifier(http), http.RequestAborted).ConfigureAwait(false);
+            if (!result.IsValid)
+            {
+                // Watchers of the orchestrator's events (alerts) hear of a failed verification, not only this caller.
+                http.RequestServices.GetService<IOrchestrationVm>()?.ReportAuditVerificationFailed($"{result.Failure}: {result.Message}");
+            }
+
             return ApiJson.Json(AuditVerifyView.From(result));
         })
         .WithName("VerifyAudit")

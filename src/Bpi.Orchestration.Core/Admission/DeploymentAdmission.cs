@@ -37,7 +37,7 @@ internal sealed class DeploymentAdmission(
         var actor = OrchestrationActor.Current;
         await checks.ValidateAsync(spec, actor, "deployment.deploy", spec.Name).ConfigureAwait(false);
         await gate.AuthorizeAsync(OrchestrationVerbs.Deploy, spec.Environment, spec.AppId, null, spec, cancellationToken).ConfigureAwait(false);
-        var score = await checks.EvaluateSecurityAsync(spec, actor, spec.Name, cancellationToken).ConfigureAwait(false);
+        var score = await checks.EvaluateSecurityAsync(spec, actor, spec.Name, null, cancellationToken).ConfigureAwait(false);
 
         DeploymentEntry entry;
         RolloutWork work;
@@ -133,7 +133,7 @@ internal sealed class DeploymentAdmission(
             await checks.RejectAsync(errors, spec, actor, "deployment.update", deploymentId).ConfigureAwait(false);
         }
 
-        var score = await checks.EvaluateSecurityAsync(spec, actor, deploymentId, cancellationToken).ConfigureAwait(false);
+        var score = await checks.EvaluateSecurityAsync(spec, actor, deploymentId, entry.Record, cancellationToken).ConfigureAwait(false);
         var revision = await StartRolloutAsync(entry, spec, score, "update", cancellationToken).ConfigureAwait(false);
         await recorder.AuditAsync(actor.Id, "deployment.update", deploymentId, "accepted", SpecChecks.SpecData(spec, revision)).ConfigureAwait(false);
         return revision;

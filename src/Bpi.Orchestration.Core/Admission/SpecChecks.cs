@@ -42,14 +42,21 @@ internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> s
         throw OrchestrationException.InvalidConfiguration($"Deployment spec '{spec.Name}'", errors);
     }
 
-    public ValueTask<double?> EvaluateSecurityAsync(DeploymentSpec spec, OrchestrationActor actor, string target, CancellationToken cancellationToken)
-        => securityGate is null ? new ValueTask<double?>((double?)null) : EvaluateGateAsync(securityGate, spec, actor, target, cancellationToken);
+    /// <summary>Asks the security gate; <paramref name="existing"/> is the deployment an update is for (<see langword="null"/> for a new one: the refusal's event then names the spec).</summary>
+    public ValueTask<double?> EvaluateSecurityAsync(DeploymentSpec spec, OrchestrationActor actor, string target, DeploymentRecord? existing, CancellationToken cancellationToken)
+        => securityGate is null ? new ValueTask<double?>((double?)null) : EvaluateGateAsync(securityGate, spec, actor, target, existing, cancellationToken);
 
-    private async ValueTask<double?> EvaluateGateAsync(ISecurityGate gate, DeploymentSpec spec, OrchestrationActor actor, string target, CancellationToken cancellationToken)
+    private async ValueTask<double?> EvaluateGateAsync(ISecurityGate gate, DeploymentSpec spec, OrchestrationActor actor, string target, DeploymentRecord? existing, CancellationToken cancellationToken)
     {
         var result = await gate.EvaluateAsync(spec, cancellationToken).ConfigureAwait(false);
         if (!result.Passed)
         {
+            recorder.Events.Publish(
+                target,
+                DeploymentEventKind.SecurityGateRefused,
+                existing?.State ?? DeploymentState.Pending,
+                string.Create(CultureInfo.InvariantCulture, $"the security gate refused '{spec.Name}' (score {result.Score:0.0}): {string.Join(" | ", result.Findings)}"),
+                new EventDetails(Revision: existing is null ? null : StepRecorder.RevisionOf(existing)));
             await recorder.AuditAsync(actor.Id, "security.gate", target, "refused", new AuditData([new("score", result.Score.ToString("0.0", CultureInfo.InvariantCulture)), new("findings", string.Join(" | ", result.Findings))])).ConfigureAwait(false);
             throw new OrchestrationException(
                 OrchestrationErrorKind.SecurityValidationFailed,

@@ -83,10 +83,10 @@ internal sealed partial class DeploymentHealer
                 var trafficChanged = routable && (health.Routed is null ? ready.Count != mine.Count : !health.Routed.SetEquals(ready));
                 var converge = replaceable.Count > 0 || missing != 0;
 
-                health.State = backingOff ? HealingState.CrashLoopBackOff
+                SetState(health, backingOff ? HealingState.CrashLoopBackOff
                     : kept > 0 ? HealingState.Degraded
                     : converge || trafficChanged || health.OutOfTraffic.Count > 0 ? HealingState.Healing
-                    : HealingState.Healthy;
+                    : HealingState.Healthy);
                 if (health.State == HealingState.Healthy && health.LastFailureAt is { } last && now - last >= Options.CrashLoopResetAfter)
                 {
                     health.Consecutive = 0;

@@ -435,10 +435,30 @@ internal sealed partial class DeploymentHealer : IDisposable
             {
                 var health = Get(componentId);
                 health.RegisterFailure(now, Options);
-                health.State = health.Consecutive > 1 ? HealingState.CrashLoopBackOff : HealingState.Healing;
+                SetState(health, health.Consecutive > 1 ? HealingState.CrashLoopBackOff : HealingState.Healing);
                 health.Routed = new HashSet<string>(StringComparer.Ordinal); // unknown: route again on the next pass
                 ScheduleWakeAt(health.NextRestartAt!.Value, now);
             }
+        }
+    }
+
+    /// <summary>
+    /// Sets a component's healing state (under the healer's lock). Entering the crash-loop back-off is published once as
+    /// <see cref="DeploymentEventKind.CrashLooping"/> (alerts watch it); staying in it publishes nothing more.
+    /// </summary>
+    private void SetState(ComponentHealth health, HealingState state)
+    {
+        var entering = state == HealingState.CrashLoopBackOff && health.State != HealingState.CrashLoopBackOff;
+        health.State = state;
+        if (entering)
+        {
+            var record = _entry.Record;
+            _loop.Recorder.Events.Publish(
+                _entry.DeploymentId,
+                DeploymentEventKind.CrashLooping,
+                record.State,
+                string.Create(CultureInfo.InvariantCulture, $"component '{health.ComponentId}' is crash-looping: {health.Consecutive} failures in a row, next restart at {health.NextRestartAt:O}") + (health.LastFailure is null ? "" : $" (last: {health.LastFailure})"),
+                new EventDetails(Revision: record.StableRevision));
         }
     }
 
@@ -486,6 +506,9 @@ internal sealed partial class DeploymentHealer : IDisposable
 
         public ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken)
             => Inner.OnStepFailedAsync(plan, index, error, cancellationToken);
+
+        public ValueTask OnPlanCompletedAsync(RolloutPlan plan, CancellationToken cancellationToken)
+            => Inner.OnPlanCompletedAsync(plan, cancellationToken);
     }
 
     /// <summary>A planned repair and what it is for.</summary>

@@ -51,7 +51,7 @@ internal sealed class DeploymentRecorder(
 
         if (Events.HasWatchers)
         {
-            Events.Publish(record.Id, DeploymentEventKind.StateChanged, record.State, message ?? $"{previous} -> {record.State}", new EventDetails(PreviousState: previous));
+            Events.Publish(record.Id, DeploymentEventKind.StateChanged, record.State, message ?? $"{previous} -> {record.State}", new EventDetails(PreviousState: previous, Revision: StepRecorder.RevisionOf(record)));
         }
     }
 

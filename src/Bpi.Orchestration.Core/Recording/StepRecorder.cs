@@ -157,11 +157,24 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
     {
         if (_recorder.Events.HasWatchers)
         {
-            _recorder.Events.Publish(DeploymentId, DeploymentEventKind.PlanStarted, _entry.Record.State, $"{plan.Kind} with {plan.Strategy}: {plan.Steps.Count} step(s)" + (startIndex > 0 ? string.Create(CultureInfo.InvariantCulture, $", resuming at step {startIndex + 1}") : ""), new EventDetails(TotalSteps: plan.Steps.Count));
+            _recorder.Events.Publish(DeploymentId, DeploymentEventKind.PlanStarted, _entry.Record.State, $"{plan.Kind} with {plan.Strategy}: {plan.Steps.Count} step(s)" + (startIndex > 0 ? string.Create(CultureInfo.InvariantCulture, $", resuming at step {startIndex + 1}") : ""), new EventDetails(TotalSteps: plan.Steps.Count, Revision: RevisionOf(_entry.Record)));
         }
 
         return ValueTask.CompletedTask;
     }
+
+    public ValueTask OnPlanCompletedAsync(RolloutPlan plan, CancellationToken cancellationToken)
+    {
+        if (_recorder.Events.HasWatchers)
+        {
+            _recorder.Events.Publish(DeploymentId, DeploymentEventKind.PlanCompleted, _entry.Record.State, string.Create(CultureInfo.InvariantCulture, $"{plan.Kind} with {plan.Strategy} completed: {plan.Steps.Count} step(s)"), new EventDetails(TotalSteps: plan.Steps.Count, Revision: RevisionOf(_entry.Record)));
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The revision an event is about: the rollout's target while one runs, else the serving revision.</summary>
+    internal static int? RevisionOf(DeploymentRecord record) => record.TargetRevision ?? record.StableRevision;
 
     public async ValueTask OnStepStartedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
     {
@@ -182,7 +195,7 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
 
         if (_recorder.Events.HasWatchers)
         {
-            _recorder.Events.Publish(DeploymentId, DeploymentEventKind.StepStarted, record.State, audit.Description, new EventDetails(index, plan.Steps.Count, step.Kind));
+            _recorder.Events.Publish(DeploymentId, DeploymentEventKind.StepStarted, record.State, audit.Description, new EventDetails(index, plan.Steps.Count, step.Kind, Revision: RevisionOf(record)));
         }
 
         await _recorder.AuditAsync(OrchestrationActor.System.Id, "rollout.step.started", DeploymentId, "started", audit).ConfigureAwait(false);
@@ -203,7 +216,7 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
             : _entry.Record;
         if (_recorder.Events.HasWatchers)
         {
-            _recorder.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, audit.Description, new EventDetails(index, plan.Steps.Count, step.Kind));
+            _recorder.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, audit.Description, new EventDetails(index, plan.Steps.Count, step.Kind, Revision: RevisionOf(record)));
         }
 
         await _recorder.AuditAsync(!IsSweep(plan) ? record.UpdatedAt : _recorder.Time.GetUtcNow(), OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", audit).ConfigureAwait(false);
@@ -213,7 +226,7 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
     {
         var step = plan.Steps[index];
         var description = AuditOf(plan, index).Description;
-        _recorder.Events.Publish(DeploymentId, DeploymentEventKind.StepFailed, _entry.Record.State, $"{description}: {error.Message}", new EventDetails(index, plan.Steps.Count, step.Kind));
+        _recorder.Events.Publish(DeploymentId, DeploymentEventKind.StepFailed, _entry.Record.State, $"{description}: {error.Message}", new EventDetails(index, plan.Steps.Count, step.Kind, Revision: RevisionOf(_entry.Record)));
         var data = new AuditData(
         [
             new("plan", StateNames.Of(plan.Kind)),

@@ -76,6 +76,8 @@ internal sealed class RolloutExecutor
             RecordStep(step, plan, started, null);
             await observer.OnStepCompletedAsync(plan, i, cancellationToken).ConfigureAwait(false);
         }
+
+        await observer.OnPlanCompletedAsync(plan, cancellationToken).ConfigureAwait(false);
     }
 
     private void RecordStep(RolloutStep step, RolloutPlan plan, long started, string? errorKind)
@@ -105,6 +107,8 @@ internal interface IRolloutObserver
     ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken);
 
     ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken);
+
+    ValueTask OnPlanCompletedAsync(RolloutPlan plan, CancellationToken cancellationToken);
 }
 
 /// <summary>A step of a plan failed.</summary>

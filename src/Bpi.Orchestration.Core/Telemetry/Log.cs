@@ -87,4 +87,8 @@ internal static partial class Log
 
     [LoggerMessage(1042, LogLevel.Warning, "Deployment {DeploymentId}: taking the deployment over failed; the lease is kept and the take-over is tried again on the next poll")]
     public static partial void TakeoverFailed(ILogger logger, Exception exception, string deploymentId);
+
+    // 8349: from the alerts range (8300-8349), so it cannot collide with Core ids other work adds meanwhile.
+    [LoggerMessage(8349, LogLevel.Error, "The audit trail failed verification: {Message}")]
+    public static partial void AuditVerificationFailed(ILogger logger, string message);
 }

@@ -26,6 +26,9 @@ public sealed record DeploymentEvent(
 
     /// <summary>For state changes: the state before.</summary>
     public DeploymentState? PreviousState { get; init; }
+
+    /// <summary>The revision the event is about (the rollout's target, else the serving revision), when the publisher knows it.</summary>
+    public int? Revision { get; init; }
 }
 
 /// <summary>What a <see cref="DeploymentEvent"/> reports.</summary>
@@ -60,4 +63,20 @@ public enum DeploymentEventKind
     /// instance holds its lease): it stopped acting and leaves the deployment to the new owner.
     /// </summary>
     OwnershipFenced,
+
+    /// <summary>
+    /// The security gate refused a deployment or an update (nothing was reserved or changed). For a new deployment the
+    /// event's <see cref="DeploymentEvent.DeploymentId"/> is the spec's name, since no deployment id exists yet.
+    /// </summary>
+    SecurityGateRefused = 9,
+
+    /// <summary>Self-healing saw a component's instances fail repeatedly and backs off before replacing them again (as Kubernetes' CrashLoopBackOff); the message names the component.</summary>
+    CrashLooping = 10,
+
+    /// <summary>
+    /// A verification of the audit trail failed (reported by the host that ran it, see
+    /// <see cref="OrchestrationVmExtensions.ReportAuditVerificationFailed"/>). An orchestrator-wide event: its
+    /// <see cref="DeploymentEvent.DeploymentId"/> is empty.
+    /// </summary>
+    AuditVerificationFailed = 11,
 }

@@ -36,6 +36,7 @@ internal sealed class EventHub
                 TotalSteps = details.TotalSteps,
                 StepKind = details.StepKind,
                 PreviousState = details.PreviousState,
+                Revision = details.Revision,
             };
 
             // Written under the lock so every watcher sees events in sequence order.
@@ -123,4 +124,4 @@ internal sealed class EventHub
 }
 
 /// <summary>The optional fields of a <see cref="DeploymentEvent"/>, passed by value so publishing allocates nothing when nobody watches.</summary>
-internal readonly record struct EventDetails(int? StepIndex = null, int? TotalSteps = null, string? StepKind = null, DeploymentState? PreviousState = null);
+internal readonly record struct EventDetails(int? StepIndex = null, int? TotalSteps = null, string? StepKind = null, DeploymentState? PreviousState = null, int? Revision = null);

@@ -181,6 +181,13 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     public IAsyncEnumerable<DeploymentEvent> WatchAsync(string? deploymentId = null, CancellationToken cancellationToken = default)
         => _recorder.Events.Subscribe(deploymentId, cancellationToken);
 
+    /// <summary>Publishes an orchestrator-wide <see cref="DeploymentEventKind.AuditVerificationFailed"/> event (empty deployment id) and logs it.</summary>
+    internal void ReportAuditVerificationFailed(string message)
+    {
+        Telemetry.Log.AuditVerificationFailed(Logger, message);
+        _recorder.Events.Publish("", DeploymentEventKind.AuditVerificationFailed, DeploymentState.Running, message);
+    }
+
     /// <summary>A deployment's entry with the step context its plans run with.</summary>
     private DeploymentEntry NewEntry(DeploymentRecord record)
     {

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Bpi.Orchestration.AspNetCore.Tests.Api;
 
@@ -43,5 +44,26 @@ public sealed class SecurityAndAuditEndpointsTests
         Assert.Equal(HttpStatusCode.OK, export.StatusCode);
         Assert.NotEmpty(await export.Content.ReadAsByteArrayAsync());
         Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_failed_audit_verify_is_reported_to_the_vm_as_an_AuditVerificationFailed_event()
+    {
+        // Checkpoints are verified against a key that did not sign them: the verification fails.
+        var stranger = Bpi.Orchestration.Audit.CheckpointSigner.Generate("not-the-signer").VerifierKey;
+        await using var host = await ApiHost.StartAsync(b => b.Services.AddSingleton(new Bpi.Orchestration.Audit.CheckpointVerifier([stranger])));
+        using var client = host.Deployer();
+        await client.DeployAsync(Documents.Simple());
+        await host.Services.GetRequiredService<Bpi.Orchestration.Audit.InMemoryAuditStore>().CreateCheckpointAsync();
+        using var stop = new CancellationTokenSource();
+        await using var events = host.Vm.WatchAsync(null, stop.Token).GetAsyncEnumerator(stop.Token);
+
+        var verify = await client.GetFromJsonObjectAsync("/api/v1/audit/verify");
+
+        Assert.False(verify["valid"]!.GetValue<bool>(), verify.ToJsonString());
+        var reported = await Eventually.FirstAsync(events, e => e.Kind == DeploymentEventKind.AuditVerificationFailed);
+        Assert.Equal("", reported.DeploymentId);
+        Assert.Contains(verify["message"]!.GetValue<string>(), reported.Message, StringComparison.Ordinal);
+        await stop.CancelAsync();
     }
 }
