@@ -87,4 +87,17 @@ internal static partial class Log
 
     [LoggerMessage(1042, LogLevel.Warning, "Deployment {DeploymentId}: taking the deployment over failed; the lease is kept and the take-over is tried again on the next poll")]
     public static partial void TakeoverFailed(ILogger logger, Exception exception, string deploymentId);
+
+    // Backup and restore: 8400-8449.
+    [LoggerMessage(8400, LogLevel.Information, "Backup written: {Parts} part(s) ({Names})")]
+    public static partial void BackupWritten(ILogger logger, int parts, string names);
+
+    [LoggerMessage(8401, LogLevel.Information, "Backup of {CreatedAt} restored: {Parts} part(s); {Running} deployment(s) running, {Missing} missing on the runtime")]
+    public static partial void BackupRestored(ILogger logger, int parts, DateTimeOffset createdAt, int running, int missing);
+
+    [LoggerMessage(8402, LogLevel.Warning, "Restore refused ({Refusal}): {Problems} problem(s); nothing was written")]
+    public static partial void RestoreRefused(ILogger logger, Bpi.Orchestration.Backup.BackupRefusal refusal, int problems);
+
+    [LoggerMessage(8403, LogLevel.Warning, "Restored deployment {DeploymentId}: no instance of its serving revision {Revision} runs")]
+    public static partial void RestoredDeploymentMissing(ILogger logger, string deploymentId, int revision);
 }
