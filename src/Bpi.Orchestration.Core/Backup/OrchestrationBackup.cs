@@ -312,15 +312,20 @@ public sealed class OrchestrationBackup : IOrchestrationBackup
         return manifest;
     }
 
-    private async Task<IReadOnlyList<RestoredDeployment>> CompareWithRuntimeAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Compares every live deployment of <paramref name="deployments"/> with what <paramref name="runtime"/> runs: the
+    /// instances of its serving revision that run (an orchestrator adopts them when it starts) or none (missing).
+    /// </summary>
+    /// <param name="deployments">The (restored) deployment store.</param>
+    /// <param name="runtime">The runtime.</param>
+    /// <param name="cancellationToken">Cancels the comparison.</param>
+    /// <returns>One entry per live deployment, by id.</returns>
+    public static async Task<IReadOnlyList<RestoredDeployment>> CompareWithRuntimeAsync(IDeploymentStore deployments, IWorkloadRuntime runtime, CancellationToken cancellationToken = default)
     {
-        if (_deployments is null || _runtime is null)
-        {
-            return [];
-        }
-
-        var records = await _deployments.ListAsync(cancellationToken).ConfigureAwait(false);
-        var instances = await _runtime.ListOwnedAsync(cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(deployments);
+        ArgumentNullException.ThrowIfNull(runtime);
+        var records = await deployments.ListAsync(cancellationToken).ConfigureAwait(false);
+        var instances = await runtime.ListOwnedAsync(cancellationToken).ConfigureAwait(false);
         var report = new List<RestoredDeployment>();
         foreach (var record in records.Where(r => r.State.IsLive()).OrderBy(r => r.Id, StringComparer.Ordinal))
         {
@@ -330,12 +335,23 @@ public sealed class OrchestrationBackup : IOrchestrationBackup
             var status = record.StableRevision is null ? RestoredDeploymentStatus.NotServing
                 : running > 0 ? RestoredDeploymentStatus.Running
                 : RestoredDeploymentStatus.Missing;
-            if (status == RestoredDeploymentStatus.Missing)
-            {
-                Log.RestoredDeploymentMissing(_logger, record.Id, record.StableRevision!.Value);
-            }
-
             report.Add(new RestoredDeployment(record.Id, record.State, record.StableRevision, running, status));
+        }
+
+        return report;
+    }
+
+    private async Task<IReadOnlyList<RestoredDeployment>> CompareWithRuntimeAsync(CancellationToken cancellationToken)
+    {
+        if (_deployments is null || _runtime is null)
+        {
+            return [];
+        }
+
+        var report = await CompareWithRuntimeAsync(_deployments, _runtime, cancellationToken).ConfigureAwait(false);
+        foreach (var missing in report.Where(d => d.Status == RestoredDeploymentStatus.Missing))
+        {
+            Log.RestoredDeploymentMissing(_logger, missing.Id, missing.ServingRevision!.Value);
         }
 
         return report;
