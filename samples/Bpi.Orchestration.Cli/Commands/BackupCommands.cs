@@ -82,17 +82,20 @@ internal static class BackupCommands
                 report = await Create(ctx, verifier).RestoreAsync(path, ctx.Get(force), ct).ConfigureAwait(false);
             }
 
-            // The orchestrator adopts what runs of the restored deployments as it starts (as every command does); then
-            // each deployment is compared with the runtime: running (adopted) or missing.
+            // The restored trail exactly as restored (before the orchestrator below appends to it), with its restored key.
+            AuditVerificationResult? audit = ctx.State.HasAuditTrail
+                ? await AuditCommands.VerifyAsync(ctx.State, ctx.Get(key), ctx.State.AuditWitness, ct).ConfigureAwait(false)
+                : null;
+
+            // The orchestrator starts on the restored state (as every command does): it adopts the instances that run and
+            // its self-healing starts again those of a serving revision that are gone; then each deployment is compared
+            // with what the runtime runs.
             IReadOnlyList<RestoredDeployment> deployments;
             await using (var host = await ctx.OpenHostAsync(ct).ConfigureAwait(false))
             {
                 deployments = await OrchestrationBackup.CompareWithRuntimeAsync(new FileDeploymentStore(ctx.State.Deployments), host.WorkloadRuntime, ct).ConfigureAwait(false);
             }
 
-            AuditVerificationResult? audit = ctx.State.HasAuditTrail
-                ? await AuditCommands.VerifyAsync(ctx.State, ctx.Get(key), ctx.State.AuditWitness, ct).ConfigureAwait(false)
-                : null;
             if (ctx.Json)
             {
                 StatusRenderer.WriteJson(ctx.Env, ToView(path, report.Manifest, deployments, audit), CliJson.Context.BackupView);
@@ -104,8 +107,8 @@ internal static class BackupCommands
                 {
                     var what = d.Status switch
                     {
-                        RestoredDeploymentStatus.Running => $"running: {d.RunningInstances} instance(s) of revision {d.ServingRevision} adopted",
-                        RestoredDeploymentStatus.Missing => $"missing: no instance of revision {d.ServingRevision} runs; `bpi-orchestration start` brings it back",
+                        RestoredDeploymentStatus.Running => $"running: {d.RunningInstances} instance(s) of revision {d.ServingRevision} (adopted, or started again)",
+                        RestoredDeploymentStatus.Missing => $"missing: no instance of revision {d.ServingRevision} runs; see `bpi-orchestration status -d {d.Id}`",
                         _ => "not serving: no revision served when the backup was written",
                     };
                     ctx.Env.Console.WriteLine($"  {d.Id,-24} {d.State,-12} {what}");

@@ -29,7 +29,7 @@ public sealed record RestoredDeployment(string Id, DeploymentState State, int? S
 /// <summary>How a restored deployment compares with what the runtime runs.</summary>
 public enum RestoredDeploymentStatus
 {
-    /// <summary>Instances of its serving revision run: the orchestrator adopts them when it starts.</summary>
+    /// <summary>Instances of its serving revision run (an orchestrator that starts adopts them).</summary>
     Running = 0,
 
     /// <summary>No instance of its serving revision runs now (the runtime lost them, or the state came from another machine).</summary>

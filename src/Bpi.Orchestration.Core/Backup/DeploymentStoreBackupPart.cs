@@ -33,12 +33,21 @@ public sealed class DeploymentStoreBackupPart : IBackupPart
     {
         ArgumentNullException.ThrowIfNull(destination);
         var records = await _store.ListAsync(cancellationToken).ConfigureAwait(false);
-        // One record's stored JSON per line, by id: the same state always gives the same bytes.
+        // A JSON array of the records' stored JSON, by id: the same state always gives the same bytes.
+        destination.WriteByte((byte)'[');
+        var first = true;
         foreach (var record in records.OrderBy(r => r.Id, StringComparer.Ordinal))
         {
+            if (!first)
+            {
+                destination.WriteByte((byte)',');
+            }
+
+            first = false;
             await destination.WriteAsync(DeploymentJson.Serialize(record), cancellationToken).ConfigureAwait(false);
-            destination.WriteByte((byte)'\n');
         }
+
+        destination.WriteByte((byte)']');
     }
 
     /// <inheritdoc />
@@ -78,35 +87,44 @@ public sealed class DeploymentStoreBackupPart : IBackupPart
         var records = new List<DeploymentRecord>();
         var problems = new List<string>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
-        using var reader = new StreamReader(content, leaveOpen: true);
-        var lineNumber = 0;
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        JsonDocument document;
+        try
         {
-            lineNumber++;
-            if (line.Length == 0)
+            document = await JsonDocument.ParseAsync(content, new JsonDocumentOptions { MaxDepth = DeploymentJson.Options.MaxDepth + 1 }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            problems.Add($"The part is not a JSON array of deployment records: {ex.Message}");
+            return (records, problems);
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Array || document.RootElement.GetArrayLength() > MaxRecords)
             {
-                continue;
+                problems.Add($"The part is not a JSON array of at most {MaxRecords} deployment records.");
+                return (records, problems);
             }
 
-            if (lineNumber > MaxRecords)
+            var index = 0;
+            foreach (var element in document.RootElement.EnumerateArray())
             {
-                problems.Add($"More than {MaxRecords} records; the part is damaged.");
-                break;
-            }
-
-            try
-            {
-                var record = DeploymentJson.Deserialize(System.Text.Encoding.UTF8.GetBytes(line));
-                if (!ids.Add(record.Id))
+                try
                 {
-                    problems.Add($"Line {lineNumber}: the deployment '{record.Id}' is listed twice.");
+                    var record = DeploymentJson.Deserialize(System.Text.Encoding.UTF8.GetBytes(element.GetRawText()));
+                    if (!ids.Add(record.Id))
+                    {
+                        problems.Add($"Record {index}: the deployment '{record.Id}' is listed twice.");
+                    }
+
+                    records.Add(record);
+                }
+                catch (OrchestrationException ex)
+                {
+                    problems.Add($"Record {index} is not a deployment record: {ex.Message}");
                 }
 
-                records.Add(record);
-            }
-            catch (Exception ex) when (ex is OrchestrationException or JsonException)
-            {
-                problems.Add($"Line {lineNumber} is not a deployment record: {ex.Message}");
+                index++;
             }
         }
 
