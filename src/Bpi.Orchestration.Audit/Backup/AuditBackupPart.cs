@@ -38,3 +38,19 @@ public static class AuditBackupPart
             });
     }
 }
+
+/// <summary>The <c>audit</c> part of the host's file audit store, registered by <c>AddFileAuditStore</c> for <c>AddBackup</c>.</summary>
+internal sealed class FileAuditStoreBackupPart(Microsoft.Extensions.Options.IOptions<FileAuditStoreOptions> options) : IBackupPart
+{
+    private readonly IBackupPart _part = AuditBackupPart.ForDirectory(options.Value.Path);
+
+    public string Name => _part.Name;
+
+    public ValueTask WriteAsync(Stream destination, CancellationToken cancellationToken = default) => _part.WriteAsync(destination, cancellationToken);
+
+    public ValueTask<IReadOnlyList<string>> VerifyAsync(Stream content, CancellationToken cancellationToken = default) => _part.VerifyAsync(content, cancellationToken);
+
+    public ValueTask<bool> HasDataAsync(CancellationToken cancellationToken = default) => _part.HasDataAsync(cancellationToken);
+
+    public ValueTask RestoreAsync(Stream content, CancellationToken cancellationToken = default) => _part.RestoreAsync(content, cancellationToken);
+}
