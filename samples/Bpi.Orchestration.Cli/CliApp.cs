@@ -153,6 +153,12 @@ internal static class CliApp
 
         (string Message, string Kind, int ExitCode, IReadOnlyList<string> Problems)? failure = ex switch
         {
+            Backup.OrchestrationBackupException b => (b.Message, b.Refusal.ToString(), b.Refusal switch
+            {
+                Backup.BackupRefusal.NewerFormat => ExitCodes.BackupTooNew,
+                Backup.BackupRefusal.NotEmpty => ExitCodes.StateNotEmpty,
+                _ => ExitCodes.BackupDamaged,
+            }, b.Errors),
             OrchestrationException o => (o.Message, o.Kind.ToString(), ExitCodes.For(o.Kind), o.Errors),
             CliException c => (c.Message, c.ExitCode switch { ExitCodes.Conflict => "Conflict", ExitCodes.NotFound => "NotFound", ExitCodes.UsageError => "UsageError", ExitCodes.InvalidConfig => "InvalidConfiguration", ExitCodes.RuntimeUnavailable => "RuntimeUnavailable", _ => "Failed" }, c.ExitCode, []),
             AuditStoreException a => (a.Message, "AuditStore", ExitCodes.Failed, a.Errors),
@@ -188,6 +194,7 @@ internal static class CliApp
                      .Concat(ReadCommands.Create(context))
                      .Concat(ControlCommands.Create(context))
                      .Concat(AuditCommands.Create(context))
+                     .Concat(BackupCommands.Create(context))
                      .Concat(SecurityCommands.Create(context))
                      .Concat(StartCommand.Create(context))
                      .Concat(DemoCommand.Create(context))

@@ -42,6 +42,15 @@ internal static class ExitCodes
     /// <summary>What the command needs to run is not there: <c>demo --runtime docker</c> without a Docker Engine that answers, or without <c>/bin/busybox</c> to build its image.</summary>
     public const int RuntimeUnavailable = 11;
 
+    /// <summary><c>restore</c>: the backup is damaged or was changed (a part's SHA-256, a record, the audit chain); nothing was restored.</summary>
+    public const int BackupDamaged = 20;
+
+    /// <summary><c>restore</c>: the backup was written in a newer format than this version reads; nothing was restored.</summary>
+    public const int BackupTooNew = 21;
+
+    /// <summary><c>restore</c>: the state directory already holds state and <c>--force</c> was not given; nothing was restored.</summary>
+    public const int StateNotEmpty = 22;
+
     /// <summary>Interrupted by Ctrl+C (SIGINT) or SIGTERM.</summary>
     public const int Interrupted = 130;
 
@@ -60,6 +69,9 @@ internal static class ExitCodes
           9    unauthorized
           10   insufficient resources
           11   runtime unavailable (demo --runtime docker: no Docker Engine answers, or no /bin/busybox)
+          20   restore: the backup is damaged or was changed (nothing restored)
+          21   restore: the backup's format is newer than this version reads (nothing restored)
+          22   restore: the state directory is not empty and --force was not given (nothing restored)
           130  interrupted (Ctrl+C)
         """;
 

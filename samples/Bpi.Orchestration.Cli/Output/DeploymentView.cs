@@ -213,6 +213,32 @@ internal sealed record DemoReportView
 /// <summary>One expectation the demo checked.</summary>
 internal sealed record DemoCheckView(string Name, bool Passed, string Detail);
 
+/// <summary>The JSON shape of <c>backup --output json</c> and <c>restore --output json</c>.</summary>
+internal sealed record BackupView
+{
+    public required string File { get; init; }
+
+    public required int FormatVersion { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public required string SdkVersion { get; init; }
+
+    public IReadOnlyList<BackupPartView> Parts { get; init; } = [];
+
+    /// <summary>For a restore: every restored live deployment compared with what the runtime runs.</summary>
+    public IReadOnlyList<RestoredDeploymentView>? Deployments { get; init; }
+
+    /// <summary>For a restore: the full <c>audit verify</c> of the restored trail with its restored verifier key.</summary>
+    public AuditVerifyView? Audit { get; init; }
+}
+
+/// <summary>One part of a backup.</summary>
+internal sealed record BackupPartView(string Name, long Length, string Sha256);
+
+/// <summary>A restored deployment: <c>running</c> (adopted), <c>missing</c> (no instance of its serving revision runs) or <c>notserving</c>.</summary>
+internal sealed record RestoredDeploymentView(string Id, string State, int? ServingRevision, int RunningInstances, string Status);
+
 /// <summary>The error shape written to stdout by <c>--output json</c> when a command fails.</summary>
 internal sealed record ErrorView(string Error, string Kind, int ExitCode, IReadOnlyList<string> Problems);
 
@@ -222,6 +248,7 @@ internal sealed record ErrorView(string Error, string Kind, int ExitCode, IReadO
 [JsonSerializable(typeof(AuditVerifyView))]
 [JsonSerializable(typeof(DemoReportView))]
 [JsonSerializable(typeof(ErrorView))]
+[JsonSerializable(typeof(BackupView))]
 [JsonSerializable(typeof(SecurityScanView))]
 [JsonSerializable(typeof(RemediationView))]
 [JsonSerializable(typeof(ComplianceReportSummaryView))]

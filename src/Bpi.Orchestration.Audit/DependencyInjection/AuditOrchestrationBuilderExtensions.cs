@@ -35,6 +35,8 @@ public static class AuditOrchestrationBuilderExtensions
             sp.GetService<ILoggerFactory>()));
         services.Replace(ServiceDescriptor.Singleton<IAuditStore>(sp => sp.GetRequiredService<FileAuditStore>()));
         services.Replace(ServiceDescriptor.Singleton<IAuditSink>(sp => new AuditSinkAdapter(sp.GetRequiredService<FileAuditStore>())));
+        // The store's directory is the 'audit' part of a backup (AddBackup); restore it before the store is opened.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Bpi.Orchestration.Backup.IBackupPart, FileAuditStoreBackupPart>());
         return builder;
     }
 

@@ -55,6 +55,30 @@ public static class OrchestrationServiceCollectionExtensions
 /// <summary>Extension methods on <see cref="IOrchestrationBuilder"/> to plug in runtimes, routers, probes, strategies and step handlers.</summary>
 public static class OrchestrationBuilderExtensions
 {
+    /// <summary>
+    /// Registers <see cref="Bpi.Orchestration.Backup.IOrchestrationBackup"/> over the deployment store (<see cref="Bpi.Orchestration.Backup.DeploymentStoreBackupPart"/>)
+    /// and every other <see cref="Bpi.Orchestration.Backup.IBackupPart"/> registered (the Audit package's <c>AddFileAuditStore</c> adds the
+    /// audit store's). A restore replaces the stores under the orchestrator: restore before the orchestrator (and the
+    /// audit store) is first resolved, as the CLI does.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static IOrchestrationBuilder AddBackup(this IOrchestrationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<Bpi.Orchestration.Backup.IOrchestrationBackup>(sp =>
+        {
+            var store = sp.GetRequiredService<IDeploymentStore>();
+            return new Bpi.Orchestration.Backup.OrchestrationBackup(
+                [new Bpi.Orchestration.Backup.DeploymentStoreBackupPart(store), .. sp.GetServices<Bpi.Orchestration.Backup.IBackupPart>()],
+                sp.GetRequiredService<TimeProvider>(),
+                store,
+                sp.GetService<IWorkloadRuntime>(),
+                sp.GetService<Microsoft.Extensions.Logging.ILogger<Bpi.Orchestration.Backup.OrchestrationBackup>>());
+        });
+        return builder;
+    }
+
     /// <summary>Uses <typeparamref name="TRuntime"/> as the workload runtime, replacing any runtime registered before.</summary>
     /// <typeparam name="TRuntime">The runtime type.</typeparam>
     /// <param name="builder">The builder.</param>

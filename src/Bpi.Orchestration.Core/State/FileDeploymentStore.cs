@@ -10,7 +10,7 @@ namespace Bpi.Orchestration.State;
 /// environment values. Saves follow <see cref="DeploymentStoreWrites"/> (version and fencing token, kept in the file).
 /// For one orchestrator process at a time; use a database-backed store for several.
 /// </summary>
-public sealed class FileDeploymentStore : IDeploymentStore
+public sealed class FileDeploymentStore : IRestorableDeploymentStore
 {
     /// <summary>The largest record file read: 16 MiB. A larger file (or one that is not a regular file) is reported, never read.</summary>
     public const int MaxRecordBytes = 16 * 1024 * 1024;
@@ -28,13 +28,18 @@ public sealed class FileDeploymentStore : IDeploymentStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         _directory = Path.GetFullPath(directory);
+        CreateOwnerOnlyDirectory(_directory);
+    }
+
+    private static void CreateOwnerOnlyDirectory(string path)
+    {
         if (OperatingSystem.IsWindows())
         {
-            Directory.CreateDirectory(_directory);
+            Directory.CreateDirectory(path);
         }
         else
         {
-            Directory.CreateDirectory(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
     }
 
@@ -163,6 +168,53 @@ public sealed class FileDeploymentStore : IDeploymentStore
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The records are written to a new directory next to the store's (each file flushed to disk), which is then renamed
+    /// into place; the old directory is moved aside first and deleted last. No other writer may use the store meanwhile.
+    /// </remarks>
+    public async ValueTask ReplaceAllAsync(IReadOnlyList<DeploymentRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var staging = string.Create(CultureInfo.InvariantCulture, $"{_directory.TrimEnd(Path.DirectorySeparatorChar)}.restore-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var aside = string.Create(CultureInfo.InvariantCulture, $"{_directory.TrimEnd(Path.DirectorySeparatorChar)}.old-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            CreateOwnerOnlyDirectory(staging);
+            foreach (var record in records)
+            {
+                var path = Path.Combine(staging, Path.GetFileName(PathFor(record.Id)));
+                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, Options = FileOptions.Asynchronous };
+                if (!OperatingSystem.IsWindows())
+                {
+                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                }
+
+                var stream = new FileStream(path, options);
+                await using (stream.ConfigureAwait(false))
+                {
+                    await stream.WriteAsync(DeploymentJson.Serialize(record with { FencingToken = 0 }), cancellationToken).ConfigureAwait(false);
+                    stream.Flush(flushToDisk: true);
+                }
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            Directory.Move(_directory, aside);
+            Directory.Move(staging, _directory);
+            _stored.Clear();
+        }
+        finally
+        {
+            foreach (var left in new[] { staging, aside })
+            {
+                if (Directory.Exists(left))
+                {
+                    Directory.Delete(left, recursive: true);
+                }
+            }
         }
     }
 

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace Bpi.Orchestration.State;
 
 /// <summary>The default <see cref="IDeploymentStore"/>: records live in memory and are lost when the process ends.</summary>
-public sealed class InMemoryDeploymentStore : IDeploymentStore
+public sealed class InMemoryDeploymentStore : IRestorableDeploymentStore
 {
     private readonly ConcurrentDictionary<string, DeploymentRecord> _records = new(StringComparer.Ordinal);
     private readonly Lock _writes = new();
@@ -32,6 +32,22 @@ public sealed class InMemoryDeploymentStore : IDeploymentStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<DeploymentRecord>> ListAsync(CancellationToken cancellationToken = default)
         => ValueTask.FromResult<IReadOnlyList<DeploymentRecord>>([.. _records.Values]);
+
+    /// <inheritdoc />
+    public ValueTask ReplaceAllAsync(IReadOnlyList<DeploymentRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        lock (_writes)
+        {
+            _records.Clear();
+            foreach (var record in records)
+            {
+                _records[record.Id] = record with { FencingToken = 0 };
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
 
     /// <inheritdoc />
     public ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default)

@@ -91,4 +91,17 @@ internal static partial class Log
     // 8349: from the alerts range (8300-8349), so it cannot collide with Core ids other work adds meanwhile.
     [LoggerMessage(8349, LogLevel.Error, "The audit trail failed verification: {Message}")]
     public static partial void AuditVerificationFailed(ILogger logger, string message);
+
+    // Backup and restore: 8400-8449.
+    [LoggerMessage(8400, LogLevel.Information, "Backup written: {Parts} part(s) ({Names})")]
+    public static partial void BackupWritten(ILogger logger, int parts, string names);
+
+    [LoggerMessage(8401, LogLevel.Information, "Backup of {CreatedAt} restored: {Parts} part(s); {Running} deployment(s) running, {Missing} missing on the runtime")]
+    public static partial void BackupRestored(ILogger logger, int parts, DateTimeOffset createdAt, int running, int missing);
+
+    [LoggerMessage(8402, LogLevel.Warning, "Restore refused ({Refusal}): {Problems} problem(s); nothing was written")]
+    public static partial void RestoreRefused(ILogger logger, Bpi.Orchestration.Backup.BackupRefusal refusal, int problems);
+
+    [LoggerMessage(8403, LogLevel.Warning, "Restored deployment {DeploymentId}: no instance of its serving revision {Revision} runs")]
+    public static partial void RestoredDeploymentMissing(ILogger logger, string deploymentId, int revision);
 }

@@ -10,7 +10,7 @@ namespace Bpi.Orchestration.PostgreSql;
 /// token it was written with). A save is one statement whose <c>WHERE</c> checks the version and the fencing token
 /// (<see cref="DeploymentStoreWrites"/>), so a stale writer changes nothing; the reason is then read and reported.
 /// </summary>
-internal sealed class PostgreSqlDeploymentStore(PostgreSqlDatabase database) : IDeploymentStore
+internal sealed class PostgreSqlDeploymentStore(PostgreSqlDatabase database) : IRestorableDeploymentStore
 {
     private readonly string _table = database.Schema + ".deployments";
 
@@ -57,6 +57,46 @@ internal sealed class PostgreSqlDeploymentStore(PostgreSqlDatabase database) : I
         catch (NpgsqlException ex)
         {
             throw database.Unavailable($"save deployment '{record.Id}'", ex);
+        }
+    }
+
+    /// <summary>Replaces every row in one transaction (a restore from a backup); the other instances are notified of each restored id.</summary>
+    public async ValueTask ReplaceAllAsync(IReadOnlyList<DeploymentRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        try
+        {
+            var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                await using (transaction.ConfigureAwait(false))
+                {
+                    using (var delete = new NpgsqlCommand($"DELETE FROM {_table}", connection, transaction))
+                    {
+                        await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
+                    foreach (var record in records)
+                    {
+                        var version = Math.Max(1, record.Version);
+                        var json = Encoding.UTF8.GetString(DeploymentJson.Serialize(record with { Version = version, FencingToken = 0 }));
+                        using var insert = new NpgsqlCommand($"WITH w AS (INSERT INTO {_table} (id, version, fencing_token, state, body, updated_at) VALUES ($1, $2, 0, $3, $4, $5) RETURNING id) SELECT pg_notify('{database.Channel}', 'changed:' || w.id) FROM w", connection, transaction);
+                        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record.Id });
+                        insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
+                        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = StateName(record.State) });
+                        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = json, NpgsqlDbType = NpgsqlDbType.Jsonb });
+                        insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = record.UpdatedAt.ToUniversalTime() });
+                        await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (NpgsqlException ex)
+        {
+            throw database.Unavailable("restore the deployments", ex);
         }
     }
 

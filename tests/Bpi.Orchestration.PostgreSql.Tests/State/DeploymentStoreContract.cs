@@ -161,6 +161,78 @@ public abstract class DeploymentStoreContract
     }
 
     [SkippableFact]
+    public async Task A_backup_restores_every_record_with_its_revisions_into_the_emptied_store_in_one_replacement()
+    {
+        var store = await OpenAsync();
+        await store.SaveAsync(Records.New());
+        var second = Records.New("api-1a2b3c4d", fencingToken: 5) with { Revisions = [new RevisionSpec(1, Records.Spec()), new RevisionSpec(2, Records.Spec("web:2"))], StableRevision = 1, TargetRevision = 2 };
+        await store.SaveAsync(second);
+        var running = (await store.GetAsync("api-1a2b3c4d"))!;
+        await store.SaveAsync(running with { State = DeploymentState.Running, StableRevision = 2, TargetRevision = null, Cursor = null });
+        var clock = new Bpi.Orchestration.Testing.ManualTimeProvider(new DateTimeOffset(2026, 12, 6, 9, 0, 0, TimeSpan.Zero));
+        var backup = new Bpi.Orchestration.Backup.OrchestrationBackup([new Bpi.Orchestration.Backup.DeploymentStoreBackupPart(store)], clock);
+        using var file = new MemoryStream();
+        var manifest = await backup.BackupAsync(file);
+        Assert.Equal((1, clock.GetUtcNow(), "deployments"), (manifest.FormatVersion, manifest.CreatedAt, Assert.Single(manifest.Parts).Name));
+        var before = (await store.ListAsync()).OrderBy(r => r.Id).Select(r => System.Text.Encoding.UTF8.GetString(DeploymentJson.Serialize(r with { FencingToken = 0 }))).ToList();
+
+        file.Position = 0;
+        var refused = await Assert.ThrowsAsync<Bpi.Orchestration.Backup.OrchestrationBackupException>(() => backup.RestoreAsync(file));
+        Assert.Equal(Bpi.Orchestration.Backup.BackupRefusal.NotEmpty, refused.Refusal);
+
+        foreach (var record in await store.ListAsync())
+        {
+            await store.DeleteAsync(record.Id);
+        }
+
+        file.Position = 0;
+        var report = await backup.RestoreAsync(file);
+        Assert.Equal(manifest, report.Manifest with { Parts = manifest.Parts });
+        var restored = await (await OpenAsync()).ListAsync();
+        Assert.Equal(before, restored.OrderBy(r => r.Id).Select(r => System.Text.Encoding.UTF8.GetString(DeploymentJson.Serialize(r))).ToList());
+        // Fencing tokens start again (the restored store's leases do), and the next save continues the version.
+        var api = restored.Single(r => r.Id == "api-1a2b3c4d");
+        Assert.Equal((0, 2, 2), (api.FencingToken, api.Version, api.Revisions.Count));
+        Assert.Equal(3, await store.SaveAsync(api with { Message = "after restore", FencingToken = 1 }));
+    }
+
+    [SkippableFact]
+    public async Task A_backup_with_a_changed_record_is_refused_and_the_store_is_left_as_it_was()
+    {
+        var store = await OpenAsync();
+        await store.SaveAsync(Records.New());
+        var backup = new Bpi.Orchestration.Backup.OrchestrationBackup([new Bpi.Orchestration.Backup.DeploymentStoreBackupPart(store)], TimeProvider.System);
+        using var file = new MemoryStream();
+        await backup.BackupAsync(file);
+        await store.SaveAsync((await store.GetAsync("web-1a2b3c4d"))! with { State = DeploymentState.Running });
+
+        var tampered = new MemoryStream();
+        file.Position = 0;
+        await file.CopyToAsync(tampered);
+        using (var zip = new System.IO.Compression.ZipArchive(tampered, System.IO.Compression.ZipArchiveMode.Update, leaveOpen: true))
+        {
+            var entry = zip.GetEntry("parts/deployments")!;
+            string text;
+            using (var reader = new StreamReader(entry.Open()))
+            {
+                text = await reader.ReadToEndAsync();
+            }
+
+            entry.Delete();
+            await using var writer = new StreamWriter(zip.CreateEntry("parts/deployments").Open());
+            await writer.WriteAsync(text.Replace("alice", "alicf", StringComparison.Ordinal));
+        }
+
+        tampered.Position = 0;
+        var refused = await Assert.ThrowsAsync<Bpi.Orchestration.Backup.OrchestrationBackupException>(() => backup.RestoreAsync(tampered, force: true));
+
+        Assert.Equal(Bpi.Orchestration.Backup.BackupRefusal.Damaged, refused.Refusal);
+        Assert.Contains(refused.Errors, e => e.Contains("'deployments' does not match the manifest", StringComparison.Ordinal));
+        var left = Assert.Single(await store.ListAsync());
+        Assert.Equal((DeploymentState.Running, "alice"), (left.State, left.CreatedBy));
+    }
+
+    [SkippableFact]
     public async Task A_missing_record_reads_as_null()
     {
         var store = await OpenAsync();
