@@ -87,4 +87,13 @@ internal static partial class Log
 
     [LoggerMessage(1042, LogLevel.Warning, "Deployment {DeploymentId}: taking the deployment over failed; the lease is kept and the take-over is tried again on the next poll")]
     public static partial void TakeoverFailed(ILogger logger, Exception exception, string deploymentId);
+
+    [LoggerMessage(8450, LogLevel.Error, "The circuit breaker of {Target} opened: calls fail fast for {BreakSeconds} s")]
+    public static partial void CircuitOpened(ILogger logger, Exception? exception, string target, double breakSeconds);
+
+    [LoggerMessage(8451, LogLevel.Information, "The circuit breaker of {Target} is half-open: a trial call decides whether it closes")]
+    public static partial void CircuitHalfOpened(ILogger logger, string target);
+
+    [LoggerMessage(8452, LogLevel.Information, "The circuit breaker of {Target} closed: calls flow again")]
+    public static partial void CircuitClosed(ILogger logger, string target);
 }

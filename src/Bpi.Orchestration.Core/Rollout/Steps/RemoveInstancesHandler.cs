@@ -17,7 +17,7 @@ internal sealed class RemoveInstancesHandler : RolloutStepHandler<RemoveInstance
             return;
         }
 
-        if (context.Runtime is IWorkloadInstanceRemover remover)
+        if (Resilience.RuntimeCapabilities.Remover(context.Runtime) is { } remover)
         {
             foreach (var instance in present)
             {
