@@ -226,6 +226,14 @@ public sealed record VmState(
     /// <see cref="Resilience.CircuitBreakerState.Open"/> one fails calls fast. Empty when circuit breaking is off.
     /// </summary>
     public IReadOnlyList<Resilience.CircuitBreakerStatus> CircuitBreakers { get; init; } = [];
+
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append(CultureInfo.InvariantCulture, $"VmId = {VmId}, Status = {Status}, ActiveDeployments = {ActiveDeployments}, RolloutsInProgress = {RolloutsInProgress}, ManagedInstances = {ManagedInstances}");
+        builder.Append(CultureInfo.InvariantCulture, $", Utilization = {Utilization}, AverageSecurityScore = {AverageSecurityScore}, LastDeploymentId = {LastDeploymentId}, LastDeploymentAt = {LastDeploymentAt}");
+        builder.Append(", CircuitBreakers = [").AppendJoin("; ", CircuitBreakers).Append(']');
+        return true;
+    }
 }
 
 /// <summary>Whether the orchestrator runs.</summary>
