@@ -4,14 +4,15 @@ namespace Bpi.Orchestration.Resilience;
 
 /// <summary>
 /// The runtime behind its circuit breaker (<c>runtime:&lt;name&gt;</c>): every port call the orchestrator makes goes
-/// through it. Optional capabilities are found with <see cref="RuntimeCapabilities"/>, which looks through the guard.
+/// through it. It is an <see cref="IWorkloadInstanceRemover"/> exactly when the runtime is (a guarded one); the events of
+/// <see cref="IWorkloadEvents"/> are found with <see cref="RuntimeCapabilities"/>, which looks through the guard.
 /// </summary>
-internal sealed class GuardedWorkloadRuntime : IWorkloadRuntime, IWorkloadInstanceRemover
+internal class GuardedWorkloadRuntime : IWorkloadRuntime
 {
     private readonly CircuitBreakers _breakers;
     private readonly string _target;
 
-    private GuardedWorkloadRuntime(IWorkloadRuntime inner, CircuitBreakers breakers)
+    private protected GuardedWorkloadRuntime(IWorkloadRuntime inner, CircuitBreakers breakers)
     {
         Inner = inner;
         _breakers = breakers;
@@ -24,7 +25,9 @@ internal sealed class GuardedWorkloadRuntime : IWorkloadRuntime, IWorkloadInstan
 
     /// <summary>The runtime guarded by <paramref name="breakers"/>, or the runtime itself when circuit breaking is off.</summary>
     public static IWorkloadRuntime? Guard(IWorkloadRuntime? runtime, CircuitBreakers breakers)
-        => runtime is null or GuardedWorkloadRuntime || !breakers.Enabled ? runtime : new GuardedWorkloadRuntime(runtime, breakers);
+        => runtime is null or GuardedWorkloadRuntime || !breakers.Enabled ? runtime
+            : runtime is IWorkloadInstanceRemover ? new GuardedRemovingWorkloadRuntime(runtime, breakers)
+            : new GuardedWorkloadRuntime(runtime, breakers);
 
     public ValueTask EnsureReplicasAsync(WorkloadRevision revision, int replicas, CancellationToken cancellationToken = default)
         => _breakers.ExecuteAsync(_target, static (s, ct) => s.Inner.EnsureReplicasAsync(s.revision, s.replicas, ct), (Inner, revision, replicas), cancellationToken);
@@ -41,22 +44,20 @@ internal sealed class GuardedWorkloadRuntime : IWorkloadRuntime, IWorkloadInstan
     public ValueTask<IReadOnlyList<string>> GetLogTailAsync(string instanceId, int lines, CancellationToken cancellationToken = default)
         => _breakers.ExecuteAsync(_target, static (s, ct) => s.Inner.GetLogTailAsync(s.instanceId, s.lines, ct), (Inner, instanceId, lines), cancellationToken);
 
-    /// <summary>Only reached through <see cref="RuntimeCapabilities.Remover"/>, which returns the guard only when the inner runtime removes instances.</summary>
+    private protected ValueTask GuardAsync<TState>(Func<TState, CancellationToken, ValueTask> call, TState state, CancellationToken cancellationToken)
+        => _breakers.ExecuteAsync(_target, call, state, cancellationToken);
+}
+
+/// <summary>A guarded runtime that removes single instances (<see cref="IWorkloadInstanceRemover"/>), through the same breaker.</summary>
+internal sealed class GuardedRemovingWorkloadRuntime(IWorkloadRuntime inner, CircuitBreakers breakers) : GuardedWorkloadRuntime(inner, breakers), IWorkloadInstanceRemover
+{
     public ValueTask RemoveInstanceAsync(string deploymentId, string instanceId, CancellationToken cancellationToken = default)
-        => _breakers.ExecuteAsync(_target, static (s, ct) => ((IWorkloadInstanceRemover)s.Inner).RemoveInstanceAsync(s.deploymentId, s.instanceId, ct), (Inner, deploymentId, instanceId), cancellationToken);
+        => GuardAsync(static (s, ct) => ((IWorkloadInstanceRemover)s.Inner).RemoveInstanceAsync(s.deploymentId, s.instanceId, ct), (Inner, deploymentId, instanceId), cancellationToken);
 }
 
 /// <summary>The optional capabilities of a runtime, looked up through its circuit-breaker guard.</summary>
 internal static class RuntimeCapabilities
 {
-    /// <summary>The runtime's instance remover (guarded when the runtime is), or <see langword="null"/> when it cannot remove single instances.</summary>
-    public static IWorkloadInstanceRemover? Remover(IWorkloadRuntime runtime) => runtime switch
-    {
-        GuardedWorkloadRuntime guarded => guarded.Inner is IWorkloadInstanceRemover ? guarded : null,
-        IWorkloadInstanceRemover remover => remover,
-        _ => null,
-    };
-
     /// <summary>The runtime's event stream, or <see langword="null"/> when it has none (events are not calls: they are not guarded).</summary>
     public static IWorkloadEvents? Events(IWorkloadRuntime runtime)
         => (runtime is GuardedWorkloadRuntime guarded ? guarded.Inner : runtime) as IWorkloadEvents;

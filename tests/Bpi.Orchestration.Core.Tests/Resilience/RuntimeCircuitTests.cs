@@ -94,6 +94,22 @@ public sealed class RuntimeCircuitTests
     }
 
     [Fact]
+    public void The_guarded_runtime_removes_single_instances_and_sends_events_exactly_when_the_runtime_does()
+    {
+        using var inMemory = new Bpi.Orchestration.Testing.InMemoryWorkloadRuntime(timeProvider: new Bpi.Orchestration.Testing.ManualTimeProvider());
+        var breakers = new CircuitBreakers(new CircuitBreakingOptions(), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+        var removing = GuardedWorkloadRuntime.Guard(inMemory, breakers)!;
+        var plain = GuardedWorkloadRuntime.Guard(new Tests.Vm.GatedRuntime(inMemory), breakers)!;
+
+        Assert.IsAssignableFrom<Runtime.IWorkloadInstanceRemover>(removing);
+        Assert.Same(inMemory, RuntimeCapabilities.Events(removing));
+        Assert.IsNotAssignableFrom<Runtime.IWorkloadInstanceRemover>(plain);
+        Assert.Null(RuntimeCapabilities.Events(plain));
+        Assert.Same(inMemory, GuardedWorkloadRuntime.Guard(inMemory, new CircuitBreakers(new CircuitBreakingOptions { Enabled = false }, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)));
+    }
+
+    [Fact]
     public async Task Bad_circuit_breaking_options_are_listed_together()
     {
         var services = new ServiceCollection();

@@ -17,7 +17,7 @@ internal sealed class RemoveInstancesHandler : RolloutStepHandler<RemoveInstance
             return;
         }
 
-        if (Resilience.RuntimeCapabilities.Remover(context.Runtime) is { } remover)
+        if (context.Runtime is IWorkloadInstanceRemover remover)
         {
             foreach (var instance in present)
             {
