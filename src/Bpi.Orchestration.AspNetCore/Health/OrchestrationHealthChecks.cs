@@ -5,8 +5,9 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace Bpi.Orchestration.AspNetCore;
 
 /// <summary>
-/// <c>orchestration</c>: the VM's own state (running, deployments, rollouts, instances, utilization). Reads act as
-/// <see cref="OrchestrationActor.System"/>: under the Security package, allow <c>role:system</c> the <c>read</c> verb.
+/// <c>orchestration</c>: the VM's own state (running, deployments, rollouts, instances, utilization) and the state of each
+/// circuit breaker (runtime, router, metric providers): Degraded while one is open, since calls to that target fail fast.
+/// Reads act as <see cref="OrchestrationActor.System"/>: under the Security package, allow <c>role:system</c> the <c>read</c> verb.
 /// </summary>
 internal sealed class OrchestrationHealthCheck(IOrchestrationVm vm) : IHealthCheck
 {
@@ -31,9 +32,25 @@ internal sealed class OrchestrationHealthCheck(IOrchestrationVm vm) : IHealthChe
                 data["average_security_score"] = score;
             }
 
-            return state.Status == VmStatus.Running
+            data["circuit_breakers"] = state.CircuitBreakers
+                .Select(b => new Dictionary<string, object?>
+                {
+                    ["target"] = b.Target,
+                    ["state"] = JsonNamingPolicy.SnakeCaseLower.ConvertName(b.State.ToString()),
+                    ["changed_at"] = b.ChangedAt,
+                    ["times_opened"] = b.TimesOpened,
+                    ["last_failure"] = b.LastFailure,
+                })
+                .ToList();
+            var open = state.CircuitBreakers.Where(b => b.State != Resilience.CircuitBreakerState.Closed).Select(b => b.Target).ToList();
+            if (state.Status != VmStatus.Running)
+            {
+                return HealthCheckResult.Unhealthy($"The orchestrator is {state.Status}.", data: data);
+            }
+
+            return open.Count == 0
                 ? HealthCheckResult.Healthy("The orchestrator accepts work.", data)
-                : HealthCheckResult.Unhealthy($"The orchestrator is {state.Status}.", data: data);
+                : HealthCheckResult.Degraded($"The circuit breaker of {string.Join(", ", open)} is open: calls to it fail fast until a trial call succeeds.", data: data);
         }
         catch (OrchestrationException ex)
         {

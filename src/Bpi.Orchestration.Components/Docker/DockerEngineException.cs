@@ -1,3 +1,5 @@
+using Bpi.Orchestration.Resilience;
+
 namespace Bpi.Orchestration.Components.Docker;
 
 /// <summary>
@@ -37,4 +39,12 @@ public sealed class DockerEngineException : OrchestrationException
 
     /// <summary>Whether retrying may succeed: the engine was unreachable or answered with a server error.</summary>
     public override bool IsTransient => _isTransient;
+
+    /// <summary>
+    /// The class of the engine's answer: an HTTP status the engine answered with decides (429 and 503 throttled, other
+    /// 5xx transient), unless the engine said the request itself cannot run (<see cref="OrchestrationErrorKind.ContainerStartupFailed"/>).
+    /// </summary>
+    public override FaultClass FaultClass => StatusCode is { } code && Kind is OrchestrationErrorKind.RuntimeUnavailable or OrchestrationErrorKind.Unknown
+        ? FaultClassifier.ClassifyStatus(code)
+        : base.FaultClass;
 }

@@ -41,6 +41,10 @@ public static class OrchestrationServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, RemoveInstancesHandler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, PauseHandler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRolloutStepHandler, AwaitApprovalHandler>());
+        services.TryAddSingleton(sp => new Bpi.Orchestration.Resilience.CircuitBreakers(
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<OrchestrationOptions>>().Value.CircuitBreaking,
+            sp.GetRequiredService<TimeProvider>(),
+            (Microsoft.Extensions.Logging.ILogger?)sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()?.CreateLogger("Bpi.Orchestration") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
         services.TryAddSingleton<IOrchestrationVm>(sp => ActivatorUtilities.CreateInstance<OrchestrationVm>(sp));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OrchestrationHostedService>());
         return new OrchestrationBuilder(services);

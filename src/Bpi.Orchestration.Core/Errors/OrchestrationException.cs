@@ -44,6 +44,12 @@ public class OrchestrationException : Exception
     /// <summary>Whether retrying the same operation may succeed (an engine was unreachable or overloaded).</summary>
     public virtual bool IsTransient => Kind == OrchestrationErrorKind.RuntimeUnavailable;
 
+    /// <summary>
+    /// How the failure should be treated by retries and circuit breakers (see <see cref="Resilience.FaultClassifier"/>):
+    /// from an HTTP status among its causes, else from <see cref="Kind"/>. Subclasses that know the target's answer refine it.
+    /// </summary>
+    public virtual Resilience.FaultClass FaultClass => Resilience.FaultClassifier.ClassifyOrchestration(this);
+
     /// <summary>Builds an <see cref="OrchestrationErrorKind.InvalidConfiguration"/> exception listing every problem.</summary>
     /// <param name="subject">What was validated, for example <c>deployment spec 'web'</c>.</param>
     /// <param name="errors">Every problem found; must not be empty.</param>

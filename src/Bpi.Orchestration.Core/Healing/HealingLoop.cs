@@ -83,7 +83,7 @@ internal sealed class HealingLoop : IAsyncDisposable
         }
 
         _running = true;
-        if (Runtime is IWorkloadEvents events)
+        if (Resilience.RuntimeCapabilities.Events(Runtime) is { } events)
         {
             _subscription = events.Subscribe(OnRuntimeEvent);
         }

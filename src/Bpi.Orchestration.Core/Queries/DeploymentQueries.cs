@@ -17,7 +17,8 @@ internal sealed class DeploymentQueries(
     ResourceLedger ledger,
     RolloutRunner runner,
     TimeProvider time,
-    OrchestrationOptions options)
+    OrchestrationOptions options,
+    Resilience.CircuitBreakers breakers)
 {
     private static readonly IReadOnlyDictionary<int, int> NoWeights = System.Collections.ObjectModel.ReadOnlyDictionary<int, int>.Empty;
     private readonly RuntimeObservations _observations = ObserveUntilDestroyed(registry, time);
@@ -133,7 +134,10 @@ internal sealed class DeploymentQueries(
             }
         }
 
-        return new VmState(options.VmId, status, active, inProgress, instances, ledger.Utilization, AverageSecurityScore(), lastDeploymentId, lastDeploymentAt);
+        return new VmState(options.VmId, status, active, inProgress, instances, ledger.Utilization, AverageSecurityScore(), lastDeploymentId, lastDeploymentAt)
+        {
+            CircuitBreakers = breakers.GetStatus(),
+        };
     }
 
     /// <summary>
@@ -254,6 +258,7 @@ internal sealed class DeploymentQueries(
             Components = components,
             InstancesObservedAt = observation.ObservedAt,
             RuntimeError = observation.Error,
+            RuntimeErrorKind = observation.Error is null ? null : observation.ErrorKind,
             Healing = healing.State,
             HealingDetails = healing.Components,
         };

@@ -76,7 +76,7 @@ internal sealed class RuntimeObservations(TimeProvider time)
         {
             var last = _last.GetValueOrDefault(deploymentId) ?? Observation.None;
             return stillReading && last.Error is null
-                ? last with { Error = $"the runtime has not answered within {ReadBudget.TotalSeconds:0.#} s; instance counts are from the last answer" }
+                ? last with { Error = $"the runtime has not answered within {ReadBudget.TotalSeconds:0.#} s; instance counts are from the last answer", ErrorKind = OrchestrationErrorKind.Timeout }
                 : last;
         }
     }
@@ -95,7 +95,7 @@ internal sealed class RuntimeObservations(TimeProvider time)
             lock (_gate)
             {
                 var last = _last.GetValueOrDefault(deploymentId) ?? Observation.None;
-                next = last with { Error = $"the runtime '{runtime.Name}' could not be read: {ex.Message}" };
+                next = last with { Error = $"the runtime '{runtime.Name}' could not be read: {ex.Message}", ErrorKind = (ex as OrchestrationException)?.Kind ?? OrchestrationErrorKind.Unknown };
             }
         }
 
@@ -109,6 +109,9 @@ internal sealed class RuntimeObservations(TimeProvider time)
     /// <summary>The instances the runtime last reported, when, and why the latest read failed (if it did).</summary>
     internal sealed record Observation(IReadOnlyList<WorkloadInstance> Instances, DateTimeOffset? ObservedAt, string? Error)
     {
+        /// <summary>What kind of failure <see cref="Error"/> is (for example <see cref="OrchestrationErrorKind.RuntimeUnavailable"/> while the runtime's circuit is open).</summary>
+        public OrchestrationErrorKind? ErrorKind { get; init; }
+
         public static Observation None { get; } = new([], null, null);
     }
 }

@@ -104,4 +104,13 @@ internal static partial class Log
 
     [LoggerMessage(8403, LogLevel.Warning, "Restored deployment {DeploymentId}: no instance of its serving revision {Revision} runs")]
     public static partial void RestoredDeploymentMissing(ILogger logger, string deploymentId, int revision);
+
+    [LoggerMessage(8450, LogLevel.Error, "The circuit breaker of {Target} opened: calls fail fast for {BreakSeconds} s")]
+    public static partial void CircuitOpened(ILogger logger, Exception? exception, string target, double breakSeconds);
+
+    [LoggerMessage(8451, LogLevel.Information, "The circuit breaker of {Target} is half-open: a trial call decides whether it closes")]
+    public static partial void CircuitHalfOpened(ILogger logger, string target);
+
+    [LoggerMessage(8452, LogLevel.Information, "The circuit breaker of {Target} closed: calls flow again")]
+    public static partial void CircuitClosed(ILogger logger, string target);
 }

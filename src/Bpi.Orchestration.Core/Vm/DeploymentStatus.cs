@@ -66,6 +66,13 @@ public sealed record DeploymentStatus
     /// <summary>Why the runtime could not be read for this status (the counts are then from <see cref="InstancesObservedAt"/>), or <see langword="null"/> when it answered.</summary>
     public string? RuntimeError { get; init; }
 
+    /// <summary>
+    /// What kind of failure <see cref="RuntimeError"/> is, or <see langword="null"/> when the runtime answered:
+    /// <see cref="OrchestrationErrorKind.RuntimeUnavailable"/> when the runtime is unreachable or its circuit breaker is open
+    /// (the read failed fast, without retries), <see cref="OrchestrationErrorKind.Timeout"/> when it has not answered in time.
+    /// </summary>
+    public OrchestrationErrorKind? RuntimeErrorKind { get; init; }
+
     /// <summary>A one-line summary: id, state, revisions, current step, instances per component and revision, weights, message.</summary>
     /// <returns>The summary.</returns>
     public override string ToString()
@@ -212,7 +219,22 @@ public sealed record VmState(
     ResourceUtilization Utilization,
     double? AverageSecurityScore,
     string? LastDeploymentId,
-    DateTimeOffset? LastDeploymentAt);
+    DateTimeOffset? LastDeploymentAt)
+{
+    /// <summary>
+    /// The circuit breaker of every target called so far (runtime, router, metric providers), ordered by target; an
+    /// <see cref="Resilience.CircuitBreakerState.Open"/> one fails calls fast. Empty when circuit breaking is off.
+    /// </summary>
+    public IReadOnlyList<Resilience.CircuitBreakerStatus> CircuitBreakers { get; init; } = [];
+
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append(CultureInfo.InvariantCulture, $"VmId = {VmId}, Status = {Status}, ActiveDeployments = {ActiveDeployments}, RolloutsInProgress = {RolloutsInProgress}, ManagedInstances = {ManagedInstances}");
+        builder.Append(CultureInfo.InvariantCulture, $", Utilization = {Utilization}, AverageSecurityScore = {AverageSecurityScore}, LastDeploymentId = {LastDeploymentId}, LastDeploymentAt = {LastDeploymentAt}");
+        builder.Append(", CircuitBreakers = [").AppendJoin("; ", CircuitBreakers).Append(']');
+        return true;
+    }
+}
 
 /// <summary>Whether the orchestrator runs.</summary>
 public enum VmStatus

@@ -86,6 +86,14 @@ public sealed class OrchestrationOptions
     public TimeSpan CrashLoopResetAfter { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
+    /// The circuit breakers in front of the runtime, the traffic router and each metric provider: a target that keeps
+    /// failing is not called for a while, and deployment status reports <see cref="OrchestrationErrorKind.RuntimeUnavailable"/>
+    /// at once instead of waiting out retries.
+    /// </summary>
+    /// <value>The default value is enabled, opening at a failure ratio of 0.5 over at least 20 calls in 30 s, for 15 s.</value>
+    public Resilience.CircuitBreakingOptions CircuitBreaking { get; set; } = new();
+
+    /// <summary>
     /// What happens to the deployments when the generic host stops (run by the orchestrator's hosted service, within the
     /// host's shutdown timeout, <c>HostOptions.ShutdownTimeout</c>; when that expires the policy stops where it stands and
     /// says so in the log and the audit trail, <c>orchestrator.host-stop</c>). Only a host stop runs it: disposing a
@@ -147,6 +155,7 @@ internal sealed class OrchestrationOptionsValidator : IValidateOptions<Orchestra
         }
 
         Positive(options.CrashLoopResetAfter, nameof(OrchestrationOptions.CrashLoopResetAfter));
+        Resilience.CircuitBreakingOptions.Validate(options.CircuitBreaking, $"{Type}.{nameof(OrchestrationOptions.CircuitBreaking)}", errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
 
         void Positive(TimeSpan value, string property)

@@ -169,7 +169,8 @@ internal sealed partial class OrchestrationVm
         return builder.Build();
     }
 
-    private static bool IsTransientRuntimeFault(OrchestrationException exception) => exception.IsTransient;
+    /// <summary>A failure worth retrying: transient, and not an open circuit (retrying into it only meets it again).</summary>
+    private static bool IsTransientRuntimeFault(OrchestrationException exception) => exception is not Resilience.CircuitOpenException && exception.IsTransient;
 
     private void TryRestoreReservation(DeploymentRecord record)
     {

@@ -5,6 +5,7 @@ using Bpi.Orchestration.Health;
 using Bpi.Orchestration.Ownership;
 using Bpi.Orchestration.Queries;
 using Bpi.Orchestration.Recording;
+using Bpi.Orchestration.Resilience;
 using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.Security;
@@ -53,7 +54,8 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         ISecurityGate? securityGate = null,
         ILoggerFactory? loggerFactory = null,
         IMeterFactory? meterFactory = null,
-        IDeploymentOwnership? ownership = null)
+        IDeploymentOwnership? ownership = null,
+        CircuitBreakers? circuitBreakers = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         // Bad options surface as the OptionsValidationException that lists them, here as at host start.
@@ -69,6 +71,9 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         Time = time ?? TimeProvider.System;
         Logger = (ILogger?)loggerFactory?.CreateLogger("Bpi.Orchestration") ?? NullLogger.Instance;
         Ledger = new ResourceLedger(Options.Capacity);
+        CircuitBreakers = circuitBreakers ?? new CircuitBreakers(Options.CircuitBreaking, Time, Logger);
+        runtime = GuardedWorkloadRuntime.Guard(runtime, CircuitBreakers);
+        router = GuardedTrafficRouter.Guard(router, CircuitBreakers);
         // The gauges are observed by any listener, from any thread, as soon as the meter exists: until the queries are
         // built (and if construction fails) they report nothing rather than throw into someone else's listener.
         _telemetry = new OrchestrationTelemetry(meterFactory, () => Ledger.Utilization, () => _queries?.AverageSecurityScore(), () => _queries?.AllDora() ?? []);
@@ -93,7 +98,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         var checks = new SpecChecks(byName, securityGate, _recorder);
         _admission = new DeploymentAdmission(gate, checks, _registry, Ledger, _recorder, _runner, NewEntry);
         _interventions = new RolloutInterventions(gate, _registry, _recorder, _runner);
-        _queries = new DeploymentQueries(gate, _registry, checks, Ledger, _runner, Time, Options);
+        _queries = new DeploymentQueries(gate, _registry, checks, Ledger, _runner, Time, Options, CircuitBreakers);
     }
 
     public string VmId => Options.VmId;
@@ -105,6 +110,9 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     internal ILogger Logger { get; }
 
     internal ResourceLedger Ledger { get; }
+
+    /// <summary>The circuit breakers the runtime and router calls go through.</summary>
+    internal CircuitBreakers CircuitBreakers { get; }
 
     internal RolloutQueue QueueForTests => _runner.Queue;
 

@@ -3,7 +3,12 @@ using Bpi.Orchestration.Strategies.Telemetry;
 namespace Bpi.Orchestration.Strategies.Analysis;
 
 /// <summary>Runs an <see cref="AnalysisSpec"/>: every metric (and the judge) side by side on the orchestrator's clock.</summary>
-internal sealed class AnalysisRunner(IEnumerable<IMetricProvider> providers, IInstanceRequestSender sender)
+/// <remarks>
+/// Measurements of external metric providers (Prometheus, web endpoints, your own) go through the orchestrator's circuit
+/// breaker of that provider (<c>metrics:&lt;provider&gt;</c>): a provider that keeps failing is not called for a while, and its
+/// measurements fail fast as errors. The built-in probe metrics measure the workload itself and are not guarded.
+/// </remarks>
+internal sealed class AnalysisRunner(IEnumerable<IMetricProvider> providers, IInstanceRequestSender sender, Resilience.CircuitBreakers? breakers = null)
 {
     private readonly IReadOnlyList<IMetricProvider> _providers = [.. providers.Reverse()];
 
@@ -86,7 +91,13 @@ internal sealed class AnalysisRunner(IEnumerable<IMetricProvider> providers, IIn
             double value;
             try
             {
-                value = await provider.MeasureAsync(metric.Query, context, cancellationToken).ConfigureAwait(false);
+                value = breakers is null || provider is BuiltInMetricProvider
+                    ? await provider.MeasureAsync(metric.Query, context, cancellationToken).ConfigureAwait(false)
+                    : await breakers.ExecuteAsync(
+                        BreakerTarget(provider),
+                        static (s, ct) => s.provider.MeasureAsync(s.Query, s.context, ct),
+                        (provider, metric.Query, context),
+                        cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -142,5 +153,13 @@ internal sealed class AnalysisRunner(IEnumerable<IMetricProvider> providers, IIn
             (false, null) => AnalysisPhase.Failed,
             _ => AnalysisPhase.Inconclusive,
         };
+    }
+
+    /// <summary>The circuit-breaker target of a provider: <c>metrics:prometheus</c> for <c>PrometheusMetricProvider</c>.</summary>
+    internal static string BreakerTarget(IMetricProvider provider)
+    {
+        var name = provider.GetType().Name;
+        name = name.EndsWith("MetricProvider", StringComparison.Ordinal) && name.Length > "MetricProvider".Length ? name[..^"MetricProvider".Length] : name;
+        return "metrics:" + name.ToLowerInvariant();
     }
 }

@@ -33,6 +33,42 @@ public sealed class HealthMetricsOpenApiTests
         Assert.Equal(2, containers["total_containers"]!.GetValue<int>());
     }
 
+    [Fact]
+    public async Task The_orchestration_health_is_degraded_and_names_the_breaker_while_the_runtime_circuit_is_open()
+    {
+        await using var host = await ApiHost.StartAsync(
+            configure: b => b.Services.Configure<OrchestrationOptions>(o =>
+            {
+                o.CircuitBreaking.MinimumThroughput = 2;
+                o.CircuitBreaking.BreakDuration = TimeSpan.FromHours(1);
+            }),
+            map: app =>
+            {
+                app.MapOrchestrationApi();
+                app.MapOrchestrationHealthChecks();
+            });
+        using var client = host.Deployer();
+        var runtime = host.Services.GetRequiredService<Bpi.Orchestration.Testing.InMemoryWorkloadRuntime>();
+        var id = await client.DeployAsync(Documents.Simple(replicas: 1));
+        await host.Vm.WaitForStateAsync(id, s => s.IsSettled(), TestContext.Timeout);
+        var healthy = await client.GetFromJsonObjectAsync("/health/orchestration");
+        runtime.Faults.FailNextCalls(1_000_000);
+
+        await Eventually.UntilAsync(
+            () => host.Vm.GetStatusAsync(id),
+            s => s.RuntimeError?.Contains("circuit breaker", StringComparison.Ordinal) == true,
+            "the runtime's circuit opens");
+        using var response = await client.GetAsync(new Uri("/health/orchestration", UriKind.Relative));
+        var degraded = await response.ReadObjectAsync();
+
+        Assert.Equal("healthy", healthy["status"]!.GetValue<string>());
+        Assert.Equal("degraded", degraded["status"]!.GetValue<string>());
+        Assert.Contains("runtime:in-memory", degraded["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        var breaker = degraded["circuit_breakers"]!.AsArray().Single(b => b!["target"]!.GetValue<string>() == "runtime:in-memory")!;
+        Assert.Equal("open", breaker["state"]!.GetValue<string>());
+        Assert.Equal(1, breaker["times_opened"]!.GetValue<int>());
+    }
+
     [Theory]
     [InlineData("bpi_orchestration_deployments_active")]
     [InlineData("bpi_orchestration_deployment_duration_seconds")]

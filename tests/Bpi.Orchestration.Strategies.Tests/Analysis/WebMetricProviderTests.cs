@@ -3,6 +3,7 @@ using Bpi.Orchestration.Strategies.Analysis;
 using Bpi.Orchestration.Strategies.Canary;
 using Bpi.Orchestration.Strategies.Telemetry;
 using Bpi.Orchestration.Strategies.Tests.Canary;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Bpi.Orchestration.Strategies.Tests.Analysis;
@@ -82,5 +83,37 @@ public sealed class WebMetricProviderTests
 
         Assert.Equal(DeploymentState.RolledBack, status.State);
         Assert.Contains("error-rate Failed (values 0.2", status.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_Prometheus_that_keeps_answering_503_opens_its_circuit_and_is_not_asked_again_during_the_break()
+    {
+        using var server = new LoopbackHttpServer((_, _) => (503, """{"status":"error","error":"overloaded"}"""));
+        await using var host = CanaryRolloutTests.NewHost(extra: b => b.Services.Configure<OrchestrationOptions>(o =>
+        {
+            // The drive loop moves the manual clock in large steps: a day-long window and break keep every measurement in them.
+            o.CircuitBreaking.MinimumThroughput = 2;
+            o.CircuitBreaking.SamplingDuration = TimeSpan.FromDays(1);
+            o.CircuitBreaking.BreakDuration = TimeSpan.FromDays(1);
+        }));
+        var analysis = new AnalysisSpec
+        {
+            Name = "prometheus",
+            Metrics = [new MetricSpec { Name = "error-rate", Query = new PrometheusMetricQuery(server.Url, "errors"), FailureCondition = MetricCondition.Above(0.05), Count = 10, Interval = TimeSpan.FromSeconds(10), ConsecutiveErrorLimit = 20 }],
+        };
+        var strategy = new CanaryStrategySpec { Steps = [new CanaryStep.SetWeight(20), new CanaryStep.Analyze(analysis)] };
+        var id = await host.Vm.DeployAsync(Specs.Web(2, "web:1", strategy));
+        await host.SettleAsync(id);
+
+        await host.Vm.UpdateAsync(id, Specs.Web(2, "web:2", strategy));
+        var status = await host.SettleAsync(id);
+
+        // Two measurements of three requests each (the HTTP retries) open the circuit; the other eight fail fast.
+        var breakers = (await host.Vm.GetStateAsync()).CircuitBreakers;
+        Assert.True(server.Paths.Count == 6, $"{server.Paths.Count} requests; breakers: {string.Join("; ", breakers)}; {status.Message}");
+        Assert.Equal(DeploymentState.RolledBack, status.State);
+        var breaker = breakers.Single(b => b.Target == "metrics:prometheus");
+        Assert.Equal(Bpi.Orchestration.Resilience.CircuitBreakerState.Open, breaker.State);
+        Assert.Contains("503", breaker.LastFailure, StringComparison.Ordinal);
     }
 }

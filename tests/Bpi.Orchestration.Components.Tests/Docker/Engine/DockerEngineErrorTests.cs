@@ -25,6 +25,29 @@ public sealed class DockerEngineErrorTests
         Assert.False(error.IsTransient);
     }
 
+    [Theory]
+    [InlineData(503, "engine busy", Bpi.Orchestration.Resilience.FaultClass.Throttled)]
+    [InlineData(429, "too many requests", Bpi.Orchestration.Resilience.FaultClass.Throttled)]
+    [InlineData(500, "driver failed", Bpi.Orchestration.Resilience.FaultClass.Transient)]
+    [InlineData(500, "OCI runtime create failed: executable file not found", Bpi.Orchestration.Resilience.FaultClass.Permanent)]
+    [InlineData(404, "No such container: web-1", Bpi.Orchestration.Resilience.FaultClass.Permanent)]
+    [InlineData(400, "invalid reference format", Bpi.Orchestration.Resilience.FaultClass.Permanent)]
+    public void Engine_answers_are_classified_by_status_unless_the_engine_says_the_request_cannot_run(int status, string message, Bpi.Orchestration.Resilience.FaultClass expected)
+    {
+        var error = DockerEngineErrors.FromResponse((HttpStatusCode)status, message, "POST", "/containers/create", "container", "web-1");
+
+        Assert.Equal(expected, error.FaultClass);
+        Assert.Equal(expected, Bpi.Orchestration.Resilience.FaultClassifier.Classify(error));
+    }
+
+    [Fact]
+    public void An_unreachable_engine_is_a_transient_fault()
+    {
+        var error = DockerEngineErrors.Unreachable(DockerEndpoint.Resolve("tcp://127.0.0.1:1"), "GET", "/version", new HttpRequestException("refused", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused)));
+
+        Assert.Equal(Bpi.Orchestration.Resilience.FaultClass.Transient, Bpi.Orchestration.Resilience.FaultClassifier.Classify(error));
+    }
+
     [Fact]
     public async Task A_conflict_maps_to_conflict()
     {
