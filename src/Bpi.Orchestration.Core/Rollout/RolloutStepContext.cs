@@ -103,6 +103,7 @@ public sealed class RolloutStepContext
             Revision = revision,
             Component = GetComponent(componentId, revision),
             Labels = spec.Labels,
+            EncCluster = spec.Type == DeploymentType.EncCluster ? spec.EncCluster : null,
         };
     }
 
