@@ -59,7 +59,7 @@ internal sealed class ClusterCertificateAuthority : IDisposable
             var keyPem = sealer.Unseal(document["sealedKey"]!.GetValue<string>(), SealContext);
             return new ClusterCertificateAuthority(X509Certificate2.CreateFromPem(certificatePem, keyPem));
         }
-        catch (Exception ex) when (ex is JsonException or NullReferenceException or InvalidOperationException or CryptographicException or FormatException)
+        catch (Exception ex) when (ex is JsonException or NullReferenceException or InvalidOperationException or CryptographicException or FormatException or OrchestrationException)
         {
             throw new OrchestrationException(
                 OrchestrationErrorKind.InvalidConfiguration,

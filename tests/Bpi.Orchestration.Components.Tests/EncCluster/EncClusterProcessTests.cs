@@ -99,10 +99,12 @@ public sealed class EncClusterProcessTests
         Assert.Contains("Cipher is TLS_AES_256_GCM_SHA384", withCertificate, StringComparison.Ordinal);
         Assert.Contains("Verify return code: 0 (ok)", withCertificate, StringComparison.Ordinal);
         Assert.Contains(marker, withCertificate, StringComparison.Ordinal);
+        Assert.Contains("HTTP/1.1 200", withCertificate, StringComparison.Ordinal);
 
         var withoutCertificate = await RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_256_GCM_SHA384"]);
-        Assert.DoesNotContain(marker, withoutCertificate, StringComparison.Ordinal);
-        Assert.Contains("alert", withoutCertificate, StringComparison.OrdinalIgnoreCase);
+        // TLS 1.3 finishes the client's side of the handshake before the server judges the (missing) certificate; the
+        // member then closes the connection without reading the request, so no HTTP answer comes back.
+        Assert.True(!withoutCertificate.Contains(marker, StringComparison.Ordinal) && !withoutCertificate.Contains("HTTP/1.1", StringComparison.Ordinal), withoutCertificate);
 
         var otherSuite = await RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_128_GCM_SHA256", "-cert", certificate, "-key", key]);
         Assert.DoesNotContain(marker, otherSuite, StringComparison.Ordinal);

@@ -76,7 +76,7 @@ internal sealed class EncClusterHost : IAsyncDisposable
                 Replicas = (enc ?? new EncClusterSpec { ClusterSize = 3 }).ClusterSize,
                 Ports = [new PortSpec { ContainerPort = 8080 }],
                 Environment = new Dictionary<string, string> { ["SAMPLE_VERSION"] = marker, ["SAMPLE_LATENCY_MS"] = latencyMs.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-                HealthCheck = new HealthCheckSpec { Path = "/health", Period = TimeSpan.FromMilliseconds(200) },
+                HealthCheck = new HealthCheckSpec { Path = "/health", Period = TimeSpan.FromMilliseconds(500), Timeout = TimeSpan.FromMilliseconds(500) },
             },
         ],
         Validation = new ValidationSettings { PollInterval = TimeSpan.FromMilliseconds(100) },
