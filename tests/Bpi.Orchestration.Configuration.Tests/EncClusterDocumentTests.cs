@@ -2,10 +2,8 @@ namespace Bpi.Orchestration.Configuration.Tests;
 
 public sealed class EncClusterDocumentTests
 {
-    [Fact]
-    public void The_seeds_enc_cluster_section_is_read_into_the_spec()
-    {
-        const string yaml = """
+    /// <summary>A document with every enc_cluster field (also one of the schema test's accepted documents).</summary>
+    internal const string Document = """
             name: vault
             appId: shop
             type: EncCluster
@@ -17,7 +15,10 @@ public sealed class EncClusterDocumentTests
                 ports: [ { port: 8080 } ]
             """;
 
-        var spec = DeploymentDocument.Parse(yaml, DeploymentDocumentFormat.Yaml, "vault.yaml");
+    [Fact]
+    public void The_seeds_enc_cluster_section_is_read_into_the_spec()
+    {
+        var spec = DeploymentDocument.Parse(Document, DeploymentDocumentFormat.Yaml, "vault.yaml");
 
         Assert.Equal(DeploymentType.EncCluster, spec.Type);
         Assert.Equal(new EncClusterSpec { EncryptionAlgorithm = "aes256gcm", KeyRotationInterval = TimeSpan.FromDays(1), ClusterSize = 3, GracePeriod = TimeSpan.FromMinutes(2) }, spec.EncCluster);
