@@ -6,13 +6,13 @@ public sealed class EncClusterDocumentTests
     internal const string Document = """
             name: vault
             appId: shop
-            type: EncCluster
+            type: encCluster
             enc_cluster: { encryption_algorithm: aes256gcm, key_rotation_interval: 86400, cluster_size: 3, grace_period: 2m }
             components:
               - id: web
                 image: web:1
                 replicas: 3
-                ports: [ { port: 8080 } ]
+                ports: [8080]
             """;
 
     [Fact]
@@ -36,7 +36,7 @@ public sealed class EncClusterDocumentTests
               - id: web
                 image: web:1
                 replicas: 3
-                ports: [ { port: 8080 } ]
+                ports: [8080]
             """;
 
         var ex = Assert.Throws<OrchestrationException>(() => DeploymentDocument.Parse(yaml, DeploymentDocumentFormat.Yaml, "vault.yaml"));
