@@ -35,6 +35,8 @@ switch (options.Get("mode", "all"))
         return 0;
     case "router":
         return await RunRouterAsync(options.GetInt("port", 0), options.GetInt("backend", 0));
+    case "enc-router":
+        return await EncClusterTarget.RunAsync(options.GetInt("port", 0), options.GetInt("backend", 0));
     case "latency":
     case "throughput":
     case "all":
@@ -60,10 +62,11 @@ static async Task<int> RunBenchmarkAsync(Args options)
 {
     var mode = options.Get("mode", "all");
     var nginxPath = options.Get("nginx", "/usr/sbin/nginx");
-    var ports = Enumerable.Range(0, 4).Select(_ => FreePort()).ToArray();
-    var (backendPort, routerPort, nginxStreamPort, nginxHttpPort) = (ports[0], ports[1], ports[2], ports[3]);
+    var ports = Enumerable.Range(0, 5).Select(_ => FreePort()).ToArray();
+    var (backendPort, routerPort, nginxStreamPort, nginxHttpPort, encPort) = (ports[0], ports[1], ports[2], ports[3], ports[4]);
     var scratch = Directory.CreateTempSubdirectory("bpi-bench-nginx-");
     var children = new List<Process>();
+    var nginxIndex = -1;
     var cue = new CueNginxRouter(Options.Create(CueNginxBenchmarkOptions(Path.Combine(scratch.FullName, "cue"))));
     try
     {
@@ -76,7 +79,9 @@ static async Task<int> RunBenchmarkAsync(Args options)
         }
 
         children.Add(Process.Start(router)!);
+        nginxIndex = children.Count;
         children.Add(StartNginx(nginxPath, scratch.FullName, backendPort, nginxStreamPort, nginxHttpPort));
+        children.Add(StartSelf("--mode", "enc-router", "--port", encPort.ToString(CultureInfo.InvariantCulture), "--backend", backendPort.ToString(CultureInfo.InvariantCulture)));
         foreach (var port in ports)
         {
             await WaitForPortAsync(port);
@@ -90,6 +95,7 @@ static async Task<int> RunBenchmarkAsync(Args options)
         {
             ("direct", backendPort),
             ("in-process router", routerPort),
+            ("EncCluster (router + mTLS)", encPort),
             ("nginx stream (L4)", nginxStreamPort),
             ("nginx http (L7)", nginxHttpPort),
             ("CueNginx (L7)", cuePort),
@@ -114,11 +120,11 @@ static async Task<int> RunBenchmarkAsync(Args options)
         await cue.DisposeAsync(); // StopOnDispose: a graceful stop of CueNginx's nginx
 
         // nginx first, through its own signal (SIGTERM to the master, which stops and reaps its workers).
-        if (children.Count == 3)
+        if (nginxIndex >= 0)
         {
             using var stop = Process.Start(new ProcessStartInfo(nginxPath, ["-p", scratch.FullName, "-e", Path.Combine(scratch.FullName, "error.log"), "-c", Path.Combine(scratch.FullName, "nginx.conf"), "-s", "stop"]) { RedirectStandardError = true })!;
             await stop.WaitForExitAsync();
-            await children[2].WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            await children[nginxIndex].WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
         }
 
         foreach (var child in children)
@@ -215,13 +221,13 @@ static async Task ThroughputAsync((string Name, int Port)[] targets, int connect
 
     Console.WriteLine();
     Console.WriteLine($"## Throughput: {connections} keep-alive connections, {duration.TotalSeconds:F0} s per target × {Rounds} alternating rounds");
-    Console.WriteLine("| target | requests/s | vs nginx stream | vs nginx http |");
-    Console.WriteLine("|---|---:|---:|---:|");
+    Console.WriteLine("| target | requests/s | vs nginx stream | vs nginx http | vs in-process router |");
+    Console.WriteLine("|---|---:|---:|---:|---:|");
     var seconds = duration.TotalSeconds * Rounds;
     foreach (var (name, _) in targets)
     {
         var rps = totals[name] / seconds;
-        Console.WriteLine($"| {name} | {rps:F0} | {rps / (totals["nginx stream (L4)"] / seconds):F2} | {rps / (totals["nginx http (L7)"] / seconds):F2} |");
+        Console.WriteLine($"| {name} | {rps:F0} | {rps / (totals["nginx stream (L4)"] / seconds):F2} | {rps / (totals["nginx http (L7)"] / seconds):F2} | {rps / (totals["in-process router"] / seconds):F2} |");
     }
 }
 

@@ -75,12 +75,12 @@ public static class DeploymentDocument
         if (SeedMapper.IsSeed(obj))
         {
             var seed = SeedMapper.Map(new ConfigObject(obj, "", errors), options);
-            ProblemList.AddSpecProblems(errors, [.. seed.Validate().Select(SeedMapper.Translate)]);
+            ProblemList.AddSpecProblems(errors, [.. seed.Validate().Select(p => SeedMapper.Translate(EncClusterMapper.Translate(p)))]);
             return errors.Count > 0 ? throw OrchestrationException.InvalidConfiguration(Subject(source), errors) : seed;
         }
 
         var spec = DeploymentMapper.Map(new ConfigObject(obj, "", errors), options);
-        ProblemList.AddSpecProblems(errors, spec.Validate());
+        ProblemList.AddSpecProblems(errors, [.. spec.Validate().Select(EncClusterMapper.Translate)]);
         if (errors.Count > 0)
         {
             throw OrchestrationException.InvalidConfiguration(Subject(source), errors);

@@ -159,6 +159,7 @@ public sealed class JsonSchemaTests
             ["canary pauses and gates"] = (CanaryPausesAndGates, DeploymentDocumentFormat.Yaml),
             ["metric sources with every measuring field"] = (MetricSources, DeploymentDocumentFormat.Yaml),
             ["recreate, older security block, JSON"] = (Recreate, DeploymentDocumentFormat.Json),
+            ["enc cluster"] = (EncClusterDocumentTests.Document, DeploymentDocumentFormat.Yaml),
         };
         foreach (var file in Directory.EnumerateFiles(Path.Combine(RepositoryRoot, "samples"), "*.*", SearchOption.AllDirectories)
                      .Where(f => f.Contains($"{Path.DirectorySeparatorChar}examples{Path.DirectorySeparatorChar}", StringComparison.Ordinal) && (f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal))))

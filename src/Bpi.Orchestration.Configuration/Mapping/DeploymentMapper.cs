@@ -50,9 +50,11 @@ internal static class DeploymentMapper
         var rollback = c.Object("rollback") is { } r ? MapRollback(r) : new RollbackSettings();
         var labels = c.StringMap("labels");
         var infrastructure = InfrastructureMapper.Map(c);
+        var encCluster = EncClusterMapper.Map(c);
         c.RejectUnknown();
         return new DeploymentSpec
         {
+            EncCluster = encCluster,
             Name = name ?? "",
             AppId = appId ?? "",
             Environment = environment ?? "development",

@@ -10,7 +10,7 @@ namespace Bpi.Orchestration.Configuration;
 /// </summary>
 internal static class SeedMapper
 {
-    private static readonly string[] SeedKeys = ["deployment_type", "app_id", "config", "resource_requirements", "security_config"];
+    private static readonly string[] SeedKeys = ["deployment_type", "app_id", "config", "resource_requirements", "security_config", EncClusterMapper.Key];
 
     /// <summary>Whether a document is in the seed's shape: one of its fields and none of the native <c>components</c>.</summary>
     public static bool IsSeed(JsonObject document) => !document.ContainsKey("components") && SeedKeys.Any(document.ContainsKey);
@@ -64,9 +64,11 @@ internal static class SeedMapper
         }
 
         var infrastructure = new InfrastructureConfig { Resources = c.Object("resource_requirements") is { } r ? MapResources(r) : null, Security = MapSecurity(c.Object("security_config")) };
+        var encCluster = EncClusterMapper.Map(c);
         c.RejectUnknown();
         return new DeploymentSpec
         {
+            EncCluster = encCluster,
             Name = name ?? "",
             AppId = appId ?? "",
             Type = options.Type ?? type ?? DeploymentType.DockLockContainer,
@@ -91,6 +93,7 @@ internal static class SeedMapper
             ("infrastructure.security.encryptionLevel", "security_config.encryption_level"),
             ("infrastructure.security.accessControl", "security_config.access_control"),
             ("strategy (", "config.strategy ("),
+            ("components[0].replicas", "config.replicas"),
         ];
         foreach (var (native, seed) in fields)
         {

@@ -76,7 +76,8 @@ internal static class DocumentSchema
             ("strategy", Ref("strategy")),
             ("validation", Validation()),
             ("rollback", Rollback()),
-            ("labels", Described(Ref("textMap"), "Free-form labels.")));
+            ("labels", Described(Ref("textMap"), "Free-form labels.")),
+            ("enc_cluster", EncCluster()));
         var schema = new JsonObject
         {
             ["$schema"] = "https://json-schema.org/draft/2020-12/schema",
@@ -91,6 +92,18 @@ internal static class DocumentSchema
 
         schema["$defs"] = defs;
         return schema;
+    }
+
+    private static JsonObject EncCluster()
+    {
+        var d = new EncClusterSpec();
+        return Obj(
+            "EncCluster settings (type EncCluster): every connection to a member is mutual TLS 1.3 with TLS_AES_256_GCM_SHA384 under certificates the orchestrator issues and rotates.",
+            null,
+            ("encryption_algorithm", Str("The encryption algorithm; only aes256gcm.", d.EncryptionAlgorithm)),
+            ("key_rotation_interval", Dur("How often the certificates are replaced (at least 1 minute).", d.KeyRotationInterval)),
+            ("cluster_size", Int("How many members each component runs; replicas must equal it.", 1, null, d.ClusterSize)),
+            ("grace_period", Dur("How long the previous certificate is still accepted after a rotation.", d.GracePeriod)));
     }
 
     private static JsonObject Component()

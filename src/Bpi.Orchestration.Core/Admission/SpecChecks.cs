@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Recording;
 using Bpi.Orchestration.Rollout;
+using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.Security;
 using Bpi.Orchestration.State;
 
@@ -12,8 +13,10 @@ namespace Bpi.Orchestration.Admission;
 /// The checks a spec passes before it is admitted: the spec validates as a whole and names a registered strategy, and the
 /// security gate (when one is registered) passes it. A refusal is audited and thrown with every problem listed.
 /// </summary>
-internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> strategies, ISecurityGate? securityGate, DeploymentRecorder recorder)
+internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> strategies, ISecurityGate? securityGate, DeploymentRecorder recorder, IEnumerable<IComponentManager>? componentManagers = null)
 {
+    private readonly Dictionary<DeploymentType, IComponentManager> _managers = (componentManagers ?? []).GroupBy(m => m.Type).ToDictionary(g => g.Key, g => g.Last());
+
     // Details that never vary are made once (audit details are read-only).
     public static readonly AuditData ForcedData = new([new("force", "true")]);
     public static readonly AuditData GracefulData = new([new("force", "false")]);
@@ -25,6 +28,15 @@ internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> s
         if (spec.Strategy is not null && !strategies.ContainsKey(spec.Strategy.Name))
         {
             errors.Add($"strategy: no strategy named '{spec.Strategy.Name}' is registered (registered: {string.Join(", ", strategies.Keys.Order(StringComparer.Ordinal))}); add the package that provides it, for example .AddStrategies().");
+        }
+
+        if (_managers.TryGetValue(spec.Type, out var manager))
+        {
+            errors.AddRange(manager.Check(spec));
+        }
+        else if (spec.Type == DeploymentType.EncCluster)
+        {
+            errors.Add("type: EncCluster needs its component manager and none is registered, so the cluster would run unencrypted; add .AddEncCluster() from Bpi.Orchestration.Components (after the runtime), or choose another type.");
         }
 
         return errors;

@@ -20,6 +20,10 @@ public sealed record DeploymentSpec
     /// <value>The default value is <see cref="DeploymentType.DockLockContainer"/>.</value>
     public DeploymentType Type { get; init; } = DeploymentType.DockLockContainer;
 
+    /// <summary>The EncCluster settings; required when <see cref="Type"/> is <see cref="DeploymentType.EncCluster"/> and refused otherwise.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public EncClusterSpec? EncCluster { get; init; }
+
     /// <summary>The components (services) to run; at least one.</summary>
     public IReadOnlyList<ComponentSpec> Components { get; init; } = [];
 

@@ -106,6 +106,7 @@ public sealed class RolloutStepContext
             Component = GetComponent(componentId, revision),
             Labels = spec.Labels,
             Progress = _progress,
+            EncCluster = spec.Type == DeploymentType.EncCluster ? spec.EncCluster : null,
         };
     }
 

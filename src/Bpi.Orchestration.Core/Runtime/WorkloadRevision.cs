@@ -24,6 +24,9 @@ public sealed record WorkloadRevision
     /// <summary>The component to run.</summary>
     public required ComponentSpec Component { get; init; }
 
+    /// <summary>The EncCluster settings when the deployment's type is <see cref="DeploymentType.EncCluster"/>; <see langword="null"/> otherwise.</summary>
+    public EncClusterSpec? EncCluster { get; init; }
+
     /// <summary>The user's labels from the spec.</summary>
     public IReadOnlyDictionary<string, string> Labels { get; init; } = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
 

@@ -31,6 +31,7 @@ internal static partial class DeploymentSpecValidator
         CheckInfrastructure(errors, spec.Infrastructure);
         CheckSettings(errors, spec);
         CheckLabels(errors, spec.Labels);
+        CheckEncCluster(errors, spec);
 
         if (spec.Strategy is null)
         {

@@ -96,7 +96,8 @@ public sealed class SecurityAssessor : IDisposable
         {
             Environment = environment,
             Policy = _options.GetPolicy(environment),
-            EncryptionLevel = spec?.Infrastructure.Security.EncryptionLevel,
+            EncryptionLevel = EffectiveEncryptionLevel(spec),
+            EncryptedByEncCluster = IsEncCluster(spec),
             SecretNamePattern = _secretNames,
             SignatureKeysConfigured = _verifier is not null,
             Signatures = signatures,
@@ -175,4 +176,16 @@ public sealed class SecurityAssessor : IDisposable
 
         return outcome;
     }
+    /// <summary>
+    /// The encryption a deployment really gets: its declared level, raised to <see cref="EncryptionLevel.Maximum"/> for an
+    /// EncCluster with aes256gcm, whose every connection is mutual TLS 1.3 with AES-256-GCM.
+    /// </summary>
+    internal static EncryptionLevel? EffectiveEncryptionLevel(DeploymentSpec? spec)
+    {
+        var declared = spec?.Infrastructure?.Security?.EncryptionLevel;
+        return IsEncCluster(spec) && (declared is null || declared < EncryptionLevel.Maximum) ? EncryptionLevel.Maximum : declared;
+    }
+
+    private static bool IsEncCluster(DeploymentSpec? spec)
+        => spec is { Type: DeploymentType.EncCluster, EncCluster: { } enc } && string.Equals(enc.EncryptionAlgorithm, EncClusterSpec.Aes256Gcm, StringComparison.OrdinalIgnoreCase);
 }

@@ -14,6 +14,9 @@ internal sealed class AssessmentContext
     /// <summary>The deployment's encryption level, or <see langword="null"/> when unknown.</summary>
     public EncryptionLevel? EncryptionLevel { get; init; }
 
+    /// <summary>Whether <see cref="EncryptionLevel"/> comes from the EncCluster component manager (mutual TLS 1.3, AES-256-GCM) rather than the declared level.</summary>
+    public bool EncryptedByEncCluster { get; init; }
+
     public required Regex SecretNamePattern { get; init; }
 
     /// <summary>Whether any trusted signing key is configured (else signature checks do not apply).</summary>

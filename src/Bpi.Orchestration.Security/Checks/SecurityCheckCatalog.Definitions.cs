@@ -25,6 +25,8 @@ public static partial class SecurityCheckCatalog
 
     private static readonly string[] RuntimeApiFiles = ["docker.sock", "containerd.sock", "crio.sock", "podman.sock", "dockershim.sock"];
 
+    private static string EncClusterNote(AssessmentContext c) => c.EncryptedByEncCluster ? " (EncCluster: mutual TLS 1.3 with AES-256-GCM on every connection)" : "";
+
     private static CheckReference Cis(string id) => new(CheckReference.CisDocker, CisVersion, id);
 
     private static CheckReference Pss(string control) => new(CheckReference.PodSecurityStandards, PssVersion, control);
@@ -313,7 +315,7 @@ public static partial class SecurityCheckCatalog
             (p, c) => p.ServesHttp is not true
                 ? NotApplicable("serves no HTTP")
                 : c.EncryptionLevel is null ? NotApplicable("the encryption level is unknown")
-                : c.EncryptionLevel == EncryptionLevel.None ? Fail("serves HTTP with encryption level None") : Pass($"encryption level {c.EncryptionLevel}")),
+                : c.EncryptionLevel == EncryptionLevel.None ? Fail("serves HTTP with encryption level None") : Pass($"encryption level {c.EncryptionLevel}{EncClusterNote(c)}")),
 
         new(Check("BPI-SEC-032", SecuritySeverity.High, CheckScope.Deployment, "Encryption level below the environment's minimum",
                 "The environment's policy sets the lowest encryption a deployment may use; weaker settings break that promise.",
@@ -323,7 +325,7 @@ public static partial class SecurityCheckCatalog
             c => c.EncryptionLevel is not { } level
                 ? NotApplicable("the encryption level is unknown")
                 : level >= c.Policy.MinimumEncryptionLevel
-                    ? Pass($"encryption level {level} meets the minimum {c.Policy.MinimumEncryptionLevel} of '{c.Environment}'")
+                    ? Pass($"encryption level {level}{EncClusterNote(c)} meets the minimum {c.Policy.MinimumEncryptionLevel} of '{c.Environment}'")
                     : Fail($"encryption level {level} is below the minimum {c.Policy.MinimumEncryptionLevel} of '{c.Environment}'")),
 
         new(Check("BPI-SEC-033", SecuritySeverity.Medium, CheckScope.Container, "Host user namespace shared",

@@ -156,6 +156,7 @@ public static class SecurityOrchestrationBuilderExtensions
         var services = builder.Services;
         services.TryAddSingleton(_ => options.BuildKeyRing());
         services.TryAddSingleton(sp => new SecretProtector(sp.GetRequiredService<SecretKeyRing>()));
+        services.TryAddSingleton<ISecretSealer>(sp => sp.GetRequiredService<SecretProtector>());
         var inner = services.LastOrDefault(d => d.ServiceType == typeof(IDeploymentStore))
             ?? throw new InvalidOperationException("No IDeploymentStore is registered yet; call AddSecretProtection after AddOrchestration (and after choosing the store).");
         services.Replace(ServiceDescriptor.Singleton<IDeploymentStore>(sp => new EncryptingDeploymentStore(Resolve(sp, inner), sp.GetRequiredService<SecretProtector>())));

@@ -9,7 +9,7 @@ namespace Bpi.Orchestration.Security.Secrets;
 /// another variable); the data key is wrapped with the ring's active key (bound to the key id). The envelope is text:
 /// <c>bpi-secret:v1:{keyId}:{wrapped data key}:{encrypted value}</c> (base64 parts, nonces and tags included).
 /// </summary>
-public sealed class SecretProtector
+public sealed class SecretProtector : ISecretSealer
 {
     /// <summary>The prefix of every envelope.</summary>
     public const string Prefix = "bpi-secret:v1:";
@@ -28,6 +28,12 @@ public sealed class SecretProtector
 
     /// <summary>The key ring.</summary>
     public SecretKeyRing KeyRing => _ring;
+
+    /// <inheritdoc />
+    string ISecretSealer.Seal(string plaintext, string context) => Protect(plaintext, context);
+
+    /// <inheritdoc />
+    string ISecretSealer.Unseal(string sealedValue, string context) => Unprotect(sealedValue, context);
 
     /// <summary>Whether a value is an envelope of this format.</summary>
     /// <param name="value">The value.</param>
