@@ -256,6 +256,7 @@ internal sealed class DeploymentQueries(
             RuntimeError = observation.Error,
             Healing = healing.State,
             HealingDetails = healing.Components,
+            Autoscaling = entry.Autoscaler?.Decisions() ?? [],
         };
     }
 

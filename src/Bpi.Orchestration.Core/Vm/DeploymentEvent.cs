@@ -60,4 +60,10 @@ public enum DeploymentEventKind
     /// instance holds its lease): it stopped acting and leaves the deployment to the new owner.
     /// </summary>
     OwnershipFenced,
+
+    /// <summary>
+    /// The autoscaler changed a component's replica count (<see cref="AutoscalingSpec"/>); the message says from what to
+    /// what and why, and <see cref="DeploymentStatus.Autoscaling"/> holds the decision.
+    /// </summary>
+    Autoscaled = 12,
 }
