@@ -183,6 +183,7 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
             cs.Revision = stable;
             cs.Replicas = current;
             cs.History.Clear();
+            cs.Seeded = false;
             if (carried != current)
             {
                 var reason = string.Create(CultureInfo.InvariantCulture, $"carried from revision {from}");
@@ -194,6 +195,15 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
         {
             cs.Spec = spec;
             cs.History.Clear();
+            cs.Seeded = false;
+        }
+
+        if (!cs.Seeded)
+        {
+            // As a new HPA does: the current count is the first recommendation, so a fresh autoscaler (a new revision,
+            // a restarted orchestrator) waits out the scale-down window before it removes instances.
+            cs.History.RecordRecommendation(now, current, spec.ScaleDown.StabilizationWindow);
+            cs.Seeded = true;
         }
 
         IReadOnlyList<InstanceUtilization> measured;

@@ -69,5 +69,8 @@ internal sealed class ComponentAutoscaler
     /// <summary>The spec the history was built for: a changed spec (new targets, new windows) starts afresh.</summary>
     public AutoscalingSpec? Spec { get; set; }
 
+    /// <summary>Whether the history was seeded with the count found (see the loop); reset with the history.</summary>
+    public bool Seeded { get; set; }
+
     public AutoscalingDecision? LastDecision { get; set; }
 }

@@ -36,7 +36,8 @@ internal static class HpaCalculator
     public static int Propose(int current, double utilization, double target, double tolerance)
     {
         var ratio = utilization / target;
-        if (Math.Abs(1.0 - ratio) <= tolerance)
+        // The epsilon keeps a ratio of exactly 1 ± tolerance (1.1 is 1.1000000000000001 in binary) inside it.
+        if (Math.Abs(1.0 - ratio) <= tolerance + 1e-9)
         {
             return current;
         }

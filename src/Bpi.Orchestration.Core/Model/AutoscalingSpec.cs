@@ -95,6 +95,18 @@ public sealed record AutoscalingRules
 
     /// <summary>The rate limits; empty means no limit (beyond <see cref="AutoscalingSpec.MinReplicas"/> and <see cref="AutoscalingSpec.MaxReplicas"/>).</summary>
     public IReadOnlyList<AutoscalingPolicy> Policies { get; init; } = [];
+
+    /// <summary>Whether both rules are the same, comparing <see cref="Policies"/> item by item.</summary>
+    /// <param name="other">The other rules.</param>
+    /// <returns><see langword="true"/> when they are equal.</returns>
+    public bool Equals(AutoscalingRules? other)
+        => other is not null
+           && StabilizationWindow == other.StabilizationWindow
+           && SelectPolicy == other.SelectPolicy
+           && (ReferenceEquals(Policies, other.Policies) || (Policies is not null && other.Policies is not null && Policies.SequenceEqual(other.Policies)));
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(StabilizationWindow, SelectPolicy, Policies?.Count ?? -1);
 }
 
 /// <summary>A rate limit: at most <paramref name="Value"/> instances (or percent of the count at the period's start) per <paramref name="Period"/>.</summary>
