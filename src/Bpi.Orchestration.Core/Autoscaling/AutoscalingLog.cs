@@ -17,6 +17,9 @@ internal static partial class Log
     [LoggerMessage(8503, LogLevel.Information, "Autoscaling is on for runtime {Runtime}, every {Interval}")]
     public static partial void AutoscalingStarted(ILogger logger, string runtime, TimeSpan interval);
 
-    [LoggerMessage(8504, LogLevel.Warning, "Runtime {Runtime} does not report utilisation (IWorkloadUtilization): components with autoscaling keep their replica count")]
+    [LoggerMessage(8504, LogLevel.Warning, "Runtime {Runtime} does not report utilisation (IWorkloadUtilization): the orchestrator does not scale components with autoscaling; a runtime that autoscales itself (Kubernetes: an HPA) does")]
     public static partial void AutoscalingUnsupported(ILogger logger, string runtime);
+
+    [LoggerMessage(8505, LogLevel.Warning, "Deployment {DeploymentId}: the autoscaler's pass failed; it looks at the deployment again on its next pass")]
+    public static partial void AutoscalingPassFailed(ILogger logger, Exception exception, string deploymentId);
 }

@@ -22,11 +22,12 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
     private readonly DeploymentAdmission _admission;
     private readonly IWorkloadRuntime? _runtime;
     private readonly OrchestrationOptions _options;
-    private readonly CancellationTokenSource _stopping = new();
+    private CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
     private ITimer? _timer;
     private Task _pass = Task.CompletedTask;
     private bool _stopped;
+    private bool _disposed;
 
     public AutoscalingLoop(DeploymentRegistry registry, DeploymentRecorder recorder, DeploymentAdmission admission, IWorkloadRuntime? runtime, OrchestrationOptions options)
     {
@@ -54,9 +55,17 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
 
         lock (_gate)
         {
-            if (_stopped || _timer is not null)
+            if (_disposed || _timer is not null)
             {
                 return;
+            }
+
+            if (_stopped)
+            {
+                // Started again after a stop: the cancelled source of the last run is replaced (its pass has unwound).
+                _stopping.Dispose();
+                _stopping = new CancellationTokenSource();
+                _stopped = false;
             }
 
             _timer = Time.CreateTimer(static s => ((AutoscalingLoop)s!).Tick(), this, _options.AutoscalingInterval, _options.AutoscalingInterval);
@@ -69,21 +78,38 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
     public async Task StopAsync()
     {
         Task pass;
+        bool first;
         lock (_gate)
         {
+            first = !_stopped;
             _stopped = true;
             _timer?.Dispose();
             _timer = null;
             pass = _pass;
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (first)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+
         await pass.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
+    /// <summary>Stops (<see cref="StopAsync"/>); may be called more than once.</summary>
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
         _stopping.Dispose();
     }
 
@@ -99,7 +125,8 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
 
             using (ExecutionContext.SuppressFlow())
             {
-                _pass = Task.Run(() => PassAsync(_stopping.Token));
+                var token = _stopping.Token;
+                _pass = Task.Run(() => PassAsync(token));
             }
         }
     }
@@ -117,6 +144,11 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception ex) when (ex is not (OutOfMemoryException or OperationCanceledException))
+            {
+                // One deployment's trouble does not stop the others; it is looked at again on the next pass.
+                Log.AutoscalingPassFailed(_recorder.Logger, ex, entry.DeploymentId);
             }
         }
     }
