@@ -155,6 +155,25 @@ public sealed class AutoscalingLoopTests
     }
 
     [Fact]
+    public async Task Autoscaling_on_memory_alone_ignores_cpu_and_scales_by_resident_memory()
+    {
+        await using var host = new TestHost();
+        var spec = Autoscaled(replicas: 1);
+        spec = spec with { Components = [spec.Components[0] with { Autoscaling = new AutoscalingSpec { MaxReplicas = 4, TargetMemoryUtilizationPercent = 50 } }] };
+        var id = await host.Vm.DeployAsync(spec);
+        await host.SettleAsync(id);
+
+        // Idle CPU, but each instance holds 192 MiB of its 256: 75 % against 50 % asks for ceil(1 × 1.5) = 2.
+        host.Runtime.SetUtilization(id, "web", cpuCores: 0.0, memoryBytes: 192L * 1024 * 1024);
+        var scaled = await TickAsync(host, id, s => s.Autoscaling.Count == 1 && s.Autoscaling[0].Scaled, "the scale-out");
+
+        var reading = Assert.Single(scaled.Autoscaling[0].Metrics);
+        Assert.Equal(("memory", 75.0, 50.0, 2), (reading.Name, reading.Value, reading.Target, reading.ProposedReplicas));
+        host.Runtime.SetUtilization(id, "web", cpuCores: 0.0, memoryBytes: 128L * 1024 * 1024);
+        Assert.Equal(2, (await host.SettleAsync(id)).Components[0].DesiredReplicas);
+    }
+
+    [Fact]
     public void Autoscaling_interval_must_be_positive()
     {
         var services = new ServiceCollection();
