@@ -21,7 +21,61 @@ public sealed class AutoscalingDocumentTests
         var spec = DeploymentDocument.Parse(yaml, DeploymentDocumentFormat.Yaml, "shop.yaml");
 
         Assert.Equal(new AutoscalingSpec { MinReplicas = 2, MaxReplicas = 8, TargetCpuUtilizationPercent = 60 }, spec.Components[0].Autoscaling);
-        Assert.Equal(new AutoscalingSpec { MinReplicas = 1, MaxReplicas = 4, TargetCpuUtilizationPercent = 80 }, spec.Components[1].Autoscaling);
+        Assert.Equal(new AutoscalingSpec { MinReplicas = 1, MaxReplicas = 4 }, spec.Components[1].Autoscaling);
+        Assert.Equal(80, spec.Components[1].Autoscaling!.EffectiveCpuUtilizationPercent);
+    }
+
+    [Fact]
+    public void Memory_targets_tolerance_and_scaling_rules_are_read_and_left_out_parts_keep_their_defaults()
+    {
+        const string yaml = """
+            name: shop
+            appId: shop
+            components:
+              - id: web
+                image: web:1
+                autoscaling:
+                  maxReplicas: 10
+                  targetMemoryUtilizationPercent: 75
+                  tolerance: 0.2
+                  scaleUp: { policies: [{ type: pods, value: 1, period: 30s }] }
+                  scaleDown: { stabilizationWindow: 1m, selectPolicy: min }
+            """;
+
+        var a = DeploymentDocument.Parse(yaml, DeploymentDocumentFormat.Yaml, "shop.yaml").Components[0].Autoscaling!;
+
+        Assert.Null(a.TargetCpuUtilizationPercent);
+        Assert.Null(a.EffectiveCpuUtilizationPercent);
+        Assert.Equal(75, a.TargetMemoryUtilizationPercent);
+        Assert.Equal(0.2, a.Tolerance);
+        Assert.Equal(AutoscalingRules.DefaultScaleUp with { Policies = [new AutoscalingPolicy(AutoscalingPolicyType.Pods, 1, TimeSpan.FromSeconds(30))] }, a.ScaleUp);
+        Assert.Equal(AutoscalingRules.DefaultScaleDown with { StabilizationWindow = TimeSpan.FromMinutes(1), SelectPolicy = AutoscalingSelectPolicy.Min }, a.ScaleDown);
+    }
+
+    [Fact]
+    public void Bad_scaling_rules_are_refused_with_every_problem()
+    {
+        const string yaml = """
+            name: shop
+            appId: shop
+            components:
+              - id: web
+                image: web:1
+                autoscaling:
+                  maxReplicas: 3
+                  scaleUp: { selectPolicy: fastest, policies: [{ type: nodes, value: 1, period: 15s }, { type: pods }, 5], extra: 1 }
+                  scaleDown: { stabilizationWindow: 2h }
+            """;
+
+        var ex = Assert.Throws<OrchestrationException>(() => DeploymentDocument.Parse(yaml, DeploymentDocumentFormat.Yaml, "shop.yaml"));
+
+        Assert.Contains(ex.Errors, e => e.Contains("autoscaling.scaleUp.selectPolicy: 'fastest' is not one of max, min, disabled.", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Contains("autoscaling.scaleUp.policies[0].type: 'nodes' is not one of pods, percent.", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Contains("autoscaling.scaleUp.policies[1].value: is required.", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Contains("autoscaling.scaleUp.policies[1].period: is required.", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Contains("autoscaling.scaleUp.policies[2]: must be an object with type, value and period, not", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Contains("extra", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Contains("autoscaling.scaleDown.stabilizationWindow: 02:00:00 is out of range; use 0 to 1 hour.", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -43,6 +43,14 @@ public sealed class JsonSchemaTests
               expectedStatusMax: 299
               headers: { X-Probe: "1" }
             runtimeSettings: { docklock.seccomp: default }
+            autoscaling:
+              minReplicas: 2
+              maxReplicas: 6
+              targetCpuUtilizationPercent: 70
+              targetMemoryUtilizationPercent: 80
+              tolerance: 0.05
+              scaleUp: { stabilizationWindow: 30s, selectPolicy: min, policies: [{ type: pods, value: 2, period: 15s }, { type: percent, value: 50, period: 1m }] }
+              scaleDown: { stabilizationWindow: 2m, selectPolicy: disabled }
           - id: worker
             command: [worker.dll, --queue, jobs]
             dependsOn: web

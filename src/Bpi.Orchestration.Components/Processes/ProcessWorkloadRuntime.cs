@@ -45,6 +45,9 @@ namespace Bpi.Orchestration.Processes;
 /// the runtime scans <c>/proc</c> (Linux) and adopts every marked process of its directory, so neither a runtime killed
 /// mid-start nor a missing, corrupt or edited table leaves a process that <see cref="ListOwnedAsync"/> does not report.
 /// A table that is a directory or cannot be read fails every call (<see cref="OrchestrationErrorKind.InvalidConfiguration"/>).</para>
+/// <para><b>Utilisation</b> (for autoscaling, <see cref="IWorkloadUtilization"/>): the CPU time (<c>utime + stime</c> of
+/// <c>/proc/&lt;pid&gt;/stat</c>) of every live process of the instance's process group, as cores averaged since the
+/// previous measurement (the first measurement of an instance only primes it), and their resident set (<c>rss</c>).</para>
 /// <para><b>Resource limits.</b> None are applied: <see cref="ComponentResources"/> is accounted by the orchestrator's
 /// resource ledger only (an address-space rlimit would break runtimes such as .NET's that reserve large virtual
 /// ranges, and cgroups need privileges). Use the Docker runtime where limits must be enforced.</para>
@@ -53,7 +56,7 @@ namespace Bpi.Orchestration.Processes;
 /// writing after the orchestrator's process has exited gets EPIPE (or SIGPIPE, unless it ignores it), and an adopted
 /// instance's output is not captured.</para>
 /// </remarks>
-public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkloadEvents, IWorkloadInstanceRemover, IAsyncDisposable
+public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkloadEvents, IWorkloadInstanceRemover, IWorkloadUtilization, IAsyncDisposable
 {
     private static readonly TimeSpan OutputDrainTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan ExitPollInterval = TimeSpan.FromMilliseconds(50);

@@ -143,7 +143,10 @@ internal static class DeploymentMapper
         };
     }
 
-    /// <summary><c>autoscaling: { minReplicas, maxReplicas, targetCpuUtilizationPercent }</c>; the ranges are Core's whole-spec checks.</summary>
+    /// <summary>
+    /// <c>autoscaling: { minReplicas, maxReplicas, targetCpuUtilizationPercent, targetMemoryUtilizationPercent, tolerance,
+    /// scaleUp, scaleDown }</c>; the ranges are Core's whole-spec checks.
+    /// </summary>
     private static AutoscalingSpec? MapAutoscaling(ConfigObject a)
     {
         var min = a.Int("minReplicas");
@@ -154,8 +157,72 @@ internal static class DeploymentMapper
         }
 
         var cpu = a.Int("targetCpuUtilizationPercent");
+        var memory = a.Int("targetMemoryUtilizationPercent");
+        var defaults = new AutoscalingSpec { MaxReplicas = 1 };
+        var tolerance = a.Number("tolerance");
+        var up = a.Object("scaleUp") is { } u ? MapScalingRules(u, AutoscalingRules.DefaultScaleUp) : AutoscalingRules.DefaultScaleUp;
+        var down = a.Object("scaleDown") is { } d ? MapScalingRules(d, AutoscalingRules.DefaultScaleDown) : AutoscalingRules.DefaultScaleDown;
         a.RejectUnknown();
-        return max is { } m ? new AutoscalingSpec { MinReplicas = min ?? 1, MaxReplicas = m, TargetCpuUtilizationPercent = cpu ?? 80 } : null;
+        return max is { } m
+            ? new AutoscalingSpec
+            {
+                MinReplicas = min ?? defaults.MinReplicas,
+                MaxReplicas = m,
+                TargetCpuUtilizationPercent = cpu,
+                TargetMemoryUtilizationPercent = memory,
+                Tolerance = tolerance ?? defaults.Tolerance,
+                ScaleUp = up,
+                ScaleDown = down,
+            }
+            : null;
+    }
+
+    /// <summary><c>scaleUp</c> / <c>scaleDown: { stabilizationWindow, selectPolicy, policies: [{ type, value, period }] }</c>; what is left out keeps the direction's default.</summary>
+    private static AutoscalingRules MapScalingRules(ConfigObject r, AutoscalingRules defaults)
+    {
+        var window = r.Duration("stabilizationWindow");
+        var select = r.Enum<AutoscalingSelectPolicy>("selectPolicy");
+        List<AutoscalingPolicy>? policies = null;
+        if (r.List("policies") is { } items)
+        {
+            policies = [];
+            foreach (var (node, path) in items)
+            {
+                if (node is not System.Text.Json.Nodes.JsonObject obj)
+                {
+                    r.Errors.Add($"{path}: must be an object with type, value and period, not {ConfigObject.Describe(node)}.");
+                    continue;
+                }
+
+                var p = new ConfigObject(obj, path, r.Errors);
+                var type = p.Enum<AutoscalingPolicyType>("type", required: true);
+                var value = p.Int("value");
+                if (value is null && !p.Has("value"))
+                {
+                    p.Error("value", "is required.");
+                }
+
+                var period = p.Duration("period");
+                if (period is null && !p.Has("period"))
+                {
+                    p.Error("period", "is required.");
+                }
+
+                p.RejectUnknown();
+                if (type is { } t && value is { } v && period is { } per)
+                {
+                    policies.Add(new AutoscalingPolicy(t, v, per));
+                }
+            }
+        }
+
+        r.RejectUnknown();
+        return new AutoscalingRules
+        {
+            StabilizationWindow = window ?? defaults.StabilizationWindow,
+            SelectPolicy = select ?? defaults.SelectPolicy,
+            Policies = policies ?? defaults.Policies,
+        };
     }
 
     /// <summary>

@@ -37,6 +37,9 @@ internal static class DocumentSchema
             ["component"] = Component(),
             ["command"] = Command(),
             ["port"] = Port(),
+            ["autoscaling"] = Autoscaling(),
+            ["scalingRules"] = ScalingRules(),
+            ["scalingPolicy"] = ScalingPolicy(),
             ["healthCheck"] = HealthCheck(),
             ["infrastructure"] = Infrastructure(),
             ["strategy"] = Strategy(),
@@ -122,10 +125,45 @@ internal static class DocumentSchema
             ("secrets", Described(Ref("textMap"), "Secret environment variables (never shown or logged).")),
             ("healthCheck", Ref("healthCheck")),
             ("dependsOn", new JsonObject { ["description"] = "Ids of components started before this one: one id or a list.", ["anyOf"] = new JsonArray(new JsonObject { ["type"] = "string" }, Ref("stringList")) }),
-            ("runtimeSettings", Described(Ref("textMap"), "Settings read by the runtime (for example the DockLock keys).")));
+            ("runtimeSettings", Described(Ref("textMap"), "Settings read by the runtime (for example the DockLock keys).")),
+            ("autoscaling", Ref("autoscaling")));
         component["anyOf"] = new JsonArray(new JsonObject { ["required"] = new JsonArray("image") }, new JsonObject { ["required"] = new JsonArray("command") });
         return component;
     }
+
+    private static JsonObject Autoscaling()
+    {
+        var d = new AutoscalingSpec { MaxReplicas = 1 };
+        return Obj(
+            "Horizontal autoscaling of the serving revision by the Kubernetes HPA algorithm; without a target, CPU at 80 %.",
+            ["maxReplicas"],
+            ("minReplicas", Int("The fewest instances.", 1, null, d.MinReplicas)),
+            ("maxReplicas", Int("The most instances; at least minReplicas.", 1)),
+            ("targetCpuUtilizationPercent", Int("The average CPU use to keep, in percent of resources.cpuCores.", 1, 1000)),
+            ("targetMemoryUtilizationPercent", Int("The average memory use to keep, in percent of resources.memoryMb.", 1, 1000)),
+            ("tolerance", Num("How far the utilisation may stray from its target (a fraction of it) before the count changes.", 0, 1, d.Tolerance)),
+            ("scaleUp", Described(Ref("scalingRules"), "How fast instances are added; default: no window, +100 % or +4 per 15s, whichever is more.")),
+            ("scaleDown", Described(Ref("scalingRules"), "How fast instances are removed; default: a 300s window, then -100 % per 15s.")));
+    }
+
+    private static JsonObject ScalingRules() => Obj(
+        "A stabilisation window and rate policies for one direction; what is left out keeps the direction's default.",
+        null,
+        ("stabilizationWindow", Dur("How far back recommendations are remembered (at most 1h).")),
+        ("selectPolicy", Enum<AutoscalingSelectPolicy>("Which policy wins: the largest change, the smallest, or none.")),
+        ("policies", new JsonObject
+        {
+            ["description"] = "Rate limits: at most value instances (pods) or percent per period.",
+            ["type"] = "array",
+            ["items"] = Ref("scalingPolicy"),
+        }));
+
+    private static JsonObject ScalingPolicy() => Obj(
+        "One rate limit.",
+        ["type", "value", "period"],
+        ("type", Enum<AutoscalingPolicyType>("What value counts.")),
+        ("value", Int("The change allowed per period.", 1)),
+        ("period", Dur("The period (1s to 30m).")));
 
     private static JsonObject Command() => new()
     {

@@ -171,6 +171,16 @@ internal sealed class DeploymentAdmission(
     public async Task ScaleAsync(string deploymentId, int replicas, string? componentId, CancellationToken cancellationToken)
     {
         var entry = await gate.GetEntryAsync(deploymentId, OrchestrationVerbs.Scale, cancellationToken).ConfigureAwait(false);
+        await ScaleEntryAsync(entry, replicas, componentId, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Queues a scale of the serving revision of an entry the caller may act on (authorized by <see cref="ScaleAsync"/>,
+    /// or the orchestrator's own autoscaler, which passes <paramref name="reason"/> for the audit record).
+    /// </summary>
+    internal async Task ScaleEntryAsync(DeploymentEntry entry, int replicas, string? componentId, string? reason, CancellationToken cancellationToken)
+    {
+        var deploymentId = entry.DeploymentId;
         var actor = OrchestrationActor.Current;
         if (replicas is < 0 or > DeploymentSpecValidator.MaxReplicas)
         {
@@ -217,7 +227,7 @@ internal sealed class DeploymentAdmission(
             _lock.Release();
         }
 
-        await recorder.AuditAsync(actor.Id, "deployment.scale", deploymentId, "accepted", new AuditData([new("replicas", replicas.ToString(CultureInfo.InvariantCulture)), new("component", componentId)])).ConfigureAwait(false);
+        await recorder.AuditAsync(actor.Id, "deployment.scale", deploymentId, "accepted", new AuditData(reason is null ? [new("replicas", replicas.ToString(CultureInfo.InvariantCulture)), new("component", componentId)] : [new("replicas", replicas.ToString(CultureInfo.InvariantCulture)), new("component", componentId), new("reason", reason)])).ConfigureAwait(false);
         runner.Queue.Enqueue(work);
     }
 

@@ -1,15 +1,22 @@
 namespace Bpi.Orchestration;
 
 /// <summary>
-/// Horizontal autoscaling of a component between rollouts: the runtime keeps between <see cref="MinReplicas"/> and
-/// <see cref="MaxReplicas"/> instances of the serving revision, adding instances when their average CPU use passes
-/// <see cref="TargetCpuUtilizationPercent"/> of the CPU they request (<see cref="ComponentResources.CpuCores"/>) and
-/// removing them when it falls below. <see cref="ComponentSpec.Replicas"/> stays the count a rollout starts the new
-/// revision with. On Kubernetes this is an <c>autoscaling/v2</c> HorizontalPodAutoscaler on the serving revision's
-/// Deployment; a runtime that cannot autoscale ignores it.
+/// Horizontal autoscaling of a component between rollouts, by the Kubernetes HorizontalPodAutoscaler's algorithm: the
+/// orchestrator keeps between <see cref="MinReplicas"/> and <see cref="MaxReplicas"/> instances of the serving revision,
+/// proposing <c>ceil(current × utilisation / target)</c> for each target (CPU and/or memory, in percent of what each
+/// instance requests in <see cref="ComponentSpec.Resources"/>), ignoring a change within <see cref="Tolerance"/>, taking
+/// the largest proposal, smoothing it over the stabilisation windows and limiting its rate by the policies of
+/// <see cref="ScaleUp"/> and <see cref="ScaleDown"/>. Changes are applied as audited scale plans; the autoscaler waits
+/// while a rollout runs and carries its replica count to the new revision once that revision serves.
+/// <see cref="ComponentSpec.Replicas"/> stays the count a rollout starts the new revision with. On Kubernetes this is an
+/// <c>autoscaling/v2</c> HorizontalPodAutoscaler on the serving revision's Deployment; the runtime must report
+/// utilisation (<see cref="Runtime.IWorkloadUtilization"/>) for the orchestrator to scale by it.
 /// </summary>
 public sealed record AutoscalingSpec
 {
+    /// <summary>The CPU target used when neither <see cref="TargetCpuUtilizationPercent"/> nor <see cref="TargetMemoryUtilizationPercent"/> is set (as in Kubernetes).</summary>
+    public const int DefaultCpuUtilizationPercent = 80;
+
     /// <summary>The fewest instances to keep.</summary>
     /// <value>The default value is 1.</value>
     public int MinReplicas { get; init; } = 1;
@@ -17,7 +24,116 @@ public sealed record AutoscalingSpec
     /// <summary>The most instances to run; at least <see cref="MinReplicas"/>.</summary>
     public required int MaxReplicas { get; init; }
 
-    /// <summary>The average CPU use to keep, in percent of the CPU each instance requests (1 to 1000).</summary>
-    /// <value>The default value is 80.</value>
-    public int TargetCpuUtilizationPercent { get; init; } = 80;
+    /// <summary>
+    /// The average CPU use to keep, in percent of the CPU each instance requests (<see cref="ComponentResources.CpuCores"/>,
+    /// 1 to 1000); <see langword="null"/> for no CPU target. Without any target, <see cref="DefaultCpuUtilizationPercent"/> applies.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public int? TargetCpuUtilizationPercent { get; init; }
+
+    /// <summary>
+    /// The average memory use to keep, in percent of the memory each instance requests (<see cref="ComponentResources.MemoryMb"/>,
+    /// 1 to 1000); <see langword="null"/> for no memory target.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public int? TargetMemoryUtilizationPercent { get; init; }
+
+    /// <summary>
+    /// How far utilisation may stray from its target (as a fraction of it, 0 to 1) before the replica count changes: with
+    /// 0.1, a ratio of utilisation to target between 0.9 and 1.1 keeps the count.
+    /// </summary>
+    /// <value>The default value is 0.1 (Kubernetes' default).</value>
+    public double Tolerance { get; init; } = 0.1;
+
+    /// <summary>How fast instances are added.</summary>
+    /// <value>The default value is <see cref="AutoscalingRules.DefaultScaleUp"/>: no stabilisation, at most double or add 4 instances (whichever is more) per 15 seconds.</value>
+    public AutoscalingRules ScaleUp { get; init; } = AutoscalingRules.DefaultScaleUp;
+
+    /// <summary>How fast instances are removed.</summary>
+    /// <value>The default value is <see cref="AutoscalingRules.DefaultScaleDown"/>: a 300-second stabilisation window, then down to the needed count at once.</value>
+    public AutoscalingRules ScaleDown { get; init; } = AutoscalingRules.DefaultScaleDown;
+
+    /// <summary>The CPU target in effect: <see cref="TargetCpuUtilizationPercent"/>, or <see cref="DefaultCpuUtilizationPercent"/> when no target of any kind is set.</summary>
+    public int? EffectiveCpuUtilizationPercent
+        => TargetCpuUtilizationPercent ?? (TargetMemoryUtilizationPercent is null ? DefaultCpuUtilizationPercent : null);
+}
+
+/// <summary>
+/// The rules of one scaling direction (the <c>behavior.scaleUp</c> / <c>behavior.scaleDown</c> of a Kubernetes HPA): a
+/// stabilisation window and rate policies.
+/// </summary>
+public sealed record AutoscalingRules
+{
+    /// <summary>Kubernetes' scale-up default: no stabilisation; per 15 seconds at most +100 % or +4 instances, whichever is more.</summary>
+    public static AutoscalingRules DefaultScaleUp { get; } = new()
+    {
+        StabilizationWindow = TimeSpan.Zero,
+        Policies =
+        [
+            new AutoscalingPolicy(AutoscalingPolicyType.Percent, 100, TimeSpan.FromSeconds(15)),
+            new AutoscalingPolicy(AutoscalingPolicyType.Pods, 4, TimeSpan.FromSeconds(15)),
+        ],
+    };
+
+    /// <summary>Kubernetes' scale-down default: a 300-second stabilisation window; per 15 seconds at most −100 %.</summary>
+    public static AutoscalingRules DefaultScaleDown { get; } = new()
+    {
+        StabilizationWindow = TimeSpan.FromSeconds(300),
+        Policies = [new AutoscalingPolicy(AutoscalingPolicyType.Percent, 100, TimeSpan.FromSeconds(15))],
+    };
+
+    /// <summary>
+    /// How far back recommendations are remembered (0 to 1 hour): scaling up uses the lowest recommendation of the window,
+    /// scaling down the highest, so a short spike or dip does not make the count flap.
+    /// </summary>
+    /// <value>The default value is zero.</value>
+    public TimeSpan StabilizationWindow { get; init; }
+
+    /// <summary>Which policy wins when several allow different changes.</summary>
+    /// <value>The default value is <see cref="AutoscalingSelectPolicy.Max"/> (the largest change).</value>
+    public AutoscalingSelectPolicy SelectPolicy { get; init; } = AutoscalingSelectPolicy.Max;
+
+    /// <summary>The rate limits; empty means no limit (beyond <see cref="AutoscalingSpec.MinReplicas"/> and <see cref="AutoscalingSpec.MaxReplicas"/>).</summary>
+    public IReadOnlyList<AutoscalingPolicy> Policies { get; init; } = [];
+
+    /// <summary>Whether both rules are the same, comparing <see cref="Policies"/> item by item.</summary>
+    /// <param name="other">The other rules.</param>
+    /// <returns><see langword="true"/> when they are equal.</returns>
+    public bool Equals(AutoscalingRules? other)
+        => other is not null
+           && StabilizationWindow == other.StabilizationWindow
+           && SelectPolicy == other.SelectPolicy
+           && (ReferenceEquals(Policies, other.Policies) || (Policies is not null && other.Policies is not null && Policies.SequenceEqual(other.Policies)));
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(StabilizationWindow, SelectPolicy, Policies?.Count ?? -1);
+}
+
+/// <summary>A rate limit: at most <paramref name="Value"/> instances (or percent of the count at the period's start) per <paramref name="Period"/>.</summary>
+/// <param name="Type">Whether <paramref name="Value"/> counts instances or percent.</param>
+/// <param name="Value">The change allowed per period (at least 1).</param>
+/// <param name="Period">The period the change is measured over (1 second to 30 minutes).</param>
+public sealed record AutoscalingPolicy(AutoscalingPolicyType Type, int Value, TimeSpan Period);
+
+/// <summary>What an <see cref="AutoscalingPolicy"/> counts.</summary>
+public enum AutoscalingPolicyType
+{
+    /// <summary>Instances.</summary>
+    Pods = 0,
+
+    /// <summary>Percent of the instance count at the start of the period.</summary>
+    Percent,
+}
+
+/// <summary>Which <see cref="AutoscalingPolicy"/> applies when there are several.</summary>
+public enum AutoscalingSelectPolicy
+{
+    /// <summary>The one that allows the largest change.</summary>
+    Max = 0,
+
+    /// <summary>The one that allows the smallest change.</summary>
+    Min,
+
+    /// <summary>None: this direction never scales.</summary>
+    Disabled,
 }

@@ -261,6 +261,7 @@ internal sealed class DeploymentQueries(
             RuntimeErrorKind = observation.Error is null ? null : observation.ErrorKind,
             Healing = healing.State,
             HealingDetails = healing.Components,
+            Autoscaling = entry.Autoscaler?.Decisions() ?? [],
         };
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Bpi.Orchestration.Autoscaling;
 
 namespace Bpi.Orchestration;
 
@@ -271,6 +272,8 @@ internal static partial class DeploymentSpecValidator
         {
             errors.Add($"{at}.targetCpuUtilizationPercent: {a.TargetCpuUtilizationPercent} is out of range; use 1 to 1000 (percent of the CPU each instance requests).");
         }
+
+        AutoscalingChecks.Check(errors, at.ToString(), a);
 
         if (replicas < a.MinReplicas || replicas > a.MaxReplicas)
         {

@@ -47,6 +47,9 @@ internal sealed class DeploymentEntry : IDisposable
     /// <summary>Keeps the deployment at its desired state between plan runs; <see langword="null"/> when self-healing is off.</summary>
     public Healing.DeploymentHealer? Healer { get; set; }
 
+    /// <summary>The autoscaler's memory of this deployment (history, last decisions); <see langword="null"/> while no component autoscales.</summary>
+    public Autoscaling.ComponentAutoscalers? Autoscaler { get; set; }
+
     /// <summary>What step handlers use while they run a step of this deployment.</summary>
     public RolloutStepContext? StepContext { get; set; }
 

@@ -79,4 +79,10 @@ public enum DeploymentEventKind
     /// <see cref="DeploymentEvent.DeploymentId"/> is empty.
     /// </summary>
     AuditVerificationFailed = 11,
+
+    /// <summary>
+    /// The autoscaler changed a component's replica count (<see cref="AutoscalingSpec"/>); the message says from what to
+    /// what and why, and <see cref="DeploymentStatus.Autoscaling"/> holds the decision.
+    /// </summary>
+    Autoscaled = 12,
 }

@@ -117,6 +117,9 @@ public sealed record DeploymentStatus
 
     /// <summary>Per component self-healing has acted on: restarts, the last failure and the crash-loop back-off.</summary>
     public IReadOnlyList<ComponentHealing> HealingDetails { get; init; } = [];
+
+    /// <summary>The autoscaler's last decision per component with <see cref="ComponentSpec.Autoscaling"/> (what it measured, what it chose and why); empty without autoscaling.</summary>
+    public IReadOnlyList<AutoscalingDecision> Autoscaling { get; init; } = [];
 }
 
 /// <summary>The status of one component of a deployment.</summary>

@@ -73,6 +73,18 @@ public sealed class OrchestrationOptions
     /// <value>The default value is 30 seconds.</value>
     public TimeSpan HealingResyncInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Horizontal autoscaling of components with <see cref="ComponentSpec.Autoscaling"/>: every <see cref="AutoscalingInterval"/>
+    /// the orchestrator measures their serving revision through the runtime (<see cref="Runtime.IWorkloadUtilization"/>) and
+    /// scales it by the Kubernetes HPA algorithm, as audited scale plans. Off: the counts stay as deployed.
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool Autoscaling { get; set; } = true;
+
+    /// <summary>How often the autoscaler measures and decides (Kubernetes' HPA sync period is 15 seconds).</summary>
+    /// <value>The default value is 15 seconds.</value>
+    public TimeSpan AutoscalingInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>The crash-loop back-off before the second replacement of a component's failing instances; it doubles with each further failure (as in Kubernetes).</summary>
     /// <value>The default value is 10 seconds.</value>
     public TimeSpan CrashLoopBackoff { get; set; } = TimeSpan.FromSeconds(10);
@@ -149,6 +161,7 @@ internal sealed class OrchestrationOptionsValidator : IValidateOptions<Orchestra
 
         Positive(options.RuntimeRetryDelay, nameof(OrchestrationOptions.RuntimeRetryDelay));
         Positive(options.HealingResyncInterval, nameof(OrchestrationOptions.HealingResyncInterval));
+        Positive(options.AutoscalingInterval, nameof(OrchestrationOptions.AutoscalingInterval));
         if (options.CrashLoopBackoff <= TimeSpan.Zero || options.CrashLoopMaxBackoff < options.CrashLoopBackoff)
         {
             errors.Add($"{Type}.{nameof(OrchestrationOptions.CrashLoopBackoff)}: {options.CrashLoopBackoff} is not within (0, {nameof(OrchestrationOptions.CrashLoopMaxBackoff)} = {options.CrashLoopMaxBackoff}]; use a positive duration no longer than the maximum back-off.");

@@ -71,6 +71,7 @@ internal sealed partial class OrchestrationVm
             }
 
             _healing.Start();
+            _autoscaling.Start();
 
             // With shared state: from now on this instance takes deployments over (at their stored cursors) as it gains them.
             await _recorder.Ownership.StartAsync(this, cancellationToken).ConfigureAwait(false);
@@ -93,6 +94,7 @@ internal sealed partial class OrchestrationVm
 
             var wasRunning = _status == VmStatus.Running;
             _status = VmStatus.Stopping;
+            await _autoscaling.StopAsync().ConfigureAwait(false);
             await _healing.StopAsync().ConfigureAwait(false);
             await _runner.StopAsync(wasRunning, cancellationToken).ConfigureAwait(false);
             if (wasRunning)
@@ -120,6 +122,7 @@ internal sealed partial class OrchestrationVm
         _telemetry.Dispose();
         // Stopped above when the orchestrator ran; awaited again in every case, so no pass outlives the orchestrator.
         await _healing.DisposeAsync().ConfigureAwait(false);
+        await _autoscaling.DisposeAsync().ConfigureAwait(false);
         _admission.Dispose();
         _runner.Dispose();
         foreach (var entry in _registry.Entries)

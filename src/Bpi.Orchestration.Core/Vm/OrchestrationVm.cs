@@ -39,6 +39,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     private readonly DeploymentQueries _queries;
     private readonly OperationGate _gate;
     private readonly Healing.HealingLoop _healing;
+    private readonly Autoscaling.AutoscalingLoop _autoscaling;
 
     public OrchestrationVm(
         IOptions<OrchestrationOptions> options,
@@ -98,6 +99,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         var gate = _gate = new OperationGate(authorizer, _registry, _recorder, EnsureStartedAsync);
         var checks = new SpecChecks(byName, securityGate, _recorder, componentManagers);
         _admission = new DeploymentAdmission(gate, checks, _registry, Ledger, _recorder, _runner, NewEntry);
+        _autoscaling = new Autoscaling.AutoscalingLoop(_registry, _recorder, _admission, runtime, Options);
         _interventions = new RolloutInterventions(gate, _registry, _recorder, _runner);
         _queries = new DeploymentQueries(gate, _registry, checks, Ledger, _runner, Time, Options, CircuitBreakers);
     }

@@ -117,7 +117,7 @@ internal static class KubernetesObjectBuilder
 
         if (component.Autoscaling is { } autoscaling)
         {
-            metadata.Annotations[KubernetesNaming.AutoscalingAnnotation] = string.Create(CultureInfo.InvariantCulture, $"{autoscaling.MinReplicas}:{autoscaling.MaxReplicas}:{autoscaling.TargetCpuUtilizationPercent}");
+            metadata.Annotations[KubernetesNaming.AutoscalingAnnotation] = string.Create(CultureInfo.InvariantCulture, $"{autoscaling.MinReplicas}:{autoscaling.MaxReplicas}:{autoscaling.EffectiveCpuUtilizationPercent}");
         }
         var (user, group) = User(docklock, options);
 
@@ -246,7 +246,7 @@ internal static class KubernetesObjectBuilder
                     new V2MetricSpec
                     {
                         Type = "Resource",
-                        Resource = new V2ResourceMetricSource { Name = "cpu", Target = new V2MetricTarget { Type = "Utilization", AverageUtilization = autoscaling.TargetCpuUtilizationPercent } },
+                        Resource = new V2ResourceMetricSource { Name = "cpu", Target = new V2MetricTarget { Type = "Utilization", AverageUtilization = autoscaling.EffectiveCpuUtilizationPercent } },
                     },
                 ],
             },

@@ -8,7 +8,7 @@ namespace Bpi.Orchestration.Testing;
 /// An <see cref="IWorkloadRuntime"/> that keeps instances in memory: fast, deterministic, with fault injection
 /// (<see cref="Faults"/>) and a clock of your choosing. For the SDK's own tests and for consumers' integration tests.
 /// </summary>
-public sealed class InMemoryWorkloadRuntime : IWorkloadRuntime, IWorkloadEvents, IWorkloadInstanceRemover, IDisposable
+public sealed partial class InMemoryWorkloadRuntime : IWorkloadRuntime, IWorkloadEvents, IWorkloadInstanceRemover, IDisposable
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Instance> _instances = new(StringComparer.Ordinal);

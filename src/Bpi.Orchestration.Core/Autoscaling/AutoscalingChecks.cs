@@ -1,0 +1,73 @@
+using System.Globalization;
+
+namespace Bpi.Orchestration.Autoscaling;
+
+/// <summary>The checks of an <see cref="AutoscalingSpec"/> beyond its replica range (part of the whole-spec validation).</summary>
+internal static class AutoscalingChecks
+{
+    private static readonly TimeSpan LongestWindow = TimeSpan.FromHours(1);
+    private static readonly TimeSpan LongestPeriod = TimeSpan.FromMinutes(30);
+
+    public static void Check(List<string> errors, string at, AutoscalingSpec a)
+    {
+        if (a.TargetMemoryUtilizationPercent is < 1 or > 1000)
+        {
+            errors.Add(Invariant($"{at}.targetMemoryUtilizationPercent: {a.TargetMemoryUtilizationPercent} is out of range; use 1 to 1000 (percent of the memory each instance requests)."));
+        }
+
+        if (double.IsNaN(a.Tolerance) || a.Tolerance is < 0 or > 1)
+        {
+            errors.Add(Invariant($"{at}.tolerance: {a.Tolerance} is out of range; use 0 to 1 (0.1 ignores changes of utilisation within 10 % of the target)."));
+        }
+
+        Rules(errors, at + ".scaleUp", a.ScaleUp);
+        Rules(errors, at + ".scaleDown", a.ScaleDown);
+    }
+
+    private static void Rules(List<string> errors, string at, AutoscalingRules? rules)
+    {
+        if (rules is null)
+        {
+            errors.Add($"{at}: is missing; leave it out of the spec for the defaults.");
+            return;
+        }
+
+        if (rules.StabilizationWindow < TimeSpan.Zero || rules.StabilizationWindow > LongestWindow)
+        {
+            errors.Add(Invariant($"{at}.stabilizationWindow: {rules.StabilizationWindow} is out of range; use 0 to 1 hour."));
+        }
+
+        if (!Enum.IsDefined(rules.SelectPolicy))
+        {
+            errors.Add(Invariant($"{at}.selectPolicy: {(int)rules.SelectPolicy} is not a select policy; use Max, Min or Disabled."));
+        }
+
+        for (var i = 0; i < (rules.Policies?.Count ?? 0); i++)
+        {
+            var p = rules.Policies![i];
+            var path = Invariant($"{at}.policies[{i}]");
+            if (p is null)
+            {
+                errors.Add($"{path}: is missing.");
+                continue;
+            }
+
+            if (!Enum.IsDefined(p.Type))
+            {
+                errors.Add(Invariant($"{path}.type: {(int)p.Type} is not a policy type; use Pods or Percent."));
+            }
+
+            if (p.Value < 1)
+            {
+                errors.Add(Invariant($"{path}.value: {p.Value} is less than 1; allow a change of at least one instance (or percent) per period."));
+            }
+
+            if (p.Period < TimeSpan.FromSeconds(1) || p.Period > LongestPeriod)
+            {
+                errors.Add(Invariant($"{path}.period: {p.Period} is out of range; use 1 second to 30 minutes."));
+            }
+        }
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

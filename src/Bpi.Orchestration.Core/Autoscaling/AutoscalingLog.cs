@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace Bpi.Orchestration.Telemetry;
+
+/// <summary>The autoscaler's log messages (event ids 8500-8549).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(8500, LogLevel.Information, "Deployment {DeploymentId}: autoscaling component {ComponentId} from {Current} to {Desired} replicas ({Reason})")]
+    public static partial void Autoscaling(ILogger logger, string deploymentId, string componentId, int current, int desired, string reason);
+
+    [LoggerMessage(8501, LogLevel.Warning, "Deployment {DeploymentId}: the autoscaler could not scale component {ComponentId} to {Desired} replicas; it tries again on its next pass")]
+    public static partial void AutoscalingNotApplied(ILogger logger, Exception exception, string deploymentId, string componentId, int desired);
+
+    [LoggerMessage(8502, LogLevel.Warning, "Deployment {DeploymentId}: the autoscaler could not measure component {ComponentId}; the replica count is kept until a measurement succeeds")]
+    public static partial void AutoscalingMeasureFailed(ILogger logger, Exception exception, string deploymentId, string componentId);
+
+    [LoggerMessage(8503, LogLevel.Information, "Autoscaling is on for runtime {Runtime}, every {Interval}")]
+    public static partial void AutoscalingStarted(ILogger logger, string runtime, TimeSpan interval);
+
+    [LoggerMessage(8504, LogLevel.Warning, "Runtime {Runtime} does not report utilisation (IWorkloadUtilization): the orchestrator does not scale components with autoscaling; a runtime that autoscales itself (Kubernetes: an HPA) does")]
+    public static partial void AutoscalingUnsupported(ILogger logger, string runtime);
+
+    [LoggerMessage(8505, LogLevel.Warning, "Deployment {DeploymentId}: the autoscaler's pass failed; it looks at the deployment again on its next pass")]
+    public static partial void AutoscalingPassFailed(ILogger logger, Exception exception, string deploymentId);
+}

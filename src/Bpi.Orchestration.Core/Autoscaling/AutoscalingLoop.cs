@@ -1,0 +1,309 @@
+using System.Globalization;
+using Bpi.Orchestration.Admission;
+using Bpi.Orchestration.Recording;
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.Telemetry;
+
+namespace Bpi.Orchestration.Autoscaling;
+
+/// <summary>
+/// Horizontal autoscaling of every deployment of one orchestrator: every <see cref="OrchestrationOptions.AutoscalingInterval"/>
+/// (on the <see cref="TimeProvider"/>) it measures each autoscaled component of each serving revision through the
+/// runtime's <see cref="IWorkloadUtilization"/>, decides with <see cref="HpaCalculator"/> and applies a change as a scale
+/// plan through the one executor (<see cref="DeploymentAdmission.ScaleEntryAsync"/>: audited, evented, undone on failure
+/// like any scale). A deployment with a plan queued or running (a rollout, a rollback, a scale, a destroy) is left alone
+/// until it settles; when a new revision serves, the count the previous one had is carried to it. One scale per
+/// deployment per pass: the next component waits for the next pass.
+/// </summary>
+internal sealed class AutoscalingLoop : IAsyncDisposable
+{
+    private readonly DeploymentRegistry _registry;
+    private readonly DeploymentRecorder _recorder;
+    private readonly DeploymentAdmission _admission;
+    private readonly IWorkloadRuntime? _runtime;
+    private readonly OrchestrationOptions _options;
+    private CancellationTokenSource _stopping = new();
+    private readonly Lock _gate = new();
+    private ITimer? _timer;
+    private Task _pass = Task.CompletedTask;
+    private bool _stopped;
+    private bool _disposed;
+
+    public AutoscalingLoop(DeploymentRegistry registry, DeploymentRecorder recorder, DeploymentAdmission admission, IWorkloadRuntime? runtime, OrchestrationOptions options)
+    {
+        _registry = registry;
+        _recorder = recorder;
+        _admission = admission;
+        _runtime = runtime;
+        _options = options;
+    }
+
+    private TimeProvider Time => _recorder.Time;
+
+    /// <summary>Starts the periodic passes (when autoscaling is on and a runtime is registered).</summary>
+    public void Start()
+    {
+        if (!_options.Autoscaling || _runtime is null)
+        {
+            return;
+        }
+
+        if (_runtime is not IWorkloadUtilization)
+        {
+            Log.AutoscalingUnsupported(_recorder.Logger, _runtime.Name);
+        }
+
+        lock (_gate)
+        {
+            if (_disposed || _timer is not null)
+            {
+                return;
+            }
+
+            if (_stopped)
+            {
+                // Started again after a stop: the cancelled source of the last run is replaced (its pass has unwound).
+                _stopping.Dispose();
+                _stopping = new CancellationTokenSource();
+                _stopped = false;
+            }
+
+            _timer = Time.CreateTimer(static s => ((AutoscalingLoop)s!).Tick(), this, _options.AutoscalingInterval, _options.AutoscalingInterval);
+        }
+
+        Log.AutoscalingStarted(_recorder.Logger, _runtime.Name, _options.AutoscalingInterval);
+    }
+
+    /// <summary>Stops the timer, cancels the pass under way and completes when it has unwound.</summary>
+    public async Task StopAsync()
+    {
+        Task pass;
+        bool first;
+        lock (_gate)
+        {
+            first = !_stopped;
+            _stopped = true;
+            _timer?.Dispose();
+            _timer = null;
+            pass = _pass;
+        }
+
+        if (first)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+
+        await pass.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <summary>Stops (<see cref="StopAsync"/>); may be called more than once.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
+        _stopping.Dispose();
+    }
+
+    /// <summary>A timer tick: starts a pass unless one still runs (a slow engine does not pile passes up).</summary>
+    private void Tick()
+    {
+        lock (_gate)
+        {
+            if (_stopped || !_pass.IsCompleted)
+            {
+                return;
+            }
+
+            using (ExecutionContext.SuppressFlow())
+            {
+                var token = _stopping.Token;
+                _pass = Task.Run(() => PassAsync(token));
+            }
+        }
+    }
+
+    /// <summary>Looks at every deployment once.</summary>
+    internal async Task PassAsync(CancellationToken cancellationToken)
+    {
+        foreach (var entry in _registry.Entries)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                await AutoscaleAsync(entry, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is not (OutOfMemoryException or OperationCanceledException))
+            {
+                // One deployment's trouble does not stop the others; it is looked at again on the next pass.
+                Log.AutoscalingPassFailed(_recorder.Logger, ex, entry.DeploymentId);
+            }
+        }
+    }
+
+    private async Task AutoscaleAsync(DeploymentEntry entry, CancellationToken cancellationToken)
+    {
+        var record = entry.Record;
+        if (record.StableRevision is not { } stable || record.FindRevision(stable) is not { } serving)
+        {
+            return;
+        }
+
+        var autoscaled = serving.Spec.Components.Where(c => c.Autoscaling is not null).ToList();
+        if (autoscaled.Count == 0)
+        {
+            entry.Autoscaler = null;
+            return;
+        }
+
+        var state = entry.Autoscaler ??= new ComponentAutoscalers();
+        state.Retain([.. autoscaled.Select(c => c.Id)]);
+        var now = Time.GetUtcNow();
+        if (entry.Work is { } work || record.State is not (DeploymentState.Running or DeploymentState.RolledBack))
+        {
+            // A plan of the deployment's own is queued or running (or the deployment does not serve): wait until it settles.
+            var why = entry.Work?.Kind == Rollout.RolloutKind.Scale
+                ? "waiting for the scale under way"
+                : string.Create(CultureInfo.InvariantCulture, $"paused while the deployment is {record.State}");
+            foreach (var c in autoscaled)
+            {
+                var cs = state.For(c.Id);
+                state.Decided(cs, new AutoscalingDecision(c.Id, stable, now, c.Replicas, c.Replicas, cs.LastDecision?.Metrics ?? [], why));
+            }
+
+            return;
+        }
+
+        if (!_recorder.Ownership.ShouldAct(entry.DeploymentId) || _runtime is not IWorkloadUtilization utilization)
+        {
+            return;
+        }
+
+        foreach (var component in autoscaled)
+        {
+            if (await AutoscaleComponentAsync(entry, state, stable, component, utilization, cancellationToken).ConfigureAwait(false))
+            {
+                return; // one scale plan at a time; the other components are looked at on the next pass
+            }
+        }
+    }
+
+    /// <summary>Decides and applies one component's count; returns whether a scale was queued.</summary>
+    private async Task<bool> AutoscaleComponentAsync(DeploymentEntry entry, ComponentAutoscalers state, int stable, ComponentSpec component, IWorkloadUtilization utilization, CancellationToken cancellationToken)
+    {
+        var spec = component.Autoscaling!;
+        var cs = state.For(component.Id);
+        var now = Time.GetUtcNow();
+        var current = component.Replicas;
+        if (cs.Revision != stable)
+        {
+            // A new revision serves: carry the count the previous one had (as an HPA retargeted to the new Deployment does).
+            var carried = cs.Revision != 0 && cs.Replicas is { } previous ? Math.Clamp(previous, spec.MinReplicas, spec.MaxReplicas) : current;
+            var from = cs.Revision;
+            cs.Revision = stable;
+            cs.Replicas = current;
+            cs.History.Clear();
+            cs.Seeded = false;
+            if (carried != current)
+            {
+                var reason = string.Create(CultureInfo.InvariantCulture, $"carried from revision {from}");
+                return await ApplyAsync(entry, state, cs, new AutoscalingDecision(component.Id, stable, now, current, carried, [], reason), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (!Equals(cs.Spec, spec))
+        {
+            cs.Spec = spec;
+            cs.History.Clear();
+            cs.Seeded = false;
+        }
+
+        if (!cs.Seeded)
+        {
+            // As a new HPA does: the current count is the first recommendation, so a fresh autoscaler (a new revision,
+            // a restarted orchestrator) waits out the scale-down window before it removes instances.
+            cs.History.RecordRecommendation(now, current, spec.ScaleDown.StabilizationWindow);
+            cs.Seeded = true;
+        }
+
+        IReadOnlyList<InstanceUtilization> measured;
+        try
+        {
+            measured = await utilization.GetUtilizationAsync(entry.DeploymentId, component.Id, stable, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OrchestrationException or IOException or HttpRequestException)
+        {
+            Log.AutoscalingMeasureFailed(_recorder.Logger, ex, entry.DeploymentId, component.Id);
+            state.Decided(cs, new AutoscalingDecision(component.Id, stable, now, current, current, [], "measuring failed: " + ex.Message));
+            return false;
+        }
+
+        var computation = HpaCalculator.Compute(spec, current, Samples(spec, component.Resources, measured), now, cs.History);
+        cs.Replicas = current;
+        var decision = new AutoscalingDecision(component.Id, stable, now, current, computation.Desired, computation.Readings, computation.Reason);
+        if (!decision.Scaled)
+        {
+            state.Decided(cs, decision);
+            return false;
+        }
+
+        return await ApplyAsync(entry, state, cs, decision, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The metrics of one component: the average of the instances measured, in percent of what each requests.</summary>
+    internal static List<MetricSample> Samples(AutoscalingSpec spec, ComponentResources resources, IReadOnlyList<InstanceUtilization> measured)
+    {
+        var samples = new List<MetricSample>(2);
+        if (spec.EffectiveCpuUtilizationPercent is { } cpuTarget && resources.CpuCores > 0
+            && measured.Where(m => m.CpuCores is not null).Select(m => m.CpuCores!.Value).ToList() is { Count: > 0 } cpu)
+        {
+            samples.Add(new MetricSample("cpu", cpu.Average() / resources.CpuCores * 100, cpuTarget));
+        }
+
+        if (spec.TargetMemoryUtilizationPercent is { } memoryTarget && resources.MemoryMb > 0
+            && measured.Where(m => m.MemoryBytes is not null).Select(m => (double)m.MemoryBytes!.Value).ToList() is { Count: > 0 } memory)
+        {
+            samples.Add(new MetricSample("memory", memory.Average() / (resources.MemoryMb * 1024.0 * 1024.0) * 100, memoryTarget));
+        }
+
+        return samples;
+    }
+
+    private async Task<bool> ApplyAsync(DeploymentEntry entry, ComponentAutoscalers state, ComponentAutoscaler cs, AutoscalingDecision decision, CancellationToken cancellationToken)
+    {
+        Log.Autoscaling(_recorder.Logger, entry.DeploymentId, decision.ComponentId, decision.CurrentReplicas, decision.DesiredReplicas, decision.Reason);
+        try
+        {
+            await _admission.ScaleEntryAsync(entry, decision.DesiredReplicas, decision.ComponentId, "autoscaler: " + decision.Reason, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OrchestrationException ex)
+        {
+            // A rollout began in between, the capacity is exhausted, the deployment is being destroyed: try again later.
+            Log.AutoscalingNotApplied(_recorder.Logger, ex, entry.DeploymentId, decision.ComponentId, decision.DesiredReplicas);
+            state.Decided(cs, decision with { DesiredReplicas = decision.CurrentReplicas, Reason = decision.Reason + "; not applied: " + ex.Message });
+            return false;
+        }
+
+        cs.History.RecordScale(decision.At, decision.DesiredReplicas - decision.CurrentReplicas);
+        cs.Replicas = decision.DesiredReplicas;
+        state.Decided(cs, decision);
+        _recorder.Events.Publish(
+            entry.DeploymentId,
+            DeploymentEventKind.Autoscaled,
+            entry.Record.State,
+            string.Create(CultureInfo.InvariantCulture, $"component {decision.ComponentId} scaled from {decision.CurrentReplicas} to {decision.DesiredReplicas} replicas: {decision.Reason}"));
+        return true;
+    }
+}
