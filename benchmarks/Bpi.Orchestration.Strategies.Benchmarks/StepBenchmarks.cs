@@ -105,6 +105,8 @@ public class StepBenchmarks
 
         public ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
+        public ValueTask OnPlanCompletedAsync(RolloutPlan plan, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
         private static DeploymentSpec Spec(string image) => new()
         {
             Name = "web",
