@@ -202,7 +202,11 @@ public sealed class FileDeploymentStore : IRestorableDeploymentStore
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            Directory.Move(_directory, aside);
+            if (Directory.Exists(_directory))
+            {
+                Directory.Move(_directory, aside);
+            }
+
             Directory.Move(staging, _directory);
             _stored.Clear();
         }
