@@ -84,7 +84,16 @@ internal static class HpaCalculator
         }
 
         var why = Describe(readings, driver!, current, recommendation);
-        var stabilized = Stabilize(spec, current, recommendation, now, history, ref why);
+
+        // Bounded first (min/max are monotone, so this changes no outcome of the windows or the policies, only the
+        // recommendation remembered and the reason given: "floored at minReplicas" rather than "held by the window").
+        var bounded = Math.Clamp(recommendation, spec.MinReplicas, spec.MaxReplicas);
+        if (bounded != recommendation)
+        {
+            why += bounded == spec.MaxReplicas ? Invariant($"; capped at maxReplicas ({bounded})") : Invariant($"; floored at minReplicas ({bounded})");
+        }
+
+        var stabilized = Stabilize(spec, current, bounded, now, history, ref why);
         var desired = LimitRate(spec, current, stabilized, now, history, ref why);
         return new HpaComputation(desired, recommendation, readings, why);
     }
@@ -153,7 +162,7 @@ internal static class HpaCalculator
             var limit = Math.Min(ScaleUpLimit(spec.ScaleUp, current, now, history), spec.MaxReplicas);
             if (desired > limit)
             {
-                why += limit == spec.MaxReplicas ? Invariant($"; capped at maxReplicas ({limit})") : Invariant($"; limited to {limit} by the scale-up policies");
+                why += Invariant($"; limited to {limit} by the scale-up policies");
                 return limit;
             }
 
@@ -171,7 +180,7 @@ internal static class HpaCalculator
             var limit = Math.Max(ScaleDownLimit(spec.ScaleDown, current, now, history), spec.MinReplicas);
             if (desired < limit)
             {
-                why += limit == spec.MinReplicas ? Invariant($"; floored at minReplicas ({limit})") : Invariant($"; limited to {limit} by the scale-down policies");
+                why += Invariant($"; limited to {limit} by the scale-down policies");
                 return limit;
             }
 
