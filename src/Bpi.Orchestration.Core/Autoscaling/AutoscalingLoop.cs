@@ -48,7 +48,7 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
             return;
         }
 
-        if (_runtime is not IWorkloadUtilization)
+        if (Resilience.RuntimeCapabilities.Utilization(_runtime) is null)
         {
             Log.AutoscalingUnsupported(_recorder.Logger, _runtime.Name);
         }
@@ -186,7 +186,7 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
             return;
         }
 
-        if (!_recorder.Ownership.ShouldAct(entry.DeploymentId) || _runtime is not IWorkloadUtilization utilization)
+        if (!_recorder.Ownership.ShouldAct(entry.DeploymentId) || Resilience.RuntimeCapabilities.Utilization(_runtime) is not { } utilization)
         {
             return;
         }

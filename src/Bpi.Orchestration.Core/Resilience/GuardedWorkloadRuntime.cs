@@ -44,8 +44,23 @@ internal class GuardedWorkloadRuntime : IWorkloadRuntime
     public ValueTask<IReadOnlyList<string>> GetLogTailAsync(string instanceId, int lines, CancellationToken cancellationToken = default)
         => _breakers.ExecuteAsync(_target, static (s, ct) => s.Inner.GetLogTailAsync(s.instanceId, s.lines, ct), (Inner, instanceId, lines), cancellationToken);
 
+    /// <summary>The runtime's utilisation reads through the same breaker, or <see langword="null"/> when it reports none.</summary>
+    public IWorkloadUtilization? Utilization => _utilization ??= Inner is IWorkloadUtilization ? new GuardedUtilization(this) : null;
+
+    private IWorkloadUtilization? _utilization;
+
+    internal ValueTask<IReadOnlyList<InstanceUtilization>> GuardUtilizationAsync(string deploymentId, string componentId, int revision, CancellationToken cancellationToken)
+        => _breakers.ExecuteAsync(_target, static (s, ct) => ((IWorkloadUtilization)s.Inner).GetUtilizationAsync(s.deploymentId, s.componentId, s.revision, ct), (Inner, deploymentId, componentId, revision), cancellationToken);
+
     private protected ValueTask GuardAsync<TState>(Func<TState, CancellationToken, ValueTask> call, TState state, CancellationToken cancellationToken)
         => _breakers.ExecuteAsync(_target, call, state, cancellationToken);
+}
+
+/// <summary>A runtime's <see cref="IWorkloadUtilization"/> behind the runtime's own breaker: a stats read is an engine call too.</summary>
+internal sealed class GuardedUtilization(GuardedWorkloadRuntime guarded) : IWorkloadUtilization
+{
+    public ValueTask<IReadOnlyList<InstanceUtilization>> GetUtilizationAsync(string deploymentId, string componentId, int revision, CancellationToken cancellationToken = default)
+        => guarded.GuardUtilizationAsync(deploymentId, componentId, revision, cancellationToken);
 }
 
 /// <summary>A guarded runtime that removes single instances (<see cref="IWorkloadInstanceRemover"/>), through the same breaker.</summary>
@@ -58,6 +73,10 @@ internal sealed class GuardedRemovingWorkloadRuntime(IWorkloadRuntime inner, Cir
 /// <summary>The optional capabilities of a runtime, looked up through its circuit-breaker guard.</summary>
 internal static class RuntimeCapabilities
 {
+    /// <summary>The runtime's utilisation reads (through its breaker when guarded), or <see langword="null"/> when it reports none.</summary>
+    public static IWorkloadUtilization? Utilization(IWorkloadRuntime? runtime)
+        => runtime is GuardedWorkloadRuntime guarded ? guarded.Utilization : runtime as IWorkloadUtilization;
+
     /// <summary>The runtime's event stream, or <see langword="null"/> when it has none (events are not calls: they are not guarded).</summary>
     public static IWorkloadEvents? Events(IWorkloadRuntime runtime)
         => (runtime is GuardedWorkloadRuntime guarded ? guarded.Inner : runtime) as IWorkloadEvents;
