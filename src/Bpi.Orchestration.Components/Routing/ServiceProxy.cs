@@ -348,13 +348,17 @@ internal sealed class ServiceProxy
 
     /// <summary>
     /// Copies the backend's bytes to the client until the backend's end, then half-closes the client. When the backend
-    /// closes or resets the connection before its first byte, the request is retried on another backend
-    /// (<see cref="TryRetryAsync"/>). Returns <see langword="false"/> when the connection broke.
+    /// closes or resets the connection before it answered, the request is retried on another backend
+    /// (<see cref="TryRetryAsync"/>). For a request that may be retried, the answer's head (up to its blank line, at most
+    /// the replay limit) is held back until it is whole: a backend killed after writing only its status line (a CGI
+    /// server writes it before the script runs) has then sent the client nothing, and the request is retried rather
+    /// than cut off. Returns <see langword="false"/> when the connection broke.
     /// </summary>
     private async Task<bool> PumpFromBackendAsync(ProxyConnection connection, Exchange exchange)
     {
         var buffer = new byte[_router.Options.BufferSize];
         var client = connection.Client;
+        var head = new AnswerHead();
         while (true)
         {
             // Only this pump replaces the upstream, so it reads it without the gate.
@@ -375,9 +379,18 @@ internal sealed class ServiceProxy
             {
                 if (!exchange.Answered && await TryRetryAsync(connection, exchange, failure ?? "closed the connection before answering").ConfigureAwait(false))
                 {
+                    // What the broken backend began to answer is dropped: the client never saw it.
+                    head.Clear();
                     continue;
                 }
 
+                // No retry: whatever was held back still goes to the client, as it would have without holding.
+                if (head.Length > 0 && !await SendToClientAsync(client, head.Held).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                head.Clear();
                 if (read == 0)
                 {
                     ShutdownSend(client);
@@ -387,33 +400,106 @@ internal sealed class ServiceProxy
                 return false;
             }
 
+            var chunk = buffer.AsMemory(0, read);
             if (!exchange.Answered)
             {
                 await exchange.Gate.WaitAsync().ConfigureAwait(false);
                 try
                 {
+                    if (head.Length == 0 && !head.Holding)
+                    {
+                        head.Holding = _router.Options.MaxRequestRetries > 0 && exchange.MayReplay();
+                    }
+
+                    if (head.Holding && !head.Append(chunk.Span, ReplayLimit))
+                    {
+                        // The head is not whole yet: nothing goes to the client, so a break now can still be retried.
+                        Interlocked.Add(ref exchange.Backend.BytesFromBackend, read);
+                        continue;
+                    }
+
                     exchange.MarkAnswered();
                 }
                 finally
                 {
                     exchange.Gate.Release();
                 }
-            }
 
-            try
-            {
-                var sent = 0;
-                while (sent < read)
+                if (head.Length > 0)
                 {
-                    sent += await client.SendAsync(buffer.AsMemory(sent, read - sent), SocketFlags.None).ConfigureAwait(false);
+                    // The held head with this read's bytes in it: sent whole, once.
+                    var held = head.Held;
+                    head.Clear();
+                    if (!await SendToClientAsync(client, held).ConfigureAwait(false))
+                    {
+                        return false;
+                    }
+
+                    Interlocked.Add(ref exchange.Backend.BytesFromBackend, read);
+                    continue;
                 }
             }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+
+            if (!await SendToClientAsync(client, chunk).ConfigureAwait(false))
             {
                 return false;
             }
 
             Interlocked.Add(ref exchange.Backend.BytesFromBackend, read);
+        }
+    }
+
+    private static async Task<bool> SendToClientAsync(Socket client, ReadOnlyMemory<byte> bytes)
+    {
+        try
+        {
+            var sent = 0;
+            while (sent < bytes.Length)
+            {
+                sent += await client.SendAsync(bytes[sent..], SocketFlags.None).ConfigureAwait(false);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The start of a backend's answer held back until its head (status line and headers, up to the blank line) is whole,
+    /// for a request that may still be retried.
+    /// </summary>
+    private sealed class AnswerHead
+    {
+        private byte[] _bytes = [];
+
+        public bool Holding { get; set; }
+
+        public int Length { get; private set; }
+
+        public ReadOnlyMemory<byte> Held => _bytes.AsMemory(0, Length);
+
+        /// <summary>Adds a read; true when the head is now whole (or too long to hold): it is sent and nothing more is held.</summary>
+        public bool Append(ReadOnlySpan<byte> read, int limit)
+        {
+            if (_bytes.Length < Length + read.Length)
+            {
+                Array.Resize(ref _bytes, Math.Max(Length + read.Length, Math.Max(256, _bytes.Length * 2)));
+            }
+
+            read.CopyTo(_bytes.AsSpan(Length));
+            Length += read.Length;
+            // The blank line ends the head; servers (and CGI scripts behind them) end lines with CRLF or a bare LF.
+            var held = _bytes.AsSpan(0, Length);
+            return Length >= limit || held.IndexOf("\n\n"u8) >= 0 || held.IndexOf("\n\r\n"u8) >= 0;
+        }
+
+        public void Clear()
+        {
+            Length = 0;
+            Holding = false;
         }
     }
 

@@ -37,6 +37,32 @@ public sealed class InProcessRouterRetryTests
     }
 
     [Fact]
+    public async Task SelfHealing_router_sends_a_GET_again_when_its_backend_dies_after_only_its_status_line()
+    {
+        // A CGI server (busybox httpd) writes the status line before the script runs: a container killed then has begun
+        // to answer. The router holds an answer's head until it is whole, so the client saw nothing and the GET is retried.
+        await using var good = new TestBackend("good");
+        using var broken = new BreakingBackend(reset: false, partialAnswer: "HTTP/1.0 200 OK\r\n");
+        await using var router = new InProcessTrafficRouter(Options.Create(new InProcessRouterOptions { BackendRetryAfter = TimeSpan.Zero }));
+        var endpoint = (await router.ApplyAsync(new TrafficRoute(Service, [new TrafficBackend(1, 100, [broken.Endpoint, good.Endpoint])])))!;
+
+        var answers = new List<string?>();
+        for (var i = 0; i < 20; i++)
+        {
+            answers.Add(await RawHttpConnection.GetOnceAsync(endpoint));
+        }
+
+        Assert.All(answers, a => Assert.Equal("good", a));
+        Assert.True(broken.Requests >= 10, $"the broken backend got {broken.Requests} of the 20 requests first");
+        Assert.Equal(broken.Requests, router.GetStats(Service)!.RequestsRetried);
+
+        // A POST is never sent again: the client gets what the backend said, status line and all.
+        await using var postRouter = new InProcessTrafficRouter(Options.Create(new InProcessRouterOptions { BackendRetryAfter = TimeSpan.Zero }));
+        var postEndpoint = (await postRouter.ApplyAsync(new TrafficRoute(Service, [new TrafficBackend(1, 100, [broken.Endpoint])])))!;
+        Assert.Equal("HTTP/1.0 200 OK\r\n", await SendAsync(postEndpoint, "POST /work HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"));
+    }
+
+    [Fact]
     public async Task SelfHealing_router_never_sends_a_POST_again_and_retries_nothing_when_turned_off()
     {
         await using var good = new TestBackend("good");
@@ -88,16 +114,18 @@ public sealed class InProcessRouterRetryTests
         return received.Length == 0 ? null : received.ToString();
     }
 
-    /// <summary>Accepts, reads the request, then closes (or resets) the connection without answering: a replica killed mid-request.</summary>
+    /// <summary>Accepts, reads the request, then closes (or resets) the connection without answering, or after the start of an answer: a replica killed mid-request.</summary>
     private sealed class BreakingBackend : IDisposable
     {
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
         private readonly bool _reset;
+        private readonly byte[] _partialAnswer;
         private int _requests;
 
-        public BreakingBackend(bool reset)
+        public BreakingBackend(bool reset, string partialAnswer = "")
         {
             _reset = reset;
+            _partialAnswer = Encoding.ASCII.GetBytes(partialAnswer);
             _listener.Start();
             Endpoint = new ServiceEndpoint("127.0.0.1", ((IPEndPoint)_listener.LocalEndpoint).Port);
             _ = AcceptAsync();
@@ -120,6 +148,10 @@ public sealed class InProcessRouterRetryTests
                     if (await socket.ReceiveAsync(buffer, SocketFlags.None) > 0)
                     {
                         Interlocked.Increment(ref _requests);
+                        if (_partialAnswer.Length > 0)
+                        {
+                            await socket.SendAsync(_partialAnswer, SocketFlags.None);
+                        }
                     }
 
                     if (_reset)
