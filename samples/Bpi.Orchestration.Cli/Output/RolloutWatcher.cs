@@ -98,8 +98,23 @@ internal static class RolloutWatcher
         }
 
         var final = await vm.GetStatusAsync(deploymentId, cancellationToken).ConfigureAwait(false);
+
+        // A status read answers within a second from the last runtime answer when the engine is slower (a busy Docker
+        // engine listing containers that are still being removed): the plan just ended, so wait a little for the
+        // runtime's own answer rather than print (and judge) instance counts from before the plan's last step.
+        for (var attempt = 0; attempt < FreshStatusAttempts && final.State.IsSettled() && final.RuntimeError is not null; attempt++)
+        {
+            await Task.Delay(FreshStatusPause, env.Time, cancellationToken).ConfigureAwait(false);
+            final = await vm.GetStatusAsync(deploymentId, cancellationToken).ConfigureAwait(false);
+        }
+
         return new FollowOutcome(final, !final.State.IsSettled() && tracker.WaitingForPerson, false);
     }
+
+    /// <summary>How often, and how far apart, the final status is read again while it is from an earlier runtime answer (at most ~10 s).</summary>
+    private const int FreshStatusAttempts = 20;
+
+    private static readonly TimeSpan FreshStatusPause = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Renders a one-line summary of the traffic and readiness of a component.</summary>
     public static string ComponentLine(ComponentStatus c, int? target)
