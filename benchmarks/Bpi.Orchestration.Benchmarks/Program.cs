@@ -53,6 +53,31 @@ if (args.Length > 0 && args[0] == "cpu")
         args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 7);
 }
 
+if (args.Length > 0 && args[0] == "calls")
+{
+    // Documented harness: runtime calls per deployment (engine against the direct loop's 7). Usage: dotnet run -c Release -- calls [rounds]
+    var bench = new Bpi.Orchestration.Benchmarks.RecreateDeploymentBenchmarks();
+    bench.Setup();
+    var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000;
+    await bench.Engine();
+    var before = bench.RuntimeCalls;
+    for (var i = 0; i < rounds; i++)
+    {
+        await bench.Engine();
+    }
+
+    var engine = (bench.RuntimeCalls - before) / (double)rounds;
+    before = bench.RuntimeCalls;
+    for (var i = 0; i < rounds; i++)
+    {
+        await bench.DirectLoop();
+    }
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"runtime calls per deployment: engine {engine:0.00}, direct loop {(bench.RuntimeCalls - before) / (double)rounds:0.00}"));
+    bench.Cleanup();
+    return 0;
+}
+
 if (args.Length > 0 && args[0] == "loop")
 {
     // For a profiler (dotnet-trace, perf): the engine's deploy + destroy alone, N times. Usage: dotnet run -c Release -- loop [rounds]

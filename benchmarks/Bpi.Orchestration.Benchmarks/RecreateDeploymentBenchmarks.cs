@@ -49,6 +49,9 @@ public class RecreateDeploymentBenchmarks
         };
     }
 
+    /// <summary>The runtime calls made so far (the "calls" harness).</summary>
+    public long RuntimeCalls => _runtime.Calls;
+
     [GlobalCleanup]
     public void Cleanup() => _provider.Dispose();
 

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace Bpi.Orchestration.Tests.Resilience;
 
-/// <summary>One Polly circuit breaker per target, on the orchestrator's clock: closed, open (fail fast), half-open, closed.</summary>
+/// <summary>One circuit breaker per target, on the orchestrator's clock: closed, open (fail fast), half-open, closed.</summary>
 public sealed class CircuitBreakersTests
 {
     private static readonly OrchestrationException Unreachable = new(OrchestrationErrorKind.RuntimeUnavailable, "engine unreachable");
@@ -153,6 +153,113 @@ public sealed class CircuitBreakersTests
         }
 
         Assert.Equal(CircuitBreakerState.Open, Assert.Single(breakers.GetStatus()).State);
+    }
+
+    [Fact]
+    public async Task Successes_that_complete_at_once_count_towards_the_failure_ratio()
+    {
+        var breakers = NewBreakers();
+        var target = new Target();
+        for (var call = 0; call < 6; call++)
+        {
+            await target.CallThrough(breakers, "runtime:docker");
+        }
+
+        // 5 failures of 11 calls (45 %) keep the circuit closed; the sixth (6 of 12, 50 %) opens it.
+        target.Failure = Unreachable;
+        for (var call = 0; call < 5; call++)
+        {
+            await Assert.ThrowsAsync<OrchestrationException>(() => target.CallThrough(breakers, "runtime:docker"));
+            Assert.Equal(CircuitBreakerState.Closed, Assert.Single(breakers.GetStatus()).State);
+        }
+
+        await Assert.ThrowsAsync<OrchestrationException>(() => target.CallThrough(breakers, "runtime:docker"));
+        Assert.Equal(CircuitBreakerState.Open, Assert.Single(breakers.GetStatus()).State);
+    }
+
+    [Fact]
+    public async Task Outcomes_older_than_the_sampling_duration_no_longer_count()
+    {
+        var breakers = NewBreakers();
+        var target = new Target();
+        for (var call = 0; call < 10; call++)
+        {
+            await target.CallThrough(breakers, "runtime:docker");
+        }
+
+        _clock.Advance(TimeSpan.FromSeconds(31));
+        target.Failure = Unreachable;
+        for (var call = 0; call < 4; call++)
+        {
+            await Assert.ThrowsAsync<OrchestrationException>(() => target.CallThrough(breakers, "runtime:docker"));
+        }
+
+        // Only the four failures are inside the window: 100 % of the minimum throughput.
+        Assert.Equal(CircuitBreakerState.Open, Assert.Single(breakers.GetStatus()).State);
+    }
+
+    [Fact]
+    public async Task A_call_that_completes_later_is_counted_when_it_completes()
+    {
+        var breakers = NewBreakers();
+        var failures = new List<Task>();
+        var pending = new List<TaskCompletionSource<int>>();
+        for (var call = 0; call < 4; call++)
+        {
+            var completion = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            pending.Add(completion);
+            failures.Add(breakers.ExecuteAsync("runtime:docker", static (c, _) => new ValueTask<int>(c.Task), completion).AsTask());
+        }
+
+        Assert.Equal(CircuitBreakerState.Closed, Assert.Single(breakers.GetStatus()).State);
+        pending.ForEach(p => p.SetException(Unreachable));
+        foreach (var failure in failures)
+        {
+            await Assert.ThrowsAsync<OrchestrationException>(() => failure);
+        }
+
+        Assert.Equal(CircuitBreakerState.Open, Assert.Single(breakers.GetStatus()).State);
+    }
+
+    [Fact]
+    public async Task A_cancelled_trial_call_neither_closes_nor_reopens_the_circuit_and_the_next_call_is_the_trial()
+    {
+        var breakers = NewBreakers();
+        var target = new Target { Failure = Unreachable };
+        for (var call = 0; call < 4; call++)
+        {
+            await Assert.ThrowsAsync<OrchestrationException>(() => target.CallThrough(breakers, "runtime:docker"));
+        }
+
+        _clock.Advance(TimeSpan.FromSeconds(11));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => breakers.ExecuteAsync<int, int>(
+            "runtime:docker", static (_, _) => ValueTask.FromCanceled<int>(new CancellationToken(canceled: true)), 0).AsTask());
+        Assert.Equal(CircuitBreakerState.HalfOpen, Assert.Single(breakers.GetStatus()).State);
+
+        target.Failure = null;
+        await target.CallThrough(breakers, "runtime:docker");
+        var status = Assert.Single(breakers.GetStatus());
+        Assert.Equal(CircuitBreakerState.Closed, status.State);
+        Assert.Equal(1, status.TimesOpened);
+    }
+
+    [Fact]
+    public async Task The_state_changes_are_announced_in_order()
+    {
+        var breakers = NewBreakers();
+        var changes = new List<CircuitBreakerState>();
+        breakers.StateChanged += s => changes.Add(s.State);
+        var target = new Target { Failure = Unreachable };
+        for (var call = 0; call < 4; call++)
+        {
+            await Assert.ThrowsAsync<OrchestrationException>(() => target.CallThrough(breakers, "runtime:docker"));
+        }
+
+        _clock.Advance(TimeSpan.FromSeconds(11));
+        target.Failure = null;
+        await target.CallThrough(breakers, "runtime:docker");
+
+        Assert.Equal([CircuitBreakerState.Open, CircuitBreakerState.HalfOpen, CircuitBreakerState.Closed], changes);
     }
 
     private sealed class Target
