@@ -24,6 +24,7 @@ public sealed class JsonSchemaTests
         labels: { team: payments, tier: 1 }
         components:
           - id: web
+            type: dockLockContainer
             command: { fileName: web.dll, arguments: [--port, 8080], workingDirectory: /srv }
             replicas: 2
             ports: [{ name: http, containerPort: 8080, protocol: tcp }]
@@ -168,6 +169,7 @@ public sealed class JsonSchemaTests
             ["metric sources with every measuring field"] = (MetricSources, DeploymentDocumentFormat.Yaml),
             ["recreate, older security block, JSON"] = (Recreate, DeploymentDocumentFormat.Json),
             ["enc cluster"] = (EncClusterDocumentTests.Document, DeploymentDocumentFormat.Yaml),
+            ["hybrid, a type per component"] = (ComponentTypeDocumentTests.Document, DeploymentDocumentFormat.Yaml),
         };
         foreach (var file in Directory.EnumerateFiles(Path.Combine(RepositoryRoot, "samples"), "*.*", SearchOption.AllDirectories)
                      .Where(f => f.Contains($"{Path.DirectorySeparatorChar}examples{Path.DirectorySeparatorChar}", StringComparison.Ordinal) && (f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal))))

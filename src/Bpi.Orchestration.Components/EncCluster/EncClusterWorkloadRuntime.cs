@@ -13,7 +13,7 @@ namespace Bpi.Orchestration.EncCluster;
 /// Every other revision passes through untouched.
 /// </summary>
 internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClusterManager manager)
-    : IWorkloadRuntime, IWorkloadEvents, IWorkloadInstanceRemover, IWorkloadCommandRunner, IWorkloadInspector, IAsyncDisposable
+    : IWorkloadRuntime, IWorkloadEvents, IWorkloadInstanceRemover, IWorkloadCommandRunner, IWorkloadInspector, IWorkloadUtilization, IAsyncDisposable
 {
     /// <summary>The environment variable listing the peers' addresses, <c>host:port</c> comma-separated, in slot order.</summary>
     public const string PeersVariable = "BPI_ENC_PEERS";
@@ -98,6 +98,10 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
 
     public ValueTask<IReadOnlyList<WorkloadInspection>> InspectDeploymentAsync(string deploymentId, CancellationToken cancellationToken = default)
         => inner is IWorkloadInspector inspector ? inspector.InspectDeploymentAsync(deploymentId, cancellationToken) : new ValueTask<IReadOnlyList<WorkloadInspection>>([]);
+
+    /// <summary>The inner runtime's utilisation (autoscaling of the components that are not EncClusters keeps working); none when it reports none.</summary>
+    public ValueTask<IReadOnlyList<InstanceUtilization>> GetUtilizationAsync(string deploymentId, string componentId, int revision, CancellationToken cancellationToken = default)
+        => inner is IWorkloadUtilization utilization ? utilization.GetUtilizationAsync(deploymentId, componentId, revision, cancellationToken) : new ValueTask<IReadOnlyList<InstanceUtilization>>([]);
 
     /// <summary>The members of a deployment, for <see cref="IEncClusterManager.GetMembers"/>.</summary>
     public IReadOnlyList<EncClusterMember> Members(string deploymentId)

@@ -74,6 +74,7 @@ internal static class DeploymentMapper
     private static ComponentSpec MapComponent(ConfigObject c, DeploymentDocumentOptions options)
     {
         var id = c.String("id", required: true);
+        var type = c.Enum<DeploymentType>("type");
         var image = c.String("image");
         var imageWritten = c.Has("image") && c.Raw("image") is not null;
         var before = c.Errors.Count;
@@ -129,6 +130,7 @@ internal static class DeploymentMapper
         return new ComponentSpec
         {
             Id = id ?? "",
+            Type = type,
             Image = image ?? (imageWritten ? Placeholder : null),
             Command = command ?? (commandUnreadable ? new CommandSpec { FileName = Placeholder } : null),
             Replicas = replicas ?? 1,

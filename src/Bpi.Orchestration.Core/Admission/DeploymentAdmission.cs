@@ -94,7 +94,7 @@ internal sealed class DeploymentAdmission(
 
         Log.Accepted(recorder.Logger, entry.DeploymentId, spec.Name, 1, spec.Strategy.Name);
         recorder.PublishStateChanged(DeploymentState.Pending, entry.Record, "created");
-        await recorder.AuditAsync(entry.Record.CreatedAt, actor.Id, "deployment.deploy", entry.DeploymentId, "accepted", SpecChecks.SpecData(spec, 1)).ConfigureAwait(false);
+        await recorder.AuditAsync(entry.Record.CreatedAt, actor.Id, "deployment.deploy", entry.DeploymentId, "accepted", checks.SpecData(spec, 1)).ConfigureAwait(false);
 
         // Queued means waiting for a slot: a rollout that gets one at once goes from Pending straight to Deploying.
         if (!runner.Queue.TryStartNow(work))
@@ -135,7 +135,7 @@ internal sealed class DeploymentAdmission(
 
         var score = await checks.EvaluateSecurityAsync(spec, actor, deploymentId, entry.Record, cancellationToken).ConfigureAwait(false);
         var revision = await StartRolloutAsync(entry, spec, score, "update", cancellationToken).ConfigureAwait(false);
-        await recorder.AuditAsync(actor.Id, "deployment.update", deploymentId, "accepted", SpecChecks.SpecData(spec, revision)).ConfigureAwait(false);
+        await recorder.AuditAsync(actor.Id, "deployment.update", deploymentId, "accepted", checks.SpecData(spec, revision)).ConfigureAwait(false);
         return revision;
     }
 

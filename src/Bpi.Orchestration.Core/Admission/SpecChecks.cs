@@ -13,6 +13,11 @@ namespace Bpi.Orchestration.Admission;
 /// The checks a spec passes before it is admitted: the spec validates as a whole and names a registered strategy, and the
 /// security gate (when one is registered) passes it. A refusal is audited and thrown with every problem listed.
 /// </summary>
+/// <remarks>
+/// Every type the spec uses (its own, or with <see cref="DeploymentType.HybridInfrastructure"/> each component's) needs a
+/// registered <see cref="IComponentManager"/>, which checks the spec; Core's own <see cref="DockLockComponentManager"/>
+/// serves the default type unless a package registers another.
+/// </remarks>
 internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> strategies, ISecurityGate? securityGate, DeploymentRecorder recorder, IEnumerable<IComponentManager>? componentManagers = null)
 {
     private readonly Dictionary<DeploymentType, IComponentManager> _managers = (componentManagers ?? []).GroupBy(m => m.Type).ToDictionary(g => g.Key, g => g.Last());
@@ -30,16 +35,72 @@ internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> s
             errors.Add($"strategy: no strategy named '{spec.Strategy.Name}' is registered (registered: {string.Join(", ", strategies.Keys.Order(StringComparer.Ordinal))}); add the package that provides it, for example .AddStrategies().");
         }
 
-        if (_managers.TryGetValue(spec.Type, out var manager))
+        if (spec.Type != DeploymentType.HybridInfrastructure)
         {
-            errors.AddRange(manager.Check(spec));
+            if (Enum.IsDefined(spec.Type))
+            {
+                CheckType(errors, spec, spec.Type, "type");
+            }
         }
-        else if (spec.Type == DeploymentType.EncCluster)
+        else
         {
-            errors.Add("type: EncCluster needs its component manager and none is registered, so the cluster would run unencrypted; add .AddEncCluster() from Bpi.Orchestration.Components (after the runtime), or choose another type.");
+            foreach (var (type, fields) in HybridTypes(spec))
+            {
+                CheckType(errors, spec, type, fields);
+            }
         }
 
         return errors;
+    }
+
+    /// <summary>What the managers of the spec's types admit but do not enforce (recorded with the accepted deployment's audit entry).</summary>
+    public List<string> Notes(DeploymentSpec spec)
+    {
+        var notes = new List<string>();
+        foreach (var type in spec.Type == DeploymentType.HybridInfrastructure ? HybridTypes(spec).Select(t => t.Type) : [spec.Type])
+        {
+            if (_managers.TryGetValue(type, out var manager))
+            {
+                notes.AddRange(manager.Notes(spec));
+            }
+        }
+
+        return notes;
+    }
+
+    /// <summary>The general rule: a type is served by its manager, which lists what it cannot serve; a type without one is refused with what to add.</summary>
+    private void CheckType(List<string> errors, DeploymentSpec spec, DeploymentType type, string fields)
+    {
+        if (_managers.TryGetValue(type, out var manager))
+        {
+            errors.AddRange(manager.Check(spec));
+        }
+        else
+        {
+            errors.Add($"{fields}: {type} needs its component manager and none is registered, so {MissingManagerAdvice(type)}");
+        }
+    }
+
+    private static string MissingManagerAdvice(DeploymentType type) => type switch
+    {
+        DeploymentType.EncCluster => "the cluster would run unencrypted; add .AddEncCluster() from Bpi.Orchestration.Components (after the runtime), or choose another type.",
+        DeploymentType.HttpCage => "no HTTP protection would stand in front of the service; add .AddCueNginx(o => o.DefaultService.HttpCage = new HttpCageOptions()) from Bpi.Orchestration.Components, or choose another type.",
+        DeploymentType.CueNginx => "its traffic would not go through nginx; add .AddCueNginx() from Bpi.Orchestration.Components, or choose another type.",
+        _ => "nothing would serve it; register the manager of that type, or choose another type.",
+    };
+
+    /// <summary>
+    /// The types a hybrid spec's components name, each with the fields that name it (<c>components[0].type, components[2].type</c>);
+    /// types the validator refuses on a component (undefined, HybridInfrastructure, EncCluster) are left to its message.
+    /// </summary>
+    private static IEnumerable<(DeploymentType Type, string Fields)> HybridTypes(DeploymentSpec spec)
+    {
+        var components = spec.Components ?? [];
+        return Enumerable.Range(0, components.Count)
+            .Where(i => components[i]?.Type is { } t && Enum.IsDefined(t) && t is not (DeploymentType.HybridInfrastructure or DeploymentType.EncCluster))
+            .GroupBy(i => components[i].Type!.Value)
+            .OrderBy(g => g.Key)
+            .Select(g => (g.Key, string.Join(", ", g.Select(i => $"components[{i}].type"))));
     }
 
     public ValueTask ValidateAsync(DeploymentSpec spec, OrchestrationActor actor, string action, string target)
@@ -80,7 +141,14 @@ internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> s
         return result.Score;
     }
 
-    public static AuditData SpecData(DeploymentSpec spec, int revision) => new(
+    /// <summary>The audit details of an accepted spec, with the <see cref="Notes"/> of its managers when there are any.</summary>
+    public AuditData SpecData(DeploymentSpec spec, int revision)
+    {
+        var notes = Notes(spec);
+        return new AuditData(notes.Count == 0 ? SpecPairs(spec, revision) : [.. SpecPairs(spec, revision), new("notes", string.Join(" | ", notes))]);
+    }
+
+    private static KeyValuePair<string, string?>[] SpecPairs(DeploymentSpec spec, int revision) =>
     [
         new("name", spec.Name),
         new("app", spec.AppId),
@@ -89,7 +157,7 @@ internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> s
         new("strategy", spec.Strategy.Name),
         new("revision", revision.ToString(CultureInfo.InvariantCulture)),
         new("components", ComponentsText(spec.Components)),
-    ]);
+    ];
 
     /// <summary>The components as <c>id x replicas</c>, comma-separated: <c>web x3,db x1</c> without the spaces.</summary>
     private static string ComponentsText(IReadOnlyList<ComponentSpec> components)

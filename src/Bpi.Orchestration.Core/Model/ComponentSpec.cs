@@ -6,6 +6,15 @@ public sealed record ComponentSpec
     /// <summary>The component's id, unique within the deployment (a DNS label).</summary>
     public required string Id { get; init; }
 
+    /// <summary>
+    /// This component's deployment type in a <see cref="DeploymentType.HybridInfrastructure"/> deployment (where every
+    /// component names one): the component manager of that type serves and checks it. <see langword="null"/> takes the
+    /// deployment's <see cref="DeploymentSpec.Type"/> (see <see cref="DeploymentSpec.TypeOf"/>); a deployment of another
+    /// type refuses a component type that differs from its own.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public DeploymentType? Type { get; init; }
+
     /// <summary>The container image to run (for container runtimes). Either this or <see cref="Command"/> is required.</summary>
     public string? Image { get; init; }
 

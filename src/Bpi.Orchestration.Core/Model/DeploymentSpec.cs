@@ -16,7 +16,10 @@ public sealed record DeploymentSpec
     /// <value>The default value is <c>development</c>.</value>
     public string Environment { get; init; } = "development";
 
-    /// <summary>The kind of deployment.</summary>
+    /// <summary>
+    /// The kind of deployment: it selects the component manager that serves (and first checks) the components. With
+    /// <see cref="DeploymentType.HybridInfrastructure"/> each component names its own <see cref="ComponentSpec.Type"/>.
+    /// </summary>
     /// <value>The default value is <see cref="DeploymentType.DockLockContainer"/>.</value>
     public DeploymentType Type { get; init; } = DeploymentType.DockLockContainer;
 
@@ -80,6 +83,18 @@ public sealed record DeploymentSpec
                 yield return problem;
             }
         }
+    }
+
+    /// <summary>
+    /// The deployment type a component is served by: its own <see cref="ComponentSpec.Type"/>, else this deployment's
+    /// <see cref="Type"/>. A component manager checks and serves the components of its type.
+    /// </summary>
+    /// <param name="component">A component of this spec.</param>
+    /// <returns>The component's type.</returns>
+    public DeploymentType TypeOf(ComponentSpec component)
+    {
+        ArgumentNullException.ThrowIfNull(component);
+        return component.Type ?? Type;
     }
 
     /// <summary>Checks the whole spec and returns every problem found; an empty list means the spec is valid.</summary>

@@ -29,6 +29,7 @@ internal static partial class DeploymentSpecValidator
         }
 
         CheckComponents(errors, spec);
+        CheckComponentTypes(errors, spec);
         CheckInfrastructure(errors, spec.Infrastructure);
         CheckSettings(errors, spec);
         CheckLabels(errors, spec.Labels);

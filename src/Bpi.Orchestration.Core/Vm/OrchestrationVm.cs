@@ -57,7 +57,8 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         IMeterFactory? meterFactory = null,
         IDeploymentOwnership? ownership = null,
         CircuitBreakers? circuitBreakers = null,
-        IEnumerable<IComponentManager>? componentManagers = null)
+        IEnumerable<IComponentManager>? componentManagers = null,
+        Hardening.DockLockDefaults? dockLockDefaults = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         // Bad options surface as the OptionsValidationException that lists them, here as at host start.
@@ -74,6 +75,8 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         Logger = (ILogger?)loggerFactory?.CreateLogger("Bpi.Orchestration") ?? NullLogger.Instance;
         Ledger = new ResourceLedger(Options.Capacity);
         CircuitBreakers = circuitBreakers ?? new CircuitBreakers(Options.CircuitBreaking, Time, Logger);
+        // Core serves the default type itself; a manager a package registers for it comes later and wins.
+        IComponentManager[] managers = [new DockLockComponentManager(runtime?.Name, dockLockDefaults), .. componentManagers ?? []];
         runtime = GuardedWorkloadRuntime.Guard(runtime, CircuitBreakers);
         router = GuardedTrafficRouter.Guard(router, CircuitBreakers);
         // The gauges are observed by any listener, from any thread, as soon as the meter exists: until the queries are
@@ -97,7 +100,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         _healing = new Healing.HealingLoop(_registry, _recorder, executor, runtime, _runner.RuntimePipeline, _probes, Options);
         _telemetry.CrashLooping = () => _registry.Entries.Sum(e => e.Healer?.GetStatus().Components.Count(c => c.State == HealingState.CrashLoopBackOff) ?? 0);
         var gate = _gate = new OperationGate(authorizer, _registry, _recorder, EnsureStartedAsync);
-        var checks = new SpecChecks(byName, securityGate, _recorder, componentManagers);
+        var checks = new SpecChecks(byName, securityGate, _recorder, managers);
         _admission = new DeploymentAdmission(gate, checks, _registry, Ledger, _recorder, _runner, NewEntry);
         _autoscaling = new Autoscaling.AutoscalingLoop(_registry, _recorder, _admission, runtime, Options);
         _interventions = new RolloutInterventions(gate, _registry, _recorder, _runner);

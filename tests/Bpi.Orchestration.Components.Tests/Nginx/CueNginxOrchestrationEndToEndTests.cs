@@ -38,6 +38,7 @@ public sealed class CueNginxOrchestrationEndToEndTests
                 Name = "sample",
                 AppId = "shop",
                 Environment = "test",
+                Type = DeploymentType.HttpCage, // admitted: CueNginx routes with HttpCage on the default service
                 Strategy = new BlueGreenStrategySpec { ScaleDownDelay = TimeSpan.Zero },
                 Components =
                 [
