@@ -13,8 +13,10 @@ namespace Bpi.Orchestration.Admission;
 /// The checks a spec passes before it is admitted: the spec validates as a whole and names a registered strategy, and the
 /// security gate (when one is registered) passes it. A refusal is audited and thrown with every problem listed.
 /// </summary>
-internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> strategies, ISecurityGate? securityGate, DeploymentRecorder recorder, IEnumerable<IComponentManager>? componentManagers = null)
+internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> strategies, ISecurityGate? securityGate, DeploymentRecorder recorder, IEnumerable<IComponentManager>? componentManagers = null, IReadOnlyList<Autoscaling.IAutoscalingMetricSource>? metricSources = null)
 {
+    private readonly IReadOnlyList<Autoscaling.IAutoscalingMetricSource> _metricSources = metricSources ?? [];
+
     private readonly Dictionary<DeploymentType, IComponentManager> _managers = (componentManagers ?? []).GroupBy(m => m.Type).ToDictionary(g => g.Key, g => g.Last());
 
     // Details that never vary are made once (audit details are read-only).
@@ -30,6 +32,7 @@ internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> s
             errors.Add($"strategy: no strategy named '{spec.Strategy.Name}' is registered (registered: {string.Join(", ", strategies.Keys.Order(StringComparer.Ordinal))}); add the package that provides it, for example .AddStrategies().");
         }
 
+        CheckMetricSources(errors, spec);
         if (_managers.TryGetValue(spec.Type, out var manager))
         {
             errors.AddRange(manager.Check(spec));
@@ -40,6 +43,23 @@ internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> s
         }
 
         return errors;
+    }
+
+    /// <summary>Every custom autoscaling metric needs a registered source that measures its query.</summary>
+    private void CheckMetricSources(List<string> errors, DeploymentSpec spec)
+    {
+        for (var i = 0; i < (spec.Components?.Count ?? 0); i++)
+        {
+            var metrics = spec.Components![i]?.Autoscaling?.Metrics ?? [];
+            for (var j = 0; j < metrics.Count; j++)
+            {
+                if (metrics[j]?.Query is { } query && !_metricSources.Any(s => s.CanMeasure(query)))
+                {
+                    var none = _metricSources.Count == 0 ? " (none is registered)" : "";
+                    errors.Add(string.Create(CultureInfo.InvariantCulture, $"components[{i}] ({spec.Components[i].Id}).autoscaling.metrics[{j}].query: no registered metric source measures a {query.GetType().Name}{none}; register one that does (.AddStrategies() adapts every IMetricProvider, such as Prometheus) or use another query."));
+                }
+            }
+        }
     }
 
     public ValueTask ValidateAsync(DeploymentSpec spec, OrchestrationActor actor, string action, string target)
