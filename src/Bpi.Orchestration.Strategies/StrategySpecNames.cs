@@ -6,7 +6,7 @@ using Bpi.Orchestration.Strategies.Rolling;
 
 namespace Bpi.Orchestration.Strategies;
 
-/// <summary>Registers the package's strategy names in <see cref="StrategySpecRegistry"/>: <c>rolling</c> (alias <c>rollingUpdate</c>), <c>canary</c>, <c>blue-green</c> (alias <c>blueGreen</c>).</summary>
+/// <summary>Registers the package's strategy names in <see cref="StrategySpecRegistry"/>: <c>rolling</c> (alias <c>rollingUpdate</c>), <c>canary</c>, <c>blue-green</c> (alias <c>blueGreen</c>); and its <see cref="Analysis.MetricQuery"/> as the autoscaling query kind <c>metric</c> (<see cref="AutoscalingQueryTypes"/>).</summary>
 internal static class StrategySpecNames
 {
     /// <summary>Runs when the package is loaded, so records and configuration files name these strategies before any builder call; the builder extensions call it too.</summary>
@@ -17,5 +17,6 @@ internal static class StrategySpecNames
         StrategySpecRegistry.Register<RollingStrategySpec>(RollingStrategySpec.StrategyName, "rollingUpdate");
         StrategySpecRegistry.Register<CanaryStrategySpec>(CanaryStrategySpec.StrategyName);
         StrategySpecRegistry.Register<BlueGreenStrategySpec>(BlueGreenStrategySpec.StrategyName, "blueGreen");
+        AutoscalingQueryTypes.Register<Analysis.MetricQuery>("metric");
     }
 }

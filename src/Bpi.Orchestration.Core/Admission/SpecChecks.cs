@@ -18,8 +18,10 @@ namespace Bpi.Orchestration.Admission;
 /// registered <see cref="IComponentManager"/>, which checks the spec; Core's own <see cref="DockLockComponentManager"/>
 /// serves the default type unless a package registers another.
 /// </remarks>
-internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> strategies, ISecurityGate? securityGate, DeploymentRecorder recorder, IEnumerable<IComponentManager>? componentManagers = null)
+internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> strategies, ISecurityGate? securityGate, DeploymentRecorder recorder, IEnumerable<IComponentManager>? componentManagers = null, IReadOnlyList<Autoscaling.IAutoscalingMetricSource>? metricSources = null)
 {
+    private readonly IReadOnlyList<Autoscaling.IAutoscalingMetricSource> _metricSources = metricSources ?? [];
+
     private readonly Dictionary<DeploymentType, IComponentManager> _managers = (componentManagers ?? []).GroupBy(m => m.Type).ToDictionary(g => g.Key, g => g.Last());
 
     // Details that never vary are made once (audit details are read-only).
@@ -35,6 +37,7 @@ internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> s
             errors.Add($"strategy: no strategy named '{spec.Strategy.Name}' is registered (registered: {string.Join(", ", strategies.Keys.Order(StringComparer.Ordinal))}); add the package that provides it, for example .AddStrategies().");
         }
 
+        CheckMetricSources(errors, spec);
         if (spec.Type != DeploymentType.HybridInfrastructure)
         {
             if (Enum.IsDefined(spec.Type))
@@ -101,6 +104,23 @@ internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> s
             .GroupBy(i => components[i].Type!.Value)
             .OrderBy(g => g.Key)
             .Select(g => (g.Key, string.Join(", ", g.Select(i => $"components[{i}].type"))));
+    }
+
+    /// <summary>Every custom autoscaling metric needs a registered source that measures its query.</summary>
+    private void CheckMetricSources(List<string> errors, DeploymentSpec spec)
+    {
+        for (var i = 0; i < (spec.Components?.Count ?? 0); i++)
+        {
+            var metrics = spec.Components![i]?.Autoscaling?.Metrics ?? [];
+            for (var j = 0; j < metrics.Count; j++)
+            {
+                if (metrics[j]?.Query is { } query && !_metricSources.Any(s => s.CanMeasure(query)))
+                {
+                    var none = _metricSources.Count == 0 ? " (none is registered)" : "";
+                    errors.Add(string.Create(CultureInfo.InvariantCulture, $"components[{i}] ({spec.Components[i].Id}).autoscaling.metrics[{j}].query: no registered metric source measures a {query.GetType().Name}{none}; register one that does (.AddStrategies() adapts every IMetricProvider, such as Prometheus) or use another query."));
+                }
+            }
+        }
     }
 
     public ValueTask ValidateAsync(DeploymentSpec spec, OrchestrationActor actor, string action, string target)

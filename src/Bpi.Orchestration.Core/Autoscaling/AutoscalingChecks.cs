@@ -22,6 +22,57 @@ internal static class AutoscalingChecks
 
         Rules(errors, at + ".scaleUp", a.ScaleUp);
         Rules(errors, at + ".scaleDown", a.ScaleDown);
+        Metrics(errors, at, a.Metrics);
+    }
+
+    private static void Metrics(List<string> errors, string at, IReadOnlyList<AutoscalingMetric>? metrics)
+    {
+        if (metrics is null)
+        {
+            errors.Add($"{at}.metrics: is missing; leave it out of the spec for no custom metric.");
+            return;
+        }
+
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "cpu", "memory" };
+        for (var i = 0; i < metrics.Count; i++)
+        {
+            var m = metrics[i];
+            var path = Invariant($"{at}.metrics[{i}]");
+            if (m is null)
+            {
+                errors.Add($"{path}: is missing.");
+                continue;
+            }
+
+            if (string.IsNullOrEmpty(m.Name) || m.Name.Length > 63 || !m.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            {
+                errors.Add($"{path}.name: '{m.Name}' is not a metric name; use 1 to 63 letters, digits, '-', '_' or '.'.");
+            }
+            else if (!names.Add(m.Name))
+            {
+                errors.Add($"{path}.name: '{m.Name}' is taken (cpu and memory are the utilisation targets' names, and each metric needs its own); choose another name.");
+            }
+
+            if (m.Query is null)
+            {
+                errors.Add($"{path}.query: is missing; give the query a registered metric source measures (for example a Prometheus query).");
+            }
+
+            if ((m.TargetAverageValue is null) == (m.TargetValue is null))
+            {
+                errors.Add($"{path}: set exactly one of targetAverageValue (the value each instance should carry) and targetValue (the value to keep as measured).");
+            }
+
+            if (m.TargetAverageValue is { } average && !(double.IsFinite(average) && average > 0))
+            {
+                errors.Add(Invariant($"{path}.targetAverageValue: {average} must be a positive number."));
+            }
+
+            if (m.TargetValue is { } value && !(double.IsFinite(value) && value > 0))
+            {
+                errors.Add(Invariant($"{path}.targetValue: {value} must be a positive number."));
+            }
+        }
     }
 
     private static void Rules(List<string> errors, string at, AutoscalingRules? rules)

@@ -22,8 +22,8 @@ public sealed record AutoscalingDecision(
 }
 
 /// <summary>One measured metric of an <see cref="AutoscalingDecision"/>.</summary>
-/// <param name="Name">The metric: <c>cpu</c> or <c>memory</c>.</param>
-/// <param name="Value">The average utilisation of the instances, in percent of what each requests.</param>
-/// <param name="Target">The target, in percent of what each instance requests.</param>
+/// <param name="Name">The metric: <c>cpu</c>, <c>memory</c> or a custom metric's <see cref="AutoscalingMetric.Name"/>.</param>
+/// <param name="Value">For <c>cpu</c> and <c>memory</c>, the average utilisation of the instances in percent of what each requests; for a custom metric, its value (per instance with an average-value target).</param>
+/// <param name="Target">The target, in the unit of <paramref name="Value"/>.</param>
 /// <param name="ProposedReplicas">The count this metric alone asks for.</param>
 public sealed record AutoscalingMetricReading(string Name, double Value, double Target, int ProposedReplicas);

@@ -22,4 +22,7 @@ internal static partial class Log
 
     [LoggerMessage(8505, LogLevel.Warning, "Deployment {DeploymentId}: the autoscaler's pass failed; it looks at the deployment again on its next pass")]
     public static partial void AutoscalingPassFailed(ILogger logger, Exception exception, string deploymentId);
+
+    [LoggerMessage(8506, LogLevel.Warning, "Deployment {DeploymentId}: the autoscaler could not read metric {Metric} of component {ComponentId}; it is skipped this pass (and the component is not scaled in while it cannot be read)")]
+    public static partial void AutoscalingMetricFailed(ILogger logger, Exception exception, string deploymentId, string componentId, string metric);
 }

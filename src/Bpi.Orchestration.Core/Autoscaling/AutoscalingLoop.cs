@@ -22,6 +22,7 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
     private readonly DeploymentAdmission _admission;
     private readonly IWorkloadRuntime? _runtime;
     private readonly OrchestrationOptions _options;
+    private readonly IReadOnlyList<IAutoscalingMetricSource> _metricSources;
     private CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
     private ITimer? _timer;
@@ -29,8 +30,9 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
     private bool _stopped;
     private bool _disposed;
 
-    public AutoscalingLoop(DeploymentRegistry registry, DeploymentRecorder recorder, DeploymentAdmission admission, IWorkloadRuntime? runtime, OrchestrationOptions options)
+    public AutoscalingLoop(DeploymentRegistry registry, DeploymentRecorder recorder, DeploymentAdmission admission, IWorkloadRuntime? runtime, OrchestrationOptions options, IReadOnlyList<IAutoscalingMetricSource>? metricSources = null)
     {
+        _metricSources = metricSources ?? [];
         _registry = registry;
         _recorder = recorder;
         _admission = admission;
@@ -186,10 +188,12 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
             return;
         }
 
-        if (!_recorder.Ownership.ShouldAct(entry.DeploymentId) || Resilience.RuntimeCapabilities.Utilization(_runtime) is not { } utilization)
+        if (!_recorder.Ownership.ShouldAct(entry.DeploymentId))
         {
             return;
         }
+
+        var utilization = Resilience.RuntimeCapabilities.Utilization(_runtime);
 
         foreach (var component in autoscaled)
         {
@@ -201,7 +205,7 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
     }
 
     /// <summary>Decides and applies one component's count; returns whether a scale was queued.</summary>
-    private async Task<bool> AutoscaleComponentAsync(DeploymentEntry entry, ComponentAutoscalers state, int stable, ComponentSpec component, IWorkloadUtilization utilization, CancellationToken cancellationToken)
+    private async Task<bool> AutoscaleComponentAsync(DeploymentEntry entry, ComponentAutoscalers state, int stable, ComponentSpec component, IWorkloadUtilization? utilization, CancellationToken cancellationToken)
     {
         var spec = component.Autoscaling!;
         var cs = state.For(component.Id);
@@ -238,19 +242,15 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
             cs.Seeded = true;
         }
 
-        IReadOnlyList<InstanceUtilization> measured;
-        try
+        var (samples, unread) = await MeasureAsync(entry, stable, component, current, utilization, cancellationToken).ConfigureAwait(false);
+        if (samples.Count == 0 && unread.Count > 0)
         {
-            measured = await utilization.GetUtilizationAsync(entry.DeploymentId, component.Id, stable, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is OrchestrationException or IOException or HttpRequestException)
-        {
-            Log.AutoscalingMeasureFailed(_recorder.Logger, ex, entry.DeploymentId, component.Id);
-            state.Decided(cs, new AutoscalingDecision(component.Id, stable, now, current, current, [], "measuring failed: " + ex.Message));
+            // As the HPA: with no metric readable, nothing changes.
+            state.Decided(cs, new AutoscalingDecision(component.Id, stable, now, current, current, [], "no metric could be read: " + string.Join("; ", unread)));
             return false;
         }
 
-        var computation = HpaCalculator.Compute(spec, current, Samples(spec, component.Resources, measured), now, cs.History);
+        var computation = HpaCalculator.Compute(spec, current, samples, now, cs.History, unread);
         cs.Replicas = current;
         var decision = new AutoscalingDecision(component.Id, stable, now, current, computation.Desired, computation.Readings, computation.Reason);
         if (!decision.Scaled)
@@ -261,6 +261,75 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
 
         return await ApplyAsync(entry, state, cs, decision, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Measures every target of one component: utilisation through the runtime (when the spec has a CPU or memory target)
+    /// and each custom metric through the last source that can measure it. A target that cannot be read is skipped for
+    /// this pass and logged, as the HPA does; the second list says which and why.
+    /// </summary>
+    private async Task<(List<MetricSample> Samples, List<string> Unread)> MeasureAsync(DeploymentEntry entry, int stable, ComponentSpec component, int current, IWorkloadUtilization? utilization, CancellationToken cancellationToken)
+    {
+        var spec = component.Autoscaling!;
+        var samples = new List<MetricSample>(2 + spec.Metrics.Count);
+        var unread = new List<string>();
+        if (spec.EffectiveCpuUtilizationPercent is not null || spec.TargetMemoryUtilizationPercent is not null)
+        {
+            if (utilization is null)
+            {
+                unread.Add("utilisation: the runtime does not report it");
+            }
+            else
+            {
+                try
+                {
+                    var measured = await utilization.GetUtilizationAsync(entry.DeploymentId, component.Id, stable, cancellationToken).ConfigureAwait(false);
+                    samples.AddRange(Samples(spec, component.Resources, measured));
+                }
+                catch (Exception ex) when (ex is OrchestrationException or IOException or HttpRequestException)
+                {
+                    Log.AutoscalingMeasureFailed(_recorder.Logger, ex, entry.DeploymentId, component.Id);
+                    unread.Add("utilisation: " + ex.Message);
+                }
+            }
+        }
+
+        foreach (var metric in spec.Metrics)
+        {
+            var source = _metricSources.LastOrDefault(s => s.CanMeasure(metric.Query));
+            if (source is null || entry.StepContext is not { } step)
+            {
+                unread.Add(metric.Name + ": no registered metric source measures it");
+                continue;
+            }
+
+            try
+            {
+                var value = await source.MeasureAsync(metric.Query, new AutoscalingMetricContext(entry.DeploymentId, component.Id, stable, current, step), cancellationToken).ConfigureAwait(false);
+                if (!double.IsFinite(value) || value < 0)
+                {
+                    throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, string.Create(CultureInfo.InvariantCulture, $"it measured {value}; a metric for autoscaling must be a finite number of at least 0"));
+                }
+
+                samples.Add(Custom(metric, value, current));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            {
+                Log.AutoscalingMetricFailed(_recorder.Logger, ex, entry.DeploymentId, component.Id, metric.Name);
+                unread.Add(metric.Name + ": " + ex.Message);
+            }
+        }
+
+        return (samples, unread);
+    }
+
+    /// <summary>
+    /// A custom metric as a sample the calculator compares with its target: with an average-value target, the measured
+    /// total divided by the instances (so the proposal is <c>ceil(total / target)</c>); with a value target, the value.
+    /// </summary>
+    internal static MetricSample Custom(AutoscalingMetric metric, double value, int current)
+        => metric.TargetAverageValue is { } average
+            ? new MetricSample(metric.Name, current == 0 ? value : value / current, average)
+            : new MetricSample(metric.Name, value, metric.TargetValue!.Value);
 
     /// <summary>The metrics of one component: the average of the instances measured, in percent of what each requests.</summary>
     internal static List<MetricSample> Samples(AutoscalingSpec spec, ComponentResources resources, IReadOnlyList<InstanceUtilization> measured)

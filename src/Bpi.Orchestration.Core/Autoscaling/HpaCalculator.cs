@@ -47,7 +47,11 @@ internal static class HpaCalculator
     }
 
     /// <summary>Decides the replica count; records the recommendation in <paramref name="history"/> (not a scale: <see cref="AutoscalerHistory.RecordScale"/> does that once it is applied).</summary>
-    public static HpaComputation Compute(AutoscalingSpec spec, int current, IReadOnlyList<MetricSample> metrics, DateTimeOffset now, AutoscalerHistory history)
+    /// <remarks>
+    /// <paramref name="unread"/> names the targets that could not be read this pass: they are skipped, and, as the HPA
+    /// does, the count is not lowered while any is unread (the missing metric might ask for more).
+    /// </remarks>
+    public static HpaComputation Compute(AutoscalingSpec spec, int current, IReadOnlyList<MetricSample> metrics, DateTimeOffset now, AutoscalerHistory history, IReadOnlyList<string>? unread = null)
     {
         var readings = new List<AutoscalingMetricReading>(metrics.Count);
         var recommendation = int.MinValue;
@@ -84,6 +88,15 @@ internal static class HpaCalculator
         }
 
         var why = Describe(readings, driver!, current, recommendation);
+        if (unread is { Count: > 0 })
+        {
+            why += "; skipped " + string.Join("; ", unread);
+            if (recommendation < current)
+            {
+                // HPA's computeReplicasForMetrics: some metrics invalid and a scale-down proposed: no change, nothing remembered.
+                return new HpaComputation(current, current, readings, why + "; no scale-in while a metric cannot be read");
+            }
+        }
 
         // Bounded first (min/max are monotone, so this changes no outcome of the windows or the policies, only the
         // recommendation remembered and the reason given: "floored at minReplicas" rather than "held by the window").
@@ -102,9 +115,13 @@ internal static class HpaCalculator
     {
         var reading = readings.First(r => r.Name == driver);
         return recommendation == current
-            ? Invariant($"{string.Join(", ", readings.Select(r => Invariant($"{r.Name} {r.Value:0.#}% of {r.Target:0.#}%")))}: within tolerance")
-            : Invariant($"{driver} {reading.Value:0.#}% of {reading.Target:0.#}% target asks for {recommendation}");
+            ? Invariant($"{string.Join(", ", readings.Select(r => Invariant($"{r.Name} {Figure(r.Name, r.Value)} of {Figure(r.Name, r.Target)}")))}: within tolerance")
+            : Invariant($"{driver} {Figure(driver, reading.Value)} of {Figure(driver, reading.Target)} target asks for {recommendation}");
     }
+
+    /// <summary>A utilisation in percent (cpu, memory), a custom metric's value as it is (per instance for an average-value target).</summary>
+    private static string Figure(string metric, double value)
+        => metric is "cpu" or "memory" ? Invariant($"{value:0.#}%") : Invariant($"{value:0.###}");
 
     /// <summary>HPA's <c>stabilizeRecommendationWithBehaviors</c>: bounds the recommendation by those of the windows, then remembers it.</summary>
     private static int Stabilize(AutoscalingSpec spec, int current, int recommendation, DateTimeOffset now, AutoscalerHistory history, ref string why)

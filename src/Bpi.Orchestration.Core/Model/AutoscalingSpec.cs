@@ -53,9 +53,63 @@ public sealed record AutoscalingSpec
     /// <value>The default value is <see cref="AutoscalingRules.DefaultScaleDown"/>: a 300-second stabilisation window, then down to the needed count at once.</value>
     public AutoscalingRules ScaleDown { get; init; } = AutoscalingRules.DefaultScaleDown;
 
-    /// <summary>The CPU target in effect: <see cref="TargetCpuUtilizationPercent"/>, or <see cref="DefaultCpuUtilizationPercent"/> when no target of any kind is set.</summary>
+    /// <summary>
+    /// Custom metrics (the HPA's <c>Pods</c>/<c>Object</c>/<c>External</c> metrics): each is measured by a registered
+    /// <see cref="Autoscaling.IAutoscalingMetricSource"/> (with the Strategies package, any <c>IMetricProvider</c>, such as a
+    /// Prometheus query) and proposes a count like a utilisation target; the largest proposal of all metrics wins.
+    /// </summary>
+    /// <value>The default value is empty.</value>
+    public IReadOnlyList<AutoscalingMetric> Metrics { get; init; } = [];
+
+    /// <summary>The CPU target in effect: <see cref="TargetCpuUtilizationPercent"/>, or <see cref="DefaultCpuUtilizationPercent"/> when no target of any kind (and no custom metric) is set.</summary>
     public int? EffectiveCpuUtilizationPercent
-        => TargetCpuUtilizationPercent ?? (TargetMemoryUtilizationPercent is null ? DefaultCpuUtilizationPercent : null);
+        => TargetCpuUtilizationPercent ?? (TargetMemoryUtilizationPercent is null && (Metrics is null || Metrics.Count == 0) ? DefaultCpuUtilizationPercent : null);
+
+    /// <summary>Whether both specs are the same, comparing <see cref="Metrics"/> item by item.</summary>
+    /// <param name="other">The other spec.</param>
+    /// <returns><see langword="true"/> when they are equal.</returns>
+    public bool Equals(AutoscalingSpec? other)
+        => other is not null
+           && MinReplicas == other.MinReplicas
+           && MaxReplicas == other.MaxReplicas
+           && TargetCpuUtilizationPercent == other.TargetCpuUtilizationPercent
+           && TargetMemoryUtilizationPercent == other.TargetMemoryUtilizationPercent
+           && Tolerance.Equals(other.Tolerance)
+           && Equals(ScaleUp, other.ScaleUp)
+           && Equals(ScaleDown, other.ScaleDown)
+           && (ReferenceEquals(Metrics, other.Metrics) || (Metrics is not null && other.Metrics is not null && Metrics.SequenceEqual(other.Metrics)));
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(MinReplicas, MaxReplicas, TargetCpuUtilizationPercent, TargetMemoryUtilizationPercent, Tolerance, ScaleUp, ScaleDown, Metrics?.Count ?? -1);
+}
+
+/// <summary>
+/// A custom autoscaling metric: a query measured each pass, and a target. With <see cref="TargetAverageValue"/> the
+/// query's value is the total over the instances (a request rate summed over them, a queue length) and each instance
+/// should carry the target: the metric proposes <c>ceil(value / target)</c> (the HPA's <c>AverageValue</c> target).
+/// With <see cref="TargetValue"/> the value is compared as it is (a latency, a ratio): the metric proposes
+/// <c>ceil(current × value / target)</c> (the HPA's <c>Value</c> target). Set exactly one of the two.
+/// </summary>
+public sealed record AutoscalingMetric
+{
+    /// <summary>The metric's name in decisions, events and the Kubernetes HPA (letters, digits, <c>-</c>, <c>_</c>, <c>.</c>; not <c>cpu</c> or <c>memory</c>).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>
+    /// What to measure: a query a registered <see cref="Autoscaling.IAutoscalingMetricSource"/> can measure. With the
+    /// Strategies package, a <c>MetricQuery</c> such as a <c>PrometheusMetricQuery</c>. Stored with the deployment when
+    /// its type is registered in <see cref="AutoscalingQueryTypes"/> (the Strategies package registers its queries).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(Autoscaling.AutoscalingQueryJsonConverter))]
+    public required object Query { get; init; }
+
+    /// <summary>The value each instance should carry (the query measures the total); <see langword="null"/> when <see cref="TargetValue"/> is set.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public double? TargetAverageValue { get; init; }
+
+    /// <summary>The value the query should measure as it is; <see langword="null"/> when <see cref="TargetAverageValue"/> is set.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public double? TargetValue { get; init; }
 }
 
 /// <summary>

@@ -58,7 +58,8 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         IDeploymentOwnership? ownership = null,
         CircuitBreakers? circuitBreakers = null,
         IEnumerable<IComponentManager>? componentManagers = null,
-        Hardening.DockLockDefaults? dockLockDefaults = null)
+        Hardening.DockLockDefaults? dockLockDefaults = null,
+        IEnumerable<Autoscaling.IAutoscalingMetricSource>? metricSources = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         // Bad options surface as the OptionsValidationException that lists them, here as at host start.
@@ -100,9 +101,10 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         _healing = new Healing.HealingLoop(_registry, _recorder, executor, runtime, _runner.RuntimePipeline, _probes, Options);
         _telemetry.CrashLooping = () => _registry.Entries.Sum(e => e.Healer?.GetStatus().Components.Count(c => c.State == HealingState.CrashLoopBackOff) ?? 0);
         var gate = _gate = new OperationGate(authorizer, _registry, _recorder, EnsureStartedAsync);
-        var checks = new SpecChecks(byName, securityGate, _recorder, managers);
+        IReadOnlyList<Autoscaling.IAutoscalingMetricSource> sources = [.. metricSources ?? []];
+        var checks = new SpecChecks(byName, securityGate, _recorder, managers, sources);
         _admission = new DeploymentAdmission(gate, checks, _registry, Ledger, _recorder, _runner, NewEntry);
-        _autoscaling = new Autoscaling.AutoscalingLoop(_registry, _recorder, _admission, runtime, Options);
+        _autoscaling = new Autoscaling.AutoscalingLoop(_registry, _recorder, _admission, runtime, Options, sources);
         _interventions = new RolloutInterventions(gate, _registry, _recorder, _runner);
         _queries = new DeploymentQueries(gate, _registry, checks, Ledger, _runner, Time, Options, CircuitBreakers);
     }

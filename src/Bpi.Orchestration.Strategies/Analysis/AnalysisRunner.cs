@@ -91,13 +91,7 @@ internal sealed class AnalysisRunner(IEnumerable<IMetricProvider> providers, IIn
             double value;
             try
             {
-                value = breakers is null || provider is BuiltInMetricProvider
-                    ? await provider.MeasureAsync(metric.Query, context, cancellationToken).ConfigureAwait(false)
-                    : await breakers.ExecuteAsync(
-                        BreakerTarget(provider),
-                        static (s, ct) => s.provider.MeasureAsync(s.Query, s.context, ct),
-                        (provider, metric.Query, context),
-                        cancellationToken).ConfigureAwait(false);
+                value = await MeasureAsync(provider, metric.Query, context, breakers, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -154,6 +148,16 @@ internal sealed class AnalysisRunner(IEnumerable<IMetricProvider> providers, IIn
             _ => AnalysisPhase.Inconclusive,
         };
     }
+
+    /// <summary>One measurement, through the provider's circuit breaker unless it is the built-in provider (which measures the workload itself).</summary>
+    internal static ValueTask<double> MeasureAsync(IMetricProvider provider, MetricQuery query, AnalysisContext context, Resilience.CircuitBreakers? breakers, CancellationToken cancellationToken)
+        => breakers is null || provider is BuiltInMetricProvider
+            ? provider.MeasureAsync(query, context, cancellationToken)
+            : breakers.ExecuteAsync(
+                BreakerTarget(provider),
+                static (s, ct) => s.provider.MeasureAsync(s.query, s.context, ct),
+                (provider, query, context),
+                cancellationToken);
 
     /// <summary>The circuit-breaker target of a provider: <c>metrics:prometheus</c> for <c>PrometheusMetricProvider</c>.</summary>
     internal static string BreakerTarget(IMetricProvider provider)

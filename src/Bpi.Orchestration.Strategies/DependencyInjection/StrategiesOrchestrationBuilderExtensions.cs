@@ -177,5 +177,6 @@ public static class StrategiesOrchestrationBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMetricProvider, PrometheusMetricProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMetricProvider, JsonMetricProvider>());
         services.TryAddSingleton<AnalysisRunner>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Bpi.Orchestration.Autoscaling.IAutoscalingMetricSource, MetricProviderAutoscalingSource>());
     }
 }

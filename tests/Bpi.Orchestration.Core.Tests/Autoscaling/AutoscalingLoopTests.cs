@@ -34,7 +34,7 @@ public sealed class AutoscalingLoopTests
         };
     }
 
-    private static async Task<DeploymentStatus> TickAsync(TestHost host, string id, Func<DeploymentStatus, bool> done, string what)
+    internal static async Task<DeploymentStatus> TickAsync(TestHost host, string id, Func<DeploymentStatus, bool> done, string what)
     {
         host.Clock.Advance(Interval);
         return await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), done, what);
