@@ -157,6 +157,7 @@ internal static class CliApp
             {
                 Backup.BackupRefusal.NewerFormat => ExitCodes.BackupTooNew,
                 Backup.BackupRefusal.NotEmpty => ExitCodes.StateNotEmpty,
+                Backup.BackupRefusal.Unsigned or Backup.BackupRefusal.SignatureInvalid => ExitCodes.BackupSignatureRefused,
                 _ => ExitCodes.BackupDamaged,
             }, b.Errors),
             OrchestrationException o => (o.Message, o.Kind.ToString(), ExitCodes.For(o.Kind), o.Errors),

@@ -51,6 +51,9 @@ internal static class ExitCodes
     /// <summary><c>restore</c>: the state directory already holds state and <c>--force</c> was not given; nothing was restored.</summary>
     public const int StateNotEmpty = 22;
 
+    /// <summary><c>restore</c>: the backup is unsigned (without <c>--allow-unsigned</c>), its signature cannot be checked (no <c>--key</c>), or it does not verify with the trusted key; nothing was restored.</summary>
+    public const int BackupSignatureRefused = 23;
+
     /// <summary>Interrupted by Ctrl+C (SIGINT) or SIGTERM.</summary>
     public const int Interrupted = 130;
 
@@ -72,6 +75,7 @@ internal static class ExitCodes
           20   restore: the backup is damaged or was changed (nothing restored)
           21   restore: the backup's format is newer than this version reads (nothing restored)
           22   restore: the state directory is not empty and --force was not given (nothing restored)
+          23   restore: the backup is unsigned, or its signature is wrong or cannot be checked without --key (nothing restored)
           130  interrupted (Ctrl+C)
         """;
 

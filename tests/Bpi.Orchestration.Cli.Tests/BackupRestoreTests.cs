@@ -9,7 +9,9 @@ namespace Bpi.Orchestration.Cli.Tests;
 /// <summary>
 /// <c>backup</c> and <c>restore</c> (issue #20): a state directory with real deployments round-trips into an empty one
 /// (<c>audit verify</c> passes, <c>list-deployments</c> matches), and a damaged, tampered or newer backup is refused
-/// with its own exit code before anything is written.
+/// with its own exit code before anything is written. Backups are signed with the source's audit signing key; a restore
+/// checks the signature with <c>--key</c> (the source's public verifier key) and refuses an unsigned, re-signed or
+/// unverifiable backup (exit 23) unless <c>--allow-unsigned</c>.
 /// </summary>
 public sealed class BackupRestoreTests : IDisposable
 {
@@ -55,7 +57,16 @@ public sealed class BackupRestoreTests : IDisposable
         var parts = backup.Json.GetProperty("parts").EnumerateArray().Select(p => p.GetProperty("name").GetString()).ToList();
         Assert.Equal(["deployments", "audit", "keys", "settings"], parts);
         Assert.Equal(1, backup.Json.GetProperty("formatVersion").GetInt32());
+        Assert.StartsWith("ecdsa-p256-sha256 key ", backup.Json.GetProperty("signedBy").GetString(), StringComparison.Ordinal);
         return (id, file, audit.Json.GetProperty("entriesVerified").GetInt64());
+    }
+
+    /// <summary>The source's public verifier key, kept apart from the backup (the restore trusts it, not the key files inside the backup).</summary>
+    private string SourceKey()
+    {
+        var copy = _target.Dir("trusted-verifier-key.txt");
+        File.Copy(Path.Combine(_source.StateDir, "audit-verifier-key.txt"), copy, overwrite: true);
+        return copy;
     }
 
     private static string ListJson(CliResult list)
@@ -73,8 +84,9 @@ public sealed class BackupRestoreTests : IDisposable
         var before = await _source.RunAsync("list-deployments", "--output", "json");
         Assert.True(before.ExitCode == ExitCodes.Success, before.ToString());
 
-        var restore = await _target.RunAsync("restore", "--file", backup, "--output", "json");
+        var restore = await _target.RunAsync("restore", "--file", backup, "--key", SourceKey(), "--output", "json");
         Assert.True(restore.ExitCode == ExitCodes.Success, restore.ToString());
+        Assert.StartsWith("ecdsa-p256-sha256 key ", restore.Json.GetProperty("signedBy").GetString(), StringComparison.Ordinal);
         var restored = Assert.Single(restore.Json.GetProperty("deployments").EnumerateArray());
         Assert.Equal(id, restored.GetProperty("id").GetString());
         Assert.Equal(2, restored.GetProperty("servingRevision").GetInt32());
@@ -92,7 +104,7 @@ public sealed class BackupRestoreTests : IDisposable
         // The retained revisions (specs, sealed secrets and all) are the stored ones.
         Assert.Equal(Revisions(_source, id), Revisions(_target, id));
 
-        var again = await _target.RunAsync("restore", "--file", backup);
+        var again = await _target.RunAsync("restore", "--file", backup, "--key", SourceKey());
         Assert.True(again.ExitCode == ExitCodes.StateNotEmpty, again.ToString());
         Assert.Contains("The state is not empty", again.Error, StringComparison.Ordinal);
 
@@ -107,10 +119,11 @@ public sealed class BackupRestoreTests : IDisposable
     public async Task A_forced_restore_over_the_running_state_adopts_the_instances_that_run()
     {
         var (id, backup, _) = await DeployAndBackUpAsync();
-        var refused = await _source.RunAsync("restore", "--file", backup);
+        var key = Path.Combine(_source.StateDir, "audit-verifier-key.txt");
+        var refused = await _source.RunAsync("restore", "--file", backup, "--key", key);
         Assert.True(refused.ExitCode == ExitCodes.StateNotEmpty, refused.ToString());
 
-        var restore = await _source.RunAsync("restore", "--file", backup, "--force", "--output", "json");
+        var restore = await _source.RunAsync("restore", "--file", backup, "--force", "--key", key, "--output", "json");
         Assert.True(restore.ExitCode == ExitCodes.Success, restore.ToString());
         var restored = Assert.Single(restore.Json.GetProperty("deployments").EnumerateArray());
         Assert.Equal(("running", 1), (restored.GetProperty("status").GetString(), restored.GetProperty("runningInstances").GetInt32()));
@@ -130,20 +143,47 @@ public sealed class BackupRestoreTests : IDisposable
 
         // One byte of a record changed (the manifest is left as written): the part's SHA-256 no longer matches.
         var record = Tampered(backup, "record.zip", zip => ChangePart(zip, "deployments", bytes => { bytes[bytes.Length / 2] ^= 0x01; return bytes; }, rehash: false));
-        var refused = await _target.RunAsync("restore", "--file", record);
+        var key = SourceKey();
+        var refused = await _target.RunAsync("restore", "--file", record, "--key", key);
         Assert.True(refused.ExitCode == ExitCodes.BackupDamaged, refused.ToString());
         Assert.Contains("'deployments' does not match the manifest", refused.Error, StringComparison.Ordinal);
         AssertNothingRestored();
 
-        // An audit entry changed and the manifest's hash recomputed to match: the audit verifier catches it.
+        // An audit entry changed and the manifest's hash recomputed to match: the signature no longer verifies; and with
+        // the signature dropped and unsigned backups allowed, the audit verifier still catches it.
         var entry = Tampered(backup, "entry.zip", zip => ChangePart(zip, "audit", ChangeLastAuditEntry, rehash: true));
-        refused = await _target.RunAsync("restore", "--file", entry);
+        refused = await _target.RunAsync("restore", "--file", entry, "--key", key);
+        Assert.True(refused.ExitCode == ExitCodes.BackupSignatureRefused, refused.ToString());
+        Assert.Contains("does not verify with any trusted key", refused.Error, StringComparison.Ordinal);
+        AssertNothingRestored();
+        var unsignedEntry = Tampered(entry, "entry-unsigned.zip", zip => zip.GetEntry("manifest.sig")!.Delete());
+        refused = await _target.RunAsync("restore", "--file", unsignedEntry, "--key", key);
+        Assert.True(refused.ExitCode == ExitCodes.BackupSignatureRefused, refused.ToString());
+        Assert.Contains("The backup is not signed", refused.Error, StringComparison.Ordinal);
+        AssertNothingRestored();
+        refused = await _target.RunAsync("restore", "--file", unsignedEntry, "--allow-unsigned");
         Assert.True(refused.ExitCode == ExitCodes.BackupDamaged, refused.ToString());
+        Assert.Contains("WARNING: --allow-unsigned", refused.Error, StringComparison.Ordinal);
         Assert.Contains("audit: the audit trail does not verify", refused.Error, StringComparison.Ordinal);
         AssertNothingRestored();
 
-        var newer = Tampered(backup, "newer.zip", zip => ChangeManifest(zip, m => m["formatVersion"] = 2));
-        refused = await _target.RunAsync("restore", "--file", newer, "--output", "json");
+        // Checked with a key that did not sign it, or with no key at all.
+        var otherKey = _target.Dir("other-verifier-key.txt");
+        using (var other = Bpi.Orchestration.Audit.CheckpointSigner.Generate("bpi-orchestration/audit"))
+        {
+            File.WriteAllText(otherKey, other.VerifierKey + "\n");
+        }
+
+        refused = await _target.RunAsync("restore", "--file", backup, "--key", otherKey);
+        Assert.True(refused.ExitCode == ExitCodes.BackupSignatureRefused, refused.ToString());
+        Assert.Contains("which is not trusted", refused.Error, StringComparison.Ordinal);
+        refused = await _target.RunAsync("restore", "--file", backup);
+        Assert.True(refused.ExitCode == ExitCodes.BackupSignatureRefused, refused.ToString());
+        Assert.Contains("no trusted key was given", refused.Error, StringComparison.Ordinal);
+        AssertNothingRestored();
+
+        var newer = Tampered(backup, "newer.zip", zip => { ChangeManifest(zip, m => m["formatVersion"] = 2); zip.GetEntry("manifest.sig")!.Delete(); });
+        refused = await _target.RunAsync("restore", "--file", newer, "--allow-unsigned", "--output", "json");
         Assert.True(refused.ExitCode == ExitCodes.BackupTooNew, refused.ToString());
         var message = refused.Json.GetProperty("error").GetString()!;
         Assert.Contains("format version 2", message, StringComparison.Ordinal);
@@ -151,12 +191,12 @@ public sealed class BackupRestoreTests : IDisposable
         AssertNothingRestored();
 
         var notZip = _target.WriteFile("not-a-backup.zip", "hello");
-        refused = await _target.RunAsync("restore", "--file", notZip);
+        refused = await _target.RunAsync("restore", "--file", notZip, "--key", key);
         Assert.True(refused.ExitCode == ExitCodes.BackupDamaged, refused.ToString());
         AssertNothingRestored();
 
         // The untouched backup still restores.
-        var restore = await _target.RunAsync("restore", "--file", backup);
+        var restore = await _target.RunAsync("restore", "--file", backup, "--key", key);
         Assert.True(restore.ExitCode == ExitCodes.Success, restore.ToString());
         destroy = await _target.RunAsync("destroy", "-d", id);
         Assert.True(destroy.ExitCode == ExitCodes.Success, destroy.ToString());

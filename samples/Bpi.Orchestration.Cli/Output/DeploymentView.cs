@@ -226,6 +226,9 @@ internal sealed record BackupView
 
     public IReadOnlyList<BackupPartView> Parts { get; init; } = [];
 
+    /// <summary>The algorithm and key that signed the backup (a restore: whose signature was verified); <see langword="null"/> for an unsigned restore allowed with <c>--allow-unsigned</c>.</summary>
+    public string? SignedBy { get; init; }
+
     /// <summary>For a restore: every restored live deployment compared with what the runtime runs.</summary>
     public IReadOnlyList<RestoredDeploymentView>? Deployments { get; init; }
 

@@ -8,10 +8,16 @@ namespace Bpi.Orchestration.Audit;
 /// An ECDSA P-256 key that signs checkpoints as C2SP signed notes (signature type <c>0x02</c>: the key id is the first
 /// four bytes of SHA-256 over the DER SubjectPublicKeyInfo; the signature is ASN.1 DER over SHA-256 of the note text).
 /// Give third parties <see cref="VerifierKey"/>; keep the private key (<see cref="ExportPrivateKeyPem"/>) secret.
+/// The same key signs orchestrator backups (<see cref="Bpi.Orchestration.Backup.IBackupManifestSigner"/>: ECDSA P-256
+/// over SHA-256 of the manifest, prefixed with the key id), so <see cref="CheckpointVerifier"/> with the public key
+/// checks them.
 /// </summary>
-public sealed class CheckpointSigner : IDisposable
+public sealed class CheckpointSigner : IDisposable, Bpi.Orchestration.Backup.IBackupManifestSigner
 {
     internal const byte SignatureType = 0x02;
+
+    /// <summary>The algorithm name of backup signatures made with a checkpoint key.</summary>
+    internal const string BackupAlgorithm = "ecdsa-p256-sha256";
     private readonly ECDsa _key;
 
     private CheckpointSigner(string keyName, ECDsa key)
@@ -91,13 +97,22 @@ public sealed class CheckpointSigner : IDisposable
     /// <summary>Releases the key.</summary>
     public void Dispose() => _key.Dispose();
 
-    internal string SignatureLine(ReadOnlySpan<byte> noteText)
+    /// <inheritdoc />
+    string Bpi.Orchestration.Backup.IBackupManifestSigner.Algorithm => BackupAlgorithm;
+
+    /// <inheritdoc />
+    byte[] Bpi.Orchestration.Backup.IBackupManifestSigner.SignManifest(ReadOnlySpan<byte> manifest) => Sign(manifest);
+
+    internal string SignatureLine(ReadOnlySpan<byte> noteText) => $"\u2014 {KeyName} {Convert.ToBase64String(Sign(noteText))}\n";
+
+    /// <summary>The key id (4 bytes, big-endian) followed by the ASN.1 DER ECDSA signature over SHA-256 of <paramref name="data"/>.</summary>
+    private byte[] Sign(ReadOnlySpan<byte> data)
     {
-        var signature = _key.SignData(noteText, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+        var signature = _key.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
         var blob = new byte[4 + signature.Length];
         BinaryPrimitives.WriteUInt32BigEndian(blob, KeyId);
         signature.CopyTo(blob, 4);
-        return $"\u2014 {KeyName} {Convert.ToBase64String(blob)}\n";
+        return blob;
     }
 
     internal static uint ComputeKeyId(ReadOnlySpan<byte> subjectPublicKeyInfo) =>

@@ -8,9 +8,10 @@ namespace Bpi.Orchestration.Audit;
 /// <summary>
 /// Verifies signed checkpoints with public keys only. Follows C2SP signed-note: signatures from unknown keys are
 /// ignored (so a note signed by both an old and a new key verifies with either — key rotation), a failing signature from
-/// a known key rejects the note, and at least one known key must have signed.
+/// a known key rejects the note, and at least one known key must have signed. It also checks the signatures of
+/// orchestrator backups made with a <see cref="CheckpointSigner"/> (<see cref="Bpi.Orchestration.Backup.IBackupSignatureVerifier"/>).
 /// </summary>
-public sealed class CheckpointVerifier
+public sealed class CheckpointVerifier : Bpi.Orchestration.Backup.IBackupSignatureVerifier
 {
     private readonly Dictionary<(string Name, uint Id), ECDsa> _keys = [];
 
@@ -100,6 +101,32 @@ public sealed class CheckpointVerifier
         }
 
         checkpoint = parsed;
+        error = null;
+        return true;
+    }
+
+    /// <inheritdoc />
+    bool Bpi.Orchestration.Backup.IBackupSignatureVerifier.TryVerifyManifest(string algorithm, string keyName, ReadOnlySpan<byte> manifest, ReadOnlySpan<byte> signature, out string? error)
+    {
+        if (algorithm != CheckpointSigner.BackupAlgorithm || signature.Length < 4)
+        {
+            error = $"it is signed with {algorithm}, not with an audit checkpoint key ({CheckpointSigner.BackupAlgorithm})";
+            return false;
+        }
+
+        var keyId = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(signature);
+        if (!_keys.TryGetValue((keyName, keyId), out var key))
+        {
+            error = string.Create(CultureInfo.InvariantCulture, $"it is signed by key '{keyName}+{keyId:x8}', which is not trusted (trusted: {string.Join(", ", TrustedKeys)})");
+            return false;
+        }
+
+        if (!key.VerifyData(manifest, signature[4..], HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence))
+        {
+            error = string.Create(CultureInfo.InvariantCulture, $"the signature of trusted key '{keyName}+{keyId:x8}' does not match the manifest: the manifest was changed after it was signed");
+            return false;
+        }
+
         error = null;
         return true;
     }

@@ -16,7 +16,8 @@ public sealed record BackupPartEntry(string Name, long Length, string Sha256);
 /// <summary>What a restore did.</summary>
 /// <param name="Manifest">The restored backup's manifest.</param>
 /// <param name="Deployments">Every restored deployment that is not destroyed, compared with what the runtime runs (empty when no runtime was given).</param>
-public sealed record BackupRestoreReport(BackupManifest Manifest, IReadOnlyList<RestoredDeployment> Deployments);
+/// <param name="SignedBy">The algorithm and key whose signature was checked, or <see langword="null"/> when an unsigned backup was restored because it was allowed.</param>
+public sealed record BackupRestoreReport(BackupManifest Manifest, IReadOnlyList<RestoredDeployment> Deployments, string? SignedBy);
 
 /// <summary>How a restored deployment compares with what the runtime runs.</summary>
 /// <param name="Id">The deployment id.</param>

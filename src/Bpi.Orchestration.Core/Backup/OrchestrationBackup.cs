@@ -14,7 +14,10 @@ namespace Bpi.Orchestration.Backup;
 /// <summary>
 /// The <see cref="IOrchestrationBackup"/>: one zip file holding <c>manifest.json</c> (format version, creation time,
 /// SDK version, each part's length and SHA-256) and one entry <c>parts/&lt;name&gt;</c> per <see cref="IBackupPart"/>.
-/// A restore reads the manifest, refuses a newer format, checks every part's SHA-256 and every part's own checks, refuses
+/// The manifest is signed (<c>manifest.sig</c>: algorithm, key name and signature over the manifest's exact bytes) by
+/// <see cref="OrchestrationBackupOptions.Signer"/>; the signature covers every part through its SHA-256.
+/// A restore checks the signature first (refusing an unsigned backup unless <see cref="OrchestrationBackupOptions.AllowUnsigned"/>,
+/// and a wrong signature always), reads the manifest, refuses a newer format, checks every part's SHA-256 and every part's own checks, refuses
 /// stores that hold data unless forced — all before writing anything — then restores the parts one by one (each
 /// atomically) and compares the restored deployments with what the runtime runs.
 /// </summary>
@@ -24,6 +27,8 @@ public sealed class OrchestrationBackup : IOrchestrationBackup
     public const int FormatVersion = 1;
 
     private const string ManifestEntry = "manifest.json";
+    private const string SignatureEntry = "manifest.sig";
+    private const int MaxSignatureBytes = 64 * 1024;
     private const string PartPrefix = "parts/";
     private const int MaxManifestBytes = 1024 * 1024;
 
@@ -31,18 +36,22 @@ public sealed class OrchestrationBackup : IOrchestrationBackup
     private readonly IDeploymentStore? _deployments;
     private readonly IWorkloadRuntime? _runtime;
     private readonly TimeProvider _time;
+    private readonly OrchestrationBackupOptions _options;
     private readonly ILogger _logger;
 
     /// <summary>Creates a backup over <paramref name="parts"/>.</summary>
     /// <param name="parts">The parts, in the order they are written and restored; names must be unique.</param>
     /// <param name="time">The clock of the manifest's creation time.</param>
+    /// <param name="options">How backups are signed and which signatures a restore trusts; every problem is listed when they are invalid.</param>
     /// <param name="deployments">The deployment store whose restored records are compared with the runtime, or <see langword="null"/>.</param>
     /// <param name="runtime">The runtime to compare the restored deployments with, or <see langword="null"/> to skip it.</param>
     /// <param name="logger">The logger, or <see langword="null"/>.</param>
-    public OrchestrationBackup(IEnumerable<IBackupPart> parts, TimeProvider time, IDeploymentStore? deployments = null, IWorkloadRuntime? runtime = null, ILogger<OrchestrationBackup>? logger = null)
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException"><paramref name="options"/> are invalid (every problem is listed).</exception>
+    public OrchestrationBackup(IEnumerable<IBackupPart> parts, TimeProvider time, OrchestrationBackupOptions options, IDeploymentStore? deployments = null, IWorkloadRuntime? runtime = null, ILogger<OrchestrationBackup>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(parts);
         ArgumentNullException.ThrowIfNull(time);
+        _options = ValidatedOptions.Ensure(options, new OrchestrationBackupOptionsValidator());
         _parts = [.. parts];
         var problems = new List<string>();
         foreach (var part in _parts)
@@ -78,6 +87,11 @@ public sealed class OrchestrationBackup : IOrchestrationBackup
     public async Task<BackupManifest> BackupAsync(Stream destination, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(destination);
+        if (_options.Signer is null && !_options.AllowUnsigned)
+        {
+            throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"No key signs backups, so none was written; set {nameof(OrchestrationBackupOptions)}.{nameof(OrchestrationBackupOptions.Signer)} (this host only restores: its options give trusted keys only), or allow unsigned backups explicitly.");
+        }
+
         var entries = new List<BackupPartEntry>();
         var zip = new ZipArchive(destination, ZipArchiveMode.Create, leaveOpen: true);
         await using (zip.ConfigureAwait(false))
@@ -100,11 +114,15 @@ public sealed class OrchestrationBackup : IOrchestrationBackup
             }
 
             var manifest = new BackupManifest(FormatVersion, _time.GetUtcNow(), SdkVersion, entries);
-            var manifestEntry = zip.CreateEntry(ManifestEntry, CompressionLevel.Optimal);
-            var manifestStream = await manifestEntry.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using (manifestStream.ConfigureAwait(false))
+            var manifestBytes = WriteManifest(manifest);
+            await WriteEntryAsync(zip, ManifestEntry, manifestBytes, cancellationToken).ConfigureAwait(false);
+            if (_options.Signer is { } signer)
             {
-                await manifestStream.WriteAsync(WriteManifest(manifest), cancellationToken).ConfigureAwait(false);
+                await WriteEntryAsync(zip, SignatureEntry, WriteSignature(signer, manifestBytes), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                Log.BackupWrittenUnsigned(_logger);
             }
 
             Log.BackupWritten(_logger, entries.Count, string.Join(", ", entries.Select(e => e.Name)));
@@ -183,7 +201,7 @@ public sealed class OrchestrationBackup : IOrchestrationBackup
 
         await using (zip.ConfigureAwait(false))
         {
-            var manifest = await ReadManifestAsync(zip, cancellationToken).ConfigureAwait(false);
+            var (manifest, signedBy) = await ReadManifestAsync(zip, cancellationToken).ConfigureAwait(false);
             await CheckAsync(zip, manifest, force, cancellationToken).ConfigureAwait(false);
             foreach (var part in _parts)
             {
@@ -196,7 +214,7 @@ public sealed class OrchestrationBackup : IOrchestrationBackup
 
             var deployments = await CompareWithRuntimeAsync(cancellationToken).ConfigureAwait(false);
             Log.BackupRestored(_logger, manifest.Parts.Count, manifest.CreatedAt, deployments.Count(d => d.Status == RestoredDeploymentStatus.Running), deployments.Count(d => d.Status == RestoredDeploymentStatus.Missing));
-            return new BackupRestoreReport(manifest, deployments);
+            return new BackupRestoreReport(manifest, deployments, signedBy);
         }
     }
 
@@ -205,7 +223,7 @@ public sealed class OrchestrationBackup : IOrchestrationBackup
     {
         var problems = new List<string>();
         var listed = manifest.Parts.ToDictionary(p => p.Name, StringComparer.Ordinal);
-        foreach (var entry in zip.Entries.Where(e => e.FullName != ManifestEntry && !(e.FullName.StartsWith(PartPrefix, StringComparison.Ordinal) && listed.ContainsKey(e.FullName[PartPrefix.Length..]))))
+        foreach (var entry in zip.Entries.Where(e => e.FullName is not (ManifestEntry or SignatureEntry) && !(e.FullName.StartsWith(PartPrefix, StringComparison.Ordinal) && listed.ContainsKey(e.FullName[PartPrefix.Length..]))))
         {
             problems.Add($"The backup holds '{entry.FullName}', which its manifest does not list: the file was changed after it was written.");
         }
@@ -271,7 +289,8 @@ public sealed class OrchestrationBackup : IOrchestrationBackup
         }
     }
 
-    private async Task<BackupManifest> ReadManifestAsync(ZipArchive zip, CancellationToken cancellationToken)
+    /// <summary>Reads the manifest and checks its signature before anything in it is believed; returns who signed it (<see langword="null"/> when unsigned and allowed).</summary>
+    private async Task<(BackupManifest Manifest, string? SignedBy)> ReadManifestAsync(ZipArchive zip, CancellationToken cancellationToken)
     {
         if (zip.GetEntry(ManifestEntry) is not { } entry)
         {
@@ -283,17 +302,12 @@ public sealed class OrchestrationBackup : IOrchestrationBackup
             throw Refuse(BackupRefusal.Damaged, $"The backup's manifest is {entry.Length} bytes, more than the limit of {MaxManifestBytes}; the file is damaged.", []);
         }
 
-        var buffer = new MemoryStream();
-        var stream = await entry.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
-        {
-            await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-        }
-
+        var manifestBytes = await ReadEntryAsync(entry, cancellationToken).ConfigureAwait(false);
+        var signedBy = await CheckSignatureAsync(zip, manifestBytes, cancellationToken).ConfigureAwait(false);
         BackupManifest manifest;
         try
         {
-            manifest = ParseManifest(buffer.ToArray());
+            manifest = ParseManifest(manifestBytes);
         }
         catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
         {
@@ -309,7 +323,107 @@ public sealed class OrchestrationBackup : IOrchestrationBackup
                 []);
         }
 
-        return manifest;
+        return (manifest, signedBy);
+    }
+
+    /// <summary>Checks <c>manifest.sig</c> over the manifest's bytes with the trusted keys; refuses a missing (unless allowed) or wrong signature.</summary>
+    private async Task<string?> CheckSignatureAsync(ZipArchive zip, byte[] manifest, CancellationToken cancellationToken)
+    {
+        if (zip.GetEntry(SignatureEntry) is not { } entry)
+        {
+            if (_options.AllowUnsigned)
+            {
+                Log.RestoringUnsigned(_logger);
+                return null;
+            }
+
+            Log.RestoreRefused(_logger, BackupRefusal.Unsigned, 1);
+            throw Refuse(BackupRefusal.Unsigned, "The backup is not signed, so nothing proves it was not rewritten; nothing was restored. Restore a signed backup, or allow unsigned backups explicitly (OrchestrationBackupOptions.AllowUnsigned, CLI --allow-unsigned) if you know where this file has been.", []);
+        }
+
+        string algorithm, keyName;
+        byte[] signature;
+        try
+        {
+            if (entry.Length > MaxSignatureBytes)
+            {
+                throw new FormatException($"it is {entry.Length} bytes, more than the limit of {MaxSignatureBytes}");
+            }
+
+            using var document = JsonDocument.Parse(await ReadEntryAsync(entry, cancellationToken).ConfigureAwait(false));
+            var root = document.RootElement;
+            algorithm = root.GetProperty("algorithm").GetString() ?? throw new FormatException("it names no algorithm");
+            keyName = root.GetProperty("keyName").GetString() ?? throw new FormatException("it names no key");
+            signature = root.GetProperty("signature").GetBytesFromBase64();
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or KeyNotFoundException or InvalidDataException)
+        {
+            Log.RestoreRefused(_logger, BackupRefusal.SignatureInvalid, 1);
+            throw Refuse(BackupRefusal.SignatureInvalid, "The backup's signature (manifest.sig) cannot be read; the file was changed or damaged. Nothing was restored; restore from another backup.", [ex.Message]);
+        }
+
+        var verifiers = _options.EffectiveVerifiers;
+        if (verifiers.Count == 0)
+        {
+            if (_options.AllowUnsigned)
+            {
+                Log.RestoringUnsigned(_logger);
+                return null;
+            }
+
+            Log.RestoreRefused(_logger, BackupRefusal.Unsigned, 1);
+            throw Refuse(BackupRefusal.Unsigned, $"The backup is signed with {algorithm} key '{keyName}', but no trusted key was given to check it; nothing was restored. Give the key (OrchestrationBackupOptions.Verifiers; CLI --key with the verifier key file).", []);
+        }
+
+        var errors = new List<string>();
+        foreach (var verifier in verifiers)
+        {
+            if (verifier.TryVerifyManifest(algorithm, keyName, manifest, signature, out var error))
+            {
+                return $"{algorithm} key '{keyName}'";
+            }
+
+            errors.Add(error ?? "the signature does not verify");
+        }
+
+        Log.RestoreRefused(_logger, BackupRefusal.SignatureInvalid, errors.Count);
+        throw Refuse(BackupRefusal.SignatureInvalid, $"The backup's signature ({algorithm} key '{keyName}') does not verify with any trusted key: the backup was rewritten, or it was signed with another key. Nothing was restored; restore a backup signed with a trusted key, or give the key that signed it.", errors);
+    }
+
+    private static async Task<byte[]> ReadEntryAsync(ZipArchiveEntry entry, CancellationToken cancellationToken)
+    {
+        var buffer = new MemoryStream();
+        var stream = await entry.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static async Task WriteEntryAsync(ZipArchive zip, string name, byte[] content, CancellationToken cancellationToken)
+    {
+        var stream = await zip.CreateEntry(name, CompressionLevel.Optimal).OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            await stream.WriteAsync(content, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static byte[] WriteSignature(IBackupManifestSigner signer, byte[] manifest)
+    {
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("algorithm", signer.Algorithm);
+            json.WriteString("keyName", signer.KeyName);
+            json.WriteBase64String("signature", signer.SignManifest(manifest));
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
     }
 
     /// <summary>

@@ -11,6 +11,12 @@ public enum BackupRefusal
 
     /// <summary>A store already holds data and the restore was not forced.</summary>
     NotEmpty = 2,
+
+    /// <summary>The backup carries no signature (or no trusted key was given to check it) and unsigned backups were not allowed.</summary>
+    Unsigned = 3,
+
+    /// <summary>The backup's signature does not verify with any trusted key: it was rewritten, or signed with another key.</summary>
+    SignatureInvalid = 4,
 }
 
 /// <summary>A restore was refused before anything was written; <see cref="OrchestrationException.Errors"/> lists every problem.</summary>

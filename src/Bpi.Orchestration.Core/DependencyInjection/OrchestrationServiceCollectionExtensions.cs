@@ -66,16 +66,22 @@ public static class OrchestrationBuilderExtensions
     /// audit store) is first resolved, as the CLI does.
     /// </summary>
     /// <param name="builder">The builder.</param>
+    /// <param name="configure">
+    /// Sets the key that signs backups and the keys a restore trusts (<see cref="Bpi.Orchestration.Backup.OrchestrationBackupOptions"/>);
+    /// a signer is required unless unsigned backups are allowed explicitly (validated when the host starts).
+    /// </param>
     /// <returns>The builder, for chaining.</returns>
-    public static IOrchestrationBuilder AddBackup(this IOrchestrationBuilder builder)
+    public static IOrchestrationBuilder AddBackup(this IOrchestrationBuilder builder, Action<Bpi.Orchestration.Backup.OrchestrationBackupOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddValidatedOptions<Bpi.Orchestration.Backup.OrchestrationBackupOptions, Bpi.Orchestration.Backup.OrchestrationBackupOptionsValidator>(configure);
         builder.Services.TryAddSingleton<Bpi.Orchestration.Backup.IOrchestrationBackup>(sp =>
         {
             var store = sp.GetRequiredService<IDeploymentStore>();
             return new Bpi.Orchestration.Backup.OrchestrationBackup(
                 [new Bpi.Orchestration.Backup.DeploymentStoreBackupPart(store), .. sp.GetServices<Bpi.Orchestration.Backup.IBackupPart>()],
                 sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Bpi.Orchestration.Backup.OrchestrationBackupOptions>>().Value,
                 store,
                 sp.GetService<IWorkloadRuntime>(),
                 sp.GetService<Microsoft.Extensions.Logging.ILogger<Bpi.Orchestration.Backup.OrchestrationBackup>>());

@@ -105,6 +105,12 @@ internal static partial class Log
     [LoggerMessage(8403, LogLevel.Warning, "Restored deployment {DeploymentId}: no instance of its serving revision {Revision} runs")]
     public static partial void RestoredDeploymentMissing(ILogger logger, string deploymentId, int revision);
 
+    [LoggerMessage(8404, LogLevel.Warning, "Backup written WITHOUT a signature (OrchestrationBackupOptions.AllowUnsigned): anyone who can write the file can rewrite the state it restores")]
+    public static partial void BackupWrittenUnsigned(ILogger logger);
+
+    [LoggerMessage(8405, LogLevel.Warning, "Restoring a backup WITHOUT checking a signature (OrchestrationBackupOptions.AllowUnsigned): nothing proves it was not rewritten")]
+    public static partial void RestoringUnsigned(ILogger logger);
+
     [LoggerMessage(8450, LogLevel.Error, "The circuit breaker of {Target} opened: calls fail fast for {BreakSeconds} s")]
     public static partial void CircuitOpened(ILogger logger, Exception? exception, string target, double breakSeconds);
 

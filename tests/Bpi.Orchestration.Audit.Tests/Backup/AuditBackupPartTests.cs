@@ -10,7 +10,8 @@ namespace Bpi.Orchestration.Audit.Tests.Backup;
 /// <summary>
 /// The audit part of an orchestrator backup through the SDK (<c>AddFileAuditStore</c> + <c>AddBackup</c>): a restored
 /// trail is the same chain (same root, same signed checkpoints), and a changed entry is refused by the audit verifier
-/// before anything is written, even when the manifest's hash was recomputed to match.
+/// before anything is written, even when the manifest's hash was recomputed to match (and the signature dropped, with
+/// unsigned backups allowed). Backups are signed with the audit checkpoint key and checked with its public key.
 /// </summary>
 public sealed class AuditBackupPartTests : IDisposable
 {
@@ -18,10 +19,15 @@ public sealed class AuditBackupPartTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static ServiceProvider Host(string auditDirectory, CheckpointSigner signer)
+    private static ServiceProvider Host(string auditDirectory, CheckpointSigner signer, Action<OrchestrationBackupOptions>? backup = null)
     {
         var services = new ServiceCollection();
-        services.AddOrchestration().AddFileAuditStore(auditDirectory, o => o.CheckpointSigners.Add(signer)).AddBackup();
+        services.AddOrchestration().AddFileAuditStore(auditDirectory, o => o.CheckpointSigners.Add(signer)).AddBackup(o =>
+        {
+            o.Signer = signer;
+            o.Verifiers.Add(new CheckpointVerifier([signer.VerifierKey]));
+            backup?.Invoke(o);
+        });
         return services.BuildServiceProvider();
     }
 
@@ -53,6 +59,7 @@ public sealed class AuditBackupPartTests : IDisposable
         {
             var report = await provider.GetRequiredService<IOrchestrationBackup>().RestoreAsync(backup);
             Assert.Equal(OrchestrationBackup.FormatVersion, report.Manifest.FormatVersion);
+            Assert.Equal($"ecdsa-p256-sha256 key '{signer.KeyName}'", report.SignedBy);
         }
 
         var result = await AuditVerifier.VerifyDirectoryAsync(target, new CheckpointVerifier([signer.VerifierKey]));
@@ -69,13 +76,37 @@ public sealed class AuditBackupPartTests : IDisposable
         var tampered = ChangeAuditEntry(backup);
         var target = _dir.Combine("target");
 
-        await using var provider = Host(target, signer);
+        // The signature catches the rewritten manifest first; without it (allowed explicitly) the audit verifier does.
+        await using (var signedOnly = Host(target, signer))
+        {
+            var bySignature = await Assert.ThrowsAsync<OrchestrationBackupException>(() => signedOnly.GetRequiredService<IOrchestrationBackup>().RestoreAsync(tampered));
+            Assert.Equal(BackupRefusal.SignatureInvalid, bySignature.Refusal);
+        }
+
+        ZipEntries.Write(tampered, "manifest.sig", null);
+        await using var provider = Host(target, signer, o => o.AllowUnsigned = true);
         var refused = await Assert.ThrowsAsync<OrchestrationBackupException>(() => provider.GetRequiredService<IOrchestrationBackup>().RestoreAsync(tampered));
 
         Assert.Equal(BackupRefusal.Damaged, refused.Refusal);
         Assert.Contains(refused.Errors, e => e.StartsWith("audit: the audit trail does not verify", StringComparison.Ordinal));
         Assert.False(Directory.Exists(target));
         Assert.DoesNotContain(Directory.GetDirectories(_dir.Path), d => Path.GetFileName(d).StartsWith("target.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_backup_signed_with_another_audit_key_is_refused_with_the_trusted_keys_named()
+    {
+        using var signer = CheckpointSigner.Generate("tests.example/key");
+        var (backup, _) = await BackUpAsync(signer);
+        using var other = CheckpointSigner.Generate("tests.example/key");
+        var target = _dir.Combine("target");
+
+        await using var provider = Host(target, other);
+        var refused = await Assert.ThrowsAsync<OrchestrationBackupException>(() => provider.GetRequiredService<IOrchestrationBackup>().RestoreAsync(backup));
+
+        Assert.Equal(BackupRefusal.SignatureInvalid, refused.Refusal);
+        Assert.Contains(refused.Errors, e => e.Contains("which is not trusted", StringComparison.Ordinal) && e.Contains($"{other.KeyId:x8}", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(target));
     }
 
     /// <summary>Flips one byte in the last entry of the audit part's segment and recomputes the manifest's SHA-256 for the part.</summary>

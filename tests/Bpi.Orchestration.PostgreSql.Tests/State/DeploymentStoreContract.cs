@@ -8,6 +8,11 @@ namespace Bpi.Orchestration.PostgreSql.Tests.State;
 /// </summary>
 public abstract class DeploymentStoreContract
 {
+    private static readonly Bpi.Orchestration.Backup.OrchestrationBackupOptions BackupKey = new()
+    {
+        Signer = new Bpi.Orchestration.Backup.HmacBackupKey("tests/backup", System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+    };
+
     /// <summary>A fresh, empty store; a second call returns another view of the same stored state (another "instance").</summary>
     protected abstract Task<IDeploymentStore> OpenAsync();
 
@@ -170,7 +175,7 @@ public abstract class DeploymentStoreContract
         var running = (await store.GetAsync("api-1a2b3c4d"))!;
         await store.SaveAsync(running with { State = DeploymentState.Running, StableRevision = 2, TargetRevision = null, Cursor = null });
         var clock = new Bpi.Orchestration.Testing.ManualTimeProvider(new DateTimeOffset(2026, 12, 6, 9, 0, 0, TimeSpan.Zero));
-        var backup = new Bpi.Orchestration.Backup.OrchestrationBackup([new Bpi.Orchestration.Backup.DeploymentStoreBackupPart(store)], clock);
+        var backup = new Bpi.Orchestration.Backup.OrchestrationBackup([new Bpi.Orchestration.Backup.DeploymentStoreBackupPart(store)], clock, BackupKey);
         using var file = new MemoryStream();
         var manifest = await backup.BackupAsync(file);
         Assert.Equal((1, clock.GetUtcNow(), "deployments"), (manifest.FormatVersion, manifest.CreatedAt, Assert.Single(manifest.Parts).Name));
@@ -201,7 +206,7 @@ public abstract class DeploymentStoreContract
     {
         var store = await OpenAsync();
         await store.SaveAsync(Records.New());
-        var backup = new Bpi.Orchestration.Backup.OrchestrationBackup([new Bpi.Orchestration.Backup.DeploymentStoreBackupPart(store)], TimeProvider.System);
+        var backup = new Bpi.Orchestration.Backup.OrchestrationBackup([new Bpi.Orchestration.Backup.DeploymentStoreBackupPart(store)], TimeProvider.System, BackupKey);
         using var file = new MemoryStream();
         await backup.BackupAsync(file);
         await store.SaveAsync((await store.GetAsync("web-1a2b3c4d"))! with { State = DeploymentState.Running });
