@@ -14,7 +14,8 @@ bpi_nginx_binary() {
     command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true
 }
 
-# The stream module is for the routing benchmark (layer-4 proxy baseline); the tests need only nginx-light.
+# The stream module is for the routing benchmark (layer-4 proxy baseline) and for the EncCluster-on-Docker tests, which
+# build their nginx sidecar image from this binary, this module and the libraries ldd lists (NginxStreamTestImage).
 if [ -z "$(bpi_nginx_binary)" ] || [ ! -e /usr/lib/nginx/modules/ngx_stream_module.so ]; then
     export DEBIAN_FRONTEND=noninteractive
     # .ci/run provides ensure_apt_updated so apt-get update runs once for every engine; alone, update here.

@@ -62,11 +62,20 @@ public sealed class LoopbackCapture : IAsyncDisposable
     /// <param name="file">The capture file.</param>
     /// <param name="ports">The TCP ports.</param>
     /// <returns>The capture, once tcpdump listens.</returns>
-    public static async Task<LoopbackCapture> StartAsync(string tcpdump, string file, IEnumerable<int> ports)
+    public static Task<LoopbackCapture> StartAsync(string tcpdump, string file, IEnumerable<int> ports) => StartAsync(tcpdump, file, ports, "lo");
+
+    /// <summary>Starts capturing the given ports (every TCP packet when none) on <paramref name="networkInterface"/> (for example a Docker network's bridge) into <paramref name="file"/>.</summary>
+    /// <param name="tcpdump">The tcpdump binary.</param>
+    /// <param name="file">The capture file.</param>
+    /// <param name="ports">The TCP ports; empty for all TCP.</param>
+    /// <param name="networkInterface">The interface.</param>
+    /// <returns>The capture, once tcpdump listens.</returns>
+    public static async Task<LoopbackCapture> StartAsync(string tcpdump, string file, IEnumerable<int> ports, string networkInterface)
     {
         var filter = string.Join(" or ", ports.Select(p => "tcp port " + p.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        filter = filter.Length == 0 ? "tcp" : filter;
         var info = new ProcessStartInfo(tcpdump) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-i", "lo", "-U", "-n", "-s", "0", "-w", file, filter })
+        foreach (var argument in new[] { "-i", networkInterface, "-U", "-n", "-s", "0", "-w", file, filter })
         {
             info.ArgumentList.Add(argument);
         }
@@ -82,7 +91,7 @@ public sealed class LoopbackCapture : IAsyncDisposable
         };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        await Eventually.UntilAsync(() => capture._listening.Task.IsCompleted || process.HasExited, "tcpdump to listen on lo");
+        await Eventually.UntilAsync(() => capture._listening.Task.IsCompleted || process.HasExited, "tcpdump to listen on " + networkInterface);
         Assert.False(process.HasExited, $"tcpdump exited with {(process.HasExited ? process.ExitCode : 0)} before listening");
         return capture;
     }

@@ -15,7 +15,8 @@ internal static class DockerContainerRequestBuilder
         string containerName,
         string? user,
         string networkName,
-        IReadOnlyList<Mount> mounts)
+        IReadOnlyList<Mount> mounts,
+        DockerContainerExtras? extras = null)
     {
         var component = revision.Component;
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -46,6 +47,12 @@ internal static class DockerContainerRequestBuilder
         hostConfig.Mounts = mounts.Count > 0 ? [.. mounts] : null;
         hostConfig.Init = options.UseInit ? true : null;
 
+        var labels = DockerNaming.ContainerLabels(revision, containerName, policy.Settings.Relaxations.Select(r => r.Setting).ToList());
+        foreach (var (key, value) in extras?.Labels ?? new Dictionary<string, string>())
+        {
+            labels.TryAdd(key, value);
+        }
+
         return new CreateContainerParameters
         {
             Name = containerName,
@@ -56,7 +63,7 @@ internal static class DockerContainerRequestBuilder
             Cmd = component.Command is { } withArguments ? [.. withArguments.Arguments] : null,
             WorkingDir = component.Command?.WorkingDirectory!,
             Env = environment.Count > 0 ? environment.Select(e => e.Key + "=" + e.Value).ToList() : null,
-            Labels = DockerNaming.ContainerLabels(revision, containerName, policy.Settings.Relaxations.Select(r => r.Setting).ToList()),
+            Labels = labels,
             User = user!,
             ExposedPorts = exposed.Count > 0 ? exposed : null,
             HostConfig = hostConfig,
@@ -64,7 +71,7 @@ internal static class DockerContainerRequestBuilder
             {
                 EndpointsConfig = new Dictionary<string, EndpointSettings>(StringComparer.Ordinal)
                 {
-                    [networkName] = new EndpointSettings { Aliases = [component.Id] },
+                    [networkName] = new EndpointSettings { Aliases = [component.Id, .. extras?.Aliases ?? []] },
                 },
             },
         };

@@ -54,6 +54,15 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
 
     internal DockerEngine Client => _client;
 
+    internal DockerRuntimeOptions Options => _options;
+
+    /// <summary>Extra network aliases and labels for the containers a revision is about to create (see <see cref="DockerContainerExtras"/>); <see langword="null"/> adds none.</summary>
+    internal DockerContainerExtrasSource? ContainerExtras { get; set; }
+
+    /// <summary>Makes sure the engine has <paramref name="image"/>, pulling it when absent (with the runtime's registry credentials).</summary>
+    internal Task EnsureImageAsync(string image, CancellationToken cancellationToken)
+        => _puller.EnsureAsync(image, ImagePullPolicy.IfNotPresent, progress: null, cancellationToken);
+
     public async ValueTask EnsureReplicasAsync(WorkloadRevision revision, int replicas, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(revision);
@@ -82,7 +91,7 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
                 return;
             }
 
-            await CreateMissingAsync(revision, policy!, replicas - existing.Count, cancellationToken).ConfigureAwait(false);
+            await CreateMissingAsync(revision, policy!, existing, replicas - existing.Count, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -174,7 +183,7 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
         return policy;
     }
 
-    private async Task CreateMissingAsync(WorkloadRevision revision, DockLockPolicy policy, int count, CancellationToken cancellationToken)
+    private async Task CreateMissingAsync(WorkloadRevision revision, DockLockPolicy policy, IReadOnlyList<ContainerListResponse> existing, int count, CancellationToken cancellationToken)
     {
         var component = revision.Component;
         var image = await _puller.EnsureAsync(component.Image!, component.PullPolicy, revision.Progress, cancellationToken).ConfigureAwait(false);
@@ -185,12 +194,14 @@ internal sealed partial class DockerWorkloadRuntime : IDockerWorkloadRuntime, ID
 
         var user = policy.ResolveUser(image.Config?.User, _options);
         var started = new ConcurrentBag<string>();
+        var names = Enumerable.Range(0, count).Select(_ => DockerNaming.NewContainerName(revision)).ToList();
+        var extras = ContainerExtras?.Invoke(revision, existing, names);
         await Parallel.ForEachAsync(
-            Enumerable.Range(0, count).Select(_ => DockerNaming.NewContainerName(revision)),
+            names,
             new ParallelOptions { MaxDegreeOfParallelism = _options.MaxParallelOperations, CancellationToken = cancellationToken },
             async (name, token) =>
             {
-                var request = DockerContainerRequestBuilder.Build(revision, policy, _options, name, user, network, mounts);
+                var request = DockerContainerRequestBuilder.Build(revision, policy, _options, name, user, network, mounts, extras?.GetValueOrDefault(name));
                 var created = await _client.CreateContainerAsync(request, token).ConfigureAwait(false);
                 Log.ContainerCreated(_logger, name, created.ID, component.Image!);
                 try

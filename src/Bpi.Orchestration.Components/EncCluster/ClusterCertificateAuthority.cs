@@ -108,6 +108,24 @@ internal sealed class ClusterCertificateAuthority : IDisposable
         return issued.CopyWithPrivateKey(key);
     }
 
+    /// <summary>
+    /// A certificate revocation list (PEM) signed by this CA that revokes <paramref name="serials"/> (hex, as
+    /// <see cref="X509Certificate.GetSerialNumberString"/>), valid from five minutes before <paramref name="now"/> until
+    /// <paramref name="nextUpdate"/>: what a TLS proxy that checks revocation (nginx's <c>ssl_crl</c>) refuses.
+    /// </summary>
+    public string CreateRevocationList(IEnumerable<string> serials, DateTimeOffset now, DateTimeOffset nextUpdate)
+    {
+        var builder = new CertificateRevocationListBuilder();
+        foreach (var serial in serials.Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            builder.AddEntry(Convert.FromHexString(serial), now.AddMinutes(-5), X509RevocationReason.Superseded);
+        }
+
+        var cappedNextUpdate = nextUpdate < Certificate.NotAfter ? nextUpdate : new DateTimeOffset(Certificate.NotAfter.ToUniversalTime());
+        var der = builder.Build(Certificate, new System.Numerics.BigInteger(now.ToUnixTimeMilliseconds()), cappedNextUpdate, HashAlgorithmName.SHA256, thisUpdate: now.AddMinutes(-5));
+        return PemEncoding.WriteString("X509 CRL", der) + "\n";
+    }
+
     /// <summary>Whether <paramref name="certificate"/> chains to this CA at <paramref name="at"/>, for client and server authentication.</summary>
     public bool Validates(X509Certificate2 certificate, DateTimeOffset at)
     {

@@ -62,6 +62,21 @@ internal sealed class ClusterIdentity : IDisposable
 
     public void Update(EncClusterSpec spec) => Spec = spec;
 
+    /// <summary>The serials of this cluster's certificates that are no longer accepted: every retired one, and the previous one once its grace period has ended.</summary>
+    public IReadOnlyList<string> RevokedSerials()
+    {
+        lock (_gate)
+        {
+            var revoked = _retired.Select(r => r.Certificate.SerialNumber).ToList();
+            if (_previous is { } p && _time.GetUtcNow() >= _previousAcceptedUntil)
+            {
+                revoked.Add(p.Certificate.SerialNumber);
+            }
+
+            return revoked;
+        }
+    }
+
     /// <summary>Issues a new certificate and makes it current; the one it replaces is accepted for the grace period.</summary>
     public (Credential Current, Credential Replaced, DateTimeOffset GraceUntil) Rotate()
     {

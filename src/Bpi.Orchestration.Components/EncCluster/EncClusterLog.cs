@@ -25,4 +25,10 @@ internal static partial class Log
 
     [LoggerMessage(8556, LogLevel.Debug, "EncCluster {DeploymentId}: a proxied connection on {Endpoint} ended with an error")]
     public static partial void EncConnectionFailed(ILogger logger, Exception exception, string deploymentId, string endpoint);
+
+    [LoggerMessage(8557, LogLevel.Information, "EncCluster {DeploymentId}: member {Member} has its TLS sidecar {Sidecar}")]
+    public static partial void EncSidecarStarted(ILogger logger, string deploymentId, string member, string sidecar);
+
+    [LoggerMessage(8558, LogLevel.Error, "EncCluster {DeploymentId}: the certificate files could not be written into sidecar {Sidecar} or its nginx not reloaded; it keeps its previous certificate")]
+    public static partial void EncSidecarUpdateFailed(ILogger logger, Exception exception, string deploymentId, string sidecar);
 }

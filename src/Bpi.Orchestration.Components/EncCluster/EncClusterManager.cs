@@ -63,8 +63,13 @@ internal sealed class EncClusterManager : IEncClusterManager, IComponentManager,
 
     public X509Certificate2 AuthorityCertificate => _authority.Certificate;
 
+    internal ClusterCertificateAuthority Authority => _authority;
+
     /// <summary>The members, reported by the runtime decorator that owns them.</summary>
     internal Func<string, IReadOnlyList<EncClusterMember>> Members { get; set; } = _ => [];
+
+    /// <summary>Called after each rotation, before it is audited, with the end of the previous certificate's grace period: the runtime decorator pushes the new certificate to proxies that run outside this process (Docker sidecars).</summary>
+    internal Func<ClusterIdentity, DateTimeOffset, CancellationToken, ValueTask>? Rotated { get; set; }
 
     public IReadOnlyList<string> Check(DeploymentSpec spec)
     {
@@ -76,11 +81,16 @@ internal sealed class EncClusterManager : IEncClusterManager, IComponentManager,
         }
 
         var runtime = _runtimeName();
-        if (runtime is not ("process" or "in-memory"))
+        if (runtime is not ("process" or "in-memory" or "docker"))
         {
             problems.Add(runtime is null
-                ? "type: EncCluster needs a workload runtime; add .AddProcessRuntime() before .AddEncCluster()."
-                : $"type: EncCluster runs on the process runtime only for now, and the registered runtime is '{runtime}': on Docker a member could not reach its peers' addresses (they are on the host's loopback), and Kubernetes would need its own mesh; use .AddProcessRuntime(), or choose another type.");
+                ? "type: EncCluster needs a workload runtime; add .AddProcessRuntime() or .AddDocker() before .AddEncCluster()."
+                : $"type: EncCluster runs on the process and Docker runtimes, and the registered runtime is '{runtime}': Kubernetes would need its own mesh (per-pod proxies and certificates as Secrets), which can follow later; use .AddProcessRuntime() or .AddDocker(), or choose another type.");
+        }
+
+        if (runtime == "docker")
+        {
+            problems.AddRange(EncDockerSidecars.Check(spec));
         }
 
         return problems;
@@ -119,6 +129,11 @@ internal sealed class EncClusterManager : IEncClusterManager, IComponentManager,
     private async ValueTask<EncClusterCertificate> RotateAsync(ClusterIdentity identity, string reason, CancellationToken cancellationToken)
     {
         var (current, replaced, graceUntil) = identity.Rotate();
+        if (Rotated is { } rotated)
+        {
+            await rotated(identity, graceUntil, cancellationToken).ConfigureAwait(false);
+        }
+
         var notAfter = new DateTimeOffset(current.Certificate.NotAfter.ToUniversalTime());
         Log.EncCertificateRotated(Logger, identity.DeploymentId, current.Certificate.SerialNumber, reason, notAfter, replaced.Certificate.SerialNumber, graceUntil);
         if (_audit is not null)

@@ -30,6 +30,21 @@ public sealed class EncClusterOptions
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The image of the per-member TLS proxy on Docker: an nginx (1.19.5 or later) with the stream and stream-SSL modules,
+    /// its binary at <c>/usr/sbin/nginx</c>, as the official nginx images have. It runs as a sidecar sharing the member's
+    /// network namespace, as user 65534, with every capability dropped.
+    /// </summary>
+    /// <value>The default value is <c>nginx:1.27-alpine</c> (the official image, stream module built in).</value>
+    public string DockerProxyImage { get; set; } = "nginx:1.27-alpine";
+
+    /// <summary>
+    /// nginx dynamic modules the proxy loads first (<c>load_module</c>), absolute paths inside <see cref="DockerProxyImage"/>;
+    /// empty when the stream module is built in (the official images). Debian's nginx with <c>libnginx-mod-stream</c>
+    /// needs <c>/usr/lib/nginx/modules/ngx_stream_module.so</c>.
+    /// </summary>
+    public IList<string> DockerProxyModules { get; } = [];
+
     /// <summary>Extra DNS names every cluster certificate carries, besides <c>localhost</c>, the loopback addresses and <c>{deployment}.enc.local</c>.</summary>
     public IList<string> ExtraHostNames { get; } = [];
 }
@@ -62,6 +77,16 @@ internal sealed class EncClusterOptionsValidator : IValidateOptions<EncClusterOp
             {
                 errors.Add($"{nameof(EncClusterOptions)}.{property}: {value} is not positive; use a duration greater than zero.");
             }
+        }
+
+        if (string.IsNullOrWhiteSpace(options.DockerProxyImage))
+        {
+            errors.Add($"{nameof(EncClusterOptions)}.{nameof(EncClusterOptions.DockerProxyImage)}: is blank; name an nginx image with the stream module, for example nginx:1.27-alpine.");
+        }
+
+        if (options.DockerProxyModules.Any(m => !m.StartsWith('/') || m.Any(c => char.IsWhiteSpace(c) || c is ';' or '"' or '\'' or '{' or '}')))
+        {
+            errors.Add($"{nameof(EncClusterOptions)}.{nameof(EncClusterOptions.DockerProxyModules)}: every entry must be an absolute path inside the image without spaces, quotes, braces or ';'; fix or remove the others.");
         }
 
         if (options.ExtraHostNames.Any(h => Uri.CheckHostName(h) != UriHostNameType.Dns))

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Bpi.Orchestration.Components.Docker;
 using Bpi.Orchestration.Runtime;
 
 namespace Bpi.Orchestration.EncCluster;
@@ -10,7 +11,8 @@ namespace Bpi.Orchestration.EncCluster;
 /// learn their peers from <c>BPI_ENC_PEERS</c> (the peers' orchestrator-side addresses, which stay the same when a member
 /// is replaced) and <c>BPI_ENC_CLUSTER_SIZE</c>; the instances are reported with the member's plain address first (so the
 /// routing and the probes reach the member through mutual TLS) and its TLS listener second (named <c>enc-tls</c>).
-/// Every other revision passes through untouched.
+/// Every other revision passes through untouched. On Docker (<see cref="EncDockerSidecars"/>) the members' TLS ends are
+/// sidecars in their network namespaces and <c>BPI_ENC_PEERS</c> lists local addresses inside each member.
 /// </summary>
 internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClusterManager manager)
     : IWorkloadRuntime, IWorkloadEvents, IWorkloadInstanceRemover, IWorkloadCommandRunner, IWorkloadInspector, IWorkloadUtilization, IAsyncDisposable
@@ -25,6 +27,7 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
     public const string TlsEndpointName = "enc-tls";
 
     private readonly ConcurrentDictionary<(string DeploymentId, string ComponentId, int Revision), MemberSet> _sets = new();
+    private readonly EncDockerSidecars? _docker = inner is DockerWorkloadRuntime docker ? new EncDockerSidecars(docker, manager) : null;
 
     public IWorkloadRuntime Inner => inner;
 
@@ -37,6 +40,11 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
         if (revision.EncCluster is not { } spec || replicas == 0)
         {
             await inner.EnsureReplicasAsync(revision, replicas, cancellationToken).ConfigureAwait(false);
+            if (_docker is not null && revision.EncCluster is not null)
+            {
+                await _docker.ReconcileAsync(revision.DeploymentId, cancellationToken).ConfigureAwait(false);
+            }
+
             if (replicas == 0 && _sets.TryRemove(key, out var retired))
             {
                 await retired.DisposeAsync().ConfigureAwait(false);
@@ -46,7 +54,16 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
         }
 
         var identity = manager.GetOrCreate(revision.DeploymentId, revision.DeploymentName, spec);
-        var set = _sets.GetOrAdd(key, k => new MemberSet(k.ComponentId, k.Revision, identity, manager));
+        var set = _sets.GetOrAdd(key, k => new MemberSet(k.ComponentId, k.Revision, identity, manager, _docker));
+        if (_docker is not null)
+        {
+            set.EnsureSlots(Math.Max(spec.ClusterSize, 1));
+            await inner.EnsureReplicasAsync(_docker.MemberRevision(revision, spec), replicas, cancellationToken).ConfigureAwait(false);
+            await _docker.ReconcileAsync(revision.DeploymentId, cancellationToken).ConfigureAwait(false);
+            set.Refresh(await inner.GetInstancesAsync(revision.DeploymentId, revision.Component.Id, revision.Revision, cancellationToken).ConfigureAwait(false));
+            return;
+        }
+
         var peers = set.EnsureSlots(Math.Max(spec.ClusterSize, 1));
         var environment = new Dictionary<string, string>(revision.Component.Environment, StringComparer.Ordinal)
         {
@@ -74,6 +91,7 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
             }
         }
 
+        _docker?.Forget(deploymentId);
         manager.Remove(deploymentId);
     }
 
@@ -86,10 +104,19 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
     public IDisposable Subscribe(Action<WorkloadEvent> onEvent)
         => inner is IWorkloadEvents events ? events.Subscribe(onEvent) : NoSubscription.Instance;
 
-    public ValueTask RemoveInstanceAsync(string deploymentId, string instanceId, CancellationToken cancellationToken = default)
-        => inner is IWorkloadInstanceRemover remover
-            ? remover.RemoveInstanceAsync(deploymentId, instanceId, cancellationToken)
-            : throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"The {inner.Name} runtime cannot remove a running instance by id (it does not implement IWorkloadInstanceRemover); use a runtime that supports it.");
+    public async ValueTask RemoveInstanceAsync(string deploymentId, string instanceId, CancellationToken cancellationToken = default)
+    {
+        if (inner is not IWorkloadInstanceRemover remover)
+        {
+            throw new OrchestrationException(OrchestrationErrorKind.InvalidConfiguration, $"The {inner.Name} runtime cannot remove a running instance by id (it does not implement IWorkloadInstanceRemover); use a runtime that supports it.");
+        }
+
+        await remover.RemoveInstanceAsync(deploymentId, instanceId, cancellationToken).ConfigureAwait(false);
+        if (_docker is not null)
+        {
+            await _docker.RemoveSidecarOfAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     public ValueTask<CommandResult> ExecAsync(WorkloadInstance instance, IReadOnlyList<string> command, CancellationToken cancellationToken = default)
         => inner is IWorkloadCommandRunner runner
@@ -133,6 +160,7 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
 
     public async ValueTask DisposeAsync()
     {
+        _docker?.Dispose();
         foreach (var key in _sets.Keys.ToList())
         {
             if (_sets.TryRemove(key, out var set))
@@ -152,7 +180,7 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
     }
 
     /// <summary>The members of one component revision: one <see cref="MemberProxy"/> per slot, each pointed at an instance.</summary>
-    private sealed class MemberSet(string componentId, int revision, ClusterIdentity identity, EncClusterManager manager) : IAsyncDisposable
+    private sealed class MemberSet(string componentId, int revision, ClusterIdentity identity, EncClusterManager manager, EncDockerSidecars? docker) : IAsyncDisposable
     {
         private readonly List<MemberProxy> _slots = [];
         private readonly Lock _gate = new();
@@ -172,7 +200,7 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
         }
 
         private MemberProxy NewSlot()
-            => new(_slots.Count.ToString(CultureInfo.InvariantCulture), identity, manager.Options, manager.Logger);
+            => new(_slots.Count.ToString(CultureInfo.InvariantCulture), identity, manager.Options, manager.Logger, terminatesTls: docker is null);
 
         /// <summary>Frees the slots of instances that are gone or ended, and gives each live instance without one a slot (the lowest free one).</summary>
         public void Refresh(IReadOnlyList<WorkloadInstance> instances)
@@ -190,6 +218,23 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
 
                 foreach (var instance in live.Values.OrderBy(i => i.StartedAt ?? DateTimeOffset.MaxValue).ThenBy(i => i.InstanceId, StringComparer.Ordinal))
                 {
+                    if (docker?.SlotOf(instance.InstanceId) is { } fixedSlot)
+                    {
+                        // On Docker a member's slot is its container's (its alias on the deployment network says so too).
+                        while (_slots.Count <= fixedSlot)
+                        {
+                            _slots.Add(NewSlot());
+                        }
+
+                        foreach (var other in _slots.Where((s, i) => i != fixedSlot && s.InstanceId == instance.InstanceId))
+                        {
+                            other.Assign(null, null);
+                        }
+
+                        _slots[fixedSlot].Assign(instance.InstanceId, instance.Endpoint);
+                        continue;
+                    }
+
                     var current = _slots.Find(s => s.InstanceId == instance.InstanceId);
                     if (current is not null)
                     {
@@ -222,7 +267,7 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
                 return instance;
             }
 
-            var name = instance.Endpoint?.Name ?? "http";
+            var name = instance.Endpoint?.Name is { } own && own != TlsEndpointName ? own : "http";
             return instance with { Endpoints = [slot.PlainEndpoint with { Name = name }, slot.TlsEndpoint] };
         }
 

@@ -14,14 +14,17 @@ namespace Bpi.Orchestration.EncCluster;
 /// cluster CA) that forwards to the member's own port, and a plain listener on the orchestrator's side that the
 /// orchestrator's routing and probes and the other members (<c>BPI_ENC_PEERS</c>) connect to, which opens a mutual-TLS
 /// connection to the TLS listener. Both addresses stay the same when the member's instance is replaced: only the
-/// instance the TLS listener forwards to changes.
+/// instance the TLS listener forwards to changes. On Docker the member's TLS end is its sidecar (nginx in the member's
+/// network namespace), so the proxy is made without a TLS listener (<c>terminatesTls: false</c>) and its plain listener
+/// opens mutual TLS to the sidecar's published port, which <see cref="Assign"/> sets.
 /// </summary>
 internal sealed class MemberProxy : IAsyncDisposable
 {
     private readonly ClusterIdentity _identity;
     private readonly EncClusterOptions _options;
     private readonly ILogger _logger;
-    private readonly Socket _tlsListener;
+    private readonly Socket? _tlsListener;
+    private readonly ServiceEndpoint? _ownTlsEndpoint;
     private readonly Socket _plainListener;
     private readonly CancellationTokenSource _stopping = new();
     private readonly HashSet<Task> _connections = [];
@@ -29,26 +32,30 @@ internal sealed class MemberProxy : IAsyncDisposable
     private long _handshakes;
     private long _refused;
 
-    public MemberProxy(string slot, ClusterIdentity identity, EncClusterOptions options, ILogger logger)
+    public MemberProxy(string slot, ClusterIdentity identity, EncClusterOptions options, ILogger logger, bool terminatesTls = true)
     {
         Slot = slot;
         _identity = identity;
         _options = options;
         _logger = logger;
         var address = IPAddress.Parse(options.ListenAddress);
-        _tlsListener = Listen(address);
         _plainListener = Listen(address);
-        TlsEndpoint = Describe(_tlsListener, "enc-tls");
         PlainEndpoint = Describe(_plainListener, "http");
-        _ = AcceptLoopAsync(_tlsListener, ServeTlsAsync);
+        if (terminatesTls)
+        {
+            _tlsListener = Listen(address);
+            _ownTlsEndpoint = Describe(_tlsListener, "enc-tls");
+            _ = AcceptLoopAsync(_tlsListener, ServeTlsAsync);
+        }
+
         _ = AcceptLoopAsync(_plainListener, ServePlainAsync);
         Log.EncMemberListening(logger, identity.DeploymentId, slot, TlsEndpoint.ToString(), PlainEndpoint.ToString());
     }
 
     public string Slot { get; }
 
-    /// <summary>The member's mutual-TLS listener.</summary>
-    public ServiceEndpoint TlsEndpoint { get; }
+    /// <summary>The member's mutual-TLS listener: this proxy's own, or (without one) the member's sidecar it is assigned to (port 0 while unassigned).</summary>
+    public ServiceEndpoint TlsEndpoint => _ownTlsEndpoint ?? (_upstream ?? new ServiceEndpoint(_options.ListenAddress, 0)) with { Name = "enc-tls" };
 
     /// <summary>The orchestrator-side plain listener that encrypts to <see cref="TlsEndpoint"/>.</summary>
     public ServiceEndpoint PlainEndpoint { get; }
@@ -164,7 +171,12 @@ internal sealed class MemberProxy : IAsyncDisposable
         using var plain = new NetworkStream(client, ownsSocket: true);
         try
         {
-            using var member = await ConnectAsync(TlsEndpoint, cancellationToken).ConfigureAwait(false);
+            if ((_ownTlsEndpoint ?? _upstream) is not { } target)
+            {
+                return; // no instance yet: closing is the answer a dead backend gives
+            }
+
+            using var member = await ConnectAsync(target, cancellationToken).ConfigureAwait(false);
             using var tls = new SslStream(member, leaveInnerStreamOpen: false);
             using (var handshake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
@@ -225,7 +237,7 @@ internal sealed class MemberProxy : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        _tlsListener.Dispose();
+        _tlsListener?.Dispose();
         _plainListener.Dispose();
         Task[] open;
         lock (_connections)

@@ -24,10 +24,9 @@ public sealed class EncClusterManagerTests
     }
 
     [Fact]
-    public void The_manager_refuses_runtimes_it_cannot_serve_and_accepts_the_process_runtime()
+    public void The_manager_refuses_runtimes_it_cannot_serve_and_accepts_the_process_and_docker_runtimes()
     {
-        using var time = new CancellationTokenSource();
-        foreach (var (runtime, expected) in new (string?, string?)[] { ("process", null), ("docker", "'docker'"), ("kubernetes", "'kubernetes'"), (null, "AddProcessRuntime()") })
+        foreach (var (runtime, expected) in new (string?, string?)[] { ("process", null), ("docker", null), ("kubernetes", "'kubernetes'"), (null, "AddProcessRuntime()") })
         {
             var manager = new EncClusterManager(new EncClusterOptions(), TimeProvider.System, null, null, () => runtime, null);
             var problems = manager.Check(Spec());
@@ -40,6 +39,32 @@ public sealed class EncClusterManagerTests
                 Assert.Contains(problems, p => p.StartsWith("type: ", StringComparison.Ordinal) && p.Contains(expected, StringComparison.Ordinal));
             }
         }
+
+        var kubernetes = new EncClusterManager(new EncClusterOptions(), TimeProvider.System, null, null, () => "kubernetes", null).Check(Spec());
+        Assert.Contains(kubernetes, p => p.Contains("can follow later", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void On_docker_the_manager_refuses_components_without_a_tcp_port_or_on_the_sidecars_ports_listing_each()
+    {
+        var manager = new EncClusterManager(new EncClusterOptions(), TimeProvider.System, null, null, () => "docker", null);
+        var component = Spec().Components[0];
+        var spec = Spec() with
+        {
+            Components =
+            [
+                component with { Id = "none", Ports = [new PortSpec { ContainerPort = 53, Protocol = PortProtocol.Udp }] },
+                component with { Id = "tls", Ports = [new PortSpec { ContainerPort = EncDockerSidecars.TlsPort }] },
+                component with { Id = "peer", Ports = [new PortSpec { ContainerPort = EncDockerSidecars.PeerPortBase + 2 }] },
+            ],
+        };
+
+        var problems = manager.Check(spec);
+        Assert.Equal(3, problems.Count);
+        Assert.Contains(problems, p => p.StartsWith("components[none].ports: ", StringComparison.Ordinal) && p.Contains("has none", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("components[tls].ports: 8443 is taken", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("components[peer].ports: 15002 is taken", StringComparison.Ordinal));
+        Assert.Empty(new EncClusterManager(new EncClusterOptions(), TimeProvider.System, null, null, () => "process", null).Check(spec));
     }
 
     [Fact]

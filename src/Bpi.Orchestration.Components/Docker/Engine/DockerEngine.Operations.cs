@@ -157,6 +157,18 @@ internal sealed partial class DockerEngine
             cancellationToken);
     }
 
+    /// <summary><c>PUT /containers/{id}/archive</c>: unpacks a tar archive into the container's filesystem under <paramref name="path"/> (the container may be created and not yet started).</summary>
+    public Task CopyToContainerAsync(string id, string path, Stream tarArchive, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(id);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(tarArchive);
+        return CallAsync(
+            new EngineCall("PUT", $"/containers/{id}/archive") { ResourceKind = Container, ResourceName = id, Retry = false },
+            (c, t) => c.Containers.ExtractArchiveToContainerAsync(id, new CopyToContainerParameters { Path = path }, tarArchive, t),
+            cancellationToken);
+    }
+
     /// <summary><c>GET /containers/{id}/json</c>.</summary>
     public Task<ContainerInspectResponse> InspectContainerAsync(string id, CancellationToken cancellationToken = default)
     {

@@ -1,0 +1,400 @@
+using System.Diagnostics;
+using System.Text;
+using Bpi.Orchestration.Components.Docker;
+using Bpi.Orchestration.Components.Tests.Infrastructure;
+using Bpi.Orchestration.EncCluster;
+using Bpi.Orchestration.Routing;
+using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.Testing;
+using Bpi.Orchestration.Traffic;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit;
+
+namespace Bpi.Orchestration.Components.Tests.EncCluster;
+
+/// <summary>
+/// EncCluster on the real Docker Engine: busybox members behind nginx stream sidecars in their network namespaces, on the
+/// deployment's own bridge network. Captures on the bridge find no plaintext; openssl against a sidecar's bridge address
+/// sees TLS 1.3 with TLS_AES_256_GCM_SHA384; rotation under load on a manual clock.
+/// </summary>
+[Collection(DockerEngineCollection.Name)]
+public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
+{
+    private static readonly SemaphoreSlim ImageGate = new(1, 1);
+    private static bool _imageBuilt;
+
+    [SkippableFact]
+    public async Task A_three_member_enc_cluster_deploys_on_docker_and_a_capture_of_its_bridge_holds_no_plaintext_while_a_plain_deployments_does()
+    {
+        var tcpdump = TlsToolsTestEnvironment.Require("tcpdump");
+        await RequireAsync();
+        var marker = "enc-docker-" + Guid.NewGuid().ToString("N")[..12];
+        var plainMarker = "plain-docker-" + Guid.NewGuid().ToString("N")[..12];
+        var vmId = fixture.NewOwnerId();
+        var services = new ServiceCollection();
+        services.AddOrchestration(o => o.VmId = vmId)
+            .AddDocker(o => o.StopTimeout = TimeSpan.FromSeconds(2))
+            .AddEncCluster(UseTestProxy)
+            .AddInProcessRouter()
+            .AddHealthProbes();
+        await using var provider = services.BuildServiceProvider();
+        var vm = provider.GetRequiredService<IOrchestrationVm>();
+        var router = provider.GetRequiredService<InProcessTrafficRouter>();
+        var manager = provider.GetRequiredService<IEncClusterManager>();
+        await vm.StartAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(240));
+        string? id = null, plainId = null;
+        try
+        {
+            id = await DeployAsync(vm, Spec(marker, DeploymentType.EncCluster), timeout.Token);
+            plainId = await DeployAsync(vm, Spec(plainMarker, DeploymentType.DockLockContainer) with { Name = "plain" }, timeout.Token);
+
+            var members = manager.GetMembers(id);
+            Assert.Equal(3, members.Count);
+            Assert.All(members, m => Assert.NotNull(m.InstanceId));
+            var sidecars = await fixture.Client.ListContainersAsync(new Dictionary<string, string?> { [WorkloadLabels.Deployment] = id, [DockerSidecars.SidecarOfLabel] = null }, all: false, timeout.Token);
+            Assert.Equal(3, sidecars.Count);
+            foreach (var sidecar in sidecars)
+            {
+                var inspect = await fixture.Client.InspectContainerAsync(sidecar.ID, timeout.Token);
+                var member = sidecar.Labels![DockerSidecars.SidecarOfLabel];
+                Assert.StartsWith("container:", inspect.HostConfig!.NetworkMode, StringComparison.Ordinal);
+                Assert.Equal((await fixture.Client.InspectContainerAsync(member, timeout.Token)).ID, inspect.HostConfig.NetworkMode!["container:".Length..]);
+                Assert.DoesNotContain(inspect.Config!.Env ?? [], e => e.Contains("PRIVATE KEY", StringComparison.Ordinal));
+            }
+
+            // A member only publishes its sidecar's TLS port; its peers are local addresses inside it.
+            var memberInspect = await fixture.Client.InspectContainerAsync(members[0].InstanceId!, timeout.Token);
+            Assert.Equal([$"{EncDockerSidecars.TlsPort}/tcp"], memberInspect.HostConfig!.PortBindings!.Keys);
+            Assert.Contains($"{EncClusterWorkloadRuntime.PeersVariable}=127.0.0.1:15000,127.0.0.1:15001,127.0.0.1:15002", memberInspect.Config!.Env!);
+
+            var bridge = await BridgeAsync(id, timeout.Token);
+            var plainBridge = await BridgeAsync(plainId, timeout.Token);
+            using var files = new TempDirectory();
+            await using var capture = await LoopbackCapture.StartAsync(tcpdump, Path.Combine(files.Path, "enc.pcap"), [], bridge);
+            await using var control = await LoopbackCapture.StartAsync(tcpdump, Path.Combine(files.Path, "plain.pcap"), [], plainBridge);
+
+            var answers = await GetManyAsync(router.GetEndpoint(TrafficRoute.ForComponent(id, "web"))!, 30);
+            Assert.All(answers, a => Assert.Contains("version=" + marker, a, StringComparison.Ordinal));
+            var plainAnswers = await GetManyAsync(router.GetEndpoint(TrafficRoute.ForComponent(plainId, "web"))!, 10);
+            Assert.All(plainAnswers, a => Assert.Contains("version=" + plainMarker, a, StringComparison.Ordinal));
+
+            // A member reaches each peer through its local peer address: plain inside the container, mutual TLS on the bridge.
+            for (var peer = 0; peer < 3; peer++)
+            {
+                var fetched = await fixture.Client.ExecAsync(members[0].InstanceId!, ["wget", "-q", "-O", "-", $"http://127.0.0.1:{EncDockerSidecars.PeerPortBase + peer}/cgi-bin/version"], cancellationToken: timeout.Token);
+                Assert.True(fetched.ExitCode == 0 && fetched.Output.Contains("version=" + marker, StringComparison.Ordinal), $"peer {peer}: exit {fetched.ExitCode}: {fetched.Output}");
+            }
+
+            var encrypted = await capture.StopAsync(minimumBytes: 30 * 1000);
+            var plain = await control.StopAsync(minimumBytes: 10 * 100);
+            Assert.True(plain.AsSpan().IndexOf(Encoding.ASCII.GetBytes(plainMarker)) >= 0, "the control capture of a plain deployment's bridge shows its marker, so the method would see plaintext");
+            Assert.True(encrypted.AsSpan().IndexOf(Encoding.ASCII.GetBytes(marker)) < 0, "the marker crossed the EncCluster's bridge in plaintext");
+            Assert.True(encrypted.AsSpan().IndexOf("GET /cgi-bin/version"u8) < 0, "a request crossed the EncCluster's bridge in plaintext");
+            Assert.True(encrypted.AsSpan().IndexOf(new byte[] { 0x17, 0x03, 0x03 }) >= 0, "no TLS application data was captured on the bridge");
+
+            foreach (var deployment in new[] { id, plainId })
+            {
+                await vm.DestroyAsync(deployment, cancellationToken: timeout.Token);
+                await vm.WaitForStateAsync(deployment, s => s == DeploymentState.Destroyed, timeout.Token);
+            }
+
+            Assert.Empty(await fixture.Client.ListContainersAsync(new Dictionary<string, string?> { [WorkloadLabels.Deployment] = id }, all: true, timeout.Token));
+            Assert.Empty(await fixture.Client.ListNetworksAsync(new Dictionary<string, string?> { [WorkloadLabels.Deployment] = id }, timeout.Token));
+            id = plainId = null;
+        }
+        finally
+        {
+            await vm.StopAsync();
+            foreach (var deployment in new[] { id, plainId }.OfType<string>())
+            {
+                await provider.GetRequiredService<IWorkloadRuntime>().RemoveDeploymentAsync(deployment);
+            }
+        }
+    }
+
+    [SkippableFact]
+    public async Task Openssl_against_a_sidecars_bridge_address_sees_tls13_with_aes256gcm_and_a_client_without_a_cluster_certificate_is_refused()
+    {
+        var openssl = TlsToolsTestEnvironment.Require("openssl");
+        await RequireAsync();
+        var marker = "enc-ossl-" + Guid.NewGuid().ToString("N")[..10];
+        await using var cluster = await Cluster.StartAsync(fixture, TimeProvider.System, marker, new EncClusterSpec { ClusterSize = 3 });
+        var identity = cluster.Manager.Find(cluster.Revision.DeploymentId)!;
+        var member = cluster.Runtime.Members(cluster.Revision.DeploymentId)[1];
+        var inspect = await fixture.Client.InspectContainerAsync(member.InstanceId!);
+        var address = inspect.NetworkSettings!.Networks![DockerNaming.NetworkName(cluster.Revision.DeploymentId)].IPAddress;
+
+        using var files = new TempDirectory();
+        var ca = Path.Combine(files.Path, "ca.pem");
+        var certificate = Path.Combine(files.Path, "client.pem");
+        var key = Path.Combine(files.Path, "client.key");
+        await File.WriteAllTextAsync(ca, cluster.Manager.AuthorityCertificate.ExportCertificatePem());
+        await File.WriteAllTextAsync(certificate, identity.Current.Certificate.ExportCertificatePem());
+        using (var ecdsa = System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions.GetECDsaPrivateKey(identity.Current.Certificate)!)
+        {
+            await File.WriteAllTextAsync(key, ecdsa.ExportPkcs8PrivateKeyPem());
+        }
+
+        string[] common = ["s_client", "-connect", $"{address}:{EncDockerSidecars.TlsPort}", "-servername", identity.HostName, "-tls1_3", "-CAfile", ca, "-verify_return_error", "-ign_eof"];
+        var withCertificate = await RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_256_GCM_SHA384", "-cert", certificate, "-key", key]);
+        Assert.Contains("TLSv1.3", withCertificate, StringComparison.Ordinal);
+        Assert.Contains("Cipher is TLS_AES_256_GCM_SHA384", withCertificate, StringComparison.Ordinal);
+        Assert.Contains("Verify return code: 0 (ok)", withCertificate, StringComparison.Ordinal);
+        Assert.Contains("version=" + marker, withCertificate, StringComparison.Ordinal);
+
+        var withoutCertificate = await RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_256_GCM_SHA384"]);
+        Assert.True(!withoutCertificate.Contains(marker, StringComparison.Ordinal) && !withoutCertificate.Contains("HTTP/1.", StringComparison.Ordinal), withoutCertificate);
+
+        var otherSuite = await RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_128_GCM_SHA256", "-cert", certificate, "-key", key]);
+        Assert.DoesNotContain(marker, otherSuite, StringComparison.Ordinal);
+        var tls12 = await RunAsync(openssl, ["s_client", "-connect", $"{address}:{EncDockerSidecars.TlsPort}", "-tls1_2", "-cert", certificate, "-key", key, "-ign_eof"]);
+        Assert.DoesNotContain(marker, tls12, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task A_forced_rotation_under_load_on_docker_fails_no_request_serves_the_new_certificate_and_refuses_the_old_one_after_the_grace_period()
+    {
+        await RequireAsync();
+        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        var marker = "enc-rot-" + Guid.NewGuid().ToString("N")[..10];
+        var enc = new EncClusterSpec { ClusterSize = 3, KeyRotationInterval = TimeSpan.FromHours(1), GracePeriod = TimeSpan.FromMinutes(2) };
+        await using var cluster = await Cluster.StartAsync(fixture, clock, marker, enc);
+        var deploymentId = cluster.Revision.DeploymentId;
+        var identity = cluster.Manager.Find(deploymentId)!;
+        var members = cluster.Runtime.Members(deploymentId);
+        var old = identity.Current.Certificate;
+
+        using var stop = new CancellationTokenSource();
+        using var client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(10) };
+        long succeeded = 0, failed = 0;
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var workers = Enumerable.Range(0, 3).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < 5000 && !stop.IsCancellationRequested; i++)
+            {
+                var member = members[(w + i) % members.Count];
+                try
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{member.PlainEndpoint}/cgi-bin/version");
+                    request.Headers.ConnectionClose = true;
+                    using var response = await client.SendAsync(request);
+                    var body = await response.Content.ReadAsStringAsync();
+                    if (response.IsSuccessStatusCode && body.Contains(marker, StringComparison.Ordinal))
+                    {
+                        Interlocked.Increment(ref succeeded);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref failed);
+                        failures.Enqueue($"{(int)response.StatusCode} {body}");
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    Interlocked.Increment(ref failed);
+                    failures.Enqueue(ex.Message);
+                }
+            }
+        })).ToArray();
+
+        await Eventually.UntilAsync(() => Interlocked.Read(ref succeeded) >= 30, "load before the rotation");
+        var rotated = await cluster.Manager.RotateAsync(deploymentId);
+        var atRotation = Interlocked.Read(ref succeeded);
+        await Eventually.UntilAsync(() => Interlocked.Read(ref succeeded) >= atRotation + 30, "load after the rotation");
+        await stop.CancelAsync();
+        await Task.WhenAll(workers);
+        Assert.True(Interlocked.Read(ref failed) == 0, $"{failed} request(s) failed across the rotation: {string.Join(" | ", failures.Take(5))}");
+        Assert.NotEqual(old.SerialNumber, rotated.SerialNumber);
+
+        // Every sidecar presents the new certificate (nginx reloaded); the old one is let in during the grace period.
+        foreach (var member in members)
+        {
+            var (fresh, presented) = await MutualTlsClient.GetAsync(member.TlsEndpoint, identity.Current.Certificate, identity, "/cgi-bin/version");
+            Assert.Contains(marker, fresh, StringComparison.Ordinal);
+            Assert.Equal(rotated.SerialNumber, presented!.SerialNumber);
+        }
+
+        var (withinGrace, _) = await MutualTlsClient.GetAsync(members[0].TlsEndpoint, old, identity, "/cgi-bin/version");
+        Assert.Contains(marker, withinGrace, StringComparison.Ordinal);
+
+        clock.Advance(enc.GracePeriod + TimeSpan.FromSeconds(1));
+        foreach (var member in members)
+        {
+            // The CRL reaches each sidecar with a reload, which nginx applies to new connections a moment later.
+            await Eventually.UntilAsync(
+                async () => (await MutualTlsClient.GetAsync(member.TlsEndpoint, old, identity, "/cgi-bin/version")).Response,
+                r => !r.Contains(marker, StringComparison.Ordinal),
+                $"sidecar of {member.InstanceId} to refuse the rotated-out certificate after the grace period (CRL pushed)");
+            Assert.Contains(marker, (await MutualTlsClient.GetAsync(member.TlsEndpoint, identity.Current.Certificate, identity, "/cgi-bin/version")).Response, StringComparison.Ordinal);
+        }
+
+        // Peers still reach each other after the rotation (sidecar to sidecar with the new certificate).
+        var fetched = await fixture.Client.ExecAsync(members[2].InstanceId!, ["wget", "-q", "-O", "-", $"http://127.0.0.1:{EncDockerSidecars.PeerPortBase}/cgi-bin/version"]);
+        Assert.True(fetched.ExitCode == 0 && fetched.Output.Contains(marker, StringComparison.Ordinal), fetched.Output);
+    }
+
+    private static void UseTestProxy(EncClusterOptions options)
+    {
+        options.DockerProxyImage = NginxStreamTestImage.Reference;
+        options.DockerProxyModules.Add(NginxStreamTestImage.StreamModule);
+    }
+
+    private async Task RequireAsync()
+    {
+        await fixture.RequireEngineAsync();
+        DockerTestEnvironment.RequirePrerequisite(NginxStreamTestImage.MissingPrerequisite);
+        await ImageGate.WaitAsync();
+        try
+        {
+            if (!_imageBuilt)
+            {
+                await NginxStreamTestImage.BuildAsync((tar, repository, tag, changes) => fixture.Client.ImportImageAsync(tar, repository, tag, changes));
+                _imageBuilt = true;
+            }
+        }
+        finally
+        {
+            ImageGate.Release();
+        }
+    }
+
+    private static DeploymentSpec Spec(string marker, DeploymentType type) => new()
+    {
+        Name = "enc",
+        AppId = "shop",
+        Environment = "test",
+        Type = type,
+        EncCluster = type == DeploymentType.EncCluster ? new EncClusterSpec { ClusterSize = 3 } : null,
+        Components =
+        [
+            DockerEngineFixture.HttpComponent(version: marker) with
+            {
+                Replicas = 3,
+                HealthCheck = new HealthCheckSpec { Path = "/health", Period = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(1) },
+            },
+        ],
+        Validation = new ValidationSettings { PollInterval = TimeSpan.FromMilliseconds(100) },
+    };
+
+    private static async Task<string> DeployAsync(IOrchestrationVm vm, DeploymentSpec spec, CancellationToken cancellationToken)
+    {
+        var id = await vm.DeployAsync(spec, cancellationToken: cancellationToken);
+        var status = await vm.WaitUntilSettledAsync(id, cancellationToken);
+        Assert.True(status.State == DeploymentState.Running, $"{spec.Name}: {status.State}: {status.Message}");
+        return id;
+    }
+
+    private async Task<string> BridgeAsync(string deploymentId, CancellationToken cancellationToken)
+    {
+        var network = await fixture.Client.InspectNetworkAsync(DockerNaming.NetworkName(deploymentId), cancellationToken);
+        return network.Options is { } options && options.TryGetValue("com.docker.network.bridge.name", out var name) ? name : "br-" + network.ID[..12];
+    }
+
+    private static async Task<List<string>> GetManyAsync(ServiceEndpoint endpoint, int count)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero });
+        var answers = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{endpoint}/cgi-bin/version");
+            request.Headers.ConnectionClose = true;
+            using var response = await client.SendAsync(request);
+            response.EnsureSuccessStatusCode();
+            answers.Add(await response.Content.ReadAsStringAsync());
+        }
+
+        return answers;
+    }
+
+    private static async Task<string> RunAsync(string openssl, string[] arguments)
+    {
+        var info = new ProcessStartInfo(openssl) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.StandardInput.WriteAsync("GET /cgi-bin/version HTTP/1.0\r\nHost: enc\r\n\r\n");
+            await process.StandardInput.FlushAsync();
+        }
+        catch (IOException)
+        {
+            // openssl already gave up (a refused handshake): its output says why.
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+        return await output + "\n" + await errors;
+    }
+
+    /// <summary>A 3-member EncCluster revision on the Docker runtime, without the VM (so its clock can be manual), removed on dispose.</summary>
+    private sealed class Cluster : IAsyncDisposable
+    {
+        private Cluster(DockerWorkloadRuntime docker, EncClusterManager manager, EncClusterWorkloadRuntime runtime, WorkloadRevision revision)
+        {
+            Docker = docker;
+            Manager = manager;
+            Runtime = runtime;
+            Revision = revision;
+        }
+
+        public DockerWorkloadRuntime Docker { get; }
+
+        public EncClusterManager Manager { get; }
+
+        public EncClusterWorkloadRuntime Runtime { get; }
+
+        public WorkloadRevision Revision { get; }
+
+        public static async Task<Cluster> StartAsync(DockerEngineFixture fixture, TimeProvider clock, string marker, EncClusterSpec enc)
+        {
+            var options = new EncClusterOptions();
+            UseTestProxy(options);
+            var docker = fixture.CreateRuntime();
+            var manager = new EncClusterManager(options, clock, audit: null, sealer: null, () => "docker", NullLoggerFactory.Instance);
+            var runtime = new EncClusterWorkloadRuntime(docker, manager);
+            manager.Members = runtime.Members;
+            var revision = fixture.Revision(DockerEngineFixture.HttpComponent(version: marker)) with { EncCluster = enc };
+            var cluster = new Cluster(docker, manager, runtime, revision);
+            await runtime.EnsureReplicasAsync(revision, enc.ClusterSize);
+            using var client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(5) };
+            await Eventually.UntilAsync(
+                async () =>
+                {
+                    await runtime.GetInstancesAsync(revision.DeploymentId);
+                    var answers = 0;
+                    foreach (var member in runtime.Members(revision.DeploymentId))
+                    {
+                        try
+                        {
+                            answers += (await client.GetStringAsync($"http://{member.PlainEndpoint}/cgi-bin/version")).Contains(marker, StringComparison.Ordinal) ? 1 : 0;
+                        }
+                        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                        {
+                        }
+                    }
+
+                    return answers;
+                },
+                answers => answers == enc.ClusterSize,
+                "every member to answer through its sidecar",
+                TimeSpan.FromSeconds(90));
+            return cluster;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Runtime.RemoveDeploymentAsync(Revision.DeploymentId);
+            await Runtime.DisposeAsync();
+            await Manager.DisposeAsync();
+            await Docker.DisposeAsync();
+        }
+    }
+}
