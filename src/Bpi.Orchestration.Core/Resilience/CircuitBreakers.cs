@@ -30,6 +30,13 @@ public sealed class CircuitBreakers
         _logger = logger;
     }
 
+    /// <summary>
+    /// Raised after a target's circuit opened, half-opened or closed, with the target's status after the change. The
+    /// orchestrator publishes it as <see cref="DeploymentEventKind.CircuitBreakerChanged"/> and counts it; a handler must
+    /// not block (it runs on the call that changed the state).
+    /// </summary>
+    internal event Action<CircuitBreakerStatus>? StateChanged;
+
     /// <summary>Whether calls are guarded (<see cref="CircuitBreakingOptions.Enabled"/>).</summary>
     public bool Enabled => _options.Enabled;
 
@@ -106,6 +113,7 @@ public sealed class CircuitBreakers
         private readonly CircuitBreakers _owner;
         private readonly Lock _gate = new();
         private string? _lastFailure;
+        private FaultClass? _lastFaultClass;
         private DateTimeOffset? _changedAt;
         private int _timesOpened;
 
@@ -129,22 +137,22 @@ public sealed class CircuitBreakers
                         lock (_gate)
                         {
                             _timesOpened++;
-                            _changedAt = owner._time.GetUtcNow();
                         }
 
                         Log.CircuitOpened(owner._logger, args.Outcome.Exception, Target, args.BreakDuration.TotalSeconds);
+                        Changed(CircuitBreakerState.Open);
                         return ValueTask.CompletedTask;
                     },
                     OnHalfOpened = _ =>
                     {
-                        Changed();
                         Log.CircuitHalfOpened(owner._logger, Target);
+                        Changed(CircuitBreakerState.HalfOpen);
                         return ValueTask.CompletedTask;
                     },
                     OnClosed = _ =>
                     {
-                        Changed();
                         Log.CircuitClosed(owner._logger, Target);
+                        Changed(CircuitBreakerState.Closed);
                         return ValueTask.CompletedTask;
                     },
                 })
@@ -155,19 +163,12 @@ public sealed class CircuitBreakers
 
         public ResiliencePipeline Pipeline { get; }
 
-        public CircuitBreakerStatus Status()
+        public CircuitBreakerStatus Status() => Status(_state.CircuitState switch
         {
-            var state = _state.CircuitState switch
-            {
-                CircuitState.Open or CircuitState.Isolated => CircuitBreakerState.Open,
-                CircuitState.HalfOpen => CircuitBreakerState.HalfOpen,
-                _ => CircuitBreakerState.Closed,
-            };
-            lock (_gate)
-            {
-                return new CircuitBreakerStatus(Target, state, _changedAt, _lastFailure, _timesOpened);
-            }
-        }
+            CircuitState.Open or CircuitState.Isolated => CircuitBreakerState.Open,
+            CircuitState.HalfOpen => CircuitBreakerState.HalfOpen,
+            _ => CircuitBreakerState.Closed,
+        });
 
         public CircuitOpenException Refused(BrokenCircuitException exception)
         {
@@ -180,9 +181,18 @@ public sealed class CircuitBreakers
             return new CircuitOpenException(Target, exception.RetryAfter, last, exception);
         }
 
+        private CircuitBreakerStatus Status(CircuitBreakerState state)
+        {
+            lock (_gate)
+            {
+                return new CircuitBreakerStatus(Target, state, _changedAt, _lastFailure, _timesOpened) { LastFaultClass = _lastFaultClass };
+            }
+        }
+
         private bool Counts(Exception exception)
         {
-            if (!IsBreakerFault(exception))
+            var fault = exception is CircuitOpenException ? FaultClass.Unknown : FaultClassifier.Classify(exception);
+            if (fault is not (FaultClass.Transient or FaultClass.Throttled))
             {
                 return false;
             }
@@ -190,16 +200,35 @@ public sealed class CircuitBreakers
             lock (_gate)
             {
                 _lastFailure = exception.Message;
+                _lastFaultClass = fault;
             }
 
             return true;
         }
 
-        private void Changed()
+        /// <summary>Records when the circuit entered <paramref name="state"/> and tells <see cref="StateChanged"/>'s handlers.</summary>
+        private void Changed(CircuitBreakerState state)
         {
             lock (_gate)
             {
                 _changedAt = _owner._time.GetUtcNow();
+            }
+
+            if (_owner.StateChanged is { } handlers)
+            {
+                var status = Status(state);
+                foreach (var handler in handlers.GetInvocationList().Cast<Action<CircuitBreakerStatus>>())
+                {
+                    try
+                    {
+                        handler(status);
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        // A listener's failure must not fail the call that changed the circuit.
+                        Log.CircuitListenerFailed(_owner._logger, ex, Target);
+                    }
+                }
             }
         }
     }
