@@ -21,6 +21,9 @@ public enum CircuitBreakerState
 /// <param name="TimesOpened">How often it opened since the orchestrator started.</param>
 public sealed record CircuitBreakerStatus(string Target, CircuitBreakerState State, DateTimeOffset? ChangedAt, string? LastFailure, int TimesOpened)
 {
+    /// <summary>The class of <see cref="LastFailure"/> (<see cref="FaultClass.Transient"/> or <see cref="FaultClass.Throttled"/>: only those count), or <see langword="null"/> when none was counted.</summary>
+    public FaultClass? LastFaultClass { get; init; }
+
     /// <summary>A one-line description, for example <c>runtime:docker: Open since 2026-01-01T10:00:00Z (…)</c>.</summary>
     /// <returns>The description.</returns>
     public override string ToString()

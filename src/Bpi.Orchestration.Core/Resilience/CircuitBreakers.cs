@@ -71,7 +71,11 @@ public sealed class CircuitBreakers
     internal static bool IsBreakerFault(Exception exception)
         => exception is not CircuitOpenException && FaultClassifier.Classify(exception) is FaultClass.Transient or FaultClass.Throttled;
 
-    /// <summary>Raised after a target's circuit changed state (opened, half-opened or closed), with its status then.</summary>
+    /// <summary>
+    /// Raised after a target's circuit opened, half-opened or closed, with the target's status after the change. The
+    /// orchestrator publishes it as <see cref="DeploymentEventKind.CircuitBreakerChanged"/> and counts it; a handler must
+    /// not block (it runs on the call that changed the state), and a handler that throws is logged, not propagated.
+    /// </summary>
     internal event Action<CircuitBreakerStatus>? StateChanged;
 
     private void Changed(Circuit circuit, CircuitBreakerState state, Exception? failure)
@@ -89,7 +93,24 @@ public sealed class CircuitBreakers
                 break;
         }
 
-        StateChanged?.Invoke(circuit.Status());
+        if (StateChanged is not { } handlers)
+        {
+            return;
+        }
+
+        var status = circuit.Status();
+        foreach (var handler in handlers.GetInvocationList().Cast<Action<CircuitBreakerStatus>>())
+        {
+            try
+            {
+                handler(status);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // A listener's failure must not fail the call that changed the circuit.
+                Log.CircuitListenerFailed(_logger, ex, circuit.Target);
+            }
+        }
     }
 
     private Circuit Get(string target) => _breakers.TryGetValue(target, out var circuit) ? circuit : _breakers.GetOrAdd(target, static (t, self) => new Circuit(t, self), this);
@@ -122,6 +143,7 @@ public sealed class CircuitBreakers
         private DateTimeOffset _openUntil;
         private bool _trialInFlight;
         private string? _lastFailure;
+        private FaultClass? _lastFaultClass;
         private DateTimeOffset? _changedAt;
         private int _timesOpened;
 
@@ -185,7 +207,7 @@ public sealed class CircuitBreakers
         {
             lock (_gate)
             {
-                return new CircuitBreakerStatus(Target, _state, _changedAt, _lastFailure, _timesOpened);
+                return new CircuitBreakerStatus(Target, _state, _changedAt, _lastFailure, _timesOpened) { LastFaultClass = _lastFaultClass };
             }
         }
 
@@ -286,7 +308,8 @@ public sealed class CircuitBreakers
 
         private void Failed(Exception exception, bool trial)
         {
-            if (!IsBreakerFault(exception))
+            var fault = exception is CircuitOpenException ? FaultClass.Unknown : FaultClassifier.Classify(exception);
+            if (fault is not (FaultClass.Transient or FaultClass.Throttled))
             {
                 if (trial && exception is OperationCanceledException)
                 {
@@ -308,6 +331,7 @@ public sealed class CircuitBreakers
             lock (_gate)
             {
                 _lastFailure = exception.Message;
+                _lastFaultClass = fault;
                 var now = _owner._time.GetUtcNow();
                 if (trial)
                 {

@@ -119,4 +119,7 @@ internal static partial class Log
 
     [LoggerMessage(8452, LogLevel.Information, "The circuit breaker of {Target} closed: calls flow again")]
     public static partial void CircuitClosed(ILogger logger, string target);
+
+    [LoggerMessage(8453, LogLevel.Warning, "A listener of the circuit breaker of {Target} failed; the state change stands")]
+    public static partial void CircuitListenerFailed(ILogger logger, Exception exception, string target);
 }

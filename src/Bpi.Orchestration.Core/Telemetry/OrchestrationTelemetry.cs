@@ -56,6 +56,12 @@ public static class OrchestrationTelemetryNames
 
     /// <summary>Components whose replacement waits for the crash-loop back-off (gauge, {component}).</summary>
     public const string CrashLoopComponents = "bpi.orchestration.instance.crashloop";
+
+    /// <summary>Each circuit breaker's state, by <c>target</c>: 0 closed, 1 half-open, 2 open (gauge, 1).</summary>
+    public const string CircuitBreakerState = "bpi.orchestration.circuit_breaker.state";
+
+    /// <summary>Circuit breaker state changes, by <c>target</c> and the <c>state</c> entered (<c>open</c>, <c>half_open</c>, <c>closed</c>) (counter, {transition}).</summary>
+    public const string CircuitBreakerTransitions = "bpi.orchestration.circuit_breaker.transitions";
 }
 
 /// <summary>The SDK's meter, activity source and instruments for one orchestrator.</summary>
@@ -109,6 +115,14 @@ internal sealed class OrchestrationTelemetry : IDisposable
             () => averageScore() is { } s ? new[] { new Measurement<double>(s) } : [],
             "1",
             "The average security score (0-10) of active deployments.");
+        CircuitBreakerTransitions = _meter.CreateCounter<long>(OrchestrationTelemetryNames.CircuitBreakerTransitions, "{transition}", "Circuit breaker state changes, by target and the state entered.");
+        _meter.CreateObservableGauge(
+            OrchestrationTelemetryNames.CircuitBreakerState,
+            () => CircuitBreakers?.Invoke() is { } breakers
+                ? breakers.Select(b => new Measurement<int>(GaugeValue(b.State), new KeyValuePair<string, object?>("target", b.Target)))
+                : [],
+            "1",
+            "Each circuit breaker's state, by target: 0 closed, 1 half-open, 2 open.");
         RolloutActiveTime = _meter.CreateHistogram<double>(OrchestrationTelemetryNames.RolloutActiveTime, "s", "The active (not paused) time of a rollout, by outcome and strategy.");
         RolloutPausedTime = _meter.CreateHistogram<double>(OrchestrationTelemetryNames.RolloutPausedTime, "s", "The paused time of a rollout, by outcome and strategy.");
         _meter.CreateObservableGauge(OrchestrationTelemetryNames.DoraDeploymentFrequency, () => Dora(dora, d => d.DeploymentsPerDay), "{deployment}/d", "Promoted rollouts per day over the DORA window, by app and environment.");
@@ -159,6 +173,30 @@ internal sealed class OrchestrationTelemetry : IDisposable
     public UpDownCounter<long> QueueLength { get; }
 
     public Counter<long> InstanceRestarts { get; }
+
+    public Counter<long> CircuitBreakerTransitions { get; }
+
+    /// <summary>Lists the circuit breakers for the state gauge; set once the orchestrator is built.</summary>
+    public Func<IReadOnlyList<Resilience.CircuitBreakerStatus>>? CircuitBreakers { get; set; }
+
+    /// <summary>Counts a circuit breaker's state change.</summary>
+    public void RecordCircuitBreakerChange(Resilience.CircuitBreakerStatus status)
+        => CircuitBreakerTransitions.Add(1, new KeyValuePair<string, object?>("target", status.Target), new KeyValuePair<string, object?>("state", StateName(status.State)));
+
+    /// <summary>The gauge's value for a state: 0 closed, 1 half-open, 2 open (the order of severity, not the enum's).</summary>
+    internal static int GaugeValue(Resilience.CircuitBreakerState state) => state switch
+    {
+        Resilience.CircuitBreakerState.Open => 2,
+        Resilience.CircuitBreakerState.HalfOpen => 1,
+        _ => 0,
+    };
+
+    private static string StateName(Resilience.CircuitBreakerState state) => state switch
+    {
+        Resilience.CircuitBreakerState.Open => "open",
+        Resilience.CircuitBreakerState.HalfOpen => "half_open",
+        _ => "closed",
+    };
 
     /// <summary>Counts the components in crash-loop back-off; set once the healing loop exists.</summary>
     public Func<long>? CrashLooping { get; set; }

@@ -29,6 +29,9 @@ public sealed record DeploymentEvent(
 
     /// <summary>The revision the event is about (the rollout's target, else the serving revision), when the publisher knows it.</summary>
     public int? Revision { get; init; }
+
+    /// <summary>For <see cref="DeploymentEventKind.CircuitBreakerChanged"/>: the breaker's status after the change.</summary>
+    public Resilience.CircuitBreakerStatus? CircuitBreaker { get; init; }
 }
 
 /// <summary>What a <see cref="DeploymentEvent"/> reports.</summary>
@@ -85,4 +88,11 @@ public enum DeploymentEventKind
     /// what and why, and <see cref="DeploymentStatus.Autoscaling"/> holds the decision.
     /// </summary>
     Autoscaled = 12,
+
+    /// <summary>
+    /// A circuit breaker in front of a target (<c>runtime:…</c>, <c>router:…</c>, <c>metrics:…</c>) opened, half-opened
+    /// or closed; <see cref="DeploymentEvent.CircuitBreaker"/> holds its status. An orchestrator-wide event: its
+    /// <see cref="DeploymentEvent.DeploymentId"/> is empty.
+    /// </summary>
+    CircuitBreakerChanged = 13,
 }

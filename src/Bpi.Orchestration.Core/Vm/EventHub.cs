@@ -37,6 +37,7 @@ internal sealed class EventHub
                 StepKind = details.StepKind,
                 PreviousState = details.PreviousState,
                 Revision = details.Revision,
+                CircuitBreaker = details.CircuitBreaker,
             };
 
             // Written under the lock so every watcher sees events in sequence order.
@@ -124,4 +125,4 @@ internal sealed class EventHub
 }
 
 /// <summary>The optional fields of a <see cref="DeploymentEvent"/>, passed by value so publishing allocates nothing when nobody watches.</summary>
-internal readonly record struct EventDetails(int? StepIndex = null, int? TotalSteps = null, string? StepKind = null, DeploymentState? PreviousState = null, int? Revision = null);
+internal readonly record struct EventDetails(int? StepIndex = null, int? TotalSteps = null, string? StepKind = null, DeploymentState? PreviousState = null, int? Revision = null, Resilience.CircuitBreakerStatus? CircuitBreaker = null);

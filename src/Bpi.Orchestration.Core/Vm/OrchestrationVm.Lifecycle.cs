@@ -119,6 +119,7 @@ internal sealed partial class OrchestrationVm
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
+        CircuitBreakers.StateChanged -= OnCircuitBreakerChanged;
         _telemetry.Dispose();
         // Stopped above when the orchestrator ran; awaited again in every case, so no pass outlives the orchestrator.
         await _healing.DisposeAsync().ConfigureAwait(false);

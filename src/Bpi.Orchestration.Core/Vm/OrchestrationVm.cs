@@ -107,6 +107,8 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         _autoscaling = new Autoscaling.AutoscalingLoop(_registry, _recorder, _admission, runtime, Options, sources);
         _interventions = new RolloutInterventions(gate, _registry, _recorder, _runner);
         _queries = new DeploymentQueries(gate, _registry, checks, Ledger, _runner, Time, Options, CircuitBreakers);
+        _telemetry.CircuitBreakers = CircuitBreakers.GetStatus;
+        CircuitBreakers.StateChanged += OnCircuitBreakerChanged;
     }
 
     public string VmId => Options.VmId;
@@ -196,6 +198,19 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
 
     public IAsyncEnumerable<DeploymentEvent> WatchAsync(string? deploymentId = null, CancellationToken cancellationToken = default)
         => _recorder.Events.Subscribe(deploymentId, cancellationToken);
+
+    /// <summary>Counts a breaker's state change and publishes it as an orchestrator-wide <see cref="DeploymentEventKind.CircuitBreakerChanged"/> event.</summary>
+    private void OnCircuitBreakerChanged(CircuitBreakerStatus status)
+    {
+        _telemetry.RecordCircuitBreakerChange(status);
+        var message = status.State switch
+        {
+            CircuitBreakerState.Open => $"The circuit breaker of {status.Target} opened: calls fail fast ({status.LastFailure ?? "no failure recorded"}).",
+            CircuitBreakerState.HalfOpen => $"The circuit breaker of {status.Target} is half-open: a trial call decides whether it closes.",
+            _ => $"The circuit breaker of {status.Target} closed: calls flow again.",
+        };
+        _recorder.Events.Publish("", DeploymentEventKind.CircuitBreakerChanged, DeploymentState.Running, message, new EventDetails(CircuitBreaker: status));
+    }
 
     /// <summary>Publishes an orchestrator-wide <see cref="DeploymentEventKind.AuditVerificationFailed"/> event (empty deployment id) and logs it.</summary>
     internal void ReportAuditVerificationFailed(string message)
