@@ -126,6 +126,13 @@ internal sealed class OrchestratorHost : IAsyncDisposable
                 .AddInProcessRouter()
                 .AddStrategies()
                 .AddFileAuditStore(state.Audit, o => state.ConfigureAudit(o, checkpointSigner));
+            if (runtime is null)
+            {
+                // Deployments of type EncCluster (`type: enc_cluster`) select this manager: it decorates the process runtime,
+                // putting every member behind its mutual-TLS proxy. On another runtime the type is refused with what to add.
+                builder.AddEncCluster();
+            }
+
             runtime?.Invoke(builder);
             security.AddTo(builder);
             provider = services.BuildServiceProvider();

@@ -43,6 +43,26 @@ public sealed class DockerOrchestrationTests(DockerEngineFixture fixture)
     }
 
     [SkippableFact]
+    public async Task DockLock_settings_the_engine_would_refuse_are_refused_at_admission_with_every_problem_and_nothing_starts()
+    {
+        await fixture.RequireEngineAsync();
+        await using var host = await VmHost.StartAsync(fixture.NewOwnerId());
+        var web = Spec("v1").Components[0];
+        var spec = Spec("v1") with
+        {
+            Components = [web with { RuntimeSettings = new Dictionary<string, string>(web.RuntimeSettings) { [DockLockSettings.Prefix + "bogus"] = "1", [DockLockSettings.ReadOnlyRootFilesystem] = "false" } }],
+        };
+
+        var ex = await Assert.ThrowsAsync<OrchestrationException>(() => host.Vm.DeployAsync(spec));
+
+        Assert.Equal(OrchestrationErrorKind.InvalidConfiguration, ex.Kind);
+        Assert.Equal(2, ex.Errors.Count);
+        Assert.Contains(ex.Errors, e => e.StartsWith($"components[0] ({web.Id}): RuntimeSettings['docklock.bogus'] is not a DockLock setting", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith($"components[0] ({web.Id}): RuntimeSettings['docklock.readOnlyRootFilesystem'] = 'false' relaxes a DockLock default and needs a reason", StringComparison.Ordinal));
+        Assert.DoesNotContain(await host.Runtime.ListOwnedAsync(), i => i.OwnerId == host.VmId);
+    }
+
+    [SkippableFact]
     public async Task A_v2_that_fails_its_health_check_is_rolled_back_and_v1_serves_again()
     {
         await fixture.RequireEngineAsync();
