@@ -2,6 +2,7 @@ using System.Globalization;
 using Bpi.Orchestration.Admission;
 using Bpi.Orchestration.Recording;
 using Bpi.Orchestration.Runtime;
+using Bpi.Orchestration.State;
 using Bpi.Orchestration.Telemetry;
 
 namespace Bpi.Orchestration.Autoscaling;
@@ -204,11 +205,82 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
         }
     }
 
-    /// <summary>Decides and applies one component's count; returns whether a scale was queued.</summary>
+    /// <summary>Decides and applies one component's count, then stores what the autoscaler remembers; returns whether a scale was queued.</summary>
     private async Task<bool> AutoscaleComponentAsync(DeploymentEntry entry, ComponentAutoscalers state, int stable, ComponentSpec component, IWorkloadUtilization? utilization, CancellationToken cancellationToken)
     {
-        var spec = component.Autoscaling!;
         var cs = state.For(component.Id);
+        if (cs.Revision == 0 && entry.Record.Autoscalers?.FirstOrDefault(m => m?.ComponentId == component.Id && m.Revision == stable) is { } memory)
+        {
+            // A restarted orchestrator (or one taking the deployment over) goes on from the stored memory, so it neither
+            // scales in before the window it inherited ends nor adds faster than the rate policies allow.
+            cs.Revision = stable;
+            cs.Replicas = component.Replicas;
+            cs.Spec = component.Autoscaling;
+            cs.History.Restore(memory);
+            cs.Stored = memory;
+            // Passes that only re-confirmed the current count are not stored (see Unchanged): when that is the newest
+            // memory, the restart re-confirms it now, which waits at most the downtime longer, never less.
+            cs.Seeded = memory.Recommendations is { Count: > 0 } recommendations && recommendations[^1].Value != component.Replicas;
+        }
+
+        try
+        {
+            var scaled = await DecideAsync(entry, state, cs, stable, component, utilization, cancellationToken).ConfigureAwait(false);
+            await StoreAsync(entry, cs, component.Id, component.Replicas, cancellationToken).ConfigureAwait(false);
+            return scaled;
+        }
+        finally
+        {
+            // The decision shows once the pass has stored what it remembers: whoever reads it and moves on (the next
+            // tick) finds the pass done.
+            if (cs.Pending is { } decision)
+            {
+                cs.Pending = null;
+                state.Decided(cs, decision);
+            }
+        }
+    }
+
+    /// <summary>Keeps a decision until the pass ends (see <see cref="AutoscaleComponentAsync"/>).</summary>
+    private static void Defer(ComponentAutoscaler cs, AutoscalingDecision decision) => cs.Pending = decision;
+
+    /// <summary>
+    /// Stores the component's memory with the deployment when it changed in a way a restart needs: a new scale, or a
+    /// recommendation other than a re-confirmation of the current count (those are most passes, and a restart re-creates
+    /// them conservatively). So a steady component costs no store write per pass.
+    /// </summary>
+    private async Task StoreAsync(DeploymentEntry entry, ComponentAutoscaler cs, string componentId, int current, CancellationToken cancellationToken)
+    {
+        var memory = cs.History.Save(componentId, cs.Revision);
+        if (cs.Stored is { } stored && Unchanged(stored, memory, current))
+        {
+            return;
+        }
+
+        await entry.UpdateAsync(
+            static (record, m) => record with { Autoscalers = [.. (record.Autoscalers ?? []).Where(a => a is not null && a.ComponentId != m.ComponentId && record.FindRevision(a.Revision) is not null), m] },
+            memory,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        cs.Stored = memory;
+    }
+
+    /// <summary>Whether <paramref name="memory"/> adds nothing to <paramref name="stored"/> but expired entries dropped or the newest recommendation re-confirming <paramref name="current"/>.</summary>
+    internal static bool Unchanged(AutoscalerMemory stored, AutoscalerMemory memory, int current)
+    {
+        if (stored.Revision != memory.Revision || memory.Scales.Any(s => !stored.Scales.Contains(s)))
+        {
+            return false;
+        }
+
+        var added = memory.Recommendations.Where(r => !stored.Recommendations.Contains(r)).ToList();
+        return added.Count == 0 || (added.Count == 1 && ReferenceEquals(added[0], memory.Recommendations[^1]) && added[0].Value == current
+            && stored.Recommendations.Count > 0 && stored.Recommendations[^1].Value == current);
+    }
+
+    /// <summary>Decides and applies one component's count; returns whether a scale was queued.</summary>
+    private async Task<bool> DecideAsync(DeploymentEntry entry, ComponentAutoscalers state, ComponentAutoscaler cs, int stable, ComponentSpec component, IWorkloadUtilization? utilization, CancellationToken cancellationToken)
+    {
+        var spec = component.Autoscaling!;
         var now = Time.GetUtcNow();
         var current = component.Replicas;
         if (cs.Revision != stable)
@@ -246,7 +318,7 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
         if (samples.Count == 0 && unread.Count > 0)
         {
             // As the HPA: with no metric readable, nothing changes.
-            state.Decided(cs, new AutoscalingDecision(component.Id, stable, now, current, current, [], "no metric could be read: " + string.Join("; ", unread)));
+            Defer(cs, new AutoscalingDecision(component.Id, stable, now, current, current, [], "no metric could be read: " + string.Join("; ", unread)));
             return false;
         }
 
@@ -255,7 +327,7 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
         var decision = new AutoscalingDecision(component.Id, stable, now, current, computation.Desired, computation.Readings, computation.Reason);
         if (!decision.Scaled)
         {
-            state.Decided(cs, decision);
+            Defer(cs, decision);
             return false;
         }
 
@@ -361,13 +433,13 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
         {
             // A rollout began in between, the capacity is exhausted, the deployment is being destroyed: try again later.
             Log.AutoscalingNotApplied(_recorder.Logger, ex, entry.DeploymentId, decision.ComponentId, decision.DesiredReplicas);
-            state.Decided(cs, decision with { DesiredReplicas = decision.CurrentReplicas, Reason = decision.Reason + "; not applied: " + ex.Message });
+            Defer(cs, decision with { DesiredReplicas = decision.CurrentReplicas, Reason = decision.Reason + "; not applied: " + ex.Message });
             return false;
         }
 
         cs.History.RecordScale(decision.At, decision.DesiredReplicas - decision.CurrentReplicas);
         cs.Replicas = decision.DesiredReplicas;
-        state.Decided(cs, decision);
+        Defer(cs, decision);
         _recorder.Events.Publish(
             entry.DeploymentId,
             DeploymentEventKind.Autoscaled,

@@ -73,4 +73,10 @@ internal sealed class ComponentAutoscaler
     public bool Seeded { get; set; }
 
     public AutoscalingDecision? LastDecision { get; set; }
+
+    /// <summary>The decision of the pass under way, shown (as <see cref="LastDecision"/>) when the pass ends.</summary>
+    public AutoscalingDecision? Pending { get; set; }
+
+    /// <summary>The memory last stored with the deployment (<see cref="State.DeploymentRecord.Autoscalers"/>); <see langword="null"/> before the first store.</summary>
+    public State.AutoscalerMemory? Stored { get; set; }
 }

@@ -68,6 +68,13 @@ public sealed record DeploymentRecord
     /// </summary>
     public long FencingToken { get => _fencingToken; init => _fencingToken = value; }
 
+    /// <summary>
+    /// What the autoscaler remembers of each autoscaled component (recent recommendations for the stabilisation windows,
+    /// recent scale changes for the rate policies), so an orchestrator that restarts or takes the deployment over goes on
+    /// from it instead of starting afresh; <see langword="null"/> when nothing is remembered.
+    /// </summary>
+    public IReadOnlyList<AutoscalerMemory>? Autoscalers { get; init; }
+
     private DateTimeOffset _updatedAt;
     private long _version;
     private long _fencingToken;
@@ -125,3 +132,15 @@ public sealed record DeploymentRecord
 /// <param name="TotalSteps">The number of steps in the plan.</param>
 /// <param name="FailedAtStep">For a rollback plan: the step of the rollout that failed.</param>
 public sealed record RolloutCursor(RolloutKind Kind, int? FromRevision, int ToRevision, int StepIndex, int TotalSteps, int? FailedAtStep = null);
+
+/// <summary>The autoscaler's memory of one component, stored with the deployment (<see cref="DeploymentRecord.Autoscalers"/>).</summary>
+/// <param name="ComponentId">The component.</param>
+/// <param name="Revision">The serving revision the memory is about; a new revision starts afresh.</param>
+/// <param name="Recommendations">Recent recommendations (the replica count the metrics asked for), oldest first.</param>
+/// <param name="Scales">Recent applied changes of the count (positive: added, negative: removed), oldest first.</param>
+public sealed record AutoscalerMemory(string ComponentId, int Revision, IReadOnlyList<AutoscalerSample> Recommendations, IReadOnlyList<AutoscalerSample> Scales);
+
+/// <summary>One remembered figure of the autoscaler.</summary>
+/// <param name="At">When.</param>
+/// <param name="Value">A replica count (a recommendation) or a change of it (a scale).</param>
+public sealed record AutoscalerSample(DateTimeOffset At, int Value);

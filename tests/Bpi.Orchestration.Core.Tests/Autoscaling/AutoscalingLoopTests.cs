@@ -13,7 +13,7 @@ public sealed class AutoscalingLoopTests
     private static readonly TimeSpan Interval = new OrchestrationOptions().AutoscalingInterval;
 
     /// <summary>One component requesting half a core, autoscaled on 50 % CPU between 1 and 5 instances.</summary>
-    private static DeploymentSpec Autoscaled(int replicas = 1, string image = "web:1", TimeSpan? scaleDownWindow = null)
+    internal static DeploymentSpec Autoscaled(int replicas = 1, string image = "web:1", TimeSpan? scaleDownWindow = null)
     {
         var spec = Specs.Web(replicas: replicas, image: image);
         return spec with
