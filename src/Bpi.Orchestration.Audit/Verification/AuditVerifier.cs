@@ -68,7 +68,7 @@ public static class AuditVerifier
 
         expectations.Add(new Expectation(committed, engine.Tree.Root(committed), "the store's own Merkle tree", null));
         var chain = new ChainVerifier(new CompactRange(0), AuditHash.Zero, expectations) { SignaturesChecked = signaturesChecked };
-        await FeedBlocksAsync(chain, engine.Storage.ReadFramesAsync(0, committed, cancellationToken)).ConfigureAwait(false);
+        await FeedBlocksAsync(chain, engine.Storage.ReadFramesAsync(0, committed, cancellationToken), cancellationToken).ConfigureAwait(false);
         return chain.Complete("The store verifies");
     }
 
@@ -139,7 +139,7 @@ public static class AuditVerifier
         }
 
         var chain = new ChainVerifier(prefix, previous, [new Expectation(n, latest.RootHash, $"the signed checkpoint at tree size {n}", latest)]) { SignaturesChecked = true };
-        await FeedBlocksAsync(chain, engine.Storage.ReadFramesAsync(m, n, cancellationToken)).ConfigureAwait(false);
+        await FeedBlocksAsync(chain, engine.Storage.ReadFramesAsync(m, n, cancellationToken), cancellationToken).ConfigureAwait(false);
         return chain.Complete(string.Create(CultureInfo.InvariantCulture, $"The store verifies from the trusted checkpoint at {m} to {n}"));
     }
 
@@ -171,6 +171,56 @@ public static class AuditVerifier
         ArgumentNullException.ThrowIfNull(export);
         ArgumentNullException.ThrowIfNull(checkpointVerifier);
         return Task.Run(() => AuditExport.Verify(export, checkpointVerifier, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// Verifies a log given as its signed checkpoints and its sealed frames from entry 0 — what an
+    /// <see cref="AuditStorage"/> holds, read back from a backup of a log kept outside a directory (the PostgreSql
+    /// package's audit part) — with the same checks as <see cref="VerifyAsync"/>: every checkpoint (and its signature
+    /// with <paramref name="checkpointVerifier"/>), CRC, canonical encoding, sequence, hash chain and the Merkle root of
+    /// every checkpoint; then that the log ends at <paramref name="head"/> (its size and its last entry's hash).
+    /// </summary>
+    /// <param name="checkpointNotes">The signed checkpoints as notes, in any order.</param>
+    /// <param name="frames">The frames from entry 0, in order (streamed: a block at a time).</param>
+    /// <param name="head">The log's head as stored with it.</param>
+    /// <param name="checkpointVerifier">The trusted public keys; without it, signatures are not checked.</param>
+    /// <param name="cancellationToken">Cancels the verification.</param>
+    /// <returns>The result, with the first bad entry and why on failure.</returns>
+    public static async Task<AuditVerificationResult> VerifyFramesAsync(IEnumerable<string> checkpointNotes, IAsyncEnumerable<AuditFrameBlock> frames, AuditLogHead head, CheckpointVerifier? checkpointVerifier = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(checkpointNotes);
+        ArgumentNullException.ThrowIfNull(frames);
+        var signaturesChecked = checkpointVerifier is not null;
+        var expectations = new List<Expectation>();
+        foreach (var note in checkpointNotes)
+        {
+            if (!CheckCheckpoint(note, checkpointVerifier, out var checkpoint, out var error))
+            {
+                return Failed(AuditVerificationFailure.InvalidCheckpoint, $"A checkpoint is invalid: {error}", signaturesChecked);
+            }
+
+            if (checkpoint.TreeSize > head.Size)
+            {
+                return Failed(AuditVerificationFailure.MissingEntries, string.Create(CultureInfo.InvariantCulture, $"The signed checkpoint at tree size {checkpoint.TreeSize} covers more entries than the log's {head.Size}: the log was truncated or entries were deleted."), signaturesChecked);
+            }
+
+            expectations.Add(new Expectation(checkpoint.TreeSize, checkpoint.RootHash, $"the signed checkpoint at tree size {checkpoint.TreeSize}", checkpoint));
+        }
+
+        var chain = new ChainVerifier(new CompactRange(0), AuditHash.Zero, expectations) { SignaturesChecked = signaturesChecked };
+        await FeedBlocksAsync(chain, frames, cancellationToken).ConfigureAwait(false);
+        var result = chain.Complete("The audit log verifies");
+        if (!result.IsValid)
+        {
+            return result;
+        }
+
+        if (chain.Next != head.Size || (head.Size > 0 && chain.LastHash != head.LastEntryHash))
+        {
+            return Failed(AuditVerificationFailure.MissingEntries, string.Create(CultureInfo.InvariantCulture, $"The log's head says {head.Size} entries ending in hash {head.LastEntryHash}, but the entries are {chain.Next} ending in hash {chain.LastHash}: entries were added, removed or changed after the head was written."), signaturesChecked);
+        }
+
+        return result;
     }
 
     internal static AuditLogEngine EngineOf(IAuditStore store)
@@ -266,11 +316,11 @@ public static class AuditVerifier
         return chain.Process(reader.Buffer, offsets, lengths, count, file, reader.BufferOffset);
     }
 
-    private static async Task FeedBlocksAsync(ChainVerifier chain, IAsyncEnumerable<AuditFrameBlock> blocks)
+    private static async Task FeedBlocksAsync(ChainVerifier chain, IAsyncEnumerable<AuditFrameBlock> blocks, CancellationToken cancellationToken)
     {
         var offsets = Array.Empty<int>();
         var lengths = Array.Empty<int>();
-        await foreach (var block in blocks.ConfigureAwait(false))
+        await foreach (var block in blocks.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             if (offsets.Length < block.Count)
             {

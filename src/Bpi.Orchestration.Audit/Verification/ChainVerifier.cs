@@ -38,6 +38,9 @@ internal sealed class ChainVerifier
 
     public long Next => _range.End;
 
+    /// <summary>The hash of the last entry processed (zero before the first).</summary>
+    public AuditHash LastHash => new(_lastHash);
+
     public AuditVerificationResult? Failure { get; private set; }
 
     public bool SignaturesChecked { get; init; }

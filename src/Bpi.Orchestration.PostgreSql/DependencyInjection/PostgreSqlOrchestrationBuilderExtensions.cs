@@ -17,6 +17,8 @@ public static class PostgreSqlOrchestrationBuilderExtensions
     /// fenced writes), the ownership of deployments (leases with fencing tokens, renewed in the background, taken over
     /// when an instance dies, released on a clean stop) and one audit chain appended to by every instance. Replaces the
     /// store, the audit sink and the ownership registered before. The schema is created or migrated when first used.
+    /// With <c>AddBackup</c>, a backup holds the deployments and the audit chain (the <c>postgresql-audit</c> part, verified
+    /// in full before a restore writes it in one transaction).
     /// Options are validated when a generic host starts (every problem listed) and again when first used.
     /// </summary>
     /// <param name="builder">The orchestration builder.</param>
@@ -47,6 +49,8 @@ public static class PostgreSqlOrchestrationBuilderExtensions
             (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("Bpi.Orchestration.PostgreSql")));
         services.Replace(ServiceDescriptor.Singleton<IDeploymentStore>(sp => new PostgreSqlDeploymentStore(sp.GetRequiredService<PostgreSqlDatabase>())));
         services.Replace(ServiceDescriptor.Singleton<IDeploymentOwnership>(sp => sp.GetRequiredService<PostgreSqlOwnership>()));
+        // The audit chain is the 'postgresql-audit' part of a backup (AddBackup); restore it before the store is opened.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Bpi.Orchestration.Backup.IBackupPart, PostgreSqlAuditBackupPart>());
         return builder.UseAuditStore(OpenAuditStore);
     }
 
