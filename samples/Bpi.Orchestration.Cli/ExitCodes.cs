@@ -42,6 +42,9 @@ internal static class ExitCodes
     /// <summary>What the command needs to run is not there: <c>demo --runtime docker</c> without a Docker Engine that answers, or without <c>/bin/busybox</c> to build its image.</summary>
     public const int RuntimeUnavailable = 11;
 
+    /// <summary><c>health</c>: a circuit breaker of the running orchestrator is open (calls to its target fail fast).</summary>
+    public const int CircuitOpen = 12;
+
     /// <summary><c>restore</c>: the backup is damaged or was changed (a part's SHA-256, a record, the audit chain); nothing was restored.</summary>
     public const int BackupDamaged = 20;
 
@@ -71,7 +74,8 @@ internal static class ExitCodes
           8    timed out waiting (--timeout)
           9    unauthorized
           10   insufficient resources
-          11   runtime unavailable (demo --runtime docker: no Docker Engine answers, or no /bin/busybox)
+          11   runtime unavailable (demo --runtime docker: no Docker Engine answers, or no /bin/busybox; health: the runtime does not answer)
+          12   health: a circuit breaker is open
           20   restore: the backup is damaged or was changed (nothing restored)
           21   restore: the backup's format is newer than this version reads (nothing restored)
           22   restore: the state directory is not empty and --force was not given (nothing restored)

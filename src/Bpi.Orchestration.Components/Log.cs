@@ -49,6 +49,9 @@ internal static partial class Log
     [LoggerMessage(3110, LogLevel.Information, "The Docker events stream at {Endpoint} is back; comparing every deployment again")]
     public static partial void EventStreamReconnected(ILogger logger, string endpoint);
 
+    [LoggerMessage(3112, LogLevel.Information, "The Docker events stream at {Endpoint} waits {Delay} for the circuit breaker of {Target} before reconnecting (the engine was not asked)")]
+    public static partial void EventStreamWaitsForCircuit(ILogger logger, string endpoint, string target, TimeSpan delay);
+
     [LoggerMessage(3111, LogLevel.Error, "A subscriber to the Docker runtime's events threw; the watch goes on")]
     public static partial void EventSubscriberFailed(ILogger logger, Exception exception);
 

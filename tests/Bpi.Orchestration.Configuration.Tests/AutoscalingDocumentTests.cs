@@ -52,10 +52,11 @@ public sealed class AutoscalingDocumentTests
         Assert.Equal(AutoscalingRules.DefaultScaleDown with { StabilizationWindow = TimeSpan.FromMinutes(1), SelectPolicy = AutoscalingSelectPolicy.Min }, a.ScaleDown);
     }
 
-    [Fact]
-    public void Bad_scaling_rules_are_refused_with_every_problem()
+    public static TheoryData<string, string[]> RefusedDocuments => new()
     {
-        const string yaml = """
+        {
+            // Bad scaling rules.
+            """
             name: shop
             appId: shop
             components:
@@ -65,23 +66,20 @@ public sealed class AutoscalingDocumentTests
                   maxReplicas: 3
                   scaleUp: { selectPolicy: fastest, policies: [{ type: nodes, value: 1, period: 15s }, { type: pods }, 5], extra: 1 }
                   scaleDown: { stabilizationWindow: 2h }
-            """;
-
-        var ex = Assert.Throws<OrchestrationException>(() => DeploymentDocument.Parse(yaml, DeploymentDocumentFormat.Yaml, "shop.yaml"));
-
-        Assert.Contains(ex.Errors, e => e.Contains("autoscaling.scaleUp.selectPolicy: 'fastest' is not one of max, min, disabled.", StringComparison.Ordinal));
-        Assert.Contains(ex.Errors, e => e.Contains("autoscaling.scaleUp.policies[0].type: 'nodes' is not one of pods, percent.", StringComparison.Ordinal));
-        Assert.Contains(ex.Errors, e => e.Contains("autoscaling.scaleUp.policies[1].value: is required.", StringComparison.Ordinal));
-        Assert.Contains(ex.Errors, e => e.Contains("autoscaling.scaleUp.policies[1].period: is required.", StringComparison.Ordinal));
-        Assert.Contains(ex.Errors, e => e.Contains("autoscaling.scaleUp.policies[2]: must be an object with type, value and period, not", StringComparison.Ordinal));
-        Assert.Contains(ex.Errors, e => e.Contains("extra", StringComparison.Ordinal));
-        Assert.Contains(ex.Errors, e => e.Contains("autoscaling.scaleDown.stabilizationWindow: 02:00:00 is out of range; use 0 to 1 hour.", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public void Autoscaling_without_a_maximum_or_with_unknown_fields_is_refused_with_every_problem()
-    {
-        const string yaml = """
+            """,
+            [
+                "autoscaling.scaleUp.selectPolicy: 'fastest' is not one of max, min, disabled.",
+                "autoscaling.scaleUp.policies[0].type: 'nodes' is not one of pods, percent.",
+                "autoscaling.scaleUp.policies[1].value: is required.",
+                "autoscaling.scaleUp.policies[1].period: is required.",
+                "autoscaling.scaleUp.policies[2]: must be an object with type, value and period, not",
+                "extra",
+                "autoscaling.scaleDown.stabilizationWindow: 02:00:00 is out of range; use 0 to 1 hour.",
+            ]
+        },
+        {
+            // No maximum, an unknown field, replicas outside the range.
+            """
             name: shop
             appId: shop
             components:
@@ -92,12 +90,21 @@ public sealed class AutoscalingDocumentTests
                 image: api:1
                 replicas: 5
                 autoscaling: { minReplicas: 1, maxReplicas: 3 }
-            """;
+            """,
+            [
+                "autoscaling.maxReplicas: is required.",
+                "targetMemory",
+                "replicas (5) is outside minReplicas..maxReplicas (1..3)",
+            ]
+        },
+    };
 
+    [Theory]
+    [MemberData(nameof(RefusedDocuments))]
+    public void Bad_autoscaling_is_refused_with_every_problem(string yaml, string[] expected)
+    {
         var ex = Assert.Throws<OrchestrationException>(() => DeploymentDocument.Parse(yaml, DeploymentDocumentFormat.Yaml, "shop.yaml"));
 
-        Assert.Contains(ex.Errors, e => e.Contains("autoscaling.maxReplicas: is required.", StringComparison.Ordinal));
-        Assert.Contains(ex.Errors, e => e.Contains("targetMemory", StringComparison.Ordinal));
-        Assert.Contains(ex.Errors, e => e.Contains("replicas (5) is outside minReplicas..maxReplicas (1..3)", StringComparison.Ordinal));
+        Assert.All(expected, problem => Assert.Contains(ex.Errors, e => e.Contains(problem, StringComparison.Ordinal)));
     }
 }

@@ -36,7 +36,7 @@ public sealed class BackpressureTests
             await Eventually.UntilAsync(() => receiver.Received.Count == 1, "the first request reaches the receiver");
 
             // A whole rollout runs while the receiver holds the sender: its start is queued, its promotion dropped.
-            var id = await host.Vm.DeployAsync(NotificationsHost.Web("web"));
+            var id = await host.Vm.DeployAsync(Specs.Web(1, name: "web"));
             Assert.Equal(DeploymentState.Running, (await host.SettleAsync(id)).State);
             host.Vm.ReportAuditVerificationFailed("second");
             host.Vm.ReportAuditVerificationFailed("third");

@@ -37,19 +37,19 @@ public sealed class DeliveryTests
         var vm = host.Vm;
 
         // Rollout started and promoted (web r1), then started again and waiting for approval (web r2); rejected: failed, rolled back.
-        var web = await vm.DeployAsync(NotificationsHost.Web("web"));
+        var web = await vm.DeployAsync(Specs.Web(1, name: "web"));
         await host.SettleAsync(web);
-        await vm.UpdateAsync(web, NotificationsHost.Web("web", "web:2", strategy: new CanaryStrategySpec { Steps = [new CanaryStep.SetWeight(50), new CanaryStep.Approval(new ApprovalGate { Name = "prod" })] }));
+        await vm.UpdateAsync(web, Specs.Web(1, "web:2", name: "web", strategy: new CanaryStrategySpec { Steps = [new CanaryStep.SetWeight(50), new CanaryStep.Approval(new ApprovalGate { Name = "prod" })] }));
         await host.Clock.RunUntilAsync(vm.WaitForStateAsync(web, s => s == DeploymentState.Paused, NotificationsHost.Timeout()), cancellationToken: NotificationsHost.Timeout());
         await vm.RejectAsync(web, "prod", "not today");
         Assert.Equal(DeploymentState.RolledBack, (await host.SettleAsync(web)).State);
 
         // The security gate refuses a new deployment.
-        var refused = await Assert.ThrowsAsync<OrchestrationException>(() => vm.DeployAsync(NotificationsHost.Web("intruder", "evil:1")));
+        var refused = await Assert.ThrowsAsync<OrchestrationException>(() => vm.DeployAsync(Specs.Web(1, "evil:1", name: "intruder")));
         Assert.Equal(OrchestrationErrorKind.SecurityValidationFailed, refused.Kind);
 
         // An instance that keeps failing: replaced at once the first time, backed off the second (crash-looping).
-        var api = await vm.DeployAsync(NotificationsHost.Web("api"));
+        var api = await vm.DeployAsync(Specs.Web(1, name: "api"));
         await host.SettleAsync(api);
         var first = Instances(host, api).Single();
         host.Runtime.Faults.Kill(first.InstanceId, exitCode: 2);

@@ -66,7 +66,7 @@ public sealed class FailingReceiverTests
     {
         using var stop = new CancellationTokenSource();
         var events = host.Vm.WatchAsync(null, stop.Token).GetAsyncEnumerator(stop.Token);
-        var id = await host.Vm.DeployAsync(NotificationsHost.Web("web"));
+        var id = await host.Vm.DeployAsync(Specs.Web(1, name: "web"));
         var status = await host.SettleAsync(id);
         Assert.Equal(DeploymentState.Running, status.State);
         var settledAt = host.Clock.GetUtcNow();

@@ -1,3 +1,5 @@
+using Bpi.Orchestration.Resilience;
+
 namespace Bpi.Orchestration.Notifications.Tests;
 
 public sealed class NotificationTriggerTests
@@ -25,5 +27,31 @@ public sealed class NotificationTriggerTests
     {
         var e = new DeploymentEvent(1, DateTimeOffset.UnixEpoch, "d", kind, state, "m") { PreviousState = previous, StepKind = stepKind };
         Assert.Equal(expected, NotificationTriggers.Of(e) is { } t ? NotificationTriggers.Name(t) : null);
+    }
+
+    [Fact]
+    public void A_breaker_that_opens_or_closes_is_a_trigger_an_opening_alarms_and_each_target_and_state_is_its_own_notification()
+    {
+        var clock = new Bpi.Orchestration.Testing.ManualTimeProvider();
+        var gate = new RuleGate(clock, TimeSpan.FromMinutes(10));
+        var rule = new NotificationRule { Name = "breakers", Channels = { "hook" } };
+        DeploymentEvent Breaker(string target, CircuitBreakerState state)
+            => new(1, clock.GetUtcNow(), "", DeploymentEventKind.CircuitBreakerChanged, DeploymentState.Running, target + " " + state) { CircuitBreaker = new CircuitBreakerStatus(target, state, clock.GetUtcNow(), "engine down", 1) };
+
+        var opened = Breaker("runtime:docker", CircuitBreakerState.Open);
+        var halfOpen = Breaker("runtime:docker", CircuitBreakerState.HalfOpen);
+        var closed = Breaker("runtime:docker", CircuitBreakerState.Closed);
+
+        Assert.Equal("circuit-breaker.changed", NotificationTriggers.Name(NotificationTriggers.Of(opened)!.Value));
+        Assert.Null(NotificationTriggers.Of(halfOpen));
+        Assert.Equal(NotificationTrigger.CircuitBreakerChanged, NotificationTriggers.Of(closed));
+        Assert.True(NotificationTriggers.IsAlarm(new Notification("1", "breakers", NotificationTrigger.CircuitBreakerChanged, opened)));
+        Assert.False(NotificationTriggers.IsAlarm(new Notification("2", "breakers", NotificationTrigger.CircuitBreakerChanged, closed)));
+
+        var trigger = NotificationTrigger.CircuitBreakerChanged;
+        Assert.Null(gate.Admit(rule, trigger, opened));
+        Assert.Null(gate.Admit(rule, trigger, closed)); // the closing after an opening is news
+        Assert.Null(gate.Admit(rule, trigger, Breaker("router:nginx", CircuitBreakerState.Open))); // another target
+        Assert.Equal(NotificationTelemetry.Duplicate, gate.Admit(rule, trigger, Breaker("runtime:docker", CircuitBreakerState.Open))); // flapping within the window
     }
 }

@@ -108,25 +108,6 @@ internal sealed class NotificationsHost : IAsyncDisposable
         }
     }
 
-    public static DeploymentSpec Web(string name, string image = "web:1", int replicas = 1, StrategySpec? strategy = null) => new()
-    {
-        Name = name,
-        AppId = "shop",
-        Environment = "staging",
-        Strategy = strategy ?? new RecreateStrategySpec(),
-        Components =
-        [
-            new ComponentSpec
-            {
-                Id = "web",
-                Image = image,
-                Replicas = replicas,
-                Resources = new ComponentResources { CpuCores = 0.25, MemoryMb = 128 },
-                Ports = [new PortSpec { ContainerPort = 8080 }],
-            },
-        ],
-    };
-
     /// <summary>A security gate that refuses one image.</summary>
     private sealed class ImageGate(string refused) : ISecurityGate
     {

@@ -25,8 +25,8 @@ public sealed class RuleLimitTests
         await Eventually.UntilAsync(() => host.Deliveries("hook-dedup", "delivered") == 2, "sent again after the window");
 
         // A different deployment and revision is not a duplicate: rollout.started for r1 of two deployments.
-        var a = await host.Vm.DeployAsync(NotificationsHost.Web("a"));
-        var b = await host.Vm.DeployAsync(NotificationsHost.Web("b"));
+        var a = await host.Vm.DeployAsync(Specs.Web(1, name: "a"));
+        var b = await host.Vm.DeployAsync(Specs.Web(1, name: "b"));
         await host.SettleAsync(a);
         await host.SettleAsync(b);
         await Eventually.UntilAsync(() => host.Deliveries("hook-dedup", "delivered") == 4, "both rollouts' starts are sent");

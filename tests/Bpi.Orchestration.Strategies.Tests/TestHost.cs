@@ -122,25 +122,3 @@ internal sealed class RecordingRuntime(InMemoryWorkloadRuntime inner) : IWorkloa
 
     public ValueTask<IReadOnlyList<string>> GetLogTailAsync(string instanceId, int lines, CancellationToken cancellationToken = default) => inner.GetLogTailAsync(instanceId, lines, cancellationToken);
 }
-
-internal static class Specs
-{
-    public static DeploymentSpec Web(int replicas = 3, string image = "web:1", StrategySpec? strategy = null, string environment = "staging") => new()
-    {
-        Name = "web",
-        AppId = "shop",
-        Environment = environment,
-        Strategy = strategy ?? new RecreateStrategySpec(),
-        Components =
-        [
-            new ComponentSpec
-            {
-                Id = "web",
-                Image = image,
-                Replicas = replicas,
-                Resources = new ComponentResources { CpuCores = 0.1, MemoryMb = 64 },
-                Ports = [new PortSpec { ContainerPort = 8080 }],
-            },
-        ],
-    };
-}

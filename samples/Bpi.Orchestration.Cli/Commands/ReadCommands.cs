@@ -20,6 +20,104 @@ internal static class ReadCommands
     {
         yield return List(factory);
         yield return Status(factory);
+        yield return Health(factory);
+    }
+
+    private static Command Health(CommandContextFactory factory)
+    {
+        var probeTimeout = new Option<TimeSpan>("--probe-timeout") { Description = "How long to wait for the runtime's answer when no orchestrator runs (default 5s).", DefaultValueFactory = _ => TimeSpan.FromSeconds(5), CustomParser = Parsing.Duration };
+        var command = new Command("health", "Show whether the runtime answers and each circuit breaker's state (exit 12 when a breaker is open, 11 when the runtime does not answer).") { probeTimeout };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var ctx = factory.For(parse, "health");
+            var view = await ReadHealthAsync(ctx, ctx.Get(probeTimeout), cancellationToken).ConfigureAwait(false);
+            if (ctx.Json)
+            {
+                StatusRenderer.WriteJson(ctx.Env, view, CliJson.Context.HealthView);
+            }
+            else
+            {
+                StatusRenderer.WriteHealth(ctx.Env, view);
+            }
+
+            return view.AnyOpen ? ExitCodes.CircuitOpen : view.RuntimeReachable ? ExitCodes.Success : ExitCodes.RuntimeUnavailable;
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// The health the running orchestrator publishes while another process holds the state directory; else (nothing
+    /// runs) this command asks the runtime itself for its instances, once, within <paramref name="probeTimeout"/>.
+    /// </summary>
+    private static async Task<HealthView> ReadHealthAsync(CommandContext ctx, TimeSpan probeTimeout, CancellationToken cancellationToken)
+    {
+        StateLock? stateLock = null;
+        if (Directory.Exists(ctx.State.Path))
+        {
+            try
+            {
+                stateLock = StateLock.TryTake(ctx.State.LockFile, ctx.Command);
+            }
+            catch (CliException ex)
+            {
+                // A read-only state directory: nobody can run an orchestrator on it, so probe the runtime without the lock.
+                ctx.Env.WriteWarning(ex.Message);
+                return await ProbeAsync(ctx, probeTimeout, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (stateLock is null)
+            {
+                var file = OrchestratorHost.HealthFile(ctx.State);
+                try
+                {
+                    return JsonSerializer.Deserialize(BoundedFile.ReadAllBytes(file, InputFiles.MaxRecordBytes, "live health file"), CliJson.Context.HealthView)
+                        ?? throw new JsonException("the file holds null");
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or OrchestrationException)
+                {
+                    throw new CliException(ExitCodes.Conflict, $"another process runs the orchestrator on {ctx.State.Path} but its health is not readable ({Parsing.Shorten(ex.Message)}); try again in a moment, or run `health` once that process ended.");
+                }
+            }
+        }
+
+        using (stateLock)
+        {
+            return await ProbeAsync(ctx, probeTimeout, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Asks the runtime for this orchestrator's instances once, within <paramref name="probeTimeout"/>.</summary>
+    private static async Task<HealthView> ProbeAsync(CommandContext ctx, TimeSpan probeTimeout, CancellationToken cancellationToken)
+    {
+        var (runtime, owner) = await ctx.Runtime.OpenReaderAsync(ctx.State).ConfigureAwait(false);
+        await using (owner.ConfigureAwait(false))
+        {
+            string? error = null;
+            using var probe = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            probe.CancelAfter(probeTimeout);
+            try
+            {
+                _ = await runtime.ListOwnedAsync(probe.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                error = $"no answer within {probeTimeout.TotalSeconds:0.###} s";
+            }
+            catch (Exception ex) when (ex is OrchestrationException or IOException or HttpRequestException or System.ComponentModel.Win32Exception)
+            {
+                error = Parsing.Shorten(ex.Message);
+            }
+
+            return new HealthView
+            {
+                Source = HealthView.Sources.Probe,
+                Runtime = runtime.Name,
+                RuntimeReachable = error is null,
+                RuntimeError = error,
+                ObservedAt = ctx.Env.Time.GetUtcNow(),
+                CircuitBreakers = [],
+            };
+        }
     }
 
     private static Command List(CommandContextFactory factory)

@@ -59,6 +59,9 @@ internal sealed class OrchestratorHost : IAsyncDisposable
 
     public StateDirectory State { get; }
 
+    /// <summary>The orchestrator's services (tests reach its circuit breakers through them).</summary>
+    public IServiceProvider Services => _provider;
+
     public IOrchestrationVm Vm { get; }
 
     public InProcessTrafficRouter Router { get; }
@@ -204,7 +207,14 @@ internal sealed class OrchestratorHost : IAsyncDisposable
     {
         await foreach (var e in Vm.WatchAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            await PublishAsync(e.DeploymentId, cancellationToken).ConfigureAwait(false);
+            if (e.Kind == DeploymentEventKind.CircuitBreakerChanged)
+            {
+                await PublishHealthAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else if (e.DeploymentId.Length > 0)
+            {
+                await PublishAsync(e.DeploymentId, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -238,9 +248,30 @@ internal sealed class OrchestratorHost : IAsyncDisposable
             ?? throw new OrchestrationException(OrchestrationErrorKind.NotFound, $"No deployment has the id '{deploymentId}'.");
     }
 
+    /// <summary>The file <see cref="PublishHealthAsync"/> writes (a dot name: never a deployment id's).</summary>
+    public static string HealthFile(StateDirectory state) => Path.Combine(state.Live, ".health.json");
+
+    /// <summary>Writes the runtime's reachability and every circuit breaker to <see cref="HealthFile"/>, for <c>health</c> in another process.</summary>
+    public async Task PublishHealthAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            // The breakers themselves, not GetStateAsync: no runtime call (it would count against the breaker) and no read
+            // authorization (health is the host's, not a deployment's).
+            var breakers = _provider.GetRequiredService<Bpi.Orchestration.Resilience.CircuitBreakers>().GetStatus();
+            var view = HealthView.From(WorkloadRuntime.Name, breakers, _provider.GetRequiredService<TimeProvider>().GetUtcNow());
+            await WriteLiveAsync(HealthFile(State), JsonSerializer.SerializeToUtf8Bytes(view, CliJson.Context.HealthView), cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // As the live status: a convenience; `health` says when nothing is published.
+        }
+    }
+
     /// <summary>Publishes every live deployment once (at start, and after <c>start</c> restored routes).</summary>
     public async Task PublishAllAsync(CancellationToken cancellationToken)
     {
+        await PublishHealthAsync(cancellationToken).ConfigureAwait(false);
         DeploymentList list;
         try
         {
@@ -262,15 +293,20 @@ internal sealed class OrchestratorHost : IAsyncDisposable
     {
         try
         {
-            Directory.CreateDirectory(State.Live);
             var view = await ViewAsync(deploymentId, DeploymentView.Sources.Live, cancellationToken).ConfigureAwait(false);
-            var path = Path.Combine(State.Live, deploymentId + ".json");
-            await File.WriteAllBytesAsync(path + ".tmp", JsonSerializer.SerializeToUtf8Bytes(view, CliJson.Context.DeploymentView), cancellationToken).ConfigureAwait(false);
-            File.Move(path + ".tmp", path, overwrite: true);
+            await WriteLiveAsync(Path.Combine(State.Live, deploymentId + ".json"), JsonSerializer.SerializeToUtf8Bytes(view, CliJson.Context.DeploymentView), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OrchestrationException or IOException)
         {
             // The live view is a convenience; the store stays the source of truth.
         }
+    }
+
+    /// <summary>Writes a live file whole (a reader never sees half of it).</summary>
+    private async Task WriteLiveAsync(string path, byte[] bytes, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(State.Live);
+        await File.WriteAllBytesAsync(path + ".tmp", bytes, cancellationToken).ConfigureAwait(false);
+        File.Move(path + ".tmp", path, overwrite: true);
     }
 }

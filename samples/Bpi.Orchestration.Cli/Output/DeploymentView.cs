@@ -251,6 +251,7 @@ internal sealed record ErrorView(string Error, string Kind, int ExitCode, IReadO
 [JsonSerializable(typeof(AuditVerifyView))]
 [JsonSerializable(typeof(DemoReportView))]
 [JsonSerializable(typeof(ErrorView))]
+[JsonSerializable(typeof(HealthView))]
 [JsonSerializable(typeof(BackupView))]
 [JsonSerializable(typeof(SecurityScanView))]
 [JsonSerializable(typeof(RemediationView))]

@@ -13,6 +13,28 @@ internal static class StatusRenderer
         env.Output.Flush();
     }
 
+    public static void WriteHealth(CliEnvironment env, HealthView health)
+    {
+        var c = env.Console;
+        c.WriteLine(health.Source == HealthView.Sources.Live
+            ? string.Create(CultureInfo.InvariantCulture, $"Orchestrator: running (published {health.ObservedAt:u})")
+            : "Orchestrator: not running on this state directory (circuit breakers exist only while one runs: `bpi-orchestration start`)");
+        c.WriteLine($"Runtime {TerminalText.Sanitize(health.Runtime)}: {(health.RuntimeReachable ? "reachable" : "unreachable: " + TerminalText.Sanitize(health.RuntimeError))}");
+        if (health.CircuitBreakers.Count == 0)
+        {
+            c.WriteLine("Circuit breakers: none");
+            return;
+        }
+
+        c.WriteLine("Circuit breakers:");
+        foreach (var b in health.CircuitBreakers)
+        {
+            var since = b.Since is { } at ? string.Create(CultureInfo.InvariantCulture, $" since {at:u}") : "";
+            var fault = b.LastFaultClass is null ? "" : $", last fault {b.LastFaultClass}: {TerminalText.Sanitize(b.LastFailure)}";
+            c.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {TerminalText.Sanitize(b.Target)}  {b.State}{since} (opened {b.TimesOpened}x{fault})"));
+        }
+    }
+
     public static void WriteList(CliEnvironment env, DeploymentListView list, bool detailed)
     {
         if (list.Deployments.Count == 0)

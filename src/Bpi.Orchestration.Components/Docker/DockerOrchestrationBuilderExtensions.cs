@@ -53,7 +53,11 @@ public static class DockerOrchestrationBuilderExtensions
                 GetValidatedOptions(provider),
                 provider.GetRequiredService<TimeProvider>(),
                 loggerFactory.CreateLogger("Bpi.Orchestration.Components.Docker"),
-                provider.GetService<IAuditSink>());
+                provider.GetService<IAuditSink>())
+            {
+                // The orchestrator's breakers (AddOrchestration registers them): the events stream's reconnections respect runtime:docker's.
+                Breakers = provider.GetService<Bpi.Orchestration.Resilience.CircuitBreakers>(),
+            };
         });
         services.Replace(ServiceDescriptor.Singleton<IWorkloadRuntime>(static provider => provider.GetRequiredService<IDockerWorkloadRuntime>()));
         services.Replace(ServiceDescriptor.Singleton<IWorkloadInspector>(static provider => provider.GetRequiredService<IDockerWorkloadRuntime>()));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Bpi.Orchestration.Components.Docker.Engine;
+using Bpi.Orchestration.Resilience;
 using Bpi.Orchestration.Runtime;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,10 @@ namespace Bpi.Orchestration.Components.Docker;
 /// <c>health_status: …</c> <see cref="WorkloadEventKind.HealthChanged"/> and <c>destroy</c>
 /// <see cref="WorkloadEventKind.Removed"/>. When the stream ends or fails (the engine restarted) the watch reconnects
 /// with capped exponential back-off and then reports <see cref="WorkloadEventKind.Reconnected"/>, so the orchestrator
-/// compares everything it may have missed.
+/// compares everything it may have missed. Each reconnection first asks the engine for its version through the runtime's
+/// circuit breaker (<see cref="Breakers"/>, <c>runtime:docker</c>): a failed attempt counts against it, and while it is
+/// open the watch does not knock at all but waits for the end of the break — then reconnects at once (possibly as the
+/// breaker's trial call), so an engine outage causes no reconnect storm and a recovered engine no extra wait.
 /// </summary>
 /// <remarks>
 /// Events are not filtered by who caused them: the runtime's own stops and removals are reported too, which costs the
@@ -34,6 +38,9 @@ internal sealed partial class DockerWorkloadRuntime : IWorkloadEvents
     private readonly List<Action<WorkloadEvent>> _subscribers = [];
     private CancellationTokenSource? _watchStop;
     private Task _watch = Task.CompletedTask;
+
+    /// <summary>The orchestrator's circuit breakers (set by <c>AddDocker</c>); <see langword="null"/> leaves reconnections unguarded.</summary>
+    internal CircuitBreakers? Breakers { get; init; }
 
     /// <summary>The current (or last) events watch; completed when no watch runs. For tests and disposal.</summary>
     internal Task EventWatch
@@ -130,7 +137,7 @@ internal sealed partial class DockerWorkloadRuntime : IWorkloadEvents
                 if (lost)
                 {
                     // Only report the engine back when it answers; the stream then replays what happened since the loss.
-                    await _client.GetVersionAsync(cancellationToken).ConfigureAwait(false);
+                    await ProbeEngineAsync(cancellationToken).ConfigureAwait(false);
                     lost = false;
                     Log.EventStreamReconnected(_logger, _client.Endpoint.ToString());
                     Dispatch(new WorkloadEvent("", "", WorkloadEventKind.Reconnected));
@@ -151,6 +158,18 @@ internal sealed partial class DockerWorkloadRuntime : IWorkloadEvents
             {
                 return;
             }
+            catch (CircuitOpenException open)
+            {
+                // The engine was not asked: wait for the end of the break instead of the back-off, and do not grow it.
+                var wait = open.RetryAfter is { } retryAfter && retryAfter > TimeSpan.Zero ? retryAfter : delay;
+                Log.EventStreamWaitsForCircuit(_logger, _client.Endpoint.ToString(), open.Target, wait);
+                if (!await DelayAsync(wait, cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                continue;
+            }
             catch (Exception exception) when (exception is not OutOfMemoryException)
             {
                 reason = exception.Message;
@@ -169,16 +188,39 @@ internal sealed partial class DockerWorkloadRuntime : IWorkloadEvents
 
             lost = true;
             Log.EventStreamLost(_logger, _client.Endpoint.ToString(), reason, delay);
-            try
-            {
-                await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
+            if (!await DelayAsync(delay, cancellationToken).ConfigureAwait(false))
             {
                 return;
             }
 
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxReconnectDelay.Ticks));
+        }
+    }
+
+    /// <summary>Asks the engine whether it answers, through the runtime's circuit breaker when there is one.</summary>
+    private async ValueTask ProbeEngineAsync(CancellationToken cancellationToken)
+    {
+        if (Breakers is { } breakers)
+        {
+            await breakers.ExecuteAsync("runtime:" + Name, static async (client, ct) => { _ = await client.GetVersionAsync(ct).ConfigureAwait(false); }, _client, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            _ = await _client.GetVersionAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Waits on the runtime's clock; <see langword="false"/> when the watch was stopped meanwhile.</summary>
+    private async ValueTask<bool> DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 

@@ -65,6 +65,14 @@ internal static class NotificationPayload
         w.WriteString("timestamp", e.Timestamp);
         w.WriteNumber("sequence", e.Sequence);
         w.WriteString("eventKind", e.Kind.ToString());
+        if (e.CircuitBreaker is { } breaker)
+        {
+            w.WriteStartObject("circuitBreaker");
+            w.WriteString("target", breaker.Target);
+            w.WriteString("state", breaker.State.ToString());
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
     }
 
@@ -101,7 +109,7 @@ internal static class NotificationPayload
         w.WriteString("type", "header");
         w.WriteStartObject("text");
         w.WriteString("type", "plain_text");
-        w.WriteString("text", (NotificationTriggers.IsAlarm(n.Trigger) ? ":rotating_light: " : ":information_source: ") + title);
+        w.WriteString("text", (NotificationTriggers.IsAlarm(n) ? ":rotating_light: " : ":information_source: ") + title);
         w.WriteEndObject();
         w.WriteEndObject();
 
@@ -146,7 +154,7 @@ internal static class NotificationPayload
         w.WriteString("type", "TextBlock");
         w.WriteString("size", "Large");
         w.WriteString("weight", "Bolder");
-        w.WriteString("color", NotificationTriggers.IsAlarm(n.Trigger) ? "Attention" : "Good");
+        w.WriteString("color", NotificationTriggers.IsAlarm(n) ? "Attention" : "Good");
         w.WriteString("text", NotificationTriggers.Title(n.Trigger));
         w.WriteBoolean("wrap", true);
         w.WriteEndObject();

@@ -26,6 +26,13 @@ public enum NotificationTrigger
 
     /// <summary>A verification of the audit trail failed (<see cref="DeploymentEventKind.AuditVerificationFailed"/>). Name: <c>audit.verification-failed</c>.</summary>
     AuditVerificationFailed = 7,
+
+    /// <summary>
+    /// A circuit breaker opened (calls to its target fail fast) or closed again (<see cref="DeploymentEventKind.CircuitBreakerChanged"/>;
+    /// half-open trials are not notified). An opening is an alarm, a closing good news; de-duplicated per target and
+    /// state. Name: <c>circuit-breaker.changed</c>.
+    /// </summary>
+    CircuitBreakerChanged = 8,
 }
 
 /// <summary>Recognises triggers in the orchestrator's events, and names them.</summary>
@@ -50,6 +57,7 @@ internal static class NotificationTriggers
         DeploymentEventKind.SecurityGateRefused => NotificationTrigger.SecurityGateRefused,
         DeploymentEventKind.CrashLooping => NotificationTrigger.CrashLooping,
         DeploymentEventKind.AuditVerificationFailed => NotificationTrigger.AuditVerificationFailed,
+        DeploymentEventKind.CircuitBreakerChanged when e.CircuitBreaker?.State is Resilience.CircuitBreakerState.Open or Resilience.CircuitBreakerState.Closed => NotificationTrigger.CircuitBreakerChanged,
         _ => null,
     };
 
@@ -64,6 +72,7 @@ internal static class NotificationTriggers
         NotificationTrigger.SecurityGateRefused => "security.gate-refused",
         NotificationTrigger.CrashLooping => "instance.crash-looping",
         NotificationTrigger.AuditVerificationFailed => "audit.verification-failed",
+        NotificationTrigger.CircuitBreakerChanged => "circuit-breaker.changed",
         _ => throw new ArgumentOutOfRangeException(nameof(trigger), trigger, "Unknown notification trigger."),
     };
 
@@ -78,10 +87,21 @@ internal static class NotificationTriggers
         NotificationTrigger.SecurityGateRefused => "Security gate refused",
         NotificationTrigger.CrashLooping => "Instance crash-looping",
         NotificationTrigger.AuditVerificationFailed => "Audit verification failed",
+        NotificationTrigger.CircuitBreakerChanged => "Circuit breaker changed",
         _ => throw new ArgumentOutOfRangeException(nameof(trigger), trigger, "Unknown notification trigger."),
     };
 
-    /// <summary>Whether the trigger is bad news (chat messages colour it).</summary>
-    public static bool IsAlarm(NotificationTrigger trigger)
-        => trigger is not (NotificationTrigger.RolloutStarted or NotificationTrigger.RolloutPromoted or NotificationTrigger.ApprovalWaiting);
+    /// <summary>Whether the notification is bad news (chat messages colour it): a breaker that closed is not.</summary>
+    public static bool IsAlarm(Notification n)
+        => n.Trigger == NotificationTrigger.CircuitBreakerChanged
+            ? n.Event.CircuitBreaker?.State != Resilience.CircuitBreakerState.Closed
+            : n.Trigger is not (NotificationTrigger.RolloutStarted or NotificationTrigger.RolloutPromoted or NotificationTrigger.ApprovalWaiting);
+
+    /// <summary>
+    /// What a notification is about, for de-duplication: the deployment, or for a breaker change its target and the state
+    /// entered (an opening and the closing after it are two notifications; the same target opening again within the
+    /// window is one).
+    /// </summary>
+    public static string Subject(DeploymentEvent e)
+        => e.CircuitBreaker is { } breaker ? breaker.Target + "#" + breaker.State : e.DeploymentId;
 }

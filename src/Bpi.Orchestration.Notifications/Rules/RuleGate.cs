@@ -1,7 +1,7 @@
 namespace Bpi.Orchestration.Notifications;
 
 /// <summary>
-/// Decides, on the <see cref="TimeProvider"/>, whether a rule sends a notification: once per rule, deployment, trigger
+/// Decides, on the <see cref="TimeProvider"/>, whether a rule sends a notification: once per rule, deployment (for a breaker change: target and state), trigger
 /// and revision within <see cref="NotificationOptions.DeduplicationWindow"/>, and at most
 /// <see cref="NotificationRule.RateLimit"/> per <see cref="NotificationRule.RateLimitWindow"/> (a fixed window). Written
 /// here rather than with System.Threading.RateLimiting because its limiters read the system's clock, not the
@@ -16,7 +16,7 @@ internal sealed class RuleGate(TimeProvider time, TimeSpan deduplicationWindow)
     public string? Admit(NotificationRule rule, NotificationTrigger trigger, DeploymentEvent e)
     {
         var now = time.GetUtcNow();
-        var key = (rule.Name, e.DeploymentId, trigger, e.Revision);
+        var key = (rule.Name, NotificationTriggers.Subject(e), trigger, e.Revision);
         if (deduplicationWindow > TimeSpan.Zero)
         {
             if (_sent.TryGetValue(key, out var at) && now - at < deduplicationWindow)

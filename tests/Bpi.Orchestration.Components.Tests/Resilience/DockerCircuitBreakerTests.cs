@@ -3,6 +3,7 @@ using Bpi.Orchestration.Components.Tests.Infrastructure;
 using Bpi.Orchestration.Resilience;
 using Bpi.Orchestration.Runtime;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
 namespace Bpi.Orchestration.Components.Tests.Resilience;
@@ -22,7 +23,9 @@ public sealed class DockerCircuitBreakerTests(DockerEngineFixture fixture, ITest
     {
         await fixture.RequireEngineAsync();
         await using var proxy = new CuttableEngineProxy();
+        using var logs = new CapturingLoggerProvider();
         var services = new ServiceCollection();
+        services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
         services.AddOrchestration(o =>
             {
                 o.VmId = fixture.NewOwnerId();
@@ -63,6 +66,7 @@ public sealed class DockerCircuitBreakerTests(DockerEngineFixture fixture, ITest
                 "status reports the runtime's open circuit",
                 TimeSpan.FromSeconds(60));
             var attemptsToOpen = proxy.DroppedWhileCut;
+            var streamAttemptsToOpen = EventStreamAttempts(logs);
             Assert.Equal(CircuitBreakerState.Open, (await RuntimeBreakerAsync(vm)).State);
 
             // The outage lasts two more breaks while status reads (every 20 ms) and the 1 s resync keep asking: only the
@@ -79,12 +83,19 @@ public sealed class DockerCircuitBreakerTests(DockerEngineFixture fixture, ITest
                 "two trial calls fail and open the circuit again",
                 TimeSpan.FromSeconds(60));
             var attemptsWhileOpen = proxy.DroppedWhileCut - attemptsToOpen;
-            output.WriteLine($"attempts to open: {attemptsToOpen}; status reads while open: {reads}; connection attempts while open (two trial calls, the events stream's reconnects): {attemptsWhileOpen}");
+            var streamAttemptsWhileOpen = EventStreamAttempts(logs) - streamAttemptsToOpen;
+            var streamWaits = logs.Messages.Count(m => m.Contains("waits", StringComparison.Ordinal) && m.Contains("for the circuit breaker of runtime:docker", StringComparison.Ordinal));
+            output.WriteLine($"attempts to open: {attemptsToOpen}; status reads while open: {reads}; connection attempts while open (two trial calls, the events stream's reconnects): {attemptsWhileOpen}; events stream: {streamAttemptsWhileOpen} reconnect attempts reached the engine, {streamWaits} waited for the circuit");
             Assert.Contains("circuit breaker", open.ToString(), StringComparison.Ordinal);
             // Without the breaker every read would make a call of up to 4 attempts (the engine client's 3 retries): ~4 per read.
             // With it: two trial calls of at most 4 attempts each, plus the events stream's own reconnects.
             Assert.True(reads >= 50, $"only {reads} status reads while open");
-            Assert.True(attemptsWhileOpen <= (2 * (1 + 3)) + 20, $"{attemptsWhileOpen} connection attempts reached the engine during two breaks and {reads} status reads");
+            // With it: two trial calls of at most 4 attempts each; the events stream knocks only when a break ended (it may be the trial).
+            Assert.True(attemptsWhileOpen <= 2 * 2 * (1 + 3), $"{attemptsWhileOpen} connection attempts reached the engine during two breaks and {reads} status reads");
+            // The events stream respects the open circuit: it waited for the breaks instead of reconnecting on its own back-off
+            // (250 ms doubling: about five attempts in two 3 s breaks), and knocked at most once per break.
+            Assert.True(streamWaits >= 1, "the events stream never waited for the open circuit");
+            Assert.True(streamAttemptsWhileOpen <= 3, $"the events stream made {streamAttemptsWhileOpen} reconnect attempts during two breaks");
 
             // The engine is back: after the break a trial call closes the circuit, and the reconciler replaces the dead container.
             proxy.Restore();
@@ -111,6 +122,10 @@ public sealed class DockerCircuitBreakerTests(DockerEngineFixture fixture, ITest
             }
         }
     }
+
+    /// <summary>Reconnect attempts of the events stream that reached the engine and failed (log 3109).</summary>
+    private static int EventStreamAttempts(CapturingLoggerProvider logs)
+        => logs.Messages.Count(m => m.Contains("The Docker events stream at", StringComparison.Ordinal) && m.Contains("ended or failed", StringComparison.Ordinal));
 
     private static async Task<CircuitBreakerStatus> RuntimeBreakerAsync(IOrchestrationVm vm)
         => (await vm.GetStateAsync()).CircuitBreakers.Single(b => b.Target == "runtime:docker");
