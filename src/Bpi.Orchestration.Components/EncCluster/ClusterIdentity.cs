@@ -78,9 +78,14 @@ internal sealed class ClusterIdentity : IDisposable
     }
 
     /// <summary>Issues a new certificate and makes it current; the one it replaces is accepted for the grace period.</summary>
-    public (Credential Current, Credential Replaced, DateTimeOffset GraceUntil) Rotate()
+    public (Credential Current, Credential Replaced, DateTimeOffset GraceUntil) Rotate() => Rotate(IssueNext());
+
+    /// <summary>Issues the certificate a later <see cref="Rotate(Credential)"/> makes current, so proxies outside this process can be told to accept it first.</summary>
+    public Credential IssueNext() => Issue();
+
+    /// <summary>Makes <paramref name="next"/> (from <see cref="IssueNext"/>) current; the one it replaces is accepted for the grace period.</summary>
+    public (Credential Current, Credential Replaced, DateTimeOffset GraceUntil) Rotate(Credential next)
     {
-        var next = Issue();
         lock (_gate)
         {
             if (_previous is { } old)

@@ -71,6 +71,9 @@ internal sealed class EncClusterManager : IEncClusterManager, IComponentManager,
     /// <summary>Called after each rotation, before it is audited, with the end of the previous certificate's grace period: the runtime decorator pushes the new certificate to proxies that run outside this process (Docker sidecars).</summary>
     internal Func<ClusterIdentity, DateTimeOffset, CancellationToken, ValueTask>? Rotated { get; set; }
 
+    /// <summary>Called with the next certificate's serial before it becomes current: proxies outside this process that accept only this cluster's serials (Docker sidecars) must accept it before the orchestrator presents it.</summary>
+    internal Func<ClusterIdentity, string, CancellationToken, ValueTask>? Rotating { get; set; }
+
     public IReadOnlyList<string> Check(DeploymentSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -128,7 +131,13 @@ internal sealed class EncClusterManager : IEncClusterManager, IComponentManager,
 
     private async ValueTask<EncClusterCertificate> RotateAsync(ClusterIdentity identity, string reason, CancellationToken cancellationToken)
     {
-        var (current, replaced, graceUntil) = identity.Rotate();
+        var next = identity.IssueNext();
+        if (Rotating is { } rotating)
+        {
+            await rotating(identity, next.Certificate.SerialNumber, cancellationToken).ConfigureAwait(false);
+        }
+
+        var (current, replaced, graceUntil) = identity.Rotate(next);
         if (Rotated is { } rotated)
         {
             await rotated(identity, graceUntil, cancellationToken).ConfigureAwait(false);

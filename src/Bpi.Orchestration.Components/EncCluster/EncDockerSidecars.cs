@@ -50,6 +50,7 @@ internal sealed class EncDockerSidecars : IDisposable
         _manager = manager;
         docker.ContainerExtras = Extras;
         manager.Rotated = OnRotatedAsync;
+        manager.Rotating = (identity, nextSerial, cancellationToken) => new ValueTask(PushAsync(identity, [AcceptedSerials(identity, nextSerial)], cancellationToken));
     }
 
     /// <summary>What a spec needs on Docker: a TCP port per component, clear of the ports the sidecar takes.</summary>
@@ -263,7 +264,11 @@ internal sealed class EncDockerSidecars : IDisposable
         Log.EncSidecarStarted(_manager.Logger, identity.DeploymentId, memberName, name);
     }
 
-    /// <summary>The CA, the current certificate (with the CA, as the chain) and key, and the CRL of the rotated-out certificates.</summary>
+    /// <summary>
+    /// The CA, the current certificate (with the CA, as the chain) and key, the CRL of the rotated-out certificates, and
+    /// the serials this cluster accepts (current, and previous within its grace period): the CA alone would let in any
+    /// cluster's certificate.
+    /// </summary>
     private List<DockerContainerFile> Credentials(ClusterIdentity identity)
     {
         var authority = _manager.Authority;
@@ -279,11 +284,24 @@ internal sealed class EncDockerSidecars : IDisposable
         const UnixFileMode readable = (UnixFileMode)0b100_000_000;
         return
         [
+            AcceptedSerials(identity, nextSerial: null),
             new("ca.pem", Encoding.ASCII.GetBytes(authority.Certificate.ExportCertificatePem() + "\n"), readable),
             new("cert.pem", Encoding.ASCII.GetBytes(current.ExportCertificatePem() + "\n" + authority.Certificate.ExportCertificatePem() + "\n"), readable),
             new("key.pem", Encoding.ASCII.GetBytes(key + "\n"), readable),
             new("crl.pem", Encoding.ASCII.GetBytes(crl), readable),
         ];
+    }
+
+    /// <summary>The serials a sidecar lets in (<c>serials.map</c>): the current one, the previous one within its grace period, and the next one while a rotation is under way.</summary>
+    private static DockerContainerFile AcceptedSerials(ClusterIdentity identity, string? nextSerial)
+    {
+        var accepted = new StringBuilder();
+        foreach (var serial in new[] { identity.Current.Certificate.SerialNumber, identity.Previous?.Serial, nextSerial }.OfType<string>())
+        {
+            accepted.Append(CultureInfo.InvariantCulture, $"{serial} 1;\n");
+        }
+
+        return new DockerContainerFile("serials.map", Encoding.ASCII.GetBytes(accepted.ToString()), (UnixFileMode)0b100_000_000);
     }
 
     /// <summary>The sidecar's nginx configuration (stream only).</summary>
@@ -322,10 +340,21 @@ internal sealed class EncDockerSidecars : IDisposable
                 ssl_session_tickets off;
                 ssl_handshake_timeout {{(int)Math.Ceiling(_manager.Options.HandshakeTimeout.TotalSeconds)}}s;
 
+                # Only this cluster's certificates: another cluster's (same CA) gets no upstream, so its connection is closed.
+                map $ssl_client_serial $bpi_enc_accepted {
+                    include {{ConfigDirectory}}/serials.map;
+                    default 0;
+                }
+
+                map $bpi_enc_accepted $bpi_enc_member {
+                    1 127.0.0.1:{{upstream}};
+                    default "";
+                }
+
                 server {
                     listen {{TlsPort}} ssl;
                     proxy_connect_timeout {{(int)Math.Ceiling(_manager.Options.ConnectTimeout.TotalSeconds)}}s;
-                    proxy_pass 127.0.0.1:{{upstream}};
+                    proxy_pass $bpi_enc_member;
                 }
 
                 map $server_port $bpi_enc_peer {
@@ -397,9 +426,11 @@ internal sealed class EncDockerSidecars : IDisposable
     }
 
     /// <summary>Writes the current certificate, key and CRL into every running sidecar of the deployment and reloads its nginx.</summary>
-    private async Task PushAsync(ClusterIdentity identity, CancellationToken cancellationToken)
+    private Task PushAsync(ClusterIdentity identity, CancellationToken cancellationToken) => PushAsync(identity, Credentials(identity), cancellationToken);
+
+    /// <summary>Writes <paramref name="files"/> into every running sidecar of the deployment and reloads its nginx.</summary>
+    private async Task PushAsync(ClusterIdentity identity, IReadOnlyList<DockerContainerFile> files, CancellationToken cancellationToken)
     {
-        var files = Credentials(identity);
         var sidecars = await _docker.Client.ListContainersAsync(
             new Dictionary<string, string?>(StringComparer.Ordinal) { [WorkloadLabels.Deployment] = identity.DeploymentId, [DockerSidecars.SidecarOfLabel] = null },
             all: false,

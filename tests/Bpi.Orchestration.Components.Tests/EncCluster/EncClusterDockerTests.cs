@@ -115,7 +115,7 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
     }
 
     [SkippableFact]
-    public async Task Openssl_against_a_sidecars_bridge_address_sees_tls13_with_aes256gcm_and_a_client_without_a_cluster_certificate_is_refused()
+    public async Task Openssl_against_a_sidecars_bridge_address_sees_tls13_with_aes256gcm_and_a_client_without_this_clusters_certificate_is_refused()
     {
         var openssl = TlsToolsTestEnvironment.Require("openssl");
         await RequireAsync();
@@ -149,6 +149,14 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
 
         var otherSuite = await RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_128_GCM_SHA256", "-cert", certificate, "-key", key]);
         Assert.DoesNotContain(marker, otherSuite, StringComparison.Ordinal);
+        // Another cluster's certificate from the same CA chains, but is not this cluster's: no answer.
+        var now = DateTimeOffset.UtcNow;
+        using var foreign = cluster.Manager.Authority.Issue("enc-other", [identity.HostName], now.AddMinutes(-5), now.AddHours(1));
+        var (foreignAnswer, _) = await MutualTlsClient.GetAsync(member.TlsEndpoint, foreign, identity, "/cgi-bin/version");
+        Assert.DoesNotContain(marker, foreignAnswer, StringComparison.Ordinal);
+        var (ownAnswer, _) = await MutualTlsClient.GetAsync(member.TlsEndpoint, identity.Current.Certificate, identity, "/cgi-bin/version");
+        Assert.Contains(marker, ownAnswer, StringComparison.Ordinal);
+
         var tls12 = await RunAsync(openssl, ["s_client", "-connect", $"{address}:{EncDockerSidecars.TlsPort}", "-tls1_2", "-cert", certificate, "-key", key, "-ign_eof"]);
         Assert.DoesNotContain(marker, tls12, StringComparison.Ordinal);
     }
@@ -233,6 +241,42 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
         // Peers still reach each other after the rotation (sidecar to sidecar with the new certificate).
         var fetched = await fixture.Client.ExecAsync(members[2].InstanceId!, ["wget", "-q", "-O", "-", $"http://127.0.0.1:{EncDockerSidecars.PeerPortBase}/cgi-bin/version"]);
         Assert.True(fetched.ExitCode == 0 && fetched.Output.Contains(marker, StringComparison.Ordinal), fetched.Output);
+    }
+
+    [SkippableFact]
+    public async Task A_replaced_member_on_docker_inherits_its_slots_alias_so_peers_reach_it_at_the_same_local_address_and_its_old_sidecar_is_removed()
+    {
+        await RequireAsync();
+        var marker = "enc-heal-" + Guid.NewGuid().ToString("N")[..10];
+        await using var cluster = await Cluster.StartAsync(fixture, TimeProvider.System, marker, new EncClusterSpec { ClusterSize = 3 });
+        var deploymentId = cluster.Revision.DeploymentId;
+        var before = cluster.Runtime.Members(deploymentId);
+        var victim = before[1];
+        var survivor = before[0];
+
+        // The member's container goes (as after a crash and the engine's removal); the next ensure replaces it.
+        await fixture.Client.RemoveContainerAsync(victim.InstanceId!, force: true);
+        await cluster.Runtime.EnsureReplicasAsync(cluster.Revision, 3);
+        Assert.Empty(await fixture.Client.ListContainersAsync(new Dictionary<string, string?> { [DockerSidecars.SidecarOfLabel] = victim.InstanceId }, all: true));
+
+        var after = cluster.Runtime.Members(deploymentId);
+        var replacement = after[1];
+        Assert.NotNull(replacement.InstanceId);
+        Assert.NotEqual(victim.InstanceId, replacement.InstanceId);
+        Assert.Equal(before.Select(m => m.PlainEndpoint), after.Select(m => m.PlainEndpoint));
+        var inspect = await fixture.Client.InspectContainerAsync(replacement.InstanceId!);
+        Assert.Equal("1", inspect.Config!.Labels![EncDockerSidecars.SlotLabel]);
+        Assert.Contains(EncDockerSidecars.Alias("web", 1, 1), inspect.NetworkSettings!.Networks![DockerNaming.NetworkName(deploymentId)].Aliases!);
+        Assert.Single(await fixture.Client.ListContainersAsync(new Dictionary<string, string?> { [DockerSidecars.SidecarOfLabel] = replacement.InstanceId }, all: false));
+
+        // The survivor's peer address for slot 1 (unchanged in its BPI_ENC_PEERS) now reaches the replacement, encrypted.
+        var reached = await Eventually.UntilAsync(
+            async () => await fixture.Client.ExecAsync(survivor.InstanceId!, ["wget", "-q", "-O", "-", $"http://127.0.0.1:{EncDockerSidecars.PeerPortBase + 1}/cgi-bin/version"]),
+            r => r.ExitCode == 0 && r.Output.Contains(marker, StringComparison.Ordinal),
+            "the survivor to reach the replacement through its slot's local peer address");
+        Assert.Contains(marker, reached.Output, StringComparison.Ordinal);
+        using var client = new HttpClient();
+        Assert.Contains(marker, await client.GetStringAsync($"http://{replacement.PlainEndpoint}/cgi-bin/version"), StringComparison.Ordinal);
     }
 
     private static void UseTestProxy(EncClusterOptions options)
