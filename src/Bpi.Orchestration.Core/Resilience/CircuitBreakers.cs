@@ -264,11 +264,14 @@ public sealed class CircuitBreakers
                         _state = CircuitBreakerState.HalfOpen;
                         _changedAt = now;
                         _trialInFlight = true;
+                        _openUntil = now + _owner._options.BreakDuration;
                         halfOpened = true;
                         refused = null!;
                         break;
-                    case CircuitBreakerState.HalfOpen when !_trialInFlight:
+                    case CircuitBreakerState.HalfOpen when !_trialInFlight || now >= _openUntil:
+                        // No trial under way (the last was cancelled), or it has not ended within a break: try again.
                         _trialInFlight = true;
+                        _openUntil = now + _owner._options.BreakDuration;
                         return true;
                     case CircuitBreakerState.Open:
                         refused = new CircuitOpenException(Target, _openUntil - now, _lastFailure, null);

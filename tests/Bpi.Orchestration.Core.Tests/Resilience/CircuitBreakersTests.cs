@@ -244,6 +244,29 @@ public sealed class CircuitBreakersTests
     }
 
     [Fact]
+    public async Task A_trial_call_that_never_ends_does_not_keep_the_circuit_half_open_forever()
+    {
+        var breakers = NewBreakers();
+        var target = new Target { Failure = Unreachable };
+        for (var call = 0; call < 4; call++)
+        {
+            await Assert.ThrowsAsync<OrchestrationException>(() => target.CallThrough(breakers, "runtime:docker"));
+        }
+
+        _clock.Advance(TimeSpan.FromSeconds(11));
+        var hung = new TaskCompletionSource<int>();
+        var trial = breakers.ExecuteAsync("runtime:docker", static (h, _) => new ValueTask<int>(h.Task), hung).AsTask();
+        target.Failure = null;
+        await Assert.ThrowsAsync<CircuitOpenException>(() => target.CallThrough(breakers, "runtime:docker"));
+
+        // A break later the hung trial no longer blocks: the next call is a new trial, and it closes the circuit.
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        await target.CallThrough(breakers, "runtime:docker");
+        Assert.Equal(CircuitBreakerState.Closed, Assert.Single(breakers.GetStatus()).State);
+        Assert.False(trial.IsCompleted);
+    }
+
+    [Fact]
     public async Task The_state_changes_are_announced_in_order()
     {
         var breakers = NewBreakers();
