@@ -145,6 +145,64 @@ internal static partial class Validation
             {
                 causes.Add(($"spec.metrics[{index}].resource.target.averageUtilization", "Invalid value: must be greater than 0"));
             }
+
+            // As the API server (autoscaling validation): an External metric names its metric and gives the quantity its target type needs.
+            if ((string?)metric?["type"] == "External")
+            {
+                var external = metric?["external"];
+                if (string.IsNullOrEmpty((string?)external?["metric"]?["name"]))
+                {
+                    causes.Add(($"spec.metrics[{index}].external.metric.name", "Required value: must specify a metric name"));
+                }
+
+                var targetType = (string?)external?["target"]?["type"];
+                var field = targetType switch { "Value" => "value", "AverageValue" => "averageValue", _ => null };
+                if (field is null)
+                {
+                    causes.Add(($"spec.metrics[{index}].external.target.type", "Unsupported value: must be Value or AverageValue"));
+                }
+                else if (external?["target"]?[field] is null)
+                {
+                    causes.Add(($"spec.metrics[{index}].external.target.{field}", "Required value: must set either a target value or averageValue"));
+                }
+            }
+        }
+
+        foreach (var direction in new[] { "scaleUp", "scaleDown" })
+        {
+            var rules = spec?["behavior"]?[direction];
+            if (rules is null)
+            {
+                continue;
+            }
+
+            if ((int?)rules["stabilizationWindowSeconds"] is < 0 or > 3600)
+            {
+                causes.Add(($"spec.behavior.{direction}.stabilizationWindowSeconds", "Invalid value: must be less than or equal to 3600"));
+            }
+
+            if ((string?)rules["selectPolicy"] is { } select && select is not ("Max" or "Min" or "Disabled"))
+            {
+                causes.Add(($"spec.behavior.{direction}.selectPolicy", "Unsupported value: supported values: \"Disabled\", \"Max\", \"Min\""));
+            }
+
+            foreach (var (policy, p) in (rules["policies"] as JsonArray ?? []).Select((x, i) => (x, i)))
+            {
+                if ((string?)policy?["type"] is not ("Pods" or "Percent"))
+                {
+                    causes.Add(($"spec.behavior.{direction}.policies[{p}].type", "Unsupported value: supported values: \"Percent\", \"Pods\""));
+                }
+
+                if ((int?)policy?["value"] is not > 0)
+                {
+                    causes.Add(($"spec.behavior.{direction}.policies[{p}].value", "Invalid value: must be greater than zero"));
+                }
+
+                if ((int?)policy?["periodSeconds"] is not (> 0 and <= 1800))
+                {
+                    causes.Add(($"spec.behavior.{direction}.policies[{p}].periodSeconds", "Invalid value: must be greater than zero and less than or equal to 1800"));
+                }
+            }
         }
     }
 

@@ -189,12 +189,12 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
             return;
         }
 
-        if (!_recorder.Ownership.ShouldAct(entry.DeploymentId))
+        // A runtime that reports no utilisation autoscales itself (Kubernetes: an HPA with the same metrics and behaviour):
+        // the orchestrator does not scale its components too, custom metrics included.
+        if (!_recorder.Ownership.ShouldAct(entry.DeploymentId) || Resilience.RuntimeCapabilities.Utilization(_runtime) is not { } utilization)
         {
             return;
         }
-
-        var utilization = Resilience.RuntimeCapabilities.Utilization(_runtime);
 
         foreach (var component in autoscaled)
         {

@@ -117,7 +117,9 @@ internal static class KubernetesObjectBuilder
 
         if (component.Autoscaling is { } autoscaling)
         {
-            metadata.Annotations[KubernetesNaming.AutoscalingAnnotation] = string.Create(CultureInfo.InvariantCulture, $"{autoscaling.MinReplicas}:{autoscaling.MaxReplicas}:{autoscaling.EffectiveCpuUtilizationPercent}");
+            // The whole HPA spec (bounds, metrics, behaviour) travels with the revision, so the HPA of the serving revision is
+            // rebuilt from the Deployment alone.
+            metadata.Annotations[KubernetesNaming.AutoscalingAnnotation] = k8s.KubernetesJson.Serialize(AutoscalerSpec(autoscaling, revision.DeploymentId, component.Id));
         }
         var (user, group) = User(docklock, options);
 
@@ -217,6 +219,10 @@ internal static class KubernetesObjectBuilder
 
     /// <summary>The HPA of a component, on its serving revision's Deployment <paramref name="serving"/>.</summary>
     public static V2HorizontalPodAutoscaler Autoscaler(V1Deployment serving, string name, AutoscalingSpec autoscaling)
+        => Autoscaler(serving, name, AutoscalerSpec(autoscaling, KubernetesNaming.Value(serving.Metadata.Annotations, WorkloadLabels.Deployment) ?? "", KubernetesNaming.Value(serving.Metadata.Annotations, WorkloadLabels.Component) ?? ""));
+
+    /// <summary>The HPA of a component from the spec its serving revision's Deployment <paramref name="serving"/> carries (without its target).</summary>
+    public static V2HorizontalPodAutoscaler Autoscaler(V1Deployment serving, string name, V2HorizontalPodAutoscalerSpec spec)
     {
         // The HPA follows the component from revision to revision: it carries the component's labels, not a revision's.
         var labels = new Dictionary<string, string>(serving.Metadata.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal);
@@ -231,46 +237,107 @@ internal static class KubernetesObjectBuilder
             }
         }
 
+        spec.ScaleTargetRef = new V2CrossVersionObjectReference { ApiVersion = "apps/v1", Kind = "Deployment", Name = serving.Metadata.Name };
         return new V2HorizontalPodAutoscaler
         {
             ApiVersion = "autoscaling/v2",
             Kind = "HorizontalPodAutoscaler",
             Metadata = new V1ObjectMeta { Name = name, Labels = labels, Annotations = annotations },
-            Spec = new V2HorizontalPodAutoscalerSpec
-            {
-                ScaleTargetRef = new V2CrossVersionObjectReference { ApiVersion = "apps/v1", Kind = "Deployment", Name = serving.Metadata.Name },
-                MinReplicas = autoscaling.MinReplicas,
-                MaxReplicas = autoscaling.MaxReplicas,
-                Metrics =
-                [
-                    new V2MetricSpec
-                    {
-                        Type = "Resource",
-                        Resource = new V2ResourceMetricSource { Name = "cpu", Target = new V2MetricTarget { Type = "Utilization", AverageUtilization = autoscaling.EffectiveCpuUtilizationPercent } },
-                    },
-                ],
-            },
+            Spec = spec,
         };
     }
 
-    /// <summary>Reads <see cref="KubernetesNaming.AutoscalingAnnotation"/>; <see langword="null"/> when absent or unreadable.</summary>
-    public static AutoscalingSpec? ParseAutoscaling(string? text)
+    /// <summary>
+    /// An <c>autoscaling/v2</c> HPA spec (without its target) for an <see cref="AutoscalingSpec"/>: the CPU and memory
+    /// utilisation targets as <c>Resource</c> metrics, each custom metric as an <c>External</c> metric of its name (with
+    /// an <c>AverageValue</c> or <c>Value</c> target, selected by the deployment and component labels: the cluster's
+    /// external metrics adapter, such as prometheus-adapter, must serve it under that name), the tolerance-free
+    /// behaviour (stabilisation windows, select policies, rate policies) of both directions.
+    /// </summary>
+    public static V2HorizontalPodAutoscalerSpec AutoscalerSpec(AutoscalingSpec autoscaling, string deploymentId, string componentId)
     {
+        var metrics = new List<V2MetricSpec>();
+        if (autoscaling.EffectiveCpuUtilizationPercent is { } cpu)
+        {
+            metrics.Add(new V2MetricSpec { Type = "Resource", Resource = new V2ResourceMetricSource { Name = "cpu", Target = new V2MetricTarget { Type = "Utilization", AverageUtilization = cpu } } });
+        }
+
+        if (autoscaling.TargetMemoryUtilizationPercent is { } memory)
+        {
+            metrics.Add(new V2MetricSpec { Type = "Resource", Resource = new V2ResourceMetricSource { Name = "memory", Target = new V2MetricTarget { Type = "Utilization", AverageUtilization = memory } } });
+        }
+
+        foreach (var metric in autoscaling.Metrics)
+        {
+            var target = metric.TargetAverageValue is { } average
+                ? new V2MetricTarget { Type = "AverageValue", AverageValue = Quantity(average) }
+                : new V2MetricTarget { Type = "Value", Value = Quantity(metric.TargetValue!.Value) };
+            var selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [WorkloadLabels.Deployment] = deploymentId, [WorkloadLabels.Component] = componentId } };
+            metrics.Add(new V2MetricSpec { Type = "External", External = new V2ExternalMetricSource { Metric = new V2MetricIdentifier { Name = metric.Name, Selector = selector }, Target = target } });
+        }
+
+        return new V2HorizontalPodAutoscalerSpec
+        {
+            MinReplicas = autoscaling.MinReplicas,
+            MaxReplicas = autoscaling.MaxReplicas,
+            Metrics = metrics,
+            Behavior = new V2HorizontalPodAutoscalerBehavior { ScaleUp = Rules(autoscaling.ScaleUp), ScaleDown = Rules(autoscaling.ScaleDown) },
+        };
+    }
+
+    private static V2HPAScalingRules Rules(AutoscalingRules rules) => new()
+    {
+        StabilizationWindowSeconds = (int)rules.StabilizationWindow.TotalSeconds,
+        SelectPolicy = rules.SelectPolicy.ToString(),
+        Policies = [.. rules.Policies.Select(p => new V2HPAScalingPolicy { Type = p.Type.ToString(), Value = p.Value, PeriodSeconds = (int)p.Period.TotalSeconds })],
+    };
+
+    /// <summary>A Kubernetes quantity: whole numbers as they are, fractions in thousandths (<c>500m</c>).</summary>
+    private static ResourceQuantity Quantity(double value)
+        => new(value == Math.Floor(value) && value < long.MaxValue
+            ? ((long)value).ToString(CultureInfo.InvariantCulture)
+            : Math.Round(value * 1000).ToString("0", CultureInfo.InvariantCulture) + "m");
+
+    /// <summary>
+    /// Reads <see cref="KubernetesNaming.AutoscalingAnnotation"/>: the HPA spec as JSON, or <c>min:max:cpu</c> as written
+    /// before the spec travelled whole; <see langword="null"/> when absent or unreadable.
+    /// </summary>
+    public static V2HorizontalPodAutoscalerSpec? ParseAutoscaling(string? text, string deploymentId = "", string componentId = "")
+    {
+        if (text is { Length: > 0 } && text[0] == '{')
+        {
+            try
+            {
+                return k8s.KubernetesJson.Deserialize<V2HorizontalPodAutoscalerSpec>(text);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                return null;
+            }
+        }
+
         var parts = text?.Split(':') ?? [];
         return parts.Length == 3
             && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var min)
             && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var max)
             && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var cpu)
-            ? new AutoscalingSpec { MinReplicas = min, MaxReplicas = max, TargetCpuUtilizationPercent = cpu }
+            ? AutoscalerSpec(new AutoscalingSpec { MinReplicas = min, MaxReplicas = max, TargetCpuUtilizationPercent = cpu }, deploymentId, componentId)
             : null;
     }
 
-    /// <summary>Whether an HPA already targets what <paramref name="desired"/> targets, with the same bounds and CPU target.</summary>
+    /// <summary>Whether an HPA already has what <paramref name="desired"/> sets (fields the API server adds by default are not compared).</summary>
     public static bool SameAutoscaling(V2HorizontalPodAutoscaler current, V2HorizontalPodAutoscaler desired)
-        => current.Spec?.ScaleTargetRef?.Name == desired.Spec.ScaleTargetRef.Name
-            && current.Spec.MinReplicas == desired.Spec.MinReplicas
-            && current.Spec.MaxReplicas == desired.Spec.MaxReplicas
-            && current.Spec.Metrics?.FirstOrDefault()?.Resource?.Target?.AverageUtilization == desired.Spec.Metrics[0].Resource.Target.AverageUtilization;
+        => current.Spec is not null
+            && Covers(System.Text.Json.Nodes.JsonNode.Parse(k8s.KubernetesJson.Serialize(desired.Spec)), System.Text.Json.Nodes.JsonNode.Parse(k8s.KubernetesJson.Serialize(current.Spec)));
+
+    /// <summary>Whether <paramref name="actual"/> has every value of <paramref name="expected"/> (objects may hold more properties).</summary>
+    private static bool Covers(System.Text.Json.Nodes.JsonNode? expected, System.Text.Json.Nodes.JsonNode? actual) => (expected, actual) switch
+    {
+        (null, _) => true,
+        (System.Text.Json.Nodes.JsonObject e, System.Text.Json.Nodes.JsonObject a) => e.All(p => Covers(p.Value, a[p.Key])),
+        (System.Text.Json.Nodes.JsonArray e, System.Text.Json.Nodes.JsonArray a) => e.Count == a.Count && e.Zip(a).All(x => Covers(x.First, x.Second)),
+        _ => System.Text.Json.Nodes.JsonNode.DeepEquals(expected, actual),
+    };
 
     /// <summary>The numeric user and group: the component's <c>docklock.user</c>, else the options' non-root user while non-root is required.</summary>
     public static (long? User, long? Group) User(DockLockEffectiveSettings docklock, KubernetesRuntimeOptions options)

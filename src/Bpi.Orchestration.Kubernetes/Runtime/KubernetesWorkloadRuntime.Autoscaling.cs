@@ -35,7 +35,7 @@ internal sealed partial class KubernetesWorkloadRuntime
         var serving = revisions.Items
             .Where(d => d.Metadata.DeletionTimestamp is null && (d.Spec?.Replicas ?? 0) > 0)
             .MinBy(d => int.TryParse(KubernetesNaming.Value(d.Metadata.Annotations, WorkloadLabels.Revision), NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : int.MaxValue);
-        var desired = serving is not null && KubernetesObjectBuilder.ParseAutoscaling(KubernetesNaming.Value(serving.Metadata.Annotations, KubernetesNaming.AutoscalingAnnotation)) is { } spec
+        var desired = serving is not null && KubernetesObjectBuilder.ParseAutoscaling(KubernetesNaming.Value(serving.Metadata.Annotations, KubernetesNaming.AutoscalingAnnotation), revision.DeploymentId, revision.Component.Id) is { } spec
             ? KubernetesObjectBuilder.Autoscaler(serving, name, spec)
             : null;
         if (desired is null)

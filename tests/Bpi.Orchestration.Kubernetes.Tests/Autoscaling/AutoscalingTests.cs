@@ -1,4 +1,5 @@
 using Bpi.Orchestration.Kubernetes.Emulator;
+using Bpi.Orchestration.Strategies.Analysis;
 using Bpi.Orchestration.Strategies.Rolling;
 
 namespace Bpi.Orchestration.Kubernetes.Tests.Autoscaling;
@@ -54,6 +55,44 @@ public sealed class AutoscalingTests : IAsyncLifetime
         await host.Vm.DestroyAsync(id);
         await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Destroyed, KubernetesHost.Timeout());
         Assert.Empty(_emulator.List("horizontalpodautoscalers", null, $"bpi.orchestration/deployment={id}"));
+    }
+
+    [Fact]
+    public async Task The_hpa_carries_the_memory_target_the_custom_metrics_and_the_behaviour_of_the_spec()
+    {
+        await using var host = await KubernetesHost.StartAsync(_kubeconfig);
+        var spec = Web("web:1");
+        var autoscaling = Autoscaling with
+        {
+            TargetMemoryUtilizationPercent = 60,
+            Metrics =
+            [
+                new AutoscalingMetric { Name = "http-requests", Query = new PrometheusMetricQuery(new Uri("http://prometheus:9090"), "sum(rate(http_requests_total[1m]))"), TargetAverageValue = 100 },
+                new AutoscalingMetric { Name = "queue-depth", Query = new PrometheusMetricQuery(new Uri("http://prometheus:9090"), "max(queue_depth)"), TargetValue = 2.5 },
+            ],
+            ScaleUp = new AutoscalingRules { StabilizationWindow = TimeSpan.FromSeconds(30), SelectPolicy = AutoscalingSelectPolicy.Min, Policies = [new AutoscalingPolicy(AutoscalingPolicyType.Pods, 2, TimeSpan.FromSeconds(60))] },
+            ScaleDown = AutoscalingRules.DefaultScaleDown with { SelectPolicy = AutoscalingSelectPolicy.Disabled },
+        };
+        var id = await host.Vm.DeployAsync(spec with { Components = [spec.Components[0] with { Autoscaling = autoscaling }] });
+        Assert.Equal(DeploymentState.Running, (await host.Vm.WaitUntilSettledAsync(id, KubernetesHost.Timeout())).State);
+
+        var hpa = _emulator.Get("horizontalpodautoscalers", "bpi-staging", $"{id}-web")!["spec"]!;
+        var metrics = hpa["metrics"]!.AsArray();
+        Assert.Equal(["Resource", "Resource", "External", "External"], metrics.Select(m => (string?)m!["type"]));
+        Assert.Equal(("cpu", 70), ((string?)metrics[0]!["resource"]!["name"], (int?)metrics[0]!["resource"]!["target"]!["averageUtilization"]));
+        Assert.Equal(("memory", 60), ((string?)metrics[1]!["resource"]!["name"], (int?)metrics[1]!["resource"]!["target"]!["averageUtilization"]));
+        var requests = metrics[2]!["external"]!;
+        Assert.Equal(("http-requests", "AverageValue", "100"), ((string?)requests["metric"]!["name"], (string?)requests["target"]!["type"], (string?)requests["target"]!["averageValue"]));
+        Assert.Equal(id, (string?)requests["metric"]!["selector"]!["matchLabels"]!["bpi.orchestration/deployment"]);
+        var queue = metrics[3]!["external"]!;
+        Assert.Equal(("queue-depth", "Value", "2500m"), ((string?)queue["metric"]!["name"], (string?)queue["target"]!["type"], (string?)queue["target"]!["value"]));
+
+        var up = hpa["behavior"]!["scaleUp"]!;
+        Assert.Equal((30, "Min"), ((int?)up["stabilizationWindowSeconds"], (string?)up["selectPolicy"]));
+        Assert.Equal(("Pods", 2, 60), ((string?)up["policies"]![0]!["type"], (int?)up["policies"]![0]!["value"], (int?)up["policies"]![0]!["periodSeconds"]));
+        var down = hpa["behavior"]!["scaleDown"]!;
+        Assert.Equal((300, "Disabled"), ((int?)down["stabilizationWindowSeconds"], (string?)down["selectPolicy"]));
+        Assert.Equal(("Percent", 100, 15), ((string?)down["policies"]![0]!["type"], (int?)down["policies"]![0]!["value"], (int?)down["policies"]![0]!["periodSeconds"]));
     }
 
     [Fact]

@@ -68,7 +68,12 @@ public sealed class ObjectContractTests
         Assert.Equal(["ALL"], container.SecurityContext.Capabilities.Drop);
         Assert.False(container.SecurityContext.ReadOnlyRootFilesystem);
         Assert.Equal("""{"docklock.readOnlyRootFilesystem":"writes its cache"}""", deployment.Spec.Template.Metadata.Annotations[KubernetesNaming.RelaxationReasonsAnnotation]);
-        Assert.Equal("2:5:80", deployment.Metadata.Annotations[KubernetesNaming.AutoscalingAnnotation]);
+        // The whole HPA spec travels with the revision; the compact form older revisions carry is still read.
+        var hpa = KubernetesObjectBuilder.ParseAutoscaling(deployment.Metadata.Annotations[KubernetesNaming.AutoscalingAnnotation])!;
+        Assert.Equal((2, 5, 80), (hpa.MinReplicas, hpa.MaxReplicas, hpa.Metrics.Single().Resource.Target.AverageUtilization));
+        Assert.Equal(300, hpa.Behavior.ScaleDown.StabilizationWindowSeconds);
+        var legacy = KubernetesObjectBuilder.ParseAutoscaling("2:5:80")!;
+        Assert.Equal((2, 5, 80), (legacy.MinReplicas, legacy.MaxReplicas, legacy.Metrics.Single().Resource.Target.AverageUtilization));
         Assert.DoesNotContain("s3cret", json, StringComparison.Ordinal);
     }
 }
