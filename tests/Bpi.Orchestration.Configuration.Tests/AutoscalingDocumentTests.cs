@@ -1,3 +1,5 @@
+using Bpi.Orchestration.Strategies.Analysis;
+
 namespace Bpi.Orchestration.Configuration.Tests;
 
 public sealed class AutoscalingDocumentTests
@@ -52,8 +54,90 @@ public sealed class AutoscalingDocumentTests
         Assert.Equal(AutoscalingRules.DefaultScaleDown with { StabilizationWindow = TimeSpan.FromMinutes(1), SelectPolicy = AutoscalingSelectPolicy.Min }, a.ScaleDown);
     }
 
+    /// <summary>Custom metrics: a Prometheus query per instance and a JSON endpoint's value (also checked against the JSON Schema).</summary>
+    public const string CustomMetrics = """
+        name: shop
+        appId: shop
+        components:
+          - id: worker
+            image: worker:1
+            autoscaling:
+              maxReplicas: 10
+              targetCpuUtilizationPercent: 70
+              metrics:
+                - name: queue-depth
+                  prometheus: { address: "http://prometheus:9090", query: "sum(queue_depth{app='shop'})", timeout: 5s }
+                  targetAverageValue: 30
+                - name: backlog
+                  json: { url: "http://shop/stats", jsonPath: "$.backlog", headers: { Authorization: "Bearer t" }, timeout: 2s }
+                  targetValue: 100
+                - name: queue-total
+                  prometheus: { address: "http://prometheus:9090", query: "sum(queue_depth)" }
+                  targetValue: 300
+                - name: sessions
+                  json: { url: "http://shop/stats", jsonPath: "$.sessions" }
+                  targetAverageValue: 50
+                - name: p95
+                  metric: latencyP95
+                  revision: stable
+                  requests: 20
+                  path: /health
+                  targetAverageValue: 0.2
+                - name: success
+                  metric: successRate
+                  targetValue: 0.99
+        """;
+
+    [Fact]
+    public void Custom_metrics_are_read_with_the_queries_an_analysis_uses()
+    {
+        var a = DeploymentDocument.Parse(CustomMetrics, DeploymentDocumentFormat.Yaml, "shop.yaml").Components[0].Autoscaling!;
+
+        Assert.Equal(70, a.TargetCpuUtilizationPercent);
+        Assert.Equal(6, a.Metrics.Count);
+        Assert.Equal("queue-depth", a.Metrics[0].Name);
+        var prometheus = Assert.IsType<PrometheusMetricQuery>(a.Metrics[0].Query);
+        Assert.Equal(new Uri("http://prometheus:9090"), prometheus.Address);
+        Assert.Equal("sum(queue_depth{app='shop'})", prometheus.Query);
+        Assert.Equal(TimeSpan.FromSeconds(5), prometheus.Timeout);
+        Assert.Equal(30, a.Metrics[0].TargetAverageValue);
+        Assert.Null(a.Metrics[0].TargetValue);
+        var json = Assert.IsType<JsonMetricQuery>(a.Metrics[1].Query);
+        Assert.Equal("$.backlog", json.JsonPath);
+        Assert.Equal(100, a.Metrics[1].TargetValue);
+        Assert.Equal(TimeSpan.FromSeconds(2), json.Timeout);
+        var builtIn = Assert.IsType<BuiltInMetricQuery>(a.Metrics[4].Query);
+        Assert.Equal((BuiltInMetric.LatencyP95, AnalysisRevision.Stable, 20, "/health"), (builtIn.Metric, builtIn.Revision, builtIn.Requests, builtIn.Path));
+        Assert.Equal(0.2, a.Metrics[4].TargetAverageValue);
+    }
+
     public static TheoryData<string, string[]> RefusedDocuments => new()
     {
+        {
+            // Custom metrics: not an object, no query, no name, an unknown field, two targets.
+            """
+            name: shop
+            appId: shop
+            components:
+              - id: worker
+                image: worker:1
+                autoscaling:
+                  maxReplicas: 3
+                  metrics:
+                    - 5
+                    - { name: depth, targetValue: 1 }
+                    - { prometheus: { address: "http://p:9090", query: up }, targetValue: 1 }
+                    - { name: lag, metric: latency_p50, targetValue: 1, target: 2 }
+                    - { name: both, metric: latency_p50, targetValue: 1, targetAverageValue: 2 }
+            """,
+            [
+                "autoscaling.metrics[0]: must be an object with name, a query (prometheus, json or metric)",
+                "autoscaling.metrics[1].metric: is required.",
+                "autoscaling.metrics[2].name: is required.",
+                "autoscaling.metrics[3].target: unknown",
+                "set exactly one of targetAverageValue",
+            ]
+        },
         {
             // Bad scaling rules.
             """

@@ -170,6 +170,7 @@ public sealed class JsonSchemaTests
             ["recreate, older security block, JSON"] = (Recreate, DeploymentDocumentFormat.Json),
             ["enc cluster"] = (EncClusterDocumentTests.Document, DeploymentDocumentFormat.Yaml),
             ["hybrid, a type per component"] = (ComponentTypeDocumentTests.Document, DeploymentDocumentFormat.Yaml),
+            ["autoscaling on custom metrics"] = (AutoscalingDocumentTests.CustomMetrics, DeploymentDocumentFormat.Yaml),
         };
         foreach (var file in Directory.EnumerateFiles(Path.Combine(RepositoryRoot, "samples"), "*.*", SearchOption.AllDirectories)
                      .Where(f => f.Contains($"{Path.DirectorySeparatorChar}examples{Path.DirectorySeparatorChar}", StringComparison.Ordinal) && (f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal))))

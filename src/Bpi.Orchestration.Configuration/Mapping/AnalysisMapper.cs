@@ -26,52 +26,7 @@ internal static class AnalysisMapper
 
             var m = new ConfigObject(metricObject, path, c.Errors);
             var metricName = m.String("name", required: true);
-            MetricQuery? query = null;
-            if (m.Has("prometheus"))
-            {
-                // `prometheus: ~` or `prometheus: text` is reported by Object; only an object is read further.
-                if (m.Object("prometheus", required: true) is { } p)
-                {
-                    var address = p.Url("address", required: true);
-                    var promQuery = p.String("query", required: true);
-                    var timeout = p.Duration("timeout");
-                    p.RejectUnknown();
-                    if (address is not null && promQuery is not null)
-                    {
-                        var defaults = new PrometheusMetricQuery(address, promQuery);
-                        query = defaults with { Timeout = timeout ?? defaults.Timeout };
-                    }
-                }
-            }
-            else if (m.Has("json"))
-            {
-                if (m.Object("json", required: true) is { } j)
-                {
-                    var url = j.Url("url", required: true);
-                    var jsonPath = j.String("jsonPath", required: true);
-                    var headers = j.StringMap("headers");
-                    var timeout = j.Duration("timeout");
-                    j.RejectUnknown();
-                    if (url is not null && jsonPath is not null)
-                    {
-                        var defaults = new JsonMetricQuery(url, jsonPath);
-                        query = defaults with { Headers = headers ?? defaults.Headers, Timeout = timeout ?? defaults.Timeout };
-                    }
-                }
-            }
-            else
-            {
-                var builtIn = m.Enum<BuiltInMetric>("metric", required: true);
-                var revision = m.Enum<AnalysisRevision>("revision");
-                var requests = m.Int("requests", 1);
-                var requestPath = m.String("path");
-                if (builtIn is { } b)
-                {
-                    var defaults = new BuiltInMetricQuery(b);
-                    query = new BuiltInMetricQuery(b) { Revision = revision ?? defaults.Revision, Requests = requests ?? defaults.Requests, Path = requestPath ?? defaults.Path };
-                }
-            }
-
+            var query = MapQuery(m);
             var d = new MetricSpec { Name = "-", Query = new BuiltInMetricQuery(BuiltInMetric.SuccessRate) };
             var count = m.Int("count", 1);
             var interval = m.Duration("interval");
@@ -104,6 +59,62 @@ internal static class AnalysisMapper
         var judge = c.Object("judge") is { } j2 ? MapJudge(j2) : null;
         c.RejectUnknown();
         return new AnalysisSpec { Name = name ?? "analysis", Metrics = metrics, Judge = judge };
+    }
+
+    /// <summary>
+    /// What a metric measures: <c>prometheus: { address, query, timeout }</c>, <c>json: { url, jsonPath, headers, timeout }</c>,
+    /// or a built-in <c>metric</c> with <c>revision</c>, <c>requests</c> and <c>path</c> — for an analysis's metrics and
+    /// an autoscaler's alike. Problems go to <paramref name="m"/>'s list; <see langword="null"/> when the query is unusable.
+    /// </summary>
+    public static MetricQuery? MapQuery(ConfigObject m)
+    {
+        MetricQuery? query = null;
+        if (m.Has("prometheus"))
+        {
+            // `prometheus: ~` or `prometheus: text` is reported by Object; only an object is read further.
+            if (m.Object("prometheus", required: true) is { } p)
+            {
+                var address = p.Url("address", required: true);
+                var promQuery = p.String("query", required: true);
+                var timeout = p.Duration("timeout");
+                p.RejectUnknown();
+                if (address is not null && promQuery is not null)
+                {
+                    var defaults = new PrometheusMetricQuery(address, promQuery);
+                    query = defaults with { Timeout = timeout ?? defaults.Timeout };
+                }
+            }
+        }
+        else if (m.Has("json"))
+        {
+            if (m.Object("json", required: true) is { } j)
+            {
+                var url = j.Url("url", required: true);
+                var jsonPath = j.String("jsonPath", required: true);
+                var headers = j.StringMap("headers");
+                var timeout = j.Duration("timeout");
+                j.RejectUnknown();
+                if (url is not null && jsonPath is not null)
+                {
+                    var defaults = new JsonMetricQuery(url, jsonPath);
+                    query = defaults with { Headers = headers ?? defaults.Headers, Timeout = timeout ?? defaults.Timeout };
+                }
+            }
+        }
+        else
+        {
+            var builtIn = m.Enum<BuiltInMetric>("metric", required: true);
+            var revision = m.Enum<AnalysisRevision>("revision");
+            var requests = m.Int("requests", 1);
+            var requestPath = m.String("path");
+            if (builtIn is { } b)
+            {
+                var defaults = new BuiltInMetricQuery(b);
+                query = new BuiltInMetricQuery(b) { Revision = revision ?? defaults.Revision, Requests = requests ?? defaults.Requests, Path = requestPath ?? defaults.Path };
+            }
+        }
+
+        return query;
     }
 
     /// <summary>

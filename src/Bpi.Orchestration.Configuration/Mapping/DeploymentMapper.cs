@@ -147,7 +147,7 @@ internal static class DeploymentMapper
 
     /// <summary>
     /// <c>autoscaling: { minReplicas, maxReplicas, targetCpuUtilizationPercent, targetMemoryUtilizationPercent, tolerance,
-    /// scaleUp, scaleDown }</c>; the ranges are Core's whole-spec checks.
+    /// scaleUp, scaleDown, metrics }</c>; the ranges are Core's whole-spec checks.
     /// </summary>
     private static AutoscalingSpec? MapAutoscaling(ConfigObject a)
     {
@@ -164,6 +164,7 @@ internal static class DeploymentMapper
         var tolerance = a.Number("tolerance");
         var up = a.Object("scaleUp") is { } u ? MapScalingRules(u, AutoscalingRules.DefaultScaleUp) : AutoscalingRules.DefaultScaleUp;
         var down = a.Object("scaleDown") is { } d ? MapScalingRules(d, AutoscalingRules.DefaultScaleDown) : AutoscalingRules.DefaultScaleDown;
+        var metrics = MapAutoscalingMetrics(a);
         a.RejectUnknown();
         return max is { } m
             ? new AutoscalingSpec
@@ -175,8 +176,39 @@ internal static class DeploymentMapper
                 Tolerance = tolerance ?? defaults.Tolerance,
                 ScaleUp = up,
                 ScaleDown = down,
+                Metrics = metrics,
             }
             : null;
+    }
+
+    /// <summary>
+    /// <c>metrics: [{ name, prometheus | json | metric …, targetAverageValue | targetValue }]</c>: custom metrics, measured
+    /// by the same queries as an analysis's metrics; "exactly one target" and the name rules are Core's checks.
+    /// </summary>
+    private static List<AutoscalingMetric> MapAutoscalingMetrics(ConfigObject a)
+    {
+        var metrics = new List<AutoscalingMetric>();
+        foreach (var (node, path) in a.List("metrics") ?? [])
+        {
+            if (node is not System.Text.Json.Nodes.JsonObject obj)
+            {
+                a.Errors.Add($"{path}: must be an object with name, a query (prometheus, json or metric) and targetAverageValue or targetValue, not {ConfigObject.Describe(node)}.");
+                continue;
+            }
+
+            var m = new ConfigObject(obj, path, a.Errors);
+            var name = m.String("name", required: true);
+            var query = AnalysisMapper.MapQuery(m);
+            var average = m.Number("targetAverageValue");
+            var value = m.Number("targetValue");
+            m.RejectUnknown();
+            if (name is not null && query is not null)
+            {
+                metrics.Add(new AutoscalingMetric { Name = name, Query = query, TargetAverageValue = average, TargetValue = value });
+            }
+        }
+
+        return metrics;
     }
 
     /// <summary><c>scaleUp</c> / <c>scaleDown: { stabilizationWindow, selectPolicy, policies: [{ type, value, period }] }</c>; what is left out keeps the direction's default.</summary>

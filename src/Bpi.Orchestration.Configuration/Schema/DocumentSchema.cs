@@ -49,6 +49,7 @@ internal static class DocumentSchema
             ["trafficStep"] = TrafficStep(),
             ["analysis"] = Analysis(),
             ["metric"] = Metric(),
+            ["autoscalingMetric"] = AutoscalingMetric(),
             ["condition"] = Obj("A bound on a metric's value; either or both of min and max.", null, ("min", Num("The smallest value that passes.")), ("max", Num("The largest value that passes."))),
             ["judge"] = Judge(),
             ["approvalGate"] = ApprovalGateSchema(),
@@ -144,7 +145,13 @@ internal static class DocumentSchema
             ("targetMemoryUtilizationPercent", Int("The average memory use to keep, in percent of resources.memoryMb.", 1, 1000)),
             ("tolerance", Num("How far the utilisation may stray from its target (a fraction of it) before the count changes.", 0, 1, d.Tolerance)),
             ("scaleUp", Described(Ref("scalingRules"), "How fast instances are added; default: no window, +100 % or +4 per 15s, whichever is more.")),
-            ("scaleDown", Described(Ref("scalingRules"), "How fast instances are removed; default: a 300s window, then -100 % per 15s.")));
+            ("scaleDown", Described(Ref("scalingRules"), "How fast instances are removed; default: a 300s window, then -100 % per 15s.")),
+            ("metrics", new JsonObject
+            {
+                ["description"] = "Custom metrics (any registered metric provider, such as Prometheus); the largest proposal over every target wins.",
+                ["type"] = "array",
+                ["items"] = Ref("autoscalingMetric"),
+            }));
     }
 
     private static JsonObject ScalingRules() => Obj(
@@ -356,9 +363,6 @@ internal static class DocumentSchema
     private static JsonObject Metric()
     {
         var d = new MetricSpec { Name = "-", Query = new BuiltInMetricQuery(BuiltInMetric.SuccessRate) };
-        var builtIn = new BuiltInMetricQuery(BuiltInMetric.SuccessRate);
-        var prometheus = new PrometheusMetricQuery(new Uri("http://-"), "-");
-        var json = new JsonMetricQuery(new Uri("http://-"), "-");
         (string, JsonNode)[] common =
         [
             ("name", Str("The metric's name.")),
@@ -371,9 +375,27 @@ internal static class DocumentSchema
             ("inconclusiveLimit", Int("Inconclusive measurements tolerated.", 0, null, d.InconclusiveLimit)),
             ("consecutiveErrorLimit", Int("Measurement errors in a row tolerated.", 0, null, d.ConsecutiveErrorLimit)),
         ];
+        return MetricQueries("One metric: built-in (metric), a Prometheus query (prometheus) or a JSON endpoint (json).", common);
+    }
+
+    /// <summary>A custom autoscaling metric: a query as an analysis metric has, and the value to keep.</summary>
+    private static JsonObject AutoscalingMetric() => MetricQueries(
+        "A custom autoscaling metric: a built-in metric, a Prometheus query or a JSON endpoint, and exactly one of targetAverageValue and targetValue.",
+        [
+            ("name", Str("The metric's name (not cpu or memory; unique in the component).")),
+            ("targetAverageValue", Num("The value to keep per instance: the query's total divided by the instances.")),
+            ("targetValue", Num("The value to keep for the query as it is.")),
+        ]);
+
+    /// <summary>The three kinds of query (built-in <c>metric</c>, <c>prometheus</c>, <c>json</c>), each with <paramref name="common"/>.</summary>
+    private static JsonObject MetricQueries(string description, (string, JsonNode)[] common)
+    {
+        var builtIn = new BuiltInMetricQuery(BuiltInMetric.SuccessRate);
+        var prometheus = new PrometheusMetricQuery(new Uri("http://-"), "-");
+        var json = new JsonMetricQuery(new Uri("http://-"), "-");
         return new JsonObject
         {
-            ["description"] = "One metric: built-in (metric), a Prometheus query (prometheus) or a JSON endpoint (json).",
+            ["description"] = description,
             ["oneOf"] = new JsonArray(
                 Obj(
                     "A built-in metric measured by sending requests to the instances.",
