@@ -138,16 +138,16 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
         }
 
         string[] common = ["s_client", "-connect", $"{address}:{EncDockerSidecars.TlsPort}", "-servername", identity.HostName, "-tls1_3", "-CAfile", ca, "-verify_return_error", "-ign_eof"];
-        var withCertificate = await RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_256_GCM_SHA384", "-cert", certificate, "-key", key]);
+        var withCertificate = await OpenSslClient.RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_256_GCM_SHA384", "-cert", certificate, "-key", key], "/cgi-bin/version");
         Assert.Contains("TLSv1.3", withCertificate, StringComparison.Ordinal);
         Assert.Contains("Cipher is TLS_AES_256_GCM_SHA384", withCertificate, StringComparison.Ordinal);
         Assert.Contains("Verify return code: 0 (ok)", withCertificate, StringComparison.Ordinal);
         Assert.Contains("version=" + marker, withCertificate, StringComparison.Ordinal);
 
-        var withoutCertificate = await RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_256_GCM_SHA384"]);
+        var withoutCertificate = await OpenSslClient.RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_256_GCM_SHA384"], "/cgi-bin/version");
         Assert.True(!withoutCertificate.Contains(marker, StringComparison.Ordinal) && !withoutCertificate.Contains("HTTP/1.", StringComparison.Ordinal), withoutCertificate);
 
-        var otherSuite = await RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_128_GCM_SHA256", "-cert", certificate, "-key", key]);
+        var otherSuite = await OpenSslClient.RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_128_GCM_SHA256", "-cert", certificate, "-key", key], "/cgi-bin/version");
         Assert.DoesNotContain(marker, otherSuite, StringComparison.Ordinal);
         // Another cluster's certificate from the same CA chains, but is not this cluster's: no answer.
         var now = DateTimeOffset.UtcNow;
@@ -157,7 +157,7 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
         var (ownAnswer, _) = await MutualTlsClient.GetAsync(member.TlsEndpoint, identity.Current.Certificate, identity, "/cgi-bin/version");
         Assert.Contains(marker, ownAnswer, StringComparison.Ordinal);
 
-        var tls12 = await RunAsync(openssl, ["s_client", "-connect", $"{address}:{EncDockerSidecars.TlsPort}", "-tls1_2", "-cert", certificate, "-key", key, "-ign_eof"]);
+        var tls12 = await OpenSslClient.RunAsync(openssl, ["s_client", "-connect", $"{address}:{EncDockerSidecars.TlsPort}", "-tls1_2", "-cert", certificate, "-key", key, "-ign_eof"], "/cgi-bin/version");
         Assert.DoesNotContain(marker, tls12, StringComparison.Ordinal);
     }
 
@@ -174,46 +174,17 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
         var members = cluster.Runtime.Members(deploymentId);
         var old = identity.Current.Certificate;
 
-        using var stop = new CancellationTokenSource();
         using var client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(10) };
-        long succeeded = 0, failed = 0;
-        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var workers = Enumerable.Range(0, 3).Select(w => Task.Run(async () =>
+        var load = new MarkerLoad(client, [.. members.Select(m => m.PlainEndpoint.ToString())], "/cgi-bin/version", marker, workers: 3);
+        EncClusterCertificate rotated;
+        await using (load)
         {
-            for (var i = 0; i < 5000 && !stop.IsCancellationRequested; i++)
-            {
-                var member = members[(w + i) % members.Count];
-                try
-                {
-                    using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{member.PlainEndpoint}/cgi-bin/version");
-                    request.Headers.ConnectionClose = true;
-                    using var response = await client.SendAsync(request);
-                    var body = await response.Content.ReadAsStringAsync();
-                    if (response.IsSuccessStatusCode && body.Contains(marker, StringComparison.Ordinal))
-                    {
-                        Interlocked.Increment(ref succeeded);
-                    }
-                    else
-                    {
-                        Interlocked.Increment(ref failed);
-                        failures.Enqueue($"{(int)response.StatusCode} {body}");
-                    }
-                }
-                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-                {
-                    Interlocked.Increment(ref failed);
-                    failures.Enqueue(ex.Message);
-                }
-            }
-        })).ToArray();
+            await load.WaitForMoreAsync(30, "load before the rotation");
+            rotated = await cluster.Manager.RotateAsync(deploymentId);
+            await load.WaitForMoreAsync(30, "load after the rotation");
+        }
 
-        await Eventually.UntilAsync(() => Interlocked.Read(ref succeeded) >= 30, "load before the rotation");
-        var rotated = await cluster.Manager.RotateAsync(deploymentId);
-        var atRotation = Interlocked.Read(ref succeeded);
-        await Eventually.UntilAsync(() => Interlocked.Read(ref succeeded) >= atRotation + 30, "load after the rotation");
-        await stop.CancelAsync();
-        await Task.WhenAll(workers);
-        Assert.True(Interlocked.Read(ref failed) == 0, $"{failed} request(s) failed across the rotation: {string.Join(" | ", failures.Take(5))}");
+        Assert.True(load.Failed == 0, $"{load.Failed} request(s) failed across the rotation: {load.FirstFailures}");
         Assert.NotEqual(old.SerialNumber, rotated.SerialNumber);
 
         // Every sidecar presents the new certificate (nginx reloaded); the old one is let in during the grace period.
@@ -350,32 +321,6 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
         }
 
         return answers;
-    }
-
-    private static async Task<string> RunAsync(string openssl, string[] arguments)
-    {
-        var info = new ProcessStartInfo(openssl) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.StandardInput.WriteAsync("GET /cgi-bin/version HTTP/1.0\r\nHost: enc\r\n\r\n");
-            await process.StandardInput.FlushAsync();
-        }
-        catch (IOException)
-        {
-            // openssl already gave up (a refused handshake): its output says why.
-        }
-
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(timeout.Token);
-        return await output + "\n" + await errors;
     }
 
     /// <summary>A 3-member EncCluster revision on the Docker runtime, without the VM (so its clock can be manual), removed on dispose.</summary>

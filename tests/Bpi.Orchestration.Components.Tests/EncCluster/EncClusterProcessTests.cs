@@ -94,23 +94,23 @@ public sealed class EncClusterProcessTests
         var connect = member.TlsEndpoint.ToString();
         string[] common = ["s_client", "-connect", connect, "-servername", identity.HostName, "-tls1_3", "-CAfile", ca, "-verify_return_error", "-ign_eof"];
 
-        var withCertificate = await RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_256_GCM_SHA384", "-cert", certificate, "-key", key]);
+        var withCertificate = await OpenSslClient.RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_256_GCM_SHA384", "-cert", certificate, "-key", key], "/version");
         Assert.Contains("TLSv1.3", withCertificate, StringComparison.Ordinal);
         Assert.Contains("Cipher is TLS_AES_256_GCM_SHA384", withCertificate, StringComparison.Ordinal);
         Assert.Contains("Verify return code: 0 (ok)", withCertificate, StringComparison.Ordinal);
         Assert.Contains(marker, withCertificate, StringComparison.Ordinal);
         Assert.Contains("HTTP/1.1 200", withCertificate, StringComparison.Ordinal);
 
-        var withoutCertificate = await RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_256_GCM_SHA384"]);
+        var withoutCertificate = await OpenSslClient.RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_256_GCM_SHA384"], "/version");
         // TLS 1.3 finishes the client's side of the handshake before the server judges the (missing) certificate; the
         // member then closes the connection without reading the request, so no HTTP answer comes back.
         Assert.True(!withoutCertificate.Contains(marker, StringComparison.Ordinal) && !withoutCertificate.Contains("HTTP/1.1", StringComparison.Ordinal), withoutCertificate);
 
-        var otherSuite = await RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_128_GCM_SHA256", "-cert", certificate, "-key", key]);
+        var otherSuite = await OpenSslClient.RunAsync(openssl, [.. common, "-ciphersuites", "TLS_AES_128_GCM_SHA256", "-cert", certificate, "-key", key], "/version");
         Assert.DoesNotContain(marker, otherSuite, StringComparison.Ordinal);
         Assert.DoesNotContain("Cipher is TLS_AES_128_GCM_SHA256", otherSuite, StringComparison.Ordinal);
 
-        var tls12 = await RunAsync(openssl, ["s_client", "-connect", connect, "-tls1_2", "-cert", certificate, "-key", key, "-ign_eof"]);
+        var tls12 = await OpenSslClient.RunAsync(openssl, ["s_client", "-connect", connect, "-tls1_2", "-cert", certificate, "-key", key, "-ign_eof"], "/version");
         Assert.DoesNotContain(marker, tls12, StringComparison.Ordinal);
         Assert.DoesNotContain("TLSv1.2, Cipher is", tls12, StringComparison.Ordinal);
     }
@@ -134,32 +134,5 @@ public sealed class EncClusterProcessTests
 
         Assert.Equal(3, ports.Count);
         return [.. ports];
-    }
-
-    /// <summary>Runs openssl with an HTTP/1.0 request on its input; returns its output and errors together.</summary>
-    private static async Task<string> RunAsync(string openssl, string[] arguments)
-    {
-        var info = new ProcessStartInfo(openssl) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.StandardInput.WriteAsync("GET /version HTTP/1.0\r\nHost: enc\r\n\r\n");
-            await process.StandardInput.FlushAsync();
-        }
-        catch (IOException)
-        {
-            // openssl already gave up (a refused handshake): its output says why.
-        }
-
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(timeout.Token);
-        return await output + "\n" + await errors;
     }
 }

@@ -56,46 +56,16 @@ public sealed class EncClusterRotationTests
         var tls = members[0].TlsEndpoint;
 
         // Load: four workers, a new connection (so a new handshake) per request, bounded in count.
-        using var stop = new CancellationTokenSource();
-        long succeeded = 0, failed = 0;
-        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var workers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        var load = new MarkerLoad(client, [.. members.Select(m => m.PlainEndpoint.ToString())], "/work", marker, workers: 4);
+        EncClusterCertificate rotated;
+        await using (load)
         {
-            for (var i = 0; i < 5000 && !stop.IsCancellationRequested; i++)
-            {
-                var member = members[(w + i) % members.Count];
-                try
-                {
-                    using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{member.PlainEndpoint}/work");
-                    request.Headers.ConnectionClose = true;
-                    using var response = await client.SendAsync(request);
-                    var body = await response.Content.ReadAsStringAsync();
-                    if (response.IsSuccessStatusCode && body.Contains(marker, StringComparison.Ordinal))
-                    {
-                        Interlocked.Increment(ref succeeded);
-                    }
-                    else
-                    {
-                        Interlocked.Increment(ref failed);
-                        failures.Enqueue($"{(int)response.StatusCode} {body}");
-                    }
-                }
-                catch (HttpRequestException ex)
-                {
-                    Interlocked.Increment(ref failed);
-                    failures.Enqueue(ex.Message);
-                }
-            }
-        })).ToArray();
+            await load.WaitForMoreAsync(40, "load before the rotation");
+            rotated = await manager.RotateAsync(scope.DeploymentId);
+            await load.WaitForMoreAsync(40, "load after the rotation");
+        }
 
-        await Eventually.UntilAsync(() => Interlocked.Read(ref succeeded) >= 40, "load before the rotation");
-        var rotated = await manager.RotateAsync(scope.DeploymentId);
-        var atRotation = Interlocked.Read(ref succeeded);
-        await Eventually.UntilAsync(() => Interlocked.Read(ref succeeded) >= atRotation + 40, "load after the rotation");
-        await stop.CancelAsync();
-        await Task.WhenAll(workers);
-
-        Assert.True(Interlocked.Read(ref failed) == 0, $"{failed} request(s) failed across the rotation: {string.Join(" | ", failures.Take(5))}");
+        Assert.True(load.Failed == 0, $"{load.Failed} request(s) failed across the rotation: {load.FirstFailures}");
         Assert.NotEqual(old.SerialNumber, rotated.SerialNumber);
         Assert.Equal(old.SerialNumber, rotated.PreviousSerialNumber);
         Assert.Equal(clock.GetUtcNow() + enc.GracePeriod, rotated.PreviousAcceptedUntil);

@@ -151,3 +151,99 @@ internal static class MutualTlsClient
         }
     }
 }
+
+/// <summary><c>openssl</c> run with one HTTP/1.0 request on its input (for <c>s_client</c>); its output and errors together.</summary>
+internal static class OpenSslClient
+{
+    public static async Task<string> RunAsync(string openssl, string[] arguments, string path)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(openssl) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.StandardInput.WriteAsync($"GET {path} HTTP/1.0\r\nHost: enc\r\n\r\n");
+            await process.StandardInput.FlushAsync();
+        }
+        catch (IOException)
+        {
+            // openssl already gave up (a refused handshake): its output says why.
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+        return await output + "\n" + await errors;
+    }
+}
+
+/// <summary>
+/// Requests through the members' plain endpoints from a few workers, a new connection (so a new handshake behind it) per
+/// request, counting answers that carry the marker and everything else as a failure — the load a rotation must not disturb.
+/// </summary>
+internal sealed class MarkerLoad : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _failures = new();
+    private readonly Task[] _workers;
+    private long _succeeded;
+    private long _failed;
+
+    public MarkerLoad(HttpClient client, IReadOnlyList<string> endpoints, string path, string marker, int workers)
+        => _workers = [.. Enumerable.Range(0, workers).Select(w => Task.Run(() => WorkAsync(client, endpoints, path, marker, w)))];
+
+    public long Succeeded => Interlocked.Read(ref _succeeded);
+
+    public long Failed => Interlocked.Read(ref _failed);
+
+    /// <summary>The first few failures, for an assertion's message.</summary>
+    public string FirstFailures => string.Join(" | ", _failures.Take(5));
+
+    /// <summary>Waits until <paramref name="more"/> further requests have succeeded.</summary>
+    public Task WaitForMoreAsync(long more, string what)
+    {
+        var target = Succeeded + more;
+        return Eventually.UntilAsync(() => Succeeded >= target, what);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await Task.WhenAll(_workers);
+        _stop.Dispose();
+    }
+
+    private async Task WorkAsync(HttpClient client, IReadOnlyList<string> endpoints, string path, string marker, int worker)
+    {
+        for (var i = 0; i < 5000 && !_stop.IsCancellationRequested; i++)
+        {
+            var endpoint = endpoints[(worker + i) % endpoints.Count];
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{endpoint}{path}");
+                request.Headers.ConnectionClose = true;
+                using var response = await client.SendAsync(request);
+                var body = await response.Content.ReadAsStringAsync();
+                if (response.IsSuccessStatusCode && body.Contains(marker, StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref _succeeded);
+                }
+                else
+                {
+                    Interlocked.Increment(ref _failed);
+                    _failures.Enqueue($"{(int)response.StatusCode} {body}");
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                Interlocked.Increment(ref _failed);
+                _failures.Enqueue(ex.Message);
+            }
+        }
+    }
+}
