@@ -60,27 +60,22 @@ internal sealed class KubernetesHost : IAsyncDisposable
     public static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
 
     /// <summary>A spec whose rollout waits little: polls every 20 ms, no delays between blue-green phases.</summary>
-    public static DeploymentSpec Web(string image, int replicas = 2, StrategySpec? strategy = null, string environment = "staging", IReadOnlyDictionary<string, string>? secrets = null) => new()
+    public static DeploymentSpec Web(string image, int replicas = 2, StrategySpec? strategy = null, string environment = "staging", IReadOnlyDictionary<string, string>? secrets = null)
     {
-        Name = "web",
-        AppId = "shop",
-        Environment = environment,
-        Strategy = strategy ?? new RecreateStrategySpec(),
-        Validation = new ValidationSettings { PollInterval = TimeSpan.FromMilliseconds(20), ProgressDeadline = TimeSpan.FromSeconds(30) },
-        Components =
-        [
-            new ComponentSpec
-            {
-                Id = "web",
-                Image = image,
-                Replicas = replicas,
-                Resources = new ComponentResources { CpuCores = 0.1, MemoryMb = 64 },
-                Ports = [new PortSpec { ContainerPort = 8080 }],
-                Environment = new Dictionary<string, string> { ["MODE"] = "prod" },
-                Secrets = secrets ?? new Dictionary<string, string>(),
-            },
-        ],
-    };
+        var spec = Specs.Web(replicas, image, strategy, environment);
+        return spec with
+        {
+            Validation = new ValidationSettings { PollInterval = TimeSpan.FromMilliseconds(20), ProgressDeadline = TimeSpan.FromSeconds(30) },
+            Components =
+            [
+                spec.Components[0] with
+                {
+                    Environment = new Dictionary<string, string> { ["MODE"] = "prod" },
+                    Secrets = secrets ?? new Dictionary<string, string>(),
+                },
+            ],
+        };
+    }
 
     /// <summary>The weights of an HTTPRoute's backends (Service name → weight) at every write, oldest first.</summary>
     public static List<Dictionary<string, int>> RouteWeights(KubernetesEmulator emulator, string routeName)
