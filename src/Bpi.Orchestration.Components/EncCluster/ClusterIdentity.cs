@@ -48,6 +48,23 @@ internal sealed class ClusterIdentity : IDisposable
         }
     }
 
+    /// <summary>
+    /// The certificate this orchestrator's own connections to members present: the previous one while its grace period
+    /// lasts, else the current one. Every member accepts the previous one until then, whereas a proxy outside this process
+    /// (a Docker sidecar's nginx) applies a reload a moment after it is told to, so presenting the new certificate at once
+    /// could meet a worker that does not know it yet.
+    /// </summary>
+    public Credential ClientCredential
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _previous is { } p && _time.GetUtcNow() < _previousAcceptedUntil ? p : _current;
+            }
+        }
+    }
+
     /// <summary>The serial of the certificate accepted until its grace period ends, and until when; <see langword="null"/> when there is none.</summary>
     public (string Serial, DateTimeOffset Until)? Previous
     {

@@ -111,6 +111,12 @@ public sealed class EmulatorTests : IAsyncLifetime
 
         await _client.CoreV1.CreateNamespacedSecretAsync(Secret("mine", "a"), "apps");
         await _client.CoreV1.CreateNamespacedSecretAsync(Secret("theirs", "b"), "apps");
+        // A watch that asks for bookmarks gets one when it is registered (before or after the change, as the reader's task
+        // was scheduled); a bookmark sent before the registration would reach no one, so wait for both first.
+        await Eventually.UntilAsync(
+            () => Task.FromResult(Snapshot(events)),
+            e => e.Any(x => x is { Type: WatchEventType.Added, Name: "mine" }) && e.Any(x => x.Type == WatchEventType.Bookmark),
+            "the watch to be registered and send the change");
         _emulator.SendBookmarks();
         await Eventually.UntilAsync(() => Task.FromResult(Snapshot(events)), e => e.Count(x => x.Type == WatchEventType.Bookmark) >= 2, "a bookmark after the change");
         Assert.Equal(["mine"], Snapshot(events).Where(e => e.Type == WatchEventType.Added).Select(e => e.Name));
