@@ -74,8 +74,12 @@ internal sealed class TestHost : IAsyncDisposable
 }
 
 /// <summary>Wraps the in-memory runtime and records the instances after every change, to check invariants over a whole rollout.</summary>
-internal sealed class RecordingRuntime(InMemoryWorkloadRuntime inner) : IWorkloadRuntime
+internal sealed class RecordingRuntime(InMemoryWorkloadRuntime inner) : IWorkloadRuntime, IWorkloadUtilization
 {
+    /// <summary>The in-memory runtime's utilisation, passed through: a runtime that reports none is one that autoscales itself.</summary>
+    public ValueTask<IReadOnlyList<InstanceUtilization>> GetUtilizationAsync(string deploymentId, string componentId, int revision, CancellationToken cancellationToken = default)
+        => inner.GetUtilizationAsync(deploymentId, componentId, revision, cancellationToken);
+
     private readonly Lock _gate = new();
     private readonly List<IReadOnlyList<WorkloadInstance>> _snapshots = [];
 
