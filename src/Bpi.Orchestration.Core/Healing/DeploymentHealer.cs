@@ -17,7 +17,7 @@ namespace Bpi.Orchestration.Healing;
 /// <see cref="StopAsync"/> cancels what is in flight (an engine call that never answers included) and then awaits it:
 /// nothing of the healer outlives the orchestrator.
 /// </summary>
-internal sealed partial class DeploymentHealer : IDisposable
+internal sealed partial class DeploymentHealer : IDisposable, IWakeable
 {
     private readonly DeploymentEntry _entry;
     private readonly HealingLoop _loop;
@@ -26,7 +26,6 @@ internal sealed partial class DeploymentHealer : IDisposable
     private readonly CancellationTokenSource _lifetime = new();
     private CancellationTokenSource? _passCts;
     private Task _pass = Task.CompletedTask;
-    private ITimer? _due;
     private int _wanted;
     private bool _passRunning;
     private bool _stopped;
@@ -148,8 +147,8 @@ internal sealed partial class DeploymentHealer : IDisposable
             }
 
             _stopped = true;
-            _due?.Dispose();
-            _due = null;
+            _dueAt = null;
+            _loop.Wakes.Cancel(this);
             _probeTimer?.Dispose();
             _probeTimer = null;
 

@@ -27,7 +27,11 @@ internal sealed class HealingLoop : IAsyncDisposable
         RuntimePipeline = runtimePipeline;
         Probes = probes;
         Options = options;
+        Wakes = new HealingWakes(recorder.Time);
     }
+
+    /// <summary>The timed wakes of every healer (one timer for all).</summary>
+    public HealingWakes Wakes { get; }
 
     public DeploymentRecorder Recorder { get; }
 
@@ -125,6 +129,7 @@ internal sealed class HealingLoop : IAsyncDisposable
         }
 
         await Task.WhenAll(stopping).ConfigureAwait(false);
+        Wakes.Clear();
     }
 
     /// <summary>Stops (<see cref="StopAsync"/>): completes when nothing of self-healing runs any more.</summary>

@@ -219,6 +219,9 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         _recorder.Events.Publish("", DeploymentEventKind.AuditVerificationFailed, DeploymentState.Running, message);
     }
 
+    /// <summary>How many healers wait for a timed wake (an after-run look, a crash-loop back-off): for tests.</summary>
+    internal int PendingHealingWakes => _healing.Wakes.Pending;
+
     /// <summary>A deployment's entry with the step context its plans run with.</summary>
     private DeploymentEntry NewEntry(DeploymentRecord record)
     {
