@@ -247,7 +247,7 @@ internal sealed partial class DeploymentHealer : IDisposable, IWakeable
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // A pass that cannot observe the runtime (engine down) tries again on the next event or resync.
+                // A pass that cannot observe the runtime (engine down) tries again on the next event, when the runtime's circuit closes, or on the resync.
                 Log.HealingPassFailed(_loop.Recorder.Logger, ex, _entry.DeploymentId);
             }
             finally

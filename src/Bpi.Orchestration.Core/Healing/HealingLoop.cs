@@ -149,6 +149,21 @@ internal sealed class HealingLoop : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A circuit breaker closed: when it is the runtime's, the engine answers again, so every healer looks now. A pass
+    /// the open circuit refused is otherwise retried only on the next runtime event or resync, which leaves a lost
+    /// instance unreplaced for up to <see cref="OrchestrationOptions.HealingResyncInterval"/> after the engine recovered.
+    /// Runs on the call that closed the circuit: it only wakes healers (their passes run on the thread pool).
+    /// </summary>
+    /// <param name="target">The breaker's target, for example <c>runtime:docker</c>.</param>
+    public void OnCircuitClosed(string target)
+    {
+        if (_running && Runtime is not null && string.Equals(target, "runtime:" + Runtime.Name, StringComparison.Ordinal))
+        {
+            WakeAll();
+        }
+    }
+
     private void WakeAll()
     {
         foreach (var entry in _registry.Entries)

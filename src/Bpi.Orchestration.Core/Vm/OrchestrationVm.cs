@@ -210,6 +210,10 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
             _ => $"The circuit breaker of {status.Target} closed: calls flow again.",
         };
         _recorder.Events.Publish("", DeploymentEventKind.CircuitBreakerChanged, DeploymentState.Running, message, new EventDetails(CircuitBreaker: status));
+        if (status.State == CircuitBreakerState.Closed)
+        {
+            _healing.OnCircuitClosed(status.Target);
+        }
     }
 
     /// <summary>Publishes an orchestrator-wide <see cref="DeploymentEventKind.AuditVerificationFailed"/> event (empty deployment id) and logs it.</summary>
