@@ -56,13 +56,13 @@ public sealed class RuntimeCapabilityAutoscalingTests
         }
 
         var status = await host.SettleAsync(id);
-        Assert.Contains(logs.Messages, m => m.Contains(" Information 8507 Runtime in-memory scales workloads itself (IWorkloadSelfScaling): the orchestrator leaves autoscaling to it", StringComparison.Ordinal));
         Assert.Equal(0, runtime!.UtilizationReads);
         Assert.Empty(source.Contexts);
         Assert.Empty(status.Autoscaling);
         Assert.Equal(1, status.Components[0].DesiredReplicas);
         Assert.DoesNotContain(host.Audit.Snapshot(), e => e.Action == "deployment.scale");
         Assert.Single(host.Runtime.Snapshot());
+        Assert.Contains(logs.Messages, m => m.Contains(" Information 8507 Runtime in-memory scales workloads itself (IWorkloadSelfScaling): the orchestrator leaves autoscaling to it", StringComparison.Ordinal));
     }
 
     [Fact]
