@@ -76,7 +76,7 @@ internal sealed class TestHost : IAsyncDisposable
 /// <summary>Wraps the in-memory runtime and records the instances after every change, to check invariants over a whole rollout.</summary>
 internal sealed class RecordingRuntime(InMemoryWorkloadRuntime inner) : IWorkloadRuntime, IWorkloadUtilization
 {
-    /// <summary>The in-memory runtime's utilisation, passed through: a runtime that reports none is one that autoscales itself.</summary>
+    /// <summary>The in-memory runtime's utilisation, passed through: on a runtime that reports none (and does not scale itself), admission refuses CPU and memory targets.</summary>
     public ValueTask<IReadOnlyList<InstanceUtilization>> GetUtilizationAsync(string deploymentId, string componentId, int revision, CancellationToken cancellationToken = default)
         => inner.GetUtilizationAsync(deploymentId, componentId, revision, cancellationToken);
 

@@ -15,7 +15,7 @@ namespace Bpi.Orchestration.EncCluster;
 /// sidecars in their network namespaces and <c>BPI_ENC_PEERS</c> lists local addresses inside each member.
 /// </summary>
 internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClusterManager manager)
-    : IWorkloadRuntime, IWorkloadEvents, IWorkloadInstanceRemover, IWorkloadCommandRunner, IWorkloadInspector, IWorkloadUtilization, IAsyncDisposable
+    : IWorkloadRuntime, IWorkloadEvents, IWorkloadInstanceRemover, IWorkloadCommandRunner, IWorkloadInspector, IWorkloadUtilization, IWorkloadSelfScaling, IAsyncDisposable
 {
     /// <summary>The environment variable listing the peers' addresses, <c>host:port</c> comma-separated, in slot order.</summary>
     public const string PeersVariable = "BPI_ENC_PEERS";
@@ -129,6 +129,9 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
     /// <summary>The inner runtime's utilisation (autoscaling of the components that are not EncClusters keeps working); none when it reports none.</summary>
     public ValueTask<IReadOnlyList<InstanceUtilization>> GetUtilizationAsync(string deploymentId, string componentId, int revision, CancellationToken cancellationToken = default)
         => inner is IWorkloadUtilization utilization ? utilization.GetUtilizationAsync(deploymentId, componentId, revision, cancellationToken) : new ValueTask<IReadOnlyList<InstanceUtilization>>([]);
+
+    /// <summary>Whether the inner runtime scales autoscaled components itself (Kubernetes); the orchestrator's autoscaler then leaves them to it.</summary>
+    public bool ScalesItself => inner is IWorkloadSelfScaling { ScalesItself: true };
 
     /// <summary>The members of a deployment, for <see cref="IEncClusterManager.GetMembers"/>.</summary>
     public IReadOnlyList<EncClusterMember> Members(string deploymentId)

@@ -13,11 +13,17 @@ namespace Bpi.Orchestration.Admission;
 /// security gate (when one is registered) passes it. A refusal is audited and thrown with every problem listed.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Every type the spec uses (its own, or with <see cref="DeploymentType.HybridInfrastructure"/> each component's) needs a
 /// registered <see cref="IComponentManager"/>, which checks the spec; Core's own <see cref="DockLockComponentManager"/>
 /// serves the default type unless a package registers another.
+/// </para>
+/// <para>
+/// <c>runtimeWithoutUtilization</c> names the runtime when it can act on no CPU or memory target
+/// (<see cref="Autoscaling.AutoscalingChecks.RuntimeWithoutUtilization"/>): specs with such targets are then refused.
+/// </para>
 /// </remarks>
-internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> strategies, ISecurityGate? securityGate, DeploymentRecorder recorder, IEnumerable<IComponentManager>? componentManagers = null, IReadOnlyList<Autoscaling.IAutoscalingMetricSource>? metricSources = null)
+internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> strategies, ISecurityGate? securityGate, DeploymentRecorder recorder, IEnumerable<IComponentManager>? componentManagers = null, IReadOnlyList<Autoscaling.IAutoscalingMetricSource>? metricSources = null, string? runtimeWithoutUtilization = null)
 {
     private readonly IReadOnlyList<Autoscaling.IAutoscalingMetricSource> _metricSources = metricSources ?? [];
 
@@ -36,7 +42,7 @@ internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> s
             errors.Add($"strategy: no strategy named '{spec.Strategy.Name}' is registered (registered: {string.Join(", ", strategies.Keys.Order(StringComparer.Ordinal))}); add the package that provides it, for example .AddStrategies().");
         }
 
-        CheckMetricSources(errors, spec);
+        CheckAutoscaling(errors, spec);
         if (spec.Type != DeploymentType.HybridInfrastructure)
         {
             if (Enum.IsDefined(spec.Type))
@@ -105,12 +111,25 @@ internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> s
             .Select(g => (g.Key, string.Join(", ", g.Select(i => $"components[{i}].type"))));
     }
 
-    /// <summary>Every custom autoscaling metric needs a registered source that measures its query.</summary>
-    private void CheckMetricSources(List<string> errors, DeploymentSpec spec)
+    /// <summary>
+    /// Every custom autoscaling metric needs a registered source that measures its query, and a CPU or memory target a
+    /// runtime that reports utilisation or scales itself (<see cref="Autoscaling.AutoscalingChecks.Utilization"/>).
+    /// </summary>
+    private void CheckAutoscaling(List<string> errors, DeploymentSpec spec)
     {
         for (var i = 0; i < (spec.Components?.Count ?? 0); i++)
         {
-            var metrics = spec.Components![i]?.Autoscaling?.Metrics ?? [];
+            if (spec.Components![i]?.Autoscaling is not { } autoscaling)
+            {
+                continue;
+            }
+
+            if (runtimeWithoutUtilization is not null)
+            {
+                Autoscaling.AutoscalingChecks.Utilization(errors, string.Create(CultureInfo.InvariantCulture, $"components[{i}] ({spec.Components[i].Id}).autoscaling"), autoscaling, runtimeWithoutUtilization);
+            }
+
+            var metrics = autoscaling.Metrics ?? [];
             for (var j = 0; j < metrics.Count; j++)
             {
                 if (metrics[j]?.Query is { } query && !_metricSources.Any(s => s.CanMeasure(query)))

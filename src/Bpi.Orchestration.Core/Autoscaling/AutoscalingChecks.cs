@@ -1,4 +1,5 @@
 using System.Globalization;
+using Bpi.Orchestration.Runtime;
 
 namespace Bpi.Orchestration.Autoscaling;
 
@@ -23,6 +24,41 @@ internal static class AutoscalingChecks
         Rules(errors, at + ".scaleUp", a.ScaleUp);
         Rules(errors, at + ".scaleDown", a.ScaleDown);
         Metrics(errors, at, a.Metrics);
+    }
+
+    /// <summary>
+    /// The name of the runtime when the orchestrator autoscales on it (autoscaling on, a runtime registered) but the runtime
+    /// neither reports utilisation (<see cref="IWorkloadUtilization"/>) nor scales itself (<see cref="IWorkloadSelfScaling"/>):
+    /// nothing would act on a CPU or memory target there. <see langword="null"/> otherwise.
+    /// </summary>
+    public static string? RuntimeWithoutUtilization(IWorkloadRuntime? runtime, OrchestrationOptions options)
+        => options.Autoscaling && runtime is not null && !Resilience.RuntimeCapabilities.SelfScaling(runtime) && Resilience.RuntimeCapabilities.Utilization(runtime) is null
+            ? runtime.Name
+            : null;
+
+    /// <summary>
+    /// On a runtime that neither reports utilisation nor scales itself (<see cref="RuntimeWithoutUtilization"/>), a CPU or
+    /// memory target (the default CPU target included) is refused with what to do instead; custom metrics alone are fine.
+    /// </summary>
+    public static void Utilization(List<string> errors, string at, AutoscalingSpec a, string runtime)
+    {
+        var cpu = a.EffectiveCpuUtilizationPercent;
+        var memory = a.TargetMemoryUtilizationPercent;
+        if (cpu is null && memory is null)
+        {
+            return;
+        }
+
+        var targets = (cpu, memory) switch
+        {
+            ({ } c, { } m) => Invariant($"CPU ({c} %) and memory ({m} %) targets"),
+            ({ } c, null) when a.TargetCpuUtilizationPercent is null => Invariant($"default CPU target ({c} %, used when the spec sets no target and no metric)"),
+            ({ } c, null) => Invariant($"CPU target ({c} %)"),
+            _ => Invariant($"memory target ({memory} %)"),
+        };
+        errors.Add($"{at}: the {runtime} runtime neither reports utilisation (IWorkloadUtilization) nor scales workloads itself (IWorkloadSelfScaling), so nothing would act on the {targets}; "
+            + "use a runtime that reports utilisation (Docker, local processes, in-memory) or one that autoscales itself (Kubernetes), "
+            + "or scale on custom metrics only: remove the utilisation targets and list the metrics in autoscaling.metrics, measured by a registered IAutoscalingMetricSource (.AddStrategies() adapts every IMetricProvider, such as Prometheus).");
     }
 
     private static void Metrics(List<string> errors, string at, IReadOnlyList<AutoscalingMetric>? metrics)

@@ -17,7 +17,7 @@ internal static partial class Log
     [LoggerMessage(8503, LogLevel.Information, "Autoscaling is on for runtime {Runtime}, every {Interval}")]
     public static partial void AutoscalingStarted(ILogger logger, string runtime, TimeSpan interval);
 
-    [LoggerMessage(8504, LogLevel.Warning, "Runtime {Runtime} does not report utilisation (IWorkloadUtilization): the orchestrator does not scale components with autoscaling; a runtime that autoscales itself (Kubernetes: an HPA) does")]
+    [LoggerMessage(8504, LogLevel.Warning, "Runtime {Runtime} neither reports utilisation (IWorkloadUtilization) nor scales workloads itself (IWorkloadSelfScaling): the orchestrator autoscales on custom metrics only, and admission refuses CPU and memory targets")]
     public static partial void AutoscalingUnsupported(ILogger logger, string runtime);
 
     [LoggerMessage(8505, LogLevel.Warning, "Deployment {DeploymentId}: the autoscaler's pass failed; it looks at the deployment again on its next pass")]
@@ -25,4 +25,7 @@ internal static partial class Log
 
     [LoggerMessage(8506, LogLevel.Warning, "Deployment {DeploymentId}: the autoscaler could not read metric {Metric} of component {ComponentId}; it is skipped this pass (and the component is not scaled in while it cannot be read)")]
     public static partial void AutoscalingMetricFailed(ILogger logger, Exception exception, string deploymentId, string componentId, string metric);
+
+    [LoggerMessage(8507, LogLevel.Information, "Runtime {Runtime} scales workloads itself (IWorkloadSelfScaling): the orchestrator leaves autoscaling to it")]
+    public static partial void AutoscalingLeftToRuntime(ILogger logger, string runtime);
 }

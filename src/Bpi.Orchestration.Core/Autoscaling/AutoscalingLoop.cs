@@ -14,7 +14,10 @@ namespace Bpi.Orchestration.Autoscaling;
 /// plan through the one executor (<see cref="DeploymentAdmission.ScaleEntryAsync"/>: audited, evented, undone on failure
 /// like any scale). A deployment with a plan queued or running (a rollout, a rollback, a scale, a destroy) is left alone
 /// until it settles; when a new revision serves, the count the previous one had is carried to it. One scale per
-/// deployment per pass: the next component waits for the next pass.
+/// deployment per pass: the next component waits for the next pass. A runtime that scales itself
+/// (<see cref="IWorkloadSelfScaling"/>, Kubernetes: an HPA) is left to it: the loop does not start. On a runtime that
+/// neither reports utilisation nor scales itself only custom metrics are measured (admission refuses CPU and memory
+/// targets there).
 /// </summary>
 internal sealed class AutoscalingLoop : IAsyncDisposable
 {
@@ -48,6 +51,14 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
     {
         if (!_options.Autoscaling || _runtime is null)
         {
+            return;
+        }
+
+        if (Resilience.RuntimeCapabilities.SelfScaling(_runtime))
+        {
+            // The runtime does the autoscaling (Kubernetes: an HPA with the same targets, metrics and behaviour): the
+            // orchestrator scaling the same components too would fight it.
+            Log.AutoscalingLeftToRuntime(_recorder.Logger, _runtime.Name);
             return;
         }
 
@@ -189,12 +200,13 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
             return;
         }
 
-        // A runtime that reports no utilisation autoscales itself (Kubernetes: an HPA with the same metrics and behaviour):
-        // the orchestrator does not scale its components too, custom metrics included.
-        if (!_recorder.Ownership.ShouldAct(entry.DeploymentId) || Resilience.RuntimeCapabilities.Utilization(_runtime) is not { } utilization)
+        if (!_recorder.Ownership.ShouldAct(entry.DeploymentId))
         {
             return;
         }
+
+        // Null on a runtime that reports none: custom metrics still scale (admission refused CPU and memory targets there).
+        var utilization = Resilience.RuntimeCapabilities.Utilization(_runtime);
 
         foreach (var component in autoscaled)
         {

@@ -8,9 +8,11 @@ namespace Bpi.Orchestration;
 /// the largest proposal, smoothing it over the stabilisation windows and limiting its rate by the policies of
 /// <see cref="ScaleUp"/> and <see cref="ScaleDown"/>. Changes are applied as audited scale plans; the autoscaler waits
 /// while a rollout runs and carries its replica count to the new revision once that revision serves.
-/// <see cref="ComponentSpec.Replicas"/> stays the count a rollout starts the new revision with. On Kubernetes this is an
-/// <c>autoscaling/v2</c> HorizontalPodAutoscaler on the serving revision's Deployment; the runtime must report
-/// utilisation (<see cref="Runtime.IWorkloadUtilization"/>) for the orchestrator to scale by it.
+/// <see cref="ComponentSpec.Replicas"/> stays the count a rollout starts the new revision with. A runtime that scales
+/// workloads itself (<see cref="Runtime.IWorkloadSelfScaling"/>; on Kubernetes an <c>autoscaling/v2</c>
+/// HorizontalPodAutoscaler on the serving revision's Deployment) is left to do it. Otherwise the orchestrator scales, and
+/// CPU and memory targets need the runtime to report utilisation (<see cref="Runtime.IWorkloadUtilization"/>): on a
+/// runtime that does neither, admission refuses them, and only <see cref="Metrics"/> can drive scaling.
 /// </summary>
 public sealed record AutoscalingSpec
 {

@@ -5,7 +5,8 @@ namespace Bpi.Orchestration.Resilience;
 /// <summary>
 /// The runtime behind its circuit breaker (<c>runtime:&lt;name&gt;</c>): every port call the orchestrator makes goes
 /// through it. It is an <see cref="IWorkloadInstanceRemover"/> exactly when the runtime is (a guarded one); the events of
-/// <see cref="IWorkloadEvents"/> are found with <see cref="RuntimeCapabilities"/>, which looks through the guard.
+/// <see cref="IWorkloadEvents"/> and <see cref="IWorkloadSelfScaling"/> are found with <see cref="RuntimeCapabilities"/>,
+/// which looks through the guard.
 /// </summary>
 internal class GuardedWorkloadRuntime : IWorkloadRuntime
 {
@@ -79,5 +80,12 @@ internal static class RuntimeCapabilities
 
     /// <summary>The runtime's event stream, or <see langword="null"/> when it has none (events are not calls: they are not guarded).</summary>
     public static IWorkloadEvents? Events(IWorkloadRuntime runtime)
-        => (runtime is GuardedWorkloadRuntime guarded ? guarded.Inner : runtime) as IWorkloadEvents;
+        => Unguarded(runtime) as IWorkloadEvents;
+
+    /// <summary>Whether the runtime scales autoscaled components itself (<see cref="IWorkloadSelfScaling"/>; a declaration, not a call: not guarded).</summary>
+    public static bool SelfScaling(IWorkloadRuntime? runtime)
+        => Unguarded(runtime) is IWorkloadSelfScaling { ScalesItself: true };
+
+    private static IWorkloadRuntime? Unguarded(IWorkloadRuntime? runtime)
+        => runtime is GuardedWorkloadRuntime guarded ? guarded.Inner : runtime;
 }

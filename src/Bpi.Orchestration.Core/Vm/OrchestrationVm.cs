@@ -102,7 +102,7 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         _telemetry.CrashLooping = () => _registry.Entries.Sum(e => e.Healer?.GetStatus().Components.Count(c => c.State == HealingState.CrashLoopBackOff) ?? 0);
         var gate = _gate = new OperationGate(authorizer, _registry, _recorder, EnsureStartedAsync);
         IReadOnlyList<Autoscaling.IAutoscalingMetricSource> sources = [.. metricSources ?? []];
-        var checks = new SpecChecks(byName, securityGate, _recorder, managers, sources);
+        var checks = new SpecChecks(byName, securityGate, _recorder, managers, sources, Autoscaling.AutoscalingChecks.RuntimeWithoutUtilization(runtime, Options));
         _admission = new DeploymentAdmission(gate, checks, _registry, Ledger, _recorder, _runner, NewEntry);
         _autoscaling = new Autoscaling.AutoscalingLoop(_registry, _recorder, _admission, runtime, Options, sources);
         _interventions = new RolloutInterventions(gate, _registry, _recorder, _runner);

@@ -12,9 +12,13 @@ namespace Bpi.Orchestration.Kubernetes.Runtime;
 /// replicas, since a rollout adds newer ones and removes the old one only once the new one is stable (a rollback removes
 /// the new one instead). So the HPA stays on the stable revision during a rollout and is retargeted when the old revision
 /// is scaled to 0; it is deleted when the serving revision no longer asks for autoscaling, and with the deployment.
+/// So the runtime scales itself (<see cref="IWorkloadSelfScaling"/>): the orchestrator's own autoscaler leaves it alone.
 /// </summary>
-internal sealed partial class KubernetesWorkloadRuntime
+internal sealed partial class KubernetesWorkloadRuntime : IWorkloadSelfScaling
 {
+    /// <summary>Always: every component with autoscaling gets its HPA.</summary>
+    public bool ScalesItself => true;
+
     internal const string AutoscalersResource = "horizontalpodautoscalers";
 
     /// <summary>Components (deployment/component/namespace) that have or may have an HPA: a revision written without autoscaling looks again only for these.</summary>

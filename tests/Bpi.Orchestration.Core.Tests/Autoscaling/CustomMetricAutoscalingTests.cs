@@ -15,7 +15,7 @@ public sealed class CustomMetricAutoscalingTests
 {
     static CustomMetricAutoscalingTests() => AutoscalingQueryTypes.Register<TestQuery>("test");
 
-    private static DeploymentSpec Spec(int replicas, int? cpu, params AutoscalingMetric[] metrics)
+    internal static DeploymentSpec Spec(int replicas, int? cpu, params AutoscalingMetric[] metrics)
     {
         var spec = Specs.Web(replicas: replicas);
         return spec with
@@ -24,9 +24,9 @@ public sealed class CustomMetricAutoscalingTests
         };
     }
 
-    private static AutoscalingMetric Average(string name, double target) => new() { Name = name, Query = new TestQuery(name), TargetAverageValue = target };
+    internal static AutoscalingMetric Average(string name, double target) => new() { Name = name, Query = new TestQuery(name), TargetAverageValue = target };
 
-    private static AutoscalingMetric Value(string name, double target) => new() { Name = name, Query = new TestQuery(name), TargetValue = target };
+    internal static AutoscalingMetric Value(string name, double target) => new() { Name = name, Query = new TestQuery(name), TargetValue = target };
 
     private static TestHost Host(TestMetricSource source) => new(extra: b => b.Services.AddSingleton<IAutoscalingMetricSource>(source));
 
