@@ -100,7 +100,7 @@ internal sealed partial class DeploymentHealer
                 if (trafficChanged && ready.Count > 0)
                 {
                     // The dead and the not ready leave traffic first, before anything is replaced.
-                    steps.Add(new SetTrafficStep(component.Id, new Dictionary<int, int> { [number] = 100 }));
+                    steps.Add(new SetTrafficStep(component.Id, TrafficWeights.AllTo(number)));
                     routedTo[component.Id] = ready;
                 }
 
@@ -134,7 +134,7 @@ internal sealed partial class DeploymentHealer
                     steps.Add(new AwaitReadyStep(component.Id, number, minReady));
                     if (routable)
                     {
-                        steps.Add(new SetTrafficStep(component.Id, new Dictionary<int, int> { [number] = 100 }));
+                        steps.Add(new SetTrafficStep(component.Id, TrafficWeights.AllTo(number)));
                         routed.Add(component.Id);
                     }
                 }

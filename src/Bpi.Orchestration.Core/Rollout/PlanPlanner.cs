@@ -16,7 +16,7 @@ public static class PlanPlanner
             var component = ordered[i];
             steps.Add(new ScaleRevisionStep(component.Id, revision.Number, component.Replicas));
             steps.Add(new AwaitReadyStep(component.Id, revision.Number, component.Replicas));
-            steps.Add(new SetTrafficStep(component.Id, new Dictionary<int, int> { [revision.Number] = 100 }));
+            steps.Add(new SetTrafficStep(component.Id, TrafficWeights.AllTo(revision.Number)));
         }
     }
 
@@ -46,7 +46,7 @@ public static class PlanPlanner
         {
             if (!to.Spec.Components.Any(c => string.Equals(c.Id, component.Id, StringComparison.Ordinal)))
             {
-                steps.Add(new SetTrafficStep(component.Id, new Dictionary<int, int>()));
+                steps.Add(new SetTrafficStep(component.Id, TrafficWeights.None));
             }
         }
     }
@@ -73,7 +73,7 @@ public static class PlanPlanner
 
             steps.Add(new ScaleRevisionStep(component.Id, to.Number, component.Replicas));
             steps.Add(new AwaitReadyStep(component.Id, to.Number, component.Replicas));
-            steps.Add(new SetTrafficStep(component.Id, new Dictionary<int, int> { [to.Number] = 100 }));
+            steps.Add(new SetTrafficStep(component.Id, TrafficWeights.AllTo(to.Number)));
         }
 
         return new RolloutPlan(to.Spec.Name, RolloutKind.Scale, "scale", from.Number, to.Number, steps);

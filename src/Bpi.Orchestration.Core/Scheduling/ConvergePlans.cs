@@ -33,7 +33,7 @@ internal static class ConvergePlans
 
             steps.Add(new ScaleRevisionStep(component.Id, desired.Number, component.Replicas));
             steps.Add(new AwaitReadyStep(component.Id, desired.Number, component.Replicas));
-            steps.Add(new SetTrafficStep(component.Id, new Dictionary<int, int> { [desired.Number] = 100 }));
+            steps.Add(new SetTrafficStep(component.Id, TrafficWeights.AllTo(desired.Number)));
         }
 
         return new RolloutPlan(desired.Spec.Name, RolloutKind.Scale, Converge, desired.Number, desired.Number, steps);
@@ -116,7 +116,7 @@ internal static class ConvergePlans
         };
     }
 
-    private static readonly IReadOnlyDictionary<int, int> NoRoute = new Dictionary<int, int>();
+    private static IReadOnlyDictionary<int, int> NoRoute => TrafficWeights.None;
 
     /// <summary>
     /// The (component, revision) pairs the runtime reports, dependents first (ranked by <paramref name="order"/>; a

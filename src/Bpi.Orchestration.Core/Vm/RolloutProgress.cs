@@ -122,7 +122,7 @@ internal sealed class RolloutProgress
     {
         lock (_gate)
         {
-            var recorded = (componentId, (IReadOnlyDictionary<int, int>)new Dictionary<int, int>(weights), approximated);
+            var recorded = (componentId, Rollout.TrafficWeights.IsImmutable(weights) ? weights : new Dictionary<int, int>(weights), approximated);
             var at = IndexOfTraffic(componentId);
             if (at < 0)
             {

@@ -41,7 +41,7 @@ internal sealed class RecreateStrategy : IRolloutStrategy
         {
             foreach (var component in context.Desired.Spec.Components)
             {
-                steps.Add(new SetTrafficStep(component.Id, new Dictionary<int, int>()));
+                steps.Add(new SetTrafficStep(component.Id, TrafficWeights.None));
             }
         }
 
