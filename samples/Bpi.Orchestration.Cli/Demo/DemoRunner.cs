@@ -113,7 +113,7 @@ internal sealed class DemoRunner(CliEnvironment env, StateDirectory state, DemoR
             finally
             {
                 await host.DisposeAsync().ConfigureAwait(false);
-                await runtime.SweepAfterStopAsync().ConfigureAwait(false);
+                await runtime.SweepAfterStopAsync(state).ConfigureAwait(false);
             }
         }
 

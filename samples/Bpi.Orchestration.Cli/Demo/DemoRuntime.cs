@@ -1,7 +1,10 @@
 using System.Text.Json;
+using Bpi.Orchestration.Cli.Hosting;
 using Bpi.Orchestration.Components.Docker;
+using Bpi.Orchestration.Processes;
 using Bpi.Orchestration.Runtime;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Bpi.Orchestration.Cli.Demo;
 
@@ -65,7 +68,8 @@ internal abstract class DemoRuntime : IAsyncDisposable
     /// After the orchestrator stopped (nothing is in flight any more): removes what a rollout that was interrupted
     /// mid-step may have created after <see cref="RemoveEverythingAsync"/> ran.
     /// </summary>
-    public virtual Task SweepAfterStopAsync() => Task.CompletedTask;
+    /// <param name="state">The demo's state directory.</param>
+    public virtual Task SweepAfterStopAsync(StateDirectory state) => Task.CompletedTask;
 
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
@@ -133,6 +137,17 @@ internal sealed class ProcessDemoRuntime(string sampleServiceDll) : DemoRuntime
 
     public override async Task<IReadOnlyList<string>> LeftoversAsync(IWorkloadRuntime runtime, CancellationToken cancellationToken)
         => (await runtime.ListOwnedAsync(cancellationToken).ConfigureAwait(false)).Where(i => !i.IsTerminated).Select(i => i.InstanceId).ToList();
+
+    /// <summary>
+    /// The orchestrator's runtime was disposed with it: a runtime of our own on the same process state directory adopts
+    /// whatever a rollout step or a self-healing repair started after <see cref="DemoRuntime.RemoveEverythingAsync"/> ran
+    /// (they keep running until the orchestrator stops), and removes it.
+    /// </summary>
+    public override async Task SweepAfterStopAsync(StateDirectory state)
+    {
+        await using var sweeper = new ProcessWorkloadRuntime(Options.Create(new ProcessRuntimeOptions { StateDirectory = state.Processes, GracePeriod = TimeSpan.FromSeconds(5) }));
+        await RemoveEverythingAsync(sweeper).ConfigureAwait(false);
+    }
 }
 
 /// <summary>
@@ -295,7 +310,7 @@ internal sealed class DockerDemoRuntime : DemoRuntime
         }
     }
 
-    public override async Task SweepAfterStopAsync()
+    public override async Task SweepAfterStopAsync(StateDirectory state)
         => await _docker.ReconcileAsync(VmId, new HashSet<string>(), CancellationToken.None).ConfigureAwait(false);
 
     public override async ValueTask DisposeAsync()

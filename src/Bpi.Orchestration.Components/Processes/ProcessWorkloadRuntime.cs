@@ -54,9 +54,9 @@ namespace Bpi.Orchestration.Processes;
 /// <para><b>Lifetime.</b> Processes are workloads that outlive the orchestrator unless destroyed: disposing the runtime
 /// stops no instance whose start completed, while a start still under way when disposal begins is waited for and its
 /// instance stopped (it would otherwise run with nobody told of it). <see cref="RemoveDeploymentAsync"/> likewise waits
-/// for the deployment's starts under way, so it removes their instances too. Their output is read through pipes while the orchestrator's process lives; a workload that keeps
-/// writing after the orchestrator's process has exited gets EPIPE (or SIGPIPE, unless it ignores it), and an adopted
-/// instance's output is not captured.</para>
+/// for the deployment's starts under way, so it removes their instances too. Their output is read through pipes while
+/// the orchestrator's process lives; a workload that keeps writing after the orchestrator's process has exited gets
+/// EPIPE (or SIGPIPE, unless it ignores it), and an adopted instance's output is not captured.</para>
 /// </remarks>
 public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkloadEvents, IWorkloadInstanceRemover, IWorkloadUtilization, IAsyncDisposable
 {

@@ -18,15 +18,25 @@ public sealed class ProcessStartsUnderWayTests
         var instanceId = await gate.Started;
         Assert.Single(ProcFs.WithEnvironment("BPI_INSTANCE_ID=" + instanceId));
 
-        var disposing = scope.Runtime.DisposeAsync().AsTask();
-        Assert.False(disposing.IsCompleted, "disposal completed while a start was still under way");
-        gate.Release();
-        await disposing;
+        try
+        {
+            var disposing = scope.Runtime.DisposeAsync().AsTask();
+            Assert.False(disposing.IsCompleted, "disposal completed while a start was still under way");
+            gate.Release();
+            await disposing;
 
-        var refused = await Assert.ThrowsAsync<ObjectDisposedException>(() => ensure);
-        Assert.Contains(instanceId, refused.Message, StringComparison.Ordinal);
-        Assert.Empty(ProcFs.WithEnvironment("BPI_DEPLOYMENT_ID=" + scope.Id));
-        Assert.Empty(await (await scope.RestartAsync()).ListOwnedAsync());
+            var refused = await Assert.ThrowsAsync<ObjectDisposedException>(() => ensure);
+            Assert.Contains(instanceId, refused.Message, StringComparison.Ordinal);
+            Assert.Empty(ProcFs.WithEnvironment("BPI_DEPLOYMENT_ID=" + scope.Id));
+        }
+        finally
+        {
+            // Whatever failed above: the start ends and the scope gets a live runtime to clean up with.
+            gate.Release();
+            await scope.RestartAsync();
+        }
+
+        Assert.Empty(await scope.Runtime.ListOwnedAsync());
     }
 
     [Fact]
@@ -51,10 +61,12 @@ public sealed class ProcessStartsUnderWayTests
         await gate.Started;
 
         var removing = scope.Runtime.RemoveDeploymentAsync(scope.DeploymentId).AsTask();
-        Assert.False(removing.IsCompleted, "the removal completed while a start of its deployment was still under way");
+        var completedEarly = removing.IsCompleted;
         gate.Release();
         await ensure;
         await removing;
+
+        Assert.False(completedEarly, "the removal completed while a start of its deployment was still under way");
 
         Assert.Empty(await scope.Runtime.GetInstancesAsync(scope.DeploymentId));
         Assert.Empty(ProcFs.WithEnvironment("BPI_DEPLOYMENT_ID=" + scope.Id));
