@@ -17,6 +17,7 @@ internal sealed class ClusterIdentity : IDisposable
     private Credential _current;
     private Credential? _previous;
     private DateTimeOffset _previousAcceptedUntil;
+    private Credential? _pending;
     private readonly List<Credential> _retired = [];
 
     public ClusterIdentity(string deploymentId, string deploymentName, EncClusterSpec spec, ClusterCertificateAuthority authority, TimeProvider time, IEnumerable<string> extraHostNames)
@@ -49,18 +50,17 @@ internal sealed class ClusterIdentity : IDisposable
     }
 
     /// <summary>
-    /// The certificate this orchestrator's own connections to members present: the previous one while its grace period
-    /// lasts, else the current one. Every member accepts the previous one until then, whereas a proxy outside this process
-    /// (a Docker sidecar's nginx) applies a reload a moment after it is told to, so presenting the new certificate at once
-    /// could meet a worker that does not know it yet.
+    /// The certificate a rotation under way is about to make current (from <see cref="IssueNext"/> until
+    /// <see cref="Rotate(Credential)"/> or <see cref="Abandon"/>), or <see langword="null"/>. It is accepted already, so a
+    /// proxy outside this process (a Docker sidecar) that switches to it before this process does is not refused.
     /// </summary>
-    public Credential ClientCredential
+    public Credential? Pending
     {
         get
         {
             lock (_gate)
             {
-                return _previous is { } p && _time.GetUtcNow() < _previousAcceptedUntil ? p : _current;
+                return _pending;
             }
         }
     }
@@ -97,8 +97,39 @@ internal sealed class ClusterIdentity : IDisposable
     /// <summary>Issues a new certificate and makes it current; the one it replaces is accepted for the grace period.</summary>
     public (Credential Current, Credential Replaced, DateTimeOffset GraceUntil) Rotate() => Rotate(IssueNext());
 
-    /// <summary>Issues the certificate a later <see cref="Rotate(Credential)"/> makes current, so proxies outside this process can be told to accept it first.</summary>
-    public Credential IssueNext() => Issue();
+    /// <summary>
+    /// Issues the certificate a later <see cref="Rotate(Credential)"/> makes current and keeps it as <see cref="Pending"/>
+    /// (accepted from now on), so proxies outside this process can be told to accept it, and to present it, first.
+    /// </summary>
+    public Credential IssueNext()
+    {
+        var next = Issue();
+        lock (_gate)
+        {
+            if (_pending is { } abandoned)
+            {
+                _retired.Add(abandoned);
+            }
+
+            _pending = next;
+        }
+
+        return next;
+    }
+
+    /// <summary>Gives up <paramref name="next"/> (from <see cref="IssueNext"/>) after a failed rotation: it is no longer accepted, and revoked.</summary>
+    public void Abandon(Credential next)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        lock (_gate)
+        {
+            if (ReferenceEquals(_pending, next))
+            {
+                _pending = null;
+                _retired.Add(next); // disposed with the identity: a probe may still hold it
+            }
+        }
+    }
 
     /// <summary>Makes <paramref name="next"/> (from <see cref="IssueNext"/>) current; the one it replaces is accepted for the grace period.</summary>
     public (Credential Current, Credential Replaced, DateTimeOffset GraceUntil) Rotate(Credential next)
@@ -110,6 +141,11 @@ internal sealed class ClusterIdentity : IDisposable
                 _retired.Add(old); // disposed with the identity: a connection may still hold its context
             }
 
+            if (ReferenceEquals(_pending, next))
+            {
+                _pending = null;
+            }
+
             var replaced = _current;
             _previous = replaced;
             _previousAcceptedUntil = _time.GetUtcNow() + Spec.GracePeriod;
@@ -118,7 +154,7 @@ internal sealed class ClusterIdentity : IDisposable
         }
     }
 
-    /// <summary>Whether a peer presenting <paramref name="certificate"/> is let in: it chains to the CA and is this cluster's current certificate, or its previous one within the grace period.</summary>
+    /// <summary>Whether a peer presenting <paramref name="certificate"/> is let in: it chains to the CA and is this cluster's current certificate, the pending one of a rotation under way, or its previous one within the grace period.</summary>
     public bool Accepts(X509Certificate2? certificate, out string reason)
     {
         if (certificate is null)
@@ -136,7 +172,7 @@ internal sealed class ClusterIdentity : IDisposable
 
         lock (_gate)
         {
-            if (certificate.SerialNumber == _current.Certificate.SerialNumber)
+            if (certificate.SerialNumber == _current.Certificate.SerialNumber || certificate.SerialNumber == _pending?.Certificate.SerialNumber)
             {
                 reason = "";
                 return true;
@@ -167,6 +203,7 @@ internal sealed class ClusterIdentity : IDisposable
         {
             _current.Certificate.Dispose();
             _previous?.Certificate.Dispose();
+            _pending?.Certificate.Dispose();
             foreach (var retired in _retired)
             {
                 retired.Certificate.Dispose();

@@ -31,4 +31,10 @@ internal static partial class Log
 
     [LoggerMessage(8558, LogLevel.Error, "EncCluster {DeploymentId}: the certificate files could not be written into sidecar {Sidecar} or its nginx not reloaded; it keeps its previous certificate")]
     public static partial void EncSidecarUpdateFailed(ILogger logger, Exception exception, string deploymentId, string sidecar);
+
+    [LoggerMessage(8559, LogLevel.Error, "EncCluster {DeploymentId}: a TLS sidecar did not {Step}: {Problem}")]
+    public static partial void EncSidecarNotConfirmed(ILogger logger, string deploymentId, string step, string problem);
+
+    [LoggerMessage(8560, LogLevel.Warning, "EncCluster {DeploymentId}: member {Member} died and could not get its TLS sidecar back; the next ensure makes it")]
+    public static partial void EncSidecarReviveFailed(ILogger logger, Exception exception, string deploymentId, string member);
 }

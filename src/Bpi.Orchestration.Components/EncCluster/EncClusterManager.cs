@@ -68,11 +68,15 @@ internal sealed class EncClusterManager : IEncClusterManager, IComponentManager,
     /// <summary>The members, reported by the runtime decorator that owns them.</summary>
     internal Func<string, IReadOnlyList<EncClusterMember>> Members { get; set; } = _ => [];
 
-    /// <summary>Called after each rotation, before it is audited, with the end of the previous certificate's grace period: the runtime decorator pushes the new certificate to proxies that run outside this process (Docker sidecars).</summary>
+    /// <summary>Called after each rotation, before it is audited, with the end of the previous certificate's grace period: the runtime decorator schedules what proxies outside this process (Docker sidecars) must do then (refuse the old certificate).</summary>
     internal Func<ClusterIdentity, DateTimeOffset, CancellationToken, ValueTask>? Rotated { get; set; }
 
-    /// <summary>Called with the next certificate's serial before it becomes current: proxies outside this process that accept only this cluster's serials (Docker sidecars) must accept it before the orchestrator presents it.</summary>
-    internal Func<ClusterIdentity, string, CancellationToken, ValueTask>? Rotating { get; set; }
+    /// <summary>
+    /// Called with the next certificate (<see cref="ClusterIdentity.Pending"/>) before it becomes current: proxies outside
+    /// this process (Docker sidecars) accept it and then present it, each step confirmed, before the orchestrator does.
+    /// When it throws, the rotation is abandoned: the next certificate is revoked and the current one stays in use.
+    /// </summary>
+    internal Func<ClusterIdentity, ClusterIdentity.Credential, CancellationToken, ValueTask>? Rotating { get; set; }
 
     public IReadOnlyList<string> Check(DeploymentSpec spec)
     {
@@ -134,7 +138,16 @@ internal sealed class EncClusterManager : IEncClusterManager, IComponentManager,
         var next = identity.IssueNext();
         if (Rotating is { } rotating)
         {
-            await rotating(identity, next.Certificate.SerialNumber, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await rotating(identity, next, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                identity.Abandon(next);
+                await AuditFailureAsync(identity, reason, next, ex).ConfigureAwait(false);
+                throw;
+            }
         }
 
         var (current, replaced, graceUntil) = identity.Rotate(next);
@@ -161,6 +174,26 @@ internal sealed class EncClusterManager : IEncClusterManager, IComponentManager,
         }
 
         return Describe(identity);
+    }
+
+    /// <summary>Appends a failed rotation to the audit trail (not cancelled with the rotation: the failure must be on record).</summary>
+    private async ValueTask AuditFailureAsync(ClusterIdentity identity, string reason, ClusterIdentity.Credential abandoned, Exception failure)
+    {
+        if (_audit is null)
+        {
+            return;
+        }
+
+        await _audit.AppendAsync(
+            new AuditEvent(Time.GetUtcNow(), "system", RotationAuditAction, identity.DeploymentId, "failed", new Dictionary<string, string?>
+            {
+                ["reason"] = reason,
+                ["abandonedSerial"] = abandoned.Certificate.SerialNumber,
+                ["serial"] = identity.Current.Certificate.SerialNumber,
+                ["error"] = failure.Message,
+                ["authority"] = _authority.Certificate.Thumbprint,
+            }),
+            CancellationToken.None).ConfigureAwait(false);
     }
 
     private static EncClusterCertificate Describe(ClusterIdentity identity)

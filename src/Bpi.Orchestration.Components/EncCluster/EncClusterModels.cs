@@ -31,7 +31,13 @@ public interface IEncClusterManager
     /// <param name="deploymentId">The deployment id.</param>
     /// <param name="cancellationToken">Cancels the audit append.</param>
     /// <returns>The new certificate.</returns>
-    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.NotFound"/> when the deployment has no EncCluster.</exception>
+    /// <remarks>
+    /// On Docker each member's TLS sidecar first accepts the new certificate, then presents it, each step confirmed by the
+    /// orchestrator before the next (see <see cref="EncClusterOptions.SidecarReloadTimeout"/>); only then does the
+    /// orchestrator use it. A sidecar that does not confirm fails the rotation and leaves the current certificate in use.
+    /// </remarks>
+    /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.NotFound"/> when the deployment has no EncCluster;
+    /// <see cref="OrchestrationErrorKind.DeploymentFailed"/> when a Docker sidecar did not apply a step of the rotation (the message names it and says why).</exception>
     ValueTask<EncClusterCertificate> RotateAsync(string deploymentId, CancellationToken cancellationToken = default);
 }
 

@@ -31,6 +31,15 @@ public sealed class EncClusterOptions
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// How long a certificate rotation on Docker waits for each member's TLS sidecar to confirm that its nginx applied a
+    /// reload (the orchestrator connects to the sidecar's published TLS port until the new configuration answers and the
+    /// previous configuration's worker no longer takes connections). A sidecar that does not confirm in time fails the
+    /// rotation, and every sidecar is put back on the certificate it served before.
+    /// </summary>
+    /// <value>The default value is 30 seconds.</value>
+    public TimeSpan SidecarReloadTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// The image of the per-member TLS proxy on Docker: an nginx (1.19.5 or later) with the stream and stream-SSL modules,
     /// its binary at <c>/usr/sbin/nginx</c>, as the official nginx images have. It runs as a sidecar sharing the member's
     /// network namespace, as user 65534, with every capability dropped.
@@ -71,7 +80,7 @@ internal sealed class EncClusterOptionsValidator : IValidateOptions<EncClusterOp
             errors.Add($"{nameof(EncClusterOptions)}.{nameof(EncClusterOptions.AuthorityLifetime)}: {options.AuthorityLifetime} is shorter than a day; use at least 1 day (it must outlive the certificates it issues).");
         }
 
-        foreach (var (value, property) in new[] { (options.HandshakeTimeout, nameof(EncClusterOptions.HandshakeTimeout)), (options.ConnectTimeout, nameof(EncClusterOptions.ConnectTimeout)) })
+        foreach (var (value, property) in new[] { (options.HandshakeTimeout, nameof(EncClusterOptions.HandshakeTimeout)), (options.ConnectTimeout, nameof(EncClusterOptions.ConnectTimeout)), (options.SidecarReloadTimeout, nameof(EncClusterOptions.SidecarReloadTimeout)) })
         {
             if (value <= TimeSpan.Zero)
             {

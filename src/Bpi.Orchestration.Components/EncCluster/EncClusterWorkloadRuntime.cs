@@ -57,6 +57,7 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
         var set = _sets.GetOrAdd(key, k => new MemberSet(k.ComponentId, k.Revision, identity, manager, _docker));
         if (_docker is not null)
         {
+            _docker.Revived ??= RefreshMembersAsync;
             set.EnsureSlots(Math.Max(spec.ClusterSize, 1));
             await inner.EnsureReplicasAsync(_docker.MemberRevision(revision, spec), replicas, cancellationToken).ConfigureAwait(false);
             await _docker.ReconcileAsync(revision.DeploymentId, cancellationToken).ConfigureAwait(false);
@@ -73,6 +74,10 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
         await inner.EnsureReplicasAsync(revision with { Component = revision.Component with { Environment = environment } }, replicas, cancellationToken).ConfigureAwait(false);
         set.Refresh(await inner.GetInstancesAsync(revision.DeploymentId, revision.Component.Id, revision.Revision, cancellationToken).ConfigureAwait(false));
     }
+
+    /// <summary>Re-reads a deployment's instances, so each member forwards to its instance's current address (a member restarted in place may publish another port).</summary>
+    private async ValueTask RefreshMembersAsync(string deploymentId, CancellationToken cancellationToken)
+        => _ = await GetInstancesAsync(deploymentId, cancellationToken: cancellationToken).ConfigureAwait(false);
 
     public async ValueTask<IReadOnlyList<WorkloadInstance>> GetInstancesAsync(string deploymentId, string? componentId = null, int? revision = null, CancellationToken cancellationToken = default)
     {

@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Bpi.Orchestration.Components;
@@ -17,7 +20,12 @@ namespace Bpi.Orchestration.EncCluster;
 /// 127.0.0.1, and that listens on <c>127.0.0.1:</c><see cref="PeerPortBase"/>+slot for each peer, encrypting to the peer's
 /// sidecar by its alias. So the plaintext stays on each container's own loopback and only TLS crosses the bridge.
 /// Certificates, key, CRL and configuration reach the sidecar through the engine's archive API; a rotation writes the
-/// new files and reloads nginx (in-flight connections finish on the old workers).
+/// new files and reloads nginx (in-flight connections finish on the old workers), and confirms each reload before it
+/// moves on: <c>nginx -s reload</c> returns before nginx applies it, so the orchestrator connects to the sidecar's
+/// published TLS port until the new configuration answers (a check route that only an accepted client certificate
+/// reaches returns a token written with the files) with the expected certificate, and the engine lists no worker of the
+/// previous configuration still taking connections. A member restarted in place (same container, new network
+/// namespace) gets a new sidecar as soon as the engine reports it died and it runs again.
 /// </summary>
 internal sealed class EncDockerSidecars : IDisposable
 {
@@ -35,7 +43,19 @@ internal sealed class EncDockerSidecars : IDisposable
     private const string ConfigDirectory = "/etc/bpi-enc";
     private const string ConfigFile = ConfigDirectory + "/nginx.conf";
     private const string NginxBinary = "/usr/sbin/nginx";
+    private const string MemberStartedLabel = WorkloadLabels.Prefix + "enc-member-started";
+    private const string CheckSocket = "/tmp/bpi-enc-check.sock";
+    private const string CheckAnswer = "bpi-enc-check ";
+    private const string AcceptingWorker = "nginx: worker process";
     private const int ProxyUid = 65534;
+
+    /// <summary>The first wait between two checks of a reload; doubled after each until <see cref="LastRetryDelay"/>.</summary>
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(50);
+
+    private static readonly TimeSpan LastRetryDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a member that died is watched for running again (restarted in place) before the healer is left to replace it.</summary>
+    private static readonly TimeSpan RestartWatch = TimeSpan.FromMinutes(2);
 
     private readonly DockerWorkloadRuntime _docker;
     private readonly EncClusterManager _manager;
@@ -43,15 +63,22 @@ internal sealed class EncDockerSidecars : IDisposable
     private readonly ConcurrentDictionary<(string DeploymentId, string ComponentId, int Revision), int> _upstreamPorts = new();
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ITimer> _graceTimers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _reviving = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _subscriptionGate = new();
+    private IDisposable? _subscription;
 
     public EncDockerSidecars(DockerWorkloadRuntime docker, EncClusterManager manager)
     {
         _docker = docker;
         _manager = manager;
         docker.ContainerExtras = Extras;
+        manager.Rotating = RotateSidecarsAsync;
         manager.Rotated = OnRotatedAsync;
-        manager.Rotating = (identity, nextSerial, cancellationToken) => new ValueTask(PushAsync(identity, [AcceptedSerials(identity, nextSerial)], cancellationToken));
     }
+
+    /// <summary>Called after a member restarted in place got its sidecar back (its published port may have changed): the runtime decorator re-reads the members.</summary>
+    public Func<string, CancellationToken, ValueTask>? Revived { get; set; }
 
     /// <summary>What a spec needs on Docker: a TCP port per component, clear of the ports the sidecar takes.</summary>
     public static IEnumerable<string> Check(DeploymentSpec spec)
@@ -141,6 +168,7 @@ internal sealed class EncDockerSidecars : IDisposable
     /// </summary>
     public async Task ReconcileAsync(string deploymentId, CancellationToken cancellationToken)
     {
+        WatchMembers();
         var gate = _gates.GetOrAdd(deploymentId, static _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -158,7 +186,7 @@ internal sealed class EncDockerSidecars : IDisposable
             foreach (var sidecar in sidecars)
             {
                 var of = sidecar.Labels.Label(DockerSidecars.SidecarOfLabel)!;
-                if (running.ContainsKey(of) && sidecar.State == "running")
+                if (running.TryGetValue(of, out var member) && sidecar.State == "running" && !await StaleAsync(sidecar, member, cancellationToken).ConfigureAwait(false))
                 {
                     serving.Add(of);
                     continue;
@@ -188,6 +216,117 @@ internal sealed class EncDockerSidecars : IDisposable
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Whether a running sidecar belongs to an earlier run of its member: a member restarted in place (the engine's restart
+    /// policy, <c>docker restart</c>) keeps its container but gets a new network namespace, and the sidecar stays in the old
+    /// one, where nothing reaches it. The sidecar carries the member's start time from when it was made.
+    /// </summary>
+    private async Task<bool> StaleAsync(ContainerListResponse sidecar, ContainerListResponse member, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var inspect = await _docker.Client.InspectContainerAsync(member.ID, cancellationToken).ConfigureAwait(false);
+            return sidecar.Labels.Label(MemberStartedLabel) != StartedOf(inspect);
+        }
+        catch (DockerEngineException ex) when (ex.Kind == OrchestrationErrorKind.NotFound)
+        {
+            return true;
+        }
+    }
+
+    private static string StartedOf(ContainerInspectResponse inspect) => inspect.State?.StartedAt ?? "";
+
+    /// <summary>Follows the runtime's events (once): a member that died may be restarted in place and then needs a new sidecar.</summary>
+    private void WatchMembers()
+    {
+        lock (_subscriptionGate)
+        {
+            if (_subscription is null && !_stopping.IsCancellationRequested)
+            {
+                _subscription = _docker.Subscribe(OnWorkloadEvent);
+            }
+        }
+    }
+
+    private void OnWorkloadEvent(WorkloadEvent change)
+    {
+        if (change.Kind != WorkloadEventKind.Exited)
+        {
+            return;
+        }
+
+        // A member died (it may come back in place), or a member's sidecar did (it is made again).
+        var member = change.InstanceId.EndsWith(DockerSidecars.NameFor(""), StringComparison.Ordinal) ? change.InstanceId[..^DockerSidecars.NameFor("").Length] : change.InstanceId;
+        if (_slots.TryGetValue(member, out var entry) && entry.DeploymentId == change.DeploymentId && _reviving.TryAdd(member, 0))
+        {
+            _ = ReviveAsync(change.DeploymentId, member, removeSidecar: member == change.InstanceId);
+        }
+    }
+
+    /// <summary>
+    /// After a member (or its sidecar) died: removes the member's sidecar when the member died (its network namespace went
+    /// with it), then waits on the clock, with back-off, for the member to run again and makes its sidecar; gives up when the
+    /// member is removed (the healer replaces it) or after <see cref="RestartWatch"/>.
+    /// </summary>
+    private async Task ReviveAsync(string deploymentId, string member, bool removeSidecar)
+    {
+        var cancellationToken = _stopping.Token;
+        try
+        {
+            if (removeSidecar)
+            {
+                await RemoveAsync(DockerSidecars.NameFor(member), cancellationToken).ConfigureAwait(false);
+            }
+
+            var time = _manager.Time;
+            var giveUp = time.GetUtcNow() + RestartWatch;
+            var delay = TimeSpan.FromMilliseconds(250);
+            while (_slots.ContainsKey(member))
+            {
+                ContainerInspectResponse inspect;
+                try
+                {
+                    inspect = await _docker.Client.InspectContainerAsync(member, cancellationToken).ConfigureAwait(false);
+                }
+                catch (DockerEngineException ex) when (ex.Kind == OrchestrationErrorKind.NotFound)
+                {
+                    return;
+                }
+
+                if (inspect.State?.Running == true)
+                {
+                    await ReconcileAsync(deploymentId, cancellationToken).ConfigureAwait(false);
+                    if (Revived is { } revived)
+                    {
+                        await revived(deploymentId, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    return;
+                }
+
+                if (time.GetUtcNow() >= giveUp)
+                {
+                    return;
+                }
+
+                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Disposed.
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.EncSidecarReviveFailed(_manager.Logger, ex, deploymentId, member);
+        }
+        finally
+        {
+            _reviving.TryRemove(member, out _);
         }
     }
 
@@ -244,6 +383,7 @@ internal sealed class EncDockerSidecars : IDisposable
         }
 
         labels[DockerSidecars.SidecarOfLabel] = memberName;
+        labels[MemberStartedLabel] = StartedOf(await _docker.Client.InspectContainerAsync(member.ID, cancellationToken).ConfigureAwait(false));
         string[] command = [NginxBinary, "-e", "stderr", "-c", ConfigFile, "-g", "daemon off;"];
         var name = DockerSidecars.NameFor(memberName);
         string id;
@@ -259,50 +399,56 @@ internal sealed class EncDockerSidecars : IDisposable
         }
 
         var config = RenderConfig(member, identity);
-        await DockerSidecars.WriteFilesAsync(_docker.Client, id, ConfigDirectory, [.. Credentials(identity), new DockerContainerFile("nginx.conf", Encoding.UTF8.GetBytes(config), (UnixFileMode)0b100_000_000)], ProxyUid, cancellationToken).ConfigureAwait(false);
+        await DockerSidecars.WriteFilesAsync(_docker.Client, id, ConfigDirectory, [.. Files(identity, StateOf(identity), NewToken()), new DockerContainerFile("nginx.conf", Encoding.UTF8.GetBytes(config), (UnixFileMode)0b100_000_000)], ProxyUid, cancellationToken).ConfigureAwait(false);
         await _docker.Client.StartContainerAsync(id, cancellationToken).ConfigureAwait(false);
         Log.EncSidecarStarted(_manager.Logger, identity.DeploymentId, memberName, name);
     }
 
+    /// <summary>What a sidecar serves and lets in: the certificate it presents, the serials it accepts, the serials its CRL revokes.</summary>
+    private sealed record SidecarState(ClusterIdentity.Credential Served, IReadOnlyList<string> Accepted, IReadOnlyList<string> Revoked);
+
     /// <summary>
-    /// The CA, the current certificate (with the CA, as the chain) and key, the CRL of the rotated-out certificates, and
-    /// the serials this cluster accepts (current, and previous within its grace period): the CA alone would let in any
-    /// cluster's certificate.
+    /// The identity as it stands: the current certificate served; accepted the current one, the previous one within its
+    /// grace period and the next one while a rotation is under way (the CA alone would let in any cluster's certificate).
     /// </summary>
-    private List<DockerContainerFile> Credentials(ClusterIdentity identity)
+    private static SidecarState StateOf(ClusterIdentity identity)
+        => new(identity.Current, [.. new[] { identity.Current.Certificate.SerialNumber, identity.Previous?.Serial, identity.Pending?.Certificate.SerialNumber }.OfType<string>()], identity.RevokedSerials());
+
+    private static string NewToken() => Guid.NewGuid().ToString("N");
+
+    /// <summary>The CA, the served certificate (with the CA, as the chain) and key, the CRL, the accepted serials (<c>serials.map</c>) and the check route's answer (<c>check.conf</c>).</summary>
+    private List<DockerContainerFile> Files(ClusterIdentity identity, SidecarState state, string token)
     {
         var authority = _manager.Authority;
-        var current = identity.Current.Certificate;
+        var served = state.Served.Certificate;
         string key;
-        using (var ecdsa = current.GetECDsaPrivateKey()!)
+        using (var ecdsa = served.GetECDsaPrivateKey()!)
         {
             key = ecdsa.ExportPkcs8PrivateKeyPem();
         }
 
         var now = _manager.Time.GetUtcNow();
-        var crl = authority.CreateRevocationList(identity.RevokedSerials(), now, now + identity.Spec.KeyRotationInterval + identity.Spec.GracePeriod + TimeSpan.FromDays(1));
+        var crl = authority.CreateRevocationList(state.Revoked, now, now + identity.Spec.KeyRotationInterval + identity.Spec.GracePeriod + TimeSpan.FromDays(1));
+        var accepted = new StringBuilder();
+        foreach (var serial in state.Accepted.Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            accepted.Append(CultureInfo.InvariantCulture, $"{serial} 1;\n");
+        }
+
         const UnixFileMode readable = (UnixFileMode)0b100_000_000;
         return
         [
-            AcceptedSerials(identity, nextSerial: null),
+            new("serials.map", Encoding.ASCII.GetBytes(accepted.ToString()), readable),
+            new("check.conf", Encoding.ASCII.GetBytes($"return \"{CheckAnswer}{token}\\n\";\n"), readable),
             new("ca.pem", Encoding.ASCII.GetBytes(authority.Certificate.ExportCertificatePem() + "\n"), readable),
-            new("cert.pem", Encoding.ASCII.GetBytes(current.ExportCertificatePem() + "\n" + authority.Certificate.ExportCertificatePem() + "\n"), readable),
+            new("cert.pem", Encoding.ASCII.GetBytes(served.ExportCertificatePem() + "\n" + authority.Certificate.ExportCertificatePem() + "\n"), readable),
             new("key.pem", Encoding.ASCII.GetBytes(key + "\n"), readable),
             new("crl.pem", Encoding.ASCII.GetBytes(crl), readable),
         ];
     }
 
-    /// <summary>The serials a sidecar lets in (<c>serials.map</c>): the current one, the previous one within its grace period, and the next one while a rotation is under way.</summary>
-    private static DockerContainerFile AcceptedSerials(ClusterIdentity identity, string? nextSerial)
-    {
-        var accepted = new StringBuilder();
-        foreach (var serial in new[] { identity.Current.Certificate.SerialNumber, identity.Previous?.Serial, nextSerial }.OfType<string>())
-        {
-            accepted.Append(CultureInfo.InvariantCulture, $"{serial} 1;\n");
-        }
-
-        return new DockerContainerFile("serials.map", Encoding.ASCII.GetBytes(accepted.ToString()), (UnixFileMode)0b100_000_000);
-    }
+    /// <summary>The name a client asks for (SNI) to reach a sidecar's check route instead of its member; the certificates' wildcard covers it.</summary>
+    private static string CheckHost(ClusterIdentity identity) => "bpi-enc-check." + identity.HostName;
 
     /// <summary>The sidecar's nginx configuration (stream only).</summary>
     private string RenderConfig(ContainerListResponse member, ClusterIdentity identity)
@@ -346,8 +492,10 @@ internal sealed class EncDockerSidecars : IDisposable
                     default 0;
                 }
 
-                map $bpi_enc_accepted $bpi_enc_member {
-                    1 127.0.0.1:{{upstream}};
+                # The orchestrator's reload check (its own server name) gets the check route, everyone else accepted the member.
+                map "$bpi_enc_accepted:$ssl_server_name" $bpi_enc_member {
+                    "1:{{CheckHost(identity)}}" unix:{{CheckSocket}};
+                    ~^1: 127.0.0.1:{{upstream}};
                     default "";
                 }
 
@@ -355,6 +503,12 @@ internal sealed class EncDockerSidecars : IDisposable
                     listen {{TlsPort}} ssl;
                     proxy_connect_timeout {{(int)Math.Ceiling(_manager.Options.ConnectTimeout.TotalSeconds)}}s;
                     proxy_pass $bpi_enc_member;
+                }
+
+                # Answers with the token written with the files: which configuration the worker that took the connection runs.
+                server {
+                    listen unix:{{CheckSocket}};
+                    include {{ConfigDirectory}}/check.conf;
                 }
 
                 map $server_port $bpi_enc_peer {
@@ -391,10 +545,48 @@ internal sealed class EncDockerSidecars : IDisposable
         return text.ToString();
     }
 
-    /// <summary>After a rotation: the new certificate to every sidecar now, and the CRL that refuses the old one when its grace period ends.</summary>
-    private async ValueTask OnRotatedAsync(ClusterIdentity identity, DateTimeOffset graceUntil, CancellationToken cancellationToken)
+    /// <summary>
+    /// Before the orchestrator makes <paramref name="next"/> current: every sidecar accepts it (confirmed), then every sidecar
+    /// presents it, accepting the current one too (confirmed). When a sidecar does not confirm a step, every sidecar is put
+    /// back on the current certificate (the next one revoked) and the rotation fails.
+    /// </summary>
+    private async ValueTask RotateSidecarsAsync(ClusterIdentity identity, ClusterIdentity.Credential next, CancellationToken cancellationToken)
     {
-        await PushAsync(identity, cancellationToken).ConfigureAwait(false);
+        var gate = _gates.GetOrAdd(identity.DeploymentId, static _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = identity.Current;
+            await ApplyAsync(identity, StateOf(identity), next, "accept the next certificate " + next.Certificate.SerialNumber, cancellationToken).ConfigureAwait(false);
+
+            // As the identity will stand once rotated: the next certificate served, the current one accepted in its grace period.
+            var revoked = identity.RevokedSerials().Concat(identity.Previous is { } previous ? [previous.Serial] : []).ToList();
+            var switched = new SidecarState(next, [next.Certificate.SerialNumber, current.Certificate.SerialNumber], revoked);
+            await ApplyAsync(identity, switched, next, "present the next certificate " + next.Certificate.SerialNumber, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is DockerEngineException or OrchestrationException or OperationCanceledException)
+        {
+            var back = new SidecarState(identity.Current, [.. StateOf(identity).Accepted.Where(s => s != next.Certificate.SerialNumber)], [.. identity.RevokedSerials(), next.Certificate.SerialNumber]);
+            try
+            {
+                await ApplyAsync(identity, back, identity.Current, "go back to the current certificate " + identity.Current.Certificate.SerialNumber, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception rollback) when (rollback is DockerEngineException or OrchestrationException)
+            {
+                Log.EncSidecarUpdateFailed(_manager.Logger, rollback, identity.DeploymentId, "(rollback)");
+            }
+
+            throw;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>After a rotation: the CRL that refuses the old certificate when its grace period ends.</summary>
+    private ValueTask OnRotatedAsync(ClusterIdentity identity, DateTimeOffset graceUntil, CancellationToken cancellationToken)
+    {
         var due = graceUntil - _manager.Time.GetUtcNow();
         var timer = _manager.Time.CreateTimer(
             static state =>
@@ -411,13 +603,27 @@ internal sealed class EncDockerSidecars : IDisposable
         }
 
         _graceTimers[identity.DeploymentId] = timer;
+        return ValueTask.CompletedTask;
     }
 
     private async Task PushAfterGraceAsync(ClusterIdentity identity)
     {
+        var gate = _gates.GetOrAdd(identity.DeploymentId, static _ => new SemaphoreSlim(1, 1));
         try
         {
-            await PushAsync(identity, CancellationToken.None).ConfigureAwait(false);
+            await gate.WaitAsync(_stopping.Token).ConfigureAwait(false);
+            try
+            {
+                await ApplyAsync(identity, StateOf(identity), identity.Current, "refuse the rotated-out certificate", _stopping.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Disposed.
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -425,37 +631,189 @@ internal sealed class EncDockerSidecars : IDisposable
         }
     }
 
-    /// <summary>Writes the current certificate, key and CRL into every running sidecar of the deployment and reloads its nginx.</summary>
-    private Task PushAsync(ClusterIdentity identity, CancellationToken cancellationToken) => PushAsync(identity, Credentials(identity), cancellationToken);
-
-    /// <summary>Writes <paramref name="files"/> into every running sidecar of the deployment and reloads its nginx.</summary>
-    private async Task PushAsync(ClusterIdentity identity, IReadOnlyList<DockerContainerFile> files, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes <paramref name="state"/>'s files into every running sidecar of the deployment, reloads its nginx and waits
+    /// until it confirms (<see cref="ConfirmAsync"/>), all sidecars at once.
+    /// </summary>
+    /// <exception cref="OrchestrationException">A sidecar could not be updated or did not confirm within <see cref="EncClusterOptions.SidecarReloadTimeout"/>; the message names each and says why.</exception>
+    private async Task ApplyAsync(ClusterIdentity identity, SidecarState state, ClusterIdentity.Credential client, string step, CancellationToken cancellationToken)
     {
+        var token = NewToken();
+        var files = Files(identity, state, token);
         var sidecars = await _docker.Client.ListContainersAsync(
             new Dictionary<string, string?>(StringComparer.Ordinal) { [WorkloadLabels.Deployment] = identity.DeploymentId, [DockerSidecars.SidecarOfLabel] = null },
             all: false,
             cancellationToken).ConfigureAwait(false);
-        await Parallel.ForEachAsync(sidecars, cancellationToken, async (sidecar, token) =>
+        var endpoints = new Dictionary<string, ServiceEndpoint>(StringComparer.Ordinal);
+        foreach (var instance in await _docker.GetInstancesAsync(identity.DeploymentId, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if ((instance.Endpoints.FirstOrDefault(e => e.Name == EncClusterWorkloadRuntime.TlsEndpointName) ?? instance.Endpoint) is { } endpoint)
+            {
+                endpoints[instance.InstanceId] = endpoint;
+            }
+        }
+
+        var failures = new ConcurrentQueue<string>();
+        // All at once: a sidecar waiting for its reload must not hold another's files back.
+        var parallel = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Math.Max(sidecars.Count, 1) };
+        await Parallel.ForEachAsync(sidecars, parallel, async (sidecar, ct) =>
         {
             var name = NameOf(sidecar);
             try
             {
-                await DockerSidecars.WriteFilesAsync(_docker.Client, sidecar.ID, ConfigDirectory, files, ProxyUid, token).ConfigureAwait(false);
-                var reload = await _docker.Client.ExecAsync(sidecar.ID, [NginxBinary, "-e", "stderr", "-c", ConfigFile, "-s", "reload"], cancellationToken: token).ConfigureAwait(false);
+                await DockerSidecars.WriteFilesAsync(_docker.Client, sidecar.ID, ConfigDirectory, files, ProxyUid, ct).ConfigureAwait(false);
+                var reload = await _docker.Client.ExecAsync(sidecar.ID, [NginxBinary, "-e", "stderr", "-c", ConfigFile, "-s", "reload"], cancellationToken: ct).ConfigureAwait(false);
                 if (reload.ExitCode != 0)
                 {
-                    throw new OrchestrationException(OrchestrationErrorKind.DeploymentFailed, string.Create(CultureInfo.InvariantCulture, $"nginx -s reload in {name} exited with {reload.ExitCode}: {reload.Output.Trim()}"));
+                    failures.Enqueue(string.Create(CultureInfo.InvariantCulture, $"{name}: nginx -s reload exited with {reload.ExitCode}: {reload.Output.Trim()}"));
+                    return;
+                }
+
+                if (!endpoints.TryGetValue(sidecar.Labels.Label(DockerSidecars.SidecarOfLabel)!, out var endpoint))
+                {
+                    failures.Enqueue($"{name}: its member publishes no TLS port to check the reload on (is the member still running?)");
+                    return;
+                }
+
+                if (await ConfirmAsync(identity, sidecar.ID, endpoint, client, state.Served.Certificate.SerialNumber, token, ct).ConfigureAwait(false) is { } problem)
+                {
+                    failures.Enqueue($"{name}: {problem}");
                 }
             }
-            catch (Exception ex) when (ex is DockerEngineException or OrchestrationException)
+            catch (DockerEngineException ex)
             {
-                Log.EncSidecarUpdateFailed(_manager.Logger, ex, identity.DeploymentId, name);
+                failures.Enqueue($"{name}: {ex.Message}");
             }
         }).ConfigureAwait(false);
+        if (!failures.IsEmpty)
+        {
+            var message = string.Create(CultureInfo.InvariantCulture, $"EncCluster {identity.DeploymentId}: {failures.Count} of {sidecars.Count} TLS sidecar(s) did not {step} within {_manager.Options.SidecarReloadTimeout.TotalSeconds:0.#} s — {string.Join("; ", failures)}. The rotation is abandoned and the sidecars keep serving certificate {identity.Current.Certificate.SerialNumber}; look at the sidecar's log (docker logs <sidecar>), fix or remove it (the next ensure makes it again), then rotate again.");
+            foreach (var failure in failures)
+            {
+                Log.EncSidecarNotConfirmed(_manager.Logger, identity.DeploymentId, step, failure);
+            }
+
+            throw new OrchestrationException(OrchestrationErrorKind.DeploymentFailed, message);
+        }
+    }
+
+    /// <summary>
+    /// Checks a sidecar's reload on a <see cref="TimeProvider"/> schedule (back-off from <see cref="FirstRetryDelay"/> to
+    /// <see cref="LastRetryDelay"/>) until it applies or <see cref="EncClusterOptions.SidecarReloadTimeout"/> passes;
+    /// <see langword="null"/> when it applied, else what was last seen.
+    /// </summary>
+    private async Task<string?> ConfirmAsync(ClusterIdentity identity, string sidecarId, ServiceEndpoint endpoint, ClusterIdentity.Credential client, string served, string token, CancellationToken cancellationToken)
+    {
+        var time = _manager.Time;
+        var deadline = time.GetUtcNow() + _manager.Options.SidecarReloadTimeout;
+        var delay = FirstRetryDelay;
+        while (true)
+        {
+            var problem = await CheckAsync(identity, sidecarId, endpoint, client, served, token, cancellationToken).ConfigureAwait(false);
+            if (problem is null)
+            {
+                return null;
+            }
+
+            if (time.GetUtcNow() >= deadline)
+            {
+                return problem;
+            }
+
+            await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetryDelay.Ticks));
+        }
+    }
+
+    /// <summary>
+    /// One check of a sidecar: a mutual-TLS connection to its published port with <paramref name="client"/> and the check
+    /// route's server name must present <paramref name="served"/> and answer <paramref name="token"/> (so the worker that
+    /// took it runs the new configuration, which lets <paramref name="client"/> in), and the engine must list one accepting
+    /// worker only (the previous configuration's worker no longer takes connections). <see langword="null"/> when all hold.
+    /// </summary>
+    private async Task<string?> CheckAsync(ClusterIdentity identity, string sidecarId, ServiceEndpoint endpoint, ClusterIdentity.Credential client, string served, string token, CancellationToken cancellationToken)
+    {
+        string? presented = null;
+        string answer;
+        try
+        {
+            using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            bounded.CancelAfter(_manager.Options.ConnectTimeout + _manager.Options.HandshakeTimeout);
+            await socket.ConnectAsync(endpoint.Host, endpoint.Port, bounded.Token).ConfigureAwait(false);
+            using var tls = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+            await tls.AuthenticateAsClientAsync(
+                new SslClientAuthenticationOptions
+                {
+                    TargetHost = CheckHost(identity),
+                    ClientCertificateContext = client.Context,
+                    EnabledSslProtocols = SslProtocols.Tls13,
+                    CipherSuitesPolicy = EncTls.Policy,
+                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                    RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                    {
+                        using var received = certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                        presented = received?.SerialNumber;
+                        return received is not null && _manager.Authority.Validates(received, _manager.Time.GetUtcNow());
+                    },
+                },
+                bounded.Token).ConfigureAwait(false);
+            var buffer = new byte[256];
+            var read = 0;
+            int got;
+            while (read < buffer.Length && (got = await tls.ReadAsync(buffer.AsMemory(read), bounded.Token).ConfigureAwait(false)) > 0)
+            {
+                read += got;
+            }
+
+            answer = Encoding.ASCII.GetString(buffer, 0, read).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or AuthenticationException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // TLS 1.3: a refused client certificate shows as a closed connection after the handshake.
+            answer = "";
+            if (presented is null)
+            {
+                return $"no TLS answer on {endpoint} ({ex.Message})";
+            }
+        }
+
+        if (presented != served)
+        {
+            return $"it presents certificate {presented}, not {served} (the reload has not taken effect)";
+        }
+
+        if (answer.Length == 0)
+        {
+            return $"it closed the connection without answering: it does not accept certificate {client.Certificate.SerialNumber} (the reload has not taken effect)";
+        }
+
+        if (answer != CheckAnswer + token)
+        {
+            return "it answers with an earlier configuration (the reload has not taken effect)";
+        }
+
+        try
+        {
+            var accepting = (await _docker.Client.ListProcessCommandsAsync(sidecarId, cancellationToken).ConfigureAwait(false)).Count(c => c.Trim() == AcceptingWorker);
+            return accepting <= 1 ? null : string.Create(CultureInfo.InvariantCulture, $"{accepting} nginx workers take connections (the previous configuration's worker has not stopped yet)");
+        }
+        catch (DockerEngineException ex) when (ex.Kind is not (OrchestrationErrorKind.NotFound or OrchestrationErrorKind.Conflict))
+        {
+            // An engine that cannot list processes (no ps on its host): the new configuration answered, which has to do.
+            return null;
+        }
     }
 
     public void Dispose()
     {
+        lock (_subscriptionGate)
+        {
+            _stopping.Cancel();
+            _subscription?.Dispose();
+            _subscription = null;
+        }
+
         foreach (var timer in _graceTimers.Values)
         {
             timer.Dispose();

@@ -37,7 +37,7 @@ internal static class EncTls
     public static SslClientAuthenticationOptions ClientOptions(ClusterIdentity identity) => new()
     {
         TargetHost = identity.HostName,
-        ClientCertificateContext = identity.ClientCredential.Context,
+        ClientCertificateContext = identity.Current.Context,
         EnabledSslProtocols = SslProtocols.Tls13,
         CipherSuitesPolicy = Policy,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,

@@ -52,4 +52,7 @@ internal static partial class Log
 
     [LoggerMessage(3515, LogLevel.Warning, "Could not rewrite the process table {Path}; the next runtime on this directory reconciles it")]
     public static partial void StateFileNotWritten(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(3516, LogLevel.Information, "Instance {InstanceId} (pid {Pid}) started after the runtime began disposing; stopping it so it does not outlive the runtime unseen")]
+    public static partial void StartedDuringDisposal(ILogger logger, string instanceId, int pid);
 }

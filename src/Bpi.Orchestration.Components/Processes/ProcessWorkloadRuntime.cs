@@ -52,7 +52,9 @@ namespace Bpi.Orchestration.Processes;
 /// resource ledger only (an address-space rlimit would break runtimes such as .NET's that reserve large virtual
 /// ranges, and cgroups need privileges). Use the Docker runtime where limits must be enforced.</para>
 /// <para><b>Lifetime.</b> Processes are workloads that outlive the orchestrator unless destroyed: disposing the runtime
-/// stops nothing. Their output is read through pipes while the orchestrator's process lives; a workload that keeps
+/// stops no instance whose start completed, while a start still under way when disposal begins is waited for and its
+/// instance stopped (it would otherwise run with nobody told of it). <see cref="RemoveDeploymentAsync"/> likewise waits
+/// for the deployment's starts under way, so it removes their instances too. Their output is read through pipes while the orchestrator's process lives; a workload that keeps
 /// writing after the orchestrator's process has exited gets EPIPE (or SIGPIPE, unless it ignores it), and an adopted
 /// instance's output is not captured.</para>
 /// </remarks>
@@ -65,6 +67,7 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkload
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ProcessInstance> _instances = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ProcessRecord> _intents = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, InFlightStart> _starts = new(StringComparer.Ordinal);
     private readonly HashSet<int> _portsInUse = [];
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _revisionLocks = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _stateLock = new(1, 1);
@@ -75,6 +78,7 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkload
     private readonly ProcessStateFile _stateFile;
     private FileStream? _lockFile;
     private bool _initialized;
+    private bool _disposing;
     private long _sequence;
 
     /// <summary>Creates a runtime. With dependency injection, use <c>AddProcessRuntime()</c> instead.</summary>
@@ -161,6 +165,10 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkload
     public async ValueTask RemoveDeploymentAsync(string deploymentId, CancellationToken cancellationToken = default)
     {
         await InitializeAsync(cancellationToken).ConfigureAwait(false);
+
+        // A start of this deployment already under way would otherwise add its instance after the selection below and
+        // leave its process running: let it finish (it cannot be called back once its process runs), then remove it too.
+        await WhenStartsEndAsync(deploymentId).ConfigureAwait(false);
         await StopAllAsync(Select(i => string.Equals(i.DeploymentId, deploymentId, StringComparison.Ordinal))).ConfigureAwait(false);
     }
 
@@ -218,19 +226,30 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkload
     }
 
     /// <summary>
-    /// Releases the state directory's lock and stops watching ports. Stops no process: instances are workloads that
-    /// outlive the orchestrator unless removed (<see cref="RemoveDeploymentAsync"/>); a new runtime on the same state
-    /// directory adopts them.
+    /// Releases the state directory's lock and stops watching ports. Stops no instance whose start had completed:
+    /// instances are workloads that outlive the orchestrator unless removed (<see cref="RemoveDeploymentAsync"/>); a new
+    /// runtime on the same state directory adopts them. A start still under way is not left behind: disposal waits for it,
+    /// and when its process started after disposal began, that instance is stopped and removed and its
+    /// <see cref="EnsureReplicasAsync"/> fails with <see cref="ObjectDisposedException"/> (nobody is left to report it to).
     /// </summary>
-    /// <returns>A task that completes when the runtime is disposed.</returns>
+    /// <returns>A task that completes when the runtime is disposed and no start of it is under way.</returns>
     public async ValueTask DisposeAsync()
     {
-        if (_disposed.IsCancellationRequested)
+        List<Task> starts;
+        lock (_gate)
         {
-            return;
+            if (_disposing)
+            {
+                return;
+            }
+
+            // Under the gate: a start registers itself under it too, so it either is in this list or sees _disposing.
+            _disposing = true;
+            starts = [.. _starts.Values.Select(s => s.Ended.Task)];
         }
 
         await _disposed.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(starts).ConfigureAwait(false);
         await _stateLock.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -243,6 +262,15 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkload
         finally
         {
             _stateLock.Release();
+        }
+    }
+
+    /// <summary>Completes when every start of <paramref name="deploymentId"/> under way now has ended (whether it succeeded or not).</summary>
+    private Task WhenStartsEndAsync(string deploymentId)
+    {
+        lock (_gate)
+        {
+            return Task.WhenAll(_starts.Values.Where(s => string.Equals(s.DeploymentId, deploymentId, StringComparison.Ordinal)).Select(s => s.Ended.Task));
         }
     }
 
@@ -315,7 +343,36 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkload
         }
     }
 
+    /// <summary>
+    /// Starts one instance, registered as a start under way until it ends, so that <see cref="DisposeAsync"/> and
+    /// <see cref="RemoveDeploymentAsync"/> can wait for it; refused once disposal began.
+    /// </summary>
     private async Task StartInstanceAsync(WorkloadRevision revision, CancellationToken cancellationToken)
+    {
+        var instanceId = string.Create(CultureInfo.InvariantCulture, $"{revision.DeploymentId}-{revision.Component.Id}-r{revision.Revision}-{Guid.NewGuid().ToString("N")[..8]}");
+        var start = new InFlightStart(revision.DeploymentId);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposing, this);
+            _starts[instanceId] = start;
+        }
+
+        try
+        {
+            await StartTrackedInstanceAsync(revision, instanceId, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _starts.Remove(instanceId);
+            }
+
+            start.Ended.TrySetResult();
+        }
+    }
+
+    private async Task StartTrackedInstanceAsync(WorkloadRevision revision, string instanceId, CancellationToken cancellationToken)
     {
         var component = revision.Component;
         var (fileName, arguments) = ProcessLaunch.ResolveCommand(component.Command!, _options);
@@ -324,7 +381,6 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkload
                 OrchestrationErrorKind.ContainerStartupFailed,
                 $"Cannot start component '{component.Id}' revision {revision.Revision.ToString(CultureInfo.InvariantCulture)}: the program '{fileName}' was not found{(Path.IsPathRooted(fileName) ? "" : " on PATH")}. Check Command.FileName (or ProcessRuntimeOptions.DotnetHostPath for .dll and .csproj commands).");
 
-        var instanceId = string.Create(CultureInfo.InvariantCulture, $"{revision.DeploymentId}-{component.Id}-r{revision.Revision}-{Guid.NewGuid().ToString("N")[..8]}");
         var labels = revision.GetOwnershipLabels();
         labels[WorkloadLabels.Instance] = instanceId;
         List<ProcessPort> ports;
@@ -373,6 +429,13 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkload
                 ex);
         }
 
+        if (_disposed.IsCancellationRequested)
+        {
+            // Disposal began while the intent was written: start nothing.
+            await ForgetIntentAsync(instanceId, ports).ConfigureAwait(false);
+            throw DisposedDuringStart(instanceId);
+        }
+
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         try
         {
@@ -403,12 +466,19 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkload
             // The process already ended; its exit is observed below.
         }
 
+        if (ProcessStartedHook is { } hook)
+        {
+            await hook(instanceId).ConfigureAwait(false);
+        }
+
         var waitForPort = _options.WaitForPorts && ports.Any(p => p.Protocol == PortProtocol.Tcp);
         var instance = new ProcessInstance(record, process, logs, waitForPort ? InstanceState.Starting : InstanceState.Running);
+        bool disposing;
         lock (_gate)
         {
             _instances[instanceId] = instance;
             _intents.Remove(instanceId);
+            disposing = _disposing;
         }
 
         Log.ProcessStarted(_logger, instanceId, revision.DeploymentId, component.Id, revision.Revision, process.Id, fileName);
@@ -416,11 +486,26 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkload
         // orchestrator stopping mid-step), or a later runtime on this directory could neither adopt nor stop it.
         await PersistAsync(CancellationToken.None).ConfigureAwait(false);
         _ = WatchExitAsync(instance, process, pumps);
+        if (disposing)
+        {
+            // The process started after disposal began: no caller will hear of it and no later call of this runtime can
+            // remove it, so it is stopped now (DisposeAsync waits for this) instead of outliving the orchestrator unseen.
+            Log.StartedDuringDisposal(_logger, instanceId, process.Id);
+            await StopAllAsync([instance]).ConfigureAwait(false);
+            throw DisposedDuringStart(instanceId);
+        }
+
         if (waitForPort)
         {
             _ = WatchPortAsync(instance, ports.First(p => p.Protocol == PortProtocol.Tcp).Port);
         }
     }
+
+    private ObjectDisposedException DisposedDuringStart(string instanceId)
+        => new(GetType().FullName, $"The process runtime was disposed while instance '{instanceId}' was starting; nothing of it is left running. Create a new runtime on the state directory to start instances.");
+
+    /// <summary>Test seam: awaited after an instance's process started and before the instance is registered.</summary>
+    internal Func<string, Task>? ProcessStartedHook { get; set; }
 
     /// <summary>Drops an intent whose process was not started (best effort: a left intent is dropped by the next runtime).</summary>
     private async Task ForgetIntentAsync(string instanceId, List<ProcessPort> ports)
@@ -469,5 +554,13 @@ public sealed partial class ProcessWorkloadRuntime : IWorkloadRuntime, IWorkload
         {
             _stateLock.Release();
         }
+    }
+
+    /// <summary>A start under way: the deployment it belongs to, and its end (completed whether it succeeded or not).</summary>
+    private sealed class InFlightStart(string deploymentId)
+    {
+        public string DeploymentId { get; } = deploymentId;
+
+        public TaskCompletionSource Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Recording;
 using Bpi.Orchestration.Rollout;
@@ -180,40 +179,14 @@ internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> s
         return result.Score;
     }
 
-    /// <summary>The audit details of an accepted spec, with the <see cref="Notes"/> of its managers when there are any.</summary>
-    public AuditData SpecData(DeploymentSpec spec, int revision)
+    /// <summary>The audit details of an accepted spec, with the <see cref="Notes"/> of its managers when there are any (described when read).</summary>
+    public AuditDetails SpecData(DeploymentSpec spec, int revision) => new SpecAudit(spec, revision, _notesText ??= JoinedNotes);
+
+    private Func<DeploymentSpec, string?>? _notesText;
+
+    private string? JoinedNotes(DeploymentSpec spec)
     {
         var notes = Notes(spec);
-        return new AuditData(notes.Count == 0 ? SpecPairs(spec, revision) : [.. SpecPairs(spec, revision), new("notes", string.Join(" | ", notes))]);
-    }
-
-    private static KeyValuePair<string, string?>[] SpecPairs(DeploymentSpec spec, int revision) =>
-    [
-        new("name", spec.Name),
-        new("app", spec.AppId),
-        new("environment", spec.Environment),
-        new("type", StateNames.Of(spec.Type)),
-        new("strategy", spec.Strategy.Name),
-        new("revision", revision.ToString(CultureInfo.InvariantCulture)),
-        new("components", ComponentsText(spec.Components)),
-    ];
-
-    /// <summary>The components as <c>id x replicas</c>, comma-separated: <c>web x3,db x1</c> without the spaces.</summary>
-    private static string ComponentsText(IReadOnlyList<ComponentSpec> components)
-    {
-        var text = new DefaultInterpolatedStringHandler(components.Count, components.Count * 2, CultureInfo.InvariantCulture, stackalloc char[128]);
-        for (var i = 0; i < components.Count; i++)
-        {
-            if (i > 0)
-            {
-                text.AppendLiteral(",");
-            }
-
-            text.AppendFormatted(components[i].Id);
-            text.AppendLiteral("x");
-            text.AppendFormatted(components[i].Replicas);
-        }
-
-        return text.ToStringAndClear();
+        return notes.Count == 0 ? null : string.Join(" | ", notes);
     }
 }

@@ -52,7 +52,19 @@ public sealed class InMemoryAuditSink : IAuditSink
     public ValueTask AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(auditEvent);
-        var slot = new Slot(auditEvent.Timestamp, auditEvent.Actor, auditEvent.Action, auditEvent.Target, auditEvent.Outcome, auditEvent.Data);
+        Append(new Slot(auditEvent.Timestamp, auditEvent.Actor, auditEvent.Action, auditEvent.Target, auditEvent.Outcome, auditEvent.Data));
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Appends an event given by its fields: the orchestrator's own path to its default sink, which keeps the fields and
+    /// never the event, so it makes no event object only to copy it.
+    /// </summary>
+    internal void Append(DateTimeOffset timestamp, string actor, string action, string target, string outcome, IReadOnlyDictionary<string, string?>? data)
+        => Append(new Slot(timestamp, actor, action, target, outcome, data));
+
+    private void Append(in Slot slot)
+    {
         lock (_gate)
         {
             _ring[_next] = slot;
@@ -60,8 +72,6 @@ public sealed class InMemoryAuditSink : IAuditSink
             _count = Math.Min(_count + 1, _ring.Length);
             _total++;
         }
-
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>A copy of the kept events, oldest first.</summary>

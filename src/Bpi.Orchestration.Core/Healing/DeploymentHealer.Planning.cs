@@ -206,17 +206,17 @@ internal sealed partial class DeploymentHealer
             return;
         }
 
-        if (_due is not null && _dueAt is { } set && set > now && set <= due)
+        if (_dueAt is { } set && set > now && set <= due)
         {
             return;
         }
 
-        _due?.Dispose();
         _dueAt = due;
-        _due = Time.CreateTimer(static s => ((DeploymentHealer)s!).OnDue(), this, due - now, Timeout.InfiniteTimeSpan);
+        _loop.Wakes.Schedule(this, due, now);
     }
 
-    private void OnDue()
+    /// <summary>The wake asked for with <see cref="ScheduleWakeAt"/> is due (called by <see cref="HealingWakes"/>).</summary>
+    public void OnDue()
     {
         lock (_gate)
         {

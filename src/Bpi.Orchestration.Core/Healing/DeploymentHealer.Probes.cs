@@ -12,14 +12,14 @@ namespace Bpi.Orchestration.Healing;
 /// </summary>
 internal sealed partial class DeploymentHealer
 {
-    private readonly Dictionary<(string InstanceId, bool Liveness), ProbeState> _probes = [];
+    private Dictionary<(string InstanceId, bool Liveness), ProbeState>? _probes; // made with the first probe result: most deployments never probe
     private ITimer? _probeTimer;
     private int _probedRevision;
     private Task _probeRound = Task.CompletedTask;
 
-    private bool IsNotLive(string instanceId) => _probes.TryGetValue((instanceId, true), out var state) && !state.Passing;
+    private bool IsNotLive(string instanceId) => _probes is not null && _probes.TryGetValue((instanceId, true), out var state) && !state.Passing;
 
-    private bool IsNotReady(string instanceId) => _probes.TryGetValue((instanceId, false), out var state) && !state.Passing;
+    private bool IsNotReady(string instanceId) => _probes is not null && _probes.TryGetValue((instanceId, false), out var state) && !state.Passing;
 
     /// <summary>Starts (or moves to a new serving revision) the probe timer when a component has a check a probe can run.</summary>
     private void EnsureProbing(RevisionSpec stable)
@@ -94,7 +94,7 @@ internal sealed partial class DeploymentHealer
 
             done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _probeRound = done.Task;
-            cancellationToken = _lifetime.Token;
+            cancellationToken = LifetimeToken;
         }
 
         _ = RunProbeRoundAsync(done, cancellationToken);
@@ -139,10 +139,11 @@ internal sealed partial class DeploymentHealer
                         var result = await ProbeAsync(probe, instance, check, cancellationToken).ConfigureAwait(false);
                         lock (_gate)
                         {
-                            if (!_probes.TryGetValue((instance.InstanceId, liveness), out var state))
+                            var probes = _probes ??= [];
+                            if (!probes.TryGetValue((instance.InstanceId, liveness), out var state))
                             {
                                 state = new ProbeState();
-                                _probes[(instance.InstanceId, liveness)] = state;
+                                probes[(instance.InstanceId, liveness)] = state;
                             }
 
                             changed |= state.Record(result, check);
@@ -183,7 +184,7 @@ internal sealed partial class DeploymentHealer
     /// <summary>Forgets the probe results of instances the runtime no longer reports; called under the lock.</summary>
     private void ForgetProbes(IReadOnlyList<WorkloadInstance> observed)
     {
-        if (_probes.Count == 0)
+        if (_probes is not { Count: > 0 })
         {
             return;
         }

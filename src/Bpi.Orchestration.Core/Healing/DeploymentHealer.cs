@@ -17,16 +17,15 @@ namespace Bpi.Orchestration.Healing;
 /// <see cref="StopAsync"/> cancels what is in flight (an engine call that never answers included) and then awaits it:
 /// nothing of the healer outlives the orchestrator.
 /// </summary>
-internal sealed partial class DeploymentHealer : IDisposable
+internal sealed partial class DeploymentHealer : IDisposable, IWakeable
 {
     private readonly DeploymentEntry _entry;
     private readonly HealingLoop _loop;
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, ComponentHealth> _components = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _lifetime = new();
+    private Dictionary<string, ComponentHealth>? _components; // made when a pass first looks at a component
+    private CancellationTokenSource? _lifetime; // made for the first pass or probe round: a deployment destroyed first needs none
     private CancellationTokenSource? _passCts;
     private Task _pass = Task.CompletedTask;
-    private ITimer? _due;
     private int _wanted;
     private bool _passRunning;
     private bool _stopped;
@@ -42,12 +41,21 @@ internal sealed partial class DeploymentHealer : IDisposable
 
     private OrchestrationOptions Options => _loop.Options;
 
+    /// <summary>The token of the healer's lifetime (under the lock): cancelled when it stops.</summary>
+    private CancellationToken LifetimeToken => (_lifetime ??= new CancellationTokenSource()).Token;
+
     /// <summary>Whether an instance of the deployment is out of traffic because it is not ready.</summary>
     public bool IsOutOfTraffic(string instanceId)
     {
+        if (Volatile.Read(ref _components) is null)
+        {
+            // No pass has looked at a component yet, so none has taken an instance out of traffic.
+            return false;
+        }
+
         lock (_gate)
         {
-            foreach (var component in _components.Values)
+            foreach (var component in _components!.Values)
             {
                 if (component.OutOfTraffic.Contains(instanceId))
                 {
@@ -128,6 +136,11 @@ internal sealed partial class DeploymentHealer : IDisposable
     /// <summary>Completes when no pass runs (the cancelled repair has unwound), so a plan that begins does not race it.</summary>
     public Task WaitIdleAsync()
     {
+        if (Volatile.Read(ref _pass).IsCompleted)
+        {
+            return Task.CompletedTask;
+        }
+
         lock (_gate)
         {
             return _pass.IsCompleted ? Task.CompletedTask : _pass.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -148,13 +161,13 @@ internal sealed partial class DeploymentHealer : IDisposable
             }
 
             _stopped = true;
-            _due?.Dispose();
-            _due = null;
+            _dueAt = null;
+            _loop.Wakes.Cancel(this);
             _probeTimer?.Dispose();
             _probeTimer = null;
 
             // Under the lock: Dispose (which disposes the source) also takes it after setting _stopped.
-            _lifetime.Cancel();
+            _lifetime?.Cancel();
         }
     }
 
@@ -179,7 +192,7 @@ internal sealed partial class DeploymentHealer : IDisposable
         RequestStop();
         lock (_gate)
         {
-            _lifetime.Dispose();
+            _lifetime?.Dispose();
         }
     }
 
@@ -189,6 +202,11 @@ internal sealed partial class DeploymentHealer : IDisposable
         lock (_gate)
         {
             var state = _repairing ? HealingState.Healing : HealingState.Healthy;
+            if (_components is null)
+            {
+                return (state, []);
+            }
+
             var list = new List<ComponentHealing>(_components.Count);
             foreach (var component in _components.Values)
             {
@@ -216,7 +234,7 @@ internal sealed partial class DeploymentHealer : IDisposable
                 _wanted = 0;
 
                 // Linked to the lifetime: stopping cancels the pass; a plan run that begins cancels it alone (CancelRepair).
-                pass = _passCts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
+                pass = _passCts = CancellationTokenSource.CreateLinkedTokenSource(LifetimeToken);
             }
 
             try
@@ -229,7 +247,7 @@ internal sealed partial class DeploymentHealer : IDisposable
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // A pass that cannot observe the runtime (engine down) tries again on the next event or resync.
+                // A pass that cannot observe the runtime (engine down) tries again on the next event, when the runtime's circuit closes, or on the resync.
                 Log.HealingPassFailed(_loop.Recorder.Logger, ex, _entry.DeploymentId);
             }
             finally
@@ -464,10 +482,11 @@ internal sealed partial class DeploymentHealer : IDisposable
 
     private ComponentHealth Get(string componentId)
     {
-        if (!_components.TryGetValue(componentId, out var health))
+        var components = _components ??= new Dictionary<string, ComponentHealth>(StringComparer.Ordinal);
+        if (!components.TryGetValue(componentId, out var health))
         {
             health = new ComponentHealth(componentId);
-            _components[componentId] = health;
+            components[componentId] = health;
         }
 
         return health;

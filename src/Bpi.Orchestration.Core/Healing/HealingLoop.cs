@@ -27,7 +27,11 @@ internal sealed class HealingLoop : IAsyncDisposable
         RuntimePipeline = runtimePipeline;
         Probes = probes;
         Options = options;
+        Wakes = new HealingWakes(recorder.Time);
     }
+
+    /// <summary>The timed wakes of every healer (one timer for all).</summary>
+    public HealingWakes Wakes { get; }
 
     public DeploymentRecorder Recorder { get; }
 
@@ -125,6 +129,7 @@ internal sealed class HealingLoop : IAsyncDisposable
         }
 
         await Task.WhenAll(stopping).ConfigureAwait(false);
+        Wakes.Clear();
     }
 
     /// <summary>Stops (<see cref="StopAsync"/>): completes when nothing of self-healing runs any more.</summary>
@@ -141,6 +146,21 @@ internal sealed class HealingLoop : IAsyncDisposable
         if (_registry.TryGet(change.DeploymentId, out var entry))
         {
             entry.Healer?.Wake();
+        }
+    }
+
+    /// <summary>
+    /// A circuit breaker closed: when it is the runtime's, the engine answers again, so every healer looks now. A pass
+    /// the open circuit refused is otherwise retried only on the next runtime event or resync, which leaves a lost
+    /// instance unreplaced for up to <see cref="OrchestrationOptions.HealingResyncInterval"/> after the engine recovered.
+    /// Runs on the call that closed the circuit: it only wakes healers (their passes run on the thread pool).
+    /// </summary>
+    /// <param name="target">The breaker's target, for example <c>runtime:docker</c>.</param>
+    public void OnCircuitClosed(string target)
+    {
+        if (_running && Runtime is not null && string.Equals(target, "runtime:" + Runtime.Name, StringComparison.Ordinal))
+        {
+            WakeAll();
         }
     }
 

@@ -22,6 +22,9 @@ internal sealed class DeploymentRecorder(
     int rolloutHistoryLimit,
     IDeploymentOwnership ownership)
 {
+    /// <summary>Core's default sink when it is the one registered: appended to by fields, with no event object made.</summary>
+    private readonly InMemoryAuditSink? _memoryAudit = audit as InMemoryAuditSink;
+
     public IDeploymentStore Store { get; } = store;
 
     public EventHub Events { get; } = events;
@@ -64,6 +67,12 @@ internal sealed class DeploymentRecorder(
     /// <summary>Appends an audit event stamped <paramref name="at"/> (the time of the change it records, already read).</summary>
     public ValueTask AuditAsync(DateTimeOffset at, string actor, string action, string target, string outcome, IReadOnlyDictionary<string, string?>? data = null)
     {
+        if (_memoryAudit is not null)
+        {
+            _memoryAudit.Append(at, actor, action, target, outcome, data);
+            return ValueTask.CompletedTask;
+        }
+
         ValueTask append;
         try
         {

@@ -20,13 +20,23 @@ public sealed class CircuitBreakers
     private readonly CircuitBreakingOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly bool _systemClock;
 
     internal CircuitBreakers(CircuitBreakingOptions options, TimeProvider time, ILogger logger)
     {
         _options = options;
         _time = time;
         _logger = logger;
+        _systemClock = ReferenceEquals(time, TimeProvider.System);
     }
+
+    /// <summary>
+    /// Ticks for the sampling windows only (compared with each other, never with a time of day). On the system clock the
+    /// coarse monotonic tick count serves: a success costs no wall-clock read, and a window of a tenth of the sampling
+    /// duration is never shorter than its few milliseconds of granularity. Any other provider (a test's manual clock) is
+    /// read as it is, so windows follow it.
+    /// </summary>
+    private long WindowTicks() => _systemClock ? Environment.TickCount64 * TimeSpan.TicksPerMillisecond : _time.GetUtcNow().UtcTicks;
 
     /// <summary>Whether calls are guarded (<see cref="CircuitBreakingOptions.Enabled"/>).</summary>
     public bool Enabled => _options.Enabled;
@@ -303,7 +313,7 @@ public sealed class CircuitBreakers
             {
                 if (_state == CircuitBreakerState.Closed)
                 {
-                    Window(_owner._time.GetUtcNow().UtcTicks, out var index);
+                    Window(_owner.WindowTicks(), out var index);
                     _successes[index]++;
                 }
             }
@@ -342,12 +352,13 @@ public sealed class CircuitBreakers
                 }
                 else if (_state == CircuitBreakerState.Closed)
                 {
-                    Window(now.UtcTicks, out var index);
+                    var nowTicks = _owner.WindowTicks();
+                    Window(nowTicks, out var index);
                     _failures[index]++;
                     int successes = 0, failures = 0;
                     for (var i = 0; i < Windows; i++)
                     {
-                        if (_windowStart[i] != 0 && now.UtcTicks - _windowStart[i] < _samplingTicks)
+                        if (_windowStart[i] != 0 && nowTicks - _windowStart[i] < _samplingTicks)
                         {
                             successes += _successes[i];
                             failures += _failures[i];

@@ -103,42 +103,12 @@ public static class DeploymentJson
 
     /// <summary>
     /// Writes <c>{"strategy": name, "settings": {...}}</c> with the name the spec type is registered under in
-    /// <see cref="StrategySpecRegistry"/>, and reads it back by that name (or an alias). Records written before names
-    /// were registered also carry a <c>type</c> (the .NET type name); it is ignored: the name decides.
+    /// <see cref="StrategySpecRegistry"/>, and reads it back by that name (or an alias); without settings, the spec's
+    /// defaults. Records written before names were registered also carry a <c>type</c> (the .NET type name); it is
+    /// ignored: the name decides.
     /// </summary>
-    private sealed class StrategySpecConverter : JsonConverter<StrategySpec>
+    private sealed class StrategySpecConverter() : NamedTypeJsonConverter<StrategySpec, StrategySpecRegistration>(StrategySpecRegistry.Registry, "strategy", "settings", "A strategy spec", payloadOptional: true)
     {
-        public override StrategySpec? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-        {
-            using var document = JsonDocument.ParseValue(ref reader);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("strategy", out var nameElement) || nameElement.ValueKind != JsonValueKind.String || nameElement.GetString() is not { Length: > 0 } name)
-            {
-                throw new JsonException($"A strategy spec needs a 'strategy' name: {StrategySpecRegistry.DescribeNames()}.");
-            }
-
-            if (!StrategySpecRegistry.TryGet(name, out var registration))
-            {
-                throw new JsonException($"The strategy '{name}' is not registered (registered: {StrategySpecRegistry.DescribeNames()}); add the package that provides it (for example .AddStrategies()).");
-            }
-
-            var settings = root.TryGetProperty("settings", out var value) ? value.GetRawText() : "{}";
-            return (StrategySpec?)JsonSerializer.Deserialize(settings, registration.SpecType, options);
-        }
-
-        public override void Write(Utf8JsonWriter writer, StrategySpec value, JsonSerializerOptions options)
-        {
-            var type = value.GetType();
-            if (!StrategySpecRegistry.TryGet(type, out var registration))
-            {
-                throw new JsonException($"The strategy spec {type.Name} ('{value.Name}') is not registered, so it could not be read back; register it with StrategySpecRegistry.Register<{type.Name}>(\"{value.Name}\").");
-            }
-
-            writer.WriteStartObject();
-            writer.WriteString("strategy", registration.Name);
-            writer.WritePropertyName("settings");
-            JsonSerializer.Serialize(writer, value, type, options);
-            writer.WriteEndObject();
-        }
+        protected override string? SuggestName(StrategySpec value) => value.Name;
     }
 }

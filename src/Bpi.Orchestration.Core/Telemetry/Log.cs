@@ -59,7 +59,7 @@ internal static partial class Log
     [LoggerMessage(1017, LogLevel.Warning, "The runtime reports {Count} instance(s) of deployment {DeploymentId}, which the deployment store does not know (its record is missing or unreadable); left them running. Restore the record, or remove them through the runtime once you know they are not needed")]
     public static partial void UnknownDeploymentInstancesLeft(ILogger logger, int count, string deploymentId);
 
-    [LoggerMessage(1018, LogLevel.Warning, "Deployment {DeploymentId}: a self-healing pass failed; it is tried again on the next runtime event or resync")]
+    [LoggerMessage(1018, LogLevel.Warning, "Deployment {DeploymentId}: a self-healing pass failed; it is tried again on the next runtime event, when the runtime's circuit breaker closes, or on the resync")]
     public static partial void HealingPassFailed(ILogger logger, Exception exception, string deploymentId);
 
     [LoggerMessage(1019, LogLevel.Information, "Deployment {DeploymentId}: self-healing: {Reason}")]

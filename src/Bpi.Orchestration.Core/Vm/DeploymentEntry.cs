@@ -14,7 +14,7 @@ internal sealed class DeploymentEntry : IDisposable
 {
     private readonly DeploymentRecorder _recorder;
     private readonly Lock _gate = new();
-    private readonly SemaphoreSlim _saveLock = new(1, 1);
+    private readonly SaveGate _saveLock = new();
     private readonly List<StateWaiter> _waiters = [];
     private DeploymentRecord _record;
 
@@ -136,7 +136,7 @@ internal sealed class DeploymentEntry : IDisposable
     /// <remarks><paramref name="at"/> is the update's time when the caller already read the clock for it (a completion time); otherwise now.</remarks>
     public async ValueTask<DeploymentRecord> UpdateAsync<TState>(Func<DeploymentRecord, TState, DeploymentRecord> change, TState state, string? message = null, DateTimeOffset? at = null, CancellationToken cancellationToken = default)
     {
-        await _saveLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _saveLock.EnterAsync(cancellationToken).ConfigureAwait(false);
         DeploymentRecord before, after;
         RolloutReport? ended = null;
         try
@@ -166,7 +166,7 @@ internal sealed class DeploymentEntry : IDisposable
         }
         finally
         {
-            _saveLock.Release();
+            _saveLock.Exit();
         }
 
         if (ended is not null)
@@ -189,7 +189,7 @@ internal sealed class DeploymentEntry : IDisposable
     /// </summary>
     public async ValueTask ReplaceRecordAsync(DeploymentRecord stored, CancellationToken cancellationToken = default)
     {
-        await _saveLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _saveLock.EnterAsync(cancellationToken).ConfigureAwait(false);
         DeploymentState before;
         try
         {
@@ -203,7 +203,7 @@ internal sealed class DeploymentEntry : IDisposable
         }
         finally
         {
-            _saveLock.Release();
+            _saveLock.Exit();
         }
 
         if (before != stored.State)

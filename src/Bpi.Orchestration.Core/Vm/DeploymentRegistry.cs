@@ -13,7 +13,7 @@ namespace Bpi.Orchestration;
 internal sealed class DeploymentRegistry(IDeploymentStore store, ILogger logger, int destroyedRetained)
 {
     private readonly ConcurrentDictionary<string, DeploymentEntry> _entries = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, string> _liveNames = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Environment, string Name), string> _liveNames = new();
 
     /// <summary>Destroyed deployments, oldest first, so the oldest beyond the retention are forgotten.</summary>
     private readonly ConcurrentQueue<string> _destroyed = new();
@@ -115,5 +115,6 @@ internal sealed class DeploymentRegistry(IDeploymentStore store, ILogger logger,
             });
     }
 
-    private static string LiveNameKey(DeploymentSpec spec) => spec.Environment + "/" + spec.Name;
+    /// <summary>The key of a name in its environment: a pair, so finding one builds no string.</summary>
+    private static (string Environment, string Name) LiveNameKey(DeploymentSpec spec) => (spec.Environment, spec.Name);
 }

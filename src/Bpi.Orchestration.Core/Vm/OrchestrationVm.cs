@@ -210,6 +210,10 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
             _ => $"The circuit breaker of {status.Target} closed: calls flow again.",
         };
         _recorder.Events.Publish("", DeploymentEventKind.CircuitBreakerChanged, DeploymentState.Running, message, new EventDetails(CircuitBreaker: status));
+        if (status.State == CircuitBreakerState.Closed)
+        {
+            _healing.OnCircuitClosed(status.Target);
+        }
     }
 
     /// <summary>Publishes an orchestrator-wide <see cref="DeploymentEventKind.AuditVerificationFailed"/> event (empty deployment id) and logs it.</summary>
@@ -218,6 +222,9 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
         Telemetry.Log.AuditVerificationFailed(Logger, message);
         _recorder.Events.Publish("", DeploymentEventKind.AuditVerificationFailed, DeploymentState.Running, message);
     }
+
+    /// <summary>How many healers wait for a timed wake (an after-run look, a crash-loop back-off): for tests.</summary>
+    internal int PendingHealingWakes => _healing.Wakes.Pending;
 
     /// <summary>A deployment's entry with the step context its plans run with.</summary>
     private DeploymentEntry NewEntry(DeploymentRecord record)

@@ -8,6 +8,7 @@ using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.Testing;
 using Bpi.Orchestration.Traffic;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
@@ -167,8 +168,8 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
         await RequireAsync();
         var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
         var marker = "enc-rot-" + Guid.NewGuid().ToString("N")[..10];
-        var enc = new EncClusterSpec { ClusterSize = 3, KeyRotationInterval = TimeSpan.FromHours(1), GracePeriod = TimeSpan.FromMinutes(2) };
-        await using var cluster = await Cluster.StartAsync(fixture, clock, marker, enc);
+        var enc = new EncClusterSpec { ClusterSize = 3, KeyRotationInterval = TimeSpan.FromHours(1), GracePeriod = TimeSpan.FromSeconds(30) };
+        await using var cluster = await Cluster.StartAsync(fixture, clock, marker, enc, ManualClockReloads);
         var deploymentId = cluster.Revision.DeploymentId;
         var identity = cluster.Manager.Find(deploymentId)!;
         var members = cluster.Runtime.Members(deploymentId);
@@ -180,14 +181,14 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
         await using (load)
         {
             await load.WaitForMoreAsync(30, "load before the rotation");
-            rotated = await cluster.Manager.RotateAsync(deploymentId);
+            rotated = await RotateAsync(clock, cluster, deploymentId);
             await load.WaitForMoreAsync(30, "load after the rotation");
         }
 
         Assert.True(load.Failed == 0, $"{load.Failed} request(s) failed across the rotation: {load.FirstFailures}");
         Assert.NotEqual(old.SerialNumber, rotated.SerialNumber);
 
-        // Every sidecar presents the new certificate (nginx reloaded); the old one is let in during the grace period.
+        // Every sidecar presents the new certificate (the rotation confirmed each reload); the old one is let in during the grace period.
         foreach (var member in members)
         {
             var (fresh, presented) = await MutualTlsClient.GetAsync(member.TlsEndpoint, identity.Current.Certificate, identity, "/cgi-bin/version");
@@ -196,7 +197,7 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
         }
 
         var (withinGrace, _) = await MutualTlsClient.GetAsync(members[0].TlsEndpoint, old, identity, "/cgi-bin/version");
-        Assert.Contains(marker, withinGrace, StringComparison.Ordinal);
+        Assert.True(withinGrace.Contains(marker, StringComparison.Ordinal), $"the old certificate was refused within its grace period; log: {cluster.LogText}");
 
         clock.Advance(enc.GracePeriod + TimeSpan.FromSeconds(1));
         foreach (var member in members)
@@ -205,7 +206,7 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
             await Eventually.UntilAsync(
                 async () => (await MutualTlsClient.GetAsync(member.TlsEndpoint, old, identity, "/cgi-bin/version")).Response,
                 r => !r.Contains(marker, StringComparison.Ordinal),
-                $"sidecar of {member.InstanceId} to refuse the rotated-out certificate after the grace period (CRL pushed)");
+                $"sidecar of {member.InstanceId} to refuse the rotated-out certificate after the grace period (CRL pushed); log: {cluster.LogText}");
             Assert.Contains(marker, (await MutualTlsClient.GetAsync(member.TlsEndpoint, identity.Current.Certificate, identity, "/cgi-bin/version")).Response, StringComparison.Ordinal);
         }
 
@@ -248,6 +249,136 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
         Assert.Contains(marker, reached.Output, StringComparison.Ordinal);
         using var client = new HttpClient();
         Assert.Contains(marker, await client.GetStringAsync($"http://{replacement.PlainEndpoint}/cgi-bin/version"), StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task A_sidecar_whose_reload_never_takes_effect_fails_the_rotation_with_a_clear_error_and_every_sidecar_keeps_serving_the_old_certificate()
+    {
+        await RequireAsync();
+        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        var marker = "enc-stuck-" + Guid.NewGuid().ToString("N")[..10];
+        var enc = new EncClusterSpec { ClusterSize = 3, KeyRotationInterval = TimeSpan.FromHours(1), GracePeriod = TimeSpan.FromSeconds(30) };
+        await using var cluster = await Cluster.StartAsync(fixture, clock, marker, enc, o => o.SidecarReloadTimeout = TimeSpan.FromSeconds(20));
+        var deploymentId = cluster.Revision.DeploymentId;
+        var identity = cluster.Manager.Find(deploymentId)!;
+        var members = cluster.Runtime.Members(deploymentId);
+        var old = identity.Current.Certificate;
+        var stuck = DockerSidecars.NameFor(members[1].InstanceId!);
+
+        // The sidecar's nginx master is stopped: `nginx -s reload` still succeeds (the signal is queued), and its worker goes
+        // on serving the configuration it has — the reload that is hoped for and never happens.
+        await fixture.Client.KillContainerAsync(stuck, "SIGSTOP");
+        try
+        {
+            var failure = await Assert.ThrowsAsync<OrchestrationException>(() => RotateAsync(clock, cluster, deploymentId, stepMilliseconds: 1000));
+            Assert.Equal(OrchestrationErrorKind.DeploymentFailed, failure.Kind);
+            Assert.Contains(stuck, failure.Message, StringComparison.Ordinal);
+            Assert.Contains("did not accept the next certificate", failure.Message, StringComparison.Ordinal);
+            Assert.Contains("the reload has not taken effect", failure.Message, StringComparison.Ordinal);
+            Assert.Contains("keep serving certificate " + old.SerialNumber, failure.Message, StringComparison.Ordinal);
+            Assert.Equal(old.SerialNumber, identity.Current.Certificate.SerialNumber);
+            Assert.Null(identity.Pending);
+
+            // Every sidecar, the stuck one included, still presents the old certificate and lets it in; traffic flows.
+            foreach (var member in members)
+            {
+                var (answer, presented) = await MutualTlsClient.GetAsync(member.TlsEndpoint, old, identity, "/cgi-bin/version");
+                Assert.Contains(marker, answer, StringComparison.Ordinal);
+                Assert.Equal(old.SerialNumber, presented!.SerialNumber);
+            }
+
+            using var client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(10) };
+            foreach (var member in members)
+            {
+                Assert.Contains(marker, await client.GetStringAsync($"http://{member.PlainEndpoint}/cgi-bin/version"), StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            await fixture.Client.KillContainerAsync(stuck, "SIGCONT");
+        }
+
+        // Once the sidecar's nginx runs again, the next rotation goes through everywhere.
+        var rotated = await RotateAsync(clock, cluster, deploymentId);
+        foreach (var member in members)
+        {
+            var (answer, presented) = await MutualTlsClient.GetAsync(member.TlsEndpoint, identity.Current.Certificate, identity, "/cgi-bin/version");
+            Assert.Contains(marker, answer, StringComparison.Ordinal);
+            Assert.Equal(rotated.SerialNumber, presented!.SerialNumber);
+        }
+    }
+
+    [SkippableFact]
+    public async Task A_member_restarted_in_place_on_docker_gets_its_sidecar_back_without_an_ensure_and_peers_and_the_orchestrator_reach_it_again()
+    {
+        await RequireAsync();
+        var marker = "enc-again-" + Guid.NewGuid().ToString("N")[..10];
+        await using var cluster = await Cluster.StartAsync(fixture, TimeProvider.System, marker, new EncClusterSpec { ClusterSize = 3 });
+        var deploymentId = cluster.Revision.DeploymentId;
+        var members = cluster.Runtime.Members(deploymentId);
+        var victim = members[1];
+        var sidecarName = DockerSidecars.NameFor(victim.InstanceId!);
+        var sidecarBefore = (await fixture.Client.InspectContainerAsync(sidecarName)).ID;
+
+        // `docker restart`: the same container runs again, in a new network namespace; nobody calls EnsureReplicasAsync.
+        await fixture.Client.StopContainerAsync(victim.InstanceId!, TimeSpan.FromSeconds(1));
+        await fixture.Client.StartContainerAsync(victim.InstanceId!);
+
+        var sidecar = await Eventually.UntilAsync(
+            async () => (await fixture.Client.ListContainersAsync(new Dictionary<string, string?> { [DockerSidecars.SidecarOfLabel] = victim.InstanceId }, all: false)).ToList(),
+            list => list.Count == 1 && list[0].ID != sidecarBefore,
+            "a new sidecar for the restarted member",
+            TimeSpan.FromSeconds(60));
+        Assert.Equal(victim.InstanceId, cluster.Runtime.Members(deploymentId)[1].InstanceId);
+
+        using var client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(5) };
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    return await client.GetStringAsync($"http://{victim.PlainEndpoint}/cgi-bin/version");
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    return ex.Message;
+                }
+            },
+            answer => answer.Contains(marker, StringComparison.Ordinal),
+            "the orchestrator to reach the restarted member through its new sidecar",
+            TimeSpan.FromSeconds(60));
+        var reached = await Eventually.UntilAsync(
+            async () => await fixture.Client.ExecAsync(members[0].InstanceId!, ["wget", "-q", "-O", "-", $"http://127.0.0.1:{EncDockerSidecars.PeerPortBase + 1}/cgi-bin/version"]),
+            r => r.ExitCode == 0 && r.Output.Contains(marker, StringComparison.Ordinal),
+            "a peer to reach the restarted member through its slot's local peer address");
+        Assert.Contains(marker, reached.Output, StringComparison.Ordinal);
+        Assert.Equal(sidecar[0].ID, Assert.Single(await fixture.Client.ListContainersAsync(new Dictionary<string, string?> { [DockerSidecars.SidecarOfLabel] = victim.InstanceId }, all: true)).ID);
+    }
+
+    /// <summary>A manual clock only moves when the test moves it: reloads are checked on it, so give them room.</summary>
+    private static void ManualClockReloads(EncClusterOptions options) => options.SidecarReloadTimeout = TimeSpan.FromMinutes(3);
+
+    /// <summary>
+    /// Rotates on demand, moving the manual clock by <paramref name="stepMilliseconds"/> whenever the rotation waits on it
+    /// between checks of a sidecar's reload — only while the sidecars are being switched (the next certificate is pending),
+    /// so the clock never runs on into the grace period the rotation has just started (its timer waits on the clock too).
+    /// </summary>
+    private static async Task<EncClusterCertificate> RotateAsync(ManualTimeProvider clock, Cluster cluster, string deploymentId, double stepMilliseconds = 100)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var identity = cluster.Manager.Find(deploymentId)!;
+        var rotation = cluster.Manager.RotateAsync(deploymentId, timeout.Token).AsTask();
+        while (!rotation.IsCompleted && identity.Pending is not null)
+        {
+            await Task.WhenAny(rotation, clock.WaitForTimersAsync(1, timeout.Token));
+            timeout.Token.ThrowIfCancellationRequested();
+            if (!rotation.IsCompleted && identity.Pending is not null)
+            {
+                clock.Advance(TimeSpan.FromMilliseconds(stepMilliseconds));
+            }
+        }
+
+        return await rotation;
     }
 
     private static void UseTestProxy(EncClusterOptions options)
@@ -342,16 +473,23 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
 
         public WorkloadRevision Revision { get; }
 
-        public static async Task<Cluster> StartAsync(DockerEngineFixture fixture, TimeProvider clock, string marker, EncClusterSpec enc)
+        /// <summary>What the EncCluster manager logged (for assertion messages).</summary>
+        public required CapturingLoggerProvider Logs { get; init; }
+
+        public string LogText => string.Join("\n", Logs.Messages.Where(m => !m.Contains(" Debug ", StringComparison.Ordinal)));
+
+        public static async Task<Cluster> StartAsync(DockerEngineFixture fixture, TimeProvider clock, string marker, EncClusterSpec enc, Action<EncClusterOptions>? configure = null)
         {
             var options = new EncClusterOptions();
             UseTestProxy(options);
+            configure?.Invoke(options);
             var docker = fixture.CreateRuntime();
-            var manager = new EncClusterManager(options, clock, audit: null, sealer: null, () => "docker", NullLoggerFactory.Instance);
+            var logs = new CapturingLoggerProvider();
+            var manager = new EncClusterManager(options, clock, audit: null, sealer: null, () => "docker", new LoggerFactory([logs]));
             var runtime = new EncClusterWorkloadRuntime(docker, manager);
             manager.Members = runtime.Members;
             var revision = fixture.Revision(DockerEngineFixture.HttpComponent(version: marker)) with { EncCluster = enc };
-            var cluster = new Cluster(docker, manager, runtime, revision);
+            var cluster = new Cluster(docker, manager, runtime, revision) { Logs = logs };
             await runtime.EnsureReplicasAsync(revision, enc.ClusterSize);
             using var client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(5) };
             await Eventually.UntilAsync(

@@ -313,25 +313,26 @@ public sealed class SelfHealingTests
     }
 
     [Fact]
-    public async Task A_destroyed_deployment_leaves_no_healing_timer_that_keeps_it_alive()
+    public async Task A_destroyed_deployment_leaves_no_healing_wake_that_keeps_it_alive()
     {
         await using var host = new TestHost(options: o => o.SelfHealing = true);
+        var vm = (OrchestrationVm)host.Vm;
         var kept = await host.Vm.DeployAsync(Specs.Web(replicas: 1, name: "kept"));
         await host.SettleAsync(kept);
         host.Clock.Advance(TimeSpan.FromSeconds(2));
-        var baseline = host.Clock.ScheduledTimers;
+        Assert.Equal(0, vm.PendingHealingWakes);
 
         var id = await host.Vm.DeployAsync(Specs.Web(replicas: 2, name: "gone"));
         await host.SettleAsync(id);
 
-        // The plan run just ended: the healer looks at what it left a moment later, on a timer of its own.
-        Assert.Equal(baseline + 1, host.Clock.ScheduledTimers);
+        // The plan run just ended: the healer looks at what it left a moment later.
+        Assert.Equal(1, vm.PendingHealingWakes);
 
         await host.Vm.DestroyAsync(id);
 
-        // A timer that outlived the destroy would keep the entry (and all it references) reachable until it fired: with
+        // A wake that outlived the destroy would keep the entry (and all it references) reachable until it was due: with
         // many short-lived deployments that held thousands of destroyed entries alive and made every collection slow.
-        Assert.Equal(baseline, host.Clock.ScheduledTimers);
+        Assert.Equal(0, vm.PendingHealingWakes);
         host.Clock.Advance(TimeSpan.FromSeconds(5));
         Assert.DoesNotContain(host.Audit.Snapshot(), e => e.Action == "deployment.repaired" && e.Target == id);
     }

@@ -1,6 +1,7 @@
 using Bpi.Orchestration.Resilience;
 using Bpi.Orchestration.TestUtilities;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Xunit;
 
@@ -66,6 +67,54 @@ public sealed class RuntimeCircuitTests
         Assert.Equal(CircuitBreakerState.Closed, breaker.State);
         Assert.Equal(1, breaker.TimesOpened);
     }
+
+    [Fact]
+    public async Task The_runtime_circuit_closing_wakes_self_healing_at_once_instead_of_at_the_next_resync()
+    {
+        // The resync is an hour away: only the circuit closing can wake the healer whose pass the open circuit refused.
+        // No retries: a pass that meets an injected fault fails at once instead of waiting for a retry delay on the clock.
+        var logs = new CapturingLoggerProvider();
+        await using var host = new TestHost(
+            o =>
+            {
+                Breaker(o);
+                o.HealingResyncInterval = TimeSpan.FromHours(1);
+                o.RuntimeRetryAttempts = 0;
+            },
+            extra: b => b.Services.AddLogging(l => l.AddProvider(logs)));
+        var id = await host.Vm.DeployAsync(Specs.Web(2));
+        await host.SettleAsync(id);
+        var instance = (await host.Runtime.GetInstancesAsync(id))[0];
+        host.Clock.Advance(TimeSpan.FromSeconds(31));
+        host.Runtime.Faults.FailNextCalls(1_000_000);
+        for (var read = 0; read < 10 && RuntimeCircuit(await host.Vm.GetStateAsync()) != CircuitBreakerState.Open; read++)
+        {
+            await host.Vm.GetStatusAsync(id);
+        }
+
+        Assert.Equal(CircuitBreakerState.Open, RuntimeCircuit(await host.Vm.GetStateAsync()));
+
+        // The engine loses an instance: the healer wakes and its pass is refused by the open circuit.
+        host.Runtime.Faults.Clear();
+        host.Runtime.Faults.Remove(instance.InstanceId);
+        await Eventually.UntilAsync(
+            () => logs.Messages.Any(m => m.Contains(" 1018 ", StringComparison.Ordinal) && m.Contains(id, StringComparison.Ordinal)),
+            "the healing pass the open circuit refused");
+
+        // After the break one status read is the trial call that closes the circuit.
+        host.Clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
+        await host.Vm.GetStatusAsync(id);
+        Assert.Equal(CircuitBreakerState.Closed, RuntimeCircuit(await host.Vm.GetStateAsync()));
+
+        var repaired = await host.DriveAsync(Eventually.UntilAsync(
+            () => host.Vm.GetStatusAsync(id),
+            s => s.Components[0].Instances.Sum(i => i.Running) == 2,
+            "self-healing to replace the lost instance once the circuit closed"));
+
+        Assert.Null(repaired.RuntimeErrorKind);
+    }
+
+    private static CircuitBreakerState RuntimeCircuit(VmState state) => state.CircuitBreakers.Single(b => b.Target == "runtime:in-memory").State;
 
     [Fact]
     public async Task A_rollout_meeting_an_open_circuit_fails_fast_instead_of_retrying_into_it()

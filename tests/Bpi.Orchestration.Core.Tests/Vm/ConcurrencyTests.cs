@@ -70,6 +70,8 @@ public sealed class ConcurrencyTests
         var started = new List<string>();
         using var stop = new CancellationTokenSource();
         var events = host.Vm.WatchAsync(cancellationToken: stop.Token);
+        // The watcher reads until it has seen every start: cancelling the stream once the deployments settled would end
+        // it before a watcher the thread pool ran late had read the buffered events (under load it saw none of them).
         var watcher = Task.Run(async () =>
         {
             await foreach (var e in events)
@@ -77,6 +79,10 @@ public sealed class ConcurrencyTests
                 if (e is { Kind: DeploymentEventKind.StateChanged, State: DeploymentState.Deploying })
                 {
                     started.Add(e.DeploymentId);
+                    if (started.Count == 6)
+                    {
+                        return;
+                    }
                 }
             }
         });
@@ -88,8 +94,8 @@ public sealed class ConcurrencyTests
         }
 
         await Task.WhenAll(ids.Select(id => host.Vm.WaitUntilSettledAsync(id, TestHost.Timeout())));
+        await watcher.WaitAsync(TestHost.Timeout());
         await stop.CancelAsync();
-        await watcher;
 
         Assert.Equal(ids, started);
     }

@@ -136,6 +136,19 @@ internal sealed partial class DockerEngine
             cancellationToken);
     }
 
+    /// <summary><c>GET /containers/{id}/top</c>: the command lines of the container's processes (the engine runs <c>ps -ef</c> on its host).</summary>
+    /// <exception cref="DockerEngineException">The container is not running (<see cref="OrchestrationErrorKind.Conflict"/>) or does not exist.</exception>
+    public async Task<IReadOnlyList<string>> ListProcessCommandsAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(id);
+        var top = await CallAsync(
+            new EngineCall("GET", $"/containers/{id}/top") { ResourceKind = Container, ResourceName = id },
+            (c, t) => c.Containers.ListProcessesAsync(id, new ContainerListProcessesParameters(), t),
+            cancellationToken).ConfigureAwait(false);
+        var column = top.Titles is { } titles ? titles.ToList().FindIndex(t => t is "CMD" or "COMMAND") : -1;
+        return column < 0 || top.Processes is null ? [] : [.. top.Processes.Where(p => p.Count > column).Select(p => p[column])];
+    }
+
     /// <summary><c>POST /containers/{id}/wait</c>: blocks until the container is not running; no timeout of its own.</summary>
     public Task<ContainerWaitResponse> WaitContainerAsync(string id, CancellationToken cancellationToken = default)
     {

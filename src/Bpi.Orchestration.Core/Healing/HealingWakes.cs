@@ -1,0 +1,135 @@
+namespace Bpi.Orchestration.Healing;
+
+/// <summary>What <see cref="HealingWakes"/> wakes: a deployment's healer.</summary>
+internal interface IWakeable
+{
+    /// <summary>The wake asked for is due.</summary>
+    void OnDue();
+}
+
+/// <summary>
+/// The timed wakes of every healer of one orchestrator on one timer: a plan run's after-run look, a crash-loop
+/// back-off's next restart. A healer asks for a wake at a time (an earlier one it already has stands); stopping it
+/// withdraws the wake, so nothing keeps a destroyed deployment reachable until its time comes.
+/// </summary>
+/// <remarks>
+/// One timer for all of them rather than one per healer: most wakes are withdrawn before they are due (the deployment is
+/// updated or destroyed first), and creating and disposing a timer per plan run cost more than the run's own bookkeeping.
+/// The timer is armed for the earliest wake; when it fires, every due wake runs and it is armed for the next.
+/// </remarks>
+internal sealed class HealingWakes(TimeProvider time)
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<IWakeable, DateTimeOffset> _due = [];
+    private ITimer? _timer;
+    private DateTimeOffset? _armedFor;
+
+    /// <summary>How many wakes wait: for tests.</summary>
+    public int Pending
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _due.Count;
+            }
+        }
+    }
+
+    /// <summary>Wakes <paramref name="healer"/> at <paramref name="at"/>, unless it already has an earlier wake.</summary>
+    public void Schedule(IWakeable healer, DateTimeOffset at, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            if (_due.TryGetValue(healer, out var set) && set <= at)
+            {
+                return;
+            }
+
+            _due[healer] = at;
+            if (_armedFor is not { } armed || at < armed)
+            {
+                Arm(at, now);
+            }
+        }
+    }
+
+    /// <summary>Withdraws <paramref name="healer"/>'s wake, if it has one.</summary>
+    public void Cancel(IWakeable healer)
+    {
+        lock (_gate)
+        {
+            _due.Remove(healer);
+        }
+    }
+
+    /// <summary>Withdraws every wake and drops the timer (the orchestrator stops; a later start schedules afresh).</summary>
+    public void Clear()
+    {
+        lock (_gate)
+        {
+            _due.Clear();
+            _armedFor = null;
+            _timer?.Dispose();
+            _timer = null;
+        }
+    }
+
+    /// <summary>Arms the timer for <paramref name="at"/> (under the lock).</summary>
+    private void Arm(DateTimeOffset at, DateTimeOffset now)
+    {
+        _armedFor = at;
+        var dueTime = at > now ? at - now : TimeSpan.Zero;
+        if (_timer is null)
+        {
+            _timer = time.CreateTimer(static s => ((HealingWakes)s!).OnTimer(), this, dueTime, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            _timer.Change(dueTime, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void OnTimer()
+    {
+        List<IWakeable>? woken = null;
+        lock (_gate)
+        {
+            _armedFor = null;
+            var now = time.GetUtcNow();
+            DateTimeOffset? next = null;
+            foreach (var (healer, at) in _due)
+            {
+                if (at <= now)
+                {
+                    (woken ??= []).Add(healer);
+                }
+                else if (next is null || at < next)
+                {
+                    next = at;
+                }
+            }
+
+            if (woken is not null)
+            {
+                foreach (var healer in woken)
+                {
+                    _due.Remove(healer);
+                }
+            }
+
+            if (next is { } at2)
+            {
+                Arm(at2, now);
+            }
+        }
+
+        if (woken is not null)
+        {
+            foreach (var healer in woken)
+            {
+                healer.OnDue();
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using Bpi.Orchestration.Healing;
+using Bpi.Orchestration.Testing;
+
+namespace Bpi.Orchestration.Core.Tests.Healing;
+
+/// <summary>The one timer behind every healer's timed wakes.</summary>
+public sealed class HealingWakesTests
+{
+    [Fact]
+    public void Wakes_share_one_timer_armed_for_the_earliest_and_an_earlier_wake_stands()
+    {
+        var clock = new ManualTimeProvider();
+        var wakes = new HealingWakes(clock);
+        var woken = new List<Wakeable>();
+        var (a, b) = (new Wakeable(woken), new Wakeable(woken));
+        var now = clock.GetUtcNow();
+
+        wakes.Schedule(a, now + TimeSpan.FromSeconds(5), now);
+        wakes.Schedule(b, now + TimeSpan.FromSeconds(2), now);
+        wakes.Schedule(a, now + TimeSpan.FromSeconds(9), now); // later than the one a has: ignored
+        Assert.Equal(1, clock.ScheduledTimers);
+        Assert.Equal(2, wakes.Pending);
+
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal([b], woken);
+        Assert.Equal(1, clock.ScheduledTimers); // armed again, for a
+
+        clock.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal([b, a], woken);
+        Assert.Equal(0, wakes.Pending);
+        Assert.Equal(0, clock.ScheduledTimers);
+    }
+
+    [Fact]
+    public void A_withdrawn_wake_never_runs_and_is_not_kept()
+    {
+        var clock = new ManualTimeProvider();
+        var wakes = new HealingWakes(clock);
+        var woken = new List<Wakeable>();
+        var (a, b) = (new Wakeable(woken), new Wakeable(woken));
+        var now = clock.GetUtcNow();
+
+        wakes.Schedule(a, now + TimeSpan.FromSeconds(1), now);
+        wakes.Schedule(b, now + TimeSpan.FromSeconds(3), now);
+        wakes.Cancel(a);
+        Assert.Equal(1, wakes.Pending);
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Empty(woken);
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal([b], woken);
+    }
+
+    [Fact]
+    public void An_earlier_wake_rearms_the_timer_and_clear_drops_everything()
+    {
+        var clock = new ManualTimeProvider();
+        var wakes = new HealingWakes(clock);
+        var woken = new List<Wakeable>();
+        var (a, b) = (new Wakeable(woken), new Wakeable(woken));
+        var now = clock.GetUtcNow();
+
+        wakes.Schedule(a, now + TimeSpan.FromSeconds(10), now);
+        wakes.Schedule(b, now + TimeSpan.FromSeconds(1), now);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal([b], woken);
+
+        wakes.Clear();
+        Assert.Equal(0, wakes.Pending);
+        clock.Advance(TimeSpan.FromSeconds(20));
+        Assert.Equal([b], woken);
+    }
+
+    private sealed class Wakeable(List<Wakeable> woken) : IWakeable
+    {
+        public void OnDue() => woken.Add(this);
+    }
+}
