@@ -5,7 +5,8 @@ namespace Bpi.Orchestration.TestUtilities;
 /// <summary>
 /// A runtime that forwards the port calls to another and has none of the optional capabilities: like a custom runtime that
 /// neither reports utilisation (<see cref="IWorkloadUtilization"/>) nor scales itself (<see cref="IWorkloadSelfScaling"/>).
-/// Register it over the in-memory runtime:
+/// A test runtime that intercepts scaling derives from it and overrides <see cref="EnsureReplicasAsync"/>. Register it
+/// over the in-memory runtime:
 /// <c>services.Replace(ServiceDescriptor.Singleton&lt;IWorkloadRuntime&gt;(sp =&gt; new ForwardingWorkloadRuntime(sp.GetRequiredService&lt;InMemoryWorkloadRuntime&gt;())))</c>.
 /// </summary>
 public class ForwardingWorkloadRuntime(IWorkloadRuntime inner) : IWorkloadRuntime
@@ -17,7 +18,7 @@ public class ForwardingWorkloadRuntime(IWorkloadRuntime inner) : IWorkloadRuntim
     public string Name => inner.Name;
 
     /// <inheritdoc/>
-    public ValueTask EnsureReplicasAsync(WorkloadRevision revision, int replicas, CancellationToken cancellationToken = default)
+    public virtual ValueTask EnsureReplicasAsync(WorkloadRevision revision, int replicas, CancellationToken cancellationToken = default)
         => inner.EnsureReplicasAsync(revision, replicas, cancellationToken);
 
     /// <inheritdoc/>

@@ -8,14 +8,12 @@ namespace Bpi.Orchestration.Tests.Vm;
 /// stops before it reaches the runtime until the test releases it (or the caller's token is cancelled, as a stopping
 /// orchestrator cancels it).
 /// </summary>
-internal sealed class GatedRuntime(InMemoryWorkloadRuntime inner) : IWorkloadRuntime
+internal sealed class GatedRuntime(InMemoryWorkloadRuntime inner) : ForwardingWorkloadRuntime(inner)
 {
     private Func<WorkloadRevision, int, bool>? _match;
     private bool _ignoreCancellation;
     private TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public string Name => inner.Name;
 
     /// <summary>Completes when a blocked call has arrived at the gate.</summary>
     public Task Entered => _entered.Task;
@@ -31,7 +29,7 @@ internal sealed class GatedRuntime(InMemoryWorkloadRuntime inner) : IWorkloadRun
 
     public void Release() => _released.TrySetResult();
 
-    public async ValueTask EnsureReplicasAsync(WorkloadRevision revision, int replicas, CancellationToken cancellationToken = default)
+    public override async ValueTask EnsureReplicasAsync(WorkloadRevision revision, int replicas, CancellationToken cancellationToken = default)
     {
         var match = Volatile.Read(ref _match);
         if (match is not null && match(revision, replicas) && Interlocked.CompareExchange(ref _match, null, match) == match)
@@ -40,18 +38,6 @@ internal sealed class GatedRuntime(InMemoryWorkloadRuntime inner) : IWorkloadRun
             await (_ignoreCancellation ? _released.Task : _released.Task.WaitAsync(cancellationToken));
         }
 
-        await inner.EnsureReplicasAsync(revision, replicas, cancellationToken);
+        await base.EnsureReplicasAsync(revision, replicas, cancellationToken);
     }
-
-    public ValueTask<IReadOnlyList<WorkloadInstance>> GetInstancesAsync(string deploymentId, string? componentId = null, int? revision = null, CancellationToken cancellationToken = default)
-        => inner.GetInstancesAsync(deploymentId, componentId, revision, cancellationToken);
-
-    public ValueTask RemoveDeploymentAsync(string deploymentId, CancellationToken cancellationToken = default)
-        => inner.RemoveDeploymentAsync(deploymentId, cancellationToken);
-
-    public ValueTask<IReadOnlyList<WorkloadInstance>> ListOwnedAsync(CancellationToken cancellationToken = default)
-        => inner.ListOwnedAsync(cancellationToken);
-
-    public ValueTask<IReadOnlyList<string>> GetLogTailAsync(string instanceId, int lines, CancellationToken cancellationToken = default)
-        => inner.GetLogTailAsync(instanceId, lines, cancellationToken);
 }
