@@ -169,7 +169,7 @@ internal sealed class EncDockerSidecars : IDisposable
     public async Task ReconcileAsync(string deploymentId, CancellationToken cancellationToken)
     {
         WatchMembers();
-        var gate = _gates.GetOrAdd(deploymentId, static _ => new SemaphoreSlim(1, 1));
+        var gate = GateOf(deploymentId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -355,6 +355,9 @@ internal sealed class EncDockerSidecars : IDisposable
             timer.Dispose();
         }
     }
+
+    /// <summary>Serialises what changes a deployment's sidecars: reconciling them and each step of a rotation.</summary>
+    private SemaphoreSlim GateOf(string deploymentId) => _gates.GetOrAdd(deploymentId, static _ => new SemaphoreSlim(1, 1));
 
     private static string NameOf(ContainerListResponse container) => (container.Names?.FirstOrDefault() ?? container.ID).TrimStart('/');
 
@@ -552,7 +555,7 @@ internal sealed class EncDockerSidecars : IDisposable
     /// </summary>
     private async ValueTask RotateSidecarsAsync(ClusterIdentity identity, ClusterIdentity.Credential next, CancellationToken cancellationToken)
     {
-        var gate = _gates.GetOrAdd(identity.DeploymentId, static _ => new SemaphoreSlim(1, 1));
+        var gate = GateOf(identity.DeploymentId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -608,7 +611,7 @@ internal sealed class EncDockerSidecars : IDisposable
 
     private async Task PushAfterGraceAsync(ClusterIdentity identity)
     {
-        var gate = _gates.GetOrAdd(identity.DeploymentId, static _ => new SemaphoreSlim(1, 1));
+        var gate = GateOf(identity.DeploymentId);
         try
         {
             await gate.WaitAsync(_stopping.Token).ConfigureAwait(false);

@@ -124,4 +124,32 @@ public sealed class EncClusterManagerTests
         var problems = OptionsProblems.Of(error, typeof(EncClusterOptions));
         Assert.Equal(3, problems.Count);
     }
+
+    [Fact]
+    public async Task A_rotation_whose_proxies_do_not_confirm_is_abandoned_the_current_certificate_stays_the_next_is_revoked_and_the_failure_is_audited()
+    {
+        var audit = new Infrastructure.RecordingAuditSink();
+        await using var manager = new EncClusterManager(new EncClusterOptions(), TimeProvider.System, audit, null, () => "docker", null);
+        var identity = manager.GetOrCreate("dep-abandon", "abandon", new EncClusterSpec { ClusterSize = 1 });
+        var current = identity.Current.Certificate.SerialNumber;
+        string? pending = null;
+        manager.Rotating = (id, next, cancellationToken) =>
+        {
+            pending = next.Certificate.SerialNumber;
+            Assert.Same(next, id.Pending);
+            Assert.True(id.Accepts(next.Certificate, out _), "the next certificate is accepted while the proxies switch to it");
+            throw new OrchestrationException(OrchestrationErrorKind.DeploymentFailed, "sidecar x did not present the next certificate");
+        };
+
+        var failure = await Assert.ThrowsAsync<OrchestrationException>(() => manager.RotateAsync("dep-abandon").AsTask());
+
+        Assert.Contains("sidecar x", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(current, identity.Current.Certificate.SerialNumber);
+        Assert.Null(identity.Pending);
+        Assert.Contains(pending!, identity.RevokedSerials());
+        Assert.Equal(current, manager.GetCertificate("dep-abandon")!.SerialNumber);
+        var audited = Assert.Single(audit.Events);
+        Assert.Equal((EncClusterManager.RotationAuditAction, "failed"), (audited.Action, audited.Outcome));
+        Assert.Equal(pending, audited.Data!["abandonedSerial"]);
+    }
 }
