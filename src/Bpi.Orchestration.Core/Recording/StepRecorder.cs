@@ -37,6 +37,11 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
 
     public RevisionSpec GetRevision(int number) => _entry.GetRevision(number);
 
+    public Runtime.WorkloadRevision? DescribeRetiring(string ownerId, string componentId, int revision)
+        => ConvergePlans.RetiringWorkload(_entry.Record, ownerId, componentId, revision);
+
+    public bool IsOutOfTraffic(string instanceId) => _entry.Healer?.IsOutOfTraffic(instanceId) == true;
+
     /// <summary>A new plan run begins: nobody pauses it and it waits for nobody.</summary>
     public void ResetWaiting()
     {

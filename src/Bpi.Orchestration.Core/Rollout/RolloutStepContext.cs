@@ -35,16 +35,10 @@ public sealed class RolloutStepContext
     }
 
     /// <summary>
-    /// Describes a workload being scaled to zero even when its revision is no longer retained or its component was
-    /// dropped (a destroy or clean-up sweeping what the runtime reports); set by the orchestrator.
-    /// </summary>
-    internal Func<string, int, WorkloadRevision>? RetiringWorkload { get; init; }
-
-    /// <summary>
     /// Whether self-healing found an instance not ready (failing its readiness check): a route leaves it out until it
-    /// passes again. Set by the orchestrator; <see langword="null"/> leaves every running instance in.
+    /// passes again. Asked of the deployment's host; a host without self-healing leaves every running instance in.
     /// </summary>
-    internal Func<string, bool>? IsOutOfTraffic { get; set; }
+    internal bool IsOutOfTraffic(string instanceId) => _host.IsOutOfTraffic(instanceId);
 
     /// <summary>The deployment id.</summary>
     public string DeploymentId => _host.DeploymentId;
@@ -119,7 +113,7 @@ public sealed class RolloutStepContext
     /// <remarks>Confirms first (<see cref="EnsureOwnedAsync"/>) that this instance still owns the deployment.</remarks>
     public ValueTask EnsureReplicasAsync(string componentId, int revision, int replicas, CancellationToken cancellationToken = default)
     {
-        var workload = replicas == 0 && RetiringWorkload is { } retiring ? retiring(componentId, revision) : GetWorkload(componentId, revision);
+        var workload = (replicas == 0 ? _host.DescribeRetiring(OwnerId, componentId, revision) : null) ?? GetWorkload(componentId, revision);
         var owned = EnsureOwnedAsync(cancellationToken);
         if (!owned.IsCompletedSuccessfully)
         {
@@ -276,6 +270,16 @@ internal interface IRolloutHost
 
     /// <summary>Confirms this instance still owns the deployment; stops the run and throws <see cref="OperationCanceledException"/> when it does not.</summary>
     ValueTask EnsureOwnedAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Describes a workload being scaled to zero even when its revision is no longer retained or its component was
+    /// dropped (a destroy or clean-up sweeping what the runtime reports); <see langword="null"/> when the host cannot,
+    /// and the context describes it from the retained revision.
+    /// </summary>
+    WorkloadRevision? DescribeRetiring(string ownerId, string componentId, int revision) => null;
+
+    /// <summary>Whether self-healing took an instance out of traffic because it is not ready.</summary>
+    bool IsOutOfTraffic(string instanceId) => false;
 }
 
 /// <summary>Runtime progress (<see cref="WorkloadRevision.Progress"/>) as the deployment's progress events.</summary>

@@ -48,7 +48,7 @@ internal static class ConvergePlans
         var steps = new List<RolloutStep>();
         if (!force)
         {
-            foreach (var (componentId, revision) in Groups(observed, ComponentOrder.Sort(record.CurrentSpec.Components), keep: null, keptComponents: null))
+            foreach (var (componentId, revision, _) in Groups(observed, ComponentOrder.Sort(record.CurrentSpec.Components), keep: null, keptComponents: null))
             {
                 steps.Add(new ScaleRevisionStep(componentId, revision, 0));
             }
@@ -85,7 +85,7 @@ internal static class ConvergePlans
     {
         var components = record.FindRevision(keep)?.Spec.Components;
         List<RolloutStep>? steps = null;
-        foreach (var (componentId, revision) in Groups(observed, components ?? [], keep, components))
+        foreach (var (componentId, revision, _) in Groups(observed, components ?? [], keep, components))
         {
             (steps ??= []).Add(new ScaleRevisionStep(componentId, revision, 0));
         }
@@ -118,13 +118,17 @@ internal static class ConvergePlans
 
     private static IReadOnlyDictionary<int, int> NoRoute => TrafficWeights.None;
 
+    /// <summary>What <see cref="Groups"/> answers when nothing is found (shared; never changed).</summary>
+    private static readonly List<(string ComponentId, int Revision, int Rank)> NoGroups = [];
+
     /// <summary>
     /// The (component, revision) pairs the runtime reports, dependents first (ranked by <paramref name="order"/>; a
     /// component it lacks goes last); with <paramref name="keep"/>, only the stale ones.
     /// </summary>
-    private static List<(string ComponentId, int Revision)> Groups(IReadOnlyList<WorkloadInstance> observed, IReadOnlyList<ComponentSpec> order, int? keep, IReadOnlyList<ComponentSpec>? keptComponents)
+    /// <remarks>Nothing stale is the usual answer after a plan: then no list is made.</remarks>
+    private static List<(string ComponentId, int Revision, int Rank)> Groups(IReadOnlyList<WorkloadInstance> observed, IReadOnlyList<ComponentSpec> order, int? keep, IReadOnlyList<ComponentSpec>? keptComponents)
     {
-        var groups = new List<(string ComponentId, int Revision, int Rank)>(1);
+        List<(string ComponentId, int Revision, int Rank)>? groups = null;
         for (var index = 0; index < observed.Count; index++)
         {
             var instance = observed[index];
@@ -134,10 +138,15 @@ internal static class ConvergePlans
             }
 
             var group = (instance.ComponentId, instance.Revision, ComponentOrder.IndexOf(order, instance.ComponentId));
-            if (!groups.Contains(group))
+            if (!(groups ??= new(1)).Contains(group))
             {
                 groups.Add(group);
             }
+        }
+
+        if (groups is null)
+        {
+            return NoGroups;
         }
 
         // Dependents first; a stable insertion sort keeps the runtime's order among equals (a few groups at most).
@@ -149,7 +158,7 @@ internal static class ConvergePlans
             }
         }
 
-        return groups.ConvertAll(g => (g.ComponentId, g.Revision));
+        return groups;
     }
 
     private static (int Total, int Ready) Count(IReadOnlyList<WorkloadInstance> observed, string componentId, int revision)

@@ -33,8 +33,12 @@ internal sealed partial class RolloutRunner
                 ? []
                 : await RuntimePipeline.ExecuteAsync(static (s, ct) => s.runtime.GetInstancesAsync(s.id, cancellationToken: ct), (runtime, id), cancellationToken).ConfigureAwait(false);
             var plan = ConvergePlans.Destroy(record, observed, force, Router is not null);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(work.Control.ForceToken, _stopping.Token, cancellationToken);
-            await _executor.RunAsync(entry.Steps, entry.StepContext!, plan, 0, linked.Token).ConfigureAwait(false);
+
+            // The destroy's own abort token is cancelled by exactly what must stop it: a forced abort (another destroy
+            // takes over), the lease lost, and the orchestrator stopping (it stops every run's control); a destroy is
+            // never aborted otherwise. A caller's token is linked in only when it can be cancelled.
+            using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(work.Control.AbortToken, cancellationToken) : null;
+            await _executor.RunAsync(entry.Steps, entry.StepContext!, plan, 0, linked?.Token ?? work.Control.AbortToken).ConfigureAwait(false);
         }
         catch (RolloutStepFailedException failed)
         {

@@ -230,14 +230,10 @@ internal sealed partial class OrchestrationVm : IOrchestrationVm, IDisposable
     private DeploymentEntry NewEntry(DeploymentRecord record)
     {
         var entry = new DeploymentEntry(record, _recorder);
-        entry.StepContext = new RolloutStepContext(entry.Steps, VmId, _runner.RequireRuntime(), _runner.Router, _probes, Time, Logger, _runner.RuntimePipeline)
-        {
-            RetiringWorkload = (componentId, revision) => ConvergePlans.RetiringWorkload(entry.Record, VmId, componentId, revision),
-        };
+        entry.StepContext = new RolloutStepContext(entry.Steps, VmId, _runner.RequireRuntime(), _runner.Router, _probes, Time, Logger, _runner.RuntimePipeline);
         if (Options.SelfHealing)
         {
-            var healer = entry.Healer = new Healing.DeploymentHealer(entry, _healing);
-            entry.StepContext.IsOutOfTraffic = healer.IsOutOfTraffic;
+            entry.Healer = new Healing.DeploymentHealer(entry, _healing);
         }
 
         return entry;

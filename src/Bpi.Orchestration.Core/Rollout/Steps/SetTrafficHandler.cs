@@ -53,7 +53,7 @@ internal sealed class SetTrafficHandler : RolloutStepHandler<SetTrafficStep>
             {
                 var instance = instances[index];
                 if (instance is { State: InstanceState.Running, Endpoint: { } endpoint } && instance.Health != InstanceHealth.Unhealthy
-                    && context.IsOutOfTraffic?.Invoke(instance.InstanceId) != true)
+                    && !context.IsOutOfTraffic(instance.InstanceId))
                 {
                     endpoints.Add(endpoint);
                 }
