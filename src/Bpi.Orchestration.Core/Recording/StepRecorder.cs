@@ -216,7 +216,12 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
 
         var audit = AuditOf(plan, index);
         _entry.Progress.StepCompleted(index, plan.Steps.Count);
-        var record = !IsSweep(plan)
+
+        // The cursor moves past each step but the last: the run's ending stores the state that ends it (serving, rolled
+        // back, scaled) with the cursor cleared, one save later. A stop in between resumes at the last step, which is
+        // then run again (as a stop during any step would); a cursor past the end would have been cleared the same way.
+        var saved = !IsSweep(plan) && index + 1 < plan.Steps.Count;
+        var record = saved
             ? await _entry.UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index + 1, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false)
             : _entry.Record;
         if (_recorder.Events.HasWatchers)
@@ -224,7 +229,7 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
             _recorder.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, audit.Description, new EventDetails(index, plan.Steps.Count, step.Kind, Revision: RevisionOf(record)));
         }
 
-        await _recorder.AuditAsync(!IsSweep(plan) ? record.UpdatedAt : _recorder.Time.GetUtcNow(), OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", audit).ConfigureAwait(false);
+        await _recorder.AuditAsync(saved ? record.UpdatedAt : _recorder.Time.GetUtcNow(), OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", audit).ConfigureAwait(false);
     }
 
     public async ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken)

@@ -1,0 +1,47 @@
+using Bpi.Orchestration.State;
+using Microsoft.Extensions.DependencyInjection;
+using Bpi.Orchestration.TestUtilities;
+
+namespace Bpi.Orchestration.Tests.State;
+
+/// <summary>How often a rollout writes its record: once per state it stores and once per step boundary it must resume from.</summary>
+public sealed class RecordSavesTests
+{
+    [Fact]
+    public async Task A_rollout_stores_its_cursor_after_each_step_but_the_last_whose_ending_clears_it()
+    {
+        var store = new CountingStore();
+        await using var host = new TestHost(extra: b => b.UseDeploymentStore(store));
+        var id = await host.Vm.DeployAsync(Specs.Web(replicas: 2));
+        await host.SettleAsync(id);
+
+        // Recreate of one component: scale, await ready, route (3 steps). Saved: accepted (Pending), planned (Deploying,
+        // cursor 0), after steps 1 and 2 (cursor 1, 2), serving (Running, no cursor). The last step's cursor would be
+        // cleared by the very next save, so it is not written.
+        Assert.Equal([null, 0, 1, 2, null], store.Saved.Where(r => r.Id == id).Select(r => r.Cursor?.StepIndex));
+        Assert.Equal(DeploymentState.Running, store.Saved[^1].State);
+    }
+
+    private sealed class CountingStore : IDeploymentStore
+    {
+        private readonly InMemoryDeploymentStore _inner = new();
+
+        public List<DeploymentRecord> Saved { get; } = [];
+
+        public ValueTask<long> SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
+        {
+            lock (Saved)
+            {
+                Saved.Add(record);
+            }
+
+            return _inner.SaveAsync(record, cancellationToken);
+        }
+
+        public ValueTask<DeploymentRecord?> GetAsync(string id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
+
+        public ValueTask<IReadOnlyList<DeploymentRecord>> ListAsync(CancellationToken cancellationToken = default) => _inner.ListAsync(cancellationToken);
+
+        public ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default) => _inner.DeleteAsync(id, cancellationToken);
+    }
+}
