@@ -9,7 +9,6 @@ namespace Bpi.Orchestration.Healing;
 internal sealed partial class DeploymentHealer
 {
     private const int LogLines = 20;
-    private DateTimeOffset? _dueAt;
 
     private async Task<Repair?> PlanRepairAsync(DeploymentRecord record, RevisionSpec stable, IReadOnlyList<WorkloadInstance> observed, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -192,7 +191,7 @@ internal sealed partial class DeploymentHealer
         }
     }
 
-    /// <summary>Wakes the healer at <paramref name="due"/> (keeping an earlier wake already set); called under the lock.</summary>
+    /// <summary>Wakes the healer at <paramref name="due"/> (an earlier wake already set stands: <see cref="HealingWakes"/> keeps it); called under the lock.</summary>
     private void ScheduleWakeAt(DateTimeOffset due, DateTimeOffset now)
     {
         if (_stopped)
@@ -206,23 +205,9 @@ internal sealed partial class DeploymentHealer
             return;
         }
 
-        if (_dueAt is { } set && set > now && set <= due)
-        {
-            return;
-        }
-
-        _dueAt = due;
         _loop.Wakes.Schedule(this, due, now);
     }
 
     /// <summary>The wake asked for with <see cref="ScheduleWakeAt"/> is due (called by <see cref="HealingWakes"/>).</summary>
-    public void OnDue()
-    {
-        lock (_gate)
-        {
-            _dueAt = null;
-        }
-
-        Wake();
-    }
+    public void OnDue() => Wake();
 }

@@ -161,7 +161,6 @@ internal sealed partial class DeploymentHealer : IDisposable, IWakeable
             }
 
             _stopped = true;
-            _dueAt = null;
             _loop.Wakes.Cancel(this);
             _probeTimer?.Dispose();
             _probeTimer = null;

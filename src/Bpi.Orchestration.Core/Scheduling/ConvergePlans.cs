@@ -67,7 +67,7 @@ internal static class ConvergePlans
                     if (removed is null || !removed.Contains(componentId, StringComparer.Ordinal))
                     {
                         removed?.Add(componentId);
-                        steps.Add(new SetTrafficStep(componentId, NoRoute));
+                        steps.Add(new SetTrafficStep(componentId, TrafficWeights.None));
                     }
                 }
             }
@@ -115,8 +115,6 @@ internal static class ConvergePlans
             Labels = spec.Labels,
         };
     }
-
-    private static IReadOnlyDictionary<int, int> NoRoute => TrafficWeights.None;
 
     /// <summary>What <see cref="Groups"/> answers when nothing is found (shared; never changed).</summary>
     private static readonly List<(string ComponentId, int Revision, int Rank)> NoGroups = [];
