@@ -99,9 +99,9 @@ public class StepBenchmarks
 
         public ValueTask OnPlanStartedAsync(RolloutPlan plan, int startIndex, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-        public ValueTask OnStepStartedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask OnStepStartedAsync(RolloutPlan plan, int index, DateTimeOffset? at, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-        public ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask<DateTimeOffset> OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken) => ValueTask.FromResult(DateTimeOffset.UnixEpoch);
 
         public ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 

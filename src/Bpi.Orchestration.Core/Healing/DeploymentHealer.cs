@@ -21,7 +21,7 @@ internal sealed partial class DeploymentHealer : IDisposable, IWakeable
 {
     private readonly DeploymentEntry _entry;
     private readonly HealingLoop _loop;
-    private readonly Lock _gate = new();
+    private readonly Lock _gate; // the deployment's (DeploymentEntry.Gate)
     private Dictionary<string, ComponentHealth>? _components; // made when a pass first looks at a component
     private CancellationTokenSource? _lifetime; // made for the first pass or probe round: a deployment destroyed first needs none
     private CancellationTokenSource? _passCts;
@@ -35,6 +35,7 @@ internal sealed partial class DeploymentHealer : IDisposable, IWakeable
     {
         _entry = entry;
         _loop = loop;
+        _gate = entry.Gate;
     }
 
     private TimeProvider Time => _loop.Time;
@@ -504,7 +505,7 @@ internal sealed partial class DeploymentHealer : IDisposable, IWakeable
         public ValueTask OnPlanStartedAsync(RolloutPlan plan, int startIndex, CancellationToken cancellationToken)
             => Inner.OnPlanStartedAsync(plan, startIndex, cancellationToken);
 
-        public ValueTask OnStepStartedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
+        public ValueTask OnStepStartedAsync(RolloutPlan plan, int index, DateTimeOffset? at, CancellationToken cancellationToken)
         {
             lock (healer._gate)
             {
@@ -516,10 +517,10 @@ internal sealed partial class DeploymentHealer : IDisposable, IWakeable
             }
 
             cts.Token.ThrowIfCancellationRequested();
-            return Inner.OnStepStartedAsync(plan, index, cancellationToken);
+            return Inner.OnStepStartedAsync(plan, index, at, cancellationToken);
         }
 
-        public ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
+        public ValueTask<DateTimeOffset> OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
             => Inner.OnStepCompletedAsync(plan, index, cancellationToken);
 
         public ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken)

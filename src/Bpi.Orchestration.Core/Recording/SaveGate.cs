@@ -3,7 +3,8 @@ namespace Bpi.Orchestration.Recording;
 /// <summary>
 /// One writer at a time for a deployment's record, awaited rather than blocked on. An uncontended enter and exit is one
 /// atomic increment and one decrement (a record is saved several times per rollout, almost always by one writer at a
-/// time); contenders wait their turn, first come first served, on a semaphore that only ever hands the gate on.
+/// time); contenders wait their turn, first come first served, on a semaphore (made at the first contention) that only ever
+/// hands the gate on.
 /// </summary>
 /// <remarks>
 /// The count is holders plus waiters. A waiter whose wait is cancelled stays counted: its hand-off still arrives, and it
@@ -11,8 +12,31 @@ namespace Bpi.Orchestration.Recording;
 /// </remarks>
 internal sealed class SaveGate : IDisposable
 {
-    private readonly SemaphoreSlim _handoff = new(0, int.MaxValue);
+    private SemaphoreSlim? _handoff;
     private int _count;
+
+    /// <summary>The hand-off semaphore, made by whichever contender needs it first: an uncontended gate never makes one.</summary>
+    private SemaphoreSlim Handoff
+    {
+        get
+        {
+            var handoff = Volatile.Read(ref _handoff);
+            if (handoff is not null)
+            {
+                return handoff;
+            }
+
+            var made = new SemaphoreSlim(0, int.MaxValue);
+            handoff = Interlocked.CompareExchange(ref _handoff, made, null);
+            if (handoff is null)
+            {
+                return made;
+            }
+
+            made.Dispose();
+            return handoff;
+        }
+    }
 
     /// <summary>Enters the gate; completes at once when nobody holds it.</summary>
     /// <param name="cancellationToken">Cancels the wait (not a gate already entered).</param>
@@ -27,16 +51,16 @@ internal sealed class SaveGate : IDisposable
     {
         if (Interlocked.Decrement(ref _count) > 0)
         {
-            _handoff.Release();
+            Handoff.Release();
         }
     }
 
-    public void Dispose() => _handoff.Dispose();
+    public void Dispose() => Volatile.Read(ref _handoff)?.Dispose();
 
     private async ValueTask WaitTurnAsync(CancellationToken cancellationToken)
     {
         // The hand-off itself is never cancelled, so every Release reaches exactly one waiter.
-        var turn = _handoff.WaitAsync(CancellationToken.None);
+        var turn = Handoff.WaitAsync(CancellationToken.None);
         if (!cancellationToken.CanBeCanceled)
         {
             await turn.ConfigureAwait(false);

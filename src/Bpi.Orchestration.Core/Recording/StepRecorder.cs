@@ -14,7 +14,7 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
 {
     private readonly DeploymentEntry _entry;
     private readonly DeploymentRecorder _recorder;
-    private readonly Lock _gate = new();
+    private readonly Lock _gate; // the deployment's (DeploymentEntry.Gate)
     private bool _userPaused;
     private int _waiting;
     private object? _fencedWork;
@@ -23,6 +23,7 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
     {
         _entry = entry;
         _recorder = recorder;
+        _gate = entry.Gate;
         PauseChanged = OnPauseChanged; // one delegate per deployment, not per rollout
     }
 
@@ -181,7 +182,7 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
     /// <summary>The revision an event is about: the rollout's target while one runs, else the serving revision.</summary>
     internal static int? RevisionOf(DeploymentRecord record) => record.TargetRevision ?? record.StableRevision;
 
-    public async ValueTask OnStepStartedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
+    public async ValueTask OnStepStartedAsync(RolloutPlan plan, int index, DateTimeOffset? at, CancellationToken cancellationToken)
     {
         var step = plan.Steps[index];
 
@@ -203,10 +204,10 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
             _recorder.Events.Publish(DeploymentId, DeploymentEventKind.StepStarted, record.State, audit.Description, new EventDetails(index, plan.Steps.Count, step.Kind, Revision: RevisionOf(record)));
         }
 
-        await _recorder.AuditAsync(OrchestrationActor.System.Id, "rollout.step.started", DeploymentId, "started", audit).ConfigureAwait(false);
+        await _recorder.AuditAsync(at ?? _recorder.Time.GetUtcNow(), OrchestrationActor.System.Id, "rollout.step.started", DeploymentId, "started", audit).ConfigureAwait(false);
     }
 
-    public async ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
+    public async ValueTask<DateTimeOffset> OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken)
     {
         var step = plan.Steps[index];
         if (!IsSweep(plan))
@@ -214,8 +215,7 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
             _entry.Work?.Tracker?.StepCompleted();
         }
 
-        var audit = AuditOf(plan, index);
-        _entry.Progress.StepCompleted(index, plan.Steps.Count);
+        var audit = _entry.Progress.StepCompleted(plan, index) ?? new StepAudit(plan, index);
 
         // The cursor moves past each step but the last: the run's ending stores the state that ends it (serving, rolled
         // back, scaled) with the cursor cleared, one save later. A stop in between resumes at the last step, which is
@@ -229,7 +229,9 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
             _recorder.Events.Publish(DeploymentId, DeploymentEventKind.StepCompleted, record.State, audit.Description, new EventDetails(index, plan.Steps.Count, step.Kind, Revision: RevisionOf(record)));
         }
 
-        await _recorder.AuditAsync(saved ? record.UpdatedAt : _recorder.Time.GetUtcNow(), OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", audit).ConfigureAwait(false);
+        var completedAt = saved ? record.UpdatedAt : _recorder.Time.GetUtcNow();
+        await _recorder.AuditAsync(completedAt, OrchestrationActor.System.Id, "rollout.step.completed", DeploymentId, "succeeded", audit).ConfigureAwait(false);
+        return completedAt;
     }
 
     public async ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken)

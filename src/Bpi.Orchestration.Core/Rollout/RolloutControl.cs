@@ -38,38 +38,13 @@ internal sealed class RolloutControl : IDisposable
 
     public bool IsAborted => _aborted;
 
-    public bool IsPaused
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _resumed is not null;
-            }
-        }
-    }
+    // The waits below are set and cleared under the lock; a reader needs only the latest reference, so it reads it
+    // without the lock (the executor asks "paused?" before every step, status asks all three).
+    public bool IsPaused => Volatile.Read(ref _resumed) is not null;
 
-    public string? WaitingForGate
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _approval?.Gate;
-            }
-        }
-    }
+    public string? WaitingForGate => Volatile.Read(ref _approval)?.Gate;
 
-    public bool WaitingForPromotion
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _promotion is not null;
-            }
-        }
-    }
+    public bool WaitingForPromotion => Volatile.Read(ref _promotion) is not null;
 
     public void Abort(string reason, bool force)
     {
@@ -165,12 +140,7 @@ internal sealed class RolloutControl : IDisposable
 
     public Task WaitWhilePausedAsync(CancellationToken cancellationToken)
     {
-        Task? wait;
-        lock (_gate)
-        {
-            wait = _resumed?.Task;
-        }
-
+        var wait = Volatile.Read(ref _resumed)?.Task;
         return wait is null ? Task.CompletedTask : wait.WaitAsync(cancellationToken);
     }
 
@@ -218,13 +188,7 @@ internal sealed class RolloutControl : IDisposable
 
     public bool TryPromote()
     {
-        TaskCompletionSource? promotion;
-        lock (_gate)
-        {
-            promotion = _promotion;
-        }
-
-        return promotion?.TrySetResult() ?? false;
+        return Volatile.Read(ref _promotion)?.TrySetResult() ?? false;
     }
 
     public Task<ApprovalResult> WaitForApprovalAsync(string gate, int required, TimeSpan? timeout, TimeProvider time, CancellationToken cancellationToken)
@@ -278,12 +242,7 @@ internal sealed class RolloutControl : IDisposable
     /// <summary>Records one approver's decision. Returns how many distinct approvals the gate has, or throws when the rollout does not wait at that gate.</summary>
     public int Decide(string gate, string actor, bool approve, string? comment)
     {
-        ApprovalWait? wait;
-        lock (_gate)
-        {
-            wait = _approval;
-        }
-
+        var wait = Volatile.Read(ref _approval);
         if (wait is null || !string.Equals(wait.Gate, gate, StringComparison.Ordinal))
         {
             throw new OrchestrationException(

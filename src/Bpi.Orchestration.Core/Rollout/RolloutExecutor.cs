@@ -27,7 +27,14 @@ internal sealed class RolloutExecutor
     public IReadOnlyList<string> FindUnhandledSteps(RolloutPlan plan)
         => [.. plan.Steps.Select(s => s.GetType()).Distinct().Where(t => !_handlers.ContainsKey(t)).Select(t => t.Name)];
 
-    public async Task RunAsync(IRolloutObserver observer, RolloutStepContext context, RolloutPlan plan, int startIndex, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="plan"/> from step <paramref name="startIndex"/>.</summary>
+    /// <param name="observer">Stores the cursor, publishes and audits each transition.</param>
+    /// <param name="context">What the step handlers use.</param>
+    /// <param name="plan">The plan.</param>
+    /// <param name="startIndex">The first step to run (the stored cursor).</param>
+    /// <param name="cancellationToken">Stops the run where it stands.</param>
+    /// <param name="startedAt">When the caller just recorded the run's start (the save that set its cursor), if it did: a first step that follows at once is stamped with it.</param>
+    public async Task RunAsync(IRolloutObserver observer, RolloutStepContext context, RolloutPlan plan, int startIndex, CancellationToken cancellationToken, DateTimeOffset? startedAt = null)
     {
         // The span names are only built when someone listens: a rollout should not pay for tracing nobody collects.
         var traced = OrchestrationTelemetry.ActivitySource.HasListeners();
@@ -37,12 +44,19 @@ internal sealed class RolloutExecutor
 
         context.Plan = plan;
         await observer.OnPlanStartedAsync(plan, startIndex, cancellationToken).ConfigureAwait(false);
+        var completedAt = startedAt;
         for (var i = startIndex; i < plan.Steps.Count; i++)
         {
-            await context.WaitWhilePausedAsync(cancellationToken).ConfigureAwait(false);
+            // A step that follows the previous one at once (not paused, ownership confirmed without waiting) starts when
+            // that one completed, as far as a clock can tell: its start is stamped with that time instead of a new reading.
+            var paused = context.WaitWhilePausedAsync(cancellationToken);
+            var atOnce = paused.IsCompletedSuccessfully;
+            await paused.ConfigureAwait(false);
 
             // A step boundary: an instance that lost the deployment (paused past its lease) stops here, before the step.
-            await context.EnsureOwnedAsync(cancellationToken).ConfigureAwait(false);
+            var owned = context.EnsureOwnedAsync(cancellationToken);
+            atOnce &= owned.IsCompletedSuccessfully;
+            await owned.ConfigureAwait(false);
             var step = plan.Steps[i];
             if (!_handlers.TryGetValue(step.GetType(), out var handler))
             {
@@ -51,7 +65,7 @@ internal sealed class RolloutExecutor
                     $"No handler is registered for rollout step '{step.GetType().Name}'; add the package that provides it (for example .AddStrategies()) or register one with AddStepHandler."));
             }
 
-            await observer.OnStepStartedAsync(plan, i, cancellationToken).ConfigureAwait(false);
+            await observer.OnStepStartedAsync(plan, i, atOnce ? completedAt : null, cancellationToken).ConfigureAwait(false);
             var started = _telemetry.StepDuration.Enabled ? _time.GetTimestamp() : 0;
             using var stepActivity = traced ? OrchestrationTelemetry.ActivitySource.StartActivity("bpi.orchestration.step " + step.Kind) : null;
             try
@@ -74,7 +88,7 @@ internal sealed class RolloutExecutor
             }
 
             RecordStep(step, plan, started, null);
-            await observer.OnStepCompletedAsync(plan, i, cancellationToken).ConfigureAwait(false);
+            completedAt = await observer.OnStepCompletedAsync(plan, i, cancellationToken).ConfigureAwait(false);
         }
 
         await observer.OnPlanCompletedAsync(plan, cancellationToken).ConfigureAwait(false);
@@ -102,9 +116,15 @@ internal interface IRolloutObserver
 {
     ValueTask OnPlanStartedAsync(RolloutPlan plan, int startIndex, CancellationToken cancellationToken);
 
-    ValueTask OnStepStartedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken);
+    /// <summary>Step <paramref name="index"/> starts.</summary>
+    /// <param name="plan">The plan.</param>
+    /// <param name="index">The step.</param>
+    /// <param name="at">When it starts, when known: the previous step's completion time when it follows that step at once; otherwise <see langword="null"/> (read the clock).</param>
+    /// <param name="cancellationToken">Cancels the run.</param>
+    ValueTask OnStepStartedAsync(RolloutPlan plan, int index, DateTimeOffset? at, CancellationToken cancellationToken);
 
-    ValueTask OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken);
+    /// <summary>Step <paramref name="index"/> completed; returns the time recorded for its completion.</summary>
+    ValueTask<DateTimeOffset> OnStepCompletedAsync(RolloutPlan plan, int index, CancellationToken cancellationToken);
 
     ValueTask OnStepFailedAsync(RolloutPlan plan, int index, OrchestrationException error, CancellationToken cancellationToken);
 

@@ -174,7 +174,7 @@ internal sealed partial class RolloutRunner : IDisposable
         }
 
         var plan = await kind.PlanAsync(this, entry, strategy, context).ConfigureAwait(false);
-        await entry.UpdateAsync(
+        var planned = await entry.UpdateAsync(
             static (r, s) => r with
             {
                 State = s.paused ? DeploymentState.Paused : DeploymentState.Deploying,
@@ -189,7 +189,7 @@ internal sealed partial class RolloutRunner : IDisposable
         try
         {
             // Cancelled by an abort or by the orchestrator stopping (StopAsync stops every rollout's control).
-            await _executor.RunAsync(entry.Steps, entry.StepContext!, plan, work.StartIndex, control.AbortToken).ConfigureAwait(false);
+            await _executor.RunAsync(entry.Steps, entry.StepContext!, plan, work.StartIndex, control.AbortToken, planned.UpdatedAt).ConfigureAwait(false);
         }
         catch (Exception ex) when (control.IsLost && ex is OperationCanceledException or RolloutStepFailedException)
         {
@@ -226,6 +226,16 @@ internal sealed partial class RolloutRunner : IDisposable
             return;
         }
 
+        await FailOrRollBackAsync(work, kind, strategy, context, desired, stable, failure, failedAtStep, aborted, started).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A rollout failed or was aborted: marks it failed when automatic rollback is off, otherwise plans the way back and
+    /// runs it. Its own method, so the closures it needs are made only when a rollout fails.
+    /// </summary>
+    private async Task FailOrRollBackAsync(RolloutWork work, RunKind kind, IRolloutStrategy strategy, RolloutContext context, RevisionSpec desired, RevisionSpec? stable, OrchestrationException failure, int failedAtStep, bool aborted, long started)
+    {
+        var entry = work.Entry;
         var reason = failure.Message;
         if (!aborted && !desired.Spec.Rollback.Automatic)
         {

@@ -1,43 +1,67 @@
-using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 
 namespace Bpi.Orchestration.State;
 
 /// <summary>The default <see cref="IDeploymentStore"/>: records live in memory and are lost when the process ends.</summary>
 public sealed class InMemoryDeploymentStore : IRestorableDeploymentStore
 {
-    private readonly ConcurrentDictionary<string, DeploymentRecord> _records = new(StringComparer.Ordinal);
-    private readonly Lock _writes = new();
+    // One lock around a plain dictionary: a save must check and replace under one lock anyway, and a concurrent
+    // dictionary would add its own bucket lock (and a node per write) inside it. Reads are rare next to saves.
+    private readonly Dictionary<string, DeploymentRecord> _records = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
 
     /// <inheritdoc />
     public ValueTask<long> SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        lock (_writes)
+        lock (_gate)
         {
-            var stored = _records.TryGetValue(record.Id, out var current) ? current : null;
-            DeploymentStoreWrites.EnsureCanReplace(record, stored?.Version ?? 0, stored?.FencingToken ?? 0);
+            // One hash lookup for the check and the write.
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_records, record.Id, out var exists);
+            var stored = exists ? slot : null;
+            try
+            {
+                DeploymentStoreWrites.EnsureCanReplace(record, stored?.Version ?? 0, stored?.FencingToken ?? 0);
+            }
+            catch (OrchestrationException) when (!exists)
+            {
+                // The lookup added an empty entry for the id: a refused first write leaves nothing stored.
+                _records.Remove(record.Id);
+                throw;
+            }
+
             var version = record.Version + 1;
 
             // The caller's instance itself, stamped with its new version here (the caller stamps it again, to the same
             // value, after this returns): a record is immutable but for that stamp, so no copy is needed to keep it.
-            _records[record.Id] = record.StoredAs(version);
+            slot = record.StoredAs(version);
             return ValueTask.FromResult(version);
         }
     }
 
     /// <inheritdoc />
     public ValueTask<DeploymentRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
-        => ValueTask.FromResult(_records.TryGetValue(id, out var record) ? record : null);
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_records.TryGetValue(id, out var record) ? record : null);
+        }
+    }
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<DeploymentRecord>> ListAsync(CancellationToken cancellationToken = default)
-        => ValueTask.FromResult<IReadOnlyList<DeploymentRecord>>([.. _records.Values]);
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult<IReadOnlyList<DeploymentRecord>>([.. _records.Values]);
+        }
+    }
 
     /// <inheritdoc />
     public ValueTask ReplaceAllAsync(IReadOnlyList<DeploymentRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);
-        lock (_writes)
+        lock (_gate)
         {
             _records.Clear();
             foreach (var record in records)
@@ -52,9 +76,9 @@ public sealed class InMemoryDeploymentStore : IRestorableDeploymentStore
     /// <inheritdoc />
     public ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
-        lock (_writes)
+        lock (_gate)
         {
-            _records.TryRemove(id, out _);
+            _records.Remove(id);
         }
 
         return ValueTask.CompletedTask;

@@ -19,11 +19,12 @@ internal static class RevisionLists
     /// <summary>Keeps the newest <paramref name="limit"/> revisions plus the stable and the target revision.</summary>
     public static IReadOnlyList<RevisionSpec> Prune(IReadOnlyList<RevisionSpec> revisions, int? stable, int? target, int limit)
     {
-        if (revisions.Count <= limit)
-        {
-            return revisions;
-        }
+        // Captured parameters would make the lambdas' closure on every call, even the common one that prunes nothing.
+        return revisions.Count <= limit ? revisions : PruneOver(revisions, stable, target, limit);
+    }
 
+    private static IReadOnlyList<RevisionSpec> PruneOver(IReadOnlyList<RevisionSpec> revisions, int? stable, int? target, int limit)
+    {
         var newest = revisions.OrderByDescending(r => r.Number).Take(limit).Select(r => r.Number).ToHashSet();
         return [.. revisions.Where(r => newest.Contains(r.Number) || r.Number == stable || r.Number == target).OrderBy(r => r.Number)];
     }

@@ -10,13 +10,17 @@ namespace Bpi.Orchestration;
 /// </summary>
 internal sealed class RolloutProgress
 {
-    private readonly Lock _gate = new();
+    private readonly Lock _gate;
     private readonly List<(string ComponentId, IReadOnlyDictionary<int, int> Weights, bool Approximated)> _traffic = new(1); // per component: a few
     private string? _message;
     private StepAudit? _step; // the step that started last: its audit details, and its description once asked for
     private (AwaitReadyStep Step, int Ready)? _readiness; // the last readiness reported, spelled out when read
     private int _stepTotal;
     private int _percent;
+
+    /// <summary>Creates the progress of one deployment.</summary>
+    /// <param name="gate">The deployment's lock (<see cref="DeploymentEntry.Gate"/>); a lock of its own when <see langword="null"/>.</param>
+    public RolloutProgress(Lock? gate = null) => _gate = gate ?? new Lock();
 
     /// <summary>The current step as people read it, or <see langword="null"/> between steps.</summary>
     public string? CurrentStep
@@ -82,11 +86,13 @@ internal sealed class RolloutProgress
         }
     }
 
-    public void StepCompleted(int index, int total)
+    /// <summary>Step <paramref name="index"/> of <paramref name="plan"/> completed; returns its audit details when it is the step that started last.</summary>
+    public StepAudit? StepCompleted(RolloutPlan plan, int index)
     {
         lock (_gate)
         {
-            _percent = (int)((index + 1) * 100L / total);
+            _percent = (int)((index + 1) * 100L / plan.Steps.Count);
+            return _step is { } current && current.Is(plan, index) ? current : null;
         }
     }
 
