@@ -42,7 +42,7 @@ public static class EncClusterOrchestrationBuilderExtensions
         services.Replace(ServiceDescriptor.Singleton<IWorkloadRuntime>(sp =>
         {
             var manager = sp.GetRequiredService<EncClusterManager>();
-            var runtime = new EncClusterWorkloadRuntime(Resolve(sp, inner), manager);
+            var runtime = EncClusterWorkloadRuntime.Create(Resolve(sp, inner), manager);
             manager.Members = runtime.Members;
             return runtime;
         }));

@@ -13,9 +13,16 @@ namespace Bpi.Orchestration.EncCluster;
 /// routing and the probes reach the member through mutual TLS) and its TLS listener second (named <c>enc-tls</c>).
 /// Every other revision passes through untouched. On Docker (<see cref="EncDockerSidecars"/>) the members' TLS ends are
 /// sidecars in their network namespaces and <c>BPI_ENC_PEERS</c> lists local addresses inside each member.
+/// <para>
+/// The decorator claims the autoscaling capabilities only where the inner runtime has them, since admission and the
+/// autoscaler read them off the runtime they are given: it scales itself (<see cref="IWorkloadSelfScaling"/>) when the
+/// inner runtime does, and it is an <see cref="IWorkloadUtilization"/> exactly when the inner runtime is one
+/// (<see cref="Create"/> chooses the type), so a CPU or memory target over a runtime that cannot measure is refused at
+/// admission instead of being accepted and never acted on.
+/// </para>
 /// </summary>
-internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClusterManager manager)
-    : IWorkloadRuntime, IWorkloadEvents, IWorkloadInstanceRemover, IWorkloadCommandRunner, IWorkloadInspector, IWorkloadUtilization, IWorkloadSelfScaling, IAsyncDisposable
+internal abstract class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClusterManager manager)
+    : IWorkloadRuntime, IWorkloadEvents, IWorkloadInstanceRemover, IWorkloadCommandRunner, IWorkloadInspector, IWorkloadSelfScaling, IAsyncDisposable
 {
     /// <summary>The environment variable listing the peers' addresses, <c>host:port</c> comma-separated, in slot order.</summary>
     public const string PeersVariable = "BPI_ENC_PEERS";
@@ -30,6 +37,10 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
     private readonly EncDockerSidecars? _docker = inner is DockerWorkloadRuntime docker ? new EncDockerSidecars(docker, manager) : null;
 
     public IWorkloadRuntime Inner => inner;
+
+    /// <summary>The decorator of <paramref name="inner"/>: one that reports utilisation (passed through) when <paramref name="inner"/> does, one that does not otherwise.</summary>
+    public static EncClusterWorkloadRuntime Create(IWorkloadRuntime inner, EncClusterManager manager)
+        => inner is IWorkloadUtilization ? new Measured(inner, manager) : new Unmeasured(inner, manager);
 
     public string Name => inner.Name;
 
@@ -131,10 +142,6 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
     public ValueTask<IReadOnlyList<WorkloadInspection>> InspectDeploymentAsync(string deploymentId, CancellationToken cancellationToken = default)
         => inner is IWorkloadInspector inspector ? inspector.InspectDeploymentAsync(deploymentId, cancellationToken) : new ValueTask<IReadOnlyList<WorkloadInspection>>([]);
 
-    /// <summary>The inner runtime's utilisation (autoscaling of the components that are not EncClusters keeps working); none when it reports none.</summary>
-    public ValueTask<IReadOnlyList<InstanceUtilization>> GetUtilizationAsync(string deploymentId, string componentId, int revision, CancellationToken cancellationToken = default)
-        => inner is IWorkloadUtilization utilization ? utilization.GetUtilizationAsync(deploymentId, componentId, revision, cancellationToken) : new ValueTask<IReadOnlyList<InstanceUtilization>>([]);
-
     /// <summary>Whether the inner runtime scales autoscaled components itself (Kubernetes); the orchestrator's autoscaler then leaves them to it.</summary>
     public bool ScalesItself => inner is IWorkloadSelfScaling { ScalesItself: true };
 
@@ -176,6 +183,16 @@ internal sealed class EncClusterWorkloadRuntime(IWorkloadRuntime inner, EncClust
                 await set.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>The decorator of a runtime that reports no utilisation: it reports none either.</summary>
+    private sealed class Unmeasured(IWorkloadRuntime inner, EncClusterManager manager) : EncClusterWorkloadRuntime(inner, manager);
+
+    /// <summary>The decorator of a runtime that reports utilisation: it passes the reads through (autoscaling of the components that are not EncClusters keeps working).</summary>
+    private sealed class Measured(IWorkloadRuntime inner, EncClusterManager manager) : EncClusterWorkloadRuntime(inner, manager), IWorkloadUtilization
+    {
+        public ValueTask<IReadOnlyList<InstanceUtilization>> GetUtilizationAsync(string deploymentId, string componentId, int revision, CancellationToken cancellationToken = default)
+            => ((IWorkloadUtilization)Inner).GetUtilizationAsync(deploymentId, componentId, revision, cancellationToken);
     }
 
     private sealed class NoSubscription : IDisposable

@@ -15,8 +15,9 @@ namespace Bpi.Orchestration.Runtime;
 /// on any runtime.
 /// </para>
 /// <para>
-/// A runtime that decorates another (and so implements every capability interface to forward it) answers
-/// <see cref="ScalesItself"/> for the runtime it wraps.
+/// A runtime that decorates another answers <see cref="ScalesItself"/> for the runtime it wraps, and implements
+/// <see cref="IWorkloadUtilization"/> only when the runtime it wraps does (admission reads the capability off the type):
+/// a decorator that always forwarded utilisation would let CPU and memory targets through that nothing acts on.
 /// </para>
 /// </remarks>
 public interface IWorkloadSelfScaling

@@ -74,9 +74,18 @@ public sealed class OrchestrationOptions
     public TimeSpan HealingResyncInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Horizontal autoscaling of components with <see cref="ComponentSpec.Autoscaling"/>: every <see cref="AutoscalingInterval"/>
-    /// the orchestrator measures their serving revision through the runtime (<see cref="Runtime.IWorkloadUtilization"/>) and
-    /// scales it by the Kubernetes HPA algorithm, as audited scale plans. Off: the counts stay as deployed.
+    /// Horizontal autoscaling of components with <see cref="ComponentSpec.Autoscaling"/> by the orchestrator. Who scales
+    /// follows from what the runtime declares. A runtime that scales workloads itself
+    /// (<see cref="Runtime.IWorkloadSelfScaling"/>; Kubernetes: an HPA) is left to it: the orchestrator neither measures nor
+    /// scales. On any other runtime, every <see cref="AutoscalingInterval"/> the orchestrator measures each autoscaled
+    /// component's serving revision — CPU and memory through the runtime's <see cref="Runtime.IWorkloadUtilization"/>,
+    /// custom metrics (<see cref="AutoscalingSpec.Metrics"/>) through the registered
+    /// <see cref="Bpi.Orchestration.Autoscaling.IAutoscalingMetricSource"/>s — and scales it by the Kubernetes HPA algorithm, as audited scale
+    /// plans; on a runtime that neither reports utilisation nor scales itself, admission refuses CPU and memory targets
+    /// (the default CPU target included) and only custom metrics scale. A runtime that decorates another (EncCluster) has
+    /// these capabilities exactly when the runtime it wraps has them.
+    /// Off: the orchestrator neither scales nor checks targets against the runtime; the counts stay as deployed unless the
+    /// runtime scales itself (Kubernetes still applies the HPAs).
     /// </summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool Autoscaling { get; set; } = true;

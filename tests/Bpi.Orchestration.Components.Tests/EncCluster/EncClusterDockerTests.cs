@@ -486,7 +486,7 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
             var docker = fixture.CreateRuntime();
             var logs = new CapturingLoggerProvider();
             var manager = new EncClusterManager(options, clock, audit: null, sealer: null, () => "docker", new LoggerFactory([logs]));
-            var runtime = new EncClusterWorkloadRuntime(docker, manager);
+            var runtime = EncClusterWorkloadRuntime.Create(docker, manager);
             manager.Members = runtime.Members;
             var revision = fixture.Revision(DockerEngineFixture.HttpComponent(version: marker)) with { EncCluster = enc };
             var cluster = new Cluster(docker, manager, runtime, revision) { Logs = logs };

@@ -17,7 +17,7 @@ public sealed class EncClusterRotationTests
         var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
         var audit = new RecordingAuditSink();
         await using var manager = new EncClusterManager(new EncClusterOptions(), clock, audit, sealer: null, () => "process", loggerFactory: null);
-        await using var runtime = new EncClusterWorkloadRuntime(scope.Runtime, manager);
+        await using var runtime = EncClusterWorkloadRuntime.Create(scope.Runtime, manager);
         manager.Members = runtime.Members;
         var enc = new EncClusterSpec { ClusterSize = 3, KeyRotationInterval = TimeSpan.FromHours(1), GracePeriod = TimeSpan.FromMinutes(2) };
         var marker = "rot-" + Guid.NewGuid().ToString("N")[..10];
@@ -107,7 +107,7 @@ public sealed class EncClusterRotationTests
     {
         await using var scope = new RuntimeScope();
         await using var manager = new EncClusterManager(new EncClusterOptions(), TimeProvider.System, audit: null, sealer: null, () => "process", loggerFactory: null);
-        await using var runtime = new EncClusterWorkloadRuntime(scope.Runtime, manager);
+        await using var runtime = EncClusterWorkloadRuntime.Create(scope.Runtime, manager);
         var revision = scope.Revision(
             new CommandSpec { FileName = RuntimeScope.SampleServiceDll },
             ports: [new PortSpec { ContainerPort = 8080 }]) with { EncCluster = new EncClusterSpec { ClusterSize = 2 } };
