@@ -10,7 +10,7 @@ namespace Bpi.Orchestration.Recording;
 /// audits each step) and the step context's host (progress, traffic, waiting for a person). It writes through the
 /// deployment's entry and the <see cref="DeploymentRecorder"/>, and never runs a step itself.
 /// </summary>
-internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
+internal sealed class StepRecorder : IRolloutObserver, IRolloutHost, IPauseListener
 {
     private readonly DeploymentEntry _entry;
     private readonly DeploymentRecorder _recorder;
@@ -24,11 +24,7 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
         _entry = entry;
         _recorder = recorder;
         _gate = entry.Gate;
-        PauseChanged = OnPauseChanged; // one delegate per deployment, not per rollout
     }
-
-    /// <summary>Called by a plan's control when a person pauses or resumes it.</summary>
-    public Action<bool, string> PauseChanged { get; }
 
     public string DeploymentId => _entry.DeploymentId;
 
@@ -274,7 +270,8 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost
            && cursor.TotalSteps == plan.Steps.Count
            && (plan.Kind == RolloutKind.Rollback || cursor.FailedAtStep is null);
 
-    private void OnPauseChanged(bool paused, string reason)
+    /// <summary>Called by a plan's control when a person pauses or resumes it.</summary>
+    public void PauseChanged(bool paused, string reason)
     {
         bool changed;
         lock (_gate)

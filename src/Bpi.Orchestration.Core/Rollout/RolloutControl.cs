@@ -11,11 +11,11 @@ internal sealed class RolloutControl : IDisposable
     private ApprovalWait? _approval;
     private volatile bool _aborted;
 
-    private readonly Action<bool, string>? _pauseChanged;
+    private readonly IPauseListener? _pauseChanged;
 
     /// <summary>Creates the control of one rollout.</summary>
     /// <param name="pauseChanged">Called (outside the lock) when the rollout is paused (<see langword="true"/>) or resumed.</param>
-    public RolloutControl(Action<bool, string>? pauseChanged = null) => _pauseChanged = pauseChanged;
+    public RolloutControl(IPauseListener? pauseChanged = null) => _pauseChanged = pauseChanged;
 
     /// <summary>Cancelled when the rollout is aborted or the orchestrator stops (<see cref="Stop"/>); <see cref="IsAborted"/> tells which.</summary>
     public CancellationToken AbortToken => _abort.Token;
@@ -115,7 +115,7 @@ internal sealed class RolloutControl : IDisposable
             _resumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        _pauseChanged?.Invoke(true, reason);
+        _pauseChanged?.PauseChanged(true, reason);
         return true;
     }
 
@@ -133,7 +133,7 @@ internal sealed class RolloutControl : IDisposable
             return false;
         }
 
-        _pauseChanged?.Invoke(false, reason);
+        _pauseChanged?.PauseChanged(false, reason);
         resumed.TrySetResult();
         return true;
     }
@@ -394,3 +394,12 @@ public enum ApprovalOutcome
 /// <param name="Approvers">The distinct approvers, in order.</param>
 /// <param name="Detail">The rejection reason or the last comment.</param>
 public sealed record ApprovalResult(ApprovalOutcome Outcome, IReadOnlyList<string> Approvers, string? Detail);
+
+/// <summary>Told (outside the control's lock) when a person pauses or resumes a rollout.</summary>
+internal interface IPauseListener
+{
+    /// <summary>The rollout was paused (<see langword="true"/>) or resumed.</summary>
+    /// <param name="paused">Whether it is paused now.</param>
+    /// <param name="reason">Why, as said by whoever did it.</param>
+    void PauseChanged(bool paused, string reason);
+}

@@ -43,55 +43,63 @@ internal sealed class RolloutExecutor
         activity?.SetTag("strategy.name", plan.Strategy);
 
         context.Plan = plan;
-        await observer.OnPlanStartedAsync(plan, startIndex, cancellationToken).ConfigureAwait(false);
-        var completedAt = startedAt;
-        for (var i = startIndex; i < plan.Steps.Count; i++)
+        try
         {
-            // A step that follows the previous one at once (not paused, ownership confirmed without waiting) starts when
-            // that one completed, as far as a clock can tell: its start is stamped with that time instead of a new reading.
-            var paused = context.WaitWhilePausedAsync(cancellationToken);
-            var atOnce = paused.IsCompletedSuccessfully;
-            await paused.ConfigureAwait(false);
+            await observer.OnPlanStartedAsync(plan, startIndex, cancellationToken).ConfigureAwait(false);
+            var completedAt = startedAt;
+            for (var i = startIndex; i < plan.Steps.Count; i++)
+            {
+                // A step that follows the previous one at once (not paused, ownership confirmed without waiting) starts when
+                // that one completed, as far as a clock can tell: its start is stamped with that time instead of a new reading.
+                var paused = context.WaitWhilePausedAsync(cancellationToken);
+                var atOnce = paused.IsCompletedSuccessfully;
+                await paused.ConfigureAwait(false);
 
-            // A step boundary: an instance that lost the deployment (paused past its lease) stops here, before the step.
-            var owned = context.EnsureOwnedAsync(cancellationToken);
-            atOnce &= owned.IsCompletedSuccessfully;
-            await owned.ConfigureAwait(false);
-            var step = plan.Steps[i];
-            if (!_handlers.TryGetValue(step.GetType(), out var handler))
-            {
-                throw new RolloutStepFailedException(i, new OrchestrationException(
-                    OrchestrationErrorKind.InvalidConfiguration,
-                    $"No handler is registered for rollout step '{step.GetType().Name}'; add the package that provides it (for example .AddStrategies()) or register one with AddStepHandler."));
+                // A step boundary: an instance that lost the deployment (paused past its lease) stops here, before the step.
+                var owned = context.EnsureOwnedAsync(cancellationToken);
+                atOnce &= owned.IsCompletedSuccessfully;
+                await owned.ConfigureAwait(false);
+                var step = plan.Steps[i];
+                if (!_handlers.TryGetValue(step.GetType(), out var handler))
+                {
+                    throw new RolloutStepFailedException(i, new OrchestrationException(
+                        OrchestrationErrorKind.InvalidConfiguration,
+                        $"No handler is registered for rollout step '{step.GetType().Name}'; add the package that provides it (for example .AddStrategies()) or register one with AddStepHandler."));
+                }
+
+                await observer.OnStepStartedAsync(plan, i, atOnce ? completedAt : null, cancellationToken).ConfigureAwait(false);
+                var started = _telemetry.StepDuration.Enabled ? _time.GetTimestamp() : 0;
+                using var stepActivity = traced ? OrchestrationTelemetry.ActivitySource.StartActivity("bpi.orchestration.step " + step.Kind) : null;
+                try
+                {
+                    await handler.ExecuteAsync(step, context, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    stepActivity?.SetStatus(ActivityStatusCode.Error, "cancelled");
+                    throw;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    var error = ex as OrchestrationException
+                        ?? new OrchestrationException(OrchestrationErrorKind.DeploymentFailed, $"Step '{step.Describe()}' failed: {ex.Message}", ex);
+                    stepActivity?.SetStatus(ActivityStatusCode.Error, error.Kind.ToString());
+                    RecordStep(step, plan, started, error.Kind.ToString());
+                    await observer.OnStepFailedAsync(plan, i, error, CancellationToken.None).ConfigureAwait(false);
+                    throw new RolloutStepFailedException(i, error);
+                }
+
+                RecordStep(step, plan, started, null);
+                completedAt = await observer.OnStepCompletedAsync(plan, i, cancellationToken).ConfigureAwait(false);
             }
 
-            await observer.OnStepStartedAsync(plan, i, atOnce ? completedAt : null, cancellationToken).ConfigureAwait(false);
-            var started = _telemetry.StepDuration.Enabled ? _time.GetTimestamp() : 0;
-            using var stepActivity = traced ? OrchestrationTelemetry.ActivitySource.StartActivity("bpi.orchestration.step " + step.Kind) : null;
-            try
-            {
-                await handler.ExecuteAsync(step, context, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                stepActivity?.SetStatus(ActivityStatusCode.Error, "cancelled");
-                throw;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                var error = ex as OrchestrationException
-                    ?? new OrchestrationException(OrchestrationErrorKind.DeploymentFailed, $"Step '{step.Describe()}' failed: {ex.Message}", ex);
-                stepActivity?.SetStatus(ActivityStatusCode.Error, error.Kind.ToString());
-                RecordStep(step, plan, started, error.Kind.ToString());
-                await observer.OnStepFailedAsync(plan, i, error, CancellationToken.None).ConfigureAwait(false);
-                throw new RolloutStepFailedException(i, error);
-            }
-
-            RecordStep(step, plan, started, null);
-            completedAt = await observer.OnStepCompletedAsync(plan, i, cancellationToken).ConfigureAwait(false);
+            await observer.OnPlanCompletedAsync(plan, cancellationToken).ConfigureAwait(false);
         }
-
-        await observer.OnPlanCompletedAsync(plan, cancellationToken).ConfigureAwait(false);
+        finally
+        {
+            // An ended run's plan is not kept by the context (a deployment kept after its destroy, for one).
+            context.EndPlan(plan);
+        }
     }
 
     private void RecordStep(RolloutStep step, RolloutPlan plan, long started, string? errorKind)

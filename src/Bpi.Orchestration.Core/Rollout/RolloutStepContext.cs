@@ -61,8 +61,13 @@ public sealed class RolloutStepContext
     /// <summary>A logger for the rollout.</summary>
     public ILogger Logger { get; }
 
-    /// <summary>The plan being executed (set by the executor before its first step), so a handler can see the revisions it moves between; <see langword="null"/> before a plan runs.</summary>
-    public RolloutPlan? Plan { get; internal set; }
+    /// <summary>The plan being executed (set by the executor before its first step), so a handler can see the revisions it moves between; <see langword="null"/> while no plan runs.</summary>
+    public RolloutPlan? Plan { get => Volatile.Read(ref _plan); internal set => Volatile.Write(ref _plan, value); }
+
+    private RolloutPlan? _plan;
+
+    /// <summary>The executor finished <paramref name="plan"/>: the context lets go of it unless another run has set its own since.</summary>
+    internal void EndPlan(RolloutPlan plan) => Interlocked.CompareExchange(ref _plan, null, plan);
 
     /// <summary>The id of the actor who requested the running rollout (deploy, update, rollback or scale); <c>system</c> for automatic work.</summary>
     public string RequestedBy => _host.RequestedBy;

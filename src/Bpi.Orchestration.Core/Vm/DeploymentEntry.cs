@@ -36,10 +36,10 @@ internal sealed class DeploymentEntry : IDisposable
 
     public DeploymentRecord Record => Volatile.Read(ref _record);
 
-    /// <summary>The control of the queued or running plan; an idle one before the first.</summary>
+    /// <summary>The control of the queued or running plan; an idle one while none is.</summary>
     public RolloutControl Control { get; private set; } = IdleControl;
 
-    /// <summary>The control before a deployment's first rollout: nothing reads it until a rollout installs its own.</summary>
+    /// <summary>The control while no plan of the deployment's own runs: never paused, aborted or waiting (a repair's steps only read it).</summary>
     private static readonly RolloutControl IdleControl = new();
 
     /// <summary>The queued or running plan; <see langword="null"/> when none is.</summary>
@@ -73,7 +73,7 @@ internal sealed class DeploymentEntry : IDisposable
     /// <summary>Installs a fresh control for a new plan run and returns the run.</summary>
     public RolloutWork BeginWork(RolloutKind kind, int? fromRevision, int toRevision, int startIndex, DeploymentSpec? previousSpec, DateTimeOffset? requestedAt = null, bool tracked = true)
     {
-        var control = new RolloutControl(Steps.PauseChanged);
+        var control = new RolloutControl(Steps);
         var work = new RolloutWork(this, control, kind, fromRevision, toRevision, startIndex, previousSpec);
         if (tracked)
         {
@@ -103,7 +103,10 @@ internal sealed class DeploymentEntry : IDisposable
         {
             if (ReferenceEquals(Work, work))
             {
+                // Between runs the entry holds the idle control, not the ended run's (which the run itself still holds
+                // while it unwinds): an idle or destroyed deployment keeps no control, source or lock of a past run.
                 Work = null;
+                Control = IdleControl;
                 ended = true;
             }
         }
@@ -119,6 +122,20 @@ internal sealed class DeploymentEntry : IDisposable
             // Between plan runs self-healing takes over: it looks at what the run left a moment later.
             Healer?.WakeAfterRun();
         }
+    }
+
+    /// <summary>
+    /// The deployment is destroyed: lets go of what only a live deployment uses (its healer, already asked to stop, and
+    /// the traffic its last plan recorded). A destroyed entry is kept only to answer queries, up to
+    /// <see cref="OrchestrationOptions.DestroyedDeploymentsRetained"/> of them, and everything it keeps is copied by every
+    /// garbage collection while it is kept.
+    /// </summary>
+    public void Retire()
+    {
+        // The healer was stopped (RequestStop cancelled its lifetime source, which holds no timer or handle, so nothing
+        // is left to dispose); a pass still unwinding keeps its own reference.
+        Healer = null;
+        Progress.ForgetTraffic();
     }
 
     public void Dispose()

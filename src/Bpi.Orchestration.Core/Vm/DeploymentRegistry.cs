@@ -66,6 +66,7 @@ internal sealed class DeploymentRegistry(IDeploymentStore store, ILogger logger,
             // A destroyed deployment is never healed again: stopping its healer now drops the timers that would keep the
             // entry (and everything it references) alive until they fire.
             entry.Healer?.RequestStop();
+            entry.Retire();
         }
 
         Destroyed?.Invoke(record.Id);

@@ -141,6 +141,16 @@ internal sealed class RolloutProgress
         }
     }
 
+    /// <summary>Forgets the traffic recorded (the deployment is destroyed: it has none).</summary>
+    public void ForgetTraffic()
+    {
+        lock (_gate)
+        {
+            _traffic.Clear();
+            _traffic.TrimExcess();
+        }
+    }
+
     /// <summary>The traffic last recorded for one component; default when none was.</summary>
     public (IReadOnlyDictionary<int, int>? Weights, bool Approximated) GetTraffic(string componentId)
     {
