@@ -51,7 +51,8 @@ internal sealed class ResourceLedger(ResourceRequirements? capacity)
                 return;
             }
 
-            var after = _allocated - held + amount;
+            // A first reservation holds nothing yet: one sum, not a difference and a sum.
+            var after = ReferenceEquals(held, ResourceRequirements.None) ? _allocated + amount : _allocated - held + amount;
             if (Capacity is { } cap)
             {
                 var problems = new List<string>();
@@ -89,12 +90,8 @@ internal sealed class ResourceLedger(ResourceRequirements? capacity)
         {
             if (_reservations.Remove(deploymentId, out var held))
             {
-                _allocated -= held;
-                if (_reservations.Count == 0)
-                {
-                    // Drop floating-point residue so an empty ledger is exactly empty.
-                    _allocated = ResourceRequirements.None;
-                }
+                // An empty ledger is exactly empty (no floating-point residue of the differences).
+                _allocated = _reservations.Count == 0 ? ResourceRequirements.None : _allocated - held;
             }
         }
     }

@@ -3,7 +3,7 @@ namespace Bpi.Orchestration.Rollout;
 /// <summary>The signals a person sends to one running rollout: abort, pause/resume, promote, approve/reject.</summary>
 internal sealed class RolloutControl : IDisposable
 {
-    private readonly Lock _gate = new();
+    private readonly Lock _gate;
     private readonly CancellationTokenSource _abort = new();
     private CancellationTokenSource? _force; // made when a rollback asks for it or a forced abort comes: most rollouts need neither
     private TaskCompletionSource? _resumed;
@@ -15,7 +15,12 @@ internal sealed class RolloutControl : IDisposable
 
     /// <summary>Creates the control of one rollout.</summary>
     /// <param name="pauseChanged">Called (outside the lock) when the rollout is paused (<see langword="true"/>) or resumed.</param>
-    public RolloutControl(IPauseListener? pauseChanged = null) => _pauseChanged = pauseChanged;
+    /// <param name="gate">The lock to take: the deployment's (<see cref="DeploymentEntry.Gate"/>), or one of its own when <see langword="null"/>.</param>
+    public RolloutControl(IPauseListener? pauseChanged = null, Lock? gate = null)
+    {
+        _pauseChanged = pauseChanged;
+        _gate = gate ?? new Lock();
+    }
 
     /// <summary>Cancelled when the rollout is aborted or the orchestrator stops (<see cref="Stop"/>); <see cref="IsAborted"/> tells which.</summary>
     public CancellationToken AbortToken => _abort.Token;

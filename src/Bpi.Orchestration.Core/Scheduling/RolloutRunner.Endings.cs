@@ -34,7 +34,7 @@ internal sealed partial class RolloutRunner
             RunKind.Of(work.Kind).CompletedMessage(desired.Number),
             at: now).ConfigureAwait(false);
         Telemetry.RecordRolloutEnd(desired.Spec.Type, strategy, "succeeded", Time, started);
-        await _recorder.AuditAsync(serving.UpdatedAt, OrchestrationActor.System.Id, "rollout.completed", entry.DeploymentId, "succeeded", new AuditData([new("revision", desired.Number.ToString(CultureInfo.InvariantCulture)), new("kind", StateNames.Of(work.Kind))])).ConfigureAwait(false);
+        await _recorder.AuditAsync(serving.UpdatedAt, OrchestrationActor.System.Id, "rollout.completed", entry.DeploymentId, "succeeded", new CompletionAudit(desired.Number, work.Kind)).ConfigureAwait(false);
     }
 
     private async Task RunRollbackAsync(RolloutWork work, RolloutPlan plan, int startIndex, RevisionSpec? stable, string reason, string strategy, long started)

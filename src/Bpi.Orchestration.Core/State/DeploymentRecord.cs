@@ -51,7 +51,7 @@ public sealed record DeploymentRecord
     public int RollbackCount { get; init; }
 
     /// <summary>The rollouts that ended, oldest first, at most <see cref="OrchestrationOptions.RolloutHistoryLimit"/>.</summary>
-    public IReadOnlyList<RolloutReport> History { get; init; } = [];
+    public IReadOnlyList<RolloutReport> History { get => _history; init => _history = value; }
 
     /// <summary>
     /// The stored version (optimistic concurrency): 0 for a record never stored; the store gives every successful save
@@ -75,6 +75,7 @@ public sealed record DeploymentRecord
     /// </summary>
     public IReadOnlyList<AutoscalerMemory>? Autoscalers { get; init; }
 
+    private IReadOnlyList<RolloutReport> _history = [];
     private DateTimeOffset _updatedAt;
     private long _version;
     private long _fencingToken;
@@ -84,6 +85,13 @@ public sealed record DeploymentRecord
     {
         _updatedAt = now;
         _fencingToken = fencingToken;
+        return this;
+    }
+
+    /// <summary>Sets the history of a copy the engine just made and has not published yet (a rollout's ending), so it is not copied again.</summary>
+    internal DeploymentRecord WithHistoryInPlace(IReadOnlyList<RolloutReport> history)
+    {
+        _history = history;
         return this;
     }
 

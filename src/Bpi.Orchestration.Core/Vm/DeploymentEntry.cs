@@ -29,8 +29,9 @@ internal sealed class DeploymentEntry : IDisposable
     public string DeploymentId => _record.Id;
 
     /// <summary>
-    /// The lock of this deployment's live state, shared by the entry, its step recorder, its progress and its healer: one
-    /// lock object per deployment instead of one per part. Every section under it is short and never waits.
+    /// The lock of this deployment's live state, shared by the entry, its step recorder, its progress, its healer and its
+    /// plans' controls: one lock object per deployment instead of one per part. Every section under it is short and never
+    /// waits.
     /// </summary>
     public Lock Gate => _gate;
 
@@ -73,7 +74,7 @@ internal sealed class DeploymentEntry : IDisposable
     /// <summary>Installs a fresh control for a new plan run and returns the run.</summary>
     public RolloutWork BeginWork(RolloutKind kind, int? fromRevision, int toRevision, int startIndex, DeploymentSpec? previousSpec, DateTimeOffset? requestedAt = null, bool tracked = true)
     {
-        var control = new RolloutControl(Steps);
+        var control = new RolloutControl(Steps, _gate);
         var work = new RolloutWork(this, control, kind, fromRevision, toRevision, startIndex, previousSpec);
         if (tracked)
         {
@@ -176,7 +177,8 @@ internal sealed class DeploymentEntry : IDisposable
             {
                 // The rollout's report is stored with the state that ends it: one save, never one without the other.
                 ended = report;
-                after = after with { History = AppendHistory(after.History, report, _recorder.RolloutHistoryLimit) };
+                // `after` is the fresh copy stamped above, not yet seen by anyone: set in place rather than copied again.
+                after = after.WithHistoryInPlace(AppendHistory(after.History, report, _recorder.RolloutHistoryLimit));
             }
 
             after.StoredAs(await _recorder.SaveAsync(after).ConfigureAwait(false));
