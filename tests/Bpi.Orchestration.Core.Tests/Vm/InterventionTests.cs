@@ -30,6 +30,45 @@ public sealed class InterventionTests
     }
 
     [Fact]
+    public async Task A_step_held_back_by_a_pause_is_stamped_when_it_starts_and_one_that_follows_at_once_when_the_last_completed()
+    {
+        await using var host = NewHost();
+        var id = await host.Vm.DeployAsync(Gated(new PauseStep(TimeSpan.FromMinutes(5))));
+        await host.Clock.WaitForTimersAsync(1, TestHost.Timeout());
+        await host.Vm.PauseAsync(id);
+        var pausedAt = host.Clock.GetUtcNow();
+
+        // The timed pause (step 3) ends after 5 minutes; step 4 waits for the person's resume at 10.
+        host.Clock.Advance(TimeSpan.FromMinutes(10));
+        var resumedAt = host.Clock.GetUtcNow();
+        await host.Vm.ResumeAsync(id);
+        await host.SettleAsync(id);
+
+        var audit = host.Audit.Snapshot();
+        DateTimeOffset At(string action, int step) => audit.Single(e => e.Action == action && e.Data!["step.index"] == step.ToString(System.Globalization.CultureInfo.InvariantCulture)).Timestamp;
+        Assert.Equal(pausedAt + TimeSpan.FromMinutes(5), At("rollout.step.completed", 3));
+        Assert.True(At("rollout.step.started", 4) >= resumedAt, $"step 4 started {At("rollout.step.started", 4):O}, before the resume at {resumedAt:O}");
+        Assert.Equal(At("rollout.step.completed", 4), At("rollout.step.started", 5));
+    }
+
+    [Fact]
+    public async Task The_step_context_shows_the_running_plan_and_lets_go_of_it_when_the_run_ends()
+    {
+        var seen = new CaptureContextHandler();
+        await using var host = new TestHost(extra: b =>
+        {
+            b.AddStrategy<GatedStrategy>();
+            b.Services.AddSingleton<IRolloutStepHandler>(seen);
+        });
+        var id = await host.Vm.DeployAsync(Gated(new CaptureContextStep()));
+        var status = await host.SettleAsync(id);
+
+        Assert.Equal(DeploymentState.Running, status.State);
+        Assert.Equal("gated", seen.PlanDuringTheStep!.Strategy);
+        Assert.Null(seen.Context!.Plan);
+    }
+
+    [Fact]
     public async Task Aborting_a_paused_rollout_rolls_back_without_waiting_for_a_resume()
     {
         await using var host = NewHost();
@@ -207,6 +246,28 @@ public sealed class InterventionTests
     }
 
     private static TestHost NewHost() => new(extra: b => b.AddStrategy<GatedStrategy>());
+
+    /// <summary>A gate step that only lets its handler look at the step context.</summary>
+    private sealed record CaptureContextStep : RolloutStep
+    {
+        public override string Kind => "capture";
+
+        public override string Describe() => "capture the step context";
+    }
+
+    private sealed class CaptureContextHandler : RolloutStepHandler<CaptureContextStep>
+    {
+        public RolloutStepContext? Context { get; private set; }
+
+        public RolloutPlan? PlanDuringTheStep { get; private set; }
+
+        protected override ValueTask ExecuteAsync(CaptureContextStep step, RolloutStepContext context, CancellationToken cancellationToken)
+        {
+            Context = context;
+            PlanDuringTheStep = context.Plan;
+            return ValueTask.CompletedTask;
+        }
+    }
 
     private static DeploymentSpec Gated(RolloutStep gate) => Specs.Web(replicas: 2, image: "web:2") with { Strategy = new GatedSpec([gate]) };
 
