@@ -1,3 +1,5 @@
+using Bpi.Orchestration.Threading;
+
 namespace Bpi.Orchestration.Auditing;
 
 /// <summary>
@@ -15,7 +17,7 @@ namespace Bpi.Orchestration.Auditing;
 /// </remarks>
 public sealed class InMemoryAuditSink : IAuditSink
 {
-    private readonly Lock _gate = new();
+    private SpinLock _spin = LeafLock.Create(); // leaf sections only: see LeafLock
     private readonly Slot[] _ring;
     private int _next;
     private int _count;
@@ -41,7 +43,7 @@ public sealed class InMemoryAuditSink : IAuditSink
     {
         get
         {
-            lock (_gate)
+            using (LeafLock.Enter(ref _spin))
             {
                 return _total;
             }
@@ -65,7 +67,7 @@ public sealed class InMemoryAuditSink : IAuditSink
 
     private void Append(in Slot slot)
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             _ring[_next] = slot;
             _next = _next + 1 == _ring.Length ? 0 : _next + 1;
@@ -78,7 +80,7 @@ public sealed class InMemoryAuditSink : IAuditSink
     /// <returns>The events.</returns>
     public IReadOnlyList<AuditEvent> Snapshot()
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             var events = new AuditEvent[_count];
             var start = _count < _ring.Length ? 0 : _next;

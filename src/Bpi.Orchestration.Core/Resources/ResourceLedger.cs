@@ -1,4 +1,5 @@
 using System.Globalization;
+using Bpi.Orchestration.Threading;
 
 namespace Bpi.Orchestration;
 
@@ -8,7 +9,7 @@ namespace Bpi.Orchestration;
 /// </summary>
 internal sealed class ResourceLedger(ResourceRequirements? capacity)
 {
-    private readonly Lock _gate = new();
+    private SpinLock _spin = LeafLock.Create(); // leaf sections only: see LeafLock
     private readonly Dictionary<string, ResourceRequirements> _reservations = new(StringComparer.Ordinal);
     private ResourceRequirements _allocated = ResourceRequirements.None;
 
@@ -18,7 +19,7 @@ internal sealed class ResourceLedger(ResourceRequirements? capacity)
     {
         get
         {
-            lock (_gate)
+            using (LeafLock.Enter(ref _spin))
             {
                 return _allocated;
             }
@@ -29,7 +30,7 @@ internal sealed class ResourceLedger(ResourceRequirements? capacity)
     {
         get
         {
-            lock (_gate)
+            using (LeafLock.Enter(ref _spin))
             {
                 return _reservations.Count;
             }
@@ -42,7 +43,7 @@ internal sealed class ResourceLedger(ResourceRequirements? capacity)
     /// <exception cref="OrchestrationException"><see cref="OrchestrationErrorKind.InsufficientResources"/>; nothing changed.</exception>
     public void Reserve(string deploymentId, ResourceRequirements amount)
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             var held = _reservations.GetValueOrDefault(deploymentId) ?? ResourceRequirements.None;
             if (held == amount && _reservations.ContainsKey(deploymentId))
@@ -77,7 +78,7 @@ internal sealed class ResourceLedger(ResourceRequirements? capacity)
 
     public ResourceRequirements? GetReservation(string deploymentId)
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             return _reservations.GetValueOrDefault(deploymentId);
         }
@@ -86,7 +87,7 @@ internal sealed class ResourceLedger(ResourceRequirements? capacity)
     /// <summary>Releases a deployment's reservation. Idempotent.</summary>
     public void Release(string deploymentId)
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             if (_reservations.Remove(deploymentId, out var held))
             {

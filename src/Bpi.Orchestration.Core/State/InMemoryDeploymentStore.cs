@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Bpi.Orchestration.Threading;
 
 namespace Bpi.Orchestration.State;
 
@@ -8,13 +9,13 @@ public sealed class InMemoryDeploymentStore : IRestorableDeploymentStore
     // One lock around a plain dictionary: a save must check and replace under one lock anyway, and a concurrent
     // dictionary would add its own bucket lock (and a node per write) inside it. Reads are rare next to saves.
     private readonly Dictionary<string, DeploymentRecord> _records = new(StringComparer.Ordinal);
-    private readonly Lock _gate = new();
+    private SpinLock _spin = LeafLock.Create(); // leaf sections only: see LeafLock
 
     /// <inheritdoc />
     public ValueTask<long> SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             // One hash lookup for the check and the write.
             ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_records, record.Id, out var exists);
@@ -42,7 +43,7 @@ public sealed class InMemoryDeploymentStore : IRestorableDeploymentStore
     /// <inheritdoc />
     public ValueTask<DeploymentRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             return ValueTask.FromResult(_records.TryGetValue(id, out var record) ? record : null);
         }
@@ -51,7 +52,7 @@ public sealed class InMemoryDeploymentStore : IRestorableDeploymentStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<DeploymentRecord>> ListAsync(CancellationToken cancellationToken = default)
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             return ValueTask.FromResult<IReadOnlyList<DeploymentRecord>>([.. _records.Values]);
         }
@@ -61,7 +62,7 @@ public sealed class InMemoryDeploymentStore : IRestorableDeploymentStore
     public ValueTask ReplaceAllAsync(IReadOnlyList<DeploymentRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             _records.Clear();
             foreach (var record in records)
@@ -76,7 +77,7 @@ public sealed class InMemoryDeploymentStore : IRestorableDeploymentStore
     /// <inheritdoc />
     public ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             _records.Remove(id);
         }

@@ -22,16 +22,15 @@ internal sealed class DeploymentEntry : IDisposable
     {
         _record = record;
         _recorder = recorder;
-        Progress = new RolloutProgress(_gate);
         Steps = new StepRecorder(this, recorder);
     }
 
     public string DeploymentId => _record.Id;
 
     /// <summary>
-    /// The lock of this deployment's live state, shared by the entry, its step recorder, its progress, its healer and its
-    /// plans' controls: one lock object per deployment instead of one per part. Every section under it is short and never
-    /// waits.
+    /// The lock of this deployment's live state, shared by the entry, its step recorder, its healer and its plans'
+    /// controls: one lock object per deployment instead of one per part. Every section under it is short and never waits.
+    /// (Progress, written several times per step and calling nothing, has a leaf lock of its own.)
     /// </summary>
     public Lock Gate => _gate;
 
@@ -47,7 +46,7 @@ internal sealed class DeploymentEntry : IDisposable
     public RolloutWork? Work { get; private set; }
 
     /// <summary>What the running plan is doing, for status.</summary>
-    public RolloutProgress Progress { get; }
+    public RolloutProgress Progress { get; } = new();
 
     /// <summary>The executor's observer and the step context's host for this deployment.</summary>
     public StepRecorder Steps { get; }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Bpi.Orchestration.Auditing;
 using Bpi.Orchestration.Rollout;
+using Bpi.Orchestration.Threading;
 
 namespace Bpi.Orchestration;
 
@@ -10,7 +11,7 @@ namespace Bpi.Orchestration;
 /// </summary>
 internal sealed class RolloutProgress
 {
-    private readonly Lock _gate;
+    private SpinLock _spin = LeafLock.Create(); // leaf sections only (see LeafLock): a rollout reports here several times per step
     private readonly List<(string ComponentId, IReadOnlyDictionary<int, int> Weights, bool Approximated)> _traffic = new(1); // per component: a few
     private string? _message;
     private StepAudit? _step; // the step that started last: its audit details, and its description once asked for
@@ -18,22 +19,24 @@ internal sealed class RolloutProgress
     private int _stepTotal;
     private int _percent;
 
-    /// <summary>Creates the progress of one deployment.</summary>
-    /// <param name="gate">The deployment's lock (<see cref="DeploymentEntry.Gate"/>); a lock of its own when <see langword="null"/>.</param>
-    public RolloutProgress(Lock? gate = null) => _gate = gate ?? new Lock();
-
     /// <summary>The current step as people read it, or <see langword="null"/> between steps.</summary>
     public string? CurrentStep
     {
         get
         {
-            lock (_gate)
+            string? message;
+            (AwaitReadyStep Step, int Ready)? readiness;
+            StepAudit? step;
+            int total;
+            using (LeafLock.Enter(ref _spin))
             {
-                // Formatted when asked for: a rollout announces every step, but few are looked at.
-                return _message
-                       ?? (_readiness is { } r ? ReadinessText(r.Step, r.Ready) : null)
-                       ?? (_step is null ? null : string.Create(CultureInfo.InvariantCulture, $"{_step.Index + 1}/{_stepTotal} {_step.Description}"));
+                (message, readiness, step, total) = (_message, _readiness, _step, _stepTotal);
             }
+
+            // Formatted when asked for, outside the lock: a rollout announces every step, but few are looked at.
+            return message
+                   ?? (readiness is { } r ? ReadinessText(r.Step, r.Ready) : null)
+                   ?? (step is null ? null : string.Create(CultureInfo.InvariantCulture, $"{step.Index + 1}/{total} {step.Description}"));
         }
     }
 
@@ -42,7 +45,7 @@ internal sealed class RolloutProgress
     {
         get
         {
-            lock (_gate)
+            using (LeafLock.Enter(ref _spin))
             {
                 return _percent;
             }
@@ -55,7 +58,7 @@ internal sealed class RolloutProgress
     /// <summary>A new plan run begins: nothing done yet.</summary>
     public void Reset()
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             _message = null;
             _step = null;
@@ -67,7 +70,7 @@ internal sealed class RolloutProgress
     /// <summary>No plan runs any more: no current step.</summary>
     public void Clear()
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             _message = null;
             _step = null;
@@ -77,7 +80,7 @@ internal sealed class RolloutProgress
 
     public void StepStarted(StepAudit step, int total)
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             _message = null;
             _readiness = null;
@@ -89,7 +92,7 @@ internal sealed class RolloutProgress
     /// <summary>Step <paramref name="index"/> of <paramref name="plan"/> completed; returns its audit details when it is the step that started last.</summary>
     public StepAudit? StepCompleted(RolloutPlan plan, int index)
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             _percent = (int)((index + 1) * 100L / plan.Steps.Count);
             return _step is { } current && current.Is(plan, index) ? current : null;
@@ -98,7 +101,7 @@ internal sealed class RolloutProgress
 
     public void Report(string message)
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             _message = message;
             _readiness = null;
@@ -107,7 +110,7 @@ internal sealed class RolloutProgress
 
     public void ReportReadiness(AwaitReadyStep step, int ready)
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             // Spelled out when read (status) or watched, not on every poll of every rollout.
             _message = null;
@@ -118,7 +121,7 @@ internal sealed class RolloutProgress
     /// <summary>The audit details of the step that started last when it is <paramref name="index"/> of <paramref name="plan"/>.</summary>
     public StepAudit? StartedStep(RolloutPlan plan, int index)
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             return _step is { } current && current.Is(plan, index) ? current : null;
         }
@@ -126,9 +129,10 @@ internal sealed class RolloutProgress
 
     public void RecordTraffic(string componentId, IReadOnlyDictionary<int, int> weights, bool approximated)
     {
-        lock (_gate)
+        // The copy (of a caller's dictionary) is made before the lock: a leaf section calls nothing.
+        var recorded = (componentId, Rollout.TrafficWeights.IsImmutable(weights) ? weights : new Dictionary<int, int>(weights), approximated);
+        using (LeafLock.Enter(ref _spin))
         {
-            var recorded = (componentId, Rollout.TrafficWeights.IsImmutable(weights) ? weights : new Dictionary<int, int>(weights), approximated);
             var at = IndexOfTraffic(componentId);
             if (at < 0)
             {
@@ -144,7 +148,7 @@ internal sealed class RolloutProgress
     /// <summary>Forgets the traffic recorded (the deployment is destroyed: it has none).</summary>
     public void ForgetTraffic()
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             _traffic.Clear();
             _traffic.TrimExcess();
@@ -154,7 +158,7 @@ internal sealed class RolloutProgress
     /// <summary>The traffic last recorded for one component; default when none was.</summary>
     public (IReadOnlyDictionary<int, int>? Weights, bool Approximated) GetTraffic(string componentId)
     {
-        lock (_gate)
+        using (LeafLock.Enter(ref _spin))
         {
             var at = IndexOfTraffic(componentId);
             return at < 0 ? default : (_traffic[at].Weights, _traffic[at].Approximated);
