@@ -205,7 +205,7 @@ internal sealed partial class DeploymentHealer
             return;
         }
 
-        _loop.Wakes.Schedule(this, due, now);
+        _loop.Wakes.Schedule(this, due);
     }
 
     /// <summary>The wake asked for with <see cref="ScheduleWakeAt"/> is due (called by <see cref="HealingWakes"/>).</summary>

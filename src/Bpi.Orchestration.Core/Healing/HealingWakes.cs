@@ -37,7 +37,12 @@ internal sealed class HealingWakes(TimeProvider time)
     }
 
     /// <summary>Wakes <paramref name="healer"/> at <paramref name="at"/>, unless it already has an earlier wake.</summary>
-    public void Schedule(IWakeable healer, DateTimeOffset at, DateTimeOffset now)
+    /// <remarks>
+    /// The timer is armed against the clock as it reads now, not as the caller read it when it decided on
+    /// <paramref name="at"/>: the clock may have moved in between (a manual clock advanced by a test while a healing pass
+    /// was on its way here), and a wake armed "so long from then" would come that much late.
+    /// </remarks>
+    public void Schedule(IWakeable healer, DateTimeOffset at)
     {
         lock (_gate)
         {
@@ -49,7 +54,7 @@ internal sealed class HealingWakes(TimeProvider time)
             _due[healer] = at;
             if (_armedFor is not { } armed || at < armed)
             {
-                Arm(at, now);
+                Arm(at, time.GetUtcNow());
             }
         }
     }

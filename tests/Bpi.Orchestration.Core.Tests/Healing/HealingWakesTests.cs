@@ -15,9 +15,9 @@ public sealed class HealingWakesTests
         var (a, b) = (new Wakeable(woken), new Wakeable(woken));
         var now = clock.GetUtcNow();
 
-        wakes.Schedule(a, now + TimeSpan.FromSeconds(5), now);
-        wakes.Schedule(b, now + TimeSpan.FromSeconds(2), now);
-        wakes.Schedule(a, now + TimeSpan.FromSeconds(9), now); // later than the one a has: ignored
+        wakes.Schedule(a, now + TimeSpan.FromSeconds(5));
+        wakes.Schedule(b, now + TimeSpan.FromSeconds(2));
+        wakes.Schedule(a, now + TimeSpan.FromSeconds(9)); // later than the one a has: ignored
         Assert.Equal(1, clock.ScheduledTimers);
         Assert.Equal(2, wakes.Pending);
 
@@ -32,6 +32,23 @@ public sealed class HealingWakesTests
     }
 
     [Fact]
+    public void A_wake_comes_at_its_time_even_when_the_clock_moved_after_the_healer_decided_on_it()
+    {
+        var clock = new ManualTimeProvider();
+        var wakes = new HealingWakes(clock);
+        var woken = new List<Wakeable>();
+        var a = new Wakeable(woken);
+        var decidedAt = clock.GetUtcNow();
+
+        // A healing pass decides on a wake 10 s from now; a test advances the clock 9 s before the pass schedules it.
+        clock.Advance(TimeSpan.FromSeconds(9));
+        wakes.Schedule(a, decidedAt + TimeSpan.FromSeconds(10));
+        clock.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal([a], woken);
+    }
+
+    [Fact]
     public void A_withdrawn_wake_never_runs_and_is_not_kept()
     {
         var clock = new ManualTimeProvider();
@@ -40,8 +57,8 @@ public sealed class HealingWakesTests
         var (a, b) = (new Wakeable(woken), new Wakeable(woken));
         var now = clock.GetUtcNow();
 
-        wakes.Schedule(a, now + TimeSpan.FromSeconds(1), now);
-        wakes.Schedule(b, now + TimeSpan.FromSeconds(3), now);
+        wakes.Schedule(a, now + TimeSpan.FromSeconds(1));
+        wakes.Schedule(b, now + TimeSpan.FromSeconds(3));
         wakes.Cancel(a);
         Assert.Equal(1, wakes.Pending);
 
@@ -60,8 +77,8 @@ public sealed class HealingWakesTests
         var (a, b) = (new Wakeable(woken), new Wakeable(woken));
         var now = clock.GetUtcNow();
 
-        wakes.Schedule(a, now + TimeSpan.FromSeconds(10), now);
-        wakes.Schedule(b, now + TimeSpan.FromSeconds(1), now);
+        wakes.Schedule(a, now + TimeSpan.FromSeconds(10));
+        wakes.Schedule(b, now + TimeSpan.FromSeconds(1));
         clock.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal([b], woken);
 
