@@ -30,8 +30,10 @@ public sealed class ControlAndStreamTests
             Assert.Equal(HttpStatusCode.Accepted, update.StatusCode);
         }
 
-        // The first status (or a later one) shows the canary paused at 25 % of the traffic.
-        var paused = await events.NextAsync(e => e.Name == "status" && Weight(e.Data, 2) == 25, TestContext.Timeout);
+        // The first status (or a later one) shows the canary paused at 25 % of the traffic. Paused, not only at 25 %: the
+        // weight shows as soon as the traffic step is done, a moment before the pause step waits for a promotion (a
+        // promote in between is refused: nothing waits for it yet).
+        var paused = await events.NextAsync(e => e.Name == "status" && Weight(e.Data, 2) == 25 && e.Data["state"]?.GetValue<string>() == "paused", TestContext.Timeout);
         Assert.Equal(75, Weight(paused.Data, 1) ?? 0);
 
         using var promote = await client.PostAsync($"/api/v1/orchestration/deployment/{id}/promote", null);
@@ -131,7 +133,8 @@ public sealed class ControlAndStreamTests
         using var approver = host.As("erin", "deployer");
         var (id, path) = await UpdateThroughAnApprovalGateAsync(host, client);
 
-        var waiting = await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.CurrentStep?.Contains("qa", StringComparison.Ordinal) == true && s.Components[0].TrafficWeights.GetValueOrDefault(2) == 25, "the rollout waits at gate qa with 25 %");
+        // Paused too: the step names the gate when it starts, a moment before the gate waits for a decision.
+        var waiting = await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.State == DeploymentState.Paused && s.CurrentStep?.Contains("qa", StringComparison.Ordinal) == true && s.Components[0].TrafficWeights.GetValueOrDefault(2) == 25, "the rollout waits at gate qa with 25 %");
 
         using (var approved = await approver.PostAsync(path + "/approvals/qa/approve", Documents.Json("""{"comment": "looks good"}""")))
         {
@@ -153,7 +156,7 @@ public sealed class ControlAndStreamTests
         using var rejecter = host.As("frank", "deployer");
         var (id, path) = await UpdateThroughAnApprovalGateAsync(host, client);
 
-        await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.CurrentStep?.Contains("qa", StringComparison.Ordinal) == true, "the rollout waits at gate qa");
+        await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), s => s.State == DeploymentState.Paused && s.CurrentStep?.Contains("qa", StringComparison.Ordinal) == true, "the rollout waits at gate qa");
         using (var rejected = await rejecter.PostAsync(path + "/approvals/qa/reject", Documents.Json("""{"comment": "not during the sale"}""")))
         {
             Assert.True(rejected.StatusCode == HttpStatusCode.Accepted, $"reject answered {(int)rejected.StatusCode}: {await rejected.Content.ReadAsStringAsync()}");

@@ -93,6 +93,10 @@ public sealed class DashboardBrowserTests
         // The page names the gate the rollout waits at; the approver clicks Approve.
         await UntilAsync(browser, "#components tr[data-revision='2']", "dataset.weight", "40");
         await UntilAsync(browser, "#gate", "value", "release");
+
+        // The step names the gate when it starts; the rollout is paused once it waits there (an approval a moment
+        // earlier is refused: no gate waits for it yet).
+        await UntilAsync(browser, "#detail-state", "dataset.state", "paused");
         await browser.ClickAsync("#approve");
 
         await UntilAsync(browser, "#detail-state", "dataset.state", "running");
