@@ -80,18 +80,25 @@ public sealed class InMemoryAuditSink : IAuditSink
     /// <returns>The events.</returns>
     public IReadOnlyList<AuditEvent> Snapshot()
     {
+        // Under the leaf lock only the copy of the slots, oldest first (two block copies); the events are built after it.
+        Slot[] slots;
         using (LeafLock.Enter(ref _spin))
         {
-            var events = new AuditEvent[_count];
+            slots = new Slot[_count];
             var start = _count < _ring.Length ? 0 : _next;
-            for (var i = 0; i < _count; i++)
-            {
-                var s = _ring[(start + i) % _ring.Length];
-                events[i] = new AuditEvent(s.Timestamp, s.Actor, s.Action, s.Target, s.Outcome, s.Data);
-            }
-
-            return events;
+            var head = Math.Min(_count, _ring.Length - start);
+            Array.Copy(_ring, start, slots, 0, head);
+            Array.Copy(_ring, 0, slots, head, _count - head);
         }
+
+        var events = new AuditEvent[slots.Length];
+        for (var i = 0; i < slots.Length; i++)
+        {
+            var s = slots[i];
+            events[i] = new AuditEvent(s.Timestamp, s.Actor, s.Action, s.Target, s.Outcome, s.Data);
+        }
+
+        return events;
     }
 
     private readonly record struct Slot(DateTimeOffset Timestamp, string Actor, string Action, string Target, string Outcome, IReadOnlyDictionary<string, string?>? Data);

@@ -134,8 +134,8 @@ public sealed class CircuitBreakers
     /// The state machine and the rolling health window follow Polly's advanced circuit breaker (the same options and
     /// outcomes), written here because every runtime and router call of the orchestrator passes through it: a call
     /// through a Polly pipeline cost ~200 ns, this one ~10–20 ns (the lock-free check of a closed circuit and one
-    /// atomic increment to count a success; failures and window turnovers take the lock). A failure that is not a breaker fault (see <see cref="IsBreakerFault"/>)
-    /// counts as a success: the target answered.
+    /// atomic increment to count a success; failures and window turnovers take the lock). A failure that is not a breaker
+    /// fault (see <see cref="IsBreakerFault"/>) counts as a success: the target answered.
     /// </remarks>
     private sealed class Circuit
     {

@@ -191,10 +191,7 @@ internal sealed class RolloutControl : IDisposable
         }
     }
 
-    public bool TryPromote()
-    {
-        return Volatile.Read(ref _promotion)?.TrySetResult() ?? false;
-    }
+    public bool TryPromote() => Volatile.Read(ref _promotion)?.TrySetResult() ?? false;
 
     public Task<ApprovalResult> WaitForApprovalAsync(string gate, int required, TimeSpan? timeout, TimeProvider time, CancellationToken cancellationToken)
         => WaitForApprovalAsync(gate, new ApprovalWaitOptions { RequiredApprovals = required, Timeout = timeout }, time, cancellationToken);

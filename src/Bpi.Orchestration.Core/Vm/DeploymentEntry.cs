@@ -125,15 +125,17 @@ internal sealed class DeploymentEntry : IDisposable
     }
 
     /// <summary>
-    /// The deployment is destroyed: lets go of what only a live deployment uses (its healer, already asked to stop, and
-    /// the traffic its last plan recorded). A destroyed entry is kept only to answer queries, up to
+    /// The deployment is destroyed: stops its healer (which drops the timers that would keep the entry, and everything it
+    /// references, alive until they fire) and lets go of what only a live deployment uses (the healer, the traffic its
+    /// last plan recorded). A destroyed entry is kept only to answer queries, up to
     /// <see cref="OrchestrationOptions.DestroyedDeploymentsRetained"/> of them, and everything it keeps is copied by every
     /// garbage collection while it is kept.
     /// </summary>
     public void Retire()
     {
-        // The healer was stopped (RequestStop cancelled its lifetime source, which holds no timer or handle, so nothing
-        // is left to dispose); a pass still unwinding keeps its own reference.
+        // Stopping cancels the healer's lifetime source, which then holds no timer or handle: nothing is left to dispose,
+        // and a pass still unwinding keeps its own reference.
+        Healer?.RequestStop();
         Healer = null;
         Progress.ForgetTraffic();
     }

@@ -63,9 +63,7 @@ internal sealed class DeploymentRegistry(IDeploymentStore store, ILogger logger,
         _liveNames.TryRemove(KeyValuePair.Create(LiveNameKey(record.CurrentSpec), record.Id));
         if (_entries.TryGetValue(record.Id, out var entry))
         {
-            // A destroyed deployment is never healed again: stopping its healer now drops the timers that would keep the
-            // entry (and everything it references) alive until they fire.
-            entry.Healer?.RequestStop();
+            // A destroyed deployment is never healed again, and is kept only for queries.
             entry.Retire();
         }
 

@@ -95,7 +95,7 @@ internal sealed class RolloutProgress
         using (LeafLock.Enter(ref _spin))
         {
             _percent = (int)((index + 1) * 100L / plan.Steps.Count);
-            return _step is { } current && current.Is(plan, index) ? current : null;
+            return StartedStepUnderLock(plan, index);
         }
     }
 
@@ -123,9 +123,11 @@ internal sealed class RolloutProgress
     {
         using (LeafLock.Enter(ref _spin))
         {
-            return _step is { } current && current.Is(plan, index) ? current : null;
+            return StartedStepUnderLock(plan, index);
         }
     }
+
+    private StepAudit? StartedStepUnderLock(RolloutPlan plan, int index) => _step is { } current && current.Is(plan, index) ? current : null;
 
     public void RecordTraffic(string componentId, IReadOnlyDictionary<int, int> weights, bool approximated)
     {
