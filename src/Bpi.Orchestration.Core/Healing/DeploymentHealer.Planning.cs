@@ -199,13 +199,11 @@ internal sealed partial class DeploymentHealer
             return;
         }
 
-        if (due <= now)
+        if (due <= now || !_loop.Wakes.Schedule(this, due))
         {
-            _wanted = 1;
-            return;
+            // Already due: a pass now (or, from inside a pass, one more after it) rather than a wake.
+            RequestPass();
         }
-
-        _loop.Wakes.Schedule(this, due);
     }
 
     /// <summary>The wake asked for with <see cref="ScheduleWakeAt"/> is due (called by <see cref="HealingWakes"/>).</summary>

@@ -82,22 +82,28 @@ internal sealed partial class DeploymentHealer : IDisposable, IWakeable
 
         lock (_gate)
         {
-            if (_stopped)
-            {
-                return;
-            }
+            RequestPass();
+        }
+    }
 
-            _wanted = 1;
-            if (_passRunning)
-            {
-                return;
-            }
+    /// <summary>Asks for a pass (under the lock): starts one unless one runs, which then runs once more.</summary>
+    private void RequestPass()
+    {
+        if (_stopped)
+        {
+            return;
+        }
 
-            _passRunning = true;
-            using (ExecutionContext.SuppressFlow())
-            {
-                _pass = Task.Run(RunPassesAsync);
-            }
+        _wanted = 1;
+        if (_passRunning)
+        {
+            return;
+        }
+
+        _passRunning = true;
+        using (ExecutionContext.SuppressFlow())
+        {
+            _pass = Task.Run(RunPassesAsync);
         }
     }
 

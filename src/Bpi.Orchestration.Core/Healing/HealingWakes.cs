@@ -36,26 +36,38 @@ internal sealed class HealingWakes(TimeProvider time)
         }
     }
 
-    /// <summary>Wakes <paramref name="healer"/> at <paramref name="at"/>, unless it already has an earlier wake.</summary>
+    /// <summary>
+    /// Wakes <paramref name="healer"/> at <paramref name="at"/>, unless it already has an earlier wake. Returns
+    /// <see langword="false"/> when <paramref name="at"/> has already come: nothing is scheduled, and the caller acts now.
+    /// </summary>
     /// <remarks>
-    /// The timer is armed against the clock as it reads now, not as the caller read it when it decided on
-    /// <paramref name="at"/>: the clock may have moved in between (a manual clock advanced by a test while a healing pass
-    /// was on its way here), and a wake armed "so long from then" would come that much late.
+    /// The clock is read here, not taken from the caller's decision: it may have moved in between (a manual clock advanced
+    /// by a test while a healing pass was on its way here), and a wake armed "so long from then" would come that much late.
+    /// A wake already due is never handed to the timer: a timer with no time left may fire on the arming thread (a manual
+    /// clock's does), which would call a healer back while this lock and the caller's are held.
     /// </remarks>
-    public void Schedule(IWakeable healer, DateTimeOffset at)
+    public bool Schedule(IWakeable healer, DateTimeOffset at)
     {
         lock (_gate)
         {
+            var now = time.GetUtcNow();
+            if (at <= now)
+            {
+                return false;
+            }
+
             if (_due.TryGetValue(healer, out var set) && set <= at)
             {
-                return;
+                return true;
             }
 
             _due[healer] = at;
             if (_armedFor is not { } armed || at < armed)
             {
-                Arm(at, time.GetUtcNow());
+                Arm(at, now);
             }
+
+            return true;
         }
     }
 
@@ -80,11 +92,11 @@ internal sealed class HealingWakes(TimeProvider time)
         }
     }
 
-    /// <summary>Arms the timer for <paramref name="at"/> (under the lock).</summary>
+    /// <summary>Arms the timer for <paramref name="at"/>, which is later than <paramref name="now"/> (under the lock).</summary>
     private void Arm(DateTimeOffset at, DateTimeOffset now)
     {
         _armedFor = at;
-        var dueTime = at > now ? at - now : TimeSpan.Zero;
+        var dueTime = at - now;
         if (_timer is null)
         {
             _timer = time.CreateTimer(static s => ((HealingWakes)s!).OnTimer(), this, dueTime, Timeout.InfiniteTimeSpan);

@@ -49,6 +49,27 @@ public sealed class HealingWakesTests
     }
 
     [Fact]
+    public void A_wake_already_due_is_refused_and_never_calls_the_healer_back_on_the_scheduling_thread()
+    {
+        // A manual clock fires a timer with no time left on the thread that arms it: handed to the timer, a wake already
+        // due would call its healer back while the healer's lock is held by the caller (a deadlock with another healer).
+        var clock = new ManualTimeProvider();
+        var wakes = new HealingWakes(clock);
+        var woken = new List<Wakeable>();
+        var (a, b) = (new Wakeable(woken), new Wakeable(woken));
+        var decidedAt = clock.GetUtcNow();
+
+        Assert.False(wakes.Schedule(a, decidedAt));
+        clock.Advance(TimeSpan.FromSeconds(10)); // the clock moved past the wake before the pass scheduled it
+        Assert.False(wakes.Schedule(b, decidedAt + TimeSpan.FromSeconds(10)));
+
+        Assert.Empty(woken);
+        Assert.Equal(0, wakes.Pending);
+        Assert.Equal(0, clock.ScheduledTimers);
+        Assert.True(wakes.Schedule(a, clock.GetUtcNow() + TimeSpan.FromTicks(1)));
+    }
+
+    [Fact]
     public void A_withdrawn_wake_never_runs_and_is_not_kept()
     {
         var clock = new ManualTimeProvider();
