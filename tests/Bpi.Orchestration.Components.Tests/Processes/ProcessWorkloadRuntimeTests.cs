@@ -210,7 +210,9 @@ public sealed class ProcessWorkloadRuntimeTests
         var lines = await Eventually.UntilAsync(async () => await scope.Runtime.GetLogTailAsync(instance.InstanceId, 5), l => l.Count > 0, "the output");
 
         Assert.Equal(["token=***"], lines);
-        var pid = Assert.Single(ProcFs.WithEnvironment("API_TOKEN=" + secret)); // the process did get it
+        // The process did get it. Waited for: the shell execs sleep after its echo, and for an instant of that exec
+        // /proc/<pid>/environ reads empty.
+        var pid = Assert.Single(await Eventually.UntilAsync(() => Task.FromResult(ProcFs.WithEnvironment("API_TOKEN=" + secret)), p => p.Count > 0, "the process with the secret in its environment"));
         Assert.Contains(pid, ProcFs.WithEnvironment("BPI_DEPLOYMENT_ID=" + scope.Id));
         Assert.DoesNotContain(secret, File.ReadAllText(Path.Combine(scope.StateDirectory, ProcessStateFile.FileName)), StringComparison.Ordinal);
     }
