@@ -133,10 +133,28 @@ internal sealed partial class DeploymentHealer : IDisposable, IWakeable
     /// <summary>Cancels the repair under way, if any: a plan run of the deployment's own begins and wins.</summary>
     public void CancelRepair()
     {
+        CancellationTokenSource? pass;
         lock (_gate)
         {
-            // The whole pass: an observation that waits on the runtime must not hold the plan run up either.
-            _passCts?.Cancel();
+            pass = _passCts;
+        }
+
+        // The whole pass: an observation that waits on the runtime must not hold the plan run up either. Cancelled outside
+        // the lock, which is the deployment's: cancelling runs the callbacks registered on the token, and none may run
+        // under it.
+        CancelUnlessEnded(pass);
+    }
+
+    /// <summary>Cancels <paramref name="source"/>; one already disposed belonged to a pass or a life that has ended.</summary>
+    private static void CancelUnlessEnded(CancellationTokenSource? source)
+    {
+        try
+        {
+            source?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Ended meanwhile: nothing left to cancel.
         }
     }
 
@@ -160,6 +178,7 @@ internal sealed partial class DeploymentHealer : IDisposable, IWakeable
     /// </summary>
     public void RequestStop()
     {
+        CancellationTokenSource? lifetime;
         lock (_gate)
         {
             if (_stopped)
@@ -171,10 +190,11 @@ internal sealed partial class DeploymentHealer : IDisposable, IWakeable
             _loop.Wakes.Cancel(this);
             _probeTimer?.Dispose();
             _probeTimer = null;
-
-            // Under the lock: Dispose (which disposes the source) also takes it after setting _stopped.
-            _lifetime?.Cancel();
+            lifetime = _lifetime;
         }
+
+        // Outside the deployment's lock (the token's callbacks run here); Dispose may have disposed it meanwhile.
+        CancelUnlessEnded(lifetime);
     }
 
     /// <summary>Stops the healer (<see cref="RequestStop"/>) and completes when its pass and probe round have unwound.</summary>
@@ -513,13 +533,16 @@ internal sealed partial class DeploymentHealer : IDisposable, IWakeable
 
         public ValueTask OnStepStartedAsync(RolloutPlan plan, int index, DateTimeOffset? at, CancellationToken cancellationToken)
         {
+            bool superseded;
             lock (healer._gate)
             {
-                // Under the lock a plan run's CancelRepair takes, as at the repair's start.
-                if (!healer._loop.StillCurrent(healer._entry, generation, planned))
-                {
-                    cts.Cancel();
-                }
+                // Decided under the lock a plan run's BeginWork takes, as at the repair's start; cancelled outside it.
+                superseded = !healer._loop.StillCurrent(healer._entry, generation, planned);
+            }
+
+            if (superseded)
+            {
+                cts.Cancel();
             }
 
             cts.Token.ThrowIfCancellationRequested();
