@@ -490,7 +490,24 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
             manager.Members = runtime.Members;
             var revision = fixture.Revision(DockerEngineFixture.HttpComponent(version: marker)) with { EncCluster = enc };
             var cluster = new Cluster(docker, manager, runtime, revision) { Logs = logs };
-            await runtime.EnsureReplicasAsync(revision, enc.ClusterSize);
+            try
+            {
+                await runtime.EnsureReplicasAsync(revision, enc.ClusterSize);
+                await WaitUntilEveryMemberAnswersAsync(runtime, revision, marker, enc.ClusterSize);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Nothing of a cluster that never came up is left on the engine; the failure says what its proxies saw.
+                await cluster.DisposeAsync();
+                var seen = string.Join(Environment.NewLine, logs.Messages.Where(m => m.Contains(" Warning ", StringComparison.Ordinal) || m.Contains(" Error ", StringComparison.Ordinal)).TakeLast(12).Select(m => "  " + m));
+                throw new InvalidOperationException($"The cluster did not come up: {ex.Message}{Environment.NewLine}Warnings and errors logged:{Environment.NewLine}{seen}", ex);
+            }
+
+            return cluster;
+        }
+
+        private static async Task WaitUntilEveryMemberAnswersAsync(EncClusterWorkloadRuntime runtime, WorkloadRevision revision, string marker, int size)
+        {
             using var client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(5) };
             await Eventually.UntilAsync(
                 async () =>
@@ -510,10 +527,9 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
 
                     return answers;
                 },
-                answers => answers == enc.ClusterSize,
+                answers => answers == size,
                 "every member to answer through its sidecar",
                 TimeSpan.FromSeconds(90));
-            return cluster;
         }
 
         public async ValueTask DisposeAsync()
