@@ -20,11 +20,20 @@ internal sealed class EventHub
     /// <summary>Publishes an event to the watchers of its deployment; without any watcher only the sequence advances (nothing is built).</summary>
     public void Publish(string deploymentId, DeploymentEventKind kind, DeploymentState state, string message, in EventDetails details = default)
     {
-        Subscription[] subscribers;
+        if (Volatile.Read(ref _subscriptions).Length == 0)
+        {
+            // Nobody watches: only the sequence advances, without the lock. A watcher subscribing meanwhile gets the
+            // events published after its subscription, which this one is not.
+            Interlocked.Increment(ref _sequence);
+            return;
+        }
+
         lock (_gate)
         {
-            var sequence = ++_sequence;
-            subscribers = _subscriptions;
+            // Numbered under the lock (an atomic increment, since the path above takes none) so every watcher sees
+            // sequence numbers in the order they are written.
+            var sequence = Interlocked.Increment(ref _sequence);
+            var subscribers = _subscriptions;
             if (subscribers.Length == 0)
             {
                 return;
@@ -63,7 +72,7 @@ internal sealed class EventHub
             }
             else
             {
-                _subscriptions = [.. _subscriptions, subscription];
+                Volatile.Write(ref _subscriptions, [.. _subscriptions, subscription]);
             }
         }
 

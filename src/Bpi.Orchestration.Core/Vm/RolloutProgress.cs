@@ -152,8 +152,9 @@ internal sealed class RolloutProgress
     {
         using (LeafLock.Enter(ref _spin))
         {
+            // Capacity 0, not TrimExcess: that keeps an array of one entry, which a destroyed entry would hold while it is retained.
             _traffic.Clear();
-            _traffic.TrimExcess();
+            _traffic.Capacity = 0;
         }
     }
 
