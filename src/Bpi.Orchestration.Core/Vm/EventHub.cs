@@ -20,7 +20,7 @@ internal sealed class EventHub
     /// <summary>Publishes an event to the watchers of its deployment; without any watcher only the sequence advances (nothing is built).</summary>
     public void Publish(string deploymentId, DeploymentEventKind kind, DeploymentState state, string message, in EventDetails details = default)
     {
-        if (Volatile.Read(ref _subscriptions).Length == 0)
+        if (!HasWatchers)
         {
             // Nobody watches: only the sequence advances, without the lock. A watcher subscribing meanwhile gets the
             // events published after its subscription, which this one is not.
