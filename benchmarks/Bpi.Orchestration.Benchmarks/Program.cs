@@ -80,17 +80,19 @@ if (args.Length > 0 && args[0] == "calls")
 
 if (args.Length > 0 && args[0] == "loop")
 {
-    // For a profiler (dotnet-trace, perf): the engine's deploy + destroy alone, N times. Usage: dotnet run -c Release -- loop [rounds]
+    // For a profiler (dotnet-trace, perf): the engine's deploy + destroy alone, N times, or the direct loop's with
+    // "direct" (to compare the collector's share). Usage: dotnet run -c Release -- loop [rounds] [direct]
     var bench = new Bpi.Orchestration.Benchmarks.RecreateDeploymentBenchmarks();
     bench.Setup();
     var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
+    var direct = args.Length > 2 && args[2] == "direct";
     var watch = System.Diagnostics.Stopwatch.StartNew();
     for (var i = 0; i < rounds; i++)
     {
-        await bench.Engine();
+        await (direct ? bench.DirectLoop() : bench.Engine());
     }
 
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"engine: {watch.Elapsed.TotalMicroseconds / rounds:0.0} us per deployment over {rounds} rounds; {GC.GetTotalAllocatedBytes() / rounds:N0} B each; GCs gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}; pause {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms; heap held afterwards {GC.GetTotalMemory(forceFullCollection: true) / 1024.0 / 1024.0:0.0} MB"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(direct ? "direct" : "engine")}: {watch.Elapsed.TotalMicroseconds / rounds:0.0} us per deployment over {rounds} rounds; {GC.GetTotalAllocatedBytes() / rounds:N0} B each; GCs gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}; pause {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms; heap held afterwards {GC.GetTotalMemory(forceFullCollection: true) / 1024.0 / 1024.0:0.0} MB"));
     bench.Cleanup();
     return 0;
 }
