@@ -298,8 +298,27 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
             await fixture.Client.KillContainerAsync(stuck, "SIGCONT");
         }
 
-        // Once the sidecar's nginx runs again, the next rotation goes through everywhere.
-        var rotated = await RotateAsync(clock, cluster, deploymentId);
+        // Once the sidecar's nginx runs again it first works through the reload queued while it was stopped (the
+        // rollback's): wait, in real time, until that is done — one worker taking connections, none shutting down — so
+        // the next rotation's reload is not raced against it. Then the next rotation goes through everywhere.
+        await Eventually.UntilAsync(
+            async () => await fixture.Client.ListProcessCommandsAsync(stuck),
+            commands => commands.Count(c => c.Trim() == "nginx: worker process") == 1 && !commands.Any(c => c.Contains("shutting down", StringComparison.Ordinal)),
+            $"sidecar {stuck} to settle after SIGCONT (one nginx worker, none shutting down)",
+            TimeSpan.FromSeconds(60));
+        EncClusterCertificate rotated;
+        try
+        {
+            rotated = await RotateAsync(clock, cluster, deploymentId);
+        }
+        catch (OrchestrationException ex)
+        {
+            // Say what the sidecars ran and logged, so a failure here can be told from a slow machine.
+            var processes = string.Join(" | ", await fixture.Client.ListProcessCommandsAsync(stuck));
+            var seen = string.Join(Environment.NewLine, cluster.Logs.Messages.Where(m => m.Contains(" Warning ", StringComparison.Ordinal) || m.Contains(" Error ", StringComparison.Ordinal)).TakeLast(12).Select(m => "  " + m));
+            throw new InvalidOperationException($"The rotation after SIGCONT failed: {ex.Message}{Environment.NewLine}Processes of {stuck}: {processes}{Environment.NewLine}Warnings and errors logged:{Environment.NewLine}{seen}", ex);
+        }
+
         foreach (var member in members)
         {
             var (answer, presented) = await MutualTlsClient.GetAsync(member.TlsEndpoint, identity.Current.Certificate, identity, "/cgi-bin/version");
