@@ -14,7 +14,7 @@ public static class ProcFs
         {
             try
             {
-                var environment = File.ReadAllText(Path.Combine("/proc", pid.ToString(CultureInfo.InvariantCulture), "environ"));
+                var environment = ReadEnvironment(pid);
                 if (environment.Split('\0').Contains(entry) && IsAlive(pid))
                 {
                     found.Add(pid);
@@ -27,6 +27,40 @@ public static class ProcFs
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// A process's environment; a live one that shows none is read again for a bounded moment, for a process inside
+    /// execve (a shell's <c>exec</c>, say) shows an empty environment for an instant — a count taken right after a start
+    /// missed such a process (the runtime's own marker scan does the same, see ProcessMarkers).
+    /// </summary>
+    private static string ReadEnvironment(int pid)
+    {
+        var path = Path.Combine("/proc", pid.ToString(CultureInfo.InvariantCulture), "environ");
+        var environment = File.ReadAllText(path);
+        var spin = new SpinWait();
+        for (var round = 0; environment.Length == 0 && round < 200 && IsLiveUserProcess(pid); round++)
+        {
+            spin.SpinOnce();
+            environment = File.ReadAllText(path);
+        }
+
+        return environment;
+    }
+
+    /// <summary>Alive, and not a kernel thread (<c>PF_KTHREAD</c> in <c>/proc/[pid]/stat</c>'s flags: no environment, ever).</summary>
+    private static bool IsLiveUserProcess(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText(Path.Combine("/proc", pid.ToString(CultureInfo.InvariantCulture), "stat"));
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields[0] is not ("Z" or "X") && uint.TryParse(fields[6], NumberStyles.Integer, CultureInfo.InvariantCulture, out var flags) && (flags & 0x00200000) == 0;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Live processes whose working directory is inside <paramref name="directory"/> (every instance of the process runtime works in its state directory).</summary>
