@@ -306,6 +306,11 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
             commands => commands.Count(c => c.Trim() == "nginx: worker process") == 1 && !commands.Any(c => c.Contains("shutting down", StringComparison.Ordinal)),
             $"sidecar {stuck} to settle after SIGCONT (one nginx worker, none shutting down)",
             TimeSpan.FromSeconds(60));
+        // The stuck rotation above had a 20 s window of the manual clock, which RotateAsync moves through in a second or
+        // two of real time: short, so that the clock stays well within the certificates' 5-minute back-dating (nginx
+        // checks them against the real clock). This rotation must go through on a loaded machine, so it gets the window
+        // every other manual-clock rotation here has (a failed run showed two healthy sidecars still reloading after 20 s).
+        cluster.Manager.Options.SidecarReloadTimeout = TimeSpan.FromMinutes(3);
         EncClusterCertificate rotated;
         try
         {
