@@ -38,8 +38,15 @@ public static class ProcFs
     {
         var path = Path.Combine("/proc", pid.ToString(CultureInfo.InvariantCulture), "environ");
         var environment = File.ReadAllText(path);
+        if (environment.Length > 0 || StatFields(pid) is not { } stat || stat[0] is "Z" or "X" || IsKernelThread(stat))
+        {
+            return environment;
+        }
+
+        // A live user process: re-read until the exec has laid out the new environment (a gone process throws, which
+        // the caller takes as gone; a zombie is refused by the caller's IsAlive).
         var spin = new SpinWait();
-        for (var round = 0; environment.Length == 0 && round < 200 && IsLiveUserProcess(pid); round++)
+        for (var round = 0; environment.Length == 0 && round < 200; round++)
         {
             spin.SpinOnce();
             environment = File.ReadAllText(path);
@@ -48,18 +55,21 @@ public static class ProcFs
         return environment;
     }
 
-    /// <summary>Alive, and not a kernel thread (<c>PF_KTHREAD</c> in <c>/proc/[pid]/stat</c>'s flags: no environment, ever).</summary>
-    private static bool IsLiveUserProcess(int pid)
+    /// <summary>Whether <c>/proc/[pid]/stat</c>'s flags mark a kernel thread (<c>PF_KTHREAD</c>): it has no environment, ever.</summary>
+    private static bool IsKernelThread(string[] stat)
+        => uint.TryParse(stat[6], NumberStyles.Integer, CultureInfo.InvariantCulture, out var flags) && (flags & 0x00200000) != 0;
+
+    /// <summary>The fields of <c>/proc/[pid]/stat</c> after the command name (state first), or <see langword="null"/> when the process is gone or unreadable.</summary>
+    private static string[]? StatFields(int pid)
     {
         try
         {
             var stat = File.ReadAllText(Path.Combine("/proc", pid.ToString(CultureInfo.InvariantCulture), "stat"));
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return fields[0] is not ("Z" or "X") && uint.TryParse(fields[6], NumberStyles.Integer, CultureInfo.InvariantCulture, out var flags) && (flags & 0x00200000) == 0;
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return false;
+            return null;
         }
     }
 
@@ -111,18 +121,7 @@ public static class ProcFs
     public static void AssertNoneIn(string directory) => Assert.True(WorkingIn(directory).Count == 0, $"processes left in {directory}: {string.Join(", ", WorkingIn(directory))}");
 
     /// <summary>Whether a process exists and is not a zombie.</summary>
-    public static bool IsAlive(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText(Path.Combine("/proc", pid.ToString(CultureInfo.InvariantCulture), "stat"));
-            return stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
+    public static bool IsAlive(int pid) => StatFields(pid) is { } stat && stat[0] != "Z";
 
     private static IEnumerable<int> Pids()
     {

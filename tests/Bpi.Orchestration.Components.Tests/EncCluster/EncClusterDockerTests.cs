@@ -320,8 +320,7 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
         {
             // Say what the sidecars ran and logged, so a failure here can be told from a slow machine.
             var processes = string.Join(" | ", await fixture.Client.ListProcessCommandsAsync(stuck));
-            var seen = string.Join(Environment.NewLine, cluster.Logs.Messages.Where(m => m.Contains(" Warning ", StringComparison.Ordinal) || m.Contains(" Error ", StringComparison.Ordinal)).TakeLast(12).Select(m => "  " + m));
-            throw new InvalidOperationException($"The rotation after SIGCONT failed: {ex.Message}{Environment.NewLine}Processes of {stuck}: {processes}{Environment.NewLine}Warnings and errors logged:{Environment.NewLine}{seen}", ex);
+            throw new InvalidOperationException($"The rotation after SIGCONT failed: {ex.Message}{Environment.NewLine}Processes of {stuck}: {processes}{Environment.NewLine}Warnings and errors logged:{Environment.NewLine}{cluster.LastWarningsAndErrors()}", ex);
         }
 
         foreach (var member in members)
@@ -500,6 +499,12 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
         /// <summary>What the EncCluster manager logged (for assertion messages).</summary>
         public required CapturingLoggerProvider Logs { get; init; }
 
+        /// <summary>The last 12 warnings and errors logged, one indented line each: what a failure message shows.</summary>
+        public string LastWarningsAndErrors() => string.Join(Environment.NewLine, Logs.Messages
+            .Where(m => m.Contains(" Warning ", StringComparison.Ordinal) || m.Contains(" Error ", StringComparison.Ordinal))
+            .TakeLast(12)
+            .Select(m => "  " + m));
+
         public string LogText => string.Join("\n", Logs.Messages.Where(m => !m.Contains(" Debug ", StringComparison.Ordinal)));
 
         public static async Task<Cluster> StartAsync(DockerEngineFixture fixture, TimeProvider clock, string marker, EncClusterSpec enc, Action<EncClusterOptions>? configure = null)
@@ -523,8 +528,7 @@ public sealed class EncClusterDockerTests(DockerEngineFixture fixture)
             {
                 // Nothing of a cluster that never came up is left on the engine; the failure says what its proxies saw.
                 await cluster.DisposeAsync();
-                var seen = string.Join(Environment.NewLine, logs.Messages.Where(m => m.Contains(" Warning ", StringComparison.Ordinal) || m.Contains(" Error ", StringComparison.Ordinal)).TakeLast(12).Select(m => "  " + m));
-                throw new InvalidOperationException($"The cluster did not come up: {ex.Message}{Environment.NewLine}Warnings and errors logged:{Environment.NewLine}{seen}", ex);
+                throw new InvalidOperationException($"The cluster did not come up: {ex.Message}{Environment.NewLine}Warnings and errors logged:{Environment.NewLine}{cluster.LastWarningsAndErrors()}", ex);
             }
 
             return cluster;
