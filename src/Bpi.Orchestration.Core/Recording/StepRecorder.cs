@@ -18,6 +18,7 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost, IPauseListe
     private bool _userPaused;
     private int _waiting;
     private object? _fencedWork;
+    private int _nextStep; // the running plan's step under way or next to run, whether or not its cursor was stored
 
     public StepRecorder(DeploymentEntry entry, DeploymentRecorder recorder)
     {
@@ -155,8 +156,20 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost, IPauseListe
         return message;
     }
 
+    /// <summary>
+    /// The step of the running rollout (or rollback, scale) that is under way, or the next to run between steps (sweeps
+    /// leave it alone): what the stored cursor would say if every step stored it. A rollout that is aborted rolls back
+    /// from here (the stored cursor may be behind it by steps that only observe; see <see cref="OnlyObserves"/>).
+    /// </summary>
+    public int NextStep => Volatile.Read(ref _nextStep);
+
     public ValueTask OnPlanStartedAsync(RolloutPlan plan, int startIndex, CancellationToken cancellationToken)
     {
+        if (!IsSweep(plan))
+        {
+            Volatile.Write(ref _nextStep, startIndex);
+        }
+
         if (_recorder.Events.HasWatchers)
         {
             _recorder.Events.Publish(DeploymentId, DeploymentEventKind.PlanStarted, _entry.Record.State, $"{plan.Kind} with {plan.Strategy}: {plan.Steps.Count} step(s)" + (startIndex > 0 ? string.Create(CultureInfo.InvariantCulture, $", resuming at step {startIndex + 1}") : ""), new EventDetails(TotalSteps: plan.Steps.Count, Revision: RevisionOf(_entry.Record)));
@@ -181,16 +194,21 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost, IPauseListe
     public async ValueTask OnStepStartedAsync(RolloutPlan plan, int index, DateTimeOffset? at, CancellationToken cancellationToken)
     {
         var step = plan.Steps[index];
+        if (!IsSweep(plan))
+        {
+            Volatile.Write(ref _nextStep, index);
+        }
 
         // One details object for the step's start and completion entries; the step is described only when someone reads
         // the description (an audit store writing it, a watcher, a status), not for every step of every rollout.
         var audit = new StepAudit(plan, index);
         _entry.Progress.StepStarted(audit, plan.Steps.Count);
 
-        // The stored cursor already points at this step (set when the plan started or the previous step completed),
-        // so a crash now resumes here; save only when it does not (a custom executor path), to keep one save per step.
+        // The stored cursor already points at this step, or at a step before it with only steps that observe in between
+        // (set when the plan started or a step that changes something completed), so a crash now resumes at or before
+        // it; save only when it does not (a custom executor path), to keep at most one save per step.
         var record = _entry.Record;
-        if (!IsSweep(plan) && !CursorIs(record.Cursor, plan, index))
+        if (!IsSweep(plan) && !CursorLeadsTo(record.Cursor, plan, index))
         {
             record = await _entry.UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
@@ -209,14 +227,18 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost, IPauseListe
         if (!IsSweep(plan))
         {
             _entry.Work?.Tracker?.StepCompleted();
+            Volatile.Write(ref _nextStep, index + 1);
         }
 
         var audit = _entry.Progress.StepCompleted(plan, index) ?? new StepAudit(plan, index);
 
-        // The cursor moves past each step but the last: the run's ending stores the state that ends it (serving, rolled
-        // back, scaled) with the cursor cleared, one save later. A stop in between resumes at the last step, which is
-        // then run again (as a stop during any step would); a cursor past the end would have been cleared the same way.
-        var saved = !IsSweep(plan) && index + 1 < plan.Steps.Count;
+        // The cursor moves past each step that changes something but the last: the run's ending stores the state that
+        // ends it (serving, rolled back, scaled) with the cursor cleared, one save later. A stop in between resumes at
+        // the last step, which is then run again (as a stop during any step would); a cursor past the end would have been
+        // cleared the same way. A step that only observes (a readiness wait) stores nothing either: a resume runs it
+        // again, which changes nothing, and the next step that changes something stores the cursor past both — one write
+        // fewer per readiness wait, which with a database store is a round trip.
+        var saved = !IsSweep(plan) && index + 1 < plan.Steps.Count && !OnlyObserves(step);
         var record = saved
             ? await _entry.UpdateAsync(static (r, s) => r with { Cursor = CursorFor(s.plan, s.index + 1, r.Cursor) }, (plan, index), cancellationToken: cancellationToken).ConfigureAwait(false)
             : _entry.Record;
@@ -260,15 +282,41 @@ internal sealed class StepRecorder : IRolloutObserver, IRolloutHost, IPauseListe
     private static RolloutCursor CursorFor(RolloutPlan plan, int index, RolloutCursor? current)
         => new(plan.Kind, plan.FromRevision, plan.ToRevision, index, plan.Steps.Count, plan.Kind == RolloutKind.Rollback ? current?.FailedAtStep : null);
 
-    /// <summary>Whether <paramref name="cursor"/> is the one <see cref="CursorFor"/> would make, without making it.</summary>
-    private static bool CursorIs(RolloutCursor? cursor, RolloutPlan plan, int index)
-        => cursor is not null
-           && cursor.Kind == plan.Kind
-           && cursor.FromRevision == plan.FromRevision
-           && cursor.ToRevision == plan.ToRevision
-           && cursor.StepIndex == index
-           && cursor.TotalSteps == plan.Steps.Count
-           && (plan.Kind == RolloutKind.Rollback || cursor.FailedAtStep is null);
+    /// <summary>
+    /// Whether a step changes nothing, so running it again after a crash is harmless and its completion need not be
+    /// stored: waiting until instances are ready reads the runtime and nothing else. (A pause, an approval, an analysis
+    /// or a hook is not: running it again would wait, ask or judge again.)
+    /// </summary>
+    internal static bool OnlyObserves(RolloutStep step) => step is AwaitReadyStep;
+
+    /// <summary>
+    /// Whether <paramref name="cursor"/> is one of <paramref name="plan"/>'s, made by <see cref="CursorFor"/>, at step
+    /// <paramref name="index"/> or before it with only steps that observe in between: resuming from it reaches this step
+    /// having run again nothing that changes anything.
+    /// </summary>
+    private static bool CursorLeadsTo(RolloutCursor? cursor, RolloutPlan plan, int index)
+    {
+        if (cursor is null
+            || cursor.Kind != plan.Kind
+            || cursor.FromRevision != plan.FromRevision
+            || cursor.ToRevision != plan.ToRevision
+            || cursor.StepIndex > index
+            || cursor.TotalSteps != plan.Steps.Count
+            || (plan.Kind != RolloutKind.Rollback && cursor.FailedAtStep is not null))
+        {
+            return false;
+        }
+
+        for (var i = cursor.StepIndex; i < index; i++)
+        {
+            if (!OnlyObserves(plan.Steps[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>Called by a plan's control when a person pauses or resumes it.</summary>
     public void PauseChanged(bool paused, string reason)

@@ -205,7 +205,8 @@ internal sealed partial class RolloutRunner : IDisposable
         catch (OperationCanceledException) when (control.IsAborted)
         {
             aborted = true;
-            failedAtStep = entry.Record.Cursor?.StepIndex ?? 0;
+            // The step under way when it was aborted (the stored cursor may be behind it by steps that only observe).
+            failedAtStep = entry.Steps.NextStep;
             failure = new OrchestrationException(OrchestrationErrorKind.DeploymentFailed, $"The rollout was {control.AbortReason ?? "aborted"}.");
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)

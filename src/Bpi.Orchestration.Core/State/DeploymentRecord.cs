@@ -136,7 +136,7 @@ public sealed record DeploymentRecord
 /// <param name="Kind">What the plan does.</param>
 /// <param name="FromRevision">The revision serving when the plan started.</param>
 /// <param name="ToRevision">The revision the plan rolls out (for a rollback: the one being rolled back).</param>
-/// <param name="StepIndex">The index of the next step to run (steps before it have completed).</param>
+/// <param name="StepIndex">The index of the next step to run: steps before it have completed. Steps that only observe (waiting until instances are ready) store no cursor of their own, so the step at this index may have completed too when it is one; a resume runs it again, which changes nothing.</param>
 /// <param name="TotalSteps">The number of steps in the plan.</param>
 /// <param name="FailedAtStep">For a rollback plan: the step of the rollout that failed.</param>
 public sealed record RolloutCursor(RolloutKind Kind, int? FromRevision, int ToRevision, int StepIndex, int TotalSteps, int? FailedAtStep = null);
