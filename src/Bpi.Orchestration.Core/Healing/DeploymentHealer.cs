@@ -125,8 +125,11 @@ internal sealed partial class DeploymentHealer : IDisposable, IWakeable
 
         lock (_gate)
         {
-            var now = Time.GetUtcNow();
-            ScheduleWakeAt(now + AfterRunDelay, now);
+            if (!_stopped)
+            {
+                // The wakes read the clock for the delay (once: this runs after every plan run).
+                _loop.Wakes.ScheduleAfter(this, AfterRunDelay);
+            }
         }
     }
 

@@ -50,25 +50,42 @@ internal sealed class HealingWakes(TimeProvider time)
     {
         lock (_gate)
         {
+            return ScheduleUnderLock(healer, at, time.GetUtcNow());
+        }
+    }
+
+    /// <summary>
+    /// Wakes <paramref name="healer"/> <paramref name="delay"/> (positive) from now, unless it already has an earlier
+    /// wake: the clock is read once, here, rather than by the caller and again here.
+    /// </summary>
+    public void ScheduleAfter(IWakeable healer, TimeSpan delay)
+    {
+        lock (_gate)
+        {
             var now = time.GetUtcNow();
-            if (at <= now)
-            {
-                return false;
-            }
+            ScheduleUnderLock(healer, now + delay, now);
+        }
+    }
 
-            if (_due.TryGetValue(healer, out var set) && set <= at)
-            {
-                return true;
-            }
+    private bool ScheduleUnderLock(IWakeable healer, DateTimeOffset at, DateTimeOffset now)
+    {
+        if (at <= now)
+        {
+            return false;
+        }
 
-            _due[healer] = at;
-            if (_armedFor is not { } armed || at < armed)
-            {
-                Arm(at, now);
-            }
-
+        if (_due.TryGetValue(healer, out var set) && set <= at)
+        {
             return true;
         }
+
+        _due[healer] = at;
+        if (_armedFor is not { } armed || at < armed)
+        {
+            Arm(at, now);
+        }
+
+        return true;
     }
 
     /// <summary>Withdraws <paramref name="healer"/>'s wake, if it has one.</summary>

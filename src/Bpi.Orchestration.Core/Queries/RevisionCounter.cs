@@ -6,7 +6,7 @@ namespace Bpi.Orchestration.Queries;
 internal static class RevisionCounter
 {
     /// <summary>A component's instances counted per revision, ascending.</summary>
-    public static List<RevisionInstances> Count(IReadOnlyList<WorkloadInstance> instances, string componentId)
+    public static RevisionInstances[] Count(IReadOnlyList<WorkloadInstance> instances, string componentId)
     {
         Span<(int Revision, int Total, int Running)> counts = stackalloc (int, int, int)[4];
         var n = 0;
@@ -55,20 +55,21 @@ internal static class RevisionCounter
             }
         }
 
-        var result = new List<RevisionInstances>(n + (more?.Count ?? 0));
-        foreach (var c in counts[..n])
+        // An array of exactly the revisions found (status keeps it): no list around it.
+        var result = n == 0 && more is null ? [] : new RevisionInstances[n + (more?.Count ?? 0)];
+        for (var i = 0; i < n; i++)
         {
-            result.Add(new RevisionInstances(c.Revision, c.Total, c.Running));
+            result[i] = new RevisionInstances(counts[i].Revision, counts[i].Total, counts[i].Running);
         }
 
-        if (more is not null)
+        for (var i = 0; i < (more?.Count ?? 0); i++)
         {
-            result.AddRange(more.Select(c => new RevisionInstances(c.Revision, c.Total, c.Running)));
+            result[n + i] = new RevisionInstances(more![i].Revision, more[i].Total, more[i].Running);
         }
 
-        if (result.Count > 1)
+        if (result.Length > 1)
         {
-            result.Sort(static (a, b) => a.Revision.CompareTo(b.Revision));
+            Array.Sort(result, static (a, b) => a.Revision.CompareTo(b.Revision));
         }
 
         return result;

@@ -123,6 +123,13 @@ public sealed class CircuitBreakers
         }
     }
 
+    /// <summary>
+    /// The circuit of <paramref name="target"/>, for a guard that only ever calls that one target: it keeps the circuit
+    /// and runs its calls through it directly, with no lookup of the target per call (made on the guard's first call, so
+    /// <see cref="GetStatus"/> still lists only targets called so far).
+    /// </summary>
+    internal Circuit For(string target) => Get(target);
+
     private Circuit Get(string target) => _breakers.TryGetValue(target, out var circuit) ? circuit : _breakers.GetOrAdd(target, static (t, self) => new Circuit(t, self), this);
 
     /// <summary>
@@ -137,7 +144,7 @@ public sealed class CircuitBreakers
     /// atomic increment to count a success; failures and window turnovers take the lock). A failure that is not a breaker
     /// fault (see <see cref="IsBreakerFault"/>) counts as a success: the target answered.
     /// </remarks>
-    private sealed class Circuit
+    internal sealed class Circuit
     {
         private const int Windows = 10;
 

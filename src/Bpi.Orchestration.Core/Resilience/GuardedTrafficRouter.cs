@@ -8,6 +8,7 @@ internal sealed class GuardedTrafficRouter : ITrafficRouter
 {
     private readonly CircuitBreakers _breakers;
     private readonly string _target;
+    private CircuitBreakers.Circuit? _circuit;
 
     private GuardedTrafficRouter(ITrafficRouter inner, CircuitBreakers breakers)
     {
@@ -18,6 +19,9 @@ internal sealed class GuardedTrafficRouter : ITrafficRouter
 
     public ITrafficRouter Inner { get; }
 
+    /// <summary>The target's circuit, looked up once (on the first call) rather than by name on every call.</summary>
+    private CircuitBreakers.Circuit Circuit => _circuit ??= _breakers.For(_target);
+
     public string Name => Inner.Name;
 
     /// <summary>The router guarded by <paramref name="breakers"/>, or the router itself when circuit breaking is off.</summary>
@@ -25,8 +29,8 @@ internal sealed class GuardedTrafficRouter : ITrafficRouter
         => router is null or GuardedTrafficRouter || !breakers.Enabled ? router : new GuardedTrafficRouter(router, breakers);
 
     public ValueTask<ServiceEndpoint?> ApplyAsync(TrafficRoute route, CancellationToken cancellationToken = default)
-        => _breakers.ExecuteAsync(_target, static (s, ct) => s.Inner.ApplyAsync(s.route, ct), (Inner, route), cancellationToken);
+        => Circuit.ExecuteAsync(static (s, ct) => s.Inner.ApplyAsync(s.route, ct), (Inner, route), cancellationToken);
 
     public ValueTask RemoveAsync(string serviceId, CancellationToken cancellationToken = default)
-        => _breakers.ExecuteAsync(_target, static (s, ct) => s.Inner.RemoveAsync(s.serviceId, ct), (Inner, serviceId), cancellationToken);
+        => Circuit.ExecuteAsync(static (s, ct) => s.Inner.RemoveAsync(s.serviceId, ct), (Inner, serviceId), cancellationToken);
 }

@@ -12,6 +12,7 @@ internal class GuardedWorkloadRuntime : IWorkloadRuntime
 {
     private readonly CircuitBreakers _breakers;
     private readonly string _target;
+    private CircuitBreakers.Circuit? _circuit;
 
     private protected GuardedWorkloadRuntime(IWorkloadRuntime inner, CircuitBreakers breakers)
     {
@@ -22,6 +23,9 @@ internal class GuardedWorkloadRuntime : IWorkloadRuntime
 
     public IWorkloadRuntime Inner { get; }
 
+    /// <summary>The target's circuit, looked up once (on the first call) rather than by name on every call.</summary>
+    private CircuitBreakers.Circuit Circuit => _circuit ??= _breakers.For(_target);
+
     public string Name => Inner.Name;
 
     /// <summary>The runtime guarded by <paramref name="breakers"/>, or the runtime itself when circuit breaking is off.</summary>
@@ -31,19 +35,19 @@ internal class GuardedWorkloadRuntime : IWorkloadRuntime
             : new GuardedWorkloadRuntime(runtime, breakers);
 
     public ValueTask EnsureReplicasAsync(WorkloadRevision revision, int replicas, CancellationToken cancellationToken = default)
-        => _breakers.ExecuteAsync(_target, static (s, ct) => s.Inner.EnsureReplicasAsync(s.revision, s.replicas, ct), (Inner, revision, replicas), cancellationToken);
+        => Circuit.ExecuteAsync(static (s, ct) => s.Inner.EnsureReplicasAsync(s.revision, s.replicas, ct), (Inner, revision, replicas), cancellationToken);
 
     public ValueTask<IReadOnlyList<WorkloadInstance>> GetInstancesAsync(string deploymentId, string? componentId = null, int? revision = null, CancellationToken cancellationToken = default)
-        => _breakers.ExecuteAsync(_target, static (s, ct) => s.Inner.GetInstancesAsync(s.deploymentId, s.componentId, s.revision, ct), (Inner, deploymentId, componentId, revision), cancellationToken);
+        => Circuit.ExecuteAsync(static (s, ct) => s.Inner.GetInstancesAsync(s.deploymentId, s.componentId, s.revision, ct), (Inner, deploymentId, componentId, revision), cancellationToken);
 
     public ValueTask RemoveDeploymentAsync(string deploymentId, CancellationToken cancellationToken = default)
-        => _breakers.ExecuteAsync(_target, static (s, ct) => s.Inner.RemoveDeploymentAsync(s.deploymentId, ct), (Inner, deploymentId), cancellationToken);
+        => Circuit.ExecuteAsync(static (s, ct) => s.Inner.RemoveDeploymentAsync(s.deploymentId, ct), (Inner, deploymentId), cancellationToken);
 
     public ValueTask<IReadOnlyList<WorkloadInstance>> ListOwnedAsync(CancellationToken cancellationToken = default)
-        => _breakers.ExecuteAsync(_target, static (inner, ct) => inner.ListOwnedAsync(ct), Inner, cancellationToken);
+        => Circuit.ExecuteAsync(static (inner, ct) => inner.ListOwnedAsync(ct), Inner, cancellationToken);
 
     public ValueTask<IReadOnlyList<string>> GetLogTailAsync(string instanceId, int lines, CancellationToken cancellationToken = default)
-        => _breakers.ExecuteAsync(_target, static (s, ct) => s.Inner.GetLogTailAsync(s.instanceId, s.lines, ct), (Inner, instanceId, lines), cancellationToken);
+        => Circuit.ExecuteAsync(static (s, ct) => s.Inner.GetLogTailAsync(s.instanceId, s.lines, ct), (Inner, instanceId, lines), cancellationToken);
 
     /// <summary>The runtime's utilisation reads through the same breaker, or <see langword="null"/> when it reports none.</summary>
     public IWorkloadUtilization? Utilization => _utilization ??= Inner is IWorkloadUtilization ? new GuardedUtilization(this) : null;
@@ -51,10 +55,10 @@ internal class GuardedWorkloadRuntime : IWorkloadRuntime
     private IWorkloadUtilization? _utilization;
 
     internal ValueTask<IReadOnlyList<InstanceUtilization>> GuardUtilizationAsync(string deploymentId, string componentId, int revision, CancellationToken cancellationToken)
-        => _breakers.ExecuteAsync(_target, static (s, ct) => ((IWorkloadUtilization)s.Inner).GetUtilizationAsync(s.deploymentId, s.componentId, s.revision, ct), (Inner, deploymentId, componentId, revision), cancellationToken);
+        => Circuit.ExecuteAsync(static (s, ct) => ((IWorkloadUtilization)s.Inner).GetUtilizationAsync(s.deploymentId, s.componentId, s.revision, ct), (Inner, deploymentId, componentId, revision), cancellationToken);
 
     private protected ValueTask GuardAsync<TState>(Func<TState, CancellationToken, ValueTask> call, TState state, CancellationToken cancellationToken)
-        => _breakers.ExecuteAsync(_target, call, state, cancellationToken);
+        => Circuit.ExecuteAsync(call, state, cancellationToken);
 }
 
 /// <summary>A runtime's <see cref="IWorkloadUtilization"/> behind the runtime's own breaker: a stats read is an engine call too.</summary>

@@ -23,9 +23,38 @@ internal static class TrafficWeights
     public static bool IsImmutable(IReadOnlyDictionary<int, int> weights)
         => weights is AllToOne || ReferenceEquals(weights, ReadOnlyDictionary<int, int>.Empty);
 
+    /// <summary>
+    /// The weights as pairs in ascending revision order (a plain sort of a handful of pairs, usually one, instead of
+    /// LINQ). The pairs of a shared all-to-one weight are shared too: read them, never change them.
+    /// </summary>
+    public static KeyValuePair<int, int>[] Sorted(IReadOnlyDictionary<int, int> weights)
+    {
+        if (weights is AllToOne one)
+        {
+            return one.Pairs;
+        }
+
+        var pairs = new KeyValuePair<int, int>[weights.Count];
+        var n = 0;
+        foreach (var pair in weights)
+        {
+            pairs[n++] = pair;
+        }
+
+        if (pairs.Length > 1)
+        {
+            Array.Sort(pairs, static (a, b) => a.Key.CompareTo(b.Key));
+        }
+
+        return pairs;
+    }
+
     /// <summary>One revision with 100%.</summary>
     private sealed class AllToOne(int revision) : IReadOnlyDictionary<int, int>
     {
+        /// <summary>The one pair, made once (see <see cref="Sorted"/>).</summary>
+        public KeyValuePair<int, int>[] Pairs { get; } = [new(revision, 100)];
+
         public int Count => 1;
 
         public IEnumerable<int> Keys => [revision];

@@ -100,9 +100,7 @@ internal static class ConvergePlans
     public static WorkloadRevision RetiringWorkload(DeploymentRecord record, string ownerId, string componentId, int revision)
     {
         var spec = (record.FindRevision(revision) ?? record.Revisions[^1]).Spec;
-        var component = ComponentOrder.Find(spec.Components, componentId)
-            ?? record.Revisions.Select(r => ComponentOrder.Find(r.Spec.Components, componentId)).FirstOrDefault(c => c is not null)
-            ?? new ComponentSpec { Id = componentId, Image = "(removed)", Replicas = 0 };
+        var component = ComponentOrder.Find(spec.Components, componentId) ?? RemovedComponent(record, componentId);
         return new WorkloadRevision
         {
             OwnerId = ownerId,
@@ -115,6 +113,14 @@ internal static class ConvergePlans
             Labels = spec.Labels,
         };
     }
+
+    /// <summary>
+    /// A component the revision being retired no longer has: as another retained revision declared it, else a stand-in
+    /// with its id. Its own method, so the usual case (the revision has the component) makes no closure.
+    /// </summary>
+    private static ComponentSpec RemovedComponent(DeploymentRecord record, string componentId)
+        => record.Revisions.Select(r => ComponentOrder.Find(r.Spec.Components, componentId)).FirstOrDefault(c => c is not null)
+           ?? new ComponentSpec { Id = componentId, Image = "(removed)", Replicas = 0 };
 
     /// <summary>What <see cref="Groups"/> answers when nothing is found (shared; never changed).</summary>
     private static readonly List<(string ComponentId, int Revision, int Rank)> NoGroups = [];

@@ -133,7 +133,9 @@ internal sealed partial class RolloutRunner : IDisposable
             Log.WorkerFailed(_recorder.Logger, ex, entry.DeploymentId);
             try
             {
-                await entry.UpdateAsync(r => r with { State = DeploymentState.Failed, Cursor = null, Message = $"Internal error: {ex.Message}" }, "failed").ConfigureAwait(false);
+                // A static change with its message as state: a lambda capturing the exception here would make the
+                // compiler allocate its closure on every run, failed or not.
+                await entry.UpdateAsync(static (r, message) => r with { State = DeploymentState.Failed, Cursor = null, Message = message }, $"Internal error: {ex.Message}", "failed").ConfigureAwait(false);
             }
             catch (Exception inner) when (inner is not OutOfMemoryException)
             {
@@ -162,7 +164,7 @@ internal sealed partial class RolloutRunner : IDisposable
         var stable = kind.Previous(work, record, desired);
         var strategy = _strategies.GetValueOrDefault(desired.Spec.Strategy.Name) ?? _strategies[RecreateStrategySpec.StrategyName];
         var context = new RolloutContext(entry.DeploymentId, stable, desired, Router is not null);
-        var started = Time.GetTimestamp();
+        var started = Telemetry.RolloutStartTimestamp(Time);
 
         if (kind.ContinuesRollback)
         {

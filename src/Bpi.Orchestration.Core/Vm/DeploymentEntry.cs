@@ -15,7 +15,7 @@ internal sealed class DeploymentEntry : IDisposable
     private readonly DeploymentRecorder _recorder;
     private readonly Lock _gate = new();
     private readonly SaveGate _saveLock = new();
-    private readonly List<StateWaiter> _waiters = [];
+    private List<StateWaiter>? _waiters; // made when someone first waits (under the gate): most deployments are never waited on
     private DeploymentRecord _record;
 
     public DeploymentEntry(DeploymentRecord record, DeploymentRecorder recorder)
@@ -259,7 +259,7 @@ internal sealed class DeploymentEntry : IDisposable
             }
 
             waiter = new StateWaiter(predicate);
-            _waiters.Add(waiter);
+            (_waiters ??= []).Add(waiter);
         }
 
         if (cancellationToken.CanBeCanceled)
@@ -268,7 +268,7 @@ internal sealed class DeploymentEntry : IDisposable
             {
                 lock (_gate)
                 {
-                    _waiters.Remove(waiter);
+                    _waiters?.Remove(waiter);
                 }
 
                 waiter.Completion.TrySetCanceled(cancellationToken);
@@ -283,12 +283,13 @@ internal sealed class DeploymentEntry : IDisposable
         List<StateWaiter>? done = null;
         lock (_gate)
         {
-            for (var i = _waiters.Count - 1; i >= 0; i--)
+            var waiters = _waiters;
+            for (var i = (waiters?.Count ?? 0) - 1; i >= 0; i--)
             {
-                if (_waiters[i].Predicate(state))
+                if (waiters![i].Predicate(state))
                 {
-                    (done ??= []).Add(_waiters[i]);
-                    _waiters.RemoveAt(i);
+                    (done ??= []).Add(waiters[i]);
+                    waiters.RemoveAt(i);
                 }
             }
         }

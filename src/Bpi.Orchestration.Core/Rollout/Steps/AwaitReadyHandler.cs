@@ -15,6 +15,20 @@ internal sealed class AwaitReadyHandler : RolloutStepHandler<AwaitReadyStep>
 {
     internal const int LogLinesOnFailure = 20;
 
+    /// <summary>The first probe that can probe <paramref name="kind"/> (a loop: a lambda here would capture the check on every step).</summary>
+    private static IHealthProbe? ProbeFor(IReadOnlyList<IHealthProbe> probes, HealthCheckKind kind)
+    {
+        for (var i = 0; i < probes.Count; i++)
+        {
+            if (probes[i].CanProbe(kind))
+            {
+                return probes[i];
+            }
+        }
+
+        return null;
+    }
+
     protected override async ValueTask ExecuteAsync(AwaitReadyStep step, RolloutStepContext context, CancellationToken cancellationToken)
     {
         if (step.MinReady <= 0)
@@ -25,14 +39,17 @@ internal sealed class AwaitReadyHandler : RolloutStepHandler<AwaitReadyStep>
         var spec = context.GetRevision(step.Revision).Spec;
         var component = context.GetComponent(step.ComponentId, step.Revision);
         var check = spec.Validation.HealthValidation ? component.HealthCheck : null;
-        var probe = check is null ? null : context.Probes.FirstOrDefault(p => p.CanProbe(check.Kind));
+        var probe = check is null ? null : ProbeFor(context.Probes, check.Kind);
         var deadline = step.Deadline ?? spec.Validation.ProgressDeadline;
         var interval = probe is not null && check!.Period < spec.Validation.PollInterval ? check.Period : spec.Validation.PollInterval;
         var time = context.TimeProvider;
-        var started = time.GetTimestamp();
-
         // Without a probe or a minimum ready time an instance is ready when it runs and is not unhealthy: no tracking.
         var track = probe is not null || spec.Validation.MinReadyTime > TimeSpan.Zero;
+
+        // The deadline counts from the step's start; without tracking, from the first look at the instances (one runtime
+        // read later), so a step that finds them ready at once — most do — never reads the clock.
+        var started = track ? time.GetTimestamp() : 0;
+        var clockStarted = track;
         var trackers = track ? new Dictionary<string, ProbeTracker>(StringComparer.Ordinal) : null;
         var lastReported = -1;
         string? lastProblem = null;
@@ -123,6 +140,12 @@ internal sealed class AwaitReadyHandler : RolloutStepHandler<AwaitReadyStep>
             if (ready >= step.MinReady)
             {
                 return;
+            }
+
+            if (!clockStarted)
+            {
+                started = time.GetTimestamp();
+                clockStarted = true;
             }
 
             if (time.GetElapsedTime(started) >= deadline)

@@ -23,18 +23,11 @@ internal sealed class SetTrafficHandler : RolloutStepHandler<SetTrafficStep>
         }
 
         // Revisions in ascending order; a plain sort of a handful of pairs (usually one) instead of LINQ.
-        var weights = new KeyValuePair<int, int>[step.Weights.Count];
-        var n = 0;
+        var weights = TrafficWeights.Sorted(step.Weights);
         var split = false;
-        foreach (var pair in step.Weights)
+        foreach (var (_, weight) in weights)
         {
-            weights[n++] = pair;
-            split |= pair.Value is > 0 and < 100;
-        }
-
-        if (weights.Length > 1)
-        {
-            Array.Sort(weights, static (a, b) => a.Key.CompareTo(b.Key));
+            split |= weight is > 0 and < 100;
         }
 
         var component = context.GetComponent(step.ComponentId, weights[^1].Key);
@@ -44,33 +37,58 @@ internal sealed class SetTrafficHandler : RolloutStepHandler<SetTrafficStep>
             return;
         }
 
-        var backends = new List<TrafficBackend>(weights.Length);
-        foreach (var (revision, weight) in weights)
+        var backends = new TrafficBackend[weights.Length];
+        for (var b = 0; b < weights.Length; b++)
         {
+            var (revision, weight) = weights[b];
             var instances = await context.GetInstancesAsync(step.ComponentId, revision, cancellationToken).ConfigureAwait(false);
-            var endpoints = new List<ServiceEndpoint>(instances.Count);
-            for (var index = 0; index < instances.Count; index++)
-            {
-                var instance = instances[index];
-                if (instance is { State: InstanceState.Running, Endpoint: { } endpoint } && instance.Health != InstanceHealth.Unhealthy
-                    && !context.IsOutOfTraffic(instance.InstanceId))
-                {
-                    endpoints.Add(endpoint);
-                }
-            }
-
-            if (weight > 0 && endpoints.Count == 0)
+            var endpoints = Routable(instances, context);
+            if (weight > 0 && endpoints.Length == 0)
             {
                 throw new OrchestrationException(
                     OrchestrationErrorKind.NetworkSetupFailed,
                     $"Cannot send {weight}% of '{step.ComponentId}' traffic to revision {revision}: it has no running instance with an endpoint. The previous route stays live.");
             }
 
-            backends.Add(new TrafficBackend(revision, weight, endpoints));
+            backends[b] = new TrafficBackend(revision, weight, endpoints);
         }
 
         await context.EnsureOwnedAsync(cancellationToken).ConfigureAwait(false);
         await router.ApplyAsync(new TrafficRoute(serviceId, backends), cancellationToken).ConfigureAwait(false);
         context.RecordTraffic(step.ComponentId, step.Weights, approximated: false);
     }
+
+    /// <summary>
+    /// The endpoints of the instances that may take traffic (running, not unhealthy, not taken out by self-healing):
+    /// counted first, then copied into an array of exactly that size (the route keeps it), with no list around it.
+    /// </summary>
+    private static ServiceEndpoint[] Routable(IReadOnlyList<WorkloadInstance> instances, RolloutStepContext context)
+    {
+        var count = 0;
+        for (var index = 0; index < instances.Count; index++)
+        {
+            count += IsRoutable(instances[index], context) ? 1 : 0;
+        }
+
+        if (count == 0)
+        {
+            return [];
+        }
+
+        var endpoints = new ServiceEndpoint[count];
+        var n = 0;
+        for (var index = 0; index < instances.Count && n < count; index++)
+        {
+            if (IsRoutable(instances[index], context))
+            {
+                endpoints[n++] = instances[index].Endpoint!;
+            }
+        }
+
+        return n == count ? endpoints : endpoints[..n];
+    }
+
+    private static bool IsRoutable(WorkloadInstance instance, RolloutStepContext context)
+        => instance is { State: InstanceState.Running, Endpoint: not null } && instance.Health != InstanceHealth.Unhealthy
+           && !context.IsOutOfTraffic(instance.InstanceId);
 }
