@@ -121,6 +121,24 @@ public sealed record DeploymentSpec
             return explicitResources;
         }
 
+        var (cpu, memory) = SumOfComponents();
+        return new ResourceRequirements { CpuCores = cpu, MemoryMb = memory };
+    }
+
+    /// <summary>Whether <see cref="GetReservation"/> equals <paramref name="amount"/>, without making a new amount to compare.</summary>
+    internal bool ReservationEquals(ResourceRequirements amount)
+    {
+        if (Infrastructure.Resources is { } explicitResources)
+        {
+            return explicitResources == amount;
+        }
+
+        var (cpu, memory) = SumOfComponents();
+        return amount.CpuCores.Equals(cpu) && amount.MemoryMb == memory && amount.StorageGb.Equals(0d) && amount.NetworkBandwidthMbps.Equals(0d);
+    }
+
+    private (double Cpu, long Memory) SumOfComponents()
+    {
         double cpu = 0;
         long memory = 0;
         var components = Components;
@@ -130,6 +148,6 @@ public sealed record DeploymentSpec
             memory += (long)components[i].Resources.MemoryMb * components[i].Replicas;
         }
 
-        return new ResourceRequirements { CpuCores = cpu, MemoryMb = memory };
+        return (cpu, memory);
     }
 }

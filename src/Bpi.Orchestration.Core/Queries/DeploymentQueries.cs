@@ -227,12 +227,13 @@ internal sealed class DeploymentQueries(
         }
 
         var instances = observation.Instances;
-        var components = new List<ComponentStatus>(spec.Components.Count);
-        for (var position = 0; position < spec.Components.Count; position++)
+        // An array of exactly one status per component (the status keeps it): no list around it.
+        var components = new ComponentStatus[spec.Components.Count];
+        for (var position = 0; position < components.Length; position++)
         {
             var component = spec.Components[position];
             var t = entry.Progress.GetTraffic(component.Id);
-            components.Add(new ComponentStatus(component.Id, component.Replicas, RevisionCounter.Count(instances, component.Id), t.Weights ?? NoWeights, t.Approximated));
+            components[position] = new ComponentStatus(component.Id, component.Replicas, RevisionCounter.Count(instances, component.Id), t.Weights ?? NoWeights, t.Approximated);
         }
 
         var settled = record.State.IsSettled();

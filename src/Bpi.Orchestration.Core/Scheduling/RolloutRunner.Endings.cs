@@ -15,7 +15,10 @@ internal sealed partial class RolloutRunner
 
         // Sweep before the state settles: once it does, a new rollout may start and must not be swept.
         await CleanupStaleRevisionsAsync(entry, desired.Number).ConfigureAwait(false);
-        var reservation = desired.Spec.GetReservation();
+
+        // A first rollout ends holding what it reserved when it was accepted: kept as it is, not made and reserved again.
+        var held = entry.Record.Allocation;
+        var reservation = desired.Spec.ReservationEquals(held) ? held : desired.Spec.GetReservation();
         _ledger.Reserve(entry.DeploymentId, reservation);
         var now = Time.GetUtcNow();
         var serving = await entry.UpdateAsync(
