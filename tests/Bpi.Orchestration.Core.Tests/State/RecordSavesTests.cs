@@ -10,7 +10,7 @@ public sealed class RecordSavesTests
     [Fact]
     public async Task A_rollout_stores_its_cursor_after_each_step_that_changes_something_but_the_last_whose_ending_clears_it()
     {
-        var store = new CountingStore();
+        var store = new RecordingStore();
         await using var host = new TestHost(extra: b => b.UseDeploymentStore(store));
         var id = await host.Vm.DeployAsync(Specs.Web(replicas: 2));
         await host.SettleAsync(id);
@@ -19,30 +19,7 @@ public sealed class RecordSavesTests
         // cursor 0), after the scale (cursor 1), serving (Running, no cursor). The readiness wait only observes: a resume
         // runs it again, so its completion is not written (the route's start finds the cursor leading to it). The last
         // step's cursor would be cleared by the very next save, so it is not written either.
-        Assert.Equal([null, 0, 1, null], store.Saved.Where(r => r.Id == id).Select(r => r.Cursor?.StepIndex));
+        Assert.Equal([null, 0, 1, null], store.CursorsOf(id));
         Assert.Equal(DeploymentState.Running, store.Saved[^1].State);
-    }
-
-    private sealed class CountingStore : IDeploymentStore
-    {
-        private readonly InMemoryDeploymentStore _inner = new();
-
-        public List<DeploymentRecord> Saved { get; } = [];
-
-        public ValueTask<long> SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
-        {
-            lock (Saved)
-            {
-                Saved.Add(record);
-            }
-
-            return _inner.SaveAsync(record, cancellationToken);
-        }
-
-        public ValueTask<DeploymentRecord?> GetAsync(string id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
-
-        public ValueTask<IReadOnlyList<DeploymentRecord>> ListAsync(CancellationToken cancellationToken = default) => _inner.ListAsync(cancellationToken);
-
-        public ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default) => _inner.DeleteAsync(id, cancellationToken);
     }
 }

@@ -2,6 +2,7 @@ using Bpi.Orchestration.Rollout;
 using Bpi.Orchestration.Runtime;
 using Bpi.Orchestration.State;
 using Bpi.Orchestration.Testing;
+using Bpi.Orchestration.Tests.State;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Bpi.Orchestration.Tests.Vm;
@@ -146,40 +147,5 @@ public sealed class ObservingStepCursorTests
             return new RolloutPlan(context.Desired.Spec.Name, RolloutKind.Rollback, Name, context.Desired.Number, context.Stable?.Number ?? 0,
                 [new ScaleRevisionStep(component.Id, context.Desired.Number, 0)]);
         }
-    }
-
-    private sealed class RecordingStore : IDeploymentStore
-    {
-        private readonly InMemoryDeploymentStore _inner = new();
-        private readonly List<DeploymentRecord> _saved = [];
-
-        public IReadOnlyList<DeploymentRecord> Saved
-        {
-            get
-            {
-                lock (_saved)
-                {
-                    return [.. _saved];
-                }
-            }
-        }
-
-        public int?[] CursorsOf(string id) => [.. Saved.Where(r => r.Id == id).Select(r => r.Cursor?.StepIndex)];
-
-        public ValueTask<long> SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
-        {
-            lock (_saved)
-            {
-                _saved.Add(record);
-            }
-
-            return _inner.SaveAsync(record, cancellationToken);
-        }
-
-        public ValueTask<DeploymentRecord?> GetAsync(string id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
-
-        public ValueTask<IReadOnlyList<DeploymentRecord>> ListAsync(CancellationToken cancellationToken = default) => _inner.ListAsync(cancellationToken);
-
-        public ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default) => _inner.DeleteAsync(id, cancellationToken);
     }
 }
