@@ -28,19 +28,18 @@ internal sealed partial class RolloutRunner
                 await healer.WaitIdleAsync().ConfigureAwait(false);
             }
 
-            // Planned from what the runtime reports, read before the state is stored: the read changes nothing, so a
-            // failure here leaves the deployment as it was, and the plan's first step follows the save at once.
+            // Destroying is stored first: a destroy interrupted from here on (a cancelled caller, a crash) is resumed.
+            var record = await entry.UpdateAsync(static (r, _) => r with { State = DeploymentState.Destroying, Cursor = null }, 0, force ? "destroying (forced)" : "destroying", cancellationToken: CancellationToken.None).ConfigureAwait(false);
             IReadOnlyList<WorkloadInstance> observed = force
                 ? []
                 : await RuntimePipeline.ExecuteAsync(static (s, ct) => s.runtime.GetInstancesAsync(s.id, cancellationToken: ct), (runtime, id), cancellationToken).ConfigureAwait(false);
-            var plan = ConvergePlans.Destroy(entry.Record, observed, force, Router is not null);
-            var record = await entry.UpdateAsync(static (r, _) => r with { State = DeploymentState.Destroying, Cursor = null }, 0, force ? "destroying (forced)" : "destroying", cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            var plan = ConvergePlans.Destroy(record, observed, force, Router is not null);
 
             // The destroy's own abort token is cancelled by exactly what must stop it: a forced abort (another destroy
             // takes over), the lease lost, and the orchestrator stopping (it stops every run's control); a destroy is
             // never aborted otherwise. A caller's token is linked in only when it can be cancelled.
             using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(work.Control.AbortToken, cancellationToken) : null;
-            await _executor.RunAsync(entry.Steps, entry.StepContext!, plan, 0, linked?.Token ?? work.Control.AbortToken, record.UpdatedAt).ConfigureAwait(false);
+            await _executor.RunAsync(entry.Steps, entry.StepContext!, plan, 0, linked?.Token ?? work.Control.AbortToken).ConfigureAwait(false);
         }
         catch (RolloutStepFailedException failed)
         {
