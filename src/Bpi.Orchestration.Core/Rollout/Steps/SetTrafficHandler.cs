@@ -59,25 +59,19 @@ internal sealed class SetTrafficHandler : RolloutStepHandler<SetTrafficStep>
     }
 
     /// <summary>
-    /// The endpoints of the instances that may take traffic (running, not unhealthy, not taken out by self-healing):
-    /// counted first, then copied into an array of exactly that size (the route keeps it), with no list around it.
+    /// The endpoints of the instances that may take traffic (running, not unhealthy, not taken out by self-healing), in
+    /// one pass into an array sized for all of them (the route keeps it), cut down only when some may not take traffic.
     /// </summary>
     private static ServiceEndpoint[] Routable(IReadOnlyList<WorkloadInstance> instances, RolloutStepContext context)
     {
-        var count = 0;
-        for (var index = 0; index < instances.Count; index++)
-        {
-            count += IsRoutable(instances[index], context) ? 1 : 0;
-        }
-
-        if (count == 0)
+        if (instances.Count == 0)
         {
             return [];
         }
 
-        var endpoints = new ServiceEndpoint[count];
+        var endpoints = new ServiceEndpoint[instances.Count];
         var n = 0;
-        for (var index = 0; index < instances.Count && n < count; index++)
+        for (var index = 0; index < instances.Count; index++)
         {
             if (IsRoutable(instances[index], context))
             {
@@ -85,7 +79,7 @@ internal sealed class SetTrafficHandler : RolloutStepHandler<SetTrafficStep>
             }
         }
 
-        return n == count ? endpoints : endpoints[..n];
+        return n == endpoints.Length ? endpoints : endpoints[..n];
     }
 
     private static bool IsRoutable(WorkloadInstance instance, RolloutStepContext context)
