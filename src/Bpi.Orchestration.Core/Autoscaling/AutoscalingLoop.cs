@@ -235,23 +235,35 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
             cs.Seeded = memory.Recommendations is { Count: > 0 } recommendations && recommendations[^1].Value != component.Replicas;
         }
 
+        var scaled = false;
         try
         {
-            var scaled = await DecideAsync(entry, state, cs, stable, component, utilization, cancellationToken).ConfigureAwait(false);
+            scaled = await DecideAsync(entry, state, cs, stable, component, utilization, cancellationToken).ConfigureAwait(false);
             await StoreAsync(entry, cs, component.Id, component.Replicas, cancellationToken).ConfigureAwait(false);
             return scaled;
         }
         finally
         {
             // The decision shows once the pass has stored what it remembers: whoever reads it and moves on (the next
-            // tick) finds the pass done.
+            // tick) finds the pass done. The Autoscaled event follows the decision, never precedes it, so a watcher that
+            // reads status on the event finds the decision there (the scale plan may already have ended by then).
             if (cs.Pending is { } decision)
             {
                 cs.Pending = null;
                 state.Decided(cs, decision);
+                if (scaled)
+                {
+                    PublishScaled(entry, decision);
+                }
             }
         }
     }
+
+    private void PublishScaled(DeploymentEntry entry, AutoscalingDecision decision) => _recorder.Events.Publish(
+        entry.DeploymentId,
+        DeploymentEventKind.Autoscaled,
+        entry.Record.State,
+        string.Create(CultureInfo.InvariantCulture, $"component {decision.ComponentId} scaled from {decision.CurrentReplicas} to {decision.DesiredReplicas} replicas: {decision.Reason}"));
 
     /// <summary>Keeps a decision until the pass ends (see <see cref="AutoscaleComponentAsync"/>).</summary>
     private static void Defer(ComponentAutoscaler cs, AutoscalingDecision decision) => cs.Pending = decision;
@@ -451,12 +463,7 @@ internal sealed class AutoscalingLoop : IAsyncDisposable
 
         cs.History.RecordScale(decision.At, decision.DesiredReplicas - decision.CurrentReplicas);
         cs.Replicas = decision.DesiredReplicas;
-        Defer(cs, decision);
-        _recorder.Events.Publish(
-            entry.DeploymentId,
-            DeploymentEventKind.Autoscaled,
-            entry.Record.State,
-            string.Create(CultureInfo.InvariantCulture, $"component {decision.ComponentId} scaled from {decision.CurrentReplicas} to {decision.DesiredReplicas} replicas: {decision.Reason}"));
+        Defer(cs, decision); // published as Autoscaled when the pass ends (see AutoscaleComponentAsync)
         return true;
     }
 }

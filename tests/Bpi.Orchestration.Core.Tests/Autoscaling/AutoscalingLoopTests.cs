@@ -1,3 +1,4 @@
+using Bpi.Orchestration.State;
 using Bpi.Orchestration.TestUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
@@ -76,6 +77,47 @@ public sealed class AutoscalingLoopTests
         Assert.False(status.Autoscaling.Single().Scaled);
         Assert.Equal(50, status.Autoscaling.Single().Metrics.Single().Value, 3);
         Assert.Equal(2, status.Components[0].DesiredReplicas);
+    }
+
+    [Fact]
+    public async Task The_autoscaled_event_is_published_only_once_the_decision_shows_in_status()
+    {
+        var store = new MemoryHoldingStore();
+        await using var host = new TestHost(extra: b => b.UseDeploymentStore(store));
+        using var releaseBeforeTheHostStops = store; // disposed first: a failed assertion must not leave the host's save held
+        var id = await host.Vm.DeployAsync(Autoscaled(replicas: 1));
+        await host.SettleAsync(id);
+        using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var events = host.Vm.WatchAsync(id, watching.Token).GetAsyncEnumerator(watching.Token);
+
+        // The pass queues a scale to 2, then stores the autoscaler's memory; the store holds that save.
+        host.Runtime.SetUtilization(id, "web", cpuCores: 0.5);
+        host.Clock.Advance(Interval);
+        await store.Holding.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The pass has not ended, so status shows no decision yet, and no Autoscaled event may announce one: every event
+        // published so far is already in the watcher's channel, so reading until the channel is empty sees them all.
+        Assert.Empty((await host.Vm.GetStatusAsync(id)).Autoscaling);
+        var next = events.MoveNextAsync().AsTask();
+        while (next.IsCompleted && await next)
+        {
+            Assert.NotEqual(DeploymentEventKind.Autoscaled, events.Current.Kind);
+            next = events.MoveNextAsync().AsTask();
+        }
+
+        store.Release();
+        var waiting = next;
+        while (await waiting.WaitAsync(TimeSpan.FromSeconds(30)) && events.Current.Kind != DeploymentEventKind.Autoscaled)
+        {
+            waiting = events.MoveNextAsync().AsTask();
+        }
+
+        // Read on the event, status already holds the decision it announces.
+        Assert.Equal(DeploymentEventKind.Autoscaled, events.Current.Kind);
+        var decision = Assert.Single((await host.Vm.GetStatusAsync(id)).Autoscaling);
+        Assert.True(decision.Scaled);
+        Assert.Equal(2, decision.DesiredReplicas);
+        await host.SettleAsync(id);
     }
 
     [Fact]
@@ -184,4 +226,41 @@ public sealed class AutoscalingLoopTests
 
         Assert.Equal("OrchestrationOptions.AutoscalingInterval: 00:00:00 is not positive; use a duration greater than zero.", Assert.Single(problems));
     }
+}
+
+/// <summary>
+/// An in-memory store that holds the first save whose autoscaler memory records an applied scale (the autoscaler's own
+/// store of it, made when its pass has queued the scale) until the test releases it.
+/// </summary>
+internal sealed class MemoryHoldingStore : IDeploymentStore, IDisposable
+{
+    private readonly InMemoryDeploymentStore _inner = new();
+    private readonly TaskCompletionSource _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _held;
+
+    /// <summary>Completes when that save is being held.</summary>
+    public Task Holding => _holding.Task;
+
+    public void Release() => _released.TrySetResult();
+
+    /// <summary>Releases the held save (if any) for good.</summary>
+    public void Dispose() => Release();
+
+    public async ValueTask<long> SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
+    {
+        if (record.Autoscalers is { } memories && memories.Any(m => m.Scales.Count > 0) && Interlocked.Exchange(ref _held, 1) == 0)
+        {
+            _holding.TrySetResult();
+            await _released.Task.WaitAsync(cancellationToken);
+        }
+
+        return await _inner.SaveAsync(record, cancellationToken);
+    }
+
+    public ValueTask<DeploymentRecord?> GetAsync(string id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
+
+    public ValueTask<IReadOnlyList<DeploymentRecord>> ListAsync(CancellationToken cancellationToken = default) => _inner.ListAsync(cancellationToken);
+
+    public ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default) => _inner.DeleteAsync(id, cancellationToken);
 }
