@@ -89,7 +89,9 @@ if (args.Length > 0 && args[0] == "loop")
     var watch = System.Diagnostics.Stopwatch.StartNew();
     for (var i = 0; i < rounds; i++)
     {
-        await (direct ? bench.DirectLoop() : bench.Engine());
+        // Blocking, as BenchmarkDotNet does: every round runs on the main thread (instructions.sh counts that thread),
+        // even when one completes asynchronously (an await would move the rest of the loop to a pool thread).
+        (direct ? bench.DirectLoop() : bench.Engine()).GetAwaiter().GetResult();
     }
 
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(direct ? "direct" : "engine")}: {watch.Elapsed.TotalMicroseconds / rounds:0.0} us per deployment over {rounds} rounds; {GC.GetTotalAllocatedBytes() / rounds:N0} B each; GCs gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}; pause {GC.GetTotalPauseDuration().TotalMilliseconds:0} ms; heap held afterwards {GC.GetTotalMemory(forceFullCollection: true) / 1024.0 / 1024.0:0.0} MB"));
