@@ -45,7 +45,7 @@ internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> s
         CheckAutoscaling(errors, spec);
         if (spec.Type != DeploymentType.HybridInfrastructure)
         {
-            if (Enum.IsDefined(spec.Type))
+            if (EnumChecks.IsDefined(spec.Type))
             {
                 CheckType(errors, spec, spec.Type, "type");
             }
@@ -105,7 +105,7 @@ internal sealed class SpecChecks(IReadOnlyDictionary<string, IRolloutStrategy> s
     {
         var components = spec.Components ?? [];
         return Enumerable.Range(0, components.Count)
-            .Where(i => components[i]?.Type is { } t && Enum.IsDefined(t) && t is not (DeploymentType.HybridInfrastructure or DeploymentType.EncCluster))
+            .Where(i => components[i]?.Type is { } t && EnumChecks.IsDefined(t) && t is not (DeploymentType.HybridInfrastructure or DeploymentType.EncCluster))
             .GroupBy(i => components[i].Type!.Value)
             .OrderBy(g => g.Key)
             .Select(g => (g.Key, string.Join(", ", g.Select(i => $"components[{i}].type"))));

@@ -124,7 +124,7 @@ internal static class AutoscalingChecks
             errors.Add(Invariant($"{at}.stabilizationWindow: {rules.StabilizationWindow} is out of range; use 0 to 1 hour."));
         }
 
-        if (!Enum.IsDefined(rules.SelectPolicy))
+        if (!EnumChecks.IsDefined(rules.SelectPolicy))
         {
             errors.Add(Invariant($"{at}.selectPolicy: {(int)rules.SelectPolicy} is not a select policy; use Max, Min or Disabled."));
         }
@@ -139,7 +139,7 @@ internal static class AutoscalingChecks
                 continue;
             }
 
-            if (!Enum.IsDefined(p.Type))
+            if (!EnumChecks.IsDefined(p.Type))
             {
                 errors.Add(Invariant($"{path}.type: {(int)p.Type} is not a policy type; use Pods or Percent."));
             }

@@ -141,10 +141,10 @@ internal static class ConvergePlans
                 continue;
             }
 
-            var group = (instance.ComponentId, instance.Revision, ComponentOrder.IndexOf(order, instance.ComponentId));
-            if (!(groups ??= new(1)).Contains(group))
+            // The instances of one group usually come together: look for the pair before ranking it.
+            if (groups is null || !HasGroup(groups, instance.ComponentId, instance.Revision))
             {
-                groups.Add(group);
+                (groups ??= new(1)).Add((instance.ComponentId, instance.Revision, ComponentOrder.IndexOf(order, instance.ComponentId)));
             }
         }
 
@@ -163,6 +163,19 @@ internal static class ConvergePlans
         }
 
         return groups;
+    }
+
+    private static bool HasGroup(List<(string ComponentId, int Revision, int Rank)> groups, string componentId, int revision)
+    {
+        for (var i = groups.Count - 1; i >= 0; i--)
+        {
+            if (groups[i].Revision == revision && string.Equals(groups[i].ComponentId, componentId, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static (int Total, int Ready) Count(IReadOnlyList<WorkloadInstance> observed, string componentId, int revision)

@@ -28,14 +28,14 @@ internal static partial class DeploymentSpecValidator
 
         if (infrastructure.Security is { } security)
         {
-            if (!Enum.IsDefined(security.EncryptionLevel))
+            if (!EnumChecks.IsDefined(security.EncryptionLevel))
             {
                 errors.Add($"infrastructure.security.encryptionLevel: '{security.EncryptionLevel}' is not an encryption level; use one of {string.Join(", ", Enum.GetNames<EncryptionLevel>())}.");
             }
 
             if (security.AccessControl is { } access)
             {
-                if (!Enum.IsDefined(access.Model))
+                if (!EnumChecks.IsDefined(access.Model))
                 {
                     errors.Add($"infrastructure.security.accessControl.model: '{access.Model}' is not an access-control model.");
                 }

@@ -19,7 +19,7 @@ internal static partial class DeploymentSpecValidator
             }
 
             named++;
-            if (!Enum.IsDefined(type))
+            if (!EnumChecks.IsDefined(type))
             {
                 errors.Add($"components[{i}].type: '{type}' is not a deployment type; use one of {string.Join(", ", Enum.GetNames<DeploymentType>())}.");
             }

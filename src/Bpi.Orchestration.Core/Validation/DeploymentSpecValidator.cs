@@ -23,7 +23,7 @@ internal static partial class DeploymentSpecValidator
         CheckDnsLabel(errors, "name", spec.Name);
         CheckDnsLabel(errors, "appId", spec.AppId);
         CheckDnsLabel(errors, "environment", spec.Environment);
-        if (!Enum.IsDefined(spec.Type))
+        if (!EnumChecks.IsDefined(spec.Type))
         {
             errors.Add($"type: '{spec.Type}' is not a deployment type; use one of {string.Join(", ", Enum.GetNames<DeploymentType>())}.");
         }
@@ -127,7 +127,7 @@ internal static partial class DeploymentSpecValidator
                 errors.Add($"{at}.command.fileName: is required.");
             }
 
-            if (!Enum.IsDefined(c.PullPolicy))
+            if (!EnumChecks.IsDefined(c.PullPolicy))
             {
                 errors.Add($"{at}.pullPolicy: {(int)c.PullPolicy} is not a pull policy; use IfNotPresent, Always or Never.");
             }
@@ -284,7 +284,7 @@ internal static partial class DeploymentSpecValidator
 
     private static void CheckHealthCheck(List<string> errors, ComponentPath at, HealthCheckSpec h, ComponentSpec c)
     {
-        if (!Enum.IsDefined(h.Kind))
+        if (!EnumChecks.IsDefined(h.Kind))
         {
             errors.Add($"{at}.kind: '{h.Kind}' is not a health check kind.");
         }

@@ -158,7 +158,7 @@ internal sealed class OrchestrationOptionsValidator : IValidateOptions<Orchestra
         }
 
         Positive(options.DoraWindow, nameof(OrchestrationOptions.DoraWindow));
-        if (!Enum.IsDefined(options.OnHostStop))
+        if (!EnumChecks.IsDefined(options.OnHostStop))
         {
             errors.Add($"{Type}.{nameof(OrchestrationOptions.OnHostStop)}: {(int)options.OnHostStop} is not a {nameof(HostStopAction)}; use Leave, StopWorkloads or Destroy.");
         }
