@@ -41,14 +41,20 @@ public sealed class AutoscalingLoopTests
         return await Eventually.UntilAsync(() => host.Vm.GetStatusAsync(id), done, what);
     }
 
+    /// <summary>Deploys one autoscaled instance, waits until it runs, and starts watching its events.</summary>
+    private static async Task<(string Id, IAsyncEnumerator<DeploymentEvent> Events)> DeployWatchedAsync(TestHost host, CancellationToken watching)
+    {
+        var id = await host.Vm.DeployAsync(Autoscaled(replicas: 1), watching);
+        await host.SettleAsync(id);
+        return (id, host.Vm.WatchAsync(id, watching).GetAsyncEnumerator(watching));
+    }
+
     [Fact]
     public async Task Autoscaling_scales_out_through_an_audited_scale_plan_and_reports_its_decision()
     {
         await using var host = new TestHost();
-        var id = await host.Vm.DeployAsync(Autoscaled(replicas: 1));
-        await host.SettleAsync(id);
         using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var events = host.Vm.WatchAsync(id, watching.Token).GetAsyncEnumerator(watching.Token);
+        var (id, events) = await DeployWatchedAsync(host, watching.Token);
 
         // Each instance uses all the half core it requests: 100 % against a 50 % target asks for ceil(1 × 100 / 50) = 2.
         host.Runtime.SetUtilization(id, "web", cpuCores: 0.5);
@@ -85,10 +91,8 @@ public sealed class AutoscalingLoopTests
         var store = new MemoryHoldingStore();
         await using var host = new TestHost(extra: b => b.UseDeploymentStore(store));
         using var releaseBeforeTheHostStops = store; // disposed first: a failed assertion must not leave the host's save held
-        var id = await host.Vm.DeployAsync(Autoscaled(replicas: 1));
-        await host.SettleAsync(id);
         using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var events = host.Vm.WatchAsync(id, watching.Token).GetAsyncEnumerator(watching.Token);
+        var (id, events) = await DeployWatchedAsync(host, watching.Token);
 
         // The pass queues a scale to 2, then stores the autoscaler's memory; the store holds that save.
         host.Runtime.SetUtilization(id, "web", cpuCores: 0.5);
