@@ -15,6 +15,9 @@ public static class DeploymentIds
     /// <summary>The grammar, in words, for error messages.</summary>
     public const string Grammar = "1 to 128 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit";
 
+    /// <summary>The characters an id may contain (<see cref="Grammar"/>).</summary>
+    private static readonly SearchValues<char> IdCharacters = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
+
     /// <summary>Whether <paramref name="id"/> is a well-formed deployment id: <see cref="Grammar"/>.</summary>
     /// <param name="id">The candidate id.</param>
     /// <returns><see langword="true"/> when the id is well formed (it may still name no deployment).</returns>
@@ -23,8 +26,6 @@ public static class DeploymentIds
         // One vectorised scan for a character outside the grammar: every operation checks the id it is given.
         return !string.IsNullOrEmpty(id) && id.Length <= MaxLength && char.IsAsciiLetterOrDigit(id[0]) && !id.AsSpan().ContainsAnyExcept(IdCharacters);
     }
-
-    private static readonly SearchValues<char> IdCharacters = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
 
     /// <summary>Throws <see cref="OrchestrationErrorKind.NotFound"/> when <paramref name="id"/> is not a well-formed id: no deployment can have it.</summary>
     internal static void ThrowIfInvalid(string? id)

@@ -1,5 +1,5 @@
-using Bpi.Orchestration.State;
 using Bpi.Orchestration.TestUtilities;
+using Bpi.Orchestration.Tests.State;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
@@ -230,41 +230,4 @@ public sealed class AutoscalingLoopTests
 
         Assert.Equal("OrchestrationOptions.AutoscalingInterval: 00:00:00 is not positive; use a duration greater than zero.", Assert.Single(problems));
     }
-}
-
-/// <summary>
-/// An in-memory store that holds the first save whose autoscaler memory records an applied scale (the autoscaler's own
-/// store of it, made when its pass has queued the scale) until the test releases it.
-/// </summary>
-internal sealed class MemoryHoldingStore : IDeploymentStore, IDisposable
-{
-    private readonly InMemoryDeploymentStore _inner = new();
-    private readonly TaskCompletionSource _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _held;
-
-    /// <summary>Completes when that save is being held.</summary>
-    public Task Holding => _holding.Task;
-
-    public void Release() => _released.TrySetResult();
-
-    /// <summary>Releases the held save (if any) for good.</summary>
-    public void Dispose() => Release();
-
-    public async ValueTask<long> SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
-    {
-        if (record.Autoscalers is { } memories && memories.Any(m => m.Scales.Count > 0) && Interlocked.Exchange(ref _held, 1) == 0)
-        {
-            _holding.TrySetResult();
-            await _released.Task.WaitAsync(cancellationToken);
-        }
-
-        return await _inner.SaveAsync(record, cancellationToken);
-    }
-
-    public ValueTask<DeploymentRecord?> GetAsync(string id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
-
-    public ValueTask<IReadOnlyList<DeploymentRecord>> ListAsync(CancellationToken cancellationToken = default) => _inner.ListAsync(cancellationToken);
-
-    public ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default) => _inner.DeleteAsync(id, cancellationToken);
 }

@@ -3,9 +3,8 @@ using Bpi.Orchestration.State;
 namespace Bpi.Orchestration.Tests.State;
 
 /// <summary>An in-memory store that keeps every record it was asked to save, in order, for tests that count saves.</summary>
-internal sealed class RecordingStore : IDeploymentStore
+internal sealed class RecordingStore : InMemoryStoreDecorator
 {
-    private readonly InMemoryDeploymentStore _inner = new();
     private readonly List<DeploymentRecord> _saved = [];
 
     /// <summary>Every record saved so far, oldest first (a copy).</summary>
@@ -23,19 +22,13 @@ internal sealed class RecordingStore : IDeploymentStore
     /// <summary>The cursor step of each record saved for <paramref name="id"/>, in order (<see langword="null"/>: no cursor).</summary>
     public int?[] CursorsOf(string id) => [.. Saved.Where(r => r.Id == id).Select(r => r.Cursor?.StepIndex)];
 
-    public ValueTask<long> SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
+    public override ValueTask<long> SaveAsync(DeploymentRecord record, CancellationToken cancellationToken = default)
     {
         lock (_saved)
         {
             _saved.Add(record);
         }
 
-        return _inner.SaveAsync(record, cancellationToken);
+        return SaveInnerAsync(record, cancellationToken);
     }
-
-    public ValueTask<DeploymentRecord?> GetAsync(string id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
-
-    public ValueTask<IReadOnlyList<DeploymentRecord>> ListAsync(CancellationToken cancellationToken = default) => _inner.ListAsync(cancellationToken);
-
-    public ValueTask DeleteAsync(string id, CancellationToken cancellationToken = default) => _inner.DeleteAsync(id, cancellationToken);
 }
