@@ -71,15 +71,6 @@ public sealed class DashboardBrowserTests
             app.MapOrchestrationDashboard();
         });
         using var client = host.Deployer();
-        JsonObject Gated(string image)
-        {
-            var document = Documents.Canary("gated", image);
-            document["strategy"]!["steps"] = new JsonArray(
-                new JsonObject { ["setWeight"] = 40 },
-                new JsonObject { ["approval"] = new JsonObject { ["name"] = "release", ["timeout"] = "1h" } });
-            return document;
-        }
-
         var id = await client.DeployAsync(Gated("registry.local/web:1.0"));
         await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Running, TestContext.Timeout);
         using (var update = await client.PutAsync($"/api/v1/orchestration/deployment/{id}", Documents.Json(Gated("registry.local/web:2.0"))))
@@ -104,6 +95,43 @@ public sealed class DashboardBrowserTests
         var status = await host.Vm.GetStatusAsync(id);
         Assert.Equal(DeploymentState.Running, status.State);
         Assert.Equal(2, status.StableRevision);
+    }
+
+    [SkippableFact]
+    public async Task The_action_buttons_stay_where_they_are_while_the_page_updates_around_them()
+    {
+        // A button that moves between the moment a person aims at it and the click sends the click elsewhere: the audit
+        // result widening the header did exactly that to a click on Approve (it hit nothing, and the rollout stayed at its gate).
+        var chromium = ChromiumTestEnvironment.RequireBrowser();
+        await using var host = await ApiHost.StartAsync(map: app =>
+        {
+            app.MapOrchestrationApi();
+            app.MapOrchestrationDashboard();
+        });
+        using var client = host.Deployer();
+        var id = await client.DeployAsync(Gated("registry.local/web:1.0"));
+        await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Running, TestContext.Timeout);
+        await using var browser = await HeadlessChromium.StartAsync(chromium);
+        await browser.NavigateAsync(new Uri(host.Address, "/dashboard/#token=erin:deployer").ToString());
+        await UntilAsync(browser, "#detail-state", "dataset.state", "running");
+        await UntilAsync(browser, "#audit", "dataset.valid", "true");
+        var shown = await ButtonPositionsAsync(browser);
+
+        // What the page writes on its own after it is shown: the audit result (short while it is checked, long once
+        // verified), and a message (an answer or a stream error).
+        Assert.Equal(shown, await ButtonPositionsAsync(browser, "document.getElementById('audit-status').textContent = 'not checked'"));
+        Assert.Equal(shown, await ButtonPositionsAsync(browser, "document.getElementById('audit-status').textContent = 'verified (' + '1234567890 '.repeat(30) + 'entries)'"));
+        Assert.Equal(shown, await ButtonPositionsAsync(browser, "document.getElementById('message').textContent = '409 Conflict: ' + 'a long refusal '.repeat(60)"));
+
+        // A new revision: a second row per component, a long step text, another state.
+        using (var update = await client.PutAsync($"/api/v1/orchestration/deployment/{id}", Documents.Json(Gated("registry.local/web:2.0"))))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, update.StatusCode);
+        }
+
+        await UntilAsync(browser, "#components tr[data-revision='2']", "dataset.weight", "40");
+        await UntilAsync(browser, "#detail-state", "dataset.state", "paused");
+        Assert.Equal(shown, await ButtonPositionsAsync(browser));
     }
 
     [SkippableFact]
@@ -157,6 +185,23 @@ public sealed class DashboardBrowserTests
     }
 
     /// <summary>Waits until the element's property (a path such as <c>dataset.weight</c>) has the value, showing the last one seen.</summary>
+    /// <summary>A canary that waits at approval gate "release" after setting 40 %.</summary>
+    private static JsonObject Gated(string image)
+    {
+        var document = Documents.Canary("gated", image);
+        document["strategy"]!["steps"] = new JsonArray(
+            new JsonObject { ["setWeight"] = 40 },
+            new JsonObject { ["approval"] = new JsonObject { ["name"] = "release", ["timeout"] = "1h" } });
+        return document;
+    }
+
+    /// <summary>Where every action button is on the screen, after running <paramref name="change"/> in the page when given.</summary>
+    private static async Task<string> ButtonPositionsAsync(HeadlessChromium browser, string? change = null)
+        => (await browser.EvaluateAsync(
+            "(() => { " + (change is null ? "" : change + "; ") +
+            "return [...document.querySelectorAll('#actions button')].map(b => { const r = b.getBoundingClientRect(); return `${b.id}@${Math.round(r.left)},${Math.round(r.top)}`; }).join(' '); })()"))!
+            .GetValue<string>();
+
     private static Task<string?> UntilAsync(HeadlessChromium browser, string selector, string property, string expected)
         => Eventually.UntilAsync(
             async () => (await browser.EvaluateAsync($"document.querySelector({System.Text.Json.JsonSerializer.Serialize(selector)})?.{property.Replace(".", "?.", StringComparison.Ordinal)} ?? null"))?.GetValue<string>(),

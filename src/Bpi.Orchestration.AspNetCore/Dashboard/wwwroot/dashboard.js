@@ -88,13 +88,20 @@
     try {
       const v = await call('GET', '/audit/verify');
       box.dataset.valid = String(v.valid);
-      $('audit-status').textContent = v.valid
+      showAudit(v.valid
         ? `verified (${v.entries_verified} entries, ${v.checkpoints_verified} checkpoints${v.signatures_checked ? ', signatures checked' : ''})`
-        : `BROKEN: ${v.message}`;
+        : `BROKEN: ${v.message}`);
     } catch (e) {
       box.dataset.valid = 'unknown';
-      $('audit-status').textContent = e.message;
+      showAudit(e.message);
     }
+  }
+
+  // The status line may be cut to fit the header: the whole text is its tooltip.
+  function showAudit(text) {
+    const status = $('audit-status');
+    status.textContent = text;
+    status.title = text;
   }
 
   function renderDetail(s) {
