@@ -18,11 +18,7 @@ public sealed class DashboardBrowserTests
     public async Task The_page_shows_the_canary_weights_change_live_and_promote_brings_it_to_Running()
     {
         var chromium = ChromiumTestEnvironment.RequireBrowser();
-        await using var host = await ApiHost.StartAsync(map: app =>
-        {
-            app.MapOrchestrationApi();
-            app.MapOrchestrationDashboard();
-        });
+        await using var host = await DashboardHostAsync();
         using var client = host.Deployer();
         var id = await client.DeployAsync(Documents.Canary());
         await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Running, TestContext.Timeout);
@@ -65,19 +61,10 @@ public sealed class DashboardBrowserTests
     public async Task Approve_on_the_page_approves_the_gate_the_rollout_waits_at()
     {
         var chromium = ChromiumTestEnvironment.RequireBrowser();
-        await using var host = await ApiHost.StartAsync(map: app =>
-        {
-            app.MapOrchestrationApi();
-            app.MapOrchestrationDashboard();
-        });
+        await using var host = await DashboardHostAsync();
         using var client = host.Deployer();
-        var id = await client.DeployAsync(Gated("registry.local/web:1.0"));
-        await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Running, TestContext.Timeout);
-        using (var update = await client.PutAsync($"/api/v1/orchestration/deployment/{id}", Documents.Json(Gated("registry.local/web:2.0"))))
-        {
-            Assert.Equal(HttpStatusCode.Accepted, update.StatusCode);
-        }
-
+        var id = await DeployGatedAsync(host, client);
+        await UpdateGatedAsync(client, id);
         await using var browser = await HeadlessChromium.StartAsync(chromium);
         await browser.NavigateAsync(new Uri(host.Address, "/dashboard/#token=erin:deployer").ToString());
 
@@ -103,14 +90,9 @@ public sealed class DashboardBrowserTests
         // A button that moves between the moment a person aims at it and the click sends the click elsewhere: the audit
         // result widening the header did exactly that to a click on Approve (it hit nothing, and the rollout stayed at its gate).
         var chromium = ChromiumTestEnvironment.RequireBrowser();
-        await using var host = await ApiHost.StartAsync(map: app =>
-        {
-            app.MapOrchestrationApi();
-            app.MapOrchestrationDashboard();
-        });
+        await using var host = await DashboardHostAsync();
         using var client = host.Deployer();
-        var id = await client.DeployAsync(Gated("registry.local/web:1.0"));
-        await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Running, TestContext.Timeout);
+        var id = await DeployGatedAsync(host, client);
         await using var browser = await HeadlessChromium.StartAsync(chromium);
         await browser.NavigateAsync(new Uri(host.Address, "/dashboard/#token=erin:deployer").ToString());
         await UntilAsync(browser, "#detail-state", "dataset.state", "running");
@@ -124,10 +106,7 @@ public sealed class DashboardBrowserTests
         Assert.Equal(shown, await ButtonPositionsAsync(browser, "document.getElementById('message').textContent = '409 Conflict: ' + 'a long refusal '.repeat(60)"));
 
         // A new revision: a second row per component, a long step text, another state.
-        using (var update = await client.PutAsync($"/api/v1/orchestration/deployment/{id}", Documents.Json(Gated("registry.local/web:2.0"))))
-        {
-            Assert.Equal(HttpStatusCode.Accepted, update.StatusCode);
-        }
+        await UpdateGatedAsync(client, id);
 
         await UntilAsync(browser, "#components tr[data-revision='2']", "dataset.weight", "40");
         await UntilAsync(browser, "#detail-state", "dataset.state", "paused");
@@ -185,6 +164,28 @@ public sealed class DashboardBrowserTests
     }
 
     /// <summary>Waits until the element's property (a path such as <c>dataset.weight</c>) has the value, showing the last one seen.</summary>
+    /// <summary>A host serving the API and the dashboard at their default paths.</summary>
+    private static Task<ApiHost> DashboardHostAsync() => ApiHost.StartAsync(map: app =>
+    {
+        app.MapOrchestrationApi();
+        app.MapOrchestrationDashboard();
+    });
+
+    /// <summary>Deploys revision 1 of <see cref="Gated"/> and waits until it runs (a first rollout passes no gate).</summary>
+    private static async Task<string> DeployGatedAsync(ApiHost host, HttpClient client)
+    {
+        var id = await client.DeployAsync(Gated("registry.local/web:1.0"));
+        await host.Vm.WaitForStateAsync(id, s => s == DeploymentState.Running, TestContext.Timeout);
+        return id;
+    }
+
+    /// <summary>Updates to revision 2 of <see cref="Gated"/>: its rollout sets 40 % and waits at gate "release".</summary>
+    private static async Task UpdateGatedAsync(HttpClient client, string id)
+    {
+        using var update = await client.PutAsync($"/api/v1/orchestration/deployment/{id}", Documents.Json(Gated("registry.local/web:2.0")));
+        Assert.Equal(HttpStatusCode.Accepted, update.StatusCode);
+    }
+
     /// <summary>A canary that waits at approval gate "release" after setting 40 %.</summary>
     private static JsonObject Gated(string image)
     {
