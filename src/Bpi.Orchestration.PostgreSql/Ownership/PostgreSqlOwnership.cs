@@ -388,6 +388,17 @@ internal sealed class PostgreSqlOwnership : IDeploymentOwnership, IAsyncDisposab
         return next;
     }
 
+    /// <summary>How long one wait for a notification may last before the listener checks whether it is stopping.</summary>
+    internal static readonly TimeSpan ListenCheckInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Waits for a notification on the listening connection, at most the given time (<see langword="true"/> when one
+    /// came). Npgsql's <see cref="NpgsqlConnection.WaitAsync(TimeSpan, CancellationToken)"/>; tests replace it to stand
+    /// for a wait that missed its cancellation.
+    /// </summary>
+    internal Func<NpgsqlConnection, TimeSpan, CancellationToken, Task<bool>> WaitForNotificationAsync { get; set; }
+        = static (connection, timeout, cancellationToken) => connection.WaitAsync(timeout, cancellationToken);
+
     /// <summary>LISTENs on a dedicated connection and turns notifications into wake-ups; reconnects after a failure.</summary>
     private async Task ListenAsync(CancellationToken cancellationToken)
     {
@@ -417,10 +428,16 @@ internal sealed class PostgreSqlOwnership : IDeploymentOwnership, IAsyncDisposab
 
                     // Whatever happened while not listening is found by a poll.
                     _wake.Writer.TryWrite("listening:");
-                    while (true)
+
+                    // Each wait is bounded and the token is checked between waits: Npgsql can miss a cancellation that
+                    // arrives just as a wait begins (npgsql/npgsql#5975), and a wait that missed it would otherwise
+                    // last until the next notification, holding StopAsync, and with it the host's shutdown, forever.
+                    while (!cancellationToken.IsCancellationRequested)
                     {
-                        await connection.WaitAsync(cancellationToken).ConfigureAwait(false);
+                        await WaitForNotificationAsync(connection, ListenCheckInterval, cancellationToken).ConfigureAwait(false);
                     }
+
+                    return;
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

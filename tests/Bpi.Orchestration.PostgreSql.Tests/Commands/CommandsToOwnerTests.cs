@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Bpi.Orchestration.Ownership;
 using Bpi.Orchestration.Strategies;
 using Bpi.Orchestration.Strategies.Canary;
@@ -118,6 +119,30 @@ public sealed class CommandsToOwnerTests : IClassFixture<PostgresDatabaseFixture
         Assert.Equal(OrchestrationErrorKind.NotFound, error.Kind);
     }
 
+    [SkippableFact]
+    public async Task Stopping_does_not_hang_on_a_notification_wait_that_missed_its_cancellation()
+    {
+        // Npgsql can miss a cancellation that arrives just as a wait for notifications begins; such a wait then lasts
+        // until the next notification. CI once hung 10 minutes in a VM's dispose on exactly that. Here the wait ignores
+        // its token, as a missed cancellation does, and ends only when its bounded time is up.
+        var waits = Channel.CreateUnbounded<TaskCompletionSource<bool>>();
+        var (vm, _) = await InstanceAsync("stopping", "a", beforeStart: ownership => ownership.WaitForNotificationAsync = (_, timeout, _) =>
+        {
+            Assert.Equal(PostgreSqlOwnership.ListenCheckInterval, timeout);
+            var wait = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            waits.Writer.TryWrite(wait);
+            return wait.Task;
+        });
+        var first = await waits.Reader.ReadAsync(Timeout());
+
+        var stopping = vm.StopAsync(Timeout());
+        Assert.False(stopping.IsCompleted); // the listener is still in its wait, which did not see the cancellation
+
+        first.SetResult(false); // the wait's time is up, no notification came
+        await stopping.WaitAsync(Timeout());
+        Assert.False(waits.Reader.TryRead(out _)); // and no further wait began after the stop
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
@@ -130,7 +155,7 @@ public sealed class CommandsToOwnerTests : IClassFixture<PostgresDatabaseFixture
         _runtime.Dispose();
     }
 
-    private async Task<(IOrchestrationVm Vm, PostgreSqlOwnership Ownership)> InstanceAsync(string schema, string name, TimeSpan? lease = null, TimeSpan? commandTimeout = null)
+    private async Task<(IOrchestrationVm Vm, PostgreSqlOwnership Ownership)> InstanceAsync(string schema, string name, TimeSpan? lease = null, TimeSpan? commandTimeout = null, Action<PostgreSqlOwnership>? beforeStart = null)
     {
         var connectionString = await _fixture.GetConnectionStringAsync("commands");
         var services = new ServiceCollection();
@@ -159,6 +184,7 @@ public sealed class CommandsToOwnerTests : IClassFixture<PostgresDatabaseFixture
         var provider = services.BuildServiceProvider();
         _providers.Add(provider);
         var vm = provider.GetRequiredService<IOrchestrationVm>();
+        beforeStart?.Invoke(provider.GetRequiredService<PostgreSqlOwnership>());
         await vm.StartAsync(Timeout());
         return (vm, provider.GetRequiredService<PostgreSqlOwnership>());
     }
