@@ -436,8 +436,6 @@ internal sealed class PostgreSqlOwnership : IDeploymentOwnership, IAsyncDisposab
                     {
                         await WaitForNotificationAsync(connection, ListenCheckInterval, cancellationToken).ConfigureAwait(false);
                     }
-
-                    return;
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -163,7 +163,6 @@ public sealed class DashboardBrowserTests
         Assert.Contains("/orchestration/events", await script.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
-    /// <summary>Waits until the element's property (a path such as <c>dataset.weight</c>) has the value, showing the last one seen.</summary>
     /// <summary>A host serving the API and the dashboard at their default paths.</summary>
     private static Task<ApiHost> DashboardHostAsync() => ApiHost.StartAsync(map: app =>
     {
@@ -203,6 +202,7 @@ public sealed class DashboardBrowserTests
             "return [...document.querySelectorAll('#actions button')].map(b => { const r = b.getBoundingClientRect(); return `${b.id}@${Math.round(r.left)},${Math.round(r.top)}`; }).join(' '); })()"))!
             .GetValue<string>();
 
+    /// <summary>Waits until the element's property (a path such as <c>dataset.weight</c>) has the value, showing the last one seen.</summary>
     private static Task<string?> UntilAsync(HeadlessChromium browser, string selector, string property, string expected)
         => Eventually.UntilAsync(
             async () => (await browser.EvaluateAsync($"document.querySelector({System.Text.Json.JsonSerializer.Serialize(selector)})?.{property.Replace(".", "?.", StringComparison.Ordinal)} ?? null"))?.GetValue<string>(),

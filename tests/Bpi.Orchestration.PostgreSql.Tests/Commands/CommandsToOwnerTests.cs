@@ -125,15 +125,15 @@ public sealed class CommandsToOwnerTests : IClassFixture<PostgresDatabaseFixture
         // Npgsql can miss a cancellation that arrives just as a wait for notifications begins; such a wait then lasts
         // until the next notification. CI once hung 10 minutes in a VM's dispose on exactly that. Here the wait ignores
         // its token, as a missed cancellation does, and ends only when its bounded time is up.
-        var waits = Channel.CreateUnbounded<TaskCompletionSource<bool>>();
+        var waits = Channel.CreateUnbounded<(TimeSpan Timeout, TaskCompletionSource<bool> Wait)>();
         var (vm, _) = await InstanceAsync("stopping", "a", beforeStart: ownership => ownership.WaitForNotificationAsync = (_, timeout, _) =>
         {
-            Assert.Equal(PostgreSqlOwnership.ListenCheckInterval, timeout);
             var wait = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            waits.Writer.TryWrite(wait);
+            waits.Writer.TryWrite((timeout, wait));
             return wait.Task;
         });
-        var first = await waits.Reader.ReadAsync(Timeout());
+        var (bound, first) = await waits.Reader.ReadAsync(Timeout());
+        Assert.Equal(PostgreSqlOwnership.ListenCheckInterval, bound); // every wait is bounded
 
         var stopping = vm.StopAsync(Timeout());
         Assert.False(stopping.IsCompleted); // the listener is still in its wait, which did not see the cancellation
@@ -184,9 +184,10 @@ public sealed class CommandsToOwnerTests : IClassFixture<PostgresDatabaseFixture
         var provider = services.BuildServiceProvider();
         _providers.Add(provider);
         var vm = provider.GetRequiredService<IOrchestrationVm>();
-        beforeStart?.Invoke(provider.GetRequiredService<PostgreSqlOwnership>());
+        var ownership = provider.GetRequiredService<PostgreSqlOwnership>();
+        beforeStart?.Invoke(ownership);
         await vm.StartAsync(Timeout());
-        return (vm, provider.GetRequiredService<PostgreSqlOwnership>());
+        return (vm, ownership);
     }
 
     private async Task<object?> ScalarAsync(string label, string sql)
